@@ -1,0 +1,1 @@
+"""The Vantage collector: enrollment, ingest, work assignment, verdicts and queries."""

@@ -1,0 +1,1 @@
+"""The Vantage probe: measurement engine, one-off measurements and the daemon."""

@@ -1,0 +1,16 @@
+"""`vantage probe ...`: run a probe daemon, or one-off measurements."""
+
+from __future__ import annotations
+
+import argparse
+
+from vantage.cliutil import add_group
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    add_group(
+        subparsers,
+        "probe",
+        "run a probe daemon, or one-off measurements",
+        "run a probe daemon, or one-off measurements.\n\nNo commands yet: this group is being built.",
+    )

@@ -1,0 +1,79 @@
+"""The `vantage` command: one entry point, a subcommand group per part.
+
+Each group lives beside the code it drives and exposes
+`register(subparsers) -> None`, which adds its parser and sets
+`handler=<function(args) -> int>` on each leaf command. Registration must stay
+cheap: heavy imports (scapy, grpc, matplotlib) happen inside the handlers, so
+that `vantage --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from vantage import __version__
+from vantage.cliutil import CliError
+
+# (module, what it adds). Order is the order in `vantage --help`.
+COMMAND_MODULES: tuple[str, ...] = (
+    "vantage.probe.cli",  # vantage probe ...
+    "vantage.collector.cli",  # vantage collector ...
+    "vantage.collector.query_cli",  # vantage status | timeline | watch | probes
+    "vantage.lab.cli",  # vantage lab ...
+)
+
+DESCRIPTION = """\
+Vantage tells, within minutes, when a country or a network (an AS) has been cut
+off the Internet or censored, with evidence.
+
+  vantage probe ...        run a probe daemon, or one-off measurements
+  vantage collector ...    run a collector, administer probes and targets
+  vantage status|timeline|watch|probes
+                           ask a collector what it sees
+  vantage lab ...          a mini-Internet in network namespaces, and the demo
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vantage",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"vantage {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue  # that part is not built yet: it adds no command
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        # A group without a subcommand: show its help, as git does.
+        group_parser = getattr(args, "group_parser", parser)
+        group_parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except CliError as exc:
+        print(f"vantage: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("vantage: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
