@@ -1,0 +1,187 @@
+"""Plain data in and out of the verdict engine (no I/O, no protobuf).
+
+This module is the contract between the collector (which turns stored
+measurements into `Observation`s and stores/serves what comes out) and the
+verdict engine (which decides). Enum values equal the vantage.v1 wire numbers
+so conversion is a cast.
+
+`Observation` is a NamedTuple, not a dataclass: a whole-Internet round is
+millions of them, and a NamedTuple is built several times faster than a frozen
+dataclass while staying immutable and typed.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+
+
+class Status(enum.IntEnum):
+    """Equals vantage.v1.Status."""
+
+    UNSPECIFIED = 0
+    UP = 1
+    DEGRADED = 2
+    DOWN = 3
+    FILTERED = 4
+    UNKNOWN = 5
+
+
+class Protocol(enum.IntEnum):
+    """Equals vantage.v1.Protocol."""
+
+    UNSPECIFIED = 0
+    ICMP = 1
+    DNS = 2
+    HTTP = 3
+    TCP = 4
+
+
+class Outcome(enum.IntEnum):
+    """Equals vantage.v1.Outcome. REFUSED_BY_POLICY never reaches the engine."""
+
+    UNSPECIFIED = 0
+    OK = 1
+    FAILURE = 2
+    MISMATCH = 3
+
+
+class TaskKind(enum.IntEnum):
+    """Equals vantage.v1.TaskKind."""
+
+    UNSPECIFIED = 0
+    REACHABILITY = 1  # outside-in: can the world reach the target's AS?
+    INTERFERENCE = 2  # inside-out: is the probe's own network interfering?
+
+
+class EventKind(enum.IntEnum):
+    """Equals vantage.v1.EventKind."""
+
+    UNSPECIFIED = 0
+    OUTAGE = 1
+    DEGRADATION = 2
+    FILTERING = 3
+
+
+class Observation(NamedTuple):
+    """One measurement as the verdict engine sees it."""
+
+    probe_id: str
+    probe_asn: int
+    probe_country: str
+    target_id: str
+    target_asn: int
+    target_country: str
+    protocol: Protocol
+    kind: TaskKind
+    outcome: Outcome
+    # A string of vantage.failures.FAILURE_KINDS when outcome is FAILURE, else "".
+    failure: str = ""
+    rtt_ms: float | None = None
+    # ICMP: share of echo requests unanswered (0..1).
+    loss_ratio: float | None = None
+    # DNS: the ASes of the addresses in the answer (for consistency with control).
+    answer_asns: frozenset[int] = frozenset()
+    # HTTP: what came back, for comparing with control vantage points.
+    status_code: int = 0
+    body_sha256: str = ""
+    body_length: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolStat:
+    protocol: Protocol
+    attempts: int
+    successes: int
+
+    @property
+    def success_ratio(self) -> float:
+        return self.successes / self.attempts if self.attempts else 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCount:
+    failure: str
+    protocol: Protocol
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class FilteredTarget:
+    """A target failing from inside the AS that works from control vantage points."""
+
+    target_id: str
+    protocol: Protocol
+    failure: str
+    inside_failures: int
+    control_successes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    vantage_points: int
+    vantage_asns: tuple[int, ...]
+    targets: int
+    protocols: tuple[ProtocolStat, ...]
+    failures: tuple[FailureCount, ...]
+    loss_ratio: float | None
+    baseline_loss_ratio: float | None
+    rtt_ms: float | None
+    baseline_rtt_ms: float | None
+    # Probes whose view disagreed with the corroborated verdict, or excluded as offline.
+    suspect_probes: tuple[str, ...]
+    filtered_targets: tuple[FilteredTarget, ...]
+    reachability_status: Status
+    interference_status: Status
+    inside_vantage_points: int
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class AsVerdict:
+    asn: int
+    country: str
+    status: Status
+    confidence: float  # 0..1
+    belief: float  # posterior belief that the AS is reachable (outside-in), 0..1
+    # Share of this round's measurements of the AS that succeeded (the curve to plot).
+    reachability_ratio: float
+    # Since when the AS has had this status (start of the round it began).
+    since: datetime
+    evidence: Evidence
+
+
+@dataclass(frozen=True, slots=True)
+class CountryVerdict:
+    country: str
+    status: Status
+    confidence: float
+    affected_share: float  # weighted share of measured ASes affected, 0..1
+    measured_ases: int
+    driving_asns: tuple[int, ...]  # worst first
+    reachability_ratio: float
+    since: datetime
+    summary: str
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An outage, degradation or filtering event for one AS (asn) or one country."""
+
+    id: str  # deterministic: same input, same id
+    kind: EventKind
+    asn: int  # 0 for a country event
+    country: str  # the AS's country, or the country of a country event
+    started_at: datetime
+    ended_at: datetime | None  # None while open
+    severity: float  # relative drop x duration in minutes (IODA's alert area)
+    confidence: float
+    summary: str
+    opened_round: int
+    updated_round: int
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
