@@ -62,3 +62,15 @@ def test_generated_code_is_fresh() -> None:
         [sys.executable, str(REPO_ROOT / "tools" / "gen_proto.py"), "--check"], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_shared_enums_match_the_wire_format() -> None:
+    from vantage.kinds import Outcome, Protocol, TaskKind
+    from vantage.v1 import probe_service_pb2
+
+    for enum_type, wire_enum, prefix in (
+        (Protocol, measurement_pb2.Protocol, "PROTOCOL_"),
+        (Outcome, measurement_pb2.Outcome, "OUTCOME_"),
+        (TaskKind, probe_service_pb2.TaskKind, "TASK_KIND_"),
+    ):
+        assert {f"{prefix}{m.name}": m.value for m in enum_type} == dict(wire_enum.items())

@@ -17,6 +17,24 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from vantage.kinds import Outcome, Protocol, TaskKind
+
+__all__ = [
+    "AsVerdict",
+    "CountryVerdict",
+    "Event",
+    "EventKind",
+    "Evidence",
+    "FailureCount",
+    "FilteredTarget",
+    "Observation",
+    "Outcome",
+    "Protocol",
+    "ProtocolStat",
+    "Status",
+    "TaskKind",
+]
+
 
 class Status(enum.IntEnum):
     """Equals vantage.v1.Status."""
@@ -27,33 +45,6 @@ class Status(enum.IntEnum):
     DOWN = 3
     FILTERED = 4
     UNKNOWN = 5
-
-
-class Protocol(enum.IntEnum):
-    """Equals vantage.v1.Protocol."""
-
-    UNSPECIFIED = 0
-    ICMP = 1
-    DNS = 2
-    HTTP = 3
-    TCP = 4
-
-
-class Outcome(enum.IntEnum):
-    """Equals vantage.v1.Outcome. REFUSED_BY_POLICY never reaches the engine."""
-
-    UNSPECIFIED = 0
-    OK = 1
-    FAILURE = 2
-    MISMATCH = 3
-
-
-class TaskKind(enum.IntEnum):
-    """Equals vantage.v1.TaskKind."""
-
-    UNSPECIFIED = 0
-    REACHABILITY = 1  # outside-in: can the world reach the target's AS?
-    INTERFERENCE = 2  # inside-out: is the probe's own network interfering?
 
 
 class EventKind(enum.IntEnum):
