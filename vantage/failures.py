@@ -95,3 +95,25 @@ class Failure:
     def __post_init__(self) -> None:
         if self.kind not in FAILURE_KINDS:
             raise ValueError(f"failure kind {self.kind!r} is not in the vocabulary")
+
+
+# Failures that prove the target host (or a server in front of it) answered:
+# as evidence of reachability they count like a success (docs/failures.md).
+HOST_ANSWERED: frozenset[str] = frozenset(
+    {
+        CONNECTION_REFUSED,
+        DNS_NXDOMAIN,
+        DNS_SERVER_FAILURE,
+        DNS_REFUSED,
+        DNS_NO_ANSWER,
+        SSL_INVALID_HOSTNAME,
+        SSL_UNKNOWN_AUTHORITY,
+        SSL_INVALID_CERTIFICATE,
+        HTTP_TOO_MANY_REDIRECTS,
+    }
+)
+
+# Failures that are evidence the target could not be reached at all.
+UNREACHABLE: frozenset[str] = frozenset(
+    {GENERIC_TIMEOUT, HOST_UNREACHABLE, NETWORK_UNREACHABLE, ADMINISTRATIVELY_PROHIBITED, TTL_EXCEEDED}
+)
