@@ -1,0 +1,333 @@
+"""The verdict engine's entry point: one round of observations in, verdicts, events and state out.
+
+Stages (each its own module, each pure):
+1. classify every observation once: answered / unanswered / proves nothing (classify.py);
+2. vantage-point sanity: offline probes are excluded (vantage_points.py);
+3. outside-in reachability per target AS: Bayesian belief weighted by target availability, votes,
+   corroboration, partial reachability and throttling (reachability.py, availability.py);
+4. inside-out interference per probe AS, against control vantage points elsewhere (interference.py);
+5. combine: DOWN/DEGRADED from reachability, else FILTERED from interference, else UP/UNKNOWN;
+6. roll up per country (country.py); open/update/close events with hysteresis (events.py);
+7. learn: target availabilities and AS baselines, only from rounds judged UP.
+
+No I/O, no clock, no randomness: `round_start` is an argument, and the same observations with the
+same state give the same output (outputs are sorted; input order does not matter beyond float
+rounding at the sixth decimal).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from vantage.collector.verdict import availability as availability_mod
+from vantage.collector.verdict.classify import ANSWER_TABLE
+from vantage.collector.verdict.config import VerdictConfig
+from vantage.collector.verdict.country import AsSummary, roll_up
+from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundMark, step
+from vantage.collector.verdict.interference import Interference, judge_all
+from vantage.collector.verdict.model import (
+    AsVerdict,
+    CountryVerdict,
+    Event,
+    EventKind,
+    Evidence,
+    Observation,
+    Status,
+    TaskKind,
+)
+from vantage.collector.verdict.reachability import Reachability, VantageView, judge, sigmoid
+from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack
+from vantage.collector.verdict.summary import as_summary
+from vantage.collector.verdict.vantage_points import ProbeGroups, find_offline
+
+__all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "evaluate_round"]
+
+# Stored with every verdict; bump when a change would alter verdicts for the same input.
+ALGORITHM_VERSION = "vantage-verdict/1"
+
+_REACHABILITY = int(TaskKind.REACHABILITY)
+_INTERFERENCE = int(TaskKind.INTERFERENCE)
+
+
+@dataclass(frozen=True, slots=True)
+class RoundOutput:
+    round_number: int
+    algorithm_version: str
+    as_verdicts: tuple[AsVerdict, ...]
+    country_verdicts: tuple[CountryVerdict, ...]
+    events: tuple[Event, ...]  # every event opened, updated or closed in this round
+    state: EngineState
+    offline_probes: tuple[str, ...]
+    suspect_probes: tuple[str, ...]
+
+
+def _group(observations: Iterable[Observation]) -> tuple[ProbeGroups, ProbeGroups]:
+    """probe -> target AS -> [unanswered, answered], for reachability and interference apart."""
+    reach: ProbeGroups = {}
+    interference: ProbeGroups = {}
+    table = ANSWER_TABLE
+    for o in observations:
+        answered = table.get((o.outcome, o.failure))
+        if answered is None:
+            continue
+        kind = o.kind
+        if kind == _REACHABILITY:
+            groups = reach
+        elif kind == _INTERFERENCE:
+            groups = interference
+        else:
+            continue
+        per_asn = groups.get(o.probe_id)
+        if per_asn is None:
+            per_asn = groups[o.probe_id] = {}
+        pair = per_asn.get(o.target_asn)
+        if pair is None:
+            pair = per_asn[o.target_asn] = [[], []]
+        pair[answered].append(o)
+    return reach, interference
+
+
+def _first(pair: list[list[Observation]]) -> Observation:
+    return pair[1][0] if pair[1] else pair[0][0]
+
+
+def _ewma(old: float | None, new: float | None, alpha: float) -> float | None:
+    if new is None:
+        return old
+    return new if old is None else old + alpha * (new - old)
+
+
+def evaluate_round(
+    observations: Iterable[Observation],
+    state: EngineState,
+    *,
+    round_number: int,
+    round_start: datetime,
+    round_length: timedelta,
+    config: VerdictConfig | None = None,
+) -> RoundOutput:
+    config = config or VerdictConfig()
+    reach, interference_groups = _group(observations)
+    offline = find_offline((reach, interference_groups), config)
+
+    views_by_asn: dict[int, list[VantageView]] = {}
+    country_of: dict[int, str] = {}
+    basic_ok: set[str] = set()
+    for probe_id, per_asn in reach.items():
+        if probe_id in offline:
+            continue
+        probe_asn = _first(next(iter(per_asn.values()))).probe_asn
+        for asn, pair in per_asn.items():
+            if pair[1]:
+                basic_ok.add(probe_id)
+            if asn == probe_asn:
+                continue  # outside-in means from outside: an inside view of its own AS is no witness
+            views = views_by_asn.get(asn)
+            if views is None:
+                views = views_by_asn[asn] = []
+                country_of[asn] = _first(pair).target_country
+            views.append(VantageView(probe_id, probe_asn, pair[0], pair[1]))
+
+    inside: list[Observation] = []
+    for probe_id, per_asn in interference_groups.items():
+        if probe_id in offline:
+            continue
+        for pair in per_asn.values():
+            inside.extend(pair[0])
+            inside.extend(pair[1])
+            o = _first(pair)
+            country_of.setdefault(o.probe_asn, o.probe_country)
+    interference = judge_all(inside, frozenset(basic_ok), config) if inside else {}
+
+    model = availability_mod.AvailabilityModel(state.targets, config)
+    new_ases = dict(state.ases)
+    new_tracks = dict(state.tracks)
+    up_tallies: dict[str, tuple[int, int]] = {}
+    silent_tallies: dict[str, tuple[int, int]] = {}
+    verdicts: list[AsVerdict] = []
+    events: list[Event] = []
+    suspects: set[str] = set()
+    by_country: dict[str, list[AsSummary]] = {}
+
+    for asn in sorted(views_by_asn.keys() | interference.keys()):
+        memory = state.ases.get(asn)
+        views = views_by_asn.get(asn)
+        r = judge(views, memory, model, config) if views else None
+        i = interference.get(asn)
+        country = country_of.get(asn) or (memory.country if memory else "")
+        verdict, new_memory, drop = _decide(asn, country, r, i, memory, round_number, round_start, config)
+        verdicts.append(verdict)
+        new_ases[asn] = new_memory
+        suspects.update(verdict.evidence.suspect_probes)
+        if r is not None:
+            (up_tallies if r.status is Status.UP else silent_tallies).update(r.tallies)
+        weight = (r.targets if r else 0) + (i.judgeable_targets if i else 0)
+        by_country.setdefault(country, []).append(
+            AsSummary(
+                asn, verdict.status, verdict.confidence, weight, verdict.reachability_ratio, r is not None
+            )
+        )
+        mark = RoundMark(verdict.status, verdict.confidence, drop, verdict.evidence.summary)
+        events.extend(
+            _step_events(
+                new_tracks, f"AS{asn}", asn, country, mark, round_number, round_start, round_length, config
+            )
+        )
+
+    countries: list[CountryVerdict] = []
+    new_countries = dict(state.countries)
+    for country, summaries in sorted(by_country.items()):
+        if not country:
+            continue
+        cv = roll_up(country, summaries, state.countries.get(country), round_start, config)
+        countries.append(cv)
+        new_countries[country] = CountryMemory(cv.status, cv.since)
+        mark = RoundMark(cv.status, cv.confidence, cv.affected_share, cv.summary)
+        events.extend(
+            _step_events(
+                new_tracks, country, 0, country, mark, round_number, round_start, round_length, config
+            )
+        )
+
+    new_state = EngineState(
+        targets=availability_mod.learn(state.targets, up_tallies, silent_tallies, config),
+        ases=new_ases,
+        countries=new_countries,
+        tracks=new_tracks,
+        last_round=round_number,
+    )
+    return RoundOutput(
+        round_number=round_number,
+        algorithm_version=ALGORITHM_VERSION,
+        as_verdicts=tuple(verdicts),
+        country_verdicts=tuple(countries),
+        events=tuple(sorted(events, key=lambda e: (e.started_at, e.id))),
+        state=new_state,
+        offline_probes=tuple(sorted(offline)),
+        suspect_probes=tuple(sorted(suspects - offline)),
+    )
+
+
+def _step_events(
+    tracks: dict[tuple[str, EventKind], EventTrack],
+    scope: str,
+    asn: int,
+    country: str,
+    mark: RoundMark,
+    round_number: int,
+    round_start: datetime,
+    round_length: timedelta,
+    config: VerdictConfig,
+) -> list[Event]:
+    out: list[Event] = []
+    current = KIND_OF_STATUS.get(mark.status)
+    for kind in EVENT_KINDS:
+        key = (scope, kind)
+        track = tracks.get(key)
+        if track is None and kind is not current:
+            continue
+        new_track, event = step(
+            track, kind, scope, asn, country, mark, round_number, round_start, round_length, config
+        )
+        if new_track is None:
+            tracks.pop(key, None)
+        else:
+            tracks[key] = new_track
+        if event is not None:
+            out.append(event)
+    return out
+
+
+def _decide(
+    asn: int,
+    country: str,
+    r: Reachability | None,
+    i: Interference | None,
+    memory: AsMemory | None,
+    round_number: int,
+    round_start: datetime,
+    config: VerdictConfig,
+) -> tuple[AsVerdict, AsMemory, float]:
+    """Combine both views into the AS's verdict, its memory for next round, and the relative drop."""
+    reach_status = r.status if r else Status.UNKNOWN
+    inside_status = i.status if i else Status.UNKNOWN
+    status: Status
+    if reach_status in (Status.DOWN, Status.DEGRADED):
+        assert r is not None
+        status, confidence = reach_status, r.confidence
+    elif i is not None and inside_status is Status.FILTERED:
+        status, confidence = Status.FILTERED, i.confidence
+    elif reach_status is Status.UP:
+        assert r is not None
+        status, confidence = Status.UP, r.confidence
+    else:
+        status, confidence = Status.UNKNOWN, 0.0
+
+    base_ratio = memory.baseline_ratio if memory else None
+    base_loss = memory.baseline_loss_ratio if memory else None
+    base_rtt = memory.baseline_rtt_ms if memory else None
+    if r is not None:
+        ratio = r.ratio
+    elif i is not None:
+        ratio = 1.0 - i.filtered_share
+    else:
+        ratio = 0.0
+    drop = 0.0
+    if status in (Status.DOWN, Status.DEGRADED):
+        drop = max(0.0, 1.0 - ratio / base_ratio) if base_ratio else 1.0 - ratio
+        if r is not None and r.loss_ratio is not None and base_loss is not None:
+            drop = max(drop, r.loss_ratio - base_loss)
+    elif status is Status.FILTERED and i is not None:
+        drop = i.filtered_share
+
+    belief_logodds = r.belief_logodds if r else (memory.belief_logodds if memory else 0.0)
+    rounds = memory.baseline_rounds if memory else 0
+    if status is Status.UP and r is not None:
+        alpha = max(config.baseline_alpha, 1.0 / (rounds + 1))
+        base_ratio = _ewma(base_ratio, r.ratio, alpha)
+        base_loss = _ewma(base_loss, r.loss_ratio, alpha)
+        base_rtt = _ewma(base_rtt, r.rtt_ms, alpha)
+        rounds += 1
+    since = memory.since if memory is not None and memory.status is status else round_start
+    new_memory = AsMemory(
+        country, status, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number
+    )
+
+    evidence = Evidence(
+        vantage_points=r.vantage_points if r else 0,
+        vantage_asns=r.vantage_asns if r else (),
+        targets=r.targets if r else 0,
+        protocols=r.protocols if r else (),
+        failures=r.failures if r else (),
+        loss_ratio=r.loss_ratio if r else None,
+        baseline_loss_ratio=memory.baseline_loss_ratio if memory else None,
+        rtt_ms=r.rtt_ms if r else None,
+        baseline_rtt_ms=memory.baseline_rtt_ms if memory else None,
+        suspect_probes=tuple(sorted(set(r.suspects if r else ()) | set(i.suspects if i else ()))),
+        filtered_targets=i.filtered_targets if i else (),
+        reachability_status=reach_status,
+        interference_status=inside_status,
+        inside_vantage_points=i.inside_vantage_points if i else 0,
+        summary=as_summary(
+            asn,
+            country,
+            status,
+            r,
+            i,
+            memory.baseline_loss_ratio if memory else None,
+            memory.baseline_rtt_ms if memory else None,
+        ),
+    )
+    verdict = AsVerdict(
+        asn=asn,
+        country=country,
+        status=status,
+        confidence=round(confidence, 6),
+        belief=round(sigmoid(belief_logodds), 6),
+        reachability_ratio=round(ratio, 6),
+        since=since,
+        evidence=evidence,
+    )
+    return verdict, new_memory, drop
