@@ -1,0 +1,140 @@
+"""The picture a journalist would post: reachability per country and status per AS over time (PNG).
+
+Top panel: per country, the share of measurements that succeeded each round
+(the collector's timeline `reachability_ratio`), like Cloudflare Radar's
+traffic graph. Bottom panel: one strip per AS coloured by its status each round.
+Staged actions are shaded on both, labelled at the top. matplotlib is imported
+inside `write_chart` (Agg backend, no display) so that importing this module
+stays cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from vantage.lab.scenario import Action, Scope
+
+STATUS_COLOURS = {
+    "UP": "#2e9e4f",
+    "DEGRADED": "#f0b429",
+    "DOWN": "#d64545",
+    "FILTERED": "#8e5bd6",
+    "UNKNOWN": "#b8b8b8",
+}
+SPAN_COLOURS = {"cut": "#d64545", "loss": "#f0b429", "delay": "#f0b429", "filter": "#8e5bd6"}
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    t_s: float  # seconds from the scenario's t=0 (round start)
+    reachability: float  # 0..1
+    status: str  # "UP", "DOWN", ...
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    label: str
+    points: tuple[SeriesPoint, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start_s: float
+    end_s: float
+    kind: str  # the action kind that opened it
+    label: str
+
+
+def action_spans(actions: Sequence[Action], duration_s: float) -> tuple[Span, ...]:
+    """Intervals during which each staged cut, loss, delay or filter was in force."""
+    spans = []
+    for index, action in enumerate(actions):
+        if action.kind not in SPAN_COLOURS:
+            continue
+        undo = "restore" if action.kind == "cut" else "clear"
+        end = duration_s
+        for later in actions[index + 1 :]:
+            if later.kind == undo and _undoes(later.scope, action.scope):
+                end = later.at_s
+                break
+        spans.append(Span(action.at_s, end, action.kind, action.label))
+    return tuple(spans)
+
+
+def _undoes(given: Scope, applied: Scope) -> bool:
+    return given.everything or given == applied
+
+
+def write_chart(
+    path: Path,
+    *,
+    title: str,
+    countries: Sequence[Series],
+    ases: Sequence[Series],
+    spans: Sequence[Span],
+    duration_s: float,
+    round_seconds: float,
+) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    figure, (top, bottom) = plt.subplots(
+        2,
+        1,
+        figsize=(12, 4 + 0.35 * max(len(ases), 1)),
+        sharex=True,
+        gridspec_kw={"height_ratios": [2, max(1.0, 0.25 * len(ases))]},
+    )
+    for axis in (top, bottom):
+        for span in spans:
+            axis.axvspan(span.start_s, span.end_s, color=SPAN_COLOURS[span.kind], alpha=0.12, lw=0)
+    for level, span in enumerate(spans):
+        top.text(
+            span.start_s,
+            1.02 + 0.07 * (level % 3),
+            span.label,
+            fontsize=7,
+            color=SPAN_COLOURS[span.kind],
+            transform=top.get_xaxis_transform(),
+            clip_on=False,
+        )
+    for series in countries:
+        if series.points:
+            times = [p.t_s for p in series.points]
+            top.step(
+                times, [100 * p.reachability for p in series.points], where="post", lw=2, label=series.label
+            )
+    top.set_ylabel("measurements answered (%)")
+    top.set_ylim(-5, 105)
+    top.legend(loc="lower left", fontsize=8, ncol=max(1, len(countries)))
+    top.grid(alpha=0.3)
+
+    for row, series in enumerate(ases):
+        for point in series.points:
+            bottom.broken_barh(
+                [(point.t_s, round_seconds)],
+                (row - 0.4, 0.8),
+                color=STATUS_COLOURS.get(point.status, STATUS_COLOURS["UNKNOWN"]),
+            )
+    bottom.set_yticks(range(len(ases)), [series.label for series in ases], fontsize=8)
+    bottom.invert_yaxis()
+    bottom.set_xlabel("seconds since the scenario started")
+    bottom.set_xlim(min([0.0, *(p.t_s for s in ases for p in s.points)]), duration_s)
+    bottom.legend(
+        handles=[Patch(color=colour, label=status) for status, colour in STATUS_COLOURS.items()],
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.25 if len(ases) > 4 else -0.45),
+        ncol=len(STATUS_COLOURS),
+        fontsize=8,
+    )
+    figure.suptitle(title, fontsize=12, y=0.995)
+    figure.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path
