@@ -1,0 +1,206 @@
+"""Domain values <-> vantage.v1 protobuf, for the probe.
+
+The only probe module (besides the daemon's gRPC code) that touches protobuf: a Task becomes a
+MeasurementRequest, a MeasurementResult becomes a Measurement. Enum values are shared
+numbers (vantage/kinds.py, vantage/failures.py), so they convert by value.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from vantage.kinds import Protocol
+from vantage.probe.engine import dns_step, http_step
+from vantage.probe.engine.model import (
+    DEFAULT_DNS_PORT,
+    DEFAULT_DNS_QUERY_NAME,
+    DEFAULT_DNS_QUERY_TYPE,
+    DEFAULT_DNS_TIMEOUT_MS,
+    DEFAULT_HTTP_TIMEOUT_MS,
+    DEFAULT_ICMP_COUNT,
+    DEFAULT_ICMP_INTERVAL_MS,
+    DEFAULT_ICMP_TIMEOUT_MS,
+    DEFAULT_TCP_TIMEOUT_MS,
+    DnsDetails,
+    DnsOptions,
+    HttpDetails,
+    HttpOptions,
+    IcmpDetails,
+    IcmpOptions,
+    MeasurementRequest,
+    MeasurementResult,
+    Options,
+    TcpDetails,
+    TcpOptions,
+)
+from vantage.v1 import measurement_pb2, probe_service_pb2
+
+_PROTOCOL_NUMBERS = frozenset(p.value for p in Protocol)
+
+
+def request_from_task(task: probe_service_pb2.Task) -> MeasurementRequest:
+    """The request a task asks for (key = task id); ValueError when it cannot be run."""
+    if not task.id:
+        raise ValueError("task without an id")
+    target, opts = task.target, task.options
+    protocol = Protocol(task.protocol) if task.protocol in _PROTOCOL_NUMBERS else Protocol.UNSPECIFIED
+    options: Options
+    if protocol is Protocol.ICMP:
+        options = IcmpOptions(
+            count=opts.count or DEFAULT_ICMP_COUNT,
+            interval_ms=float(opts.interval_ms or DEFAULT_ICMP_INTERVAL_MS),
+            timeout_ms=float(opts.timeout_ms or DEFAULT_ICMP_TIMEOUT_MS),
+        )
+    elif protocol is Protocol.DNS:
+        options = DnsOptions(
+            query_name=opts.query_name or DEFAULT_DNS_QUERY_NAME,
+            query_type=(opts.query_type or DEFAULT_DNS_QUERY_TYPE).upper(),
+            port=target.port or DEFAULT_DNS_PORT,
+            expected=tuple(opts.expected),
+            timeout_ms=float(opts.timeout_ms or DEFAULT_DNS_TIMEOUT_MS),
+        )
+        dns_step.validate_options(options)
+    elif protocol is Protocol.HTTP:
+        url = opts.url or target.url
+        if not url:
+            raise ValueError(f"task {task.id}: HTTP task without a URL")
+        http_step.parse_url(url)
+        options = HttpOptions(url=url, timeout_ms=float(opts.timeout_ms or DEFAULT_HTTP_TIMEOUT_MS))
+    elif protocol is Protocol.TCP:
+        if not target.port:
+            raise ValueError(f"task {task.id}: TCP task without a port")
+        options = TcpOptions(port=target.port, timeout_ms=float(opts.timeout_ms or DEFAULT_TCP_TIMEOUT_MS))
+    else:
+        raise ValueError(f"task {task.id}: unknown protocol {task.protocol}")
+    return MeasurementRequest(
+        key=task.id, address=target.address, options=options, name=target.name, target_id=target.target_id
+    )
+
+
+def result_to_proto(
+    result: MeasurementResult,
+    *,
+    probe_id: str,
+    measurement_id: str,
+    round: int = 0,
+    task_id: str = "",
+    probe_version: str = "",
+) -> measurement_pb2.Measurement:
+    measurement = measurement_pb2.Measurement(
+        id=measurement_id,
+        probe_id=probe_id,
+        target=measurement_pb2.Target(
+            address=result.address,
+            name=result.name,
+            port=result.port,
+            url=result.url,
+            target_id=result.target_id,
+        ),
+        protocol=int(result.protocol),  # type: ignore[arg-type]
+        outcome=int(result.outcome),  # type: ignore[arg-type]
+        task_id=task_id,
+        round=round,
+        address_family=result.address_family,
+        source_address=result.source_address,
+        probe_version=probe_version,
+    )
+    measurement.started_at.FromDatetime(result.started_at)
+    measurement.duration.FromTimedelta(timedelta(milliseconds=result.duration_ms))
+    if result.failure is not None:
+        measurement.failure.kind = result.failure.kind
+        measurement.failure.operation = int(result.failure.operation)  # type: ignore[assignment]
+        measurement.failure.detail = result.failure.detail
+    details = result.details
+    if isinstance(details, IcmpDetails):
+        _fill_icmp(measurement.icmp, details)
+    elif isinstance(details, DnsDetails):
+        _fill_dns(measurement.dns, details)
+    elif isinstance(details, HttpDetails):
+        _fill_http(measurement.http, details)
+    elif isinstance(details, TcpDetails):
+        measurement.tcp.address = details.address
+        measurement.tcp.port = details.port
+        measurement.tcp.connect_ms = details.connect_ms
+    return measurement
+
+
+def _fill_icmp(out: measurement_pb2.IcmpDetails, details: IcmpDetails) -> None:
+    out.sent = details.sent
+    out.received = details.received
+    out.duplicates = details.duplicates
+    for reply in details.replies:
+        out.replies.add(
+            sequence=reply.sequence,
+            lost=reply.lost,
+            rtt_ms=reply.rtt_ms,
+            ttl=reply.ttl,
+            duplicate=reply.duplicate,
+        )
+    out.min_rtt_ms = details.min_rtt_ms
+    out.avg_rtt_ms = details.avg_rtt_ms
+    out.max_rtt_ms = details.max_rtt_ms
+    out.stddev_rtt_ms = details.stddev_rtt_ms
+    out.reply_ttl = details.reply_ttl
+    out.packet_size = details.packet_size
+    out.interval_ms = details.interval_ms
+    for error in details.errors:
+        out.errors.add(
+            type=error.type,
+            code=error.code,
+            from_address=error.from_address,
+            sequence=error.sequence,
+            description=error.description,
+        )
+    if not details.sent:  # make the oneof present even for an all-zero result
+        out.SetInParent()
+
+
+def _fill_dns(out: measurement_pb2.DnsDetails, details: DnsDetails) -> None:
+    out.query_name = details.query_name
+    out.query_type = details.query_type
+    out.server = details.server
+    out.server_port = details.server_port
+    out.transport = details.transport
+    out.rcode = details.rcode
+    out.flags.extend(details.flags)
+    for answer in details.answers:
+        out.answers.add(name=answer.name, type=answer.type, ttl=answer.ttl, data=answer.data)
+    out.response_time_ms = details.response_time_ms
+    out.response_size = details.response_size
+    out.tcp_fallback = details.tcp_fallback
+    out.expected.extend(details.expected)
+    out.abuf = details.abuf
+
+
+def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
+    out.url = details.url
+    out.method = details.method
+    out.status_code = details.status_code
+    timings = details.timings
+    out.timings.dns_ms = timings.dns_ms
+    out.timings.connect_ms = timings.connect_ms
+    out.timings.tls_ms = timings.tls_ms
+    out.timings.first_byte_ms = timings.first_byte_ms
+    out.timings.total_ms = timings.total_ms
+    for name, value in details.headers:
+        out.headers[name] = value
+    out.body_length = details.body_length
+    out.body_sha256 = details.body_sha256
+    out.body_truncated = details.body_truncated
+    out.title = details.title
+    if details.tls is not None:
+        tls = details.tls
+        out.tls.version = tls.version
+        out.tls.cipher = tls.cipher
+        out.tls.cert_subject = tls.cert_subject
+        out.tls.cert_issuer = tls.cert_issuer
+        if tls.cert_not_after is not None:
+            out.tls.cert_not_after.FromDatetime(tls.cert_not_after)
+        out.tls.verification_error = tls.verification_error
+        out.tls.cert_dns_names.extend(tls.cert_dns_names)
+        out.tls.SetInParent()
+    for redirect in details.redirects:
+        out.redirects.add(status_code=redirect.status_code, location=redirect.location)
+    out.connected_address = details.connected_address
+    out.http_version = details.http_version
+    out.header_size = details.header_size

@@ -1,0 +1,178 @@
+"""The asyncio driver of an ICMP sweep: one socket, paced sends, a reader that drains it.
+
+All the decisions live in PingSweep (icmp_session.py) and EchoCodec (icmp_wire.py); this module
+only moves bytes and reads clocks. Sends go out in bounded bursts granted by the shared Pacer;
+between bursts the event loop runs the reader callback, which drains the socket completely
+(recvmsg until EAGAIN) and emits the results of targets that completed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from vantage.failures import Operation
+from vantage.kinds import Protocol
+from vantage.probe.engine.failure_map import failure_from_exception
+from vantage.probe.engine.icmp_session import PingSweep
+from vantage.probe.engine.icmp_socket import IcmpSocket, ancillary_facts
+from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
+from vantage.probe.engine.model import IcmpOptions, MeasurementRequest, MeasurementResult
+from vantage.probe.engine.pacing import Pacer
+
+# recvmsg buffer: the largest ICMP error Linux sends is 576 bytes; replies echo our payload.
+_RECEIVE_BYTES = 2048
+_ANCILLARY_BYTES = 128
+
+
+async def run_icmp_sweep(
+    icmp_socket: IcmpSocket,
+    requests: Sequence[MeasurementRequest],
+    pacer: Pacer,
+    emit: Callable[[MeasurementResult], None],
+    rng: random.Random,
+) -> None:
+    """Measure every request (all of `icmp_socket`'s family) and emit one result per request."""
+    if not requests:
+        return
+    loop = asyncio.get_running_loop()
+    sock = icmp_socket.sock
+    family = icmp_socket.family
+    payload_bytes = max(_icmp_options(r).payload_bytes for r in requests)
+    kernel_ident = icmp_socket.kernel_ident
+    ident = kernel_ident if kernel_ident is not None else rng.getrandbits(16)
+    codec = EchoCodec(family, ident, rng.getrandbits(32), payload_bytes, icmp_socket.has_ip_header)
+    sweep = PingSweep([(r.address, _icmp_options(r)) for r in requests], family, time.time_ns())
+    sockaddrs = [_sockaddr(r.address) for r in requests]
+    wakeup: asyncio.Future[None] | None = None
+
+    def flush_completed() -> None:
+        now_ns = time.time_ns()
+        for target in sweep.drain_completed():
+            emit(_result(requests[target], sweep, target, now_ns))
+
+    def wake() -> None:
+        if wakeup is not None and not wakeup.done():
+            wakeup.set_result(None)
+
+    def on_readable() -> None:
+        decode = codec.decode
+        while True:
+            try:
+                data, ancdata, _flags, address = sock.recvmsg(_RECEIVE_BYTES, _ANCILLARY_BYTES)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                continue  # an error queued on the socket; the next read goes on
+            decoded = decode(data)
+            if decoded is None:
+                continue
+            received_ns, cmsg_ttl = ancillary_facts(ancdata)
+            if type(decoded) is EchoReply:
+                ttl = decoded.ttl if decoded.ttl >= 0 else cmsg_ttl
+                sweep.on_reply(decoded.packet_index, ttl, received_ns or time.time_ns())
+            else:
+                sweep.on_error(decoded, address[0])  # type: ignore[arg-type]
+        flush_completed()
+        if sweep.done:
+            wake()
+
+    loop.add_reader(sock.fileno(), on_readable)
+    try:
+        while not sweep.done:
+            now_ns = time.time_ns()
+            sweep.expire(now_ns)
+            granted = pacer.take(time.monotonic_ns(), 1 << 30) if _is_due(sweep, now_ns) else 0
+            for _ in range(granted):
+                index = sweep.pop_due(now_ns)
+                if index < 0:
+                    pacer.give_back(1)
+                    break
+                await _send(loop, sock, codec.pack(index), sockaddrs[sweep.target_of(index)], sweep, index)
+            flush_completed()
+            if sweep.done:
+                break
+            wakeup = loop.create_future()
+            delay_s = _next_wake_s(sweep, pacer, time.time_ns(), time.monotonic_ns())
+            handle = loop.call_later(delay_s, wake)
+            await wakeup
+            handle.cancel()
+            wakeup = None
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+async def _send(
+    loop: asyncio.AbstractEventLoop,
+    sock: socket.socket,
+    packet: bytes,
+    sockaddr: tuple[str, int] | tuple[str, int, int, int],
+    sweep: PingSweep,
+    index: int,
+) -> None:
+    # The send time is taken before sendto: on loopback the reply is already queued (and
+    # kernel-timestamped) when sendto returns.
+    sent_ns = time.time_ns()
+    try:
+        try:
+            sock.sendto(packet, sockaddr)
+        except BlockingIOError:  # the send buffer is full: wait until it drains
+            await loop.sock_sendto(sock, packet, sockaddr)
+            sent_ns = time.time_ns()
+    except OSError as exc:
+        sweep.send_failed(index, failure_from_exception(exc, Operation.ICMP_ECHO))
+        return
+    sweep.sent(index, sent_ns)
+
+
+def _is_due(sweep: PingSweep, now_ns: int) -> bool:
+    due = sweep.next_due_ns()
+    return due is not None and due <= now_ns
+
+
+def _next_wake_s(sweep: PingSweep, pacer: Pacer, now_ns: int, monotonic_now_ns: int) -> float:
+    candidates: list[int] = []
+    due = sweep.next_due_ns()
+    if due is not None:
+        token_wait = max(0, pacer.next_token_ns() - monotonic_now_ns)
+        candidates.append(max(due - now_ns, token_wait))
+    deadline = sweep.next_deadline_ns()
+    if deadline is not None:
+        candidates.append(deadline - now_ns)
+    wait_ns = min(candidates, default=1_000_000)
+    return max(0.0, wait_ns / 1e9)
+
+
+def _icmp_options(request: MeasurementRequest) -> IcmpOptions:
+    assert isinstance(request.options, IcmpOptions)
+    return request.options
+
+
+def _sockaddr(address: str) -> tuple[str, int] | tuple[str, int, int, int]:
+    # Raw and ICMP datagram sockets ignore the port; it must still be present.
+    if ipaddress.ip_address(address).version == 4:
+        return (address, 0)
+    return (address, 0, 0, 0)
+
+
+def _result(request: MeasurementRequest, sweep: PingSweep, target: int, now_ns: int) -> MeasurementResult:
+    outcome, failure, details = sweep.result(target)
+    first_ns = sweep.first_sent_ns(target) or now_ns
+    return MeasurementResult(
+        key=request.key,
+        protocol=Protocol.ICMP,
+        address=request.address,
+        started_at=datetime.fromtimestamp(first_ns / 1e9, tz=UTC),
+        duration_ms=max(0, now_ns - first_ns) / 1e6,
+        outcome=outcome,
+        failure=failure,
+        details=details,
+        name=request.name,
+        target_id=request.target_id,
+        address_family=sweep.family,
+    )

@@ -1,0 +1,111 @@
+"""Opening and reading the one ICMP socket per address family (I/O edge).
+
+A raw socket (root or CAP_NET_RAW) sees every ICMP message, errors included; an unprivileged
+ICMP datagram socket (Linux `net.ipv4.ping_group_range`) only our own echo replies, with the
+identifier chosen by the kernel. The receive buffer is raised to several MB
+(SO_RCVBUFFORCE when privileged): during a sweep replies arrive in bursts while the event loop
+is busy sending, and a default-size buffer drops most of them (REFERENCES.md).
+Replies are timestamped by the kernel (SO_TIMESTAMPNS, CLOCK_REALTIME) so that RTTs do not
+include the time a reply waited in the buffer; send times use the same clock.
+"""
+
+from __future__ import annotations
+
+import socket
+import struct
+from dataclasses import dataclass
+
+# Linux constants the socket module does not export (include/uapi/asm-generic/socket.h,
+# include/uapi/linux/in.h, include/uapi/linux/icmpv6.h).
+SO_RCVBUFFORCE = 33
+SO_TIMESTAMPNS = 35
+IP_RECVTTL = 12
+IP_TTL = 2
+ICMP6_FILTER = 1
+
+# 8 MB holds ≈ 60k queued replies of ≈ 130 bytes of kernel overhead each: a whole second of a
+# fast sweep even if the loop stalls (REFERENCES.md: "a receive buffer of a few MB").
+DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20
+_TIMESPEC = struct.Struct("@qq")
+_INT = struct.Struct("@i")
+
+
+class IcmpUnavailable(Exception):
+    """Neither a raw ICMP socket nor an unprivileged ICMP datagram socket could be opened."""
+
+
+@dataclass(slots=True)
+class IcmpSocket:
+    sock: socket.socket
+    family: int  # 4 or 6
+    raw: bool
+
+    @property
+    def has_ip_header(self) -> bool:
+        return self.raw and self.family == 4
+
+    @property
+    def kernel_ident(self) -> int | None:
+        """On a datagram socket the kernel's identifier (the bound "port"), else None."""
+        return None if self.raw else int(self.sock.getsockname()[1])
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def open_icmp_socket(family: int, receive_buffer_bytes: int = DEFAULT_RECEIVE_BUFFER_BYTES) -> IcmpSocket:
+    af = socket.AF_INET if family == 4 else socket.AF_INET6
+    proto = socket.IPPROTO_ICMP if family == 4 else socket.IPPROTO_ICMPV6
+    errors: list[str] = []
+    for kind, raw in ((socket.SOCK_RAW, True), (socket.SOCK_DGRAM, False)):
+        try:
+            sock = socket.socket(af, kind, proto)
+        except OSError as exc:
+            errors.append(f"{'raw' if raw else 'datagram'}: {exc.strerror or exc}")
+            continue
+        _configure(sock, family, raw, receive_buffer_bytes)
+        return IcmpSocket(sock, family, raw)
+    raise IcmpUnavailable(
+        f"cannot open an ICMPv{family} socket ({'; '.join(errors)}). Either run as root or give the "
+        "program CAP_NET_RAW (e.g. `setcap cap_net_raw+ep` on the Python binary), or allow unprivileged "
+        "ICMP sockets for your group: `sysctl -w net.ipv4.ping_group_range='0 2147483647'`"
+    )
+
+
+def _configure(sock: socket.socket, family: int, raw: bool, receive_buffer_bytes: int) -> None:
+    sock.setblocking(False)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer_bytes)
+    except OSError:  # not privileged: the kernel caps SO_RCVBUF at net.core.rmem_max
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    if family == 4 and not raw:
+        sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
+    if family == 6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        if raw:
+            sock.setsockopt(socket.IPPROTO_ICMPV6, ICMP6_FILTER, icmp6_filter_passing({1, 2, 3, 4, 129}))
+
+
+def icmp6_filter_passing(types: set[int]) -> bytes:
+    """An ICMP6_FILTER that blocks every type but `types` (RFC 3542 §3.2: a set bit blocks)."""
+    words = [0xFFFFFFFF] * 8
+    for icmp_type in types:
+        words[icmp_type >> 5] &= ~(1 << (icmp_type & 31))
+    return struct.pack("@8I", *words)
+
+
+def ancillary_facts(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, int]:
+    """(kernel receive time in ns or 0, TTL / hop limit or -1) from recvmsg's ancillary data."""
+    received_ns = 0
+    ttl = -1
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
+            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+            received_ns = seconds * 1_000_000_000 + nanoseconds
+        elif (level == socket.IPPROTO_IP and kind == IP_TTL) or (
+            level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT
+        ):
+            ttl = _INT.unpack_from(data)[0] if len(data) >= 4 else data[0]
+    return received_ns, ttl

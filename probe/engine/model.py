@@ -1,0 +1,254 @@
+"""The engine's domain values: what to measure (requests) and what came of it (results).
+
+Frozen, slotted dataclasses with units in their names. They carry no protobuf:
+vantage/probe/convert.py maps them to and from vantage.v1 messages.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from vantage.failures import Failure
+from vantage.kinds import Outcome, Protocol
+
+# RIPE Atlas's built-in ping measurements send 3 packets per target, 1 s apart, and wait
+# 1 s for a reply; `ping` sends a 56-byte payload (64-byte ICMP message). See REFERENCES.md.
+DEFAULT_ICMP_COUNT = 3
+DEFAULT_ICMP_INTERVAL_MS = 1000.0
+DEFAULT_ICMP_TIMEOUT_MS = 1000.0
+DEFAULT_ICMP_PAYLOAD_BYTES = 56
+# dig waits 5 s for a DNS answer (`+time=5`); "." SOA is a question every resolver and every
+# authoritative server answers or refuses (contracts.md: the default DNS task).
+DEFAULT_DNS_TIMEOUT_MS = 5000.0
+DEFAULT_DNS_QUERY_NAME = "."
+DEFAULT_DNS_QUERY_TYPE = "SOA"
+DEFAULT_DNS_PORT = 53
+# A whole HTTP fetch (all redirects) gets 10 s, OONI's urlgetter order of magnitude; the body
+# is hashed over at most 1 MiB (the issue's bound) so a huge page costs bounded memory; five
+# redirects follow http -> https -> www -> a landing page with room to spare (browsers allow 20).
+DEFAULT_HTTP_TIMEOUT_MS = 10_000.0
+DEFAULT_HTTP_MAX_BODY_BYTES = 1 << 20
+DEFAULT_HTTP_MAX_REDIRECTS = 5
+# A TCP connect gets 5 s: Linux retries a SYN after 1 s and 3 s, so 5 s sees the second retry.
+DEFAULT_TCP_TIMEOUT_MS = 5000.0
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpOptions:
+    count: int = DEFAULT_ICMP_COUNT
+    interval_ms: float = DEFAULT_ICMP_INTERVAL_MS
+    timeout_ms: float = DEFAULT_ICMP_TIMEOUT_MS
+    payload_bytes: int = DEFAULT_ICMP_PAYLOAD_BYTES
+
+
+@dataclass(frozen=True, slots=True)
+class DnsOptions:
+    query_name: str = DEFAULT_DNS_QUERY_NAME
+    query_type: str = DEFAULT_DNS_QUERY_TYPE
+    port: int = DEFAULT_DNS_PORT
+    use_tcp: bool = False
+    # Expected answers (addresses or rdata text); empty: no expectation.
+    expected: tuple[str, ...] = ()
+    timeout_ms: float = DEFAULT_DNS_TIMEOUT_MS
+    recursion_desired: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class HttpOptions:
+    url: str
+    timeout_ms: float = DEFAULT_HTTP_TIMEOUT_MS
+    max_redirects: int = DEFAULT_HTTP_MAX_REDIRECTS
+    max_body_bytes: int = DEFAULT_HTTP_MAX_BODY_BYTES
+    ca_file: str = ""  # empty: the system's trust store
+    insecure: bool = False  # still records the verification error, but goes on
+
+
+@dataclass(frozen=True, slots=True)
+class TcpOptions:
+    port: int
+    timeout_ms: float = DEFAULT_TCP_TIMEOUT_MS
+
+
+Options = IcmpOptions | DnsOptions | HttpOptions | TcpOptions
+
+_PROTOCOL_OF: dict[type, Protocol] = {
+    IcmpOptions: Protocol.ICMP,
+    DnsOptions: Protocol.DNS,
+    HttpOptions: Protocol.HTTP,
+    TcpOptions: Protocol.TCP,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementRequest:
+    """One measurement to make.
+
+    `address` is the IP measured: the ICMP/TCP target, the DNS server, or for HTTP the
+    address to connect to instead of resolving the URL's host (empty: resolve it).
+    """
+
+    key: str
+    address: str
+    options: Options
+    name: str = ""
+    target_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise ValueError("a measurement request needs a key")
+        if self.address or not isinstance(self.options, HttpOptions):
+            try:
+                ipaddress.ip_address(self.address)
+            except ValueError:
+                raise ValueError(f"{self.key}: {self.address!r} is not an IP address") from None
+        options = self.options
+        if isinstance(options, IcmpOptions) and not (options.count >= 1 and options.interval_ms >= 0):
+            raise ValueError(f"{self.key}: ICMP count must be >= 1 and interval >= 0")
+        if isinstance(options, TcpOptions | DnsOptions) and not 0 < options.port < 65536:
+            raise ValueError(f"{self.key}: port {options.port} is out of range")
+        if options.timeout_ms <= 0:
+            raise ValueError(f"{self.key}: timeout must be positive")
+
+    @property
+    def protocol(self) -> Protocol:
+        return _PROTOCOL_OF[type(self.options)]
+
+
+# ---------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, slots=True)
+class PingReply:
+    sequence: int
+    lost: bool
+    rtt_ms: float = 0.0
+    ttl: int = 0
+    duplicate: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpErrorReport:
+    """An ICMP error attributed to one of our echo requests."""
+
+    type: int
+    code: int
+    from_address: str
+    sequence: int
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class IcmpDetails:
+    sent: int
+    received: int
+    duplicates: int
+    replies: tuple[PingReply, ...]
+    errors: tuple[IcmpErrorReport, ...]
+    min_rtt_ms: float
+    avg_rtt_ms: float
+    max_rtt_ms: float
+    stddev_rtt_ms: float
+    reply_ttl: int
+    packet_size: int
+    interval_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class DnsAnswer:
+    name: str
+    type: str
+    ttl: int
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class DnsDetails:
+    query_name: str
+    query_type: str
+    server: str
+    server_port: int
+    transport: str  # "udp" or "tcp"
+    rcode: str = ""
+    flags: tuple[str, ...] = ()
+    answers: tuple[DnsAnswer, ...] = ()
+    response_time_ms: float = 0.0
+    response_size: int = 0
+    tcp_fallback: bool = False
+    expected: tuple[str, ...] = ()
+    abuf: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class HttpTimings:
+    dns_ms: float = 0.0
+    connect_ms: float = 0.0
+    tls_ms: float = 0.0
+    first_byte_ms: float = 0.0
+    total_ms: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class TlsInfo:
+    version: str = ""
+    cipher: str = ""
+    cert_subject: str = ""
+    cert_issuer: str = ""
+    cert_not_after: datetime | None = None
+    verification_error: str = ""
+    cert_dns_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    status_code: int
+    location: str
+
+
+@dataclass(frozen=True, slots=True)
+class HttpDetails:
+    url: str
+    method: str = "GET"
+    status_code: int = 0
+    timings: HttpTimings = field(default_factory=HttpTimings)
+    headers: tuple[tuple[str, str], ...] = ()
+    body_length: int = 0
+    body_sha256: str = ""
+    body_truncated: bool = False
+    title: str = ""
+    tls: TlsInfo | None = None
+    redirects: tuple[Redirect, ...] = ()
+    connected_address: str = ""
+    http_version: str = ""
+    header_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TcpDetails:
+    address: str
+    port: int
+    connect_ms: float = 0.0
+
+
+Details = IcmpDetails | DnsDetails | HttpDetails | TcpDetails
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementResult:
+    """What came of one request; `key` is the request's key."""
+
+    key: str
+    protocol: Protocol
+    address: str
+    started_at: datetime  # wall clock, UTC
+    duration_ms: float
+    outcome: Outcome
+    failure: Failure | None = None
+    details: Details | None = None
+    name: str = ""
+    port: int = 0
+    url: str = ""
+    target_id: str = ""
+    address_family: int = 0  # 4 or 6; 0 when no address was used
+    source_address: str = ""
