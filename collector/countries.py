@@ -1,0 +1,25 @@
+"""ISO 3166-1 alpha-2 country codes (the officially assigned ones, as of 2024) and their validation."""
+
+from __future__ import annotations
+
+# The 249 officially assigned codes from the ISO 3166 Maintenance Agency's list, plus XK
+# (Kosovo): user-assigned in ISO 3166 but used by the EU, RIPE NCC data and Citizen Lab.
+_CODES_TEXT = """
+    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS
+    BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE
+    EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM
+    HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN KP KR KW KY KZ LA LB LC
+    LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT MU MV MW MX MY MZ NA
+    NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW
+    SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO
+    TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW XK
+"""
+ISO_3166_ALPHA2 = frozenset(_CODES_TEXT.split())
+
+
+def normalize_country(text: str) -> str:
+    """Upper-cased ISO 3166-1 alpha-2 code; ValueError naming the input otherwise."""
+    code = text.strip().upper()
+    if code not in ISO_3166_ALPHA2:
+        raise ValueError(f"{text.strip()!r} is not an ISO 3166-1 alpha-2 country code (e.g. KZ, FR)")
+    return code
