@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 
 from vantage.cliutil import add_group
+from vantage.probe.run_cli import register_run
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    add_group(
+    probe_subparsers = add_group(
         subparsers,
         "probe",
         "run a probe daemon, or one-off measurements",
         "run a probe daemon, or one-off measurements.\n\nNo commands yet: this group is being built.",
     )
+    register_run(probe_subparsers)

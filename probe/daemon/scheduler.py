@@ -62,6 +62,9 @@ class ScheduleState:
     # Earliest time a new fetch may be attempted (backoff after failures, or a
     # short pause after a fetch that returned the round already run).
     fetch_not_before_s: float = 0.0
+    # Only a failed fetch makes a stale plan "offline": right after a successful
+    # fetch the collector may simply not have opened the next round yet.
+    last_fetch_failed: bool = False
     max_offline_s: float = DEFAULT_MAX_OFFLINE_S
 
 
@@ -89,8 +92,8 @@ def next_step(state: ScheduleState, now_s: float) -> Step:
             return Step(Action.RUN, now_s, plan.round)
         return Step(Action.FETCH, max(plan.start_of(plan.round + 1), state.fetch_not_before_s))
     # The plan is stale: a newer round has started.
-    if now_s >= state.fetch_not_before_s:
-        return Step(Action.FETCH, now_s)
+    if now_s >= state.fetch_not_before_s or not state.last_fetch_failed:
+        return Step(Action.FETCH, fetch_at)
     offline_for_s = now_s - plan.start_of(plan.round + 1)
     may_repeat = offline_for_s <= state.max_offline_s
     if may_repeat and (done is None or done < current):

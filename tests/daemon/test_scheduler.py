@@ -32,18 +32,24 @@ def test_stale_plan_fetches_when_allowed() -> None:
     assert (step.action, step.at_s) == (Action.FETCH, 1075.0)
 
 
+def test_stale_plan_after_a_good_fetch_is_fetched_again_not_repeated() -> None:
+    # The collector had not opened the next round yet: ask again shortly, do not go offline.
+    step = next_step(ScheduleState(PLAN, 10, fetch_not_before_s=1076.0), 1075.0)
+    assert (step.action, step.at_s) == (Action.FETCH, 1076.0)
+
+
 def test_offline_repeats_the_last_plan_once_per_round() -> None:
-    offline = ScheduleState(PLAN, 10, fetch_not_before_s=1200.0)
+    offline = ScheduleState(PLAN, 10, fetch_not_before_s=1200.0, last_fetch_failed=True)
     step = next_step(offline, 1075.0)
     assert (step.action, step.round, step.offline) == (Action.RUN, 11, True)
-    step = next_step(ScheduleState(PLAN, 11, fetch_not_before_s=1200.0), 1076.0)
+    step = next_step(ScheduleState(PLAN, 11, fetch_not_before_s=1200.0, last_fetch_failed=True), 1076.0)
     assert (step.action, step.at_s) == (Action.WAIT, 1120.0)  # start of round 12
-    step = next_step(ScheduleState(PLAN, 11, fetch_not_before_s=1100.0), 1076.0)
+    step = next_step(ScheduleState(PLAN, 11, fetch_not_before_s=1100.0, last_fetch_failed=True), 1076.0)
     assert (step.action, step.at_s) == (Action.WAIT, 1100.0)  # the fetch retry comes first
 
 
 def test_offline_repetition_stops_after_max_offline() -> None:
-    state = ScheduleState(PLAN, 10, fetch_not_before_s=10_000.0, max_offline_s=120.0)
+    state = ScheduleState(PLAN, 10, fetch_not_before_s=10_000.0, last_fetch_failed=True, max_offline_s=120.0)
     assert next_step(state, 1150.0).action is Action.RUN
     step = next_step(state, 1300.0)
     assert (step.action, step.at_s) == (Action.WAIT, 10_000.0)

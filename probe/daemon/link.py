@@ -1,0 +1,180 @@
+"""The probe's link to its collectors: channels, credentials, failover (gRPC edge).
+
+Every RPC goes through `Link`: it picks a collector from the pool (spread by
+rendezvous hashing, failover with backoff; see pool.py), attaches the
+credential, and classifies errors once:
+
+* unreachable (UNAVAILABLE, DEADLINE_EXCEEDED, ...): that collector is put aside
+  with exponential backoff and jitter; the next call fails over to another;
+* UNAUTHENTICATED: the credential was revoked (or the collector forgot it).
+  Retrying cannot fix that, so every collector is put aside for the long
+  revoked-credential delay and one clear log line says what happened and what
+  to do. The probe keeps its outbox and keeps running, it just stops asking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import grpc
+import grpc.aio
+
+from vantage.probe.daemon.backoff import BackoffPolicy, RandomSource
+from vantage.probe.daemon.metrics import ProbeMetrics
+from vantage.probe.daemon.pool import PoolState
+from vantage.v1 import probe_service_pb2_grpc
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# Codes that say "this collector is not answering now"; anything else is the
+# collector's considered answer to a bad request and is not retried elsewhere.
+UNREACHABLE_CODES = frozenset(
+    {
+        grpc.StatusCode.UNAVAILABLE,
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+        grpc.StatusCode.UNKNOWN,
+        grpc.StatusCode.INTERNAL,
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.ABORTED,
+    }
+)
+
+
+class LinkDown(Exception):
+    """No collector can be used now; `wait_s` says when one may be."""
+
+    def __init__(self, message: str, wait_s: float) -> None:
+        super().__init__(message)
+        self.wait_s = wait_s
+
+
+class Link:
+    def __init__(
+        self,
+        addresses: tuple[str, ...],
+        *,
+        pool_key: str,
+        plaintext: bool,
+        ca_file: Path | None,
+        backoff: BackoffPolicy,
+        revoked_backoff_s: float,
+        rng: RandomSource,
+        metrics: ProbeMetrics,
+    ) -> None:
+        self._pool = PoolState.create(addresses, pool_key)
+        self._plaintext = plaintext
+        self._ca_file = ca_file
+        self._backoff = backoff
+        self._revoked_backoff_s = revoked_backoff_s
+        self._rng = rng
+        self._metrics = metrics
+        self._channels: dict[str, grpc.aio.Channel] = {}
+        self.secret = ""
+        self.revoked = False
+
+    def rekey(self, pool_key: str) -> None:
+        """Re-rank the collectors for this probe id (known only after enrollment)."""
+        self._pool = PoolState.create([e.address for e in self._pool.endpoints], pool_key)
+
+    def _channel(self, address: str) -> grpc.aio.Channel:
+        channel = self._channels.get(address)
+        if channel is None:
+            options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.keepalive_time_ms", 60_000)]
+            if self._plaintext:
+                channel = grpc.aio.insecure_channel(address, options=options)
+            else:
+                root = self._ca_file.read_bytes() if self._ca_file is not None else None
+                channel = grpc.aio.secure_channel(
+                    address, grpc.ssl_channel_credentials(root), options=options
+                )
+            self._channels[address] = channel
+        return channel
+
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        return (("authorization", f"Bearer {self.secret}"),) if self.secret else ()
+
+    def acquire(self) -> tuple[str, probe_service_pb2_grpc.ProbeServiceStub]:
+        """A collector to use now, or LinkDown with how long to wait."""
+        pick = self._pool.pick(time.monotonic())
+        if pick.address is None:
+            raise LinkDown("no collector is reachable now", pick.wait_s)
+        return pick.address, probe_service_pb2_grpc.ProbeServiceStub(self._channel(pick.address))
+
+    async def acquire_waiting(
+        self, stop: asyncio.Event
+    ) -> tuple[str, probe_service_pb2_grpc.ProbeServiceStub] | None:
+        """Like acquire, but waits (None when `stop` is set first)."""
+        while not stop.is_set():
+            try:
+                return self.acquire()
+            except LinkDown as down:
+                await _wait(stop, down.wait_s)
+        return None
+
+    def succeeded(self, address: str) -> None:
+        if self.revoked:
+            log.warning("collector %s accepts the probe credential again", address)
+            self.revoked = False
+        self._pool = self._pool.succeeded(address)
+
+    def failed(self, address: str, rpc: str, error: BaseException) -> None:
+        """Classify an RPC error and put the collector aside accordingly."""
+        now = time.monotonic()
+        code = error.code() if isinstance(error, grpc.aio.AioRpcError) else grpc.StatusCode.UNAVAILABLE
+        self._metrics.observe_rpc_error(rpc, code.name)
+        if code is grpc.StatusCode.UNAUTHENTICATED:
+            self.revoked = True
+            for endpoint in self._pool.endpoints:
+                self._pool = self._pool.failed_for(endpoint.address, now, self._revoked_backoff_s)
+            details = error.details() if isinstance(error, grpc.aio.AioRpcError) else str(error)
+            log.error(
+                "CREDENTIAL REJECTED: collector %s answered UNAUTHENTICATED to %s (%s): this probe was "
+                "revoked or is unknown to the collector. Not retrying for %.0f s. Results stay in the "
+                "outbox; to re-admit the probe, delete the credential file in the state dir and restart "
+                "with a new enrollment token.",
+                address,
+                rpc,
+                details,
+                self._revoked_backoff_s,
+            )
+            return
+        self._pool = self._pool.failed(address, now, self._backoff, self._rng)
+        level = logging.WARNING if code in UNREACHABLE_CODES else logging.ERROR
+        log.log(level, "collector %s: %s failed with %s: %s", address, rpc, code.name, _details(error))
+
+    async def unary(
+        self, rpc: str, call: Callable[[probe_service_pb2_grpc.ProbeServiceStub, Any], Awaitable[T]]
+    ) -> T:
+        """One unary RPC on the best collector now; LinkDown (no wait) when it fails."""
+        address, stub = self.acquire()
+        try:
+            result = await call(stub, self.metadata())
+        except grpc.aio.AioRpcError as error:
+            self.failed(address, rpc, error)
+            raise LinkDown(f"{rpc} on {address} failed: {error.code().name}", 0.0) from error
+        self.succeeded(address)
+        return result
+
+    async def close(self) -> None:
+        for channel in self._channels.values():
+            await channel.close(grace=None)
+        self._channels.clear()
+
+
+def _details(error: BaseException) -> str:
+    if isinstance(error, grpc.aio.AioRpcError):
+        return error.details() or ""
+    return str(error)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=max(0.01, seconds))

@@ -1,0 +1,360 @@
+"""The probe daemon's main loop (asyncio): enroll, then measure, upload and beat.
+
+Three loops share one stop event. The measuring loop asks the pure scheduler
+what to do (fetch a plan, run a round, wait) and does it; results go to the
+outbox. The uploader drains the outbox to the collectors. The heartbeat loop
+says the probe is alive. SIGTERM/SIGINT set the stop event: the current round
+stops after committing what it measured, the uploader finishes the batches it
+has in flight, and the process exits 0. SIGKILL loses nothing committed.
+
+Wall time (time.time) is used for timestamps and round boundaries, which are
+wall-clock by nature; monotonic time (inside Link and the engine) for delays
+and durations.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+import random
+import signal
+import socket
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import grpc
+import grpc.aio
+from prometheus_client import CollectorRegistry
+
+from vantage.probe.daemon import wire
+from vantage.probe.daemon.backoff import BackoffPolicy, backoff_delay_s
+from vantage.probe.daemon.config import DaemonConfig
+from vantage.probe.daemon.credentials import (
+    Credential,
+    credential_path,
+    ensure_state_dir,
+    load_credential,
+    save_credential,
+)
+from vantage.probe.daemon.heartbeat import run_heartbeats
+from vantage.probe.daemon.link import Link, LinkDown
+from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
+from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
+from vantage.probe.daemon.policy import SafetyPolicy, build_policy, rate_saturation
+from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
+from vantage.probe.daemon.scheduler import Action, ScheduleState, next_step
+from vantage.v1 import probe_service_pb2
+
+log = logging.getLogger("vantage.probe")
+
+LOCK_FILE = "probe.lock"
+# Bounds on everything that happens after SIGTERM, so that systemd's stop
+# timeout (TimeoutStopSec=60 in deploy/systemd) is never reached.
+SHUTDOWN_TIMEOUT_S = 45.0
+# Never sleep longer than this in one go: a wall-clock jump (NTP step, suspend)
+# is noticed within a minute.
+MAX_SLEEP_S = 60.0
+
+
+class FatalError(Exception):
+    """The daemon cannot go on (bad token, state dir in use); the message says why."""
+
+
+class Daemon:
+    def __init__(
+        self, config: DaemonConfig, *, version: str, rng: random.Random, registry: CollectorRegistry
+    ):
+        self.config = config
+        self.version = version
+        self.rng = rng
+        self.metrics = ProbeMetrics(registry)
+        self.metrics.set_version(version)
+        self.policy: SafetyPolicy = build_policy(
+            max_rate_per_s=config.max_rate,
+            max_concurrency=config.max_concurrency,
+            allow_ranges=config.allow_range,
+        )
+        self.backoff = BackoffPolicy(max_delay_s=config.retry_max_seconds)
+        self.link = Link(
+            config.collectors,
+            pool_key=config.name or socket.gethostname(),
+            plaintext=config.plaintext,
+            ca_file=config.ca_file,
+            backoff=self.backoff,
+            revoked_backoff_s=config.revoked_backoff_seconds,
+            rng=rng,
+            metrics=self.metrics,
+        )
+        self.stop = asyncio.Event()
+        self.capabilities = wire.capabilities(icmp=_icmp_available(), ipv6=_ipv6_routable())
+        self.credential: Credential | None = None
+
+    # ------------------------------------------------------------ enrollment
+
+    async def enroll(self) -> Credential:
+        existing = load_credential(self.config.state_dir)
+        if existing is not None:
+            log.info(
+                "probe %s: using the credential in %s",
+                existing.probe_id,
+                credential_path(self.config.state_dir),
+            )
+            return existing
+        if not self.config.enroll_token:
+            raise FatalError(
+                f"no credential in {self.config.state_dir} and no enrollment token: give --enroll-token "
+                "(or VANTAGE_PROBE_ENROLL_TOKEN) once; `vantage collector token create` makes one"
+            )
+        request = probe_service_pb2.EnrollRequest(
+            enrollment_token=self.config.enroll_token,
+            name=self.config.name or socket.gethostname(),
+            software_version=self.version,
+            capabilities=self.capabilities,
+        )
+        while not self.stop.is_set():
+            acquired = await self.link.acquire_waiting(self.stop)
+            if acquired is None:
+                break
+            address, stub = acquired
+            try:
+                response = await stub.Enroll(request, timeout=30.0)
+            except grpc.aio.AioRpcError as error:
+                if error.code() in (
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    grpc.StatusCode.NOT_FOUND,
+                ):
+                    raise FatalError(
+                        f"collector {address} refused the enrollment token ({error.code().name}: "
+                        f"{error.details()}); ask the operator for a new one"
+                    ) from None
+                self.link.failed(address, "Enroll", error)
+                continue
+            self.link.succeeded(address)
+            credential = Credential(
+                probe_id=response.probe_id,
+                secret=response.credential,
+                enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            )
+            save_credential(self.config.state_dir, credential)
+            where = f"AS{response.asn} {response.country}".strip() if response.asn else "an unknown network"
+            log.info(
+                "probe enrolled as %s (collector %s places it in %s)", credential.probe_id, address, where
+            )
+            return credential
+        raise asyncio.CancelledError
+
+    # ------------------------------------------------------------ measuring
+
+    async def measure_loop(self, outbox: AsyncOutbox, writer: ResultWriter) -> None:
+        from vantage.probe.engine import Engine, EngineLimits
+
+        assert self.credential is not None
+        engine = Engine(
+            EngineLimits(
+                max_rate_per_s=self.policy.max_rate_per_s, max_concurrency=self.policy.max_concurrency
+            )
+        )
+        state = ScheduleState(plan=None, last_run_round=None, max_offline_s=self.config.max_offline_seconds)
+        tasks: tuple[probe_service_pb2.Task, ...] = ()
+        fetch_failures = 0
+        while not self.stop.is_set():
+            now = time.time()
+            step = next_step(state, now)
+            if step.at_s > now:
+                await _sleep(self.stop, min(step.at_s - now, MAX_SLEEP_S))
+                continue
+            if step.action is Action.FETCH:
+                try:
+                    plan = await self.link.unary("GetWork", self._get_work)
+                except LinkDown as down:
+                    fetch_failures += 1
+                    delay_s = max(down.wait_s, backoff_delay_s(fetch_failures, self.backoff, self.rng))
+                    state = replace(state, fetch_not_before_s=time.time() + delay_s, last_fetch_failed=True)
+                    continue
+                fetch_failures = 0
+                received = wire.plan_from_proto(plan, time.time())
+                if state.plan is None or received.timing.round != state.plan.round:
+                    self._observe_plan(received)
+                tasks = received.tasks
+                refetch_s = min(5.0, max(0.5, received.timing.round_length_s / 50))
+                state = replace(
+                    state,
+                    plan=received.timing,
+                    fetch_not_before_s=time.time() + refetch_s,
+                    last_fetch_failed=False,
+                )
+            elif step.action is Action.RUN:
+                context = RoundContext(self.credential.probe_id, step.round, self.version, step.offline)
+                if step.offline:
+                    self.metrics.offline_rounds.inc()
+                    log.info("no collector answers: repeating the last plan as round %d", step.round)
+                started = time.monotonic()
+                written = await run_round(
+                    tasks,
+                    context,
+                    engine=engine,
+                    policy=self.policy,
+                    writer=writer,
+                    metrics=self.metrics,
+                    stop=self.stop,
+                )
+                log.info(
+                    "round %d: %d results written in %.1f s", step.round, written, time.monotonic() - started
+                )
+                self.metrics.round.set(step.round)
+                state = replace(state, last_run_round=step.round)
+
+    def _get_work(self, stub: Any, metadata: Any) -> Any:
+        request = probe_service_pb2.GetWorkRequest(
+            capabilities=self.capabilities, software_version=self.version
+        )
+        return stub.GetWork(request, metadata=metadata, timeout=30.0)
+
+    def _observe_plan(self, received: wire.ReceivedPlan) -> None:
+        packets = sum(wire.task_packets(task) for task in received.tasks)
+        saturation = rate_saturation(packets, received.timing.round_length_s, self.policy)
+        self.metrics.work_plan_tasks.set(len(received.tasks))
+        self.metrics.rate_saturation.set(saturation)
+        self.metrics.clock_offset.set(received.clock_offset_s)
+        log.info(
+            "round %d: work plan of %d tasks (%d packets, %.0f%% of the rate cap)",
+            received.timing.round,
+            len(received.tasks),
+            packets,
+            100 * saturation,
+        )
+        if saturation > 1:
+            log.warning(
+                "the plan needs %.0f packets/s but --max-rate is %.0f: rounds will overrun",
+                saturation * self.policy.max_rate_per_s,
+                self.policy.max_rate_per_s,
+            )
+        tolerance = received.clock_skew_tolerance_s
+        if tolerance > 0 and -received.clock_offset_s > tolerance:
+            log.warning(
+                "this host's clock is %.1f s ahead of the collector's (tolerance %.1f s): results will be "
+                "rejected as from the future; fix NTP",
+                -received.clock_offset_s,
+                tolerance,
+            )
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> int:
+        from vantage.probe.daemon.uploader import Uploader
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self._on_signal, signum)
+        ensure_state_dir(self.config.state_dir)
+        lock = _lock_state_dir(self.config)
+        server = None
+        outbox = AsyncOutbox(open_outbox(self.config.state_dir, self.config.outbox_max_results))
+        try:
+            depth, oldest, dropped = await outbox.stats()
+            self.metrics.observe_outbox(depth, oldest)
+            log.info("outbox %s: %d results waiting, %d dropped in total", outbox.sync.path, depth, dropped)
+            if self.config.metrics:
+                server, port = start_metrics_server(self.metrics.registry, self.config.metrics)
+                host = self.config.metrics.rpartition(":")[0]
+                log.info("metrics on http://%s:%d/metrics", host, port)
+            try:
+                self.credential = await self.enroll()
+            except asyncio.CancelledError:
+                return 0
+            self.link.secret = self.credential.secret
+            self.link.rekey(self.credential.probe_id)
+            uploader = Uploader(outbox, self.link, self.metrics, batch_size=self.config.batch_size)
+            writer = ResultWriter(outbox, self.metrics, uploader.wake)
+            loops = [
+                asyncio.create_task(self.measure_loop(outbox, writer), name="measure"),
+                asyncio.create_task(uploader.run(self.stop), name="upload"),
+                asyncio.create_task(
+                    run_heartbeats(
+                        self.link,
+                        outbox,
+                        interval_s=self.config.heartbeat_seconds,
+                        version=self.version,
+                        stop=self.stop,
+                    ),
+                    name="heartbeat",
+                ),
+            ]
+            return await self._supervise(loops)
+        finally:
+            await self.link.close()
+            await outbox.close()
+            if server is not None:
+                server.shutdown()
+            lock.close()
+
+    async def _supervise(self, loops: list[asyncio.Task[None]]) -> int:
+        stop_waiter: asyncio.Task[Any] = asyncio.create_task(self.stop.wait())
+        done, _ = await asyncio.wait([*loops, stop_waiter], return_when=asyncio.FIRST_COMPLETED)
+        failed = [task for task in done if task is not stop_waiter and task.exception() is not None]
+        self.stop.set()
+        _, pending = await asyncio.wait(loops, timeout=SHUTDOWN_TIMEOUT_S)
+        for task in pending:
+            log.warning("%s did not stop in %.0f s; cancelling it", task.get_name(), SHUTDOWN_TIMEOUT_S)
+            task.cancel()
+        stop_waiter.cancel()
+        for task in failed:
+            log.error("%s loop failed", task.get_name(), exc_info=task.exception())
+        if failed:
+            return 1
+        log.info("probe stopped cleanly")
+        return 0
+
+    def _on_signal(self, signum: int) -> None:
+        log.info("%s received: finishing the current batch, then exiting", signal.Signals(signum).name)
+        self.stop.set()
+
+
+async def _sleep(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=max(0.001, seconds))
+
+
+def _lock_state_dir(config: DaemonConfig) -> Any:
+    """One probe per state dir: two would upload each other's outbox rows."""
+    handle = open(config.state_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise FatalError(f"another probe is running with the state dir {config.state_dir}") from None
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
+
+
+def _icmp_available() -> bool:
+    for kind in (socket.SOCK_DGRAM, socket.SOCK_RAW):
+        try:
+            socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
+            return True
+        except OSError:
+            continue
+    return False
+
+
+def _ipv6_routable() -> bool:
+    # A UDP connect only looks up a route; no packet is sent (documentation address).
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe_socket:
+            probe_socket.connect(("2001:db8::1", 53))
+        return True
+    except OSError:
+        return False
+
+
+async def run_daemon(config: DaemonConfig, *, version: str, seed: int | None = None) -> int:
+    daemon = Daemon(config, version=version, rng=random.Random(seed), registry=CollectorRegistry())
+    return await daemon.run()
