@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from vantage.cliutil import add_group
+from vantage.probe.measure_cli import register_measure
 from vantage.probe.run_cli import register_run
 
 
@@ -13,6 +14,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         subparsers,
         "probe",
         "run a probe daemon, or one-off measurements",
-        "run a probe daemon, or one-off measurements.\n\nNo commands yet: this group is being built.",
+        "run a probe daemon (`run`), or one-off measurements (`measure`).",
     )
+    register_measure(probe_subparsers)
     register_run(probe_subparsers)

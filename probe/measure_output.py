@@ -1,0 +1,107 @@
+"""The human-readable table of `vantage probe measure` (one row per result, as they come)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from vantage.kinds import Outcome
+from vantage.probe.engine.model import (
+    DnsDetails,
+    HttpDetails,
+    IcmpDetails,
+    MeasurementRequest,
+    MeasurementResult,
+    TcpDetails,
+)
+
+COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
+    "icmp": (
+        ("TARGET", 28),
+        ("SENT", 5),
+        ("RECV", 5),
+        ("LOSS", 6),
+        ("DUP", 4),
+        ("MIN/AVG/MAX ms", 24),
+        ("TTL", 4),
+    ),
+    "dns": (
+        ("NAME", 28),
+        ("TYPE", 6),
+        ("SERVER", 22),
+        ("RCODE", 9),
+        ("TIME ms", 9),
+        ("SIZE", 6),
+        ("ANSWERS", 40),
+    ),
+    "http": (("URL", 40), ("STATUS", 7), ("DNS/CONN/TLS/TTFB/TOTAL ms", 32), ("BYTES", 9), ("TLS", 8)),
+    "tcp": (("TARGET", 40), ("PORT", 6), ("CONNECT ms", 11)),
+}
+
+
+def outcome_text(result: MeasurementResult) -> str:
+    if result.outcome is Outcome.OK:
+        return "ok"
+    if result.outcome is Outcome.MISMATCH:
+        return "MISMATCH (answer outside --expect)"
+    if result.failure is not None:
+        return f"{result.failure.kind} ({result.failure.operation.name.lower()}: {result.failure.detail})"
+    return result.outcome.name.lower()
+
+
+class TableWriter:
+    def __init__(self, protocol: str, stream: TextIO) -> None:
+        self.columns = COLUMNS[protocol]
+        self.stream = stream
+        self._header_written = False
+
+    def _line(self, cells: list[str], result_text: str) -> str:
+        padded = [cell.ljust(width) for cell, (_, width) in zip(cells, self.columns, strict=True)]
+        return " ".join(padded) + " " + result_text
+
+    def write(self, result: MeasurementResult, request: MeasurementRequest) -> None:
+        if not self._header_written:
+            self.stream.write(self._line([name for name, _ in self.columns], "RESULT") + "\n")
+            self._header_written = True
+        self.stream.write(self._line(cells(result, request), outcome_text(result)) + "\n")
+
+
+def _ms(value: float) -> str:
+    return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+def cells(result: MeasurementResult, request: MeasurementRequest) -> list[str]:
+    details = result.details
+    label = f"{request.name} ({result.address})" if request.name and result.address else result.address
+    if isinstance(details, IcmpDetails):
+        loss = 100.0 * (details.sent - details.received) / details.sent if details.sent else 100.0
+        rtts = (
+            f"{_ms(details.min_rtt_ms)}/{_ms(details.avg_rtt_ms)}/{_ms(details.max_rtt_ms)}"
+            if details.received
+            else "-"
+        )
+        ttl = str(details.reply_ttl) if details.received else "-"
+        return [
+            label,
+            str(details.sent),
+            str(details.received),
+            f"{loss:.0f}%",
+            str(details.duplicates),
+            rtts,
+            ttl,
+        ]
+    if isinstance(details, DnsDetails):
+        answers = ", ".join(f"{a.data} ({a.ttl}s)" for a in details.answers) or "-"
+        server = f"{details.server}:{details.server_port}" + ("/tcp" if details.transport == "tcp" else "")
+        time_ms = _ms(details.response_time_ms) if details.rcode else "-"
+        size = str(details.response_size) if details.rcode else "-"
+        return [details.query_name, details.query_type, server, details.rcode or "-", time_ms, size, answers]
+    if isinstance(details, HttpDetails):
+        t = details.timings
+        timings = "/".join(_ms(v) for v in (t.dns_ms, t.connect_ms, t.tls_ms, t.first_byte_ms, t.total_ms))
+        tls = details.tls.version if details.tls and details.tls.version else "-"
+        status = str(details.status_code) if details.status_code else "-"
+        return [details.url, status, timings, str(details.body_length), tls]
+    if isinstance(details, TcpDetails):
+        connect = _ms(details.connect_ms) if result.outcome is Outcome.OK else "-"
+        return [label, str(details.port), connect]
+    return [label, *["-"] * (len(COLUMNS["tcp"]) - 1)]
