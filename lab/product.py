@@ -1,0 +1,246 @@
+"""Vantage itself, deployed into the lab exactly as a user would deploy it: through the `vantage` CLI.
+
+The collector runs in its own namespace in the hosting AS (`vantage collector
+serve --plaintext --round-seconds N --asn-db <generated files>`); targets are
+imported with `vantage collector targets import`, each probe gets a token from
+`vantage collector token create` and runs `vantage probe run ... --allow-range
+198.18.0.0/15` in its AS's probe namespace. Everything the lab learns comes from
+`vantage status|timeline|watch|probes --json`, run inside the collector's
+namespace against 127.0.0.1. No module of the collector or the probe is
+imported here: if the CLI works for the lab, it works for a user.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vantage.lab import datasets, netns
+from vantage.lab.session import Lab
+
+COLLECTOR_PORT = 7443
+LOCAL_ENDPOINT = f"127.0.0.1:{COLLECTOR_PORT}"
+# Start-up waits: a collector or probe is up in a second or two; these bounds
+# only stop a broken start from hanging the lab forever.
+DEFAULT_START_TIMEOUT_S = 60.0
+DEFAULT_QUERY_TIMEOUT_S = 30.0
+
+
+def vantage_argv(*arguments: str) -> list[str]:
+    """The `vantage` command of this very installation (not whatever is first on PATH)."""
+    return [sys.executable, "-m", "vantage.cli", *arguments]
+
+
+@dataclass(frozen=True, slots=True)
+class ReceivedEvent:
+    received_monotonic: float
+    document: dict[str, Any]
+
+
+class EventWatcher:
+    """`vantage watch --json` in the background: every event line, with when it arrived."""
+
+    def __init__(self, process: subprocess.Popen[bytes]) -> None:
+        self.process = process
+        self.events: list[ReceivedEvent] = []
+        self._lock = threading.Lock()
+        self._thread = threading.Thread(target=self._read, name="vantage-watch", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for raw in self.process.stdout:
+            line = raw.decode("utf-8", "replace").strip()
+            if not line.startswith("{"):
+                continue
+            try:
+                document = json.loads(line)
+            except ValueError:
+                continue
+            with self._lock:
+                self.events.append(ReceivedEvent(time.monotonic(), document))
+
+    def snapshot(self) -> list[ReceivedEvent]:
+        with self._lock:
+            return list(self.events)
+
+
+class Product:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.state = lab.state
+        self.topology = lab.topology
+        self.data_dir = self.state.work_dir / "collector"
+        self.logs = self.state.work_dir / "logs"
+
+    # -- deployment -------------------------------------------------------------------------------
+
+    def deploy(self, *, progress: Callable[[str], None] = lambda message: None) -> None:
+        """Collector, datasets, targets, tokens, probes: the whole product, started in order."""
+        progress("starting the collector")
+        self.start_collector()
+        progress("importing targets")
+        self.import_targets()
+        for autonomous_system in self.topology.probe_ases:
+            progress(f"enrolling a probe in AS{autonomous_system.asn} ({autonomous_system.country})")
+            token = self.create_token(f"lab-probe-as{autonomous_system.asn}")
+            self.start_probe(autonomous_system.asn, token)
+        for autonomous_system in self.topology.probe_ases:
+            self._wait_for_log(
+                self.logs / f"probe-{autonomous_system.asn}.log",
+                "probe enrolled as",
+                f"probe in AS{autonomous_system.asn}",
+            )
+
+    def write_inputs(self) -> tuple[Path, Path, Path]:
+        inputs = self.state.work_dir / "inputs"
+        inputs.mkdir(exist_ok=True)
+        asn_file = inputs / "lab-asn-ipv4.csv"
+        country_file = inputs / "lab-country-ipv4.csv"
+        targets_file = inputs / "lab-targets.csv"
+        asn_file.write_text(datasets.asn_csv(self.topology), encoding="utf-8")
+        country_file.write_text(datasets.country_csv(self.topology), encoding="utf-8")
+        targets_file.write_text(datasets.targets_csv(self.topology), encoding="utf-8")
+        return asn_file, country_file, targets_file
+
+    def start_collector(self) -> None:
+        asn_file, country_file, _ = self.write_inputs()
+        self.data_dir.mkdir(exist_ok=True)
+        argv = vantage_argv(
+            "collector",
+            "serve",
+            "--listen",
+            f"0.0.0.0:{COLLECTOR_PORT}",
+            "--data-dir",
+            str(self.data_dir),
+            "--plaintext",
+            "--round-seconds",
+            str(self.topology.round_seconds),
+            "--asn-db",
+            str(asn_file),
+            "--asn-db",
+            str(country_file),
+        )
+        log = self.logs / "collector.log"
+        netns.start_process(self.state, netns.collector_ns(self.state), argv, role="collector", log_path=log)
+        self.state.info["collector"] = f"{self.topology.collector_address}:{COLLECTOR_PORT}"
+        self.state.info["data_dir"] = str(self.data_dir)
+        self.state.save()
+        self._wait_for_log(log, "collector listening on", "the collector")
+
+    def import_targets(self) -> None:
+        targets_file = self.state.work_dir / "inputs" / "lab-targets.csv"
+        self.admin("targets", "import", str(targets_file))
+
+    def create_token(self, name: str) -> str:
+        token = self.admin("token", "create", "--name", name).strip()
+        if not token or len(token.split()) != 1:
+            raise netns.LabError(f"`vantage collector token create` printed {token!r}, not a token")
+        return token
+
+    def start_probe(self, asn: int, token: str) -> None:
+        state_dir = self.state.work_dir / "probes" / str(asn)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        argv = vantage_argv(
+            "probe",
+            "run",
+            "--collector",
+            f"{self.topology.collector_address}:{COLLECTOR_PORT}",
+            "--enroll-token",
+            token,
+            "--state-dir",
+            str(state_dir),
+            "--plaintext",
+            "--allow-range",
+            self.topology.address_plan,
+        )
+        netns.start_process(
+            self.state,
+            netns.probe_ns(self.state, asn),
+            argv,
+            role=f"probe-{asn}",
+            log_path=self.logs / f"probe-{asn}.log",
+        )
+
+    def _wait_for_log(
+        self, log: Path, marker: str, what: str, timeout_s: float = DEFAULT_START_TIMEOUT_S
+    ) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            text = log.read_text(encoding="utf-8", errors="replace") if log.exists() else ""
+            if marker in text:
+                return
+            if not self._process_alive_for(log):
+                tail = "\n".join(text.strip().splitlines()[-15:])
+                raise netns.LabError(f"{what} exited during start-up; the end of {log}:\n{tail}")
+            time.sleep(0.1)
+        raise netns.LabError(f"{what} did not print {marker!r} within {timeout_s:g} s (see {log})")
+
+    def _process_alive_for(self, log: Path) -> bool:
+        role = log.stem
+        for process in self.state.processes:
+            if process.get("role") == role:
+                try:
+                    os.kill(int(str(process["pid"])), 0)
+                    os.waitpid(int(str(process["pid"])), os.WNOHANG)
+                except (ProcessLookupError, ChildProcessError):
+                    return False
+                return _pid_running(int(str(process["pid"])))
+        return True
+
+    # -- the CLI, inside the collector's namespace ----------------------------------------------
+
+    def cli(self, *arguments: str, timeout_s: float = DEFAULT_QUERY_TIMEOUT_S) -> str:
+        argv = netns.in_namespace(netns.collector_ns(self.state), vantage_argv(*arguments))
+        return netns.run_command(argv, timeout_s=timeout_s)
+
+    def admin(self, *arguments: str) -> str:
+        return self.cli(
+            "collector",
+            *arguments,
+            "--collector",
+            LOCAL_ENDPOINT,
+            "--data-dir",
+            str(self.data_dir),
+            "--plaintext",
+        )
+
+    def query(self, *arguments: str) -> Any:
+        """A query command with --json; the parsed document."""
+        output = self.cli(*arguments, "--collector", LOCAL_ENDPOINT, "--plaintext", "--json")
+        output = output.strip()
+        if not output:
+            return {}
+        try:
+            return json.loads(output)
+        except ValueError:
+            # One object per line (a stream-like answer): a list.
+            return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+    def start_watch(self) -> EventWatcher:
+        argv = vantage_argv("watch", "--collector", LOCAL_ENDPOINT, "--plaintext", "--json")
+        process = netns.start_process(
+            self.state,
+            netns.collector_ns(self.state),
+            argv,
+            role="watch",
+            log_path=self.logs / "watch.log",
+            stdout=subprocess.PIPE,
+        )
+        return EventWatcher(process)
+
+
+def _pid_running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
