@@ -1,0 +1,1 @@
+"""The collector's gRPC service: servicers, authentication, the round loop, the server."""

@@ -1,0 +1,198 @@
+"""What every servicer shares: storage, clock, locator, worker threads, auth, events.
+
+Storage calls are blocking (SQLite, or a PostgreSQL pool), so servicers run
+them on a small thread pool through `blocking()`, keeping the asyncio event
+loop free to serve other streams meanwhile.
+
+Authentication is a helper per call rather than an interceptor: each service
+needs a different principal (the probe record, an operator role), and the
+helper hands it straight to the handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import time
+from collections.abc import Callable, Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, NoReturn, TypeVar
+
+import grpc
+
+from vantage.collector.auth import bearer_token, hash_secret
+from vantage.collector.service.config import CollectorConfig
+from vantage.collector.service.events import EventHub
+from vantage.collector.service.locator import Locator
+from vantage.collector.storage.base import Storage, StorageError
+from vantage.collector.storage.records import CredentialRole, ProbeContact, ProbeRecord
+
+log = logging.getLogger("vantage.collector")
+T = TypeVar("T")
+
+# How long a credential→probe answer is trusted before the database is asked
+# again: a revocation by another collector on the same database takes effect
+# within this time (revocations through this collector take effect at once).
+AUTH_CACHE_S = 5.0
+# Storage work runs on this many threads; SQLite serialises writes anyway, the
+# extra threads let validation of one batch overlap another's commit and let
+# queries run beside ingest.
+DEFAULT_WORKER_THREADS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAddress:
+    address: str
+    port: int
+
+
+def parse_peer(peer: str) -> PeerAddress:
+    """gRPC's peer string ("ipv4:192.0.2.1:5555", "ipv6:[2001:db8::1]:5555") → address, port."""
+    kind, _, rest = peer.partition(":")
+    if kind == "ipv6" and rest.startswith("["):
+        host, _, port = rest[1:].partition("]:")
+        return PeerAddress(host.split("%")[0], int(port or 0))
+    if kind == "ipv4":
+        host, _, port = rest.rpartition(":")
+        return PeerAddress(host, int(port or 0))
+    return PeerAddress("", 0)  # unix sockets and the like carry no IP
+
+
+class CollectorApp:
+    def __init__(
+        self,
+        storage: Storage,
+        config: CollectorConfig,
+        locator: Locator,
+        *,
+        clock: Callable[[], float] = time.time,
+        metrics: Any = None,
+        worker_threads: int = DEFAULT_WORKER_THREADS,
+    ) -> None:
+        self.storage = storage
+        self.config = config
+        self.locator = locator
+        self.clock = clock
+        self.metrics = metrics
+        self.events = EventHub()
+        self.executor = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="storage")
+        self._probe_cache: dict[str, tuple[float, ProbeRecord]] = {}
+        self._operator_cache: dict[str, tuple[float, CredentialRole | None]] = {}
+        # Suspect probes from the latest computed round (for ListProbes).
+        self.suspect_probes: frozenset[str] = frozenset()
+
+    async def blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, functools.partial(function, *args, **kwargs))
+
+    def round_number(self, now_unix_s: float) -> int:
+        """Rounds are numbered by wall-clock time (round n starts at n × length), so that
+        every collector on one database agrees on them without talking to each other."""
+        return int(now_unix_s // self.config.round_seconds)
+
+    def round_start(self, number: int) -> float:
+        return number * self.config.round_seconds
+
+    # ------------------------------------------------------------ auth
+    async def authenticate_probe(
+        self, context: grpc.aio.ServicerContext, *, fresh: bool = False
+    ) -> ProbeRecord:
+        credential = bearer_token(context.invocation_metadata())
+        if credential is None:
+            await abort(
+                context, grpc.StatusCode.UNAUTHENTICATED, "missing `authorization: Bearer <credential>`"
+            )
+        digest = hash_secret(credential)
+        now = time.monotonic()
+        cached = self._probe_cache.get(digest)
+        if cached is not None and not fresh and now - cached[0] < AUTH_CACHE_S:
+            probe = cached[1]
+        else:
+            found = await self.blocking(self.storage.probe_by_credential, digest)
+            if found is None:
+                self._probe_cache.pop(digest, None)
+                await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown probe credential")
+            probe = found
+            self._probe_cache[digest] = (now, probe)
+        if probe.revoked:
+            await abort(context, grpc.StatusCode.UNAUTHENTICATED, f"probe {probe.probe_id} is revoked")
+        return probe
+
+    def forget_probe(self, probe_id: str) -> None:
+        """Drop cached auth answers for a probe (after a revocation or a pin here)."""
+        for digest, (_, probe) in list(self._probe_cache.items()):
+            if probe.probe_id == probe_id:
+                self._probe_cache.pop(digest, None)
+
+    async def require_operator(
+        self, context: grpc.aio.ServicerContext, roles: Collection[CredentialRole]
+    ) -> CredentialRole:
+        credential = bearer_token(context.invocation_metadata())
+        if credential is None:
+            await abort(
+                context, grpc.StatusCode.UNAUTHENTICATED, "missing `authorization: Bearer <credential>`"
+            )
+        digest = hash_secret(credential)
+        now = time.monotonic()
+        cached = self._operator_cache.get(digest)
+        if cached is not None and now - cached[0] < AUTH_CACHE_S:
+            role = cached[1]
+        else:
+            role = await self.blocking(self.storage.credential_role, digest)
+            self._operator_cache[digest] = (now, role)
+        if role is None:
+            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown credential")
+        if role not in roles:
+            await abort(
+                context, grpc.StatusCode.PERMISSION_DENIED, f"a {role.value} credential cannot do this"
+            )
+        return role
+
+    async def require_reader(self, context: grpc.aio.ServicerContext) -> None:
+        if self.config.require_reader:
+            await self.require_operator(context, (CredentialRole.READER, CredentialRole.ADMIN))
+
+    # ------------------------------------------------------------ probe location
+    def contact_of(
+        self,
+        probe: ProbeRecord,
+        peer: str,
+        *,
+        software_version: str = "",
+        icmp: bool | None = None,
+        ipv6: bool | None = None,
+    ) -> ProbeContact:
+        """Where the probe is, from the address it connects from (as RIPE Atlas does)."""
+        address = parse_peer(peer).address
+        asn, country = self.locator.locate(address)
+        return ProbeContact(
+            probe_id=probe.probe_id,
+            at_unix_s=self.clock(),
+            address=address,
+            observed_asn=asn,
+            observed_country=country,
+            software_version=software_version,
+            capability_icmp=icmp,
+            capability_ipv6=ipv6,
+        )
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=True)
+
+
+async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+    await context.abort(code, message)
+    raise AssertionError("unreachable: context.abort raises")
+
+
+async def storage_call(
+    app: CollectorApp, context: grpc.aio.ServicerContext, function: Callable[..., T], *args: Any
+) -> T:
+    """Run a storage call; a backend failure becomes UNAVAILABLE (the client may retry)."""
+    try:
+        return await app.blocking(function, *args)
+    except StorageError as exc:
+        log.error("storage failure: %s", exc)
+        await abort(context, grpc.StatusCode.UNAVAILABLE, f"storage unavailable: {exc}")

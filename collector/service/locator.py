@@ -1,0 +1,68 @@
+"""IP address → (AS, country) for the service, over B1's AsnDatabase, reloadable.
+
+Lookups are memoised per address (probes and targets repeat); a reload swaps
+the database and the memo together, so readers never mix two datasets.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("vantage.collector")
+
+# Bound the memo: a fleet measures thousands of targets, not millions.
+MEMO_LIMIT = 200_000
+NOWHERE = (0, "")
+
+
+class Locator:
+    def __init__(self, paths: Sequence[Path]) -> None:
+        self.paths = tuple(Path(p) for p in paths)
+        self._lock = threading.Lock()
+        self._db: Any = None
+        self._memo: dict[str, tuple[int, str]] = {}
+        self.range_count = 0
+        self.reload()
+
+    def reload(self) -> int:
+        """(Re)load the datasets; returns the number of ranges. Raises on a bad file."""
+        if not self.paths:
+            with self._lock:
+                self._db, self._memo, self.range_count = None, {}, 0
+            return 0
+        try:
+            from vantage.collector.asn import AsnDatabase
+        except ModuleNotFoundError:
+            log.warning("vantage.collector.asn is not available: AS lookups return nothing")
+            return 0
+        db = AsnDatabase.load(list(self.paths))
+        with self._lock:
+            self._db, self._memo, self.range_count = db, {}, int(db.range_count)
+        return self.range_count
+
+    def locate(self, address: str) -> tuple[int, str]:
+        """(asn, country) of an address; (0, "") when unknown or not an address."""
+        memo = self._memo
+        found = memo.get(address)
+        if found is not None:
+            return found
+        db = self._db
+        info = None
+        if db is not None and address:
+            try:
+                info = db.lookup(address)
+            except ValueError:
+                info = None  # a host name or garbage: no location
+        found = (int(info.asn), str(info.country)) if info is not None else NOWHERE
+        if len(memo) >= MEMO_LIMIT:
+            memo.clear()
+        memo[address] = found
+        return found
+
+    def as_name(self, asn: int) -> str:
+        db = self._db
+        return str(db.as_name(asn)) if db is not None else ""

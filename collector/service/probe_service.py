@@ -1,0 +1,179 @@
+"""ProbeService: Enroll, GetWork, SubmitResults (bidirectional), Heartbeat."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+
+from vantage.collector.auth import hash_secret, new_secret
+from vantage.collector.service.app import CollectorApp, abort, storage_call
+from vantage.collector.service.ingest import ingest_batch
+from vantage.collector.service.work import WorkPlanner
+from vantage.collector.storage.base import StorageError
+from vantage.collector.storage.records import ProbeRecord, TokenStatus
+from vantage.collector.wire.records import duration, timestamp
+from vantage.v1 import probe_service_pb2, probe_service_pb2_grpc
+
+log = logging.getLogger("vantage.collector")
+
+TOKEN_PROBLEMS = {
+    TokenStatus.UNKNOWN: "unknown enrollment token",
+    TokenStatus.USED: "enrollment token already used (tokens are one-time)",
+    TokenStatus.EXPIRED: "enrollment token expired",
+}
+MAX_NAME_LENGTH = 128
+
+
+class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
+    def __init__(self, app: CollectorApp) -> None:
+        self.app = app
+        self.planner = WorkPlanner(app)
+
+    def _observe_rpc(self, method: str, code: str) -> None:
+        if self.app.metrics is not None:
+            self.app.metrics.observe_rpc(method=method, code=code)
+
+    async def Enroll(
+        self, request: probe_service_pb2.EnrollRequest, context: grpc.aio.ServicerContext
+    ) -> probe_service_pb2.EnrollResponse:
+        app = self.app
+        if not request.enrollment_token:
+            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing enrollment token")
+        now = app.clock()
+        probe_id = str(uuid.uuid4())
+        credential = new_secret()
+        draft = ProbeRecord(
+            probe_id=probe_id,
+            name=request.name[:MAX_NAME_LENGTH],
+            credential_hash=hash_secret(credential),
+            enrolled_at_unix_s=now,
+        )
+        contact = app.contact_of(
+            draft,
+            context.peer(),
+            software_version=request.software_version,
+            icmp=request.capabilities.icmp,
+            ipv6=request.capabilities.ipv6,
+        )
+        probe = ProbeRecord(
+            probe_id=probe_id,
+            name=request.name[:MAX_NAME_LENGTH],
+            credential_hash=draft.credential_hash,
+            enrolled_at_unix_s=now,
+            observed_asn=contact.observed_asn,
+            observed_country=contact.observed_country,
+            address=contact.address,
+            last_contact_unix_s=now,
+            software_version=request.software_version[:MAX_NAME_LENGTH],
+            capability_icmp=request.capabilities.icmp,
+            capability_ipv6=request.capabilities.ipv6,
+        )
+        status = await storage_call(
+            app, context, app.storage.enroll_probe, hash_secret(request.enrollment_token), probe, now
+        )
+        if status is not TokenStatus.OK:
+            self._observe_rpc("Enroll", "UNAUTHENTICATED")
+            await abort(context, grpc.StatusCode.UNAUTHENTICATED, TOKEN_PROBLEMS[status])
+        log.info(
+            "probe %s enrolled from %s (AS%d %s)", probe_id, probe.address, probe.asn, probe.country or "??"
+        )
+        self._observe_rpc("Enroll", "OK")
+        return probe_service_pb2.EnrollResponse(
+            probe_id=probe_id, credential=credential, asn=probe.asn, country=probe.country
+        )
+
+    async def GetWork(
+        self, request: probe_service_pb2.GetWorkRequest, context: grpc.aio.ServicerContext
+    ) -> probe_service_pb2.WorkPlan:
+        app = self.app
+        probe = await app.authenticate_probe(context)
+        caps = request.capabilities
+        has_caps = request.HasField("capabilities")
+        contact = app.contact_of(
+            probe,
+            context.peer(),
+            software_version=request.software_version,
+            icmp=caps.icmp if has_caps else None,
+            ipv6=caps.ipv6 if has_caps else None,
+        )
+        await storage_call(app, context, app.storage.record_contact, contact)
+        refreshed = await storage_call(app, context, app.storage.get_probe, probe.probe_id)
+        probe = refreshed or probe
+        now = app.clock()
+        round_number = app.round_number(now)
+        tasks = await storage_call(app, context, self.planner.tasks_for, probe, round_number)
+        self._observe_rpc("GetWork", "OK")
+        return probe_service_pb2.WorkPlan(
+            round=round_number,
+            round_start=timestamp(app.round_start(round_number)),
+            round_length=duration(app.config.round_seconds),
+            tasks=tasks,
+            clock_skew_tolerance=duration(app.config.limits.clock_skew_s),
+            server_time=timestamp(now),
+            probe_asn=probe.asn,
+            probe_country=probe.country,
+        )
+
+    async def SubmitResults(
+        self,
+        request_iterator: AsyncIterator[probe_service_pb2.ResultBatch],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[probe_service_pb2.BatchAck]:
+        app = self.app
+        probe = await app.authenticate_probe(context)
+        await storage_call(app, context, app.storage.record_contact, app.contact_of(probe, context.peer()))
+        refreshed = await storage_call(app, context, app.storage.get_probe, probe.probe_id)
+        probe = refreshed or probe
+        limit = app.config.max_batch_items
+        async for batch in request_iterator:
+            if len(batch.measurements) > limit:
+                self._observe_rpc("SubmitResults", "RESOURCE_EXHAUSTED")
+                await abort(
+                    context,
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"batch {batch.batch_id!r} has {len(batch.measurements)} measurements;"
+                    f" the limit is {limit}"
+                    " per batch (earlier batches on this stream were committed and acked)",
+                )
+            # Re-checked per batch (cached): a probe revoked mid-stream is cut off.
+            current = await app.authenticate_probe(context)
+            if current.asn != probe.asn or current.country != probe.country:
+                probe = current
+            try:
+                outcome = await app.blocking(
+                    ingest_batch,
+                    batch,
+                    probe=probe,
+                    storage=app.storage,
+                    locator=app.locator,
+                    limits=app.config.limits,
+                    now_unix_s=app.clock(),
+                )
+            except StorageError as exc:
+                log.error("batch %r from probe %s not stored: %s", batch.batch_id, probe.probe_id, exc)
+                self._observe_rpc("SubmitResults", "UNAVAILABLE")
+                await abort(context, grpc.StatusCode.UNAVAILABLE, f"storage unavailable, resend later: {exc}")
+            if app.metrics is not None:
+                app.metrics.observe_batch(
+                    accepted=outcome.ack.accepted,
+                    duplicates=outcome.ack.duplicates,
+                    rejected_by_reason=outcome.rejected_by_reason,
+                    latency_s=outcome.latency_s,
+                )
+            yield outcome.ack
+        self._observe_rpc("SubmitResults", "OK")
+
+    async def Heartbeat(
+        self, request: probe_service_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
+    ) -> probe_service_pb2.HeartbeatResponse:
+        app = self.app
+        probe = await app.authenticate_probe(context)
+        contact = app.contact_of(probe, context.peer(), software_version=request.software_version)
+        await storage_call(app, context, app.storage.record_contact, contact)
+        self._observe_rpc("Heartbeat", "OK")
+        return probe_service_pb2.HeartbeatResponse(
+            server_time=timestamp(app.clock()), next_heartbeat=duration(app.config.heartbeat_s)
+        )

@@ -1,0 +1,168 @@
+"""QueryService: statuses, timelines, live events and the probe list.
+
+Verdicts are stored as serialized wire messages (built once by the round
+loop), so a status query is an indexed read plus a parse, never a recompute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+
+from vantage.collector.service.app import CollectorApp, abort, storage_call
+from vantage.collector.wire.records import probe_to_proto, unix_s
+from vantage.v1 import query_service_pb2, query_service_pb2_grpc
+
+# ListAsStatus pages, as the wire format documents: default 100, at most 1000.
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+# A timeline without `since` covers the last day (288 five-minute rounds).
+DEFAULT_TIMELINE_S = 86400.0
+
+
+class QueryService(query_service_pb2_grpc.QueryServiceServicer):
+    def __init__(self, app: CollectorApp) -> None:
+        self.app = app
+
+    async def GetAsStatus(
+        self, request: query_service_pb2.GetAsStatusRequest, context: grpc.aio.ServicerContext
+    ) -> query_service_pb2.AsStatus:
+        app = self.app
+        await app.require_reader(context)
+        stored = await storage_call(app, context, app.storage.latest_as_verdict, request.asn)
+        if stored is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, f"no verdict for AS{request.asn} yet")
+        return query_service_pb2.AsStatus.FromString(stored.payload)
+
+    async def ListAsStatus(
+        self, request: query_service_pb2.ListAsStatusRequest, context: grpc.aio.ServicerContext
+    ) -> query_service_pb2.ListAsStatusResponse:
+        app = self.app
+        await app.require_reader(context)
+        if request.page_size > MAX_PAGE_SIZE:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"page_size is at most {MAX_PAGE_SIZE}")
+        page_size = request.page_size or DEFAULT_PAGE_SIZE
+        try:
+            after = int(request.page_token) if request.page_token else 0
+        except ValueError:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"bad page_token {request.page_token!r}")
+        rows = await app.blocking(
+            app.storage.latest_as_verdicts,
+            country=request.country.upper(),
+            statuses=[int(s) for s in request.statuses],
+            after_asn=after,
+            limit=page_size + 1,
+        )
+        page = rows[:page_size]
+        return query_service_pb2.ListAsStatusResponse(
+            statuses=[query_service_pb2.AsStatus.FromString(row.payload) for row in page],
+            next_page_token=str(page[-1].asn) if len(rows) > page_size else "",
+        )
+
+    async def GetCountryStatus(
+        self, request: query_service_pb2.GetCountryStatusRequest, context: grpc.aio.ServicerContext
+    ) -> query_service_pb2.CountryStatus:
+        app = self.app
+        await app.require_reader(context)
+        country = request.country.upper()
+        stored = await storage_call(app, context, app.storage.latest_country_verdict, country)
+        if stored is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, f"no verdict for country {country!r} yet")
+        return query_service_pb2.CountryStatus.FromString(stored.payload)
+
+    async def GetTimeline(
+        self, request: query_service_pb2.GetTimelineRequest, context: grpc.aio.ServicerContext
+    ) -> query_service_pb2.Timeline:
+        app = self.app
+        await app.require_reader(context)
+        now = app.clock()
+        until = unix_s(request.until) if request.HasField("until") else now + app.config.round_seconds
+        since = unix_s(request.since) if request.HasField("since") else until - DEFAULT_TIMELINE_S
+        if since >= until:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
+        scope = request.WhichOneof("scope")
+        points: list[query_service_pb2.TimelinePoint] = []
+        if scope == "asn":
+            rows = await app.blocking(app.storage.as_timeline, request.asn, since, until)
+            events = await app.blocking(
+                app.storage.list_events, asn=request.asn, since_unix_s=since, until_unix_s=until
+            )
+            for row in rows:
+                point = query_service_pb2.TimelinePoint(
+                    round=row.round,
+                    status=row.status,  # type: ignore[arg-type]
+                    confidence=row.confidence,
+                    belief=row.belief,
+                    reachability_ratio=row.reachability_ratio,
+                )
+                point.round_start.FromNanoseconds(int(row.round_start_unix_s * 1e9))
+                points.append(point)
+        elif scope == "country":
+            country = request.country.upper()
+            crows = await app.blocking(app.storage.country_timeline, country, since, until)
+            events = await app.blocking(
+                app.storage.list_events, asn=0, country=country, since_unix_s=since, until_unix_s=until
+            )
+            for crow in crows:
+                point = query_service_pb2.TimelinePoint(
+                    round=crow.round,
+                    status=crow.status,  # type: ignore[arg-type]
+                    confidence=crow.confidence,
+                    reachability_ratio=crow.reachability_ratio,
+                )
+                point.round_start.FromNanoseconds(int(crow.round_start_unix_s * 1e9))
+                points.append(point)
+        else:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "give asn or country")
+        return query_service_pb2.Timeline(
+            points=points, events=[query_service_pb2.Event.FromString(e.payload) for e in events]
+        )
+
+    async def WatchEvents(
+        self, request: query_service_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[query_service_pb2.Event]:
+        app = self.app
+        await app.require_reader(context)
+        country = request.country.upper()
+        watcher = app.events.subscribe(asn=request.asn, country=country)
+        try:
+            if request.include_open:
+                opened = await app.blocking(app.storage.list_events, open_only=True)
+                for event in opened:
+                    if watcher.wants(event):
+                        yield query_service_pb2.Event.FromString(event.payload)
+            while True:
+                item = await watcher.queue.get()
+                if item is None:
+                    return  # the collector is shutting down
+                yield query_service_pb2.Event.FromString(item.payload)
+                if watcher.overflowed and watcher.queue.empty():
+                    await abort(
+                        context,
+                        grpc.StatusCode.RESOURCE_EXHAUSTED,
+                        "watcher too slow; reconnect with include_open",
+                    )
+        finally:
+            app.events.unsubscribe(watcher)
+
+    async def ListProbes(
+        self, request: query_service_pb2.ListProbesRequest, context: grpc.aio.ServicerContext
+    ) -> query_service_pb2.ListProbesResponse:
+        app = self.app
+        await app.require_reader(context)
+        probes = await storage_call(app, context, app.storage.list_probes)
+        now = app.clock()
+        country = request.country.upper()
+        return query_service_pb2.ListProbesResponse(
+            probes=[
+                probe_to_proto(
+                    p,
+                    now_unix_s=now,
+                    silent_after_s=app.config.silent_after_s,
+                    suspect=p.probe_id in app.suspect_probes,
+                )
+                for p in probes
+                if (not country or p.country == country) and (not request.asn or p.asn == request.asn)
+            ]
+        )

@@ -1,0 +1,204 @@
+"""Assemble and run the collector: storage, credentials, gRPC server, round loop.
+
+grpc.aio, not the thread-pool server: every probe holds a SubmitResults
+stream open, and a thread-per-stream server would need one thread per probe
+(thousands). With asyncio, idle streams cost a coroutine each; the CPU and
+blocking work of a batch (validation, commit) runs on a small thread pool
+(app.executor), where SQLite releases the GIL during its disk work, so one
+batch's commit overlaps the next batch's validation.
+
+Shutdown on SIGTERM/SIGINT: health goes NOT_SERVING, the server stops taking
+new calls and gives in-flight ones a grace period (a batch being committed
+finishes; its ack may not reach the probe, which resends it: idempotent),
+then the worker threads drain and the database is closed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from vantage.collector.auth import (
+    ADMIN_CREDENTIAL_FILE,
+    READER_CREDENTIAL_FILE,
+    ensure_credential_file,
+    hash_secret,
+    new_id,
+)
+from vantage.collector.service.admin_service import AdminService
+from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.config import CollectorConfig
+from vantage.collector.service.locator import Locator
+from vantage.collector.service.probe_service import ProbeService
+from vantage.collector.service.query_service import QueryService
+from vantage.collector.service.rounds import RoundLoop
+from vantage.collector.storage import open_storage
+from vantage.collector.storage.records import CredentialRole
+from vantage.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    probe_service_pb2,
+    probe_service_pb2_grpc,
+    query_service_pb2,
+    query_service_pb2_grpc,
+)
+
+log = logging.getLogger("vantage.collector")
+
+# In-flight calls get this long to finish on shutdown (a batch commit takes ms).
+SHUTDOWN_GRACE_S = 5.0
+SERVICE_NAMES = (
+    probe_service_pb2.DESCRIPTOR.services_by_name["ProbeService"].full_name,
+    query_service_pb2.DESCRIPTOR.services_by_name["QueryService"].full_name,
+    admin_service_pb2.DESCRIPTOR.services_by_name["AdminService"].full_name,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    listen: str
+    data_dir: Path
+    config: CollectorConfig
+    plaintext: bool = False
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    metrics_listen: str | None = None
+    asn_db: Sequence[Path] = field(default_factory=tuple)
+    db_url: str | None = None
+
+
+def split_host_port(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise ValueError(f"{text!r} is not HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def format_host_port(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def prepare_credentials(app_storage: Any, data_dir: Path, *, require_reader: bool, now_unix_s: float) -> None:
+    credential, created = ensure_credential_file(data_dir / ADMIN_CREDENTIAL_FILE)
+    app_storage.add_credential(hash_secret(credential), CredentialRole.ADMIN, now_unix_s)
+    if created:
+        log.info("admin credential created in %s (mode 0600)", data_dir / ADMIN_CREDENTIAL_FILE)
+    if require_reader:
+        reader, _ = ensure_credential_file(data_dir / READER_CREDENTIAL_FILE)
+        app_storage.add_credential(hash_secret(reader), CredentialRole.READER, now_unix_s)
+
+
+def start_metrics(listen: str | None) -> tuple[Any, Any]:
+    """(CollectorMetrics or None, the HTTP server or None)."""
+    if not listen:
+        return None, None
+    try:
+        from prometheus_client import CollectorRegistry
+
+        from vantage.collector.metrics import CollectorMetrics, start_metrics_server
+    except ModuleNotFoundError:
+        log.warning("vantage.collector.metrics is not available: --metrics ignored")
+        return None, None
+    registry = CollectorRegistry(auto_describe=False)
+    metrics = CollectorMetrics(registry)
+    host, port = split_host_port(listen)
+    server = start_metrics_server(registry, host, port)
+    print(f"collector metrics on http://{format_host_port(host, server.port)}/metrics", file=sys.stderr)
+    return metrics, server
+
+
+def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
+    limit = app.config.max_message_bytes
+    server = grpc.aio.server(
+        options=[
+            ("grpc.max_receive_message_length", limit),
+            ("grpc.max_send_message_length", limit),
+            # Probes behind NAT keep streams open for long; keepalives keep them honest.
+            ("grpc.keepalive_time_ms", 60_000),
+            ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+            ("grpc.so_reuseport", 0),
+        ]
+    )
+    probe_service_pb2_grpc.add_ProbeServiceServicer_to_server(ProbeService(app), server)
+    query_service_pb2_grpc.add_QueryServiceServicer_to_server(QueryService(app), server)
+    admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(app), server)
+    health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME), server
+    )
+    return server, health_servicer
+
+
+async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = None) -> int:
+    data_dir = options.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    storage = open_storage(options.db_url, data_dir)
+    locator = Locator(options.asn_db)
+    if options.asn_db:
+        log.info("ASN datasets: %d ranges from %d file(s)", locator.range_count, len(options.asn_db))
+    metrics, metrics_server = start_metrics(options.metrics_listen)
+    app = CollectorApp(storage, options.config, locator, metrics=metrics)
+    prepare_credentials(
+        storage, data_dir, require_reader=options.config.require_reader, now_unix_s=app.clock()
+    )
+    server, health_servicer = build_server(app)
+    host, port = split_host_port(options.listen)
+    address = format_host_port(host, port)
+    if options.plaintext:
+        bound = server.add_insecure_port(address)
+    else:
+        assert options.tls_cert is not None and options.tls_key is not None
+        credentials = grpc.ssl_server_credentials(
+            [(options.tls_key.read_bytes(), options.tls_cert.read_bytes())]
+        )
+        bound = server.add_secure_port(address, credentials)
+    if not bound:
+        raise OSError(f"cannot listen on {address}")
+    await server.start()
+    for name in ("", *SERVICE_NAMES):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    listening = format_host_port(host, bound)
+    print(f"collector listening on {listening}", file=sys.stderr, flush=True)
+    if on_ready is not None:
+        on_ready(listening)
+
+    rounds = RoundLoop(app)
+    round_task = asyncio.create_task(rounds.run())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        log.info("shutting down: finishing in-flight calls")
+        await health_servicer.enter_graceful_shutdown()
+        rounds.stop()
+        app.events.close()
+        await server.stop(SHUTDOWN_GRACE_S)
+        round_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await round_task
+        app.close()
+        storage.close()
+        if metrics_server is not None:
+            metrics_server.close()
+        log.info("collector stopped")
+    return 0
+
+
+def default_collector_id() -> str:
+    return f"{socket.gethostname()}-{new_id()[:6]}"

@@ -1,0 +1,108 @@
+"""GetWork's planner: this round's tasks for one probe, from B1's pure `assign_round`.
+
+The assignment over the whole fleet is computed once per round and cached;
+it is recomputed when the fleet or the target list changed (a probe asking
+that is not in it, a target import). Every task handed out is recorded, so
+that the round computation knows each measurement's task kind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from vantage.collector.service.app import CollectorApp
+from vantage.collector.storage.records import IssuedTask, ProbeRecord, TargetRecord
+from vantage.collector.wire.tasks import task_to_proto
+from vantage.v1 import probe_service_pb2
+
+log = logging.getLogger("vantage.collector")
+
+try:
+    import vantage.collector.assignment as _assignment
+except ModuleNotFoundError as _missing:  # B1's module not built yet: hand out no work, say so once
+    if _missing.name != "vantage.collector.assignment":
+        raise
+    _assignment = None
+
+
+class WorkPlanner:
+    def __init__(self, app: CollectorApp) -> None:
+        self.app = app
+        self._lock = threading.Lock()
+        self._cache_key: tuple[Any, ...] | None = None
+        self._cache: dict[str, list[Any]] = {}
+        self._warned = False
+
+    def tasks_for(self, probe: ProbeRecord, round_number: int) -> list[probe_service_pb2.Task]:
+        """Blocking (storage reads): run on a worker thread."""
+        if _assignment is None:
+            if not self._warned:
+                log.warning("vantage.collector.assignment is not available yet: GetWork hands out no tasks")
+                self._warned = True
+            return []
+        specs = self._assignment(round_number, probe).get(probe.probe_id, [])
+        tasks = [task_to_proto(spec) for spec in specs]
+        self.app.storage.record_tasks(
+            [
+                IssuedTask(
+                    task_id=t.id,
+                    round=round_number,
+                    probe_id=probe.probe_id,
+                    target_id=t.target.target_id,
+                    kind=t.kind,
+                    protocol=t.protocol,
+                )
+                for t in tasks
+            ]
+        )
+        return tasks
+
+    def _assignment(self, round_number: int, asking: ProbeRecord) -> dict[str, list[Any]]:
+        storage = self.app.storage
+        probes = [p for p in storage.list_probes() if not p.revoked]
+        targets = storage.list_targets()
+        key = (
+            round_number,
+            tuple((p.probe_id, p.asn, p.country, p.capability_icmp, p.capability_ipv6) for p in probes),
+            tuple((t.target_id, t.protocols, t.asn, t.country, t.tags) for t in targets),
+        )
+        with self._lock:
+            if key == self._cache_key:
+                return self._cache
+        assert _assignment is not None
+        result = _assignment.assign_round(
+            [probe_slot(p) for p in probes],
+            [target_slot(t) for t in targets],
+            round_number,
+            _assignment.AssignmentConfig(),
+        )
+        with self._lock:
+            self._cache_key, self._cache = key, result
+        return result
+
+
+def probe_slot(probe: ProbeRecord) -> Any:
+    assert _assignment is not None
+    return _assignment.ProbeSlot(
+        probe_id=probe.probe_id,
+        asn=probe.asn,
+        country=probe.country,
+        icmp=probe.capability_icmp,
+        ipv6=probe.capability_ipv6,
+    )
+
+
+def target_slot(target: TargetRecord) -> Any:
+    assert _assignment is not None
+    return _assignment.TargetSlot(
+        target_id=target.target_id,
+        target=target.target,
+        kind=target.kind,
+        address=target.address,
+        protocols=target.protocols,
+        asn=target.asn,
+        country=target.country,
+        tags=target.tags,
+    )

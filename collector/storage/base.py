@@ -1,0 +1,187 @@
+"""The one storage interface the collector service talks to.
+
+Every backend (in-memory reference, SQLite, PostgreSQL) implements `Storage`
+and passes the shared contract suite in tests/collector/storage_contract.py.
+Methods are synchronous and thread-safe: the gRPC service calls them from a
+worker thread pool. Each mutating method is one transaction: when it returns,
+the change is durable (this is what lets the ack follow the commit).
+
+Idempotence is the backends' job: `ingest` stores a measurement id at most
+once (duplicates are counted, not errors), `claim_round` lets exactly one
+caller claim a round even when several collectors share one database.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Sequence
+
+from vantage.collector.storage.records import (
+    CredentialRole,
+    EnrollmentToken,
+    IngestCounts,
+    IssuedTask,
+    MeasurementRow,
+    ProbeContact,
+    ProbeRecord,
+    RoundMeasurement,
+    RoundRecord,
+    RoundResult,
+    StoredAsVerdict,
+    StoredCountryVerdict,
+    StoredEvent,
+    TargetRecord,
+    TokenStatus,
+    UpsertCounts,
+)
+
+
+class StorageError(Exception):
+    """The backend failed (disk full, database gone); the caller answers UNAVAILABLE."""
+
+
+class Storage(abc.ABC):
+    # ------------------------------------------------------------ lifecycle
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections; further calls are errors."""
+
+    @abc.abstractmethod
+    def storage_bytes(self) -> int:
+        """Approximate size of the stored data (for the metrics)."""
+
+    # ------------------------------------------------------------ operator credentials
+    @abc.abstractmethod
+    def add_credential(self, credential_hash: str, role: CredentialRole, now_unix_s: float) -> None:
+        """Accept a credential (admin or reader) from now on; idempotent."""
+
+    @abc.abstractmethod
+    def credential_role(self, credential_hash: str) -> CredentialRole | None:
+        """The role of an operator credential, None when unknown."""
+
+    # ------------------------------------------------------------ enrollment and probes
+    @abc.abstractmethod
+    def add_enrollment_token(self, token: EnrollmentToken) -> None: ...
+
+    @abc.abstractmethod
+    def enroll_probe(self, token_hash: str, probe: ProbeRecord, now_unix_s: float) -> TokenStatus:
+        """Atomically consume a one-time token and create `probe`; nothing changes unless OK."""
+
+    @abc.abstractmethod
+    def get_probe(self, probe_id: str) -> ProbeRecord | None: ...
+
+    @abc.abstractmethod
+    def probe_by_credential(self, credential_hash: str) -> ProbeRecord | None: ...
+
+    @abc.abstractmethod
+    def list_probes(self) -> list[ProbeRecord]:
+        """All probes, revoked ones included, ordered by enrollment time then id."""
+
+    @abc.abstractmethod
+    def record_contact(self, contact: ProbeContact) -> None:
+        """Note a probe's call: last contact, address, observed location, version, capabilities."""
+
+    @abc.abstractmethod
+    def revoke_probe(self, probe_id: str, now_unix_s: float) -> ProbeRecord | None:
+        """Mark revoked (idempotent: the first revocation time is kept); None when unknown."""
+
+    @abc.abstractmethod
+    def pin_probe(self, probe_id: str, asn: int, country: str) -> ProbeRecord | None:
+        """Set (or with 0/"" clear) the operator's location pin; None when unknown."""
+
+    # ------------------------------------------------------------ targets
+    @abc.abstractmethod
+    def upsert_targets(self, targets: Sequence[TargetRecord]) -> UpsertCounts:
+        """Insert new targets (by target_id); for known ones, union protocols and tags and
+        overwrite country/asn when the new row gives them (keeps added_at)."""
+
+    @abc.abstractmethod
+    def list_targets(self) -> list[TargetRecord]:
+        """All targets ordered by target_id."""
+
+    @abc.abstractmethod
+    def remove_targets(self, keys: Collection[str]) -> int:
+        """Remove targets whose id or target string is in `keys`; returns how many."""
+
+    # ------------------------------------------------------------ work and ingest
+    @abc.abstractmethod
+    def record_tasks(self, tasks: Sequence[IssuedTask]) -> None:
+        """Remember issued tasks (idempotent on task_id)."""
+
+    @abc.abstractmethod
+    def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
+        """Store rows whose measurement_id is new (one transaction, durable on return);
+        rows already stored, or repeated within `rows`, count as duplicates. Adds the
+        accepted count to the probe's results_received."""
+
+    @abc.abstractmethod
+    def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
+        """Which of `ids` are stored (for checks and tests)."""
+
+    @abc.abstractmethod
+    def count_measurements(self) -> int: ...
+
+    @abc.abstractmethod
+    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
+        """Every stored measurement of a round, with the kind of its issued task (0 if unknown)."""
+
+    @abc.abstractmethod
+    def delete_measurements_before(self, cutoff_unix_s: float) -> int:
+        """Retention: drop raw measurements that started before the cutoff, and issued
+        tasks of rounds that started before it. Verdicts and events are kept."""
+
+    # ------------------------------------------------------------ rounds and verdicts
+    @abc.abstractmethod
+    def claim_round(self, record: RoundRecord) -> bool:
+        """Claim a round for computation; True for exactly one caller per round number."""
+
+    @abc.abstractmethod
+    def store_round_result(self, result: RoundResult) -> None:
+        """Store one computed round in one transaction: the round record (computed_at set),
+        per-AS and per-country verdicts, events (upserted by id) and the engine state."""
+
+    @abc.abstractmethod
+    def latest_round(self) -> RoundRecord | None:
+        """The most recent computed round (computed_at set), None before the first."""
+
+    @abc.abstractmethod
+    def load_engine_state(self) -> bytes | None: ...
+
+    @abc.abstractmethod
+    def latest_as_verdicts(
+        self, *, country: str = "", statuses: Collection[int] = (), after_asn: int = 0, limit: int = 100
+    ) -> list[StoredAsVerdict]:
+        """Each AS's most recent verdict, filtered, ordered by asn, asn > after_asn (paging)."""
+
+    @abc.abstractmethod
+    def latest_as_verdict(self, asn: int) -> StoredAsVerdict | None: ...
+
+    @abc.abstractmethod
+    def latest_country_verdict(self, country: str) -> StoredCountryVerdict | None: ...
+
+    @abc.abstractmethod
+    def latest_country_verdicts(self) -> list[StoredCountryVerdict]:
+        """Each country's most recent verdict, ordered by country."""
+
+    @abc.abstractmethod
+    def as_timeline(self, asn: int, since_unix_s: float, until_unix_s: float) -> list[StoredAsVerdict]:
+        """Verdicts of one AS with since <= round_start < until, oldest first."""
+
+    @abc.abstractmethod
+    def country_timeline(
+        self, country: str, since_unix_s: float, until_unix_s: float
+    ) -> list[StoredCountryVerdict]: ...
+
+    @abc.abstractmethod
+    def list_events(
+        self,
+        *,
+        asn: int | None = None,
+        country: str | None = None,
+        open_only: bool = False,
+        updated_round: int | None = None,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+    ) -> list[StoredEvent]:
+        """Events matching every given filter, by start time then id. With since/until:
+        events overlapping [since, until) (open events extend to now)."""

@@ -1,0 +1,240 @@
+"""Plain records that cross the storage interface (no protobuf, no SQL).
+
+Times are float seconds since the Unix epoch (UTC), named `*_unix_s`: every
+backend stores them as numbers, and ingest converts no datetimes per row.
+Opaque `payload` fields hold serialized protobuf written and read only by the
+collector's conversion code; storage never looks inside.
+
+`MeasurementRow` is a NamedTuple, not a dataclass: ingest builds one per
+result (100k+/s) and hands the tuples straight to `executemany` (or COPY).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import NamedTuple
+
+
+class TokenStatus(enum.Enum):
+    """What became of an enrollment attempt."""
+
+    OK = "ok"
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+class CredentialRole(enum.Enum):
+    ADMIN = "admin"
+    READER = "reader"
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentToken:
+    token_id: str
+    token_hash: str  # sha256 hex of the secret; the secret itself is never stored
+    name: str
+    created_at_unix_s: float
+    expires_at_unix_s: float
+    used_at_unix_s: float | None = None
+    used_by_probe: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeRecord:
+    probe_id: str
+    name: str
+    credential_hash: str  # sha256 hex of the probe's credential
+    enrolled_at_unix_s: float
+    observed_asn: int = 0
+    observed_country: str = ""
+    pinned_asn: int = 0
+    pinned_country: str = ""
+    address: str = ""
+    last_contact_unix_s: float | None = None
+    results_received: int = 0
+    revoked_at_unix_s: float | None = None
+    software_version: str = ""
+    capability_icmp: bool = False
+    capability_ipv6: bool = False
+
+    @property
+    def asn(self) -> int:
+        """Effective AS: the operator's pin wins over the observed one."""
+        return self.pinned_asn or self.observed_asn
+
+    @property
+    def country(self) -> str:
+        return self.pinned_country or self.observed_country
+
+    @property
+    def revoked(self) -> bool:
+        return self.revoked_at_unix_s is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeContact:
+    """What a probe's call tells us about it (updated on every probe RPC)."""
+
+    probe_id: str
+    at_unix_s: float
+    address: str
+    observed_asn: int
+    observed_country: str
+    software_version: str = ""
+    # None: the call said nothing about capabilities (keep the stored ones).
+    capability_icmp: bool | None = None
+    capability_ipv6: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRecord:
+    target_id: str  # deterministic from `target`, identical on every collector
+    target: str  # as imported: IP address, host name or URL
+    kind: str  # "address" | "hostname" | "url"
+    protocols: tuple[int, ...]  # vantage.kinds.Protocol values
+    country: str
+    asn: int
+    tags: tuple[str, ...]
+    source: str
+    address: str  # the IP address when `target` is one (or a URL's literal host), else ""
+    added_at_unix_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    imported: int
+    updated: int
+
+
+class MeasurementRow(NamedTuple):
+    """One accepted measurement: the columns the round needs plus the full wire blob."""
+
+    measurement_id: str
+    probe_id: str
+    round: int
+    task_id: str
+    target_id: str
+    target_address: str
+    target_asn: int  # mapped at ingest from target_address (0: unknown)
+    probe_asn: int  # the probe's effective location when it submitted
+    probe_country: str
+    protocol: int
+    outcome: int
+    failure: str
+    rtt_ms: float | None
+    loss_ratio: float | None
+    status_code: int
+    body_sha256: str
+    body_length: int
+    dns_answers: str  # space-separated answer addresses (A/AAAA), for the round's AS mapping
+    started_at_unix_s: float
+    received_at_unix_s: float
+    payload: bytes  # serialized vantage.v1.Measurement
+
+
+@dataclass(frozen=True, slots=True)
+class IngestCounts:
+    accepted: int
+    duplicates: int
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedTask:
+    """A task handed to a probe; the round joins measurements to it for the task kind."""
+
+    task_id: str
+    round: int
+    probe_id: str
+    target_id: str
+    kind: int  # vantage.kinds.TaskKind
+    protocol: int
+
+
+class RoundMeasurement(NamedTuple):
+    """A stored measurement of a round, with its task kind (0 when the task is unknown)."""
+
+    measurement_id: str
+    probe_id: str
+    probe_asn: int
+    probe_country: str
+    target_id: str
+    target_address: str
+    target_asn: int
+    protocol: int
+    kind: int
+    outcome: int
+    failure: str
+    rtt_ms: float | None
+    loss_ratio: float | None
+    status_code: int
+    body_sha256: str
+    body_length: int
+    dns_answers: str
+
+
+@dataclass(frozen=True, slots=True)
+class RoundRecord:
+    number: int
+    start_unix_s: float
+    length_s: float
+    computed_by: str  # collector instance that claimed the round
+    claimed_at_unix_s: float
+    computed_at_unix_s: float | None = None  # None while (or if never) computed
+    observations: int = 0
+    suspect_probes: tuple[str, ...] = ()
+    offline_probes: tuple[str, ...] = ()
+    algorithm_version: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredAsVerdict:
+    round: int
+    round_start_unix_s: float
+    asn: int
+    country: str
+    status: int  # vantage.collector.verdict.model.Status
+    confidence: float
+    belief: float
+    reachability_ratio: float
+    payload: bytes  # serialized vantage.v1.AsStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCountryVerdict:
+    round: int
+    round_start_unix_s: float
+    country: str
+    status: int
+    confidence: float
+    reachability_ratio: float
+    payload: bytes  # serialized vantage.v1.CountryStatus
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    event_id: str
+    kind: int  # vantage.collector.verdict.model.EventKind
+    asn: int  # 0 for a country event
+    country: str
+    started_at_unix_s: float
+    ended_at_unix_s: float | None  # None while open
+    opened_round: int
+    updated_round: int
+    payload: bytes  # serialized vantage.v1.Event
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at_unix_s is None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundResult:
+    """Everything one round's computation stores, written in one transaction."""
+
+    round: RoundRecord
+    as_verdicts: tuple[StoredAsVerdict, ...]
+    country_verdicts: tuple[StoredCountryVerdict, ...]
+    events: tuple[StoredEvent, ...]
+    engine_state: bytes

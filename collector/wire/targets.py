@@ -1,0 +1,77 @@
+"""Imported TargetSpec (wire) → TargetRecord, with AS/country filled in from the datasets."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+from vantage.collector.storage.records import TargetRecord
+from vantage.collector.validation import normalized_address
+from vantage.v1 import admin_service_pb2
+
+# Default protocols when a row names none: ping an address, fetch a URL or a host.
+PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP = 1, 2, 3, 4
+DEFAULT_PROTOCOLS = {"address": (PROTOCOL_ICMP,), "url": (PROTOCOL_HTTP,), "hostname": (PROTOCOL_HTTP,)}
+_HOSTNAME = re.compile(
+    r"(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9_-]{1,63}\.?"
+)
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+class TargetError(ValueError):
+    """A row that cannot become a target; the message says why."""
+
+
+def target_id(target: str) -> str:
+    """Deterministic id: the same target gets the same id on every collector."""
+    return hashlib.sha256(target.encode("utf-8")).hexdigest()[:16]
+
+
+def classify_target(target: str) -> tuple[str, str]:
+    """(kind, literal address or "") of a target string."""
+    address = normalized_address(target)
+    if address is not None:
+        return "address", address
+    if "://" in target:
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise TargetError(f"{target!r} is not an http(s) URL with a host")
+        return "url", normalized_address(parts.hostname) or ""
+    if _HOSTNAME.fullmatch(target) is None:
+        raise TargetError(f"{target!r} is neither an IP address, a host name nor a URL")
+    return "hostname", ""
+
+
+def target_from_spec(
+    spec: admin_service_pb2.TargetSpec, *, locate: Callable[[str], tuple[int, str]], now_unix_s: float
+) -> TargetRecord:
+    text = spec.target.strip()
+    if not text:
+        raise TargetError("empty target")
+    kind, address = classify_target(text)
+    protocols = tuple(sorted(set(int(p) for p in spec.protocols)))
+    unknown = [p for p in protocols if p not in (PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP)]
+    if unknown:
+        raise TargetError(f"unknown protocol number(s) {unknown}")
+    country = spec.country.strip().upper()
+    if country and _COUNTRY.fullmatch(country) is None:
+        raise TargetError(f"country {spec.country!r} is not an ISO 3166-1 alpha-2 code")
+    asn = int(spec.asn)
+    if address and (not asn or not country):
+        found_asn, found_country = locate(address)
+        asn = asn or found_asn
+        country = country or found_country
+    return TargetRecord(
+        target_id=target_id(text),
+        target=text,
+        kind=kind,
+        protocols=protocols or DEFAULT_PROTOCOLS[kind],
+        country=country,
+        asn=asn,
+        tags=tuple(dict.fromkeys(tag.strip() for tag in spec.tags if tag.strip())),
+        source=spec.source,
+        address=address,
+        added_at_unix_s=now_unix_s,
+    )
