@@ -1,0 +1,377 @@
+"""In-memory storage: the reference implementation of the contract (tests, `--db memory:`).
+
+Plain dicts under one lock; every method is "one transaction" because the
+lock is held throughout. Nothing survives the process: never for production.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Collection, Sequence
+
+from vantage.collector.storage.base import Storage, StorageError
+from vantage.collector.storage.records import (
+    CredentialRole,
+    EnrollmentToken,
+    IngestCounts,
+    IssuedTask,
+    MeasurementRow,
+    ProbeContact,
+    ProbeRecord,
+    RoundMeasurement,
+    RoundRecord,
+    RoundResult,
+    StoredAsVerdict,
+    StoredCountryVerdict,
+    StoredEvent,
+    TargetRecord,
+    TokenStatus,
+    UpsertCounts,
+)
+
+
+class MemoryStorage(Storage):
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._closed = False
+        self._credentials: dict[str, CredentialRole] = {}
+        self._tokens: dict[str, EnrollmentToken] = {}  # by hash
+        self._probes: dict[str, ProbeRecord] = {}
+        self._targets: dict[str, TargetRecord] = {}
+        self._tasks: dict[str, IssuedTask] = {}
+        self._measurements: dict[str, MeasurementRow] = {}
+        self._rounds: dict[int, RoundRecord] = {}
+        self._as_verdicts: dict[tuple[int, int], StoredAsVerdict] = {}
+        self._latest_as: dict[int, StoredAsVerdict] = {}
+        self._country_verdicts: dict[tuple[str, int], StoredCountryVerdict] = {}
+        self._latest_country: dict[str, StoredCountryVerdict] = {}
+        self._events: dict[str, StoredEvent] = {}
+        self._engine_state: tuple[int, bytes] | None = None
+
+    def _check(self) -> None:
+        if self._closed:
+            raise StorageError("storage is closed")
+
+    def close(self) -> None:
+        self._closed = True
+
+    def storage_bytes(self) -> int:
+        with self._lock:
+            return sum(len(m.payload) for m in self._measurements.values())
+
+    # ------------------------------------------------------------ credentials
+    def add_credential(self, credential_hash: str, role: CredentialRole, now_unix_s: float) -> None:
+        with self._lock:
+            self._check()
+            self._credentials.setdefault(credential_hash, role)
+
+    def credential_role(self, credential_hash: str) -> CredentialRole | None:
+        with self._lock:
+            self._check()
+            return self._credentials.get(credential_hash)
+
+    # ------------------------------------------------------------ enrollment and probes
+    def add_enrollment_token(self, token: EnrollmentToken) -> None:
+        with self._lock:
+            self._check()
+            if token.token_hash in self._tokens or any(
+                t.token_id == token.token_id for t in self._tokens.values()
+            ):
+                raise StorageError("duplicate enrollment token")
+            self._tokens[token.token_hash] = token
+
+    def enroll_probe(self, token_hash: str, probe: ProbeRecord, now_unix_s: float) -> TokenStatus:
+        with self._lock:
+            self._check()
+            token = self._tokens.get(token_hash)
+            if token is None:
+                return TokenStatus.UNKNOWN
+            if token.used_at_unix_s is not None:
+                return TokenStatus.USED
+            if token.expires_at_unix_s <= now_unix_s:
+                return TokenStatus.EXPIRED
+            if probe.probe_id in self._probes:
+                raise StorageError(f"probe {probe.probe_id} exists")
+            self._tokens[token_hash] = dataclasses.replace(
+                token, used_at_unix_s=now_unix_s, used_by_probe=probe.probe_id
+            )
+            self._probes[probe.probe_id] = probe
+            return TokenStatus.OK
+
+    def get_probe(self, probe_id: str) -> ProbeRecord | None:
+        with self._lock:
+            self._check()
+            return self._probes.get(probe_id)
+
+    def probe_by_credential(self, credential_hash: str) -> ProbeRecord | None:
+        with self._lock:
+            self._check()
+            return next((p for p in self._probes.values() if p.credential_hash == credential_hash), None)
+
+    def list_probes(self) -> list[ProbeRecord]:
+        with self._lock:
+            self._check()
+            return sorted(self._probes.values(), key=lambda p: (p.enrolled_at_unix_s, p.probe_id))
+
+    def record_contact(self, contact: ProbeContact) -> None:
+        with self._lock:
+            self._check()
+            probe = self._probes.get(contact.probe_id)
+            if probe is None:
+                return
+            self._probes[probe.probe_id] = dataclasses.replace(
+                probe,
+                last_contact_unix_s=max(probe.last_contact_unix_s or 0.0, contact.at_unix_s),
+                address=contact.address,
+                observed_asn=contact.observed_asn,
+                observed_country=contact.observed_country,
+                software_version=contact.software_version or probe.software_version,
+                capability_icmp=probe.capability_icmp
+                if contact.capability_icmp is None
+                else contact.capability_icmp,
+                capability_ipv6=probe.capability_ipv6
+                if contact.capability_ipv6 is None
+                else contact.capability_ipv6,
+            )
+
+    def revoke_probe(self, probe_id: str, now_unix_s: float) -> ProbeRecord | None:
+        with self._lock:
+            self._check()
+            probe = self._probes.get(probe_id)
+            if probe is None:
+                return None
+            if probe.revoked_at_unix_s is None:
+                probe = self._probes[probe_id] = dataclasses.replace(probe, revoked_at_unix_s=now_unix_s)
+            return probe
+
+    def pin_probe(self, probe_id: str, asn: int, country: str) -> ProbeRecord | None:
+        with self._lock:
+            self._check()
+            probe = self._probes.get(probe_id)
+            if probe is None:
+                return None
+            probe = self._probes[probe_id] = dataclasses.replace(
+                probe, pinned_asn=asn, pinned_country=country
+            )
+            return probe
+
+    # ------------------------------------------------------------ targets
+    def upsert_targets(self, targets: Sequence[TargetRecord]) -> UpsertCounts:
+        imported = updated = 0
+        with self._lock:
+            self._check()
+            for new in targets:
+                old = self._targets.get(new.target_id)
+                if old is None:
+                    self._targets[new.target_id] = new
+                    imported += 1
+                    continue
+                self._targets[new.target_id] = dataclasses.replace(
+                    old,
+                    kind=new.kind,
+                    protocols=tuple(sorted(set(old.protocols) | set(new.protocols))),
+                    country=new.country or old.country,
+                    asn=new.asn or old.asn,
+                    tags=tuple(dict.fromkeys(old.tags + new.tags)),
+                    source=new.source or old.source,
+                    address=new.address or old.address,
+                )
+                updated += 1
+        return UpsertCounts(imported=imported, updated=updated)
+
+    def list_targets(self) -> list[TargetRecord]:
+        with self._lock:
+            self._check()
+            return [self._targets[k] for k in sorted(self._targets)]
+
+    def remove_targets(self, keys: Collection[str]) -> int:
+        wanted = set(keys)
+        with self._lock:
+            self._check()
+            doomed = [k for k, t in self._targets.items() if k in wanted or t.target in wanted]
+            for key in doomed:
+                del self._targets[key]
+            return len(doomed)
+
+    # ------------------------------------------------------------ work and ingest
+    def record_tasks(self, tasks: Sequence[IssuedTask]) -> None:
+        with self._lock:
+            self._check()
+            for task in tasks:
+                self._tasks.setdefault(task.task_id, task)
+
+    def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
+        with self._lock:
+            self._check()
+            accepted = 0
+            for row in rows:
+                if row.measurement_id not in self._measurements:
+                    self._measurements[row.measurement_id] = row
+                    accepted += 1
+            probe = self._probes.get(probe_id)
+            if probe is not None and accepted:
+                self._probes[probe_id] = dataclasses.replace(
+                    probe, results_received=probe.results_received + accepted
+                )
+        return IngestCounts(accepted=accepted, duplicates=len(rows) - accepted)
+
+    def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
+        with self._lock:
+            self._check()
+            return {i for i in ids if i in self._measurements}
+
+    def count_measurements(self) -> int:
+        with self._lock:
+            self._check()
+            return len(self._measurements)
+
+    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
+        with self._lock:
+            self._check()
+            rows = sorted(
+                (m for m in self._measurements.values() if m.round == round_number),
+                key=lambda m: m.measurement_id,
+            )
+            result = []
+            for m in rows:
+                task = self._tasks.get(m.task_id)
+                kind = task.kind if task is not None else 0
+                result.append(
+                    RoundMeasurement(
+                        m.measurement_id, m.probe_id, m.probe_asn, m.probe_country, m.target_id,
+                        m.target_address, m.target_asn, m.protocol, kind, m.outcome, m.failure,
+                        m.rtt_ms, m.loss_ratio, m.status_code, m.body_sha256, m.body_length, m.dns_answers,
+                    )
+                )  # fmt: skip
+            return result
+
+    def delete_measurements_before(self, cutoff_unix_s: float) -> int:
+        with self._lock:
+            self._check()
+            doomed = [k for k, m in self._measurements.items() if m.started_at_unix_s < cutoff_unix_s]
+            for key in doomed:
+                del self._measurements[key]
+            old_rounds = {n for n, r in self._rounds.items() if r.start_unix_s < cutoff_unix_s}
+            for key in [k for k, t in self._tasks.items() if t.round in old_rounds]:
+                del self._tasks[key]
+            return len(doomed)
+
+    # ------------------------------------------------------------ rounds and verdicts
+    def claim_round(self, record: RoundRecord) -> bool:
+        with self._lock:
+            self._check()
+            if record.number in self._rounds:
+                return False
+            self._rounds[record.number] = dataclasses.replace(record, computed_at_unix_s=None)
+            return True
+
+    def store_round_result(self, result: RoundResult) -> None:
+        with self._lock:
+            self._check()
+            self._rounds[result.round.number] = result.round
+            for v in result.as_verdicts:
+                self._as_verdicts[(v.asn, v.round)] = v
+                latest = self._latest_as.get(v.asn)
+                if latest is None or v.round >= latest.round:
+                    self._latest_as[v.asn] = v
+            for c in result.country_verdicts:
+                self._country_verdicts[(c.country, c.round)] = c
+                latest_c = self._latest_country.get(c.country)
+                if latest_c is None or c.round >= latest_c.round:
+                    self._latest_country[c.country] = c
+            for e in result.events:
+                self._events[e.event_id] = e
+            if self._engine_state is None or result.round.number >= self._engine_state[0]:
+                self._engine_state = (result.round.number, result.engine_state)
+
+    def latest_round(self) -> RoundRecord | None:
+        with self._lock:
+            self._check()
+            done = [r for r in self._rounds.values() if r.computed_at_unix_s is not None]
+            return max(done, key=lambda r: r.number) if done else None
+
+    def load_engine_state(self) -> bytes | None:
+        with self._lock:
+            self._check()
+            return self._engine_state[1] if self._engine_state else None
+
+    def latest_as_verdicts(
+        self, *, country: str = "", statuses: Collection[int] = (), after_asn: int = 0, limit: int = 100
+    ) -> list[StoredAsVerdict]:
+        with self._lock:
+            self._check()
+            wanted = set(statuses)
+            selected = [
+                v
+                for asn, v in sorted(self._latest_as.items())
+                if asn > after_asn
+                and (not country or v.country == country)
+                and (not wanted or v.status in wanted)
+            ]
+            return selected[:limit]
+
+    def latest_as_verdict(self, asn: int) -> StoredAsVerdict | None:
+        with self._lock:
+            self._check()
+            return self._latest_as.get(asn)
+
+    def latest_country_verdict(self, country: str) -> StoredCountryVerdict | None:
+        with self._lock:
+            self._check()
+            return self._latest_country.get(country)
+
+    def latest_country_verdicts(self) -> list[StoredCountryVerdict]:
+        with self._lock:
+            self._check()
+            return [self._latest_country[c] for c in sorted(self._latest_country)]
+
+    def as_timeline(self, asn: int, since_unix_s: float, until_unix_s: float) -> list[StoredAsVerdict]:
+        with self._lock:
+            self._check()
+            return sorted(
+                (
+                    v
+                    for (a, _), v in self._as_verdicts.items()
+                    if a == asn and since_unix_s <= v.round_start_unix_s < until_unix_s
+                ),
+                key=lambda v: v.round,
+            )
+
+    def country_timeline(
+        self, country: str, since_unix_s: float, until_unix_s: float
+    ) -> list[StoredCountryVerdict]:
+        with self._lock:
+            self._check()
+            return sorted(
+                (
+                    v
+                    for (c, _), v in self._country_verdicts.items()
+                    if c == country and since_unix_s <= v.round_start_unix_s < until_unix_s
+                ),
+                key=lambda v: v.round,
+            )
+
+    def list_events(
+        self,
+        *,
+        asn: int | None = None,
+        country: str | None = None,
+        open_only: bool = False,
+        updated_round: int | None = None,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+    ) -> list[StoredEvent]:
+        with self._lock:
+            self._check()
+            selected = [
+                e
+                for e in self._events.values()
+                if (asn is None or e.asn == asn)
+                and (country is None or e.country == country)
+                and (not open_only or e.ended_at_unix_s is None)
+                and (updated_round is None or e.updated_round == updated_round)
+                and (since_unix_s is None or e.ended_at_unix_s is None or e.ended_at_unix_s > since_unix_s)
+                and (until_unix_s is None or e.started_at_unix_s < until_unix_s)
+            ]
+            return sorted(selected, key=lambda e: (e.started_at_unix_s, e.event_id))

@@ -1,0 +1,523 @@
+"""The storage contract: every backend must pass these tests.
+
+Collected through tests/collector/test_storage_contract.py, which supplies the
+`storage` fixture parametrized over the backends (adding a backend = one
+entry in its BACKENDS table). Times are fixed numbers: no clock is read.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+
+import pytest
+
+from vantage.collector.storage.base import Storage
+from vantage.collector.storage.records import (
+    CredentialRole,
+    EnrollmentToken,
+    IssuedTask,
+    MeasurementRow,
+    ProbeContact,
+    ProbeRecord,
+    RoundRecord,
+    RoundResult,
+    StoredAsVerdict,
+    StoredCountryVerdict,
+    StoredEvent,
+    TargetRecord,
+    TokenStatus,
+)
+
+T0 = 1_767_600_000.0  # 2026-01-05 08:00 UTC
+
+
+def token(
+    secret_hash: str = "h1", *, expires: float = T0 + 3600, token_id: str | None = None
+) -> EnrollmentToken:
+    return EnrollmentToken(
+        token_id=token_id or uuid.uuid4().hex[:16],
+        token_hash=secret_hash,
+        name="t",
+        created_at_unix_s=T0,
+        expires_at_unix_s=expires,
+    )
+
+
+def probe(probe_id: str = "p1", credential_hash: str = "c1", **extra: object) -> ProbeRecord:
+    return ProbeRecord(
+        probe_id=probe_id, name="n", credential_hash=credential_hash, enrolled_at_unix_s=T0, **extra
+    )  # type: ignore[arg-type]
+
+
+def enrolled(storage: Storage, probe_id: str = "p1", credential_hash: str = "c1") -> ProbeRecord:
+    token_hash = f"tok-{probe_id}"
+    storage.add_enrollment_token(token(token_hash))
+    record = probe(probe_id, credential_hash)
+    assert storage.enroll_probe(token_hash, record, T0) is TokenStatus.OK
+    return record
+
+
+def row(
+    probe_id: str = "p1",
+    *,
+    measurement_id: str | None = None,
+    round_number: int = 7,
+    task_id: str = "",
+    started: float = T0,
+    outcome: int = 1,
+) -> MeasurementRow:
+    return MeasurementRow(
+        measurement_id=measurement_id or str(uuid.uuid4()),
+        probe_id=probe_id,
+        round=round_number,
+        task_id=task_id,
+        target_id="t1",
+        target_address="192.0.2.1",
+        target_asn=64500,
+        probe_asn=64501,
+        probe_country="NL",
+        protocol=1,
+        outcome=outcome,
+        failure="" if outcome == 1 else "generic_timeout_error",
+        rtt_ms=12.5 if outcome == 1 else None,
+        loss_ratio=0.0 if outcome == 1 else 1.0,
+        status_code=0,
+        body_sha256="",
+        body_length=0,
+        dns_answers="",
+        started_at_unix_s=started,
+        received_at_unix_s=started + 1,
+        payload=b"\x0a\x01x",
+    )
+
+
+def target(name: str, **extra: object) -> TargetRecord:
+    fields: dict[str, object] = dict(
+        target_id=f"id-{name}",
+        target=name,
+        kind="address",
+        protocols=(1,),
+        country="",
+        asn=0,
+        tags=(),
+        source="csv",
+        address=name,
+        added_at_unix_s=T0,
+    )
+    fields.update(extra)
+    return TargetRecord(**fields)  # type: ignore[arg-type]
+
+
+def round_record(number: int, *, by: str = "c-a", computed: bool = False) -> RoundRecord:
+    return RoundRecord(
+        number=number,
+        start_unix_s=number * 300.0,
+        length_s=300.0,
+        computed_by=by,
+        claimed_at_unix_s=number * 300.0 + 330,
+        computed_at_unix_s=number * 300.0 + 331 if computed else None,
+    )
+
+
+def as_verdict(asn: int, round_number: int, *, country: str = "KZ", status: int = 1) -> StoredAsVerdict:
+    return StoredAsVerdict(
+        round=round_number,
+        round_start_unix_s=round_number * 300.0,
+        asn=asn,
+        country=country,
+        status=status,
+        confidence=0.9,
+        belief=0.95,
+        reachability_ratio=0.8,
+        payload=f"as{asn}r{round_number}".encode(),
+    )
+
+
+def country_verdict(country: str, round_number: int, status: int = 1) -> StoredCountryVerdict:
+    return StoredCountryVerdict(
+        round=round_number,
+        round_start_unix_s=round_number * 300.0,
+        country=country,
+        status=status,
+        confidence=0.8,
+        reachability_ratio=0.7,
+        payload=f"{country}r{round_number}".encode(),
+    )
+
+
+def event(
+    event_id: str, *, asn: int = 64500, country: str = "KZ", start: float, end: float | None, rnd: int
+) -> StoredEvent:
+    return StoredEvent(
+        event_id=event_id,
+        kind=1,
+        asn=asn,
+        country=country,
+        started_at_unix_s=start,
+        ended_at_unix_s=end,
+        opened_round=rnd,
+        updated_round=rnd,
+        payload=event_id.encode(),
+    )
+
+
+def result(
+    number: int, *, as_verdicts=(), country_verdicts=(), events=(), state: bytes = b"s"
+) -> RoundResult:  # type: ignore[no-untyped-def]
+    return RoundResult(
+        round=round_record(number, computed=True),
+        as_verdicts=tuple(as_verdicts),
+        country_verdicts=tuple(country_verdicts),
+        events=tuple(events),
+        engine_state=state,
+    )
+
+
+# ---------------------------------------------------------------- credentials
+
+
+def test_credentials_have_roles(storage: Storage) -> None:
+    assert storage.credential_role("x") is None
+    storage.add_credential("a", CredentialRole.ADMIN, T0)
+    storage.add_credential("r", CredentialRole.READER, T0)
+    storage.add_credential("a", CredentialRole.ADMIN, T0 + 1)  # idempotent
+    assert storage.credential_role("a") is CredentialRole.ADMIN
+    assert storage.credential_role("r") is CredentialRole.READER
+
+
+# ---------------------------------------------------------------- enrollment
+
+
+def test_enrollment_token_is_one_time(storage: Storage) -> None:
+    storage.add_enrollment_token(token("h"))
+    assert storage.enroll_probe("h", probe("p1", "c1"), T0 + 1) is TokenStatus.OK
+    assert storage.enroll_probe("h", probe("p2", "c2"), T0 + 2) is TokenStatus.USED
+    assert storage.get_probe("p2") is None
+    assert [p.probe_id for p in storage.list_probes()] == ["p1"]
+
+
+def test_unknown_and_expired_tokens_create_nothing(storage: Storage) -> None:
+    assert storage.enroll_probe("nope", probe("p1"), T0) is TokenStatus.UNKNOWN
+    storage.add_enrollment_token(token("h", expires=T0 + 10))
+    assert storage.enroll_probe("h", probe("p1"), T0 + 10) is TokenStatus.EXPIRED
+    assert storage.list_probes() == []
+    # An expired token stays expired; it was not consumed either.
+    assert storage.enroll_probe("h", probe("p1"), T0 + 20) is TokenStatus.EXPIRED
+
+
+def test_concurrent_enrollments_with_one_token_admit_one_probe(storage: Storage) -> None:
+    storage.add_enrollment_token(token("h"))
+    outcomes: list[TokenStatus] = []
+    lock = threading.Lock()
+
+    def attempt(n: int) -> None:
+        status = storage.enroll_probe("h", probe(f"p{n}", f"c{n}"), T0)
+        with lock:
+            outcomes.append(status)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(s.value for s in outcomes) == sorted(["ok"] + ["used"] * 7)
+    assert len(storage.list_probes()) == 1
+
+
+# ---------------------------------------------------------------- probes
+
+
+def test_probe_lookup_by_id_and_credential(storage: Storage) -> None:
+    enrolled(storage, "p1", "c1")
+    enrolled(storage, "p2", "c2")
+    found = storage.probe_by_credential("c2")
+    assert found is not None and found.probe_id == "p2"
+    assert storage.probe_by_credential("zz") is None
+    assert storage.get_probe("nope") is None
+
+
+def test_contact_updates_location_and_keeps_unsaid_capabilities(storage: Storage) -> None:
+    enrolled(storage)
+    storage.record_contact(
+        ProbeContact(
+            "p1", T0 + 5, "198.51.100.7", 64501, "NL", "1.0", capability_icmp=True, capability_ipv6=False
+        )
+    )
+    storage.record_contact(ProbeContact("p1", T0 + 9, "198.51.100.8", 64502, "DE"))
+    p = storage.get_probe("p1")
+    assert p is not None
+    assert (p.address, p.observed_asn, p.observed_country, p.asn, p.country) == (
+        "198.51.100.8",
+        64502,
+        "DE",
+        64502,
+        "DE",
+    )
+    assert p.last_contact_unix_s == T0 + 9
+    assert p.software_version == "1.0"
+    assert p.capability_icmp is True and p.capability_ipv6 is False
+    # An older contact arriving late does not move last contact backwards.
+    storage.record_contact(ProbeContact("p1", T0 + 1, "198.51.100.8", 64502, "DE"))
+    again = storage.get_probe("p1")
+    assert again is not None and again.last_contact_unix_s == T0 + 9
+    storage.record_contact(ProbeContact("ghost", T0, "192.0.2.9", 1, "ZZ"))  # unknown probe: ignored
+    assert storage.get_probe("ghost") is None
+
+
+def test_revoke_is_idempotent_and_keeps_the_first_time(storage: Storage) -> None:
+    enrolled(storage)
+    first = storage.revoke_probe("p1", T0 + 100)
+    second = storage.revoke_probe("p1", T0 + 200)
+    assert first is not None and second is not None
+    assert first.revoked and second.revoked_at_unix_s == T0 + 100
+    assert storage.revoke_probe("nope", T0) is None
+
+
+def test_pin_overrides_and_clears(storage: Storage) -> None:
+    enrolled(storage)
+    storage.record_contact(ProbeContact("p1", T0, "198.51.100.7", 64501, "NL"))
+    pinned = storage.pin_probe("p1", 64999, "KZ")
+    assert pinned is not None and (pinned.asn, pinned.country) == (64999, "KZ")
+    assert (pinned.observed_asn, pinned.observed_country) == (64501, "NL")
+    cleared = storage.pin_probe("p1", 0, "")
+    assert cleared is not None and (cleared.asn, cleared.country) == (64501, "NL")
+    assert storage.pin_probe("nope", 1, "NL") is None
+
+
+# ---------------------------------------------------------------- targets
+
+
+def test_targets_upsert_merge_list_remove(storage: Storage) -> None:
+    counts = storage.upsert_targets([target("192.0.2.1"), target("192.0.2.2", country="NL")])
+    assert (counts.imported, counts.updated) == (2, 0)
+    counts = storage.upsert_targets(
+        [target("192.0.2.1", protocols=(4,), tags=("port:443",), asn=64500, added_at_unix_s=T0 + 50)]
+    )
+    assert (counts.imported, counts.updated) == (0, 1)
+    by_id = {t.target_id: t for t in storage.list_targets()}
+    merged = by_id["id-192.0.2.1"]
+    assert merged.protocols == (1, 4)
+    assert merged.tags == ("port:443",)
+    assert merged.asn == 64500
+    assert merged.added_at_unix_s == T0
+    assert by_id["id-192.0.2.2"].country == "NL"
+    assert [t.target_id for t in storage.list_targets()] == sorted(by_id)
+    # Re-import without country/asn keeps what was known.
+    storage.upsert_targets([target("192.0.2.2")])
+    assert {t.target_id: t for t in storage.list_targets()}["id-192.0.2.2"].country == "NL"
+    assert storage.remove_targets(["id-192.0.2.1", "192.0.2.2", "nothing"]) == 2
+    assert storage.list_targets() == []
+
+
+# ---------------------------------------------------------------- ingest
+
+
+def test_ingest_is_idempotent_on_measurement_id(storage: Storage) -> None:
+    enrolled(storage)
+    rows = [row() for _ in range(20)]
+    first = storage.ingest("p1", rows)
+    assert (first.accepted, first.duplicates) == (20, 0)
+    again = storage.ingest("p1", rows[:5] + [row() for _ in range(3)])
+    assert (again.accepted, again.duplicates) == (3, 5)
+    assert storage.count_measurements() == 23
+    p = storage.get_probe("p1")
+    assert p is not None and p.results_received == 23
+    assert storage.stored_measurement_ids([r.measurement_id for r in rows] + ["x"]) == {
+        r.measurement_id for r in rows
+    }
+
+
+def test_duplicates_within_one_batch_count_once(storage: Storage) -> None:
+    enrolled(storage)
+    one = row()
+    counts = storage.ingest("p1", [one, one, one])
+    assert (counts.accepted, counts.duplicates) == (1, 2)
+    assert storage.ingest("p1", []).accepted == 0
+
+
+def test_concurrent_ingest_of_the_same_rows_stores_each_once(storage: Storage) -> None:
+    enrolled(storage)
+    rows = [row() for _ in range(200)]
+    accepted: list[int] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        counts = storage.ingest("p1", rows)
+        with lock:
+            accepted.append(counts.accepted)
+
+    threads = [threading.Thread(target=send) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(accepted) == 200
+    assert storage.count_measurements() == 200
+
+
+def test_round_measurements_carry_the_task_kind(storage: Storage) -> None:
+    enrolled(storage)
+    storage.record_tasks([IssuedTask("task-a", 7, "p1", "t1", kind=2, protocol=1)])
+    storage.record_tasks([IssuedTask("task-a", 7, "p1", "t1", kind=2, protocol=1)])  # idempotent
+    a = row(task_id="task-a", measurement_id="00000000-0000-4000-8000-000000000001")
+    b = row(task_id="unknown", measurement_id="00000000-0000-4000-8000-000000000002", outcome=2)
+    storage.ingest("p1", [a, b, row(round_number=8)])
+    got = storage.round_measurements(7)
+    assert [(m.measurement_id, m.kind) for m in got] == [(a.measurement_id, 2), (b.measurement_id, 0)]
+    assert got[1].failure == "generic_timeout_error" and got[1].rtt_ms is None
+    assert (got[0].target_asn, got[0].probe_asn, got[0].probe_country, got[0].rtt_ms) == (
+        64500,
+        64501,
+        "NL",
+        12.5,
+    )
+    assert storage.round_measurements(99) == []
+
+
+def test_retention_drops_old_raw_results_only(storage: Storage) -> None:
+    enrolled(storage)
+    old = [row(started=T0 - 1000) for _ in range(3)]
+    new = [row(started=T0 + 1000) for _ in range(2)]
+    storage.ingest("p1", old + new)
+    storage.store_round_result(result(1, as_verdicts=[as_verdict(64500, 1)]))
+    assert storage.delete_measurements_before(T0) == 3
+    assert storage.count_measurements() == 2
+    assert storage.latest_as_verdict(64500) is not None
+
+
+# ---------------------------------------------------------------- rounds and verdicts
+
+
+def test_round_is_claimed_exactly_once(storage: Storage) -> None:
+    assert storage.claim_round(round_record(5, by="a")) is True
+    assert storage.claim_round(round_record(5, by="b")) is False
+    assert storage.latest_round() is None  # claimed, not computed
+    storage.store_round_result(result(5))
+    latest = storage.latest_round()
+    assert latest is not None and latest.number == 5 and latest.computed_at_unix_s is not None
+    assert storage.claim_round(round_record(5, by="c")) is False
+
+
+def test_concurrent_claims_admit_one(storage: Storage) -> None:
+    wins: list[bool] = []
+    lock = threading.Lock()
+
+    def claim(name: str) -> None:
+        won = storage.claim_round(round_record(9, by=name))
+        with lock:
+            wins.append(won)
+
+    threads = [threading.Thread(target=claim, args=(f"c{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(wins) == [False] * 5 + [True]
+
+
+def test_round_result_round_trip(storage: Storage) -> None:
+    storage.claim_round(round_record(3))
+    stored = RoundResult(
+        round=RoundRecord(
+            number=3,
+            start_unix_s=900.0,
+            length_s=300.0,
+            computed_by="c-a",
+            claimed_at_unix_s=1230.0,
+            computed_at_unix_s=1231.0,
+            observations=42,
+            suspect_probes=("p9",),
+            offline_probes=("p8",),
+            algorithm_version="v1",
+        ),
+        as_verdicts=(as_verdict(64500, 3),),
+        country_verdicts=(country_verdict("KZ", 3),),
+        events=(),
+        engine_state=b"state-3",
+    )
+    storage.store_round_result(stored)
+    assert storage.latest_round() == stored.round
+    assert storage.load_engine_state() == b"state-3"
+    assert storage.latest_as_verdict(64500) == stored.as_verdicts[0]
+    assert storage.latest_country_verdict("KZ") == stored.country_verdicts[0]
+    assert storage.latest_country_verdicts() == [stored.country_verdicts[0]]
+
+
+def test_latest_verdicts_filter_and_page(storage: Storage) -> None:
+    assert storage.load_engine_state() is None
+    storage.store_round_result(
+        result(
+            1,
+            as_verdicts=[
+                as_verdict(a, 1, country="KZ" if a % 2 else "NL", status=3 if a == 5 else 1)
+                for a in range(1, 8)
+            ],
+            state=b"one",
+        )
+    )
+    storage.store_round_result(result(2, as_verdicts=[as_verdict(3, 2, status=2)], state=b"two"))
+    assert [v.asn for v in storage.latest_as_verdicts(limit=3)] == [1, 2, 3]
+    assert [v.asn for v in storage.latest_as_verdicts(after_asn=3, limit=3)] == [4, 5, 6]
+    assert [v.asn for v in storage.latest_as_verdicts(country="KZ")] == [1, 3, 5, 7]
+    assert [v.asn for v in storage.latest_as_verdicts(statuses=[2, 3])] == [3, 5]
+    latest3 = storage.latest_as_verdict(3)
+    assert latest3 is not None and (latest3.round, latest3.status) == (2, 2)
+    assert storage.latest_as_verdict(99) is None
+    assert storage.load_engine_state() == b"two"
+
+
+def test_an_older_round_stored_late_does_not_replace_newer_verdicts(storage: Storage) -> None:
+    for number, status, state in ((10, 3, b"ten"), (9, 1, b"nine")):
+        storage.store_round_result(
+            result(
+                number,
+                as_verdicts=[as_verdict(1, number, status=status)],
+                country_verdicts=[country_verdict("KZ", number, status)],
+                state=state,
+            )
+        )
+    latest = storage.latest_as_verdict(1)
+    assert latest is not None and latest.round == 10
+    latest_country = storage.latest_country_verdict("KZ")
+    assert latest_country is not None and latest_country.round == 10
+    assert storage.load_engine_state() == b"ten"
+    assert [v.round for v in storage.as_timeline(1, 0, 1e12)] == [9, 10]
+
+
+def test_timelines_are_half_open_and_ordered(storage: Storage) -> None:
+    for n in (1, 2, 3, 4):
+        storage.store_round_result(
+            result(n, as_verdicts=[as_verdict(64500, n)], country_verdicts=[country_verdict("KZ", n)])
+        )
+    assert [v.round for v in storage.as_timeline(64500, 600.0, 1200.0)] == [2, 3]
+    assert [v.round for v in storage.country_timeline("KZ", 300.0, 1e12)] == [1, 2, 3, 4]
+    assert storage.as_timeline(1, 0, 1e12) == []
+
+
+def test_events_upsert_and_filter(storage: Storage) -> None:
+    opened = event("e1", start=1000.0, end=None, rnd=3)
+    storage.store_round_result(result(3, events=[opened, event("e2", asn=0, start=500.0, end=800.0, rnd=3)]))
+    closed = event("e1", start=1000.0, end=2000.0, rnd=6)
+    later = event("e3", asn=64501, country="NL", start=1500, end=None, rnd=6)
+    storage.store_round_result(result(6, events=[closed, later]))
+    assert [e.event_id for e in storage.list_events()] == ["e2", "e1", "e3"]
+    assert {e.event_id: e for e in storage.list_events()}["e1"] == closed
+    assert [e.event_id for e in storage.list_events(open_only=True)] == ["e3"]
+    assert [e.event_id for e in storage.list_events(updated_round=6)] == ["e1", "e3"]
+    assert [e.event_id for e in storage.list_events(asn=64500)] == ["e1"]
+    assert [e.event_id for e in storage.list_events(country="KZ")] == ["e2", "e1"]
+    assert [e.event_id for e in storage.list_events(asn=0, country="KZ")] == ["e2"]
+    # Overlap with [900, 1200): e1 (1000-2000); e2 ended at 800; e3 starts at 1500.
+    assert [e.event_id for e in storage.list_events(since_unix_s=900.0, until_unix_s=1200.0)] == ["e1"]
+    assert [e.event_id for e in storage.list_events(since_unix_s=2500.0)] == ["e3"]
+
+
+@pytest.mark.parametrize("count", [1, 1200])
+def test_stored_ids_query_handles_large_sets(storage: Storage, count: int) -> None:
+    enrolled(storage)
+    rows = [row() for _ in range(count)]
+    storage.ingest("p1", rows)
+    assert storage.stored_measurement_ids([r.measurement_id for r in rows]) == {
+        r.measurement_id for r in rows
+    }
