@@ -12,37 +12,29 @@ import logging
 import threading
 from typing import Any
 
+from vantage.collector.assignment import AssignmentConfig, ProbeSlot, TargetSlot, TaskSpec, assign_round
+from vantage.collector.hostnames import parse_http_url
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.storage.records import IssuedTask, ProbeRecord, TargetRecord
+from vantage.collector.targets import tag_values
 from vantage.collector.wire.tasks import task_to_proto
+from vantage.kinds import Protocol
 from vantage.v1 import probe_service_pb2
 
 log = logging.getLogger("vantage.collector")
 
-try:
-    import vantage.collector.assignment as _assignment
-except ModuleNotFoundError as _missing:  # B1's module not built yet: hand out no work, say so once
-    if _missing.name != "vantage.collector.assignment":
-        raise
-    _assignment = None
-
 
 class WorkPlanner:
-    def __init__(self, app: CollectorApp) -> None:
+    def __init__(self, app: CollectorApp, config: AssignmentConfig | None = None) -> None:
         self.app = app
+        self.config = config or AssignmentConfig()
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
-        self._cache: dict[str, list[Any]] = {}
-        self._warned = False
+        self._cache: dict[str, list[TaskSpec]] = {}
 
     def tasks_for(self, probe: ProbeRecord, round_number: int) -> list[probe_service_pb2.Task]:
         """Blocking (storage reads): run on a worker thread."""
-        if _assignment is None:
-            if not self._warned:
-                log.warning("vantage.collector.assignment is not available yet: GetWork hands out no tasks")
-                self._warned = True
-            return []
-        specs = self._assignment(round_number, probe).get(probe.probe_id, [])
+        specs = self._assignment(round_number).get(probe.probe_id, [])
         tasks = [task_to_proto(spec) for spec in specs]
         self.app.storage.record_tasks(
             [
@@ -59,7 +51,7 @@ class WorkPlanner:
         )
         return tasks
 
-    def _assignment(self, round_number: int, asking: ProbeRecord) -> dict[str, list[Any]]:
+    def _assignment(self, round_number: int) -> dict[str, list[TaskSpec]]:
         storage = self.app.storage
         probes = [p for p in storage.list_probes() if not p.revoked]
         targets = storage.list_targets()
@@ -71,21 +63,16 @@ class WorkPlanner:
         with self._lock:
             if key == self._cache_key:
                 return self._cache
-        assert _assignment is not None
-        result = _assignment.assign_round(
-            [probe_slot(p) for p in probes],
-            [target_slot(t) for t in targets],
-            round_number,
-            _assignment.AssignmentConfig(),
+        result = assign_round(
+            [probe_slot(p) for p in probes], [target_slot(t) for t in targets], round_number, self.config
         )
         with self._lock:
             self._cache_key, self._cache = key, result
         return result
 
 
-def probe_slot(probe: ProbeRecord) -> Any:
-    assert _assignment is not None
-    return _assignment.ProbeSlot(
+def probe_slot(probe: ProbeRecord) -> ProbeSlot:
+    return ProbeSlot(
         probe_id=probe.probe_id,
         asn=probe.asn,
         country=probe.country,
@@ -94,14 +81,27 @@ def probe_slot(probe: ProbeRecord) -> Any:
     )
 
 
-def target_slot(target: TargetRecord) -> Any:
-    assert _assignment is not None
-    return _assignment.TargetSlot(
+def target_slot(target: TargetRecord) -> TargetSlot:
+    """As TargetSlot.from_row, from a stored target (its AS/country already looked up at import)."""
+    address = name = url = ""
+    ports = tag_values(target.tags, "port")
+    port = int(ports[0]) if ports else 0
+    if target.kind == "address":
+        address = target.address or target.target
+    elif target.kind == "hostname":
+        name = target.target
+    else:
+        parsed = parse_http_url(target.target)
+        url = target.target
+        address, name = (parsed.host, "") if parsed.host_is_address else ("", parsed.host)
+        port = port or parsed.port
+    return TargetSlot(
         target_id=target.target_id,
-        target=target.target,
-        kind=target.kind,
-        address=target.address,
-        protocols=target.protocols,
+        address=address,
+        name=name,
+        url=url,
+        port=port,
+        protocols=tuple(Protocol(p) for p in target.protocols),
         asn=target.asn,
         country=target.country,
         tags=target.tags,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from urllib.parse import urlsplit
 
+from vantage.collector.hostnames import parse_http_url, validate_hostname
 from vantage.collector.storage.records import TargetRecord
 from vantage.collector.validation import normalized_address
 from vantage.v1 import admin_service_pb2
@@ -14,9 +14,6 @@ from vantage.v1 import admin_service_pb2
 # Default protocols when a row names none: ping an address, fetch a URL or a host.
 PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP = 1, 2, 3, 4
 DEFAULT_PROTOCOLS = {"address": (PROTOCOL_ICMP,), "url": (PROTOCOL_HTTP,), "hostname": (PROTOCOL_HTTP,)}
-_HOSTNAME = re.compile(
-    r"(?=.{1,253}$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9_-]{1,63}\.?"
-)
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
@@ -35,12 +32,15 @@ def classify_target(target: str) -> tuple[str, str]:
     if address is not None:
         return "address", address
     if "://" in target:
-        parts = urlsplit(target)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise TargetError(f"{target!r} is not an http(s) URL with a host")
-        return "url", normalized_address(parts.hostname) or ""
-    if _HOSTNAME.fullmatch(target) is None:
-        raise TargetError(f"{target!r} is neither an IP address, a host name nor a URL")
+        try:
+            parsed = parse_http_url(target)
+        except ValueError as exc:
+            raise TargetError(str(exc)) from None
+        return "url", parsed.host if parsed.host_is_address else ""
+    try:
+        validate_hostname(target)
+    except ValueError as exc:
+        raise TargetError(f"{target!r} is neither an IP address, a host name nor a URL: {exc}") from None
     return "hostname", ""
 
 
