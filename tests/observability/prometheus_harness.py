@@ -93,6 +93,7 @@ class PrometheusServer:
 def running_prometheus(tmp_path: Path, scrape_targets: dict[str, str]) -> Iterator[PrometheusServer]:
     """Prometheus scraping {job: "host:port"} every second and evaluating the rules every second."""
     binary = prometheus_binary()
+    tmp_path.mkdir(parents=True, exist_ok=True)
     rules = rules_without_delays(tmp_path / "vantage.rules.yml")
     jobs = "".join(
         f"  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
