@@ -153,8 +153,10 @@ def _nft_ruleset(topology: Topology, asn: int, active: tuple[Action, ...]) -> st
             border = _border_interfaces(topology, asn, members)
             if border:
                 names = ", ".join(f'"{name}"' for name in border)
+                # numgen's range is 0..99: 100 % is an unconditional drop.
+                chance = f" numgen random mod 100 < {action.percent}" if action.percent < 100 else ""
                 for direction in ("iifname", "oifname"):
-                    forward.append(f"{direction} {{ {names} }} numgen random mod 100 < {action.percent} drop")
+                    forward.append(f"{direction} {{ {names} }}{chance} drop")
     lines = [
         f"table inet {NFT_TABLE}",
         f"delete table inet {NFT_TABLE}",

@@ -242,6 +242,30 @@ def apply_router_state(state: LabState, router: RouterState, *, netem_available:
                 )
 
 
+def wait_links_operational(state: LabState, routers: dict[int, RouterState], timeout_s: float = 5.0) -> None:
+    """Poll until every link interface that should be up reports operstate UP.
+
+    The kernel applies carrier changes asynchronously (linkwatch, up to about
+    a second): until then a just-restored link drops packets. Waiting here
+    makes "restored" mean restored.
+    """
+    deadline = time.monotonic() + timeout_s
+    pending = dict(routers)
+    while pending:
+        for asn, router in list(pending.items()):
+            output = run_command(["ip", "-n", router_ns(state, asn), "-br", "link", "show"])
+            states = {
+                line.split()[0].split("@", 1)[0]: line.split()[1] for line in output.splitlines() if line
+            }
+            wanted = [name for name in states if name.startswith("to") and name not in router.interfaces_down]
+            if all(states[name] == "UP" for name in wanted):
+                del pending[asn]
+        if pending and time.monotonic() > deadline:
+            raise LabError(f"links of AS{', AS'.join(map(str, pending))} not up after {timeout_s:g} s")
+        if pending:
+            time.sleep(0.05)
+
+
 def _link_interfaces(namespace: str) -> list[str]:
     output = run_command(["ip", "-n", namespace, "-o", "link", "show"])
     names = []

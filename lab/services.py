@@ -44,13 +44,14 @@ def dnsmasq_argv(
         "--no-negcache",
         "--log-facility=-",
         f"--port={DNS_PORT}",
-        # Answer NXDOMAIN (not REFUSED) for other names in the lab's zone.
-        "--local=/lab/",
     ]
     if listen_address:
         argv += [f"--listen-address={listen_address}", "--bind-interfaces"]
     if lie_with:
         argv.append(f"--address=/#/{lie_with}")
+    else:
+        # Answer NXDOMAIN (not REFUSED) for other names in the lab's zone.
+        argv.append("--local=/lab/")
     for name, address in sorted(records.items()):
         argv.append(f"--address=/{name}/{address}")
     return argv

@@ -94,10 +94,13 @@ class Lab:
         """Reconcile every router whose desired state changed."""
         wanted = desired_state(self.topology, active)
         uses_delay = any(action.kind == "delay" for action in active)
+        links_restored = changed = False
         for asn, router in wanted.items():
             previous = self._applied.get(asn)
             if previous == router:
                 continue
+            changed = True
+            links_restored |= previous is None or bool(previous.interfaces_down - router.interfaces_down)
             netns.apply_router_state(
                 self.state,
                 router,
@@ -106,6 +109,12 @@ class Lab:
             if router.runs_liar_dns and not (previous and previous.runs_liar_dns):
                 self._start_liar(asn)
             self._applied[asn] = router
+        if links_restored:
+            netns.wait_links_operational(self.state, wanted)
+        if changed:
+            # Neighbours left unresolved by a cut (failed, incomplete) would hold the first packets after it.
+            for asn in wanted:
+                netns.run_command(["ip", "-n", netns.router_ns(self.state, asn), "neigh", "flush", "all"])
 
     def _start_liar(self, asn: int) -> None:
         role = f"liar-dns-{asn}"
