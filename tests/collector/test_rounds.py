@@ -74,8 +74,8 @@ def submit_round(app: CollectorApp, round_number: int, *, kz_down: bool) -> None
                     str(uuid.uuid4()), probe_id, round_number, "", address, address,
                     64500 if address in KZ_TARGETS else 64520, asn, country, 1, 2 if failing else 1,
                     "generic_timeout_error" if failing else "", None if failing else 20.0,
-                    1.0 if failing else 0.0, 0, "", 0, "", round_number * ROUND_S + 10, round_number * ROUND_S + 20,
-                    b"",
+                    1.0 if failing else 0.0, 0, "", 0, "",
+                    round_number * ROUND_S + 10, round_number * ROUND_S + 20, b"",
                 )
             )  # fmt: skip
         app.storage.ingest(probe_id, rows)
