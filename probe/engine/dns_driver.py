@@ -15,6 +15,10 @@ from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.model import DnsDetails, DnsOptions, MeasurementRequest, MeasurementResult
 
 _MAX_UDP_BYTES = 65535
+# Linux IP_RECVERR / IPV6_RECVERR (include/uapi/linux/in.h, in6.h): without them a UDP socket
+# ignores "soft" ICMP errors such as host unreachable and the query just times out.
+_IP_RECVERR = 11
+_IPV6_RECVERR = 25
 
 
 async def measure_dns(request: MeasurementRequest, rng: random.Random) -> MeasurementResult:
@@ -51,8 +55,13 @@ def _family(address: str) -> socket.AddressFamily:
 
 async def _udp_exchange(server: str, port: int, query: bytes, query_id: int) -> tuple[bytes, float]:
     loop = asyncio.get_running_loop()
-    with socket.socket(_family(server), socket.SOCK_DGRAM) as sock:
+    family = _family(server)
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
         sock.setblocking(False)
+        if family == socket.AF_INET:
+            sock.setsockopt(socket.IPPROTO_IP, _IP_RECVERR, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, _IPV6_RECVERR, 1)
         # Connected, so that an ICMP port unreachable surfaces as ECONNREFUSED and datagrams
         # from other sources are never read.
         await loop.sock_connect(sock, (server, port))

@@ -1,0 +1,124 @@
+"""Servers for the probe's network-namespace tests, run as processes inside the target namespace.
+
+    python lab_servers.py http --port 80 [--tls-port 443 --cert F --key F]
+    python lab_servers.py dns --listen 198.18.0.54 [--port 53]
+
+The HTTP server answers a few fixed paths (a page, redirect chains, a redirect loop, a body
+larger than the probe's bounded read, a 404). The DNS responder misbehaves on purpose: SERVFAIL
+for servfail.*, a malformed answer for malformed.*, and a lie (203.0.113.66) for everything
+else, standing in for a censor's resolver. Standard library + dnspython only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.server
+import socket
+import ssl
+import sys
+import threading
+
+PAGE = b"<!doctype html><title>Vantage lab page</title><p>hello from the lab</p>\n"
+BIG_BYTES = 2 * 1024 * 1024 + 123
+LIE = "203.0.113.66"
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    server_version = "vantage-test/1"
+
+    def do_GET(self) -> None:  # the http.server naming convention
+        path = self.path
+        if path == "/":
+            self._send(200, PAGE, "text/html")
+        elif path.startswith("/redirect/"):
+            left = int(path.rsplit("/", 1)[1])
+            self._redirect("/" if left == 0 else f"/redirect/{left - 1}")
+        elif path == "/loop":
+            self._redirect("/loop")
+        elif path == "/big":
+            self._send(200, b"x" * BIG_BYTES, "application/octet-stream")
+        else:
+            self._send(404, b"not here\n", "text/plain")
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the probe stops at its bound
+            self.wfile.write(body)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+def serve_http(args: argparse.Namespace) -> None:
+    servers = [
+        http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler) for port in [args.port, *args.extra_port]
+    ]
+    if args.tls_port:
+        tls_server = http.server.ThreadingHTTPServer(("0.0.0.0", args.tls_port), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.cert, args.key)
+        tls_server.socket = context.wrap_socket(tls_server.socket, server_side=True)
+        servers.append(tls_server)
+    for server in servers:
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
+def serve_dns(args: argparse.Namespace) -> None:
+    import dns.message
+    import dns.rcode
+    import dns.rrset
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind((args.listen, args.port))
+    print("ready", flush=True)
+    while True:
+        wire, peer = sock.recvfrom(4096)
+        try:
+            query = dns.message.from_wire(wire)
+        except Exception:
+            continue
+        name = query.question[0].name.to_text()
+        if name.startswith("malformed."):
+            # Header claims four answers that are not there.
+            sock.sendto(wire[:2] + b"\x81\x80\x00\x01\x00\x04\x00\x00\x00\x00" + wire[12:], peer)
+            continue
+        response = dns.message.make_response(query)
+        if name.startswith("servfail."):
+            response.set_rcode(dns.rcode.SERVFAIL)
+        else:
+            response.answer.append(dns.rrset.from_text(name, 60, "IN", "A", LIE))
+        sock.sendto(response.to_wire(), peer)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="kind", required=True)
+    http_parser = sub.add_parser("http")
+    http_parser.add_argument("--port", type=int, default=80)
+    http_parser.add_argument("--extra-port", type=int, action="append", default=[])
+    http_parser.add_argument("--tls-port", type=int, default=0)
+    http_parser.add_argument("--cert")
+    http_parser.add_argument("--key")
+    dns_parser = sub.add_parser("dns")
+    dns_parser.add_argument("--listen", required=True)
+    dns_parser.add_argument("--port", type=int, default=53)
+    args = parser.parse_args()
+    (serve_http if args.kind == "http" else serve_dns)(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
