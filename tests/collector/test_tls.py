@@ -16,6 +16,8 @@ from tests.collector.conftest import VANTAGE, CollectorProcess, start_collector
 from vantage.v1 import probe_service_pb2, probe_service_pb2_grpc, query_service_pb2, query_service_pb2_grpc
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+# EC keys: generated in milliseconds, unlike RSA.
+NEW_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
 
 
 def openssl(*args: str, cwd: Path) -> None:
@@ -23,7 +25,7 @@ def openssl(*args: str, cwd: Path) -> None:
 
 
 def make_ca(folder: Path, name: str) -> None:
-    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.pem",
+    openssl("req", "-x509", *NEW_KEY, "-keyout", f"{name}.key", "-out", f"{name}.pem",
             "-days", "2", "-subj", f"/CN={name}", cwd=folder)  # fmt: skip
 
 
@@ -33,7 +35,7 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
     make_ca(folder, "ca")
     make_ca(folder, "other-ca")
     (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
-    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "server.key", "-out", "server.csr",
+    openssl("req", *NEW_KEY, "-keyout", "server.key", "-out", "server.csr",
             "-subj", "/CN=localhost", cwd=folder)  # fmt: skip
     openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", "server.pem", "-days", "2", "-extfile", "san.ext", cwd=folder)  # fmt: skip
@@ -44,7 +46,8 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def tls_collector(tmp_path: Path, pki: Path) -> Iterator[CollectorProcess]:
     handle = start_collector(
         tmp_path / "collector",
-        "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"), "--round-seconds", "3600",
+        "--tls-cert", str(pki / "server.pem"), "--tls-key", str(pki / "server.key"),
+        "--round-seconds", "3600",
     )  # fmt: skip
     try:
         yield handle
