@@ -46,9 +46,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from vantage.collector.hostnames import parse_http_url
-from vantage.collector.rendezvous import choose, ranked, stable_hash64
+from vantage.collector.rendezvous import (
+    choose,
+    choose_in_order,
+    ranked,
+    ranked_indices,
+    stable_hash64,
+    top_members,
+)
 from vantage.collector.targets import TargetRow, tag_values
-from vantage.collector.task_specs import TaskSpec, TaskTemplate, build_templates, make_task
+from vantage.collector.task_specs import TaskMaker, TaskSpec, TaskTemplate, build_templates
 from vantage.kinds import Protocol, TaskKind
 
 __all__ = ["AssignmentConfig", "ProbeSlot", "TargetSlot", "TaskSpec", "assign_round"]
@@ -154,6 +161,8 @@ class _Plan:
         self.config = config
         self.tasks: dict[str, list[TaskSpec]] = {probe.probe_id: [] for probe in probes}
         self.probes_of_target: dict[str, set[str]] = {}
+        self.probe_hashes = {probe.probe_id: stable_hash64(probe.probe_id) for probe in probes}
+        self.maker = TaskMaker(round_number, config.icmp_count, config.icmp_interval_ms, config.timeout_ms)
 
     def room_for(self, target_id: str, probe_id: str) -> bool:
         probes = self.probes_of_target.get(target_id, ())
@@ -165,19 +174,8 @@ class _Plan:
         if not runnable or not self.room_for(runnable[0].target_id, probe.probe_id):
             return False
         self.probes_of_target.setdefault(runnable[0].target_id, set()).add(probe.probe_id)
-        config = self.config
-        self.tasks[probe.probe_id].extend(
-            make_task(
-                template,
-                probe_id=probe.probe_id,
-                round_number=self.round_number,
-                kind=kind,
-                icmp_count=config.icmp_count,
-                icmp_interval_ms=config.icmp_interval_ms,
-                timeout_ms=config.timeout_ms,
-            )
-            for template in runnable
-        )
+        probe_hash, make = self.probe_hashes[probe.probe_id], self.maker.make
+        self.tasks[probe.probe_id].extend(make(template, probe_hash, kind) for template in runnable)
         return True
 
 
@@ -204,49 +202,65 @@ def _templates(target: TargetSlot, config: AssignmentConfig) -> list[TaskTemplat
 
 
 def assign_round(
-    probes: Sequence[ProbeSlot], targets: Sequence[TargetSlot], round_number: int, config: AssignmentConfig
+    probes: Sequence[ProbeSlot],
+    targets: Sequence[TargetSlot],
+    round_number: int,
+    config: AssignmentConfig,
+    *,
+    use_numpy: bool = True,
 ) -> dict[str, list[TaskSpec]]:
-    """Every probe's tasks for the round (every probe is a key, possibly with no tasks)."""
+    """Every probe's tasks for the round (every probe is a key, possibly with no tasks).
+
+    use_numpy=False computes the same answer without the numpy accelerator (tests compare).
+    """
     fleet = sorted(probes, key=lambda probe: probe.probe_id)
     if len({probe.probe_id for probe in fleet}) != len(fleet):
         raise ValueError("assign_round: duplicate probe_id")
     plan = _Plan(fleet, round_number, config)
-    members: list[_Member] = [(stable_hash64(probe.probe_id), probe) for probe in fleet]
+    members: list[_Member] = [(plan.probe_hashes[probe.probe_id], probe) for probe in fleet]
     ordered_targets = sorted(targets, key=lambda target: target.target_id)
-    _assign_reachability(plan, members, [t for t in ordered_targets if not t.list_scopes])
+    _assign_reachability(
+        plan, members, [t for t in ordered_targets if not t.list_scopes], use_numpy=use_numpy
+    )
     _assign_interference(plan, members, [t for t in ordered_targets if t.list_scopes])
     return plan.tasks
 
 
-def _assign_reachability(plan: _Plan, members: list[_Member], targets: list[TargetSlot]) -> None:
+def _assign_reachability(
+    plan: _Plan, members: list[_Member], targets: list[TargetSlot], *, use_numpy: bool = True
+) -> None:
     config = plan.config
     by_as: dict[str, list[TargetSlot]] = {}
     for target in targets:
         by_as.setdefault(f"AS{target.asn}" if target.asn else f"target:{target.target_id}", []).append(target)
-    # One pool per capability class (needs_ipv6, needs_icmp); each is a subset of the fleet.
-    pools: dict[tuple[bool, bool], list[_Member]] = {
-        (v6, icmp): [m for m in members if (m[1].ipv6 or not v6) and (m[1].icmp or not icmp)]
-        for v6 in (False, True)
-        for icmp in (False, True)
-    }
-    for as_key, as_targets in by_as.items():
-        key_hash = stable_hash64(as_key)
-        target_asn = as_targets[0].asn
-        chosen_targets = ranked(key_hash, [(stable_hash64(t.target_id), t) for t in as_targets])
+    as_keys = sorted(by_as)
+    key_hashes = [stable_hash64(as_key) for as_key in as_keys]
+    member_hashes = [member_hash for member_hash, _ in members]
+    # A prefix deep enough that K capable probes in distinct ASes are almost always inside it.
+    depth = 8 * config.vantage_points_per_as + 16
+    prefixes = top_members(key_hashes, member_hashes, depth, use_numpy=use_numpy)
+    for as_key, key_hash, prefix in zip(as_keys, key_hashes, prefixes, strict=True):
+        as_targets = by_as[as_key]
+        if len(as_targets) > config.max_targets_per_as:  # a stable choice of which ones
+            as_targets = ranked(key_hash, [(stable_hash64(t.target_id), t) for t in as_targets])
+            as_targets = as_targets[: config.max_targets_per_as]
+        # Capability classes (needs_ipv6, needs_icmp) -> per target, that target's templates.
         templates_by_class: dict[tuple[bool, bool], list[list[TaskTemplate]]] = {}
-        for target in chosen_targets[: config.max_targets_per_as]:
+        for target in as_targets:
             per_class: dict[tuple[bool, bool], list[TaskTemplate]] = {}
             for template in _templates(target, config):
                 per_class.setdefault((template.needs_ipv6, template.needs_icmp), []).append(template)
             for capability, group in per_class.items():
                 templates_by_class.setdefault(capability, []).append(group)
-        for capability, target_groups in templates_by_class.items():
-            vantage_points = choose(
-                key_hash,
-                pools[capability],
-                config.vantage_points_per_as,
-                _reachability_passes(target_asn),
-            )
+        order = [members[index][1] for index in prefix]
+        for (needs_ipv6, needs_icmp), target_groups in templates_by_class.items():
+            passes = _reachability_passes(as_targets[0].asn, needs_ipv6, needs_icmp)
+            vantage_points = choose_in_order(order, config.vantage_points_per_as, passes[:1])
+            if len(vantage_points) < config.vantage_points_per_as:
+                full_order = order
+                if len(prefix) < len(members):  # exactness: the relaxed passes need the full ranking
+                    full_order = [members[index][1] for index in ranked_indices(key_hash, member_hashes)]
+                vantage_points = choose_in_order(full_order, config.vantage_points_per_as, passes)
             for probe in vantage_points:
                 for group in target_groups:
                     plan.add(probe, group, TaskKind.REACHABILITY)
@@ -255,16 +269,22 @@ def _assign_reachability(plan: _Plan, members: list[_Member], targets: list[Targ
 _Pass = Callable[[ProbeSlot, list[ProbeSlot]], bool]
 
 
-def _reachability_passes(target_asn: int) -> tuple[_Pass, _Pass, _Pass]:
+def _reachability_passes(target_asn: int, needs_ipv6: bool, needs_icmp: bool) -> tuple[_Pass, _Pass, _Pass]:
     """Outside the target AS in distinct ASes; then anywhere outside; then (a short fleet) anyone."""
 
+    def capable(probe: ProbeSlot) -> bool:
+        return (probe.ipv6 or not needs_ipv6) and (probe.icmp or not needs_icmp)
+
     def outside(probe: ProbeSlot) -> bool:
-        return not target_asn or probe.asn != target_asn
+        return capable(probe) and (not target_asn or probe.asn != target_asn)
 
     def outside_distinct(probe: ProbeSlot, chosen: list[ProbeSlot]) -> bool:
-        return outside(probe) and _as_key(probe) not in {_as_key(c) for c in chosen}
+        if not outside(probe):
+            return False
+        key = _as_key(probe)
+        return all(key != _as_key(c) for c in chosen)
 
-    return (outside_distinct, lambda probe, chosen: outside(probe), lambda probe, chosen: True)
+    return (outside_distinct, lambda probe, chosen: outside(probe), lambda probe, chosen: capable(probe))
 
 
 def _assign_interference(plan: _Plan, members: list[_Member], targets: list[TargetSlot]) -> None:

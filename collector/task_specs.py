@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from vantage.collector.rendezvous import stable_hash64
+from vantage.collector.rendezvous import pair_weight, stable_hash64
 from vantage.kinds import Protocol, TaskKind
 
 DEFAULT_DNS_QUERY_NAME = "."  # the root: every DNS server answers or refuses it (contracts.md)
@@ -43,6 +43,7 @@ class TaskTemplate:
     expected: tuple[str, ...] = ()
     needs_ipv6: bool = False
     needs_icmp: bool = False
+    identity_hash: int = 0  # stable_hash64 of target and protocol: the basis of task ids
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,38 +64,41 @@ class TaskSpec:
     expected: tuple[str, ...] = ()  # DNS: answers outside this set are OUTCOME_MISMATCH
 
 
-def task_id(round_number: int, probe_id: str, template: TaskTemplate, kind: TaskKind) -> str:
-    digest = stable_hash64(f"{probe_id}|{template.target_id}|{template.protocol.name}|{kind.name}")
-    return f"r{round_number}-{digest:016x}"
+_KIND_SALT = {kind: stable_hash64(f"kind:{kind.name}") for kind in TaskKind}
 
 
-def make_task(
-    template: TaskTemplate,
-    *,
-    probe_id: str,
-    round_number: int,
-    kind: TaskKind,
-    icmp_count: int = 0,
-    icmp_interval_ms: int = 0,
-    timeout_ms: int = 0,
-) -> TaskSpec:
-    is_icmp = template.protocol is Protocol.ICMP
-    return TaskSpec(
-        task_id=task_id(round_number, probe_id, template, kind),
-        kind=kind,
-        protocol=template.protocol,
-        target_id=template.target_id,
-        address=template.address,
-        name=template.name,
-        port=template.port,
-        url=template.url,
-        count=icmp_count if is_icmp else 0,
-        interval_ms=icmp_interval_ms if is_icmp else 0,
-        timeout_ms=timeout_ms,
-        query_name=template.query_name,
-        query_type=template.query_type,
-        expected=template.expected,
-    )
+def task_id(round_number: int, probe_hash: int, template: TaskTemplate, kind: TaskKind) -> str:
+    """f"r{round}-{16 hex}": the same round, probe, target, protocol and kind give the same id."""
+    return f"r{round_number}-{pair_weight(probe_hash ^ _KIND_SALT[kind], template.identity_hash):016x}"
+
+
+@dataclass(frozen=True, slots=True)
+class TaskMaker:
+    """Turns templates into one round's tasks, with the configured ICMP and timeout options."""
+
+    round_number: int
+    icmp_count: int = 0
+    icmp_interval_ms: int = 0
+    timeout_ms: int = 0
+
+    def make(self, template: TaskTemplate, probe_hash: int, kind: TaskKind) -> TaskSpec:
+        is_icmp = template.needs_icmp
+        return TaskSpec(
+            task_id(self.round_number, probe_hash, template, kind),
+            kind,
+            template.protocol,
+            template.target_id,
+            template.address,
+            template.name,
+            template.port,
+            template.url,
+            self.icmp_count if is_icmp else 0,
+            self.icmp_interval_ms if is_icmp else 0,
+            self.timeout_ms,
+            template.query_name,
+            template.query_type,
+            template.expected,
+        )
 
 
 def build_templates(
@@ -116,10 +120,17 @@ def build_templates(
     v6 = ":" in address or (not address and ":" in host)
     templates: list[TaskTemplate] = []
     for protocol in protocols:
+        identity = stable_hash64(f"{target_id}|{protocol.name}")
         if protocol is Protocol.ICMP and address:
-            templates.append(TaskTemplate(protocol, target_id, address, name, needs_ipv6=v6, needs_icmp=True))
+            templates.append(
+                TaskTemplate(
+                    protocol, target_id, address, name, needs_ipv6=v6, needs_icmp=True, identity_hash=identity
+                )
+            )
         elif protocol is Protocol.TCP and address and port:
-            templates.append(TaskTemplate(protocol, target_id, address, name, port, needs_ipv6=v6))
+            templates.append(
+                TaskTemplate(protocol, target_id, address, name, port, needs_ipv6=v6, identity_hash=identity)
+            )
         elif protocol is Protocol.DNS and address and not url:
             templates.append(
                 TaskTemplate(
@@ -133,6 +144,7 @@ def build_templates(
                     query_type=qtype or (DEFAULT_RESOLVE_QUERY_TYPE if qname else DEFAULT_DNS_QUERY_TYPE),
                     expected=expected,
                     needs_ipv6=v6,
+                    identity_hash=identity,
                 )
             )
         elif protocol is Protocol.DNS and host and dns_resolver_address:
@@ -146,6 +158,7 @@ def build_templates(
                     query_type=qtype or DEFAULT_RESOLVE_QUERY_TYPE,
                     expected=expected,
                     needs_ipv6=":" in dns_resolver_address,
+                    identity_hash=identity,
                 )
             )
         elif protocol is Protocol.HTTP and (url or address or host):
@@ -157,6 +170,7 @@ def build_templates(
                     host,
                     url=url or _default_url(address, host, port),
                     needs_ipv6=v6,
+                    identity_hash=identity,
                 )
             )
     return templates

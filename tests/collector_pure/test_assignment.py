@@ -442,3 +442,30 @@ def test_adding_one_probe_to_a_large_fleet_moves_about_k_over_n_of_the_work() ->
     loads = Counter(p for p, _ in pairs_before)
     mean = len(pairs_before) / len(probes)
     assert max(loads.values()) < 2.5 * mean  # balanced: no probe far above the mean
+
+
+def test_the_numpy_accelerator_gives_exactly_the_pure_answer() -> None:
+    rng = random.Random(11)
+    probes = [
+        probe(
+            f"p{i:03d}",
+            1000 + rng.randrange(40),
+            rng.choice(["KZ", "FR", ""]),
+            icmp=rng.random() < 0.7,
+            ipv6=rng.random() < 0.3,
+        )
+        for i in range(150)
+    ]
+    targets = [
+        TargetSlot(
+            f"t{i}",
+            address=f"2001:db8::{i:x}" if i % 3 == 0 else f"192.0.2.{i % 250}",
+            port=443,
+            protocols=(ICMP, TCP),
+            asn=1000 + rng.randrange(60),
+        )
+        for i in range(300)
+    ]
+    fast = assign_round(probes, targets, 5, CONFIG)
+    assert fast == assign_round(probes, targets, 5, CONFIG, use_numpy=False)
+    assert sum(len(tasks) for tasks in fast.values()) > 0
