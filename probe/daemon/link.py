@@ -125,16 +125,24 @@ class Link:
             self.revoked = False
         self._pool = self._pool.succeeded(address)
 
-    def failed(self, address: str, rpc: str, error: BaseException) -> None:
-        """Classify an RPC error and put the collector aside accordingly."""
+    def failed(
+        self, address: str, rpc: str, error: BaseException, code: grpc.StatusCode | None = None
+    ) -> None:
+        """Classify an RPC error and put the collector aside accordingly.
+
+        `code` is the call's final status when `error` is not an AioRpcError (a
+        write on a stream the server already ended raises InvalidStateError).
+        """
         now = time.monotonic()
-        code = error.code() if isinstance(error, grpc.aio.AioRpcError) else grpc.StatusCode.UNAVAILABLE
+        if isinstance(error, grpc.aio.AioRpcError):
+            code = error.code()
+        code = code or grpc.StatusCode.UNAVAILABLE
         self._metrics.observe_rpc_error(rpc, code.name)
         if code is grpc.StatusCode.UNAUTHENTICATED:
             self.revoked = True
             for endpoint in self._pool.endpoints:
                 self._pool = self._pool.failed_for(endpoint.address, now, self._revoked_backoff_s)
-            details = error.details() if isinstance(error, grpc.aio.AioRpcError) else str(error)
+            details = _details(error)
             log.error(
                 "CREDENTIAL REJECTED: collector %s answered UNAUTHENTICATED to %s (%s): this probe was "
                 "revoked or is unknown to the collector. Not retrying for %.0f s. Results stay in the "

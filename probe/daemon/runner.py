@@ -45,6 +45,7 @@ from vantage.probe.daemon.heartbeat import run_heartbeats
 from vantage.probe.daemon.link import Link, LinkDown
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
+from vantage.probe.daemon.planstore import load_plan, save_plan
 from vantage.probe.daemon.policy import SafetyPolicy, build_policy, rate_saturation
 from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
 from vantage.probe.daemon.scheduler import Action, ScheduleState, next_step
@@ -163,6 +164,15 @@ class Daemon:
         )
         state = ScheduleState(plan=None, last_run_round=None, max_offline_s=self.config.max_offline_seconds)
         tasks: tuple[probe_service_pb2.Task, ...] = ()
+        saved = load_plan(self.config.state_dir)
+        restored = None
+        with contextlib.suppress(ValueError):
+            # Measure from the saved plan even if no collector answers after a restart.
+            restored = wire.plan_from_proto(*saved) if saved is not None else None
+        if saved is not None and restored is not None:
+            state = replace(state, plan=restored.timing)
+            tasks = restored.tasks
+            log.info("restored the plan of round %d (%d tasks)", restored.timing.round, len(tasks))
         fetch_failures = 0
         while not self.stop.is_set():
             now = time.time()
@@ -178,8 +188,17 @@ class Daemon:
                     delay_s = max(down.wait_s, backoff_delay_s(fetch_failures, self.backoff, self.rng))
                     state = replace(state, fetch_not_before_s=time.time() + delay_s, last_fetch_failed=True)
                     continue
+                received_at = time.time()
+                try:
+                    received = wire.plan_from_proto(plan, received_at)
+                except ValueError as exc:
+                    log.error("unusable work plan from the collector: %s", exc)
+                    fetch_failures += 1
+                    delay_s = backoff_delay_s(fetch_failures, self.backoff, self.rng)
+                    state = replace(state, fetch_not_before_s=time.time() + delay_s, last_fetch_failed=True)
+                    continue
                 fetch_failures = 0
-                received = wire.plan_from_proto(plan, time.time())
+                save_plan(self.config.state_dir, plan, received_at)
                 if state.plan is None or received.timing.round != state.plan.round:
                     self._observe_plan(received)
                 tasks = received.tasks
@@ -196,15 +215,19 @@ class Daemon:
                     self.metrics.offline_rounds.inc()
                     log.info("no collector answers: repeating the last plan as round %d", step.round)
                 started = time.monotonic()
-                written = await run_round(
-                    tasks,
-                    context,
-                    engine=engine,
-                    policy=self.policy,
-                    writer=writer,
-                    metrics=self.metrics,
-                    stop=self.stop,
-                )
+                try:
+                    written = await run_round(
+                        tasks,
+                        context,
+                        engine=engine,
+                        policy=self.policy,
+                        writer=writer,
+                        metrics=self.metrics,
+                        stop=self.stop,
+                    )
+                except Exception:  # a bug or a full disk: say so, skip this round, keep the probe alive
+                    log.exception("round %d failed; going on with the next round", step.round)
+                    written = 0
                 log.info(
                     "round %d: %d results written in %.1f s", step.round, written, time.monotonic() - started
                 )

@@ -81,9 +81,16 @@ class Uploader:
             call = stub.SubmitResults(metadata=self._link.metadata())
             try:
                 await self._drain(call, stop)
-            except (grpc.aio.AioRpcError, TimeoutError, ConnectionError) as error:
+            except (grpc.aio.AioRpcError, TimeoutError, ConnectionError, asyncio.InvalidStateError) as error:
+                # InvalidStateError: the server ended the stream while we wrote; its status says why.
+                code = await _final_code(call)
                 call.cancel()
-                self._link.failed(address, "SubmitResults", error)
+                self._link.failed(address, "SubmitResults", error, code)
+                continue
+            except Exception as error:  # a bug of ours: say so loudly, keep the probe alive
+                log.exception("upload failed unexpectedly; retrying later")
+                call.cancel()
+                self._link.failed(address, "SubmitResults", error, grpc.StatusCode.INTERNAL)
                 continue
             self._link.succeeded(address)
             await self._refresh_outbox_metrics()
@@ -155,3 +162,13 @@ class Uploader:
 
 def _id_at(batch: _InFlight, index: int) -> str:
     return batch.measurement_ids[index] if index < len(batch.measurement_ids) else "?"
+
+
+async def _final_code(call: Any) -> grpc.StatusCode | None:
+    if not call.done():
+        return None
+    try:
+        code: grpc.StatusCode = await asyncio.wait_for(call.code(), timeout=1.0)
+    except (TimeoutError, asyncio.CancelledError, grpc.aio.AioRpcError):
+        return None
+    return code
