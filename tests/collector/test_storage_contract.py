@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.collector.storage_contract import *  # noqa: F403  (the contract's tests)
+from tests.scaleout.pg import contract_backend as postgres_backend
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.memory import MemoryStorage
 from vantage.collector.storage.sqlite import SqliteStorage
@@ -19,6 +20,7 @@ from vantage.collector.storage.sqlite import SqliteStorage
 BACKENDS: dict[str, tuple[Callable[[Path], Storage], tuple[pytest.MarkDecorator, ...]]] = {
     "memory": (lambda _: MemoryStorage(), ()),
     "sqlite": (lambda folder: SqliteStorage(folder / "collector.sqlite3"), ()),
+    "postgres": (postgres_backend, (pytest.mark.postgres,)),
 }
 
 
