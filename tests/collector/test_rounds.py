@@ -43,8 +43,8 @@ class Clock:
         return self.now
 
 
-def setup_app(tmp_path: Path) -> tuple[CollectorApp, Clock]:
-    storage = SqliteStorage(tmp_path / "c.sqlite3")
+def setup_app(db_path: Path) -> tuple[CollectorApp, Clock]:
+    storage = SqliteStorage(db_path)
     clock = Clock()
     clock.now = FIRST_ROUND * ROUND_S
     app = CollectorApp(
@@ -81,28 +81,43 @@ def submit_round(app: CollectorApp, round_number: int, *, kz_down: bool) -> None
         app.storage.ingest(probe_id, rows)
 
 
-def test_rounds_produce_verdicts_events_and_watcher_messages(tmp_path: Path) -> None:
-    app, clock = setup_app(tmp_path)
+ROUNDS = 8
+OUTAGE_FROM = 5  # AS64500's targets stop answering from this round on
+
+
+async def run_rounds(app: CollectorApp, clock: Clock) -> list[query_service_pb2.Event]:
+    """Compute ROUNDS rounds (AS64500 down from OUTAGE_FROM); the KZ events watchers saw."""
     loop = RoundLoop(app)
+    watcher = app.events.subscribe(country="KZ")
+    for offset in range(ROUNDS):
+        number = FIRST_ROUND + offset
+        submit_round(app, number, kz_down=offset >= OUTAGE_FROM)
+        clock.now = (number + 1) * ROUND_S + 0.2 * ROUND_S  # just after the round's end and grace
+        computed = await loop.step()
+        assert computed is not None and computed.number == number
+        assert await loop.step() is None  # nothing new due: no recompute
+    seen = []
+    while not watcher.queue.empty():
+        item = watcher.queue.get_nowait()
+        assert item is not None
+        seen.append(query_service_pb2.Event.FromString(item.payload))
+    return seen
 
-    async def scenario() -> list[query_service_pb2.Event]:
-        watcher = app.events.subscribe(country="KZ")
-        for offset in range(8):
-            number = FIRST_ROUND + offset
-            submit_round(app, number, kz_down=offset >= 5)
-            clock.now = (number + 1) * ROUND_S + 0.2 * ROUND_S  # just after the round's end and grace
-            computed = await loop.step()
-            assert computed is not None and computed.number == number
-            assert await loop.step() is None  # nothing new due: no recompute
-        seen = []
-        while not watcher.queue.empty():
-            item = watcher.queue.get_nowait()
-            assert item is not None
-            seen.append(query_service_pb2.Event.FromString(item.payload))
-        return seen
 
+def compute_history(db_path: Path) -> None:
+    """A database holding ROUNDS computed rounds (for query tests against a real collector)."""
+    app, clock = setup_app(db_path)
     try:
-        events = asyncio.run(scenario())
+        asyncio.run(run_rounds(app, clock))
+    finally:
+        app.close()
+        app.storage.close()
+
+
+def test_rounds_produce_verdicts_events_and_watcher_messages(tmp_path: Path) -> None:
+    app, clock = setup_app(tmp_path / "c.sqlite3")
+    try:
+        events = asyncio.run(run_rounds(app, clock))
         storage = app.storage
         latest = storage.latest_as_verdict(64500)
         assert latest is not None and latest.round == FIRST_ROUND + 7
@@ -128,7 +143,7 @@ def test_rounds_produce_verdicts_events_and_watcher_messages(tmp_path: Path) -> 
 
 
 def test_a_round_claimed_elsewhere_is_not_recomputed(tmp_path: Path) -> None:
-    app, clock = setup_app(tmp_path)
+    app, clock = setup_app(tmp_path / "c.sqlite3")
     from vantage.collector.storage.records import RoundRecord
 
     number = FIRST_ROUND
