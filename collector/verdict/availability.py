@@ -15,7 +15,7 @@ AS's targets are unreliable.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.state import TargetMemory
@@ -25,10 +25,21 @@ _BUCKETS = 1000
 NO_WEIGHT: tuple[float, float] = (0.0, 0.0)
 
 
-class AvailabilityModel:
-    """Round-local view of target availabilities with cached log-likelihood ratios."""
+# A round's evidence about one AS's targets: (targets measured, unanswered count per target, attempts
+# per target for the targets with unanswered observations). Targets without unanswered observations
+# answered every time: their attempts do not matter.
+Tally = tuple[Iterable[str], Mapping[str, int], Mapping[str, int]]
 
-    __slots__ = ("_cache", "_config", "_table", "_targets")
+
+class AvailabilityModel:
+    """Round-local view of target availabilities with cached log-likelihood ratios.
+
+    `positive[t]` / `negative[t]` are the log-likelihood ratios of an answered / unanswered
+    observation of target t, filled by `ensure` for a batch of targets so that the per-observation
+    sums can run as C-level map/sum over these dicts.
+    """
+
+    __slots__ = ("_config", "_table", "_targets", "negative", "positive")
 
     def __init__(self, targets: Mapping[str, TargetMemory], config: VerdictConfig) -> None:
         self._targets = targets
@@ -39,7 +50,8 @@ class AvailabilityModel:
             a = min(max(bucket / _BUCKETS, e), config.max_availability)
             table.append((math.log(a / e), math.log((1.0 - a) / (1.0 - e))))
         self._table = table
-        self._cache: dict[str, tuple[float, float]] = {}
+        self.positive: dict[str, float] = {}
+        self.negative: dict[str, float] = {}
 
     def availability(self, target_id: str) -> float | None:
         """A(E), or None when the target carries no weight (never answered)."""
@@ -51,48 +63,65 @@ class AvailabilityModel:
             return None
         return a
 
-    def llr(self, target_id: str) -> tuple[float, float]:
-        """(answered, unanswered) log-likelihood ratios of one observation of this target."""
-        cached = self._cache.get(target_id)
-        if cached is not None:
-            return cached
-        a = self.availability(target_id)
-        value = NO_WEIGHT if a is None else self._table[round(a * _BUCKETS)]
-        self._cache[target_id] = value
-        return value
+    def ensure(self, target_ids: Iterable[str]) -> None:
+        """Fill `positive` and `negative` for these targets."""
+        positive, negative, targets, table = self.positive, self.negative, self._targets, self._table
+        default = self._config.default_availability
+        never_rounds = self._config.never_answered_rounds
+        for t in target_ids:
+            if t in positive:
+                continue
+            memory = targets.get(t)
+            if memory is None:
+                a: float | None = default
+            else:
+                a, rounds, ever = memory
+                if not ever and rounds >= never_rounds:
+                    a = None
+            if a is None:
+                positive[t], negative[t] = NO_WEIGHT
+            else:
+                positive[t], negative[t] = table[int(a * _BUCKETS + 0.5)]
 
 
 def learn(
     targets: Mapping[str, TargetMemory],
-    tallies: Mapping[str, tuple[int, int]],
-    silent_tallies: Mapping[str, tuple[int, int]],
+    tallies: Iterable[Tally],
+    silent_tallies: Iterable[Tally],
     config: VerdictConfig,
 ) -> dict[str, TargetMemory]:
-    """A new target table with this round's (answered, attempts) per target folded in.
+    """A new target table with this round's evidence folded in.
 
     `tallies` come from ASes judged UP and teach availability; `silent_tallies` come from the other
     ASes and only count rounds for targets that never answered, so that an AS dark since monitoring
     began ends UNKNOWN (not analysable, as in Trinocular) instead of DOWN forever.
     """
     updated = dict(targets)
-    for target_id in silent_tallies:
-        memory = targets.get(target_id)
-        if memory is None:
-            updated[target_id] = (config.default_availability, 1, False)
-        elif not memory[2]:
-            updated[target_id] = (memory[0], memory[1] + 1, False)
     default = config.default_availability
+    for measured, _, _ in silent_tallies:
+        for target_id in measured:
+            memory = targets.get(target_id)
+            if memory is None:
+                updated[target_id] = (default, 1, False)
+            elif not memory[2]:
+                updated[target_id] = (memory[0], memory[1] + 1, False)
     min_alpha = config.availability_min_alpha
-    for target_id, (answered, attempts) in tallies.items():
-        if attempts <= 0:
-            continue
-        x = answered / attempts
-        memory = targets.get(target_id)
-        if memory is None:
-            a, rounds, ever = default, 0, False
-        else:
-            a, rounds, ever = memory
-        # The default counts as one pseudo-round, so the first real round moves A halfway.
-        alpha = max(1.0 / (rounds + 2), min_alpha)
-        updated[target_id] = (a + alpha * (x - a), rounds + 1, ever or answered > 0)
+    # Past this many rounds the EWMA weight is the floor and the round count no longer matters.
+    settled = int(1.0 / min_alpha)
+    for measured, unanswered_by_target, attempts_by_target in tallies:
+        for target_id in measured:
+            unanswered = unanswered_by_target.get(target_id) if unanswered_by_target else None
+            x = 1.0 - unanswered / attempts_by_target[target_id] if unanswered else 1.0
+            memory = targets.get(target_id)
+            if memory is None:
+                a, rounds, ever = default, 0, False
+            else:
+                a, rounds, ever = memory
+            # The default counts as one pseudo-round, so the first real round moves A halfway.
+            alpha = min_alpha if rounds >= settled else max(1.0 / (rounds + 2), min_alpha)
+            updated[target_id] = (
+                a + alpha * (x - a),
+                rounds + 1 if rounds < settled else rounds,
+                ever or x > 0,
+            )
     return updated

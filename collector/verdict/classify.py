@@ -43,6 +43,12 @@ UNREACHABLE_FAILURES: frozenset[str] = frozenset(
 # blocking types dns / tcp_ip / http-failure). refused_by_policy and unknown_failure prove nothing.
 BLOCKING_FAILURES: frozenset[str] = (ALIVE_FAILURES | UNREACHABLE_FAILURES) - {f.HTTP_TOO_MANY_REDIRECTS}
 
+# Silence is a weaker sign of interference than a forged answer or a reset: packets also get lost.
+# An anomaly of this kind counts half (interference.py).
+WEAK_BLOCKING_FAILURES: frozenset[str] = frozenset(
+    {f.GENERIC_TIMEOUT, f.HOST_UNREACHABLE, f.NETWORK_UNREACHABLE, f.TTL_EXCEEDED}
+)
+
 # Interference kinds that are not failure strings of the vocabulary (OONI's dns / http-diff).
 DNS_INCONSISTENT = "dns_inconsistent"
 HTTP_DIFF = "http_diff"

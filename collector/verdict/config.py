@@ -38,12 +38,13 @@ DEFAULT_MIN_DOWN_VANTAGE_ASNS = 2
 # Thunderping: a vantage point that sees (nearly) everything fail is the one that is down.
 DEFAULT_OFFLINE_MAX_ANSWERED_RATIO = 0.05
 DEFAULT_OFFLINE_MIN_ATTEMPTS = 3
-# DEGRADED by partial reachability: at least this share (and count) of the AS's usually-answering
-# targets fail from >= 2 vantage points in >= 2 ASes. With 5 % loss and 3 vantage points a target
-# fails from two of them by chance with p ~ 0.007; three of ten by chance is ~ 5e-5 per AS-round.
+# DEGRADED by partial reachability: at least this share (and count) of the AS's reliable targets
+# (availability >= 0.9) fail from >= 2 vantage points in >= 2 ASes. A reliable target fails from two
+# of three vantage points by chance with p <= 3 x 0.1^2 = 0.03 (~0.0075 at 5 % loss); three of ten
+# at once by chance is ~ 1e-5 per AS-round. Flaky targets fail together too often to count.
 DEFAULT_DEGRADED_MIN_TARGET_SHARE = 0.25
 DEFAULT_DEGRADED_MIN_TARGETS = 2
-DEFAULT_DEGRADED_MIN_AVAILABILITY = 0.5
+DEFAULT_DEGRADED_MIN_AVAILABILITY = 0.9
 # Throttling (Kazakhstan 2022: mobile traffic "did not drop to zero" first): loss or RTT far above
 # the AS's own baseline. RIPE Atlas alerts at 75 % loss per probe; we want throttling earlier, so
 # +20 points of loss and at least twice the baseline, or 3x the baseline RTT and +50 ms.

@@ -17,15 +17,17 @@ rounding at the sixth decimal).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from vantage.collector.verdict import availability as availability_mod
-from vantage.collector.verdict.classify import ANSWER_TABLE
+from vantage.collector.verdict.availability import Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.country import AsSummary, roll_up
 from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundMark, step
+from vantage.collector.verdict.grouping import VantageView, group
 from vantage.collector.verdict.interference import Interference, judge_all
 from vantage.collector.verdict.model import (
     AsVerdict,
@@ -35,20 +37,16 @@ from vantage.collector.verdict.model import (
     Evidence,
     Observation,
     Status,
-    TaskKind,
 )
-from vantage.collector.verdict.reachability import Reachability, VantageView, judge, sigmoid
+from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
 from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack
 from vantage.collector.verdict.summary import as_summary
-from vantage.collector.verdict.vantage_points import ProbeGroups, find_offline
+from vantage.collector.verdict.vantage_points import find_offline
 
 __all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "evaluate_round"]
 
 # Stored with every verdict; bump when a change would alter verdicts for the same input.
 ALGORITHM_VERSION = "vantage-verdict/1"
-
-_REACHABILITY = int(TaskKind.REACHABILITY)
-_INTERFERENCE = int(TaskKind.INTERFERENCE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,36 +59,6 @@ class RoundOutput:
     state: EngineState
     offline_probes: tuple[str, ...]
     suspect_probes: tuple[str, ...]
-
-
-def _group(observations: Iterable[Observation]) -> tuple[ProbeGroups, ProbeGroups]:
-    """probe -> target AS -> [unanswered, answered], for reachability and interference apart."""
-    reach: ProbeGroups = {}
-    interference: ProbeGroups = {}
-    table = ANSWER_TABLE
-    for o in observations:
-        answered = table.get((o.outcome, o.failure))
-        if answered is None:
-            continue
-        kind = o.kind
-        if kind == _REACHABILITY:
-            groups = reach
-        elif kind == _INTERFERENCE:
-            groups = interference
-        else:
-            continue
-        per_asn = groups.get(o.probe_id)
-        if per_asn is None:
-            per_asn = groups[o.probe_id] = {}
-        pair = per_asn.get(o.target_asn)
-        if pair is None:
-            pair = per_asn[o.target_asn] = [[], []]
-        pair[answered].append(o)
-    return reach, interference
-
-
-def _first(pair: list[list[Observation]]) -> Observation:
-    return pair[1][0] if pair[1] else pair[0][0]
 
 
 def _ewma(old: float | None, new: float | None, alpha: float) -> float | None:
@@ -109,43 +77,60 @@ def evaluate_round(
     config: VerdictConfig | None = None,
 ) -> RoundOutput:
     config = config or VerdictConfig()
-    reach, interference_groups = _group(observations)
-    offline = find_offline((reach, interference_groups), config)
+    # The round allocates millions of small acyclic objects; the cyclic collector would re-scan them
+    # again and again (it doubles the run time of a whole-Internet round) and can find nothing to free.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _evaluate(observations, state, round_number, round_start, round_length, config)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _evaluate(
+    observations: Iterable[Observation],
+    state: EngineState,
+    round_number: int,
+    round_start: datetime,
+    round_length: timedelta,
+    config: VerdictConfig,
+) -> RoundOutput:
+    grouped = group(observations if isinstance(observations, list | tuple) else list(observations))
+    offline = find_offline(grouped.probes, grouped.answered_by_asn, config)
 
     views_by_asn: dict[int, list[VantageView]] = {}
-    country_of: dict[int, str] = {}
+    country_of: dict[int, str] = dict(grouped.target_country)
     basic_ok: set[str] = set()
-    for probe_id, per_asn in reach.items():
-        if probe_id in offline:
-            continue
-        probe_asn = _first(next(iter(per_asn.values()))).probe_asn
-        for asn, pair in per_asn.items():
-            if pair[1]:
-                basic_ok.add(probe_id)
-            if asn == probe_asn:
-                continue  # outside-in means from outside: an inside view of its own AS is no witness
-            views = views_by_asn.get(asn)
-            if views is None:
-                views = views_by_asn[asn] = []
-                country_of[asn] = _first(pair).target_country
-            views.append(VantageView(probe_id, probe_asn, pair[0], pair[1]))
+    for asn, by_probe in grouped.reachability.items():
+        usable = []
+        for view in by_probe.values():
+            if view.probe_id in offline:
+                continue
+            if view.answered:
+                basic_ok.add(view.probe_id)
+            # Outside-in means from outside: a probe's view of its own AS is no witness for the world.
+            if view.probe_asn != asn:
+                usable.append(view)
+        if usable:
+            views_by_asn[asn] = usable
 
     inside: list[Observation] = []
-    for probe_id, per_asn in interference_groups.items():
-        if probe_id in offline:
-            continue
-        for pair in per_asn.values():
-            inside.extend(pair[0])
-            inside.extend(pair[1])
-            o = _first(pair)
-            country_of.setdefault(o.probe_asn, o.probe_country)
+    for by_probe in grouped.interference.values():
+        for view in by_probe.values():
+            if view.probe_id in offline:
+                continue
+            inside.extend(view.unanswered)
+            inside.extend(view.answered)
+            country_of.setdefault(view.probe_asn, view.probe_country)
     interference = judge_all(inside, frozenset(basic_ok), config) if inside else {}
 
     model = availability_mod.AvailabilityModel(state.targets, config)
+    limits = Thresholds.of(config)
     new_ases = dict(state.ases)
     new_tracks = dict(state.tracks)
-    up_tallies: dict[str, tuple[int, int]] = {}
-    silent_tallies: dict[str, tuple[int, int]] = {}
+    up_tallies: list[Tally] = []
+    silent_tallies: list[Tally] = []
     verdicts: list[AsVerdict] = []
     events: list[Event] = []
     suspects: set[str] = set()
@@ -154,7 +139,7 @@ def evaluate_round(
     for asn in sorted(views_by_asn.keys() | interference.keys()):
         memory = state.ases.get(asn)
         views = views_by_asn.get(asn)
-        r = judge(views, memory, model, config) if views else None
+        r = judge(views, memory, model, config, limits) if views else None
         i = interference.get(asn)
         country = country_of.get(asn) or (memory.country if memory else "")
         verdict, new_memory, drop = _decide(asn, country, r, i, memory, round_number, round_start, config)
@@ -162,7 +147,7 @@ def evaluate_round(
         new_ases[asn] = new_memory
         suspects.update(verdict.evidence.suspect_probes)
         if r is not None:
-            (up_tallies if r.status is Status.UP else silent_tallies).update(r.tallies)
+            (up_tallies if r.status is Status.UP else silent_tallies).append(r.tallies)
         weight = (r.targets if r else 0) + (i.judgeable_targets if i else 0)
         by_country.setdefault(country, []).append(
             AsSummary(

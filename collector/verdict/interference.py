@@ -15,10 +15,12 @@ least half of the control's measurements OK). On a judgeable target, an inside o
 
 The rule: an inside vantage point *shows interference* when it has anomalies on at least 2
 distinct judgeable targets while basic reachability holds for it (something else it measured this
-round worked). The AS is FILTERED when at least one inside vantage point shows interference and the
-confidence — agreeing share x (1 - 0.4^agreeing) — is at least 0.5: one inside vantage point alone
-gives 0.6, two agreeing 0.84, three 0.94; one of two agreeing (0.3) is not enough, so a single
-faulty or lying inside probe cannot outvote an honest one.
+round worked); a target whose only anomalies are timeouts or unreachables counts half, since
+packets also get lost by chance (so it takes 4 such targets, or 1 reset/forgery plus 2 timeouts).
+The AS is FILTERED when at least one inside vantage point shows interference and the confidence —
+agreeing share x (1 - 0.4^agreeing) — is at least 0.5: one inside vantage point alone gives 0.6,
+two agreeing 0.84, three 0.94; one of two agreeing (0.3) is not enough, so a single faulty or lying
+inside probe cannot outvote an honest one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 
-from vantage.collector.verdict.classify import BLOCKING_FAILURES, DNS_INCONSISTENT, HTTP_DIFF
+from vantage.collector.verdict.classify import (
+    BLOCKING_FAILURES,
+    DNS_INCONSISTENT,
+    HTTP_DIFF,
+    WEAK_BLOCKING_FAILURES,
+)
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.model import FilteredTarget, Observation, Outcome, Protocol, Status
 
@@ -88,7 +95,7 @@ def judge_all(
         agreeing = [
             p
             for p in probes
-            if len({t for t, _ in per_probe[p][2]}) >= config.filtered_min_targets
+            if _weight(per_probe[p][2]) >= config.filtered_min_targets
             and (p in clean_ok or p in basic_ok_probes)
         ]
         share = len(agreeing) / len(probes)
@@ -114,6 +121,15 @@ def judge_all(
             suspects=suspects,
         )
     return results
+
+
+def _weight(anomalies: dict[tuple[str, int], str]) -> float:
+    """Distinct anomalous targets, a target whose only anomalies are silences counting half."""
+    strength: dict[str, float] = {}
+    for (target_id, _), failure in anomalies.items():
+        value = 0.5 if failure in WEAK_BLOCKING_FAILURES else 1.0
+        strength[target_id] = max(strength.get(target_id, 0.0), value)
+    return sum(strength.values())
 
 
 def _filtered_targets(

@@ -24,20 +24,36 @@ dissenters the corroboration rule identified.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter
-from dataclasses import dataclass
+from itertools import chain
 from operator import attrgetter
+from typing import NamedTuple
 
-from vantage.collector.verdict.availability import AvailabilityModel
+from vantage.collector.verdict.availability import AvailabilityModel, Tally
 from vantage.collector.verdict.config import VerdictConfig
-from vantage.collector.verdict.model import FailureCount, Observation, ProtocolStat, Status
+from vantage.collector.verdict.grouping import VantageView
+from vantage.collector.verdict.model import FailureCount, ProtocolStat, Status
 from vantage.collector.verdict.state import AsMemory
 from vantage.kinds import Protocol
 
 _target_id = attrgetter("target_id")
 _protocol = attrgetter("protocol")
 _rtt = attrgetter("rtt_ms")
+_loss = attrgetter("loss_ratio")
+_failure = attrgetter("failure")
+_answered = attrgetter("answered")
+_failure_key = attrgetter("failure", "protocol")
+_unanswered = attrgetter("unanswered")
+
+# Enum member access goes through a descriptor; the hot path reads module constants instead.
+_UP, _DOWN, _DEGRADED, _UNKNOWN = Status.UP, Status.DOWN, Status.DEGRADED, Status.UNKNOWN
+
+# The same few (protocol, attempts, successes) and (failure, protocol, count) values recur across
+# tens of thousands of ASes a round; the objects are immutable, so they are shared.
+_protocol_stat = functools.lru_cache(maxsize=65536)(ProtocolStat)
+_failure_count = functools.lru_cache(maxsize=65536)(FailureCount)
 
 # Reason codes for the summary sentence.
 REASON_VOTES = "votes"
@@ -47,18 +63,9 @@ REASON_THROTTLED = "throttled"
 REASON_SPARSE = "sparse"
 
 
-@dataclass(slots=True)
-class VantageView:
-    """One vantage point's observations of one AS this round, split by what they proved."""
+class Reachability(NamedTuple):
+    """The outside-in judgement of one AS (a NamedTuple: built 75,000 times a round)."""
 
-    probe_id: str
-    probe_asn: int
-    unanswered: list[Observation]
-    answered: list[Observation]
-
-
-@dataclass(frozen=True, slots=True)
-class Reachability:
     status: Status
     reason: str
     belief_logodds: float
@@ -70,14 +77,15 @@ class Reachability:
     up_votes: int
     down_votes: int
     targets: int
+    answered_targets: int
     failing_targets: int
     protocols: tuple[ProtocolStat, ...]
     failures: tuple[FailureCount, ...]
     loss_ratio: float | None
     rtt_ms: float | None
     suspects: tuple[str, ...]
-    # per target (answered, attempts) this round, from the VPs that were not suspect
-    tallies: dict[str, tuple[int, int]]
+    # (attempts, unanswered) per target this round, from the VPs that were not suspect
+    tallies: Tally
 
     @property
     def ratio(self) -> float:
@@ -95,180 +103,228 @@ def sigmoid(x: float) -> float:
     return z / (1.0 + z)
 
 
+class Thresholds(NamedTuple):
+    """The config's probabilities as log-odds, computed once per round."""
+
+    prior_cap: float
+    up: float
+    down: float
+    vantage_point_cap: float
+
+    @classmethod
+    def of(cls, config: VerdictConfig) -> Thresholds:
+        return cls(
+            logit(config.prior_cap),
+            logit(config.belief_up),
+            logit(config.belief_down),
+            logit(config.vantage_point_cap),
+        )
+
+
 def judge(
     views: list[VantageView],
     memory: AsMemory | None,
     availability: AvailabilityModel,
     config: VerdictConfig,
+    limits: Thresholds,
 ) -> Reachability:
-    prior_cap = logit(config.prior_cap)
-    prior = 0.0 if memory is None else min(max(memory.belief_logodds, -prior_cap), prior_cap)
-    up_logit, down_logit, vp_cap = (
-        logit(config.belief_up),
-        logit(config.belief_down),
-        logit(config.vantage_point_cap),
-    )
-    llr_of = availability.llr
+    """Judge one AS from its vantage points' views (hot path: runs once per AS per round)."""
+    prior = 0.0 if memory is None else min(max(memory.belief_logodds, -limits.prior_cap), limits.prior_cap)
+    vp_cap = limits.vantage_point_cap
 
-    llrs: list[float] = []
-    for view in views:
-        total = 0.0
-        for o in view.answered:
-            total += llr_of(o.target_id)[0]
-        for o in view.unanswered:
-            total += llr_of(o.target_id)[1]
-        llrs.append(total)
+    # Per-VP log-likelihood sums run as C-level map/sum over the per-target ratios.
+    answered_lists = [v.answered for v in views]
+    unanswered_lists = [v.unanswered for v in views if v.unanswered]
+    measured = set(map(_target_id, chain(*answered_lists, *unanswered_lists)))
+    availability.ensure(measured)
+    positive, negative = availability.positive.__getitem__, availability.negative.__getitem__
+    llrs = [
+        sum(map(positive, map(_target_id, v.answered)))
+        + (sum(map(negative, map(_target_id, v.unanswered))) if v.unanswered else 0.0)
+        for v in views
+    ]
 
-    up = [v for v, llr in zip(views, llrs, strict=True) if prior + llr > up_logit]
-    down = [v for v, llr in zip(views, llrs, strict=True) if prior + llr < down_logit]
-    down_asns = {v.probe_asn for v in down}
+    up: list[VantageView] = []
+    down: list[VantageView] = []
+    belief = prior
+    for v, llr in zip(views, llrs, strict=True):
+        x = prior + llr
+        if x > limits.up:
+            up.append(v)
+        elif x < limits.down:
+            down.append(v)
+        belief += vp_cap if llr > vp_cap else (-vp_cap if llr < -vp_cap else llr)
     down_corroborated = (
-        len(down) >= config.min_down_vantage_points and len(down_asns) >= config.min_down_vantage_asns
+        len(down) >= config.min_down_vantage_points
+        and len({v.probe_asn for v in down}) >= config.min_down_vantage_asns
     )
-    belief = prior + sum(min(max(llr, -vp_cap), vp_cap) for llr in llrs)
 
     dissenters: list[VantageView]
     if down_corroborated and len(up) <= 1:
-        status, reason, dissenters = Status.DOWN, REASON_VOTES, up
+        status, reason, dissenters = _DOWN, REASON_VOTES, up
     elif down_corroborated:
-        status, reason, dissenters = Status.DEGRADED, REASON_PATHS, []
-    elif up and belief > up_logit:
-        status, reason, dissenters = Status.UP, REASON_VOTES, down
+        status, reason, dissenters = _DEGRADED, REASON_PATHS, []
+    elif up and belief > limits.up:
+        status, reason, dissenters = _UP, REASON_VOTES, down
     else:
-        status, reason, dissenters = Status.UNKNOWN, REASON_SPARSE, []
-    dissenting = {v.probe_id for v in dissenters}
-    trusted = [v for v in views if v.probe_id not in dissenting]
-    trusted_belief = prior + sum(
-        min(max(llr, -vp_cap), vp_cap)
-        for v, llr in zip(views, llrs, strict=True)
-        if v.probe_id not in dissenting
-    )
+        status, reason, dissenters = _UNKNOWN, REASON_SPARSE, []
+    trusted_belief = belief
+    trusted = views
+    if dissenters:
+        # The dissenters' own rounds are left out of everything that follows: they are suspect.
+        dissenting = {v.probe_id for v in dissenters}
+        trusted = [v for v in views if v.probe_id not in dissenting]
+        trusted_belief = prior + sum(
+            min(max(llr, -vp_cap), vp_cap)
+            for v, llr in zip(views, llrs, strict=True)
+            if v.probe_id not in dissenting
+        )
+        answered_lists = [v.answered for v in trusted]
+        unanswered_lists = [v.unanswered for v in trusted if v.unanswered]
+        measured = set(map(_target_id, chain(*answered_lists, *unanswered_lists)))
 
-    answered_by_target: Counter[str] = Counter()
-    attempts_by_target: Counter[str] = Counter()
-    answered_by_protocol: Counter[int] = Counter()
-    attempts_by_protocol: Counter[int] = Counter()
-    failure_mix: Counter[tuple[str, int]] = Counter()
-    for v in trusted:
-        answered_by_target.update(map(_target_id, v.answered))
-        attempts_by_target.update(map(_target_id, v.answered))
-        answered_by_protocol.update(map(_protocol, v.answered))
-        attempts_by_protocol.update(map(_protocol, v.answered))
-        if v.unanswered:
-            attempts_by_target.update(map(_target_id, v.unanswered))
-            attempts_by_protocol.update(map(_protocol, v.unanswered))
-            failure_mix.update((o.failure, o.protocol) for o in v.unanswered)
-    for v in trusted:  # answered failures (refused, DNS errors, ...) belong in the failure mix too
-        failure_mix.update((o.failure, o.protocol) for o in v.answered if o.failure)
+    answered_obs = list(chain(*answered_lists))
+    unanswered_obs = list(chain(*unanswered_lists))
+    unanswered_by_target: dict[str, int] = {}
+    attempts_by_target: dict[str, int] = {}
+    silent_targets = 0
+    if unanswered_obs:
+        for t in map(_target_id, unanswered_obs):
+            unanswered_by_target[t] = unanswered_by_target.get(t, 0) + 1
+        attempts_by_target = dict(unanswered_by_target)
+        for t in map(_target_id, answered_obs):
+            if t in attempts_by_target:
+                attempts_by_target[t] += 1
+        silent_targets = sum(1 for t, n in unanswered_by_target.items() if n == attempts_by_target[t])
 
-    vp_loss, vp_rtt = _path_quality(trusted)
-    loss = _mean([sample[0] for sample in vp_loss])
-    rtt = _mean([sample[0] for sample in vp_rtt])
+    protocols = list(map(_protocol, answered_obs))
+    answered_by_protocol = {p: protocols.count(p) for p in set(protocols)}
+    attempts_by_protocol = dict(answered_by_protocol)
+    failure_mix: dict[tuple[str, Protocol], int] = {}
+    if unanswered_obs:
+        for p in map(_protocol, unanswered_obs):
+            attempts_by_protocol[p] = attempts_by_protocol.get(p, 0) + 1
+        for key in map(_failure_key, unanswered_obs):
+            failure_mix[key] = failure_mix.get(key, 0) + 1
+    if any(map(_failure, answered_obs)):  # refused, DNS errors, resets: answered, but failures all the same
+        for key in map(_failure_key, answered_obs):
+            if key[0]:
+                failure_mix[key] = failure_mix.get(key, 0) + 1
+
+    # Loss among the echoes that came back at all: silence is the reachability signal, not throttling.
+    loss = _mean_of_present(list(map(_loss, answered_obs)))
+    rtt = _mean_of_present(list(map(_rtt, answered_obs)))
 
     failing_targets = 0
-    if status is Status.UP:
-        failing_targets = _corroborated_failing_targets(trusted, availability, config)
-        eligible = sum(
-            1
-            for t in attempts_by_target
-            if (a := availability.availability(t)) is not None and a >= config.degraded_min_availability
-        )
+    if status is _UP:
+        if any(n >= config.min_down_vantage_points for n in unanswered_by_target.values()):
+            failing_targets = _corroborated_failing_targets(trusted, availability, config)
+        if failing_targets >= config.degraded_min_targets:
+            eligible = sum(
+                1
+                for t in measured
+                if (a := availability.availability(t)) is not None and a >= config.degraded_min_availability
+            )
+            if failing_targets >= config.degraded_min_target_share * max(eligible, 1):
+                status, reason = _DEGRADED, REASON_TARGETS
         if (
-            failing_targets >= config.degraded_min_targets
-            and failing_targets >= config.degraded_min_target_share * max(eligible, 1)
+            status is _UP
+            and memory is not None
+            and memory.baseline_rounds >= config.baseline_min_rounds
+            and _may_be_throttled(loss, rtt, len(trusted), memory, config)
+            and _throttled(trusted, memory, config)
         ):
-            status, reason = Status.DEGRADED, REASON_TARGETS
-        elif memory is not None and _throttled(vp_loss, vp_rtt, memory, config):
-            status, reason = Status.DEGRADED, REASON_THROTTLED
+            status, reason = _DEGRADED, REASON_THROTTLED
 
-    if status is Status.DOWN:
+    if status is _DOWN:
         confidence = 1.0 - sigmoid(trusted_belief)
-    elif status is Status.UP:
+    elif status is _UP or (status is _DEGRADED and reason != REASON_PATHS):
         confidence = sigmoid(trusted_belief)
-    elif status is Status.DEGRADED:
-        # Partial reachability is itself established by corroboration; how sure we are that the AS is
-        # reachable at all bounds how sure we are that it is merely degraded.
-        confidence = (
-            max(sigmoid(trusted_belief), 1.0 - sigmoid(trusted_belief))
-            if reason == REASON_PATHS
-            else (sigmoid(trusted_belief))
-        )
+    elif status is _DEGRADED:
+        # Partial reachability is itself established by corroboration: the surer either way, the surer.
+        confidence = max(sigmoid(trusted_belief), 1.0 - sigmoid(trusted_belief))
     else:
         confidence = 0.0
 
-    answered = sum(answered_by_target.values())
-    attempts = sum(attempts_by_target.values())
+    answered = len(answered_obs)
     return Reachability(
-        status=status,
-        reason=reason,
-        belief_logodds=belief,
-        confidence=round(confidence, 6),
-        answered=answered,
-        attempts=attempts,
-        vantage_points=len(trusted),
-        vantage_asns=tuple(sorted({v.probe_asn for v in trusted})),
-        up_votes=len(up),
-        down_votes=len(down),
-        targets=len(attempts_by_target),
-        failing_targets=failing_targets,
-        protocols=tuple(
-            ProtocolStat(Protocol(p), n, answered_by_protocol[p])
+        status,
+        reason,
+        belief,
+        round(confidence, 6),
+        answered,
+        answered + len(unanswered_obs),
+        len(trusted),
+        tuple(sorted({v.probe_asn for v in trusted})),
+        len(up),
+        len(down),
+        len(measured),
+        len(measured) - silent_targets,
+        failing_targets,
+        tuple(
+            ProtocolStat(Protocol(p), n, answered_by_protocol.get(p, 0))
             for p, n in sorted(attempts_by_protocol.items())
         ),
-        failures=tuple(
-            FailureCount(failure, Protocol(p), n)
-            for (failure, p), n in sorted(failure_mix.items())
-            if failure
-        ),
-        loss_ratio=loss,
-        rtt_ms=rtt,
-        suspects=tuple(sorted(dissenting)),
-        tallies={t: (answered_by_target[t], n) for t, n in attempts_by_target.items()},
+        tuple(_failure_count(f, p, n) for (f, p), n in sorted(failure_mix.items()) if f)
+        if failure_mix
+        else (),
+        loss,
+        rtt,
+        tuple(sorted(v.probe_id for v in dissenters)),
+        (measured, unanswered_by_target, attempts_by_target),
     )
 
 
-def _mean(values: list[float]) -> float | None:
-    return sum(values) / len(values) if values else None
+def _mean_of_present(values: list[float | None]) -> float | None:
+    """Mean of the values that are not None, counted with C-level list methods (hot path)."""
+    present = len(values) - values.count(None)
+    return sum(filter(None, values)) / present if present else None  # zeros add nothing to the sum
 
 
-_PathSample = tuple[float, str, int]  # (value, probe id, probe AS)
-
-
-def _path_quality(views: list[VantageView]) -> tuple[list[_PathSample], list[_PathSample]]:
-    """Per VP: mean loss ratio and mean RTT in ms, where measured."""
-    losses: list[_PathSample] = []
-    rtts: list[_PathSample] = []
-    for v in views:
-        loss = [o.loss_ratio for o in v.answered if o.loss_ratio is not None]
-        loss.extend(o.loss_ratio for o in v.unanswered if o.loss_ratio is not None)
-        if loss:
-            losses.append((sum(loss) / len(loss), v.probe_id, v.probe_asn))
-        rtt = [r for r in map(_rtt, v.answered) if r is not None]
-        if rtt:
-            rtts.append((sum(rtt) / len(rtt), v.probe_id, v.probe_asn))
-    return losses, rtts
-
-
-def _throttled(
-    vp_loss: list[_PathSample], vp_rtt: list[_PathSample], memory: AsMemory, config: VerdictConfig
-) -> bool:
-    """Loss or RTT far above the AS's own baseline, seen from >= 2 VPs in >= 2 ASes."""
-    if memory.baseline_rounds < config.baseline_min_rounds:
-        return False
-    bad: set[tuple[str, int]] = set()
-    if memory.baseline_loss_ratio is not None:
-        base = memory.baseline_loss_ratio
-        for loss, probe_id, asn in vp_loss:
-            if loss >= base + config.throttle_loss_increase and loss >= base * config.throttle_loss_factor:
-                bad.add((probe_id, asn))
-    if memory.baseline_rtt_ms is not None:
-        base = memory.baseline_rtt_ms
-        for rtt, probe_id, asn in vp_rtt:
-            if rtt >= base * config.throttle_rtt_factor and rtt >= base + config.throttle_rtt_increase_ms:
-                bad.add((probe_id, asn))
+def _loss_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
+    base = memory.baseline_loss_ratio
     return (
-        len(bad) >= config.min_down_vantage_points
-        and len({asn for _, asn in bad}) >= config.min_down_vantage_asns
+        None
+        if base is None
+        else max(base + config.throttle_loss_increase, base * config.throttle_loss_factor)
+    )
+
+
+def _rtt_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
+    base = memory.baseline_rtt_ms
+    return (
+        None
+        if base is None
+        else max(base * config.throttle_rtt_factor, base + config.throttle_rtt_increase_ms)
+    )
+
+
+def _may_be_throttled(
+    loss: float | None, rtt: float | None, vantage_points: int, memory: AsMemory, config: VerdictConfig
+) -> bool:
+    """Cheap pre-check on the AS-wide means: if even that is low, no 2 VPs can be above the limits."""
+    if vantage_points < config.min_down_vantage_points:
+        return False
+    share = config.min_down_vantage_points / vantage_points
+    loss_limit, rtt_limit = _loss_limit(memory, config), _rtt_limit(memory, config)
+    return (loss is not None and loss_limit is not None and loss >= share * loss_limit) or (
+        rtt is not None and rtt_limit is not None and rtt >= share * rtt_limit
+    )
+
+
+def _throttled(views: list[VantageView], memory: AsMemory, config: VerdictConfig) -> bool:
+    """Loss or RTT far above the AS's own baseline, seen from >= 2 VPs in >= 2 ASes."""
+    loss_limit, rtt_limit = _loss_limit(memory, config), _rtt_limit(memory, config)
+    bad_asns: list[int] = []
+    for v in views:
+        losses = [x for x in map(_loss, v.answered) if x is not None]
+        rtts = [x for x in map(_rtt, v.answered) if x is not None]
+        lossy = loss_limit is not None and bool(losses) and sum(losses) / len(losses) >= loss_limit
+        slow = rtt_limit is not None and bool(rtts) and sum(rtts) / len(rtts) >= rtt_limit
+        if lossy or slow:
+            bad_asns.append(v.probe_asn)
+    return (
+        len(bad_asns) >= config.min_down_vantage_points and len(set(bad_asns)) >= config.min_down_vantage_asns
     )
 
 

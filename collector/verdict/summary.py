@@ -36,9 +36,8 @@ def as_summary(
     where = f"AS{asn} ({country})" if country else f"AS{asn}"
     parts: list[str] = []
     if r is not None:
-        answered_targets = sum(1 for answered, _ in r.tallies.values() if answered)
         vps = _vps(r.vantage_points, len(r.vantage_asns))
-        seen = f"{answered_targets}/{r.targets} targets answered from {vps}"
+        seen = f"{r.answered_targets}/{r.targets} targets answered from {vps}"
         if status is Status.DEGRADED and r.reason == REASON_PATHS:
             parts.append(
                 f"unreachable from {r.down_votes} vantage points in several ASes, "

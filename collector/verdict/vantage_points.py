@@ -13,50 +13,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vantage.collector.verdict.config import VerdictConfig
-from vantage.collector.verdict.model import Observation
-
-# probe id -> target AS -> [unanswered observations, answered observations]
-ProbeGroups = dict[str, dict[int, list[list[Observation]]]]
+from vantage.collector.verdict.grouping import ProbeTally
 
 
-def find_offline(groups: tuple[ProbeGroups, ...], config: VerdictConfig) -> frozenset[str]:
-    candidates: dict[str, set[int]] = {}
-    own_answers: dict[str, dict[int, int]] = {}
-    probes = set().union(*(g.keys() for g in groups))
-    for probe_id in probes:
-        attempts = answered = 0
-        asns: set[int] = set()
-        answers: dict[int, int] = {}
-        for g in groups:
-            for asn, (unanswered, ok) in g.get(probe_id, {}).items():
-                attempts += len(unanswered) + len(ok)
-                answered += len(ok)
-                asns.add(asn)
-                if ok:
-                    answers[asn] = answers.get(asn, 0) + len(ok)
-        if (
-            attempts >= config.offline_min_attempts
-            and answered <= config.offline_max_answered_ratio * attempts
-        ):
-            candidates[probe_id] = asns
-            own_answers[probe_id] = answers
-    if not candidates:
-        return frozenset()
-    answered_by_asn = _answers_by_asn(groups)
+def find_offline(
+    probes: Mapping[str, ProbeTally], answered_by_asn: Mapping[int, int], config: VerdictConfig
+) -> frozenset[str]:
     offline = set()
-    for probe_id, asns in candidates.items():
-        own = own_answers[probe_id]
-        reached_by_others = sum(1 for asn in asns if answered_by_asn.get(asn, 0) - own.get(asn, 0) > 0)
-        if reached_by_others >= 1 and 2 * reached_by_others >= len(asns):
+    min_attempts, max_ratio = config.offline_min_attempts, config.offline_max_answered_ratio
+    for probe_id, tally in probes.items():
+        if tally.attempts < min_attempts or tally.answered > max_ratio * tally.attempts:
+            continue
+        reached_by_others = sum(1 for asn, own in tally.per_asn if answered_by_asn.get(asn, 0) - own > 0)
+        if reached_by_others >= 1 and 2 * reached_by_others >= len(tally.per_asn):
             offline.add(probe_id)
     return frozenset(offline)
-
-
-def _answers_by_asn(groups: tuple[ProbeGroups, ...]) -> Mapping[int, int]:
-    totals: dict[int, int] = {}
-    for g in groups:
-        for per_asn in g.values():
-            for asn, (_, ok) in per_asn.items():
-                if ok:
-                    totals[asn] = totals.get(asn, 0) + len(ok)
-    return totals

@@ -1,0 +1,180 @@
+"""Scoring the engine against the simulator's ground truth: precision, recall, delay, duration error.
+
+A detected AS event matches a true event of the same kind on the same AS when their round intervals
+overlap (the detected interval is taken from its backdated start and end). Per kind:
+
+* recall    = true events matched / true events;
+* precision = detected events that match a true event / detected events;
+* detection delay (rounds) = the round in which the engine opened the event - the true start round;
+* duration error (rounds)  = |detected duration - true duration| (an event still open at the end of
+  the run ends there);
+* start error (rounds)     = |detected start - true start|.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from vantage.collector.verdict.engine import EngineState, VerdictConfig, evaluate_round
+from vantage.collector.verdict.model import Event, EventKind, Status
+from vantage.collector.verdict.simulate import SimulationConfig, TruthEvent, simulate
+
+
+@dataclass(frozen=True, slots=True)
+class KindScore:
+    kind: EventKind
+    true_events: int
+    detected_events: int
+    matched_true: int
+    matched_detected: int
+    mean_delay_rounds: float | None
+    max_delay_rounds: int | None
+    mean_duration_error_rounds: float | None
+    max_duration_error_rounds: float | None
+    max_start_error_rounds: float | None
+
+    @property
+    def recall(self) -> float | None:
+        return self.matched_true / self.true_events if self.true_events else None
+
+    @property
+    def precision(self) -> float | None:
+        return self.matched_detected / self.detected_events if self.detected_events else None
+
+    @property
+    def false_events(self) -> int:
+        return self.detected_events - self.matched_detected
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationScore:
+    rounds: int
+    observations: int
+    kinds: tuple[KindScore, ...]
+    # AS-rounds on which a liar measured an AS and the AS's status disagreed with the truth
+    liar_flips: int
+    offline_probe_rounds: int  # (probe, round) pairs the engine excluded as offline
+    true_offline_probe_rounds: int
+
+    def of(self, kind: EventKind) -> KindScore:
+        return next(k for k in self.kinds if k.kind is kind)
+
+
+@dataclass(frozen=True, slots=True)
+class _Detected:
+    event: Event
+    start_round: float
+    end_round: float
+
+
+def score_events(
+    truth: Iterable[TruthEvent],
+    detected: Iterable[Event],
+    *,
+    start: datetime,
+    round_length: timedelta,
+    rounds: int,
+) -> tuple[KindScore, ...]:
+    def at(t: datetime) -> float:
+        return (t - start) / round_length
+
+    latest: dict[str, Event] = {}
+    for event in detected:
+        if event.asn and (event.id not in latest or event.updated_round >= latest[event.id].updated_round):
+            latest[event.id] = event
+    found = [
+        _Detected(e, at(e.started_at), at(e.ended_at) if e.ended_at is not None else float(rounds))
+        for e in latest.values()
+    ]
+    truths = list(truth)
+    scores = []
+    for kind in (EventKind.OUTAGE, EventKind.DEGRADATION, EventKind.FILTERING):
+        kind_truth = [t for t in truths if t.kind is kind]
+        kind_found = [d for d in found if d.event.kind is kind]
+        delays: list[int] = []
+        duration_errors: list[float] = []
+        start_errors: list[float] = []
+        matched_found: set[str] = set()
+        matched_true = 0
+        for t in kind_truth:
+            overlapping = [
+                d
+                for d in kind_found
+                if d.event.asn == t.asn and d.start_round < t.end_round and d.end_round > t.start_round
+            ]
+            if not overlapping:
+                continue
+            matched_true += 1
+            matched_found.update(d.event.id for d in overlapping)
+            first = min(overlapping, key=lambda d: d.start_round)
+            last_end = max(d.end_round for d in overlapping)
+            delays.append(first.event.opened_round - t.start_round)
+            duration_errors.append(abs((last_end - first.start_round) - t.rounds))
+            start_errors.append(abs(first.start_round - t.start_round))
+        scores.append(
+            KindScore(
+                kind=kind,
+                true_events=len(kind_truth),
+                detected_events=len(kind_found),
+                matched_true=matched_true,
+                matched_detected=len(matched_found),
+                mean_delay_rounds=sum(delays) / len(delays) if delays else None,
+                max_delay_rounds=max(delays) if delays else None,
+                mean_duration_error_rounds=sum(duration_errors) / len(duration_errors)
+                if duration_errors
+                else None,
+                max_duration_error_rounds=max(duration_errors) if duration_errors else None,
+                max_start_error_rounds=max(start_errors) if start_errors else None,
+            )
+        )
+    return tuple(scores)
+
+
+_TRUE_STATUS = {EventKind.OUTAGE: Status.DOWN, EventKind.DEGRADATION: Status.DEGRADED}
+
+
+def run_simulation(
+    config: SimulationConfig, seed: int, verdict_config: VerdictConfig | None = None
+) -> SimulationScore:
+    """Simulate, evaluate every round (state through its byte form, as the collector stores it), score."""
+    rng = random.Random(seed)
+    world, rounds = simulate(config, rng)
+    round_length = timedelta(minutes=config.round_minutes)
+    state = EngineState.initial()
+    events: list[Event] = []
+    observations = liar_flips = offline_rounds = true_offline = 0
+    liars = set(world.lies_about)
+    for sim_round in rounds:
+        out = evaluate_round(
+            sim_round.observations,
+            state,
+            round_number=sim_round.number,
+            round_start=sim_round.start,
+            round_length=round_length,
+            config=verdict_config,
+        )
+        state = EngineState.from_bytes(out.state.to_bytes())
+        events.extend(out.events)
+        observations += len(sim_round.observations)
+        offline_rounds += len(out.offline_probes)
+        true_offline += sum(1 for s, e in world.offline_windows.values() if s <= sim_round.number < e)
+        if liars:
+            measured_by_liar = {
+                o.target_asn for o in sim_round.observations if o.probe_id in liars and o.kind == 1
+            }
+            for verdict in out.as_verdicts:
+                if verdict.asn not in measured_by_liar or verdict.status is Status.UNKNOWN:
+                    continue
+                truth = Status.UP
+                for t in world.truth:
+                    if t.asn == verdict.asn and t.start_round <= sim_round.number < t.end_round:
+                        truth = _TRUE_STATUS.get(t.kind, verdict.status)
+                if verdict.status is not truth and verdict.status is not Status.FILTERED:
+                    liar_flips += 1
+    kinds = score_events(
+        world.truth, events, start=config.start, round_length=round_length, rounds=config.rounds
+    )
+    return SimulationScore(config.rounds, observations, kinds, liar_flips, offline_rounds, true_offline)

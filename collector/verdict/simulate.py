@@ -1,0 +1,323 @@
+"""A pure, seeded simulator of measurement rounds with ground truth, to score the verdict engine.
+
+The world: target ASes in a few countries, each with targets of known availability (most always
+answer, some answer now and then, some never); outside probes in their own ASes; a few probes
+inside target ASes that run the inside-out test list, with control probes elsewhere; random loss;
+probe churn (probes absent for a round); probes that go offline (everything they measure times
+out); lying probes (they invert what they report for the ASes they lie about). On top, staged
+events with their true start and end rounds: outages (every outside-in measurement of the AS times
+out, and its inside probes cannot upload), throttling (heavy ICMP loss and 4x RTT) and filtering
+(inside probes see resets and forged DNS answers for part of the test list; the control does not).
+
+Everything random comes from the `random.Random` passed in: the same seed, the same rounds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from vantage import failures
+from vantage.collector.verdict.model import EventKind, Observation, Outcome, Protocol, TaskKind
+
+TARGET_COUNTRIES = ("KZ", "BY", "IR", "MM", "ET", "CU")
+PROBE_COUNTRIES = ("DE", "NL", "US", "JP", "BR", "ZA", "SG", "FR")
+# AS numbers from the private-use range (RFC 6996), so simulated output never names a real network.
+FIRST_TARGET_ASN = 4_200_000_000
+FIRST_PROBE_ASN = 4_200_100_000
+FIRST_CONTENT_ASN = 4_200_200_000
+SINKHOLE_ASN = 4_200_299_999
+DEFAULT_START = datetime(2022, 1, 5, 0, 0, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class SimulationConfig:
+    ases: int = 30
+    targets_per_as: int = 10
+    outside_probes: int = 24
+    vantage_points: int = 3  # reachability vantage points per target AS per round
+    rounds: int = 288
+    round_minutes: float = 5.0
+    loss: float = 0.05  # chance that any one measurement times out for no reason
+    churn: float = 0.05  # chance that a probe is absent in a round
+    offline_probes: int = 2  # probes that go offline for a while (everything they measure fails)
+    liars: int = 0  # probes that invert what they report for the ASes they lie about
+    outages: int = 6
+    throttles: int = 3
+    filterings: int = 3
+    min_event_rounds: int = 1
+    max_event_rounds: int = 12
+    inside_share: float = 0.3  # share of target ASes with probes inside (for interference)
+    test_list_targets: int = 8
+    never_answering_share: float = 0.1
+    flaky_share: float = 0.2  # targets that answer only 50-90 % of the time
+    warmup_rounds: int = 6
+    start: datetime = DEFAULT_START
+
+
+@dataclass(frozen=True, slots=True)
+class TruthEvent:
+    kind: EventKind
+    asn: int
+    country: str
+    start_round: int
+    end_round: int  # exclusive
+
+    @property
+    def rounds(self) -> int:
+        return self.end_round - self.start_round
+
+
+@dataclass(frozen=True, slots=True)
+class SimRound:
+    number: int
+    start: datetime
+    observations: tuple[Observation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    probe_id: str
+    asn: int
+    country: str
+    inside: bool
+
+
+@dataclass(slots=True)
+class World:
+    config: SimulationConfig
+    as_country: dict[int, str]
+    availability: dict[str, float]  # target id -> chance it answers
+    targets_of: dict[int, list[str]]
+    outside: list[Probe]
+    inside_of: dict[int, list[Probe]]
+    preference: dict[int, list[Probe]]  # target AS -> outside probes in a stable order (rendezvous-like)
+    base_rtt_ms: dict[int, float]
+    offline_windows: dict[str, tuple[int, int]]
+    lies_about: dict[str, frozenset[int]]
+    truth: tuple[TruthEvent, ...]
+    blocked: dict[int, frozenset[int]] = field(default_factory=dict)  # AS -> test-list indexes blocked
+
+
+def build_world(config: SimulationConfig, rng: random.Random) -> World:
+    asns = [FIRST_TARGET_ASN + i for i in range(config.ases)]
+    as_country = {asn: TARGET_COUNTRIES[i % len(TARGET_COUNTRIES)] for i, asn in enumerate(asns)}
+    availability: dict[str, float] = {}
+    targets_of: dict[int, list[str]] = {}
+    for asn in asns:
+        ids = [f"as{asn}-t{j}" for j in range(config.targets_per_as)]
+        targets_of[asn] = ids
+        for target_id in ids:
+            x = rng.random()
+            if x < config.never_answering_share:
+                availability[target_id] = 0.0
+            elif x < config.never_answering_share + config.flaky_share:
+                availability[target_id] = rng.uniform(0.5, 0.9)
+            else:
+                availability[target_id] = 1.0
+    outside = [
+        Probe(f"out{k}", FIRST_PROBE_ASN + k, PROBE_COUNTRIES[k % len(PROBE_COUNTRIES)], False)
+        for k in range(config.outside_probes)
+    ]
+    inside_of: dict[int, list[Probe]] = {}
+    for asn in asns:
+        if rng.random() < config.inside_share:
+            inside_of[asn] = [
+                Probe(f"in{asn}-{k}", asn, as_country[asn], True) for k in range(rng.randint(1, 3))
+            ]
+    preference = {asn: rng.sample(outside, len(outside)) for asn in asns}
+    base_rtt = {asn: rng.uniform(20.0, 200.0) for asn in asns}
+
+    horizon = config.rounds
+    offline_windows: dict[str, tuple[int, int]] = {}
+    for probe in rng.sample(outside, min(config.offline_probes, len(outside))):
+        length = rng.randint(2, 24)
+        start = rng.randrange(0, max(1, horizon - length))
+        offline_windows[probe.probe_id] = (start, start + length)
+    liars = rng.sample([p for p in outside if p.probe_id not in offline_windows], config.liars)
+    lies_about = {p.probe_id: frozenset(a for a in asns if rng.random() < 0.5) for p in liars}
+
+    truth: list[TruthEvent] = []
+    busy: dict[int, list[tuple[int, int]]] = {}
+    staged = [(EventKind.OUTAGE, config.outages), (EventKind.DEGRADATION, config.throttles)]
+    staged.append((EventKind.FILTERING, config.filterings))
+    blocked: dict[int, frozenset[int]] = {}
+    for kind, count in staged:
+        candidates = sorted(inside_of) if kind is EventKind.FILTERING else asns
+        for _ in range(count):
+            if not candidates:
+                break
+            least = config.min_event_rounds if kind is EventKind.OUTAGE else max(2, config.min_event_rounds)
+            length = rng.randint(least, max(least, config.max_event_rounds))
+            for _attempt in range(50):
+                asn = rng.choice(candidates)
+                start = rng.randrange(
+                    config.warmup_rounds, max(config.warmup_rounds + 1, horizon - length - 2)
+                )
+                # Events on one AS keep 3 rounds apart, so each can close before the next begins.
+                if all(start >= e + 3 or start + length + 3 <= s for s, e in busy.get(asn, [])):
+                    busy.setdefault(asn, []).append((start, start + length))
+                    truth.append(TruthEvent(kind, asn, as_country[asn], start, start + length))
+                    if kind is EventKind.FILTERING:
+                        k = max(2, config.test_list_targets // 2)
+                        blocked[asn] = frozenset(rng.sample(range(config.test_list_targets), k))
+                    break
+    truth.sort(key=lambda e: (e.start_round, e.asn, e.kind))
+    return World(
+        config,
+        as_country,
+        availability,
+        targets_of,
+        outside,
+        inside_of,
+        preference,
+        base_rtt,
+        offline_windows,
+        lies_about,
+        tuple(truth),
+        blocked,
+    )
+
+
+def simulate(config: SimulationConfig, rng: random.Random) -> tuple[World, Iterator[SimRound]]:
+    """The world (with its ground truth) and a generator of its rounds."""
+    world = build_world(config, rng)
+    return world, _rounds(world, rng)
+
+
+def _active(world: World, kind: EventKind, asn: int, n: int) -> bool:
+    return any(e.kind is kind and e.asn == asn and e.start_round <= n < e.end_round for e in world.truth)
+
+
+def _rounds(world: World, rng: random.Random) -> Iterator[SimRound]:
+    config = world.config
+    length = timedelta(minutes=config.round_minutes)
+    for n in range(config.rounds):
+        present = {p.probe_id for p in world.outside if rng.random() >= config.churn}
+        offline = {pid for pid, (s, e) in world.offline_windows.items() if s <= n < e}
+        observations: list[Observation] = []
+        for asn, targets in world.targets_of.items():
+            down = _active(world, EventKind.OUTAGE, asn, n)
+            throttled = _active(world, EventKind.DEGRADATION, asn, n)
+            vps = [p for p in world.preference[asn] if p.probe_id in present][: config.vantage_points]
+            for probe in vps:
+                lying = asn in world.lies_about.get(probe.probe_id, frozenset())
+                for target_id in targets:
+                    answered = (
+                        not down
+                        and probe.probe_id not in offline
+                        and rng.random() < world.availability[target_id]
+                        and rng.random() >= config.loss
+                    )
+                    # Three echoes per measurement; a few go missing on any path, half when throttled.
+                    lost_pings = (
+                        sum(rng.random() < (0.5 if throttled else 0.02) for _ in range(3)) if answered else 3
+                    )
+                    answered = lost_pings < 3
+                    if lying:
+                        # The opposite of the truth: answers while the AS is down, silence while it is up.
+                        answered = down
+                    rtt = world.base_rtt_ms[asn] * (4.0 if throttled else 1.0) * rng.uniform(0.9, 1.2)
+                    observations.append(
+                        _icmp(probe, asn, world.as_country[asn], target_id, answered, rtt, lost_pings)
+                    )
+        observations.extend(_interference_round(world, rng, n, present, offline))
+        rng.shuffle(observations)  # arrival order carries no meaning
+        yield SimRound(n, config.start + n * length, tuple(observations))
+
+
+def _icmp(
+    probe: Probe, asn: int, country: str, target_id: str, answered: bool, rtt: float, lost: int
+) -> Observation:
+    return Observation(
+        probe_id=probe.probe_id,
+        probe_asn=probe.asn,
+        probe_country=probe.country,
+        target_id=target_id,
+        target_asn=asn,
+        target_country=country,
+        protocol=Protocol.ICMP,
+        kind=TaskKind.REACHABILITY,
+        outcome=Outcome.OK if answered else Outcome.FAILURE,
+        failure="" if answered else failures.GENERIC_TIMEOUT,
+        rtt_ms=round(rtt, 3) if answered else None,
+        loss_ratio=lost / 3.0 if answered else 1.0,
+    )
+
+
+def _interference_round(
+    world: World, rng: random.Random, n: int, present: set[str], offline: set[str]
+) -> Iterator[Observation]:
+    config = world.config
+    controls = [p for p in world.outside if p.probe_id in present and p.probe_id not in offline][:3]
+    for asn, probes in world.inside_of.items():
+        if _active(world, EventKind.OUTAGE, asn, n):
+            continue  # cut off: its inside probes cannot upload this round
+        filtering = _active(world, EventKind.FILTERING, asn, n)
+        for probe in probes:
+            if rng.random() < config.churn:
+                continue
+            yield from _test_list(
+                world, rng, probe, world.blocked.get(asn, frozenset()) if filtering else frozenset()
+            )
+    for probe in controls:
+        yield from _test_list(world, rng, probe, frozenset())
+
+
+def _test_list(
+    world: World, rng: random.Random, probe: Probe, blocked: frozenset[int]
+) -> Iterator[Observation]:
+    for j in range(world.config.test_list_targets):
+        lost = rng.random() < world.config.loss
+        if j in blocked:  # a reset for HTTP, a forged answer for DNS
+            yield _inside(probe, j, Protocol.HTTP, Outcome.FAILURE, failure=failures.CONNECTION_RESET)
+            yield _inside(probe, j, Protocol.DNS, Outcome.OK, answer_asns=frozenset({SINKHOLE_ASN}))
+        elif lost:
+            yield _inside(probe, j, Protocol.HTTP, Outcome.FAILURE, failure=failures.GENERIC_TIMEOUT)
+            yield _inside(probe, j, Protocol.DNS, Outcome.FAILURE, failure=failures.GENERIC_TIMEOUT)
+        else:
+            yield _inside(
+                probe,
+                j,
+                Protocol.HTTP,
+                Outcome.OK,
+                status_code=200,
+                body_sha256=f"{j:064x}",
+                body_length=10_000 + 1000 * j,
+            )
+            yield _inside(probe, j, Protocol.DNS, Outcome.OK, answer_asns=frozenset({FIRST_CONTENT_ASN + j}))
+    # Basic reachability from inside: an echo to a well-connected host answers.
+    yield _inside(probe, -1, Protocol.ICMP, Outcome.OK)
+
+
+def _inside(
+    probe: Probe,
+    j: int,
+    protocol: Protocol,
+    outcome: Outcome,
+    *,
+    failure: str = "",
+    answer_asns: frozenset[int] = frozenset(),
+    status_code: int = 0,
+    body_sha256: str = "",
+    body_length: int = 0,
+) -> Observation:
+    return Observation(
+        probe_id=probe.probe_id,
+        probe_asn=probe.asn,
+        probe_country=probe.country,
+        target_id=f"test{j}" if j >= 0 else "anchor",
+        target_asn=FIRST_CONTENT_ASN + max(j, 0),
+        target_country="US",
+        protocol=protocol,
+        kind=TaskKind.INTERFERENCE,
+        outcome=outcome,
+        failure=failure,
+        rtt_ms=30.0 if outcome is Outcome.OK else None,
+        answer_asns=answer_asns,
+        status_code=status_code,
+        body_sha256=body_sha256,
+        body_length=body_length,
+    )
