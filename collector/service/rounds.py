@@ -28,6 +28,7 @@ from typing import Any
 
 from vantage.collector.observations import build_observations
 from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.followers import EventRelay, missed_rounds
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
 from vantage.collector.wire.records import probe_state
 from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
@@ -163,6 +164,7 @@ class RoundLoop:
         self._stopping = asyncio.Event()
         self.last_seen_round = -1
         self._warned = False
+        self.relay = EventRelay(app)
 
     def due_round(self, now_unix_s: float) -> int:
         """The latest round whose end plus grace has passed."""
@@ -175,6 +177,7 @@ class RoundLoop:
         app = self.app
         number = self.due_round(app.clock())
         if number <= self.last_seen_round:
+            await self.relay.follow()  # rounds computed by other collectors (followers.py)
             return None
         computed: ComputedRound | None = None
         if _engine is None:
@@ -183,22 +186,16 @@ class RoundLoop:
                 self._warned = True
         else:
             try:
+                # A new leader first computes the rounds its predecessor left undone (followers.py).
+                for missed in await app.blocking(missed_rounds, app.storage, number):
+                    self._publish(await app.blocking(compute_round, app, missed))
                 computed = await app.blocking(compute_round, app, number)
             except Exception:
                 log.exception("round %d: computation failed", number)
         if computed is not None:
-            app.events.publish(computed.events)
-            app.suspect_probes = frozenset(computed.suspect_probes)
-            log.info(
-                "round %d: %d observations, %d events, %.3f s",
-                number,
-                computed.observations,
-                len(computed.events),
-                computed.duration_s,
-            )
-            self._observe(computed)
+            self._publish(computed)
         else:
-            await self._follow_other_collector(number)
+            await self.relay.follow()
         self.last_seen_round = number
         try:
             counts = await app.blocking(housekeeping, app)
@@ -209,15 +206,20 @@ class RoundLoop:
             log.exception("housekeeping failed")
         return computed
 
-    async def _follow_other_collector(self, number: int) -> None:
-        """Another collector computed the round: relay its events to our watchers."""
-        latest = await self.app.blocking(self.app.storage.latest_round)
-        if latest is None or latest.computed_by == self.app.config.collector_id:
+    def _publish(self, computed: ComputedRound | None) -> None:
+        if computed is None:
             return
-        events = await self.app.blocking(self.app.storage.list_events, updated_round=latest.number)
-        if latest.number > self.last_seen_round:
-            self.app.events.publish(events)
-            self.app.suspect_probes = frozenset(latest.suspect_probes) | frozenset(latest.offline_probes)
+        self.app.events.publish(computed.events)
+        self.app.suspect_probes = frozenset(computed.suspect_probes)
+        self.relay.computed_here(computed.number)
+        log.info(
+            "round %d: %d observations, %d events, %.3f s",
+            computed.number,
+            computed.observations,
+            len(computed.events),
+            computed.duration_s,
+        )
+        self._observe(computed)
 
     def _observe(self, computed: ComputedRound) -> None:
         metrics = self.app.metrics
@@ -249,7 +251,7 @@ class RoundLoop:
         while not self._stopping.is_set():
             await self.step()
             next_due = (self.due_round(app.clock()) + 2) * length + grace
-            delay = max(0.05, next_due - app.clock())
+            delay = min(max(0.05, next_due - app.clock()), self.relay.poll_s)
             sleeper = asyncio.ensure_future(self._sleep(delay))
             stopper = asyncio.ensure_future(self._stopping.wait())
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
