@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import math
+import time
 
 import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -250,3 +252,29 @@ def test_render_happens_once_per_snapshot(registry: CollectorRegistry) -> None:
     metrics.set_verdict_snapshot(dataclasses.replace(snapshot))  # equal but new: rendered again
     scrape(registry)
     assert next(ticks) == 5.0
+
+
+def test_a_new_snapshot_is_rendered_before_anyone_scrapes(registry: CollectorRegistry) -> None:
+    readings: list[float] = []
+
+    def clock() -> float:
+        readings.append(float(len(readings)))
+        return readings[-1]
+
+    metrics = CollectorMetrics(registry, clock=clock)
+    metrics.set_verdict_snapshot(kazakhstan_snapshot())
+    deadline = time.monotonic() + 10
+    while len(readings) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(readings) == 2  # rendered on the background thread, without a scrape
+    scrape(registry)
+    assert len(readings) == 2  # and the scrape reused it
+
+
+def test_non_finite_values_stay_parseable(registry: CollectorRegistry, metrics: CollectorMetrics) -> None:
+    odd = as_verdict(64530, "UA", Status.UNKNOWN, confidence=math.nan, belief=math.inf)
+    metrics.set_verdict_snapshot(VerdictSnapshot(as_verdicts=(odd,)))
+    labels = {"asn": "64530", "country": "UA"}
+    confidence = registry.get_sample_value("vantage_as_confidence", labels)
+    assert confidence is not None and math.isnan(confidence)
+    assert registry.get_sample_value("vantage_as_belief", labels) == math.inf
