@@ -162,8 +162,10 @@ class Experiment:
         self.sample_probes(time.monotonic() - t0_monotonic)
         self._announce_events(watcher, display, t0_monotonic)
         final_as, final_countries = self.status()
-        self.lab.apply(())  # back to a healthy network (the lab may stay up for another run)
-        return self._judge(t0, t0_monotonic, warmed_up, watcher, final_as, final_countries)
+        try:
+            return self._judge(t0, t0_monotonic, warmed_up, watcher, final_as, final_countries)
+        finally:
+            self.lab.apply(())  # back to a healthy network (the lab may stay up for another run)
 
     def _announce_events(self, watcher: EventWatcher, display: LiveDisplay, t0_monotonic: float) -> None:
         for received in watcher.snapshot():
