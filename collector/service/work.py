@@ -23,11 +23,27 @@ from vantage.v1 import probe_service_pb2
 
 log = logging.getLogger("vantage.collector")
 
+# A task must finish inside its round, or its result arrives after the round was
+# computed and counts for nothing. The probe's own defaults (HTTP 10 s, DNS/TCP
+# 5 s, ICMP 3 x 1 s) fit 5-minute rounds; rounds shorter than this get timeouts
+# scaled to half the round (added by the lab's engineer, E, for the few-second
+# rounds of `vantage lab`).
+SHORT_ROUND_SECONDS = 30.0
+SHORT_ROUND_TASK_SHARE = 0.5
+
+
+def config_for_round(round_seconds: float) -> AssignmentConfig:
+    if round_seconds >= SHORT_ROUND_SECONDS:
+        return AssignmentConfig()
+    budget_ms = max(200, int(round_seconds * 1000 * SHORT_ROUND_TASK_SHARE))
+    # ICMP: 3 echoes spread over a third of the budget, each waiting at most the rest.
+    return AssignmentConfig(timeout_ms=budget_ms, icmp_count=3, icmp_interval_ms=max(20, budget_ms // 6))
+
 
 class WorkPlanner:
     def __init__(self, app: CollectorApp, config: AssignmentConfig | None = None) -> None:
         self.app = app
-        self.config = config or AssignmentConfig()
+        self.config = config or config_for_round(app.config.round_seconds)
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: dict[str, list[TaskSpec]] = {}
