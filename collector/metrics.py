@@ -8,8 +8,9 @@ prometheus_client's Counter/Histogram objects keeps `_created` series out
 `disable_created_metrics()` would turn them off).
 
 The per-AS and per-country series come from `VerdictCollector`, which renders
-the latest `VerdictSnapshot` once, at the first scrape after it was set, and
-serves that text until the next snapshot (see metrics_text for why).
+each `VerdictSnapshot` once, on a short-lived thread as soon as it is set (or
+in the first scrape, if that comes first), and serves that text until the next
+snapshot (see metrics_text for why).
 
     metrics = CollectorMetrics(registry)
     metrics.observe_batch(accepted=98, duplicates=1, rejected_by_reason={"bad_address": 1}, latency_s=0.004)
@@ -47,8 +48,8 @@ __all__ = [
 
 # Upper bounds in seconds. Ingest: one batch is a few hundred results written in one
 # transaction (milliseconds on SQLite, tens on a remote PostgreSQL); the top buckets
-# catch lock contention. Rounds: the default round is a minute, a whole-Internet
-# verdict computation takes seconds.
+# catch lock contention. Rounds: closing one takes well under the default 5-minute
+# round (collector/service/config.py); a whole-Internet verdict computation, seconds.
 DEFAULT_INGEST_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 DEFAULT_ROUND_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 # States always exported (zero when absent) so `vantage_probes{state="revoked"}` never vanishes.
