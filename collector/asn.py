@@ -24,18 +24,24 @@ reference, which is atomic for readers in other threads.
 from __future__ import annotations
 
 import gzip
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
-from vantage.collector.asn_formats import DatasetError, DatasetFormat, parse_dataset
-from vantage.collector.ipnum import parse_ip, parse_ipv4
+import numpy
+
+from vantage.collector.asn_formats import DatasetError, DatasetFormat, ParsedDataset, parse_dataset
+from vantage.collector.ipnum import OCTET_VALUES, parse_ip, parse_ipv4
 from vantage.collector.rangetable import RangeTable
 
 __all__ = ["AsnDatabase", "AsnInfo", "DatasetError", "LoadedFile"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAPPED_V4_PREFIX = 0xFFFF  # ::ffff:0:0/96, shifted right by 32
+_BITS = {4: 32, 6: 128}  # IPv4 tables use compact 32-bit arrays (rangetable.py)
+_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,24 +84,29 @@ class AsnDatabase:
     @classmethod
     def load(cls, paths: Sequence[Path | str]) -> AsnDatabase:
         """Load and merge dataset files; DatasetError (naming file and line) when one cannot be read."""
-        ranges: dict[int, list[tuple[list[tuple[int, int, int]], list[tuple[int, int, str]]]]] = {
-            4: [],
-            6: [],
-        }
+        parsed_files = [_read_file(Path(path)) for path in paths]
         names: dict[int, str] = {}
-        files: list[LoadedFile] = []
-        for path in paths:
-            fmt, count, per_version = _read_file(Path(path), names)
-            files.append(LoadedFile(str(path), fmt, count))
-            for version in (4, 6):
-                ranges[version].append(per_version[version])
+        for parsed in parsed_files:
+            for asn, name in parsed.names.items():
+                names.setdefault(asn, name)  # the first file that names an AS wins
         tables = {
             version: _Tables(
-                asn_tables=tuple(RangeTable.build(a) for a, _ in per_file if a),
-                country_tables=tuple(RangeTable.build(c) for _, c in per_file if c),
+                asn_tables=tuple(
+                    RangeTable.build(p.asn_ranges[version], bits=_BITS[version])
+                    for p in parsed_files
+                    if p.asn_ranges[version]
+                ),
+                country_tables=tuple(
+                    RangeTable.build(p.country_ranges[version], bits=_BITS[version])
+                    for p in parsed_files
+                    if p.country_ranges[version]
+                ),
             )
-            for version, per_file in ranges.items()
+            for version in (4, 6)
         }
+        files = [
+            LoadedFile(str(path), p.format, p.row_count) for path, p in zip(paths, parsed_files, strict=True)
+        ]
         return cls(ipv4=tables[4], ipv6=tables[6], names=names, files=tuple(files))
 
     @property
@@ -114,23 +125,60 @@ class AsnDatabase:
             if value >> 32 == _MAPPED_V4_PREFIX:
                 return self.lookup_int(4, value & 0xFFFFFFFF)
             return self.lookup_int(version, value)
-        return self.lookup_int(4, parse_ipv4(address))
+        try:  # the hot path, inlined: dotted quad through the octet table
+            a, b, c, d = address.split(".")
+            value = (
+                (OCTET_VALUES[a] << 24) | (OCTET_VALUES[b] << 16) | (OCTET_VALUES[c] << 8) | OCTET_VALUES[d]
+            )
+        except (KeyError, ValueError):
+            value = parse_ipv4(address)  # raises the ValueError that names the problem
+        return self.lookup_int(4, value)
 
     def lookup_int(self, version: int, value: int) -> AsnInfo | None:
         """Like lookup, for an address already in integer form."""
         tables = self.ipv4 if version == 4 else self.ipv6
         asn = 0
-        for asn_table in tables.asn_tables:
-            found = asn_table.find(value)
-            if found is not None:
-                asn = found
+        for table in tables.asn_tables:
+            index = bisect_right(table.starts, value) - 1
+            if index >= 0 and value <= table.ends[index]:
+                asn = table.values[index]
                 break
         country = ""
         for country_table in tables.country_tables:
-            found_country = country_table.find(value)
-            if found_country is not None:
-                country = found_country
+            index = bisect_right(country_table.starts, value) - 1
+            if index >= 0 and value <= country_table.ends[index]:
+                country = country_table.values[index]
                 break
+        return self._info(asn, country)
+
+    def lookup_many(self, addresses: Sequence[str]) -> list[AsnInfo | None]:
+        """lookup for many addresses at once: IPv4 bisects run vectorised (numpy), several times faster.
+
+        ValueError (naming the first bad one) when an address is not an address.
+        """
+        if numpy is None:  # pragma: no cover - numpy is a dependency
+            return [self.lookup(address) for address in addresses]
+        results: list[AsnInfo | None] = [None] * len(addresses)
+        v4_positions: list[int] = []
+        v4_values: list[int] = []
+        octet = OCTET_VALUES
+        for position, address in enumerate(addresses):
+            try:
+                a, b, c, d = address.split(".")
+                v4_values.append((octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d])
+                v4_positions.append(position)
+            except (KeyError, ValueError):
+                results[position] = self.lookup(address)  # IPv6, or the error for a bad address
+        if v4_values:
+            values = numpy.array(v4_values, dtype=numpy.uint32)
+            asns = _vector_find(self.ipv4.asn_tables, values, 0)
+            countries = _vector_find(self.ipv4.country_tables, values, "")
+            info = self._info
+            for position, asn, country in zip(v4_positions, asns, countries, strict=True):
+                results[position] = info(asn, country)
+        return results
+
+    def _info(self, asn: int, country: str) -> AsnInfo | None:
         if asn == 0 and not country:
             return None
         key = (asn, country)
@@ -138,6 +186,25 @@ class AsnDatabase:
         if info is None:
             info = self._infos[key] = AsnInfo(asn, self.names.get(asn, ""), country)
         return info
+
+
+def _vector_find(tables: Sequence[RangeTable[_V]], values: Any, missing: _V) -> list[_V]:
+    """For each IPv4 value, the value of the first table holding it (vectorised bisect)."""
+    found: list[_V] = [missing] * len(values)
+    pending = numpy.arange(len(values))
+    for table in tables:
+        if not len(pending):
+            break
+        starts = numpy.asarray(table.starts, dtype=numpy.uint32)  # a view of the 32-bit array
+        ends = numpy.asarray(table.ends, dtype=numpy.uint32)
+        keys = values[pending]
+        index = numpy.searchsorted(starts, keys, side="right") - 1
+        hit = (index >= 0) & (keys <= ends[numpy.maximum(index, 0)])
+        table_values = table.values
+        for position, row in zip(pending[hit].tolist(), index[hit].tolist(), strict=True):
+            found[position] = table_values[row]
+        pending = pending[~hit]
+    return found
 
 
 def _read_text(path: Path) -> str:
@@ -157,19 +224,5 @@ def _read_text(path: Path) -> str:
         raise DatasetError(f"{path}:{line}: not UTF-8 text ({error.reason})") from None
 
 
-_PerVersion = dict[int, tuple[list[tuple[int, int, int]], list[tuple[int, int, str]]]]
-
-
-def _read_file(path: Path, names: dict[int, str]) -> tuple[DatasetFormat, int, _PerVersion]:
-    fmt, rows = parse_dataset(_read_text(path), source_name=str(path))
-    per_version: _PerVersion = {4: ([], []), 6: ([], [])}
-    intern: dict[str, str] = {}
-    for version, first, last, asn, name, country in rows:
-        asn_ranges, country_ranges = per_version[version]
-        if asn:
-            asn_ranges.append((first, last, asn))
-            if name and asn not in names:
-                names[asn] = name
-        if country:
-            country_ranges.append((first, last, intern.setdefault(country, country)))
-    return fmt, len(rows), per_version
+def _read_file(path: Path) -> ParsedDataset:
+    return parse_dataset(_read_text(path), source_name=str(path))

@@ -23,6 +23,7 @@ import enum
 import io
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 from vantage.collector.ipnum import OCTET_VALUES, parse_ip, parse_ipv4_fast, parse_ipv6, prefix_range
 
@@ -203,67 +204,115 @@ def _fast_range(first_text: str, last_text: str) -> tuple[int, int, int]:
     return version, first, last
 
 
-def _fast_rows(fmt: DatasetFormat, text: str) -> list[RangeRow] | None:
+@dataclass(slots=True)
+class ParsedDataset:
+    """One file's ranges, split by IP version and by what they map to."""
+
+    format: DatasetFormat
+    row_count: int = 0
+    asn_ranges: dict[int, list[tuple[int, int, int]]] = field(default_factory=lambda: {4: [], 6: []})
+    country_ranges: dict[int, list[tuple[int, int, str]]] = field(default_factory=lambda: {4: [], 6: []})
+    names: dict[int, str] = field(default_factory=dict)  # AS number -> the first name given for it
+
+    def add(self, row: RangeRow) -> None:
+        version, first, last, asn, name, country = row
+        self.row_count += 1
+        if asn:
+            self.asn_ranges[version].append((first, last, asn))
+            if name and asn not in self.names:
+                self.names[asn] = name
+        if country:
+            self.country_ranges[version].append((first, last, country))
+
+
+def _fast_parse(fmt: DatasetFormat, text: str) -> ParsedDataset | None:
     """All rows, or None when some line needs the strict parser (to skip it or to report it)."""
     matches = _FAST_PATTERNS[fmt].findall(text)
     data_lines = text.count("\n") + 1 - len(_SKIPPED_LINE.findall(text))
     if len(matches) != data_lines:
         return None
-    rows: list[RangeRow] = []
-    append = rows.append
+    parsed = ParsedDataset(fmt)
+    octet = OCTET_VALUES
     try:
         if fmt is DatasetFormat.IP_LOCATION_DB_ASN:
-            octet = OCTET_VALUES
+            v4_ranges, names = parsed.asn_ranges[4], parsed.names
             for first_text, last_text, asn_text, name in matches:
-                if name.startswith('"'):
-                    if len(name) < 2 or not name.endswith('"'):
-                        return None
-                    name = name[1:-1].replace('""', '"')
-                if ":" in first_text or ":" in last_text:
-                    version, first, last = _fast_range(first_text, last_text)
-                else:  # IPv4 inline: this loop runs 400,000 times for one real file
-                    a, b, c, d = first_text.split(".")
-                    first = (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
-                    a, b, c, d = last_text.split(".")
-                    last = (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
-                    version = 4
-                    if last < first:
-                        return None
                 asn = int(asn_text)
                 if asn > MAX_ASN:
                     return None
-                append((version, first, last, asn, name.strip(), ""))
+                if asn not in names:
+                    if name.startswith('"'):
+                        if len(name) < 2 or not name.endswith('"'):
+                            return None
+                        name = name[1:-1].replace('""', '"')
+                    if name.strip():
+                        names[asn] = name.strip()
+                if ":" in first_text or ":" in last_text:
+                    version, first, last = _fast_range(first_text, last_text)
+                    parsed.asn_ranges[version].append((first, last, asn))
+                    continue
+                # IPv4 inline: this loop runs 400,000 times for one real file
+                a, b, c, d = first_text.split(".")
+                first = (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
+                a, b, c, d = last_text.split(".")
+                last = (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
+                if last < first:
+                    return None
+                v4_ranges.append((first, last, asn))
         elif fmt is DatasetFormat.IP_LOCATION_DB_COUNTRY:
-            for first_text, last_text, country in matches:
-                append((*_fast_range(first_text, last_text), 0, "", country.upper()))
+            v4_countries: list[tuple[int, int, str]] = parsed.country_ranges[4]
+            codes: dict[str, str] = {}  # interned upper-case codes
+            for first_text, last_text, code in matches:
+                country = codes.get(code) or codes.setdefault(code, code.upper())
+                if ":" in first_text or ":" in last_text:
+                    version, first, last = _fast_range(first_text, last_text)
+                    parsed.country_ranges[version].append((first, last, country))
+                    continue
+                a, b, c, d = first_text.split(".")
+                first = (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
+                a, b, c, d = last_text.split(".")
+                last = (octet[a] << 24) | (octet[b] << 16) | (octet[c] << 8) | octet[d]
+                if last < first:
+                    return None
+                v4_countries.append((first, last, country))
         elif fmt is DatasetFormat.ROUTEVIEWS_PFX2AS:
             for network_text, length_text, asn_text in matches:
                 version, network = _fast_ip(network_text)
                 first, last = prefix_range(version, network, int(length_text))
-                append((version, first, last, parse_asn(asn_text), "", ""))
+                asn = parse_asn(asn_text)
+                if asn:
+                    parsed.asn_ranges[version].append((first, last, asn))
         else:
             for first_text, last_text, asn_text, country, name in matches:
-                asn = _fast_asn(asn_text)
-                if asn:  # AS 0 = "Not routed"
-                    country = country.strip().upper()
-                    country = "" if country == "NONE" else _country(country) if country else ""
-                    append((*_fast_range(first_text, last_text), asn, name.strip(), country))
+                row = _iptoasn_row(first_text, last_text, asn_text, country, name)
+                if row is not None:
+                    parsed.add(row)
+            return parsed
     except (KeyError, ValueError):
         return None
-    return rows
+    parsed.row_count = sum(len(ranges) for ranges in parsed.asn_ranges.values()) + sum(
+        len(ranges) for ranges in parsed.country_ranges.values()
+    )
+    return parsed
 
 
-def _fast_asn(text: str) -> int:
-    asn = int(text)
+def _iptoasn_row(first_text: str, last_text: str, asn_text: str, country: str, name: str) -> RangeRow | None:
+    asn = int(asn_text)
     if asn > MAX_ASN:
         raise ValueError("AS number too large")
-    return asn
+    if not asn:  # AS 0 = "Not routed"
+        return None
+    country = country.strip().upper()
+    country = "" if country in ("NONE", "") else _country(country)
+    return (*_fast_range(first_text, last_text), asn, name.strip(), country)
 
 
-def parse_dataset(text: str, *, source_name: str) -> tuple[DatasetFormat, list[RangeRow]]:
+def parse_dataset(text: str, *, source_name: str) -> ParsedDataset:
     """Detect the format and parse every row; DatasetError names the file and the first bad line."""
     fmt, slow_rows = read_rows(iter(io.StringIO(text)), source_name=source_name)
-    rows = _fast_rows(fmt, text)
-    if rows is None:
-        rows = list(slow_rows)
-    return fmt, rows
+    parsed = _fast_parse(fmt, text)
+    if parsed is None:
+        parsed = ParsedDataset(fmt)
+        for row in slow_rows:
+            parsed.add(row)
+    return parsed

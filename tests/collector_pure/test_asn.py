@@ -183,6 +183,8 @@ def test_real_ip_location_db(shared_data: Path) -> None:
     # one past each end leaves the range
     assert db.lookup("2.136.0.0") is None or db.lookup("2.136.0.0").asn != 9198  # type: ignore[union-attr]
     assert db.lookup("1.0.0.1") == AsnInfo(13335, "Cloudflare, Inc.", "AU")
+    sample = [f"{a}.{b}.{c}.1" for a in range(1, 224, 7) for b in range(0, 256, 51) for c in (0, 128)]
+    assert db.lookup_many(sample) == [db.lookup(address) for address in sample]
 
 
 def test_real_ip_location_db_ipv6(shared_data: Path) -> None:
@@ -191,3 +193,29 @@ def test_real_ip_location_db_ipv6(shared_data: Path) -> None:
     assert db.files[0].range_count == 103_197
     info = db.lookup("2001:200::1")
     assert info is not None and (info.asn, info.name) == (2500, "WIDE Project")
+
+
+def test_lookup_many_equals_lookup(tmp_path: Path) -> None:
+    db = AsnDatabase.load(
+        [
+            write(tmp_path, "asn.csv", IP_LOCATION_DB_ASN),
+            write(tmp_path, "country.csv", IP_LOCATION_DB_COUNTRY),
+            write(tmp_path, "r.pfx2as", PFX2AS),
+        ]
+    )
+    addresses = [
+        "192.0.2.1",
+        "192.0.2.200",
+        "198.51.100.200",
+        "198.18.4.130",
+        "203.0.113.1",
+        "2001:db8::1",
+        "2001:db8:1::1",
+        "::ffff:192.0.2.1",
+        "0.0.0.0",
+        "255.255.255.255",
+    ]
+    assert db.lookup_many(addresses) == [db.lookup(a) for a in addresses]
+    assert db.lookup_many([]) == []
+    with pytest.raises(ValueError, match=r"example\.org"):
+        db.lookup_many(["192.0.2.1", "example.org"])
