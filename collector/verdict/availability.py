@@ -14,6 +14,7 @@ AS's targets are unreliable.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping
 
@@ -23,6 +24,16 @@ from vantage.collector.verdict.state import TargetMemory
 # Availability is quantised to 1/1000 so the log-likelihood ratios come from a table.
 _BUCKETS = 1000
 NO_WEIGHT: tuple[float, float] = (0.0, 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def _llr_table(e: float, max_availability: float) -> tuple[tuple[float, float], ...]:
+    """(answered, unanswered) log-likelihood ratios per availability bucket."""
+    table = []
+    for bucket in range(_BUCKETS + 1):
+        a = min(max(bucket / _BUCKETS, e), max_availability)
+        table.append((math.log(a / e), math.log((1.0 - a) / (1.0 - e))))
+    return tuple(table)
 
 
 # A round's evidence about one AS's targets: (targets measured, unanswered count per target, attempts
@@ -44,12 +55,7 @@ class AvailabilityModel:
     def __init__(self, targets: Mapping[str, TargetMemory], config: VerdictConfig) -> None:
         self._targets = targets
         self._config = config
-        e = config.answer_probability_when_down
-        table = []
-        for bucket in range(_BUCKETS + 1):
-            a = min(max(bucket / _BUCKETS, e), config.max_availability)
-            table.append((math.log(a / e), math.log((1.0 - a) / (1.0 - e))))
-        self._table = table
+        self._table = _llr_table(config.answer_probability_when_down, config.max_availability)
         self.positive: dict[str, float] = {}
         self.negative: dict[str, float] = {}
 

@@ -154,7 +154,14 @@ def _evaluate(
                 asn, verdict.status, verdict.confidence, weight, verdict.reachability_ratio, r is not None
             )
         )
-        mark = RoundMark(verdict.status, verdict.confidence, drop, verdict.evidence.summary)
+        mark = RoundMark(
+            verdict.status,
+            verdict.confidence,
+            drop,
+            verdict.evidence.summary,
+            reachability_known=r is not None and r.status is not Status.UNKNOWN,
+            interference_known=i is not None and i.judgeable_targets > 0,
+        )
         events.extend(
             _step_events(
                 new_tracks, f"AS{asn}", asn, country, mark, round_number, round_start, round_length, config

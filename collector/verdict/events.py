@@ -1,12 +1,13 @@
 """Events with hysteresis: open, update and close outage / degradation / filtering events.
 
 Each (scope, kind) — scope an AS ("AS9198") or a country ("KZ") — has a tracker. A round is *in*
-(the status is the kind's), *out* (another decisive status) or *unknown* (no evidence; counts for
-nothing either way). An event opens after `event_open_rounds` (2) rounds in, or at once for an
-outage whose corroborated confidence is at least 0.95 (that is not a noisy round: it is >= 2
-vantage points in >= 2 ASes agreeing); it closes after `event_close_rounds` (2) rounds out. Either
-way the times are backdated to the start of the first round of the streak, so hysteresis delays
-the report, not the recorded start and end. One noisy round therefore neither opens nor closes.
+(the status is the kind's), *out* (another decisive status) or *unknown* (no evidence for that
+kind's view — e.g. no inside probe reported, for filtering; it counts for nothing either way).
+An event opens after `event_open_rounds` (2) rounds in, or at once for an outage whose
+corroborated confidence is at least 0.95 (that is not a noisy round: it is >= 2 vantage points in
+>= 2 ASes agreeing); it closes after `event_close_rounds` (2) rounds out. Either way the times are
+backdated to the start of the first round of the streak, so hysteresis delays the report, not the
+recorded start and end. One noisy round therefore neither opens nor closes.
 
 Severity is IODA's alert area: the relative drop (against the AS's baseline) x minutes, summed
 over the rounds in.
@@ -47,6 +48,24 @@ class RoundMark:
     confidence: float
     drop: float  # relative drop of the signal against the baseline this round, 0..1
     summary: str
+    # Whether the outside-in / inside-out views had evidence this round. Without it a round says
+    # nothing about the events of that view: an inside probe that missed a round does not end a
+    # filtering event, and a round without outside-in data does not end an outage.
+    reachability_known: bool = True
+    interference_known: bool = True
+
+    def says(self, kind: EventKind) -> bool | None:
+        """True: the round is in an event of this kind; False: it is out; None: it cannot tell."""
+        if self.status is Status.UNKNOWN:
+            return None
+        if KIND_OF_STATUS.get(self.status) is kind:
+            return True
+        if kind is EventKind.FILTERING:
+            # Filtering is hidden behind an outage or degradation, and unseen without inside probes.
+            if not self.interference_known or self.status in (Status.DOWN, Status.DEGRADED):
+                return None
+            return False
+        return False if self.reachability_known else None
 
 
 def step(
@@ -64,9 +83,10 @@ def step(
     """The tracker after this round, and the event if it was opened, updated or closed."""
     t = track or EventTrack()
     minutes = round_length.total_seconds() / 60.0
-    if mark.status is Status.UNKNOWN:
+    says = mark.says(kind)
+    if says is None:
         return track, None
-    if KIND_OF_STATUS.get(mark.status) is kind:
+    if says:
         weight = mark.drop * minutes
         if t.event is not None:
             event = dataclasses.replace(

@@ -67,12 +67,16 @@ def judge_all(
     control_successes: dict[tuple[str, int, str], int] = {}
     clean_ok: set[str] = set()
     for key, group in by_target.items():
+        controls: dict[tuple[str, int], tuple[int, list[Observation]]] = {}
         for o in group:
-            control = [c for c in group if c.probe_country != o.probe_country] or [
-                c for c in group if c.probe_asn != o.probe_asn
-            ]
-            ok_control = [c for c in control if c.outcome == Outcome.OK]
-            if not control or len(ok_control) < config.control_min_success_ratio * len(control):
+            where = (o.probe_country, o.probe_asn)
+            if where not in controls:
+                control = [c for c in group if c.probe_country != o.probe_country] or [
+                    c for c in group if c.probe_asn != o.probe_asn
+                ]
+                controls[where] = (len(control), [c for c in control if c.outcome == Outcome.OK])
+            n_control, ok_control = controls[where]
+            if not n_control or len(ok_control) < config.control_min_success_ratio * n_control:
                 if o.outcome == Outcome.OK:
                     clean_ok.add(o.probe_id)
                 continue

@@ -1,0 +1,173 @@
+"""`vantage lab simulate`: score the verdict engine on simulated rounds with ground truth.
+
+Registered by lab/cli.py through `register(lab_subparsers)`. The simulator and engine are pure and
+seeded, so one seed always gives the same figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from typing import Any
+
+from vantage.cliutil import UsageError
+
+EXAMPLE = """\
+examples:
+  vantage lab simulate                                   # 24 h of 5-minute rounds, 30 ASes, seed 1
+  vantage lab simulate --ases 100 --rounds 576 --seed 7 --loss 0.1 --churn 0.1
+  vantage lab simulate --vantage-points 5 --liars 1 --json
+  vantage lab simulate --outages 0 --throttles 0 --filterings 0   # quiet day: any event is a false one
+"""
+
+
+def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = lab_subparsers.add_parser(
+        "simulate",
+        help="score the verdict engine on simulated rounds with ground truth",
+        description=(
+            "Simulate rounds of measurements (ASes with targets of known availability, random loss, "
+            "probe churn, offline and lying probes, staged outages, throttling and filtering), run "
+            "the verdict engine on every round, and print precision, recall, detection delay and "
+            "duration error per event kind. Pure and seeded: no network, same seed, same figures."
+        ),
+        epilog=EXAMPLE,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    world = parser.add_argument_group("world")
+    world.add_argument("--ases", type=int, default=30, help="target ASes (default 30)")
+    world.add_argument("--targets-per-as", type=int, default=10, help="targets in each AS (default 10)")
+    world.add_argument(
+        "--outside-probes", type=int, default=24, help="probes outside the target ASes (default 24)"
+    )
+    world.add_argument(
+        "--vantage-points",
+        type=int,
+        default=3,
+        help="reachability vantage points per AS per round (default 3)",
+    )
+    world.add_argument(
+        "--rounds", type=int, default=288, help="rounds to simulate (default 288 = 24 h of 5 min)"
+    )
+    world.add_argument(
+        "--round-minutes", type=float, default=5.0, help="length of a round in minutes (default 5)"
+    )
+    world.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    noise = parser.add_argument_group("noise and faults")
+    noise.add_argument(
+        "--loss", type=float, default=0.05, help="chance a measurement times out by chance (0.05)"
+    )
+    noise.add_argument("--churn", type=float, default=0.05, help="chance a probe is absent in a round (0.05)")
+    noise.add_argument("--offline-probes", type=int, default=2, help="probes that go offline for a while (2)")
+    noise.add_argument(
+        "--liars", type=int, default=0, help="probes that report the opposite of the truth (0)"
+    )
+    mix = parser.add_argument_group("scenario mix (staged events)")
+    mix.add_argument("--outages", type=int, default=6, help="staged outages (default 6)")
+    mix.add_argument("--throttles", type=int, default=3, help="staged throttling episodes (default 3)")
+    mix.add_argument("--filterings", type=int, default=3, help="staged filtering episodes (default 3)")
+    mix.add_argument("--min-event-rounds", type=int, default=1, help="shortest staged event in rounds (1)")
+    mix.add_argument("--max-event-rounds", type=int, default=12, help="longest staged event in rounds (12)")
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
+    parser.set_defaults(handler=run)
+
+
+def _check(args: argparse.Namespace) -> None:
+    positive = ("ases", "targets_per_as", "outside_probes", "vantage_points", "rounds")
+    for name in positive:
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("offline_probes", "liars", "outages", "throttles", "filterings"):
+        if getattr(args, name) < 0:
+            raise UsageError(f"--{name.replace('_', '-')} must not be negative")
+    for name in ("loss", "churn"):
+        if not 0.0 <= getattr(args, name) < 1.0:
+            raise UsageError(f"--{name} must be in [0, 1)")
+    if args.round_minutes <= 0:
+        raise UsageError("--round-minutes must be positive")
+    if not 1 <= args.min_event_rounds <= args.max_event_rounds:
+        raise UsageError("need 1 <= --min-event-rounds <= --max-event-rounds")
+    if args.offline_probes + args.liars > args.outside_probes:
+        raise UsageError("--offline-probes plus --liars cannot exceed --outside-probes")
+
+
+def run(args: argparse.Namespace) -> int:
+    _check(args)
+    from vantage.collector.verdict.engine import ALGORITHM_VERSION
+    from vantage.collector.verdict.scoring import run_simulation
+    from vantage.collector.verdict.simulate import SimulationConfig
+
+    config = SimulationConfig(
+        ases=args.ases,
+        targets_per_as=args.targets_per_as,
+        outside_probes=args.outside_probes,
+        vantage_points=args.vantage_points,
+        rounds=args.rounds,
+        round_minutes=args.round_minutes,
+        loss=args.loss,
+        churn=args.churn,
+        offline_probes=args.offline_probes,
+        liars=args.liars,
+        outages=args.outages,
+        throttles=args.throttles,
+        filterings=args.filterings,
+        min_event_rounds=args.min_event_rounds,
+        max_event_rounds=args.max_event_rounds,
+    )
+    started = time.perf_counter()
+    score = run_simulation(config, args.seed)
+    seconds = time.perf_counter() - started
+    kinds: list[dict[str, Any]] = [
+        {
+            "kind": k.kind.name.lower(),
+            "true_events": k.true_events,
+            "detected_events": k.detected_events,
+            "recall": k.recall,
+            "precision": k.precision,
+            "false_events": k.false_events,
+            "mean_delay_rounds": k.mean_delay_rounds,
+            "max_delay_rounds": k.max_delay_rounds,
+            "mean_duration_error_rounds": k.mean_duration_error_rounds,
+            "max_duration_error_rounds": k.max_duration_error_rounds,
+        }
+        for k in score.kinds
+    ]
+    if args.json:
+        document = {
+            "algorithm_version": ALGORITHM_VERSION,
+            "seed": args.seed,
+            "rounds": score.rounds,
+            "observations": score.observations,
+            "seconds": round(seconds, 3),
+            "liar_flips": score.liar_flips,
+            "offline_probe_rounds": score.offline_probe_rounds,
+            "true_offline_probe_rounds": score.true_offline_probe_rounds,
+            "kinds": kinds,
+        }
+        print(json.dumps(document, sort_keys=True))
+        return 0
+    print(
+        f"{score.rounds} rounds of {args.round_minutes:g} min, {args.ases} ASes, "
+        f"{score.observations} observations, seed {args.seed}, engine {ALGORITHM_VERSION}, {seconds:.1f} s"
+    )
+    header = ("kind", "true", "found", "recall", "precision", "delay(r)", "dur.err(r)")
+    print("{:<12} {:>5} {:>6} {:>7} {:>9} {:>9} {:>11}".format(*header))
+    for k in kinds:
+        print(
+            f"{k['kind']:<12} {k['true_events']:>5} {k['detected_events']:>6} {_fmt(k['recall']):>7} "
+            f"{_fmt(k['precision']):>9} {_fmt(k['mean_delay_rounds'], k['max_delay_rounds']):>9} "
+            f"{_fmt(k['mean_duration_error_rounds'], k['max_duration_error_rounds']):>11}"
+        )
+    print("(delay and duration error: mean/max, in rounds)")
+    print(
+        f"liar flips: {score.liar_flips}; offline probe-rounds excluded: {score.offline_probe_rounds} "
+        f"(true {score.true_offline_probe_rounds})"
+    )
+    return 0
+
+
+def _fmt(value: float | None, worst: float | None = None) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f}" if worst is None else f"{value:.1f}/{worst:g}"
