@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import random
 import time
 from typing import Any
 
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         max_event_rounds=args.max_event_rounds,
     )
     started = time.perf_counter()
-    score = run_simulation(config, args.seed)
+    score = run_simulation(config, random.Random(args.seed))
     seconds = time.perf_counter() - started
     kinds: list[dict[str, Any]] = [
         {

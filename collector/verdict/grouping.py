@@ -114,4 +114,5 @@ def _add(grouped: Grouped, kind: int, asn: int, probe_id: str, lst: list[Observa
         tally.attempts += n
         tally.answered += n_ok
         tally.per_asn.append((asn, n_ok))
-    grouped.answered_by_asn[asn] = grouped.answered_by_asn.get(asn, 0) + n_ok
+    if first.probe_asn != asn:  # an inside view proves nothing about reaching the AS from outside
+        grouped.answered_by_asn[asn] = grouped.answered_by_asn.get(asn, 0) + n_ok

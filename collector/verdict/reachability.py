@@ -5,7 +5,8 @@ Theory of operation
 Each vantage point (VP) that measured the AS this round gets its own Trinocular-style belief: the
 AS's belief from the last round (clipped, so one round can override it) plus the log-likelihood
 ratio of each of its observations, weighted by the target's availability (availability.py). A VP
-whose belief is above 0.9 votes *up*, below 0.1 votes *down*, else abstains.
+whose belief is above 0.9 votes *up*, below 0.1 votes *down*, else abstains (a vote also needs the
+VP's own evidence to point that way: targets that carry no weight elect no one).
 
 * DOWN needs down votes from >= 2 VPs in >= 2 distinct ASes (configurable) and at most one up vote:
   that single up voter is the dissenter, and it is listed as suspect.
@@ -149,9 +150,10 @@ def judge(
     belief = prior
     for v, llr in zip(views, llrs, strict=True):
         x = prior + llr
-        if x > limits.up:
+        # A vote needs the VP's own evidence to point the same way: the prior alone elects no one.
+        if x > limits.up and llr > 0.0:
             up.append(v)
-        elif x < limits.down:
+        elif x < limits.down and llr < 0.0:
             down.append(v)
         belief += vp_cap if llr > vp_cap else (-vp_cap if llr < -vp_cap else llr)
     down_corroborated = (

@@ -13,14 +13,17 @@ overlap (the detected interval is taken from its backdated start and end). Per k
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from vantage.collector.verdict.engine import EngineState, VerdictConfig, evaluate_round
 from vantage.collector.verdict.model import Event, EventKind, Status
 from vantage.collector.verdict.simulate import SimulationConfig, TruthEvent, simulate
+
+if TYPE_CHECKING:
+    import random
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +60,7 @@ class SimulationScore:
     # AS-rounds on which a liar measured an AS and the AS's status disagreed with the truth
     liar_flips: int
     offline_probe_rounds: int  # (probe, round) pairs the engine excluded as offline
+    # (probe, round) pairs where a probe that measured something was really offline
     true_offline_probe_rounds: int
 
     def of(self, kind: EventKind) -> KindScore:
@@ -137,10 +141,9 @@ _TRUE_STATUS = {EventKind.OUTAGE: Status.DOWN, EventKind.DEGRADATION: Status.DEG
 
 
 def run_simulation(
-    config: SimulationConfig, seed: int, verdict_config: VerdictConfig | None = None
+    config: SimulationConfig, rng: random.Random, verdict_config: VerdictConfig | None = None
 ) -> SimulationScore:
     """Simulate, evaluate every round (state through its byte form, as the collector stores it), score."""
-    rng = random.Random(seed)
     world, rounds = simulate(config, rng)
     round_length = timedelta(minutes=config.round_minutes)
     state = EngineState.initial()
@@ -160,7 +163,12 @@ def run_simulation(
         events.extend(out.events)
         observations += len(sim_round.observations)
         offline_rounds += len(out.offline_probes)
-        true_offline += sum(1 for s, e in world.offline_windows.values() if s <= sim_round.number < e)
+        measuring = {o.probe_id for o in sim_round.observations}
+        true_offline += sum(
+            1
+            for probe_id, (s, e) in world.offline_windows.items()
+            if s <= sim_round.number < e and probe_id in measuring
+        )
         if liars:
             measured_by_liar = {
                 o.target_asn for o in sim_round.observations if o.probe_id in liars and o.kind == 1

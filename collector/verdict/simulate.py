@@ -14,13 +14,16 @@ Everything random comes from the `random.Random` passed in: the same seed, the s
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from vantage import failures
 from vantage.collector.verdict.model import EventKind, Observation, Outcome, Protocol, TaskKind
+
+if TYPE_CHECKING:  # the generator is passed in (seeded by the caller); this module draws no randomness
+    import random
 
 TARGET_COUNTRIES = ("KZ", "BY", "IR", "MM", "ET", "CU")
 PROBE_COUNTRIES = ("DE", "NL", "US", "JP", "BR", "ZA", "SG", "FR")
