@@ -8,6 +8,10 @@ Theory of operation:
   the collector has acked them. FULL costs one WAL fsync per commit, i.e. per
   batch of hundreds of results, so durability is nearly free at batch
   granularity; an acked result survives a crash of the process or the host.
+- Group commit for ingest: batches from several streams that arrive while a
+  commit is in progress are written together in the next transaction, so one
+  fsync makes all of them durable; every caller still returns only after
+  the commit that holds its rows.
 - One connection per thread (sqlite3 objects must stay on their thread); all
   writes in this process go through one lock, so they queue in Python instead
   of spinning in SQLite's busy handler. `busy_timeout` still covers other
@@ -112,6 +116,15 @@ def _statements(script: str) -> Iterator[str]:
         raise ValueError(f"incomplete SQL statement at the end of a migration: {pending[:80]!r}")
 
 
+class _IngestJob:
+    __slots__ = ("outcome", "probe_id", "rows")
+
+    def __init__(self, probe_id: str, rows: Sequence[MeasurementRow]) -> None:
+        self.probe_id = probe_id
+        self.rows = rows
+        self.outcome: IngestCounts | BaseException | None = None
+
+
 class SqliteStorage(Storage):
     def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
@@ -120,6 +133,8 @@ class SqliteStorage(Storage):
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._pending_lock = threading.Lock()
+        self._pending: list[_IngestJob] = []
         self._closed = False
         self._migrate()
 
@@ -381,20 +396,49 @@ class SqliteStorage(Storage):
             )
 
     def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
+        """Group commit: batches arriving while another commits share the next transaction
+        (one WAL fsync for all of them); each caller returns only after its rows are durable."""
         if not rows:
             return IngestCounts(accepted=0, duplicates=0)
+        job = _IngestJob(probe_id, rows)
+        with self._pending_lock:
+            self._pending.append(job)
+        conn = self._conn()
+        with self._write_lock:
+            if job.outcome is None:
+                with self._pending_lock:
+                    group, self._pending = self._pending, []
+                self._commit_group(conn, group)
+        if isinstance(job.outcome, BaseException):
+            raise StorageError(str(job.outcome)) from job.outcome
+        assert job.outcome is not None
+        return job.outcome
+
+    @staticmethod
+    def _commit_group(conn: sqlite3.Connection, group: list[_IngestJob]) -> None:
         try:
-            with self._write() as conn:
-                # executemany sums the changes of every row: conflicts add 0.
-                accepted = conn.executemany(INSERT_MEASUREMENT, rows).rowcount
-                if accepted:
-                    conn.execute(
-                        "UPDATE probes SET results_received = results_received + ? WHERE probe_id = ?",
-                        (accepted, probe_id),
-                    )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                counts = []
+                for job in group:
+                    # executemany sums the changes of every row: conflicts add 0.
+                    accepted = conn.executemany(INSERT_MEASUREMENT, job.rows).rowcount
+                    if accepted:
+                        conn.execute(
+                            "UPDATE probes SET results_received = results_received + ? WHERE probe_id = ?",
+                            (accepted, job.probe_id),
+                        )
+                    counts.append(IngestCounts(accepted=accepted, duplicates=len(job.rows) - accepted))
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         except sqlite3.Error as exc:
-            raise StorageError(str(exc)) from exc
-        return IngestCounts(accepted=accepted, duplicates=len(rows) - accepted)
+            for job in group:
+                job.outcome = exc
+            return
+        for job, count in zip(group, counts, strict=True):
+            job.outcome = count
 
     def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
         found: set[str] = set()

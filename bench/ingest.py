@@ -1,0 +1,326 @@
+"""End-to-end ingest: batches over gRPC into a collector process, side by side with a bare SQLite insert.
+
+    /work/venv/bin/python bench/ingest.py [--results 200000] [--batch 1000] [--streams 4]
+
+Ours: a `vantage collector serve` subprocess (real SQLite file, WAL,
+synchronous=FULL). Several probes each stream pre-serialized ResultBatch
+messages over one SubmitResults call, keeping a few batches in flight; the
+collector validates every measurement, maps its target to an AS (a synthetic
+dataset for the benchmark range 198.18.0.0/15, plus the real ip-location-db
+dataset when ../shared/data is present), commits each batch durably and acks
+it. The clock runs from the first batch sent to the last ack received.
+
+Peer: the same rows (as the collector would store them) inserted into a
+fresh SQLite file with the same schema and pragmas, one executemany and one
+commit per batch, from one Python thread, with no network, validation or
+mapping: the floor of what durable SQLite ingest costs here.
+
+Also: AS lookups/s on the full real dataset (uncached), when present.
+RIPE Atlas's whole network averages ~15,000 results/s (REFERENCES.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+
+from vantage.collector.auth import bearer_metadata, read_credential_file
+from vantage.collector.storage.sqlite import INSERT_MEASUREMENT, SqliteStorage
+from vantage.collector.wire.measurements import measurement_row
+from vantage.v1 import (
+    admin_service_pb2,
+    admin_service_pb2_grpc,
+    measurement_pb2,
+    probe_service_pb2,
+    probe_service_pb2_grpc,
+)
+
+SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ip-location-db"
+REAL_FILES = ("asn-ipv4.csv.gz", "geo-whois-asn-country-ipv4.csv.gz")
+TARGETS = 4096  # distinct target addresses in 198.18.0.0/15 (benchmark range; nothing is sent)
+IN_FLIGHT = 4
+SUBMIT = "/vantage.v1.ProbeService/SubmitResults"
+
+
+def synthetic_asn_csv(path: Path) -> None:
+    """198.18.N.0/24 → AS 64512 + N (ip-location-db ASN CSV form)."""
+    with path.open("w") as out:
+        for third in range(256):
+            for second in (18, 19):
+                out.write(
+                    f"198.{second}.{third}.0,198.{second}.{third}.255,{64512 + third},Bench AS {third}\n"
+                )
+
+
+def make_measurement(
+    rng: random.Random, probe_id: str, now: float, target: str
+) -> measurement_pb2.Measurement:
+    kind = rng.random()
+    m = measurement_pb2.Measurement(
+        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        probe_id=probe_id,
+        target=measurement_pb2.Target(address=target, target_id=f"t-{target}"),
+        round=int(now // 300),
+        task_id=f"r{int(now // 300)}-{rng.getrandbits(64):016x}",
+        address_family=4,
+        probe_version="bench",
+    )
+    m.started_at.FromNanoseconds(int((now - rng.random() * 200) * 1e9))
+    m.duration.FromMilliseconds(40)
+    if kind < 0.5:
+        m.protocol = measurement_pb2.PROTOCOL_ICMP
+        ok = rng.random() > 0.05
+        m.outcome = measurement_pb2.OUTCOME_OK if ok else measurement_pb2.OUTCOME_FAILURE
+        m.icmp.sent = 3
+        m.icmp.received = 3 if ok else 0
+        for seq in range(3):
+            m.icmp.replies.add(
+                sequence=seq, lost=not ok, rtt_ms=0 if not ok else 20 + rng.random() * 5, ttl=55
+            )
+        if ok:
+            m.icmp.min_rtt_ms, m.icmp.avg_rtt_ms, m.icmp.max_rtt_ms = 20.0, 22.0, 25.0
+        else:
+            m.failure.kind = "generic_timeout_error"
+            m.failure.operation = measurement_pb2.OPERATION_ICMP_ECHO
+    elif kind < 0.75:
+        m.protocol = measurement_pb2.PROTOCOL_DNS
+        m.outcome = measurement_pb2.OUTCOME_OK
+        m.dns.query_name, m.dns.query_type, m.dns.server, m.dns.rcode = "example.org.", "A", target, "NOERROR"
+        m.dns.answers.add(name="example.org.", type="A", ttl=300, data="192.0.2.10")
+        m.dns.response_time_ms = 15.0
+    elif kind < 0.9:
+        m.protocol = measurement_pb2.PROTOCOL_HTTP
+        m.outcome = measurement_pb2.OUTCOME_OK
+        m.http.url, m.http.method, m.http.status_code = "https://www.example.org/", "GET", 200
+        m.http.timings.total_ms = 120.0
+        m.http.body_length = 1256
+        m.http.body_sha256 = "ab" * 32
+    else:
+        m.protocol = measurement_pb2.PROTOCOL_TCP
+        m.outcome = measurement_pb2.OUTCOME_OK
+        m.tcp.address, m.tcp.port, m.tcp.connect_ms = target, 443, 21.0
+    return m
+
+
+def start_collector(data_dir: Path, asn_files: list[Path]) -> tuple[subprocess.Popen[str], str]:
+    args = [sys.executable, "-m", "vantage.cli", "collector", "serve", "--plaintext",
+            "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--round-seconds", "3600",
+            "--log-level", "WARNING"]  # fmt: skip
+    for path in asn_files:
+        args += ["--asn-db", str(path)]
+    process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    deadline = time.monotonic() + 120
+    for line in process.stderr:
+        if line.startswith("collector listening on "):
+            threading.Thread(target=lambda: [None for _ in process.stderr], daemon=True).start()  # type: ignore[union-attr]
+            return process, line.split("collector listening on ", 1)[1].strip()
+        if time.monotonic() > deadline:
+            break
+    process.kill()
+    raise RuntimeError("collector did not start")
+
+
+def stream(channel: grpc.Channel, credential: str, batches: list[bytes], acks: queue.Queue[object]) -> None:
+    call = channel.stream_stream(
+        SUBMIT,
+        request_serializer=lambda raw: raw,
+        response_deserializer=probe_service_pb2.BatchAck.FromString,
+    )
+    window = threading.Semaphore(IN_FLIGHT)
+
+    def requests() -> Iterator[bytes]:
+        for raw in batches:
+            window.acquire()
+            yield raw
+
+    try:
+        accepted = 0
+        for ack in call(requests(), metadata=bearer_metadata(credential), timeout=600):
+            accepted += ack.accepted
+            window.release()
+        acks.put(accepted)
+    except grpc.RpcError as exc:
+        acks.put(exc)
+
+
+def bare_sqlite(path: Path, batches: list[list[tuple[object, ...]]]) -> float:
+    """Seconds to insert the rows, one transaction per batch, same schema and pragmas."""
+    SqliteStorage(path).close()  # creates the schema (migrations)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    started = time.perf_counter()
+    for rows in batches:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(INSERT_MEASUREMENT, rows)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return elapsed
+
+
+def real_lookups(count: int, rng: random.Random) -> str:
+    files = [SHARED_DATA / name for name in REAL_FILES]
+    if not all(f.exists() for f in files):
+        return f"AS lookups: skipped ({SHARED_DATA} not present)"
+    from vantage.collector.asn import AsnDatabase
+
+    started = time.perf_counter()
+    db = AsnDatabase.load(files)
+    load_s = time.perf_counter() - started
+    addresses = [
+        f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        for _ in range(count)
+    ]
+    started = time.perf_counter()
+    found = sum(1 for a in addresses if db.lookup(a) is not None)
+    elapsed = time.perf_counter() - started
+    return (
+        f"AS lookups on the real dataset ({db.range_count:,} ranges, loaded in {load_s:.1f} s): "
+        f"{count / elapsed:,.0f} lookups/s uncached ({found / count:.0%} found)"
+    )
+
+
+def enroll_probes(
+    channel: grpc.Channel, data_dir: Path, count: int
+) -> list[probe_service_pb2.EnrollResponse]:
+    admin = admin_service_pb2_grpc.AdminServiceStub(channel)
+    probe_stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
+    admin_md = bearer_metadata(read_credential_file(data_dir / "admin.credential"))
+    probes = []
+    for n in range(count):
+        request = admin_service_pb2.CreateEnrollmentTokenRequest(name=f"bench-{n}")
+        token = admin.CreateEnrollmentToken(request, metadata=admin_md).token
+        probes.append(
+            probe_stub.Enroll(probe_service_pb2.EnrollRequest(enrollment_token=token, name=f"bench-{n}"))
+        )
+    return probes
+
+
+def build_batches(
+    rng: random.Random, probe_id: str, count: int, batch_size: int, now: float
+) -> tuple[list[bytes], list[list[tuple[object, ...]]]]:
+    """(serialized ResultBatches for the wire, the same rows as the collector stores them)."""
+    targets = [f"198.{18 + (i >> 8) % 2}.{i % 256}.{1 + (i >> 9) % 250}" for i in range(TARGETS)]
+    wire: list[bytes] = []
+    rows: list[list[tuple[object, ...]]] = []
+    for start in range(0, count, batch_size):
+        size = min(batch_size, count - start)
+        ms = [make_measurement(rng, probe_id, now, rng.choice(targets)) for _ in range(size)]
+        wire.append(
+            probe_service_pb2.ResultBatch(batch_id=f"{probe_id}-{start}", measurements=ms).SerializeToString()
+        )
+        stored = (
+            measurement_row(m, target_asn=64512, probe_asn=64600, probe_country="NL", received_at_unix_s=now)
+            for m in ms
+        )
+        rows.append([tuple(row) for row in stored])
+    return wire, rows
+
+
+def run_streams(
+    channel: grpc.Channel, probes: list[probe_service_pb2.EnrollResponse], serialized: list[list[bytes]]
+) -> tuple[int, float]:
+    """(results acked, seconds from the first batch sent to the last ack)."""
+    acks: queue.Queue[object] = queue.Queue()
+    threads = [
+        threading.Thread(target=stream, args=(channel, p.credential, batches, acks))
+        for p, batches in zip(probes, serialized, strict=True)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    results = [acks.get() for _ in threads]
+    for result in results:
+        if isinstance(result, Exception):
+            raise RuntimeError(f"stream failed: {result}")
+    return sum(r for r in results if isinstance(r, int)), elapsed
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--results", type=int, default=200_000, help="measurements in all (default 200000)")
+    parser.add_argument("--batch", type=int, default=1000, help="measurements per batch (default 1000)")
+    parser.add_argument("--streams", type=int, default=4, help="concurrent probes/streams (default 4)")
+    parser.add_argument(
+        "--no-real-data", action="store_true", help="do not load ../shared/data into the collector"
+    )
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if not (0 < args.results <= 2_000_000) or args.batch <= 0 or args.streams <= 0:
+        parser.error("--results (1..2000000), --batch and --streams must be positive")
+    rng = random.Random(args.seed)
+
+    with tempfile.TemporaryDirectory(prefix="vantage-bench-ingest-") as scratch:
+        folder = Path(scratch)
+        synthetic = folder / "bench-asn.csv"
+        synthetic_asn_csv(synthetic)
+        asn_files = [synthetic]
+        if not args.no_real_data and all((SHARED_DATA / f).exists() for f in REAL_FILES):
+            asn_files += [SHARED_DATA / f for f in REAL_FILES]
+        process, address = start_collector(folder / "collector", asn_files)
+        try:
+            options = [
+                ("grpc.max_send_message_length", 64 << 20),
+                ("grpc.max_receive_message_length", 64 << 20),
+            ]
+            with grpc.insecure_channel(address, options=options) as channel:
+                probes = enroll_probes(channel, folder / "collector", args.streams)
+                now = time.time()
+                per_stream = args.results // args.streams
+                print(f"building {per_stream * args.streams:,} measurements ...", file=sys.stderr)
+                built = [build_batches(rng, p.probe_id, per_stream, args.batch, now) for p in probes]
+                accepted, elapsed = run_streams(channel, probes, [wire for wire, _ in built])
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        stored = SqliteStorage(folder / "collector" / "collector.sqlite3")
+        try:
+            count = stored.count_measurements()
+        finally:
+            stored.close()
+        row_batches = [batch for _, rows in built for batch in rows]
+        total = sum(len(batch) for batch in row_batches)
+        size = sum(len(raw) for wire, _ in built for raw in wire)
+        bare_s = bare_sqlite(folder / "bare.sqlite3", row_batches)
+
+    ours, peer = accepted / elapsed, total / bare_s
+    print(
+        f"ingest: {total:,} results, batches of {args.batch}, {args.streams} streams, {size // total} B each"
+    )
+    print(f"  collector (gRPC, validate, AS map, durable commit): {ours:>9,.0f} results/s ({elapsed:.2f} s)")
+    print(f"  bare SQLite insert, same rows/schema/pragmas:       {peer:>9,.0f} results/s ({bare_s:.2f} s)")
+    verdict = "met" if ours >= 100_000 else "NOT met"
+    print(f"  ratio collector / bare SQLite: {ours / peer:.2f}; target 100,000 results/s {verdict}; "
+          f"RIPE Atlas average ~15,000/s: x{ours / 15_000:.1f}")  # fmt: skip
+    print(f"  acked {accepted:,}, stored {count:,} (must be equal)")
+    print(real_lookups(200_000, rng))
+    return 0 if accepted == count == total else 1
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())
