@@ -128,15 +128,19 @@ def run_probe(
             120 + round_seconds * 2,
             "the first round",
         )
-        first_round = metric(metrics_port, "vantage_probe_round")
-        cpu_start, written_start = (
-            cpu_seconds(probe.pid),
-            metric(metrics_port, "vantage_probe_measurements_total"),
-        )
+        ok_series = 'vantage_probe_measurements_total{outcome="ok",protocol="icmp"}'
+        cpu_start = cpu_seconds(probe.pid)
+        written_start = metric(metrics_port, "vantage_probe_measurements_total")
+        ok_start = metric_labelled(metrics_port, ok_series)
         started = time.monotonic()
+        # Rounds run, counted by their results (a round that overran may make the next one skip).
+        plan_tasks = metric(metrics_port, "vantage_probe_work_plan_tasks")
         wait_for(
-            lambda: metric(metrics_port, "vantage_probe_round") >= first_round + rounds,
-            rounds * round_seconds * 3 + 60,
+            lambda: (
+                metric(metrics_port, "vantage_probe_measurements_total") - written_start
+                >= rounds * plan_tasks
+            ),
+            rounds * round_seconds * 4 + 60,
             f"{rounds} more rounds",
         )
         wait_for(lambda: metric(metrics_port, "vantage_probe_outbox_depth") == 0, 60, "the outbox to drain")
@@ -148,9 +152,7 @@ def run_probe(
             "wall_s": time.monotonic() - started,
             "peak_rss_mb": peak_rss_mb(probe.pid),
             "plan_tasks": metric(metrics_port, "vantage_probe_work_plan_tasks"),
-            "ok": metric_labelled(
-                metrics_port, 'vantage_probe_measurements_total{outcome="ok",protocol="icmp"}'
-            ),
+            "ok": metric_labelled(metrics_port, ok_series) - ok_start,
         }
         probe.send_signal(signal.SIGTERM)
         probe.wait(timeout=60)
@@ -158,6 +160,10 @@ def run_probe(
         result["stored_at_collector"] = db.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
         db.close()
         return result
+    except SystemExit:
+        for name in ("collector.log", "probe.log"):
+            print(f"--- last lines of {name}:\n" + "\n".join((work / name).read_text().splitlines()[-15:]))
+        raise
     finally:
         for process in (probe, collector):
             if process is not None and process.poll() is None:

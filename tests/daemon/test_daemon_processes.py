@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from vantage.probe.daemon.pool import rendezvous_order
 from vantage.probe.daemon.wire import measurement_id
 
 from .harness import Collector, Probe, Processes, free_port, poll
@@ -194,4 +195,30 @@ def test_revoked_credential_backs_off_with_one_clear_log_line(
     assert probe.log().count("CREDENTIAL REJECTED") == lines <= 3  # RPCs already in flight may each say so
     assert probe.metric("vantage_probe_upload_errors_total", {"code": "UNAUTHENTICATED"}) == rejected
     assert "Not retrying for 3600 s" in probe.log()
+    assert probe.process.terminate() == 0
+
+
+def test_a_dead_collector_address_is_failed_over(
+    tmp_path: Path, processes: Processes, collector: Collector
+) -> None:
+    # Choose a dead address that the probe ranks first (rendezvous on its --name
+    # before enrollment), so that enrolling must fail over to the live collector.
+    name = "vtpd-failover"
+    dead = next(
+        address
+        for address in (f"127.0.0.1:{free_port()}" for _ in range(64))
+        if rendezvous_order([address, collector.address], name)[0] == address
+    )
+    probe = Probe(
+        processes,
+        tmp_path / "probe-state",
+        [dead, collector.address],
+        collector.token(),
+        ["--allow-range", "127.0.0.0/29", "--name", name],
+    ).start()
+    assert probe.process is not None
+    probe.process.wait_log("probe enrolled as")
+    assert f"collector {dead}: Enroll failed with UNAVAILABLE" in probe.log()
+    wait_for_rounds(collector, probe.probe_id(), 2)
+    assert_exactly_once(collector, probe.probe_id())
     assert probe.process.terminate() == 0
