@@ -61,6 +61,9 @@ def register_run(probe_subparsers: argparse._SubParsersAction[argparse.ArgumentP
     add("--max-rate", type=float, metavar="N", help="packets/requests per second, at most (default 100)")
     add("--max-concurrency", type=int, metavar="N", help="measurements in flight, at most (default 256)")
     add(
+        "--max-tasks-per-round", type=int, metavar="N", help="a larger plan is cut to N tasks (default 50000)"
+    )
+    add(
         "--allow-range",
         action="append",
         metavar="CIDR",

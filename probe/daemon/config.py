@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from vantage.probe.daemon.backoff import DEFAULT_MAX_DELAY_S
-from vantage.probe.daemon.policy import DEFAULT_MAX_CONCURRENCY, DEFAULT_MAX_RATE_PER_S, parse_range
+from vantage.probe.daemon.policy import (
+    DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_RATE_PER_S,
+    DEFAULT_MAX_TASKS_PER_ROUND,
+    parse_range,
+)
 from vantage.probe.daemon.scheduler import DEFAULT_MAX_OFFLINE_S
 
 ENV_PREFIX = "VANTAGE_PROBE_"
@@ -53,6 +58,7 @@ class DaemonConfig:
     metrics: str = ""
     max_rate: float = DEFAULT_MAX_RATE_PER_S
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_tasks_per_round: int = DEFAULT_MAX_TASKS_PER_ROUND
     allow_range: tuple[str, ...] = ()
     outbox_max_results: int = DEFAULT_OUTBOX_MAX_RESULTS
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -132,6 +138,7 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "metrics": lambda v: _host_port(v) if str(v).strip() else "",
     "max_rate": _positive(float),
     "max_concurrency": _positive(int),
+    "max_tasks_per_round": _positive(int),
     "allow_range": _ranges,
     "outbox_max_results": _positive(int),
     "batch_size": _positive(int),

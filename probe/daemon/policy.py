@@ -67,6 +67,10 @@ DEFAULT_REFUSED_RANGES: tuple[tuple[str, str], ...] = (
 DEFAULT_MAX_RATE_PER_S = 100.0
 # Bounds open sockets/file descriptors; far below the usual 1024 fd limit.
 DEFAULT_MAX_CONCURRENCY = 256
+# A plan larger than this is cut (logged and counted): 5x the 10,000-target plan
+# whose footprint bench/probe_footprint.py measures, so memory stays bounded
+# whatever a collector sends.
+DEFAULT_MAX_TASKS_PER_ROUND = 50_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,7 @@ class SafetyPolicy:
 
     max_rate_per_s: float = DEFAULT_MAX_RATE_PER_S
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_tasks_per_round: int = DEFAULT_MAX_TASKS_PER_ROUND
     allowed_ranges: tuple[IpNetwork, ...] = ()
     refused_ranges: tuple[tuple[IpNetwork, str], ...] = ()
 
@@ -83,6 +88,8 @@ class SafetyPolicy:
             raise ValueError(f"max rate must be positive, got {self.max_rate_per_s}")
         if self.max_concurrency < 1:
             raise ValueError(f"max concurrency must be at least 1, got {self.max_concurrency}")
+        if self.max_tasks_per_round < 1:
+            raise ValueError(f"max tasks per round must be at least 1, got {self.max_tasks_per_round}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,12 +117,14 @@ def build_policy(
     *,
     max_rate_per_s: float = DEFAULT_MAX_RATE_PER_S,
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
+    max_tasks_per_round: int = DEFAULT_MAX_TASKS_PER_ROUND,
     allow_ranges: Iterable[str] = (),
 ) -> SafetyPolicy:
     refused = tuple((ipaddress.ip_network(cidr), reason) for cidr, reason in DEFAULT_REFUSED_RANGES)
     return SafetyPolicy(
         max_rate_per_s=max_rate_per_s,
         max_concurrency=max_concurrency,
+        max_tasks_per_round=max_tasks_per_round,
         allowed_ranges=tuple(parse_range(text) for text in allow_ranges),
         refused_ranges=refused,
     )
@@ -168,6 +177,11 @@ def check_addresses(addresses: Sequence[str], policy: SafetyPolicy) -> Refusal |
         if refusal is not None:
             return refusal
     return None
+
+
+def cap_plan(task_count: int, policy: SafetyPolicy) -> int:
+    """How many of a plan's tasks the probe takes on (the first ones, in plan order)."""
+    return min(task_count, policy.max_tasks_per_round)
 
 
 def required_rate_per_s(packets_per_round: int, round_length_s: float) -> float:

@@ -46,7 +46,7 @@ from vantage.probe.daemon.link import Link, LinkDown
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.planstore import load_plan, save_plan
-from vantage.probe.daemon.policy import SafetyPolicy, build_policy, rate_saturation
+from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, rate_saturation
 from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
 from vantage.probe.daemon.scheduler import Action, ScheduleState, next_step
 from vantage.v1 import probe_service_pb2
@@ -78,6 +78,7 @@ class Daemon:
         self.policy: SafetyPolicy = build_policy(
             max_rate_per_s=config.max_rate,
             max_concurrency=config.max_concurrency,
+            max_tasks_per_round=config.max_tasks_per_round,
             allow_ranges=config.allow_range,
         )
         self.backoff = BackoffPolicy(max_delay_s=config.retry_max_seconds)
@@ -171,7 +172,7 @@ class Daemon:
             restored = wire.plan_from_proto(*saved) if saved is not None else None
         if saved is not None and restored is not None:
             state = replace(state, plan=restored.timing)
-            tasks = restored.tasks
+            tasks = self._accept_plan(restored, new_round=False)
             log.info("restored the plan of round %d (%d tasks)", restored.timing.round, len(tasks))
         fetch_failures = 0
         while not self.stop.is_set():
@@ -199,9 +200,8 @@ class Daemon:
                     continue
                 fetch_failures = 0
                 save_plan(self.config.state_dir, plan, received_at)
-                if state.plan is None or received.timing.round != state.plan.round:
-                    self._observe_plan(received)
-                tasks = received.tasks
+                new_round = state.plan is None or received.timing.round != state.plan.round
+                tasks = self._accept_plan(received, new_round)
                 refetch_s = min(5.0, max(0.5, received.timing.round_length_s / 50))
                 state = replace(
                     state,
@@ -240,16 +240,36 @@ class Daemon:
         )
         return stub.GetWork(request, metadata=metadata, timeout=30.0)
 
-    def _observe_plan(self, received: wire.ReceivedPlan) -> None:
-        packets = sum(wire.task_packets(task) for task in received.tasks)
+    def _accept_plan(
+        self, received: wire.ReceivedPlan, new_round: bool
+    ) -> tuple[probe_service_pb2.Task, ...]:
+        """The tasks the probe takes on: the plan, cut to the local cap (logged and counted)."""
+        taken = cap_plan(len(received.tasks), self.policy)
+        tasks = received.tasks[:taken]
+        if new_round:
+            cut = len(received.tasks) - taken
+            if cut:
+                self.metrics.refused.labels(reason="over-task-cap").inc(cut)
+                log.warning(
+                    "round %d: the plan has %d tasks, more than --max-tasks-per-round %d: %d not measured",
+                    received.timing.round,
+                    len(received.tasks),
+                    taken,
+                    cut,
+                )
+            self._observe_plan(received, tasks)
+        return tasks
+
+    def _observe_plan(self, received: wire.ReceivedPlan, tasks: tuple[probe_service_pb2.Task, ...]) -> None:
+        packets = sum(wire.task_packets(task) for task in tasks)
         saturation = rate_saturation(packets, received.timing.round_length_s, self.policy)
-        self.metrics.work_plan_tasks.set(len(received.tasks))
+        self.metrics.work_plan_tasks.set(len(tasks))
         self.metrics.rate_saturation.set(saturation)
         self.metrics.clock_offset.set(received.clock_offset_s)
         log.info(
             "round %d: work plan of %d tasks (%d packets, %.0f%% of the rate cap)",
             received.timing.round,
-            len(received.tasks),
+            len(tasks),
             packets,
             100 * saturation,
         )
