@@ -18,6 +18,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from vantage.failures import FAILURE_KINDS
 from vantage.v1 import measurement_pb2
@@ -82,6 +83,17 @@ def is_uuid(text: str) -> bool:
     return len(text) == 36 and _UUID.fullmatch(text) is not None
 
 
+class Checked(NamedTuple):
+    """What validation already read from an acceptable measurement (ingest reuses it)."""
+
+    started_at_unix_s: float
+    target_address: str  # canonical text, "" when the target had none
+    target_id: str
+    protocol: int
+    outcome: int
+    failure: str
+
+
 def validate_measurement(
     index: int,
     m: measurement_pb2.Measurement,
@@ -91,6 +103,21 @@ def validate_measurement(
     limits: ValidationLimits,
 ) -> Rejection | None:
     """None when the measurement is acceptable, else why not (the first problem found)."""
+    checked = check_measurement(
+        index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits
+    )
+    return checked if isinstance(checked, Rejection) else None
+
+
+def check_measurement(
+    index: int,
+    m: measurement_pb2.Measurement,
+    *,
+    caller_probe_id: str,
+    now_unix_s: float,
+    limits: ValidationLimits,
+) -> Rejection | Checked:
+    """Like validate_measurement, returning the fields read on the way when acceptable."""
     mid = m.id
 
     def reject(field: str, reason: RejectReason, message: str) -> Rejection:
@@ -105,17 +132,19 @@ def validate_measurement(
             RejectReason.WRONG_PROBE,
             f"probe_id {m.probe_id[:MAX_ID_LENGTH]!r} is not the authenticated probe {caller_probe_id!r}",
         )
-    if m.protocol not in _KNOWN_PROTOCOLS:
+    protocol = m.protocol
+    if protocol not in _KNOWN_PROTOCOLS:
         return reject(
-            "protocol", RejectReason.UNKNOWN_PROTOCOL, f"protocol {m.protocol} is not ICMP/DNS/HTTP/TCP"
+            "protocol", RejectReason.UNKNOWN_PROTOCOL, f"protocol {protocol} is not ICMP/DNS/HTTP/TCP"
         )
     outcome = m.outcome
     if outcome not in _KNOWN_OUTCOMES:
         return reject("outcome", RejectReason.MALFORMED, f"outcome {outcome} is not a known outcome")
     started = m.started_at
-    if started.seconds == 0 and started.nanos == 0:
+    seconds, nanos = started.seconds, started.nanos
+    if seconds == 0 and nanos == 0:
         return reject("started_at", RejectReason.MALFORMED, "started_at is missing")
-    started_unix_s = started.seconds + started.nanos * 1e-9
+    started_unix_s = seconds + nanos * 1e-9
     if started_unix_s > now_unix_s + limits.clock_skew_s:
         ahead = started_unix_s - now_unix_s
         return reject(
@@ -134,11 +163,17 @@ def validate_measurement(
         return reject("round", RejectReason.MALFORMED, f"round {m.round} is negative")
     target = m.target
     address = target.address
-    if address and normalized_address(address) is None:
-        return reject("target.address", RejectReason.BAD_ADDRESS, f"{address[:64]!r} is not an IP address")
-    if not (address or target.name or target.url):
+    canonical = ""
+    if address:
+        canonical = normalized_address(address) or ""
+        if not canonical:
+            return reject(
+                "target.address", RejectReason.BAD_ADDRESS, f"{address[:64]!r} is not an IP address"
+            )
+    elif not (target.name or target.url):
         return reject("target", RejectReason.MALFORMED, "target has no address, name or url")
-    if len(target.url) > MAX_TEXT_LENGTH or len(target.name) > 255 or len(target.target_id) > MAX_TEXT_LENGTH:
+    target_id = target.target_id
+    if len(target.url) > MAX_TEXT_LENGTH or len(target.name) > 255 or len(target_id) > MAX_TEXT_LENGTH:
         return reject("target", RejectReason.MALFORMED, "target url, name or target_id is too long")
     if m.source_address and normalized_address(m.source_address) is None:
         return reject(
@@ -158,4 +193,4 @@ def validate_measurement(
         )
     if len(m.task_id) > MAX_TEXT_LENGTH:
         return reject("task_id", RejectReason.MALFORMED, "task_id is too long")
-    return None
+    return Checked(started_unix_s, canonical, target_id, protocol, outcome, kind)

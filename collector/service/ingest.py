@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import MeasurementRow, ProbeRecord
-from vantage.collector.validation import Rejection, ValidationLimits, normalized_address, validate_measurement
+from vantage.collector.validation import Rejection, ValidationLimits, check_measurement
 from vantage.collector.wire.measurements import measurement_row
 from vantage.v1 import probe_service_pb2
 
@@ -43,18 +43,16 @@ def ingest_batch(
     probe_country = probe.country
     locate = locator.locate
     for index, m in enumerate(batch.measurements):
-        rejection = validate_measurement(
-            index, m, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits
-        )
-        if rejection is not None:
-            rejections.append(rejection)
+        checked = check_measurement(index, m, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits)
+        if isinstance(checked, Rejection):
+            rejections.append(checked)
             continue
-        address = m.target.address
-        target_asn = locate(normalized_address(address) or address)[0] if address else 0
+        address = checked.target_address
         rows.append(
             measurement_row(
                 m,
-                target_asn=target_asn,
+                checked=checked,
+                target_asn=locate(address)[0] if address else 0,
                 probe_asn=probe_asn,
                 probe_country=probe_country,
                 received_at_unix_s=now_unix_s,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from vantage.collector.storage.records import MeasurementRow
-from vantage.collector.validation import normalized_address
+from vantage.collector.validation import Checked, normalized_address
 from vantage.v1 import measurement_pb2
 
 _ADDRESS_RECORD_TYPES = frozenset({"A", "AAAA"})
@@ -16,12 +16,23 @@ def started_at_unix_s(m: measurement_pb2.Measurement) -> float:
 def measurement_row(
     m: measurement_pb2.Measurement,
     *,
+    checked: Checked | None = None,
     target_asn: int,
     probe_asn: int,
     probe_country: str,
     received_at_unix_s: float,
 ) -> MeasurementRow:
-    """The row to store for a measurement that passed `validate_measurement`."""
+    """The row to store for a measurement that passed validation (`checked`: what it read)."""
+    if checked is None:
+        address = m.target.address
+        checked = Checked(
+            started_at_unix_s(m),
+            (normalized_address(address) or address) if address else "",
+            m.target.target_id,
+            m.protocol,
+            m.outcome,
+            m.failure.kind,
+        )
     rtt_ms: float | None = None
     loss_ratio: float | None = None
     status_code = 0
@@ -47,30 +58,26 @@ def measurement_row(
         body_length = http.body_length
     elif which == "tcp":
         rtt_ms = m.tcp.connect_ms or None
-    target = m.target
-    address = target.address
-    if address:
-        address = normalized_address(address) or address
     return MeasurementRow(
         m.id.lower(),
         m.probe_id,
         m.round,
         m.task_id,
-        target.target_id,
-        address,
+        checked.target_id,
+        checked.target_address,
         target_asn,
         probe_asn,
         probe_country,
-        m.protocol,
-        m.outcome,
-        m.failure.kind,
+        checked.protocol,
+        checked.outcome,
+        checked.failure,
         rtt_ms,
         loss_ratio,
         status_code,
         body_sha256,
         body_length,
         dns_answers,
-        m.started_at.seconds + m.started_at.nanos * 1e-9,
+        checked.started_at_unix_s,
         received_at_unix_s,
         m.SerializeToString(),
     )
