@@ -125,6 +125,7 @@ class Collector:
     data_dir: Path
     port: int
     round_seconds: float = 2.0
+    log_name: str = "collector.log"
     process: Process | None = None
 
     @property
@@ -136,7 +137,7 @@ class Collector:
             *VANTAGE, "collector", "serve", "--listen", self.address, "--data-dir", str(self.data_dir),
             "--plaintext", "--round-seconds", str(self.round_seconds),
         ]  # fmt: skip
-        self.process = self.processes.add(Process("collector", argv, self.data_dir.parent / "collector.log"))
+        self.process = self.processes.add(Process(self.log_name, argv, self.data_dir.parent / self.log_name))
         count = self.process.log().count("collector listening on") + 1
         self.process.start()
         self.process.wait_log("collector listening on", count=count)

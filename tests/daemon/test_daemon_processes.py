@@ -222,3 +222,37 @@ def test_a_dead_collector_address_is_failed_over(
     wait_for_rounds(collector, probe.probe_id(), 2)
     assert_exactly_once(collector, probe.probe_id())
     assert probe.process.terminate() == 0
+
+
+def test_two_collectors_on_one_database_fail_over_and_back(
+    tmp_path: Path, processes: Processes, collector: Collector
+) -> None:
+    # A second collector process on the same database (SQLite WAL here; PostgreSQL in
+    # production): any collector accepts any probe, so the probe may use either.
+    second = Collector(processes, collector.data_dir, free_port(), log_name="collector-2.log").start()
+    probe = Probe(
+        processes,
+        tmp_path / "probe-state",
+        [collector.address, second.address],
+        collector.token(),
+        ["--allow-range", "127.0.0.0/29"],
+    ).start()
+    assert probe.process is not None
+    probe.process.wait_log("probe enrolled as")
+    probe_id = probe.probe_id()
+    wait_for_rounds(collector, probe_id, 1)
+    preferred_address = rendezvous_order([collector.address, second.address], probe_id)[0]
+    preferred, other = (collector, second) if preferred_address == collector.address else (second, collector)
+    assert preferred.process is not None
+    preferred.process.kill9()
+    rounds_before = len({row[2] for row in collector.measurements() if row[1] == probe_id})
+    wait_for_rounds(collector, probe_id, rounds_before + 2)  # delivered through the other one
+    assert f"collector {preferred.address}:" in probe.log()
+    preferred.start()
+    wait_for_rounds(collector, probe_id, rounds_before + 3)
+    # Nothing dropped and the outbox empty: everything written was acked, i.e. committed.
+    poll(lambda: not probe.outbox_ids(), timeout_s=30, what="the outbox to drain")
+    assert probe.metric("vantage_probe_outbox_dropped_total") == 0
+    assert_exactly_once(collector, probe_id)
+    assert probe.process.terminate() == 0
+    assert other.process is not None and other.process.alive()
