@@ -7,6 +7,7 @@ the same clean teardown as Ctrl-C.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import time
@@ -15,7 +16,7 @@ from pathlib import Path
 from types import FrameType
 
 from vantage.cliutil import CliError, UsageError
-from vantage.lab import netns
+from vantage.lab import netns, userns
 from vantage.lab.experiment import Experiment, print_outcome
 from vantage.lab.product import LOCAL_ENDPOINT, Product
 from vantage.lab.scenario import ScenarioError, check_against, load_scenario
@@ -56,6 +57,22 @@ def _terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
+_PRIVATE_RUN_MOUNTED: list[bool] = []
+
+
+def _unprivileged_status() -> int | None:
+    """Without root: the exit status of this command re-run in user namespaces; as root: None."""
+    if os.geteuid() != 0:
+        try:
+            return userns.rerun_unprivileged(sys.argv[1:])
+        except netns.LabError as exc:
+            raise CliError(f"the lab cannot run here: {exc}") from exc
+    if userns.inside_user_namespace() and not _PRIVATE_RUN_MOUNTED:
+        userns.private_run_directory()
+        _PRIVATE_RUN_MOUNTED.append(True)
+    return None
+
+
 def _progress(message: str) -> None:
     print(f"==> {message}", flush=True)
 
@@ -84,6 +101,12 @@ def _build(topology: Topology, topology_path: Path) -> tuple[Lab, Product]:
 
 
 def lab_up(topology_name: str) -> int:
+    if os.geteuid() != 0:
+        raise CliError(
+            "`vantage lab up` needs root: a lab left running must outlive this command, and an unprivileged "
+            "lab lives inside user namespaces that die with it. Use sudo, or `vantage lab run`/`demo`, which "
+            "run without root where the kernel allows unprivileged user namespaces."
+        )
     _terminate_on_sigterm()
     topology, path = _load_topology(topology_name)
     try:
@@ -132,6 +155,9 @@ def _running_lab(lab_id: str) -> tuple[Lab, Product]:
 def lab_run(
     scenario_name: str, *, topology: str | None, lab_id: str | None, chart: Path | None, plain: bool
 ) -> int:
+    status = _unprivileged_status()
+    if status is not None:
+        return status
     _terminate_on_sigterm()
     scenario_path = resolve(scenario_name, "scenarios")
     try:
@@ -172,6 +198,9 @@ def _run(lab: Lab, product: Product, scenario_path: Path, chart_path: Path, inte
 
 
 def lab_demo(*, chart: Path | None, plain: bool) -> int:
+    status = _unprivileged_status()
+    if status is not None:
+        return status
     print(
         "Vantage demo: Kazakhstan, January 2022, staged in network namespaces on this machine.\n"
         "A small Internet (9 ASes in 4 countries) with real servers, a real collector and 5 real probes;\n"

@@ -3,10 +3,11 @@
 All times are seconds from the scenario's t=0. A detected event matches an
 expected one when scope (AS or country) and kind agree and their intervals
 overlap, the expected interval being stretched by `slack_s` at its end (a
-detector reports the end of an event a round or two late). Each expected event
-takes every overlapping detection (a flapping detector yields several
-fragments; the report says so); a detection that matches no expected event,
-required or optional, is a false event.
+detector reports the end of an event a round or two late). Each detection goes
+to one expected event (required first, then the largest overlap); an expected
+event may take several (a flapping detector yields fragments; the report says
+so); a detection that matches no expected event, required or optional, is a
+false event.
 
 Detection delay = when the collector first published the event (`first_seen_s`,
 from `vantage watch`) minus when the action was staged; when the event was only
@@ -105,28 +106,37 @@ def _overlaps(expected: ExpectedEvent, detected: DetectedEvent, duration_s: floa
     return detected.started_s < expected_end and expected.from_s < detected_end
 
 
+def _overlap_s(expected: ExpectedEvent, detected: DetectedEvent, duration_s: float, slack_s: float) -> float:
+    expected_end = (expected.to_s if expected.to_s is not None else duration_s) + slack_s
+    detected_end = detected.ended_s if detected.ended_s is not None else duration_s + slack_s
+    return min(expected_end, detected_end) - max(expected.from_s, detected.started_s)
+
+
 def match_events(
     expected: Sequence[ExpectedEvent], detected: Sequence[DetectedEvent], *, duration_s: float, slack_s: float
 ) -> Report:
-    matches = []
-    used: set[str] = set()
-    for truth in expected:
-        hits = tuple(
-            sorted(
-                (
-                    d
-                    for d in detected
-                    if d.kind == truth.kind
-                    and _same_scope(truth, d)
-                    and _overlaps(truth, d, duration_s, slack_s)
-                ),
-                key=lambda d: d.started_s,
-            )
-        )
-        used.update(d.event_id for d in hits)
-        matches.append(Match(truth, hits))
-    false_events = tuple(d for d in detected if d.event_id not in used)
-    return Report(tuple(matches), false_events)
+    """Give each detection to one staged event: a required one before an optional one, then the
+    one it overlaps most. A detection spanning two staged events (a restoration the detector
+    missed) therefore counts for one of them only, and the other shows as missed."""
+    hits: dict[int, list[DetectedEvent]] = {index: [] for index in range(len(expected))}
+    false_events = []
+    for event in detected:
+        candidates = [
+            (not truth.optional, _overlap_s(truth, event, duration_s, slack_s), -index)
+            for index, truth in enumerate(expected)
+            if truth.kind == event.kind
+            and _same_scope(truth, event)
+            and _overlaps(truth, event, duration_s, slack_s)
+        ]
+        if candidates:
+            hits[-max(candidates)[2]].append(event)
+        else:
+            false_events.append(event)
+    matches = tuple(
+        Match(truth, tuple(sorted(hits[index], key=lambda d: d.started_s)))
+        for index, truth in enumerate(expected)
+    )
+    return Report(matches, tuple(false_events))
 
 
 def _seconds(value: float | None, signed: bool = True) -> str:

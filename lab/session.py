@@ -28,10 +28,8 @@ def preflight() -> None:
     """Say exactly why the lab cannot run here, before creating anything."""
     if os.geteuid() != 0:
         raise netns.LabError(
-            "the lab needs root: it creates network namespaces (ip netns), veth links and nftables rules. "
-            "Run it with sudo. Unprivileged user namespaces (unshare -r) are not enough here because "
-            "`ip netns` must bind-mount under /run/netns and dnsmasq and the probe's raw ICMP socket need "
-            "capabilities in the host's user namespace for named namespaces."
+            "the lab needs root (or root of a user namespace: see vantage.lab.userns): it creates network "
+            "namespaces (ip netns), veth links and nftables rules. Run it with sudo."
         )
     missing = [command for command in REQUIRED_COMMANDS if shutil.which(command) is None]
     if missing:

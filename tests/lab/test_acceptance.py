@@ -51,7 +51,9 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         ).run()
         print(log.getvalue())
         print(format_report(result.report))
-        print("results received per probe AS:", [(s.elapsed_s, s.results_by_asn) for s in result.probe_samples])
+        print(
+            "results received per probe AS:", [(s.elapsed_s, s.results_by_asn) for s in result.probe_samples]
+        )
         yield result
     except BaseException:
         print(log.getvalue())

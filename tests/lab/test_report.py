@@ -75,3 +75,19 @@ def test_an_event_after_the_slack_is_false() -> None:
     late = _event("late", "outage", 9198, "", 75.0, 90.0, 78.0)
     report = match_events([OUTAGE_AS], [late], duration_s=130, slack_s=10)
     assert report.missed and report.false_events == (late,)
+
+
+def test_one_detection_cannot_cover_two_staged_events() -> None:
+    second = ExpectedEvent("outage", 9198, "", 75.0, 95.0, False)
+    merged = _event("m", "outage", 9198, "", 32.0, 97.0, 35.0)  # the brief restoration was missed
+    report = match_events([OUTAGE_AS, second], [merged], duration_s=130, slack_s=10)
+    assert [len(m.detected) for m in report.matches] == [1, 0]
+    assert report.missed == (report.matches[1],) and not report.passed
+
+
+def test_required_truth_wins_over_optional() -> None:
+    optional = ExpectedEvent("outage", 9198, "", 20.0, 70.0, True)
+    report = match_events(
+        [optional, OUTAGE_AS], [_event("a", "outage", 9198, "", 32.0, 60.0, 35.0)], duration_s=130, slack_s=10
+    )
+    assert [len(m.detected) for m in report.matches] == [0, 1] and report.passed
