@@ -8,7 +8,6 @@ the global rate cap over everything: ICMP packets and DNS/HTTP/TCP starts alike.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -25,6 +24,7 @@ from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
     TcpOptions,
+    ip_version,
 )
 from vantage.probe.engine.pacing import Pacer
 from vantage.probe.engine.tcp_driver import measure_tcp
@@ -63,7 +63,7 @@ class Engine:
         others: list[MeasurementRequest] = []
         for request in requests:
             if isinstance(request.options, IcmpOptions):
-                icmp_by_family[ipaddress.ip_address(request.address).version].append(request)
+                icmp_by_family[ip_version(request.address)].append(request)
             else:
                 others.append(request)
         sockets: list[IcmpSocket] = []
@@ -75,7 +75,9 @@ class Engine:
             for icmp_socket in sockets:
                 icmp_socket.close()
             raise
-        queue: asyncio.Queue[MeasurementResult] = asyncio.Queue()
+        # Drivers hand over results in batches (an ICMP sweep completes hundreds of targets per
+        # socket read): one queue operation per batch, not per result.
+        queue: asyncio.Queue[list[MeasurementResult]] = asyncio.Queue()
         pacer = Pacer(self.limits.max_rate_per_s, time.monotonic_ns())
         workers = [
             asyncio.create_task(
@@ -89,8 +91,9 @@ class Engine:
             remaining = len(requests)
             while remaining:
                 while remaining and not queue.empty():
-                    remaining -= 1
-                    yield queue.get_nowait()
+                    for result in queue.get_nowait():
+                        remaining -= 1
+                        yield result
                 if not remaining:
                     break
                 getter = asyncio.ensure_future(queue.get())
@@ -102,8 +105,9 @@ class Engine:
                     if all(worker.done() for worker in workers) and queue.empty():
                         raise RuntimeError(f"engine bug: {remaining} results never came")
                     continue
-                remaining -= 1
-                yield getter.result()
+                for result in getter.result():
+                    remaining -= 1
+                    yield result
         finally:
             for worker in workers:
                 worker.cancel()
@@ -112,14 +116,17 @@ class Engine:
                 icmp_socket.close()
 
     async def _run_others(
-        self, requests: Sequence[MeasurementRequest], pacer: Pacer, queue: asyncio.Queue[MeasurementResult]
+        self,
+        requests: Sequence[MeasurementRequest],
+        pacer: Pacer,
+        queue: asyncio.Queue[list[MeasurementResult]],
     ) -> None:
         semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         running: set[asyncio.Task[None]] = set()
 
         async def one(request: MeasurementRequest) -> None:
             try:
-                queue.put_nowait(await self._measure_one(request))
+                queue.put_nowait([await self._measure_one(request)])
             finally:
                 semaphore.release()
 

@@ -25,6 +25,7 @@ from vantage.probe.engine.icmp_wire import EchoError, describe_icmp_error
 from vantage.probe.engine.model import IcmpDetails, IcmpErrorReport, IcmpOptions, PingReply
 
 _OUTSTANDING, _REPLIED, _ERRORED, _LOST, _SEND_FAILED = 0, 1, 2, 3, 4
+_OK, _FAILURE = Outcome.OK, Outcome.FAILURE  # looked up once: result() runs per target
 NS_PER_MS = 1_000_000
 
 
@@ -185,46 +186,51 @@ class PingSweep:
 
     def result(self, target: int) -> tuple[Outcome, Failure | None, IcmpDetails]:
         options = self.options[target]
+        state, rtt_ns, ttls = self._packet_state, self._packet_rtt_ns, self._packet_ttl
         replies: list[PingReply] = []
         rtts_ms: list[float] = []
         reply_ttl = 0
+        not_sent = 0
         for sequence, index in enumerate(self._packets[target]):
-            if self._packet_state[index] == _REPLIED:
-                rtt_ms = self._packet_rtt_ns[index] / NS_PER_MS
+            packet_state = state[index]
+            if packet_state == _REPLIED:
+                rtt_ms = rtt_ns[index] / NS_PER_MS
                 rtts_ms.append(rtt_ms)
-                ttl = max(self._packet_ttl[index], 0)
+                ttl = ttls[index] if ttls[index] > 0 else 0
                 reply_ttl = reply_ttl or ttl
-                replies.append(PingReply(sequence=sequence, lost=False, rtt_ms=rtt_ms, ttl=ttl))
+                replies.append(PingReply(sequence, False, rtt_ms, ttl))
             else:
-                replies.append(PingReply(sequence=sequence, lost=True))
-        errors = tuple(self._errors.get(target, ()))
+                not_sent += packet_state == _SEND_FAILED
+                replies.append(PingReply(sequence, True))
+        errors = tuple(self._errors[target]) if target in self._errors else ()
+        received = len(rtts_ms)
         details = IcmpDetails(
-            sent=sum(1 for index in self._packets[target] if self._packet_state[index] != _SEND_FAILED),
-            received=len(rtts_ms),
-            duplicates=self._duplicates[target],
-            replies=tuple(replies),
-            errors=errors,
-            min_rtt_ms=min(rtts_ms, default=0.0),
-            avg_rtt_ms=sum(rtts_ms) / len(rtts_ms) if rtts_ms else 0.0,
-            max_rtt_ms=max(rtts_ms, default=0.0),
-            stddev_rtt_ms=_stddev(rtts_ms),
-            reply_ttl=reply_ttl,
-            packet_size=options.payload_bytes,
-            interval_ms=options.interval_ms,
+            self._sent[target] - not_sent,  # sent
+            received,
+            self._duplicates[target],
+            tuple(replies),
+            errors,
+            min(rtts_ms) if received else 0.0,
+            sum(rtts_ms) / received if received else 0.0,
+            max(rtts_ms) if received else 0.0,
+            _stddev(rtts_ms) if received > 1 else 0.0,
+            reply_ttl,
+            options.payload_bytes,
+            options.interval_ms,
         )
         if rtts_ms:
-            return Outcome.OK, None, details
+            return _OK, None, details
         if errors:
             first = errors[0]
             kind = kind_for_icmp_error(self.family, first.type, first.code)
             detail = f"{first.description} from {first.from_address}"
-            return Outcome.FAILURE, Failure(kind, Operation.ICMP_ECHO, detail), details
+            return _FAILURE, Failure(kind, Operation.ICMP_ECHO, detail), details
         if target in self._send_failures:
-            return Outcome.FAILURE, self._send_failures[target], details
+            return _FAILURE, self._send_failures[target], details
         timeout = Failure(
             failures.GENERIC_TIMEOUT, Operation.ICMP_ECHO, f"no reply within {options.timeout_ms:g} ms"
         )
-        return Outcome.FAILURE, timeout, details
+        return _FAILURE, timeout, details
 
 
 def _stddev(values: list[float]) -> float:

@@ -111,7 +111,7 @@ class ProbeLab:
 
     # ------------------------------------------------------------ topology
 
-    def build_network(self) -> None:
+    def build_network(self, stage_failures: bool = True) -> None:
         p, t = self.probe_ns, self.target_ns
         veth_p, veth_t = f"vtpa{self.tag}p", f"vtpa{self.tag}t"
         run("ip", "netns", "add", p)
@@ -133,13 +133,15 @@ class ProbeLab:
         run("ip", "-n", p, "-6", "route", "add", "fd00:0:0:2::/64", "via", TARGET_V6)
         run("ip", "-n", t, "route", "add", "local", "198.18.0.0/16", "dev", "lo")
         run("ip", "-n", t, "-6", "route", "add", "local", "fd00:0:0:2::/64", "dev", "lo")
+        for address in (DNS_SERVER, LYING_DNS, HIJACKED_DNS, WEB):
+            run("ip", "-n", t, "addr", "add", f"{address}/32", "dev", "lo")
+        if not stage_failures:  # the benchmark: the whole /16 answers
+            return
         run("ip", "-n", t, "route", "add", LOOPING_NET, "via", PROBE_V4)
         # The probe namespace must forward its own packets when they come back from the loop.
         for setting in ("all", veth_p):
             run("ip", "netns", "exec", p, "sysctl", "-qw", f"net.ipv4.conf.{setting}.accept_local=1")
             run("ip", "netns", "exec", p, "sysctl", "-qw", f"net.ipv4.conf.{setting}.rp_filter=0")
-        for address in (DNS_SERVER, LYING_DNS, HIJACKED_DNS, WEB):
-            run("ip", "-n", t, "addr", "add", f"{address}/32", "dev", "lo")
         ruleset = self.workdir / "ruleset.nft"
         ruleset.write_text(RULESET.replace("DEVICE", veth_t))
         run("ip", "netns", "exec", t, "nft", "-f", str(ruleset))

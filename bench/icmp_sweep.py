@@ -1,0 +1,152 @@
+"""ICMP sweep of 65,534 lab addresses: `vantage probe measure icmp` against fping, side by side.
+
+    /work/venv/bin/python bench/icmp_sweep.py [--prefix 198.18.0.0/16] [--rate 1000000] [--repeat 2]
+
+Needs root (it creates two network namespaces, vtpa-XXXX-p and vtpa-XXXX-t, joined by a veth
+pair; the target namespace answers ICMP for the whole /16 through `ip route add local
+198.18.0.0/16 dev lo`; both are deleted at the end). No packet leaves them.
+
+Ours: the engine through exactly the code path of `vantage probe measure icmp` (Engine.run:
+one raw socket, hand-packed requests, paced bursts, kernel receive timestamps), run as a
+separate process inside the probe namespace, timed from the first request to the last result
+and without printing 65k lines; plus the CLI end to end (`vantage probe measure icmp PREFIX
+--count 1`, table to /dev/null) including interpreter start and imports.
+Peer: `fping -i 0 -r 0 -t 1000 -a -g PREFIX` (Debian's fping, the C reference sweeper).
+Printed: targets/s for each, the ratio, the share of targets whose reply was matched, and
+each process's peak RSS (wait4's ru_maxrss). Bar (issue 3): at least fping's rate, every reply
+matched, peak RSS < 150 MB. REFERENCES.md: fping ≈ 60k targets/s on this kind of machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import ipaddress
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def inner_sweep(prefix: str, rate: float, timeout_ms: float) -> None:
+    """Runs inside the probe namespace: the engine over every host of `prefix`, count 1."""
+    from vantage.probe.engine import Engine, EngineLimits, IcmpOptions, MeasurementRequest
+
+    options = IcmpOptions(count=1, timeout_ms=timeout_ms)
+    hosts = [str(a) for a in ipaddress.ip_network(prefix).hosts()]
+    requests = [MeasurementRequest(str(i), address, options) for i, address in enumerate(hosts)]
+    gc.freeze()  # as `vantage probe measure` does before measuring
+
+    async def sweep() -> tuple[int, int, float]:
+        matched = results = 0
+        start = time.perf_counter()
+        async for result in Engine(EngineLimits(max_rate_per_s=rate, max_concurrency=256)).run(requests):
+            results += 1
+            details = result.details
+            matched += 1 if details is not None and getattr(details, "received", 0) == 1 else 0
+        return results, matched, time.perf_counter() - start
+
+    results, matched, elapsed = asyncio.run(sweep())
+    print(json.dumps({"targets": len(hosts), "results": results, "matched": matched, "elapsed_s": elapsed}))
+
+
+def run_with_rusage(argv: list[str], stdout_path: str) -> tuple[float, int, int]:
+    """(wall seconds, exit status, peak RSS kB) using wait4 on the child."""
+    with open(stdout_path, "w") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+    return elapsed, process.returncode, usage.ru_maxrss
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--prefix", default="198.18.0.0/16", help="prefix to sweep (inside 198.18.0.0/16)")
+    parser.add_argument(
+        "--rate", type=float, default=1_000_000.0, help="our --rate cap (default: effectively none)"
+    )
+    parser.add_argument("--timeout-ms", type=float, default=1000.0)
+    parser.add_argument("--repeat", type=int, default=2, help="runs of each tool (best and all are printed)")
+    parser.add_argument("--inner-sweep", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inner_sweep:
+        inner_sweep(args.prefix, args.rate, args.timeout_ms)
+        return 0
+    if not ipaddress.ip_network(args.prefix).subnet_of(ipaddress.ip_network("198.18.0.0/16")):
+        parser.error("--prefix must lie inside 198.18.0.0/16 (the lab's answering range)")
+    if os.geteuid() != 0:
+        print("icmp_sweep: needs root to create network namespaces", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(REPO))
+    from tests.probe.netns_lab import VANTAGE, ProbeLab
+
+    targets = ipaddress.ip_network(args.prefix).num_addresses - 2
+    workdir = Path(tempfile.mkdtemp(prefix="vtpa-bench-"))
+    lab = ProbeLab(workdir)
+    rows: dict[str, list[tuple[float, float, int]]] = {"engine": [], "cli": [], "fping": []}
+    try:
+        lab.build_network(stage_failures=False)
+        ns = ["ip", "netns", "exec", lab.probe_ns]
+        out = str(workdir / "out.txt")
+        for _ in range(args.repeat):
+            # fping: alive targets are printed one per line (-a).
+            fping = [
+                *ns,
+                "fping",
+                "-i",
+                "0",
+                "-r",
+                "0",
+                "-t",
+                str(int(args.timeout_ms)),
+                "-a",
+                "-g",
+                args.prefix,
+            ]
+            elapsed, _, rss = run_with_rusage(fping, out)
+            alive = sum(1 for line in Path(out).read_text().splitlines() if line.strip())
+            rows["fping"].append((elapsed, alive / targets, rss))
+            # Ours, the engine: timed inside the process, from the first request to the last result.
+            engine = [*ns, sys.executable, __file__, "--inner-sweep", "--prefix", args.prefix,
+                      "--rate", str(args.rate), "--timeout-ms", str(args.timeout_ms)]  # fmt: skip
+            _, _, rss = run_with_rusage(engine, out)
+            report = json.loads(Path(out).read_text())
+            rows["engine"].append((report["elapsed_s"], report["matched"] / targets, rss))
+            # Ours, the CLI end to end (start, imports, table output to a file).
+            cli = [*ns, VANTAGE, "probe", "measure", "icmp", args.prefix, "--count", "1",
+                   "--rate", str(args.rate), "--timeout", str(args.timeout_ms)]  # fmt: skip
+            elapsed, _, rss = run_with_rusage(cli, out)
+            ok = sum(1 for line in Path(out).read_text().splitlines()[1:] if line.rstrip().endswith(" ok"))
+            rows["cli"].append((elapsed, ok / targets, rss))
+    finally:
+        lab.close()
+    best = {name: min(runs) for name, runs in rows.items()}
+    print(f"ICMP sweep of {targets} addresses ({args.prefix}), {args.repeat} run(s) each, best shown")
+    print(f"{'tool':<34}{'targets/s':>12}{'matched':>10}{'peak RSS':>11}   all runs (s)")
+    labels = {
+        "fping": "fping -i0 (peer)",
+        "engine": "vantage engine (measure's path)",
+        "cli": "vantage probe measure icmp (CLI)",
+    }
+    for name in ("fping", "engine", "cli"):
+        elapsed, share, rss = best[name]
+        runs = ", ".join(f"{e:.2f}" for e, _, _ in rows[name])
+        print(f"{labels[name]:<34}{targets / elapsed:>12,.0f}{share:>10.2%}{rss / 1024:>8.0f} MB   {runs}")
+    fping_rate = targets / best["fping"][0]
+    print(f"ratio engine/fping: {targets / best['engine'][0] / fping_rate:.2f}x; "
+          f"CLI/fping: {targets / best['cli'][0] / fping_rate:.2f}x")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
