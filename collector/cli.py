@@ -164,9 +164,11 @@ def _serve(args: argparse.Namespace) -> int:
         asn_db=tuple(args.asn_db),
         db_url=args.db,
     )
+    from vantage.collector.storage import StorageError
+
     try:
         return asyncio.run(serve(options))
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable
         raise CliError(f"collector failed to start: {exc}") from None
 
 
