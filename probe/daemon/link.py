@@ -87,7 +87,13 @@ class Link:
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
         if channel is None:
-            options = [("grpc.max_receive_message_length", 64 << 20), ("grpc.keepalive_time_ms", 60_000)]
+            # round_robin: a DNS name with several records spreads over all of them and
+            # skips the dead ones (with one address it behaves as pick_first).
+            options = [
+                ("grpc.max_receive_message_length", 64 << 20),
+                ("grpc.keepalive_time_ms", 60_000),
+                ("grpc.lb_policy_name", "round_robin"),
+            ]
             if self._plaintext:
                 channel = grpc.aio.insecure_channel(address, options=options)
             else:
@@ -147,7 +153,7 @@ class Link:
                 "CREDENTIAL REJECTED: collector %s answered UNAUTHENTICATED to %s (%s): this probe was "
                 "revoked or is unknown to the collector. Not retrying for %.0f s. Results stay in the "
                 "outbox; to re-admit the probe, delete the credential file in the state dir and restart "
-                "with a new enrollment token.",
+                "with a new enrollment token. Not measuring meanwhile.",
                 address,
                 rpc,
                 details,

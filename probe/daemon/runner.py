@@ -210,6 +210,12 @@ class Daemon:
                     last_fetch_failed=False,
                 )
             elif step.action is Action.RUN:
+                if step.offline and self.link.revoked:
+                    # The operator revoked this probe: measuring on from a stale plan would go
+                    # against that, and its results could never be delivered.
+                    log.debug("credential rejected: round %d not measured", step.round)
+                    state = replace(state, last_run_round=step.round)
+                    continue
                 context = RoundContext(self.credential.probe_id, step.round, self.version, step.offline)
                 if step.offline:
                     self.metrics.offline_rounds.inc()

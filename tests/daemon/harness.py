@@ -177,6 +177,13 @@ class Collector:
             db.close()
         return [(str(a), str(b), int(c), str(d), int(e), str(f)) for a, b, c, d, e, f in rows]
 
+    def rounds_computed(self) -> int:
+        db = sqlite3.connect(f"file:{self.data_dir / 'collector.sqlite3'}?mode=ro", uri=True, timeout=10)
+        try:
+            return int(db.execute("SELECT COUNT(*) FROM rounds WHERE computed_at IS NOT NULL").fetchone()[0])
+        finally:
+            db.close()
+
     def stored_ids(self) -> set[str]:
         return {row[0] for row in self.measurements()}
 

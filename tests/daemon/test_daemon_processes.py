@@ -183,15 +183,12 @@ def test_revoked_credential_backs_off_with_one_clear_log_line(
     probe.process.wait_log("CREDENTIAL REJECTED")
     lines = probe.log().count("CREDENTIAL REJECTED")
     rejected = probe.metric("vantage_probe_upload_errors_total", {"code": "UNAUTHENTICATED"})
-    # The probe's own rounds are the clock: it keeps measuring from its last plan
-    # (offline rounds, 2 s each) while it heartbeats every 1 s when it may.
-    offline_before = probe.metric("vantage_probe_offline_rounds_total")
-    poll(
-        lambda: probe.metric("vantage_probe_offline_rounds_total") >= offline_before + 3,
-        timeout_s=30,
-        what="three more rounds after the rejection",
-    )
+    # The collector's rounds (2 s) are the clock; the probe would heartbeat every 1 s
+    # and fetch work every round if it did not back off.
+    rounds_before = collector.rounds_computed()
+    poll(lambda: collector.rounds_computed() >= rounds_before + 3, timeout_s=30, what="three more rounds")
     assert probe.process.alive()
+    assert probe.metric("vantage_probe_offline_rounds_total") == 0  # a revoked probe stops measuring
     assert probe.log().count("CREDENTIAL REJECTED") == lines <= 3  # RPCs already in flight may each say so
     assert probe.metric("vantage_probe_upload_errors_total", {"code": "UNAUTHENTICATED"}) == rejected
     assert "Not retrying for 3600 s" in probe.log()
