@@ -22,6 +22,9 @@ from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.model import Event, EventKind, Status
 from vantage.collector.verdict.state import EventTrack
 
+# Rounds without evidence tolerated inside a streak of rounds in.
+MAX_STREAK_GAP_ROUNDS = 1
+
 KIND_OF_STATUS: dict[Status, EventKind] = {
     Status.DOWN: EventKind.OUTAGE,
     Status.DEGRADED: EventKind.DEGRADATION,
@@ -97,11 +100,14 @@ def step(
                 updated_round=round_number,
             )
             return EventTrack(event=event), event
-        if t.in_streak == 0:
+        # A streak is consecutive rounds in, tolerating one round without evidence in between:
+        # two lone rounds hours apart are two noisy rounds, not an event.
+        if t.in_streak == 0 or round_number - t.in_last_round > MAX_STREAK_GAP_ROUNDS + 1:
             t = EventTrack(in_start_round=round_number, in_start=round_start)
         t = dataclasses.replace(
             t,
             in_streak=t.in_streak + 1,
+            in_last_round=round_number,
             in_severity=t.in_severity + weight,
             in_confidence=max(t.in_confidence, mark.confidence),
         )

@@ -7,6 +7,8 @@ event trackers (hysteresis counters and the open events). The byte form is compa
 format version; a state of an unknown version is refused rather than misread.
 
 The mappings inside a state are never mutated after construction: `evaluate_round` builds new ones.
+Floats are stored exactly (JSON keeps the shortest repr that round-trips), so a round computed from
+the stored bytes is the round computed from the state in memory.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class EventTrack:
     # severity and best confidence gathered by the streak before the event opened
     in_severity: float = 0.0
     in_confidence: float = 0.0
+    in_last_round: int = 0
     out_streak: int = 0
     out_start_round: int = 0
     out_start: datetime | None = None
@@ -78,7 +81,7 @@ class EngineState:
         document = {
             "version": STATE_FORMAT_VERSION,
             "last_round": self.last_round,
-            "targets": {tid: [round(a, 6), n, int(ever)] for tid, (a, n, ever) in self.targets.items()},
+            "targets": {tid: [a, n, int(ever)] for tid, (a, n, ever) in self.targets.items()},
             "ases": {str(asn): _as_to_json(m) for asn, m in self.ases.items()},
             "countries": {cc: [int(m.status), m.since.isoformat()] for cc, m in self.countries.items()},
             "tracks": [[scope, int(kind), _track_to_json(t)] for (scope, kind), t in self.tracks.items()],
@@ -126,7 +129,7 @@ def _as_to_json(m: AsMemory) -> list[Any]:
         m.country,
         int(m.status),
         m.since.isoformat(),
-        round(m.belief_logodds, 6),
+        m.belief_logodds,
         m.baseline_ratio,
         m.baseline_loss_ratio,
         m.baseline_rtt_ms,
@@ -181,6 +184,7 @@ def _track_to_json(t: EventTrack) -> list[Any]:
         _iso(t.in_start),
         t.in_severity,
         t.in_confidence,
+        t.in_last_round,
         t.out_streak,
         t.out_start_round,
         _iso(t.out_start),
@@ -189,13 +193,25 @@ def _track_to_json(t: EventTrack) -> list[Any]:
 
 
 def _track_from_json(v: list[Any]) -> EventTrack:
-    in_streak, in_round, in_start, in_severity, in_confidence, out_streak, out_round, out_start, event = v
+    (
+        in_streak,
+        in_round,
+        in_start,
+        in_severity,
+        in_confidence,
+        in_last,
+        out_streak,
+        out_round,
+        out_start,
+        event,
+    ) = v
     return EventTrack(
         in_streak,
         in_round,
         _from_iso(in_start),
         in_severity,
         in_confidence,
+        in_last,
         out_streak,
         out_round,
         _from_iso(out_start),
