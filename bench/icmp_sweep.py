@@ -56,15 +56,14 @@ def inner_sweep(prefix: str, rate: float, timeout_ms: float) -> None:
     print(json.dumps({"targets": len(hosts), "results": results, "matched": matched, "elapsed_s": elapsed}))
 
 
-def run_with_rusage(argv: list[str], stdout_path: str) -> tuple[float, int, int]:
-    """(wall seconds, exit status, peak RSS kB) using wait4 on the child."""
+def run_with_rusage(argv: list[str], stdout_path: str) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds (user + system), peak RSS kB) of a child, from wait4."""
     with open(stdout_path, "w") as out:
         start = time.perf_counter()
         process = subprocess.Popen(argv, stdout=out, stderr=subprocess.DEVNULL)
-        _, status, usage = os.wait4(process.pid, 0)
+        _, _, usage = os.wait4(process.pid, 0)
         elapsed = time.perf_counter() - start
-        process.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, process.returncode, usage.ru_maxrss
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
 def main() -> int:
@@ -82,7 +81,7 @@ def main() -> int:
     if args.inner_sweep:
         inner_sweep(args.prefix, args.rate, args.timeout_ms)
         return 0
-    if not ipaddress.ip_network(args.prefix).subnet_of(ipaddress.ip_network("198.18.0.0/16")):
+    if not ipaddress.IPv4Network(args.prefix).subnet_of(ipaddress.IPv4Network("198.18.0.0/16")):
         parser.error("--prefix must lie inside 198.18.0.0/16 (the lab's answering range)")
     if os.geteuid() != 0:
         print("icmp_sweep: needs root to create network namespaces", file=sys.stderr)
@@ -93,7 +92,8 @@ def main() -> int:
     targets = ipaddress.ip_network(args.prefix).num_addresses - 2
     workdir = Path(tempfile.mkdtemp(prefix="vtpa-bench-"))
     lab = ProbeLab(workdir)
-    rows: dict[str, list[tuple[float, float, int]]] = {"engine": [], "cli": [], "fping": []}
+    # Per tool, per run: (seconds, share of targets matched, peak RSS kB, CPU seconds).
+    rows: dict[str, list[tuple[float, float, int, float]]] = {"engine": [], "cli": [], "fping": []}
     try:
         lab.build_network(stage_failures=False)
         ns = ["ip", "netns", "exec", lab.probe_ns]
@@ -113,35 +113,37 @@ def main() -> int:
                 "-g",
                 args.prefix,
             ]
-            elapsed, _, rss = run_with_rusage(fping, out)
+            elapsed, cpu, rss = run_with_rusage(fping, out)
             alive = sum(1 for line in Path(out).read_text().splitlines() if line.strip())
-            rows["fping"].append((elapsed, alive / targets, rss))
+            rows["fping"].append((elapsed, alive / targets, rss, cpu))
             # Ours, the engine: timed inside the process, from the first request to the last result.
             engine = [*ns, sys.executable, __file__, "--inner-sweep", "--prefix", args.prefix,
                       "--rate", str(args.rate), "--timeout-ms", str(args.timeout_ms)]  # fmt: skip
-            _, _, rss = run_with_rusage(engine, out)
+            _, cpu, rss = run_with_rusage(engine, out)
             report = json.loads(Path(out).read_text())
-            rows["engine"].append((report["elapsed_s"], report["matched"] / targets, rss))
+            rows["engine"].append((report["elapsed_s"], report["matched"] / targets, rss, cpu))
             # Ours, the CLI end to end (start, imports, table output to a file).
             cli = [*ns, VANTAGE, "probe", "measure", "icmp", args.prefix, "--count", "1",
                    "--rate", str(args.rate), "--timeout", str(args.timeout_ms)]  # fmt: skip
-            elapsed, _, rss = run_with_rusage(cli, out)
+            elapsed, cpu, rss = run_with_rusage(cli, out)
             ok = sum(1 for line in Path(out).read_text().splitlines()[1:] if line.rstrip().endswith(" ok"))
-            rows["cli"].append((elapsed, ok / targets, rss))
+            rows["cli"].append((elapsed, ok / targets, rss, cpu))
     finally:
         lab.close()
-    best = {name: min(runs) for name, runs in rows.items()}
+    best = {name: min(runs) for name, runs in rows.items()}  # the fastest run of each
     print(f"ICMP sweep of {targets} addresses ({args.prefix}), {args.repeat} run(s) each, best shown")
-    print(f"{'tool':<34}{'targets/s':>12}{'matched':>10}{'peak RSS':>11}   all runs (s)")
+    print(f"{'tool':<34}{'targets/s':>11}{'matched':>9}{'peak RSS':>10}{'CPU s':>7}   all runs (s)")
     labels = {
         "fping": "fping -i0 (peer)",
         "engine": "vantage engine (measure's path)",
         "cli": "vantage probe measure icmp (CLI)",
     }
     for name in ("fping", "engine", "cli"):
-        elapsed, share, rss = best[name]
-        runs = ", ".join(f"{e:.2f}" for e, _, _ in rows[name])
-        print(f"{labels[name]:<34}{targets / elapsed:>12,.0f}{share:>10.2%}{rss / 1024:>8.0f} MB   {runs}")
+        elapsed, share, rss, cpu = best[name]
+        runs = ", ".join(f"{run[0]:.2f}" for run in rows[name])
+        rate = targets / elapsed
+        print(f"{labels[name]:<34}{rate:>11,.0f}{share:>9.2%}{rss / 1024:>7.0f} MB{cpu:>7.2f}   {runs}")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
     fping_rate = targets / best["fping"][0]
     print(f"ratio engine/fping: {targets / best['engine'][0] / fping_rate:.2f}x; "
           f"CLI/fping: {targets / best['cli'][0] / fping_rate:.2f}x")  # fmt: skip
