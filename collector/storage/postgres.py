@@ -139,6 +139,9 @@ class PostgresStorage(Storage):
             max_size=pool_max,
             kwargs=extra,
             configure=_configure,
+            # One round trip per checkout: after a database restart, dead pooled
+            # connections are replaced instead of failing a call each.
+            check=ConnectionPool.check_connection,
             timeout=connect_timeout_s,
             open=False,
             name="vantage-collector",
