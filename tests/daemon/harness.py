@@ -177,6 +177,17 @@ class Collector:
             db.close()
         return [(str(a), str(b), int(c), str(d), int(e), str(f)) for a, b, c, d, e, f in rows]
 
+    def measurements_by_protocol(self) -> list[tuple[str, str, int, int, int, str]]:
+        """(measurement_id, probe_id, round, protocol, outcome, failure) of every stored row."""
+        db = sqlite3.connect(f"file:{self.data_dir / 'collector.sqlite3'}?mode=ro", uri=True, timeout=10)
+        try:
+            rows = db.execute(
+                "SELECT measurement_id, probe_id, round, protocol, outcome, failure FROM measurements"
+            ).fetchall()
+        finally:
+            db.close()
+        return [(str(a), str(b), int(c), int(d), int(e), str(f)) for a, b, c, d, e, f in rows]
+
     def rounds_computed(self) -> int:
         db = sqlite3.connect(f"file:{self.data_dir / 'collector.sqlite3'}?mode=ro", uri=True, timeout=10)
         try:

@@ -7,6 +7,7 @@ leaves this machine. Rounds are 2 s long; every wait is a bounded poll.
 
 from __future__ import annotations
 
+import os
 import socket
 from collections import Counter
 from collections.abc import Iterator
@@ -51,7 +52,10 @@ def collector(tmp_path: Path, processes: Processes, listener: int) -> Collector:
     data_dir.mkdir()
     collector = Collector(processes, data_dir, free_port()).start()
     # One AS per target: the collector measures at most a few targets per AS each round.
-    rows = [f"127.0.0.{n},tcp,KZ,{64500 + n},port:{listener}" for n in range(1, TARGETS + 1)]
+    rows = [f"127.0.0.{n},tcp,KZ,{64500 + n},port:{listener}" for n in range(2, TARGETS + 1)]
+    # ICMP too (as root: a raw socket; elsewhere an unprivileged ICMP socket, or a
+    # failure that says ICMP is unavailable — a reported result either way).
+    rows.insert(0, f"127.0.0.1,tcp;icmp,KZ,64501,port:{listener}")
     rows.append(f"{REFUSED_TARGET},tcp,KZ,64599,port:{listener}")
     collector.import_targets("target,protocols,country,asn,tags\n" + "\n".join(rows) + "\n")
     return collector
@@ -103,6 +107,12 @@ def test_collector_down_then_back_every_result_arrives_once(
     poll(lambda: held <= collector.stored_ids(), timeout_s=60, what="every held result at the collector")
     assert_exactly_once(collector, probe_id)
 
+    # Every protocol answered on loopback: the listener (TCP) and the kernel (ICMP).
+    ok_protocols = {row[3] for row in collector.measurements_by_protocol() if row[4] == 1}
+    assert 4 in ok_protocols  # TCP
+    if os.geteuid() == 0:
+        assert 1 in ok_protocols  # ICMP over a raw socket
+
     # Refused targets are reported, not skipped.
     refused = [row for row in collector.measurements() if row[4] == 4]
     assert refused and all(row[5] == "refused_by_policy" for row in refused)
@@ -151,7 +161,7 @@ def test_full_outbox_drops_the_oldest_counted_and_logged(
     probe_id = probe.probe_id()
     wait_for_rounds(collector, probe_id, 1)
     collector.stop()
-    # 7 results per round, 10 held at most: the second offline round must drop.
+    # 8 results per round, 10 held at most: the second offline round must drop.
     poll(lambda: probe.metric("vantage_probe_outbox_dropped_total") > 0, timeout_s=30, what="a drop")
     probe.process.wait_log("outbox full (10 results): dropped the")
     assert len(probe.outbox_ids()) <= 10
