@@ -32,10 +32,6 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         self.app = app
         self.planner = WorkPlanner(app)
 
-    def _observe_rpc(self, method: str, code: str) -> None:
-        if self.app.metrics is not None:
-            self.app.metrics.observe_rpc(method=method, code=code)
-
     async def Enroll(
         self, request: probe_service_pb2.EnrollRequest, context: grpc.aio.ServicerContext
     ) -> probe_service_pb2.EnrollResponse:
@@ -75,12 +71,10 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             app, context, app.storage.enroll_probe, hash_secret(request.enrollment_token), probe, now
         )
         if status is not TokenStatus.OK:
-            self._observe_rpc("Enroll", "UNAUTHENTICATED")
             await abort(context, grpc.StatusCode.UNAUTHENTICATED, TOKEN_PROBLEMS[status])
         log.info(
             "probe %s enrolled from %s (AS%d %s)", probe_id, probe.address, probe.asn, probe.country or "??"
         )
-        self._observe_rpc("Enroll", "OK")
         return probe_service_pb2.EnrollResponse(
             probe_id=probe_id, credential=credential, asn=probe.asn, country=probe.country
         )
@@ -105,7 +99,6 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         now = app.clock()
         round_number = app.round_number(now)
         tasks = await storage_call(app, context, self.planner.tasks_for, probe, round_number)
-        self._observe_rpc("GetWork", "OK")
         return probe_service_pb2.WorkPlan(
             round=round_number,
             round_start=timestamp(app.round_start(round_number)),
@@ -130,7 +123,6 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         limit = app.config.max_batch_items
         async for batch in request_iterator:
             if len(batch.measurements) > limit:
-                self._observe_rpc("SubmitResults", "RESOURCE_EXHAUSTED")
                 await abort(
                     context,
                     grpc.StatusCode.RESOURCE_EXHAUSTED,
@@ -154,7 +146,6 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
                 )
             except StorageError as exc:
                 log.error("batch %r from probe %s not stored: %s", batch.batch_id, probe.probe_id, exc)
-                self._observe_rpc("SubmitResults", "UNAVAILABLE")
                 await abort(context, grpc.StatusCode.UNAVAILABLE, f"storage unavailable, resend later: {exc}")
             if app.metrics is not None:
                 app.metrics.observe_batch(
@@ -164,7 +155,6 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
                     latency_s=outcome.latency_s,
                 )
             yield outcome.ack
-        self._observe_rpc("SubmitResults", "OK")
 
     async def Heartbeat(
         self, request: probe_service_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
@@ -173,7 +163,6 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         probe = await app.authenticate_probe(context)
         contact = app.contact_of(probe, context.peer(), software_version=request.software_version)
         await storage_call(app, context, app.storage.record_contact, contact)
-        self._observe_rpc("Heartbeat", "OK")
         return probe_service_pb2.HeartbeatResponse(
             server_time=timestamp(app.clock()), next_heartbeat=duration(app.config.heartbeat_s)
         )

@@ -44,6 +44,7 @@ from vantage.collector.service.locator import Locator
 from vantage.collector.service.probe_service import ProbeService
 from vantage.collector.service.query_service import QueryService
 from vantage.collector.service.rounds import RoundLoop
+from vantage.collector.service.rpc_metrics import RpcMetricsInterceptor
 from vantage.collector.storage import open_storage
 from vantage.collector.storage.records import CredentialRole
 from vantage.v1 import (
@@ -121,7 +122,14 @@ def start_metrics(listen: str | None) -> tuple[Any, Any]:
 
 def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
     limit = app.config.max_message_bytes
+    interceptors = []
+    if app.metrics is not None:
+        metrics = app.metrics
+        interceptors.append(
+            RpcMetricsInterceptor(lambda method, code: metrics.observe_rpc(method=method, code=code))
+        )
     server = grpc.aio.server(
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
@@ -129,7 +137,7 @@ def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
             ("grpc.keepalive_time_ms", 60_000),
             ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ("grpc.so_reuseport", 0),
-        ]
+        ],
     )
     probe_service_pb2_grpc.add_ProbeServiceServicer_to_server(ProbeService(app), server)
     query_service_pb2_grpc.add_QueryServiceServicer_to_server(QueryService(app), server)

@@ -149,3 +149,32 @@ def test_health_and_reflection_are_served(collector: CollectorProcess) -> None:
         )
         names = {s.name for r in responses for s in r.list_services_response.service}
     assert {"vantage.v1.ProbeService", "vantage.v1.QueryService", "vantage.v1.AdminService"} <= names
+
+
+def test_metrics_count_batches_and_calls(tmp_path: Path) -> None:
+    import urllib.request
+
+    from tests.collector.factories import batch, measurement
+
+    collector = start_collector(tmp_path / "collector", "--metrics", "127.0.0.1:0", "--round-seconds", "3600")
+    try:
+        (line,) = [line for line in collector.lines if line.startswith("collector metrics on ")]
+        url = line.split("collector metrics on ", 1)[1].strip()
+        probe = enroll(collector)
+        items = [measurement(probe.probe_id) for _ in range(5)] + [
+            measurement(probe.probe_id, address="nope")
+        ]
+        with collector.channel() as channel:
+            list(
+                probe_service_pb2_grpc.ProbeServiceStub(channel).SubmitResults(
+                    iter([batch("m", items)]), metadata=bearer_metadata(probe.credential), timeout=10
+                )
+            )
+        with urllib.request.urlopen(url, timeout=10) as response:  # loopback only
+            text = response.read().decode()
+    finally:
+        collector.stop(signal.SIGKILL)
+    assert "vantage_results_accepted_total 5.0" in text
+    assert 'vantage_grpc_requests_total{code="OK",method="SubmitResults"} 1.0' in text
+    assert 'vantage_grpc_requests_total{code="OK",method="Enroll"} 1.0' in text
+    assert "bad_address" in text
