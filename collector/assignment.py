@@ -305,12 +305,15 @@ def _assign_interference(plan: _Plan, members: list[_Member], targets: list[Targ
         inside_cap = max(1, config.max_probes_per_target - controls)
         window = _window(lists[scope], plan.round_number, share, len(participants), inside_cap)
         window_members = [(stable_hash64(t.target_id), t) for t in window]
-        # Who picks first rotates with the round, so a capped window disappoints different probes.
-        for probe in ranked(stable_hash64(f"{scope}|{plan.round_number}"), participants):
+        # Probes, in an order that rotates with the round, take consecutive runs of `share` targets
+        # around the window: each target gets about participants × share / window probes (never
+        # more than the cap), and it costs O(share) per probe, not O(window).
+        for position, probe in enumerate(ranked(stable_hash64(f"{scope}|{plan.round_number}"), participants)):
             taken = 0
-            for target in ranked(stable_hash64(probe.probe_id), window_members):
+            for step in range(len(window)):
                 if taken == share:
                     break
+                target = window[(position * share + step) % len(window)]
                 inside_load = len(plan.probes_of_target.get(target.target_id, ()))
                 if inside_load < inside_cap and plan.add(
                     probe, templates[target.target_id], TaskKind.INTERFERENCE
