@@ -82,6 +82,9 @@ class Outbox:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._migrate()
+        # Kept in step with every insert and delete (one thread uses this object), so
+        # that the bound check and the metrics do not count a million rows each time.
+        self._depth = int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -102,7 +105,7 @@ class Outbox:
                 [(r.measurement_id, r.written_at_unix_s, r.payload) for r in results],
             )
             added = db.total_changes - before
-            depth = int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+            depth = self._depth + added
             dropped = max(0, depth - self.max_results)
             if dropped:
                 db.execute(
@@ -114,7 +117,8 @@ class Outbox:
         except BaseException:
             db.execute("ROLLBACK")
             raise
-        return AddOutcome(added=added, dropped=dropped, depth=depth - dropped)
+        self._depth = depth - dropped
+        return AddOutcome(added=added, dropped=dropped, depth=self._depth)
 
     def read_after(self, after_seq: int, limit: int) -> list[StoredResult]:
         rows = self._db.execute(
@@ -134,10 +138,11 @@ class Outbox:
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        self._depth -= deleted
         return deleted
 
     def depth(self) -> int:
-        return int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        return self._depth
 
     def oldest_written_at(self) -> float | None:
         row = self._db.execute("SELECT written_at_unix_s FROM results ORDER BY seq LIMIT 1").fetchone()

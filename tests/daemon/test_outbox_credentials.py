@@ -59,6 +59,10 @@ def test_delete_only_what_was_acknowledged(tmp_path: Path) -> None:
     assert outbox.delete([row.seq for row in rows]) == 3
     assert [row.measurement_id for row in outbox.read_after(0, 10)] == ["id-3", "id-4", "id-5"]
     assert outbox.read_after(rows[-1].seq + 1, 1)[0].measurement_id == "id-4"
+    assert outbox.delete([rows[0].seq]) == 0  # already gone: the depth must not count it twice
+    assert outbox.depth() == 3
+    outbox.close()
+    assert open_outbox(tmp_path, max_results=100).depth() == 3
 
 
 def test_async_outbox_runs_on_its_own_thread(tmp_path: Path) -> None:
