@@ -323,7 +323,8 @@ def main() -> int:
     print(f"  bare SQLite insert, same rows/schema/pragmas:       {peer:>9,.0f} results/s ({bare_s:.2f} s)")
     ours_us, peer_us = collector_cpu / total * 1e6, bare_cpu / total * 1e6
     print(f"  CPU per result: collector {ours_us:.1f} us, bare SQLite {peer_us:.1f} us"
-          f" (ratio {peer_us / ours_us:.2f}); load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")  # fmt: skip
+          f" (ratio {peer_us / ours_us:.2f}); load average {os.getloadavg()[0]:.1f}"
+          f" on {os.cpu_count()} CPUs")  # fmt: skip
     verdict = "met" if ours >= 100_000 else "NOT met"
     print(f"  ratio collector / bare SQLite: {ours / peer:.2f}; target 100,000 results/s {verdict}; "
           f"RIPE Atlas average ~15,000/s: x{ours / 15_000:.1f}")  # fmt: skip
