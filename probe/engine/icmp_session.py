@@ -22,10 +22,12 @@ from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome
 from vantage.probe.engine.failure_map import kind_for_icmp_error
 from vantage.probe.engine.icmp_wire import EchoError, describe_icmp_error
-from vantage.probe.engine.model import IcmpDetails, IcmpErrorReport, IcmpOptions, PingReply
+from vantage.probe.engine.model import IcmpDetails, IcmpErrorReport, IcmpOptions, PingReply, fast_builder
 
 _OUTSTANDING, _REPLIED, _ERRORED, _LOST, _SEND_FAILED = 0, 1, 2, 3, 4
 _OK, _FAILURE = Outcome.OK, Outcome.FAILURE  # looked up once: result() runs per target
+_ping_reply = fast_builder(PingReply)
+_icmp_details = fast_builder(IcmpDetails)
 NS_PER_MS = 1_000_000
 
 
@@ -46,8 +48,8 @@ class PingSweep:
         self._complete = bytearray(count)
         self._open_targets = count
         self._completed: list[int] = []
-        # Per packet, indexed by the run-wide packet index.
-        self._packet_target: list[int] = []
+        # Per packet, indexed by the run-wide packet index (packet_target is read by the driver).
+        self.packet_target: list[int] = []
         self._packet_sent_ns: list[int] = []
         self._packet_state = bytearray()
         self._packet_rtt_ns: list[int] = []
@@ -70,54 +72,63 @@ class PingSweep:
     def next_deadline_ns(self) -> int | None:
         return self._deadlines[0][0] if self._deadlines else None
 
-    def pop_due(self, now_ns: int) -> int:
-        """Allocate the next due packet and return its index, or -1 when none is due yet."""
+    def pop_due(self, now_ns: int, limit: int) -> list[int]:
+        """Allocate up to `limit` packets due at `now_ns` and return their indices."""
         due = self._due
-        if not due or due[0][0] > now_ns:
-            return -1
-        _, target = heapq.heappop(due)
-        index = len(self._packet_target)
-        self._packet_target.append(target)
-        self._packet_sent_ns.append(now_ns)
-        self._packet_state.append(_OUTSTANDING)
-        self._packet_rtt_ns.append(0)
-        self._packet_ttl.append(0)
-        self._packets[target].append(index)
-        self._sent[target] += 1
-        if self._sent[target] < self.options[target].count:
-            heapq.heappush(due, (now_ns + self._interval_ns[target], target))
-        return index
-
-    def target_of(self, index: int) -> int:
-        return self._packet_target[index]
+        allocated: list[int] = []
+        packet_target = self.packet_target
+        packets, sent, options, interval_ns = self._packets, self._sent, self.options, self._interval_ns
+        index = len(packet_target)
+        while due and due[0][0] <= now_ns and len(allocated) < limit:
+            _, target = heapq.heappop(due)
+            packet_target.append(target)
+            packets[target].append(index)
+            allocated.append(index)
+            sent[target] += 1
+            if sent[target] < options[target].count:
+                heapq.heappush(due, (now_ns + interval_ns[target], target))
+            index += 1
+        count = len(allocated)
+        if count:
+            self._packet_sent_ns.extend([now_ns] * count)
+            self._packet_state.extend(bytes(count))  # _OUTSTANDING
+            self._packet_rtt_ns.extend([0] * count)
+            self._packet_ttl.extend([0] * count)
+        return allocated
 
     def first_sent_ns(self, target: int) -> int:
         packets = self._packets[target]
         return self._packet_sent_ns[packets[0]] if packets else 0
 
-    def sent(self, index: int, sent_ns: int) -> None:
-        """The request for `index` left at `sent_ns`; its deadline starts now."""
-        self._packet_sent_ns[index] = sent_ns
-        heapq.heappush(self._deadlines, (sent_ns + self._timeout_ns[self._packet_target[index]], index))
+    def sent(self, indices: list[int], sent_ns: list[int]) -> None:
+        """The requests for `indices` left at `sent_ns` (-1: the send failed); deadlines start."""
+        deadlines, timeout_ns, packet_target = self._deadlines, self._timeout_ns, self.packet_target
+        sent_at = self._packet_sent_ns
+        for index, at_ns in zip(indices, sent_ns, strict=True):
+            if at_ns >= 0:
+                sent_at[index] = at_ns
+                heapq.heappush(deadlines, (at_ns + timeout_ns[packet_target[index]], index))
 
     def send_failed(self, index: int, failure: Failure) -> None:
-        target = self._packet_target[index]
+        target = self.packet_target[index]
         self._send_failures.setdefault(target, failure)
         self._resolve(index, _SEND_FAILED)
 
     # ------------------------------------------------------------ receiving
 
     def on_reply(self, index: int, ttl: int, received_ns: int) -> None:
-        if index >= len(self._packet_state):
+        state = self._packet_state
+        if index >= len(state):
             return
-        target = self._packet_target[index]
+        target = self.packet_target[index]
         if self._complete[target]:
             return
-        state = self._packet_state[index]
-        if state == _REPLIED:
+        packet_state = state[index]
+        if packet_state == _REPLIED:
             self._duplicates[target] += 1
-        elif state == _OUTSTANDING:
-            self._packet_rtt_ns[index] = max(0, received_ns - self._packet_sent_ns[index])
+        elif packet_state == _OUTSTANDING:
+            rtt_ns = received_ns - self._packet_sent_ns[index]
+            self._packet_rtt_ns[index] = rtt_ns if rtt_ns > 0 else 0
             self._packet_ttl[index] = ttl
             self._resolve(index, _REPLIED)
 
@@ -126,7 +137,7 @@ class PingSweep:
         index = self._find_packet(error)
         if index < 0:
             return False
-        target = self._packet_target[index]
+        target = self.packet_target[index]
         if self._complete[target]:
             return True
         self._errors.setdefault(target, []).append(
@@ -143,18 +154,18 @@ class PingSweep:
         return True
 
     def _find_packet(self, error: EchoError) -> int:
-        total = len(self._packet_target)
+        total = len(self.packet_target)
         if 0 <= error.packet_index < total:
             candidates: range | list[int] = [error.packet_index]
         else:  # only 8 bytes quoted: every index with this sequence number
             candidates = range(error.sequence, total, 1 << 16)
         for index in candidates:
-            if self.addresses[self._packet_target[index]] == error.quoted_destination:
+            if self.addresses[self.packet_target[index]] == error.quoted_destination:
                 return index
         return -1
 
     def _sequence_in_target(self, index: int) -> int:
-        return self._packets[self._packet_target[index]].index(index)
+        return self._packets[self.packet_target[index]].index(index)
 
     def expire(self, now_ns: int) -> None:
         """Mark packets whose deadline has passed as lost."""
@@ -167,10 +178,13 @@ class PingSweep:
 
     def _resolve(self, index: int, new_state: int) -> None:
         self._packet_state[index] = new_state
-        target = self._packet_target[index]
-        self._resolved[target] += 1
-        if self._resolved[target] == self.options[target].count:
-            self._finish(target)
+        target = self.packet_target[index]
+        resolved = self._resolved[target] + 1
+        self._resolved[target] = resolved
+        if resolved == self.options[target].count and not self._complete[target]:
+            self._complete[target] = 1
+            self._open_targets -= 1
+            self._completed.append(target)
 
     def _finish(self, target: int) -> None:
         if not self._complete[target]:
@@ -198,13 +212,13 @@ class PingSweep:
                 rtts_ms.append(rtt_ms)
                 ttl = ttls[index] if ttls[index] > 0 else 0
                 reply_ttl = reply_ttl or ttl
-                replies.append(PingReply(sequence, False, rtt_ms, ttl))
+                replies.append(_ping_reply(sequence, False, rtt_ms, ttl, False))
             else:
                 not_sent += packet_state == _SEND_FAILED
-                replies.append(PingReply(sequence, True))
+                replies.append(_ping_reply(sequence, True, 0.0, 0, False))
         errors = tuple(self._errors[target]) if target in self._errors else ()
         received = len(rtts_ms)
-        details = IcmpDetails(
+        details = _icmp_details(
             self._sent[target] - not_sent,  # sent
             received,
             self._duplicates[target],

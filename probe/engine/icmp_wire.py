@@ -140,22 +140,19 @@ class EchoCodec:
         if len(data) < offset + 8:
             return None
         icmp_type = data[offset]
-        if icmp_type == self._reply_type:
-            return self._decode_reply(data, offset, ttl)
+        if icmp_type == self._reply_type:  # the hot path: inline, no further call
+            if len(data) < offset + 8 + MIN_PAYLOAD_BYTES:
+                return None
+            ident, sequence = _ID_SEQ.unpack_from(data, offset + 4)
+            if ident != self.ident or data[offset + 8 : offset + 16] != self.tag:
+                return None
+            (index,) = _INDEX.unpack_from(data, offset + 16)
+            if index & 0xFFFF != sequence:
+                return None
+            return EchoReply(index, ttl)
         if icmp_type in self._error_types:
             return self._decode_error(data, offset)
         return None
-
-    def _decode_reply(self, data: bytes, offset: int, ttl: int) -> EchoReply | None:
-        if len(data) < offset + 8 + MIN_PAYLOAD_BYTES:
-            return None
-        ident, sequence = _ID_SEQ.unpack_from(data, offset + 4)
-        if ident != self.ident or data[offset + 8 : offset + 16] != self.tag:
-            return None
-        (index,) = _INDEX.unpack_from(data, offset + 16)
-        if index & 0xFFFF != sequence:
-            return None
-        return EchoReply(index, ttl)
 
     def _decode_error(self, data: bytes, offset: int) -> EchoError | None:
         quoted = offset + 8  # the quoted original IP packet

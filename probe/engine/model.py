@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+from typing import Any, TypeVar
 
 from vantage.failures import Failure
 from vantage.kinds import Outcome, Protocol
+
+T = TypeVar("T")
 
 # RIPE Atlas's built-in ping measurements send 3 packets per target, 1 s apart, and wait
 # 1 s for a reply; `ping` sends a 56-byte payload (64-byte ICMP message). See REFERENCES.md.
@@ -270,3 +274,24 @@ class MeasurementResult:
     target_id: str = ""
     address_family: int = 0  # 4 or 6; 0 when no address was used
     source_address: str = ""
+
+
+def fast_builder(cls: type[T]) -> Callable[..., T]:
+    """A constructor for a frozen slotted dataclass taking every field positionally.
+
+    Equal to `cls(*values)` but ≈ 3x cheaper: a frozen dataclass's __init__ sets each field
+    through object.__setattr__, while this sets the slots through their descriptors directly.
+    A sweep builds three such objects per target (PingReply, IcmpDetails, MeasurementResult),
+    which made them the largest cost of a 65k-target sweep. Only for classes without
+    __post_init__ (nothing to validate).
+    """
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} validates in __post_init__: use its constructor")
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
+    body = "".join(f"    set_{name}(obj, {name})\n" for name in names)
+    source = f"def build({', '.join(names)}):\n    obj = new(cls)\n{body}    return obj\n"
+    exec(source, namespace)  # the same technique dataclasses uses to write __init__
+    builder: Callable[..., T] = namespace["build"]
+    return builder

@@ -13,10 +13,8 @@ MS = 1_000_000
 
 
 def _send_all_due(sweep: PingSweep, now_ns: int) -> list[int]:
-    sent = []
-    while (index := sweep.pop_due(now_ns)) >= 0:
-        sweep.sent(index, now_ns)
-        sent.append(index)
+    sent = sweep.pop_due(now_ns, 1 << 30)
+    sweep.sent(sent, [now_ns] * len(sent))
     return sent
 
 
@@ -46,6 +44,15 @@ def test_replies_losses_duplicates_and_rtts() -> None:
     assert outcome is Outcome.FAILURE and failure is not None
     assert failure.kind == failures.GENERIC_TIMEOUT and failure.operation is Operation.ICMP_ECHO
     assert [r.lost for r in details.replies] == [True, True, True]
+
+
+def test_pop_due_respects_the_limit_and_the_schedule() -> None:
+    options = IcmpOptions(count=2, interval_ms=10)
+    sweep = PingSweep([(f"198.18.0.{i}", options) for i in range(1, 6)], 4, start_ns=0)
+    assert sweep.pop_due(0, 3) == [0, 1, 2]
+    assert sweep.pop_due(0, 3) == [3, 4]
+    assert sweep.pop_due(9 * MS, 10) == []
+    assert [sweep.packet_target[i] for i in sweep.pop_due(10 * MS, 10)] == [0, 1, 2, 3, 4]
 
 
 def test_a_target_completes_as_soon_as_every_packet_is_answered() -> None:
@@ -82,7 +89,7 @@ def test_ipv6_errors_use_the_icmpv6_table() -> None:
 
 def test_a_failed_send_is_the_failure() -> None:
     sweep = PingSweep([("198.18.0.1", IcmpOptions(count=1))], 4, start_ns=0)
-    index = sweep.pop_due(0)
+    (index,) = sweep.pop_due(0, 10)
     sweep.send_failed(index, Failure(failures.NETWORK_UNREACHABLE, Operation.ICMP_ECHO, "ENETUNREACH"))
     assert sweep.done
     outcome, failure, details = sweep.result(0)
