@@ -111,7 +111,8 @@ def run_handler(args: argparse.Namespace) -> int:
 
     from vantage import __version__
     from vantage.probe.daemon.config import PARSERS, ConfigError, resolve_config
-    from vantage.probe.daemon.runner import FatalError, run_daemon
+    from vantage.probe.daemon.enroll import FatalError
+    from vantage.probe.daemon.runner import run_daemon
 
     file_values, file_name = _read_config_file(args.config)
     flags = {name: getattr(args, name, None) for name in PARSERS}

@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import logging
-import os
 import random
 import signal
 import socket
 import time
 from dataclasses import replace
-from datetime import UTC, datetime
 from typing import Any
 
-import grpc
-import grpc.aio
 from prometheus_client import CollectorRegistry
 
 from vantage.probe.daemon import wire
@@ -36,12 +31,11 @@ from vantage.probe.daemon.backoff import BackoffPolicy, backoff_delay_s
 from vantage.probe.daemon.config import DaemonConfig
 from vantage.probe.daemon.credentials import (
     Credential,
-    credential_path,
     ensure_state_dir,
-    load_credential,
-    save_credential,
 )
+from vantage.probe.daemon.enroll import obtain_credential
 from vantage.probe.daemon.heartbeat import run_heartbeats
+from vantage.probe.daemon.host import icmp_available, ipv6_routable, lock_state_dir
 from vantage.probe.daemon.link import Link, LinkDown
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
@@ -53,17 +47,12 @@ from vantage.v1 import probe_service_pb2
 
 log = logging.getLogger("vantage.probe")
 
-LOCK_FILE = "probe.lock"
 # Bounds on everything that happens after SIGTERM, so that systemd's stop
 # timeout (TimeoutStopSec=60 in deploy/systemd) is never reached.
 SHUTDOWN_TIMEOUT_S = 45.0
 # Never sleep longer than this in one go: a wall-clock jump (NTP step, suspend)
 # is noticed within a minute.
 MAX_SLEEP_S = 60.0
-
-
-class FatalError(Exception):
-    """The daemon cannot go on (bad token, state dir in use); the message says why."""
 
 
 class Daemon:
@@ -93,64 +82,15 @@ class Daemon:
             metrics=self.metrics,
         )
         self.stop = asyncio.Event()
-        self.capabilities = wire.capabilities(icmp=_icmp_available(), ipv6=_ipv6_routable())
+        self.capabilities = wire.capabilities(icmp=icmp_available(), ipv6=ipv6_routable())
         self.credential: Credential | None = None
 
     # ------------------------------------------------------------ enrollment
 
     async def enroll(self) -> Credential:
-        existing = load_credential(self.config.state_dir)
-        if existing is not None:
-            log.info(
-                "probe %s: using the credential in %s",
-                existing.probe_id,
-                credential_path(self.config.state_dir),
-            )
-            return existing
-        if not self.config.enroll_token:
-            raise FatalError(
-                f"no credential in {self.config.state_dir} and no enrollment token: give --enroll-token "
-                "(or VANTAGE_PROBE_ENROLL_TOKEN) once; `vantage collector token create` makes one"
-            )
-        request = probe_service_pb2.EnrollRequest(
-            enrollment_token=self.config.enroll_token,
-            name=self.config.name or socket.gethostname(),
-            software_version=self.version,
-            capabilities=self.capabilities,
+        return await obtain_credential(
+            self.config, self.link, capabilities=self.capabilities, version=self.version, stop=self.stop
         )
-        while not self.stop.is_set():
-            acquired = await self.link.acquire_waiting(self.stop)
-            if acquired is None:
-                break
-            address, stub = acquired
-            try:
-                response = await stub.Enroll(request, timeout=30.0)
-            except grpc.aio.AioRpcError as error:
-                if error.code() in (
-                    grpc.StatusCode.UNAUTHENTICATED,
-                    grpc.StatusCode.PERMISSION_DENIED,
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    grpc.StatusCode.NOT_FOUND,
-                ):
-                    raise FatalError(
-                        f"collector {address} refused the enrollment token ({error.code().name}: "
-                        f"{error.details()}); ask the operator for a new one"
-                    ) from None
-                self.link.failed(address, "Enroll", error)
-                continue
-            self.link.succeeded(address)
-            credential = Credential(
-                probe_id=response.probe_id,
-                secret=response.credential,
-                enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            )
-            save_credential(self.config.state_dir, credential)
-            where = f"AS{response.asn} {response.country}".strip() if response.asn else "an unknown network"
-            log.info(
-                "probe enrolled as %s (collector %s places it in %s)", credential.probe_id, address, where
-            )
-            return credential
-        raise asyncio.CancelledError
 
     # ------------------------------------------------------------ measuring
 
@@ -303,7 +243,7 @@ class Daemon:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal, signum)
         ensure_state_dir(self.config.state_dir)
-        lock = _lock_state_dir(self.config)
+        lock = lock_state_dir(self.config.state_dir)
         server = None
         outbox = AsyncOutbox(open_outbox(self.config.state_dir, self.config.outbox_max_results))
         try:
@@ -369,39 +309,6 @@ class Daemon:
 async def _sleep(stop: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         await asyncio.wait_for(stop.wait(), timeout=max(0.001, seconds))
-
-
-def _lock_state_dir(config: DaemonConfig) -> Any:
-    """One probe per state dir: two would upload each other's outbox rows."""
-    handle = open(config.state_dir / LOCK_FILE, "a+")  # noqa: SIM115 - held for the process lifetime
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        raise FatalError(f"another probe is running with the state dir {config.state_dir}") from None
-    handle.write(f"{os.getpid()}\n")
-    handle.flush()
-    return handle
-
-
-def _icmp_available() -> bool:
-    for kind in (socket.SOCK_DGRAM, socket.SOCK_RAW):
-        try:
-            socket.socket(socket.AF_INET, kind, socket.IPPROTO_ICMP).close()
-            return True
-        except OSError:
-            continue
-    return False
-
-
-def _ipv6_routable() -> bool:
-    # A UDP connect only looks up a route; no packet is sent (documentation address).
-    try:
-        with socket.socket(socket.AF_INET6, socket.SOCK_DGRAM) as probe_socket:
-            probe_socket.connect(("2001:db8::1", 53))
-        return True
-    except OSError:
-        return False
 
 
 async def run_daemon(config: DaemonConfig, *, version: str, seed: int | None = None) -> int:
