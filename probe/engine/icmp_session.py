@@ -13,7 +13,6 @@ All times are integers in nanoseconds from one clock chosen by the driver.
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections.abc import Sequence
 
@@ -22,6 +21,7 @@ from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome
 from vantage.probe.engine.failure_map import kind_for_icmp_error
 from vantage.probe.engine.icmp_wire import EchoError, describe_icmp_error
+from vantage.probe.engine.lanes import Lanes
 from vantage.probe.engine.model import IcmpDetails, IcmpErrorReport, IcmpOptions, PingReply, fast_builder
 
 _OUTSTANDING, _REPLIED, _ERRORED, _LOST, _SEND_FAILED = 0, 1, 2, 3, 4
@@ -54,8 +54,10 @@ class PingSweep:
         self._packet_state = bytearray()
         self._packet_rtt_ns: list[int] = []
         self._packet_ttl: list[int] = []
-        self._due: list[tuple[int, int]] = [(start_ns, i) for i in range(count)]  # already a heap
-        self._deadlines: list[tuple[int, int]] = []
+        # Next packet due per target (lane: interval) and deadline per packet (lane: timeout).
+        self._due = Lanes()
+        self._due.extend(-1, ((start_ns, i) for i in range(count)))
+        self._deadlines = Lanes()
         for i, options in enumerate(self.options):
             if options.count <= 0:
                 self._finish(i)
@@ -67,27 +69,26 @@ class PingSweep:
         return self._open_targets == 0
 
     def next_due_ns(self) -> int | None:
-        return self._due[0][0] if self._due else None
+        return self._due.head_ns()
 
     def next_deadline_ns(self) -> int | None:
-        return self._deadlines[0][0] if self._deadlines else None
+        return self._deadlines.head_ns()
 
     def pop_due(self, now_ns: int, limit: int) -> list[int]:
         """Allocate up to `limit` packets due at `now_ns` and return their indices."""
-        due = self._due
-        allocated: list[int] = []
-        packet_target = self.packet_target
-        packets, sent, options, interval_ns = self._packets, self._sent, self.options, self._interval_ns
+        targets = self._due.pop_until(now_ns, limit)
+        packet_target, packets, sent = self.packet_target, self._packets, self._sent
+        options, interval_ns, due = self.options, self._interval_ns, self._due
         index = len(packet_target)
-        while due and due[0][0] <= now_ns and len(allocated) < limit:
-            _, target = heapq.heappop(due)
-            packet_target.append(target)
+        allocated = list(range(index, index + len(targets)))
+        packet_target.extend(targets)
+        for target in targets:
             packets[target].append(index)
-            allocated.append(index)
-            sent[target] += 1
-            if sent[target] < options[target].count:
-                heapq.heappush(due, (now_ns + interval_ns[target], target))
             index += 1
+            count = sent[target] + 1
+            sent[target] = count
+            if count < options[target].count:
+                due.push(interval_ns[target], now_ns + interval_ns[target], target)
         count = len(allocated)
         if count:
             self._packet_sent_ns.extend([now_ns] * count)
@@ -107,7 +108,8 @@ class PingSweep:
         for index, at_ns in zip(indices, sent_ns, strict=True):
             if at_ns >= 0:
                 sent_at[index] = at_ns
-                heapq.heappush(deadlines, (at_ns + timeout_ns[packet_target[index]], index))
+                timeout = timeout_ns[packet_target[index]]
+                deadlines.push(timeout, at_ns + timeout, index)
 
     def send_failed(self, index: int, failure: Failure) -> None:
         target = self.packet_target[index]
@@ -169,10 +171,8 @@ class PingSweep:
 
     def expire(self, now_ns: int) -> None:
         """Mark packets whose deadline has passed as lost."""
-        deadlines = self._deadlines
         state = self._packet_state
-        while deadlines and deadlines[0][0] <= now_ns:
-            _, index = heapq.heappop(deadlines)
+        for index in self._deadlines.pop_until(now_ns, 1 << 62):
             if state[index] == _OUTSTANDING:
                 self._resolve(index, _LOST)
 

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 ENGINE = Path(__file__).resolve().parents[2] / "probe" / "engine"
-PURE_MODULES = ["model.py", "icmp_wire.py", "icmp_session.py", "dns_step.py", "http_step.py", "pacing.py"]
+PURE_MODULES = [
+    "model.py",
+    "icmp_wire.py",
+    "icmp_session.py",
+    "lanes.py",
+    "dns_step.py",
+    "http_step.py",
+    "pacing.py",
+]
 FORBIDDEN = {"socket", "asyncio", "time", "random", "scapy", "grpc", "sqlite3", "ssl", "selectors"}
 
 
