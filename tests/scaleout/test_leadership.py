@@ -9,13 +9,21 @@ test_collectors.py. Clocks are injected: nothing waits for a real round.
 from __future__ import annotations
 
 import asyncio
+import threading
 import uuid
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from tests.scaleout.pg import ScratchPostgresStorage, postgres_dsn, require_server, with_search_path
+from tests.scaleout.pg import (
+    ScratchPostgresStorage,
+    create_schema,
+    drop_schema,
+    postgres_dsn,
+    require_server,
+    with_search_path,
+)
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
@@ -219,3 +227,31 @@ def test_a_new_leader_catches_up_and_followers_relay_events(
     assert outage, f"no outage relayed to the follower's watcher: {events}"
     latest = b.latest_as_verdict(64500)
     assert latest is not None and latest.round == FIRST_ROUND + 8
+
+
+def test_collectors_starting_together_migrate_once() -> None:
+    require_server()
+    schema = create_schema("migrate_")
+    opened: list[PostgresStorage] = []
+    failures: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            opened.append(PostgresStorage(with_search_path(postgres_dsn(), schema), pool_min=1, pool_max=2))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == [] and len(opened) == 4
+        assert {storage.schema_version() for storage in opened} == {1}
+        with psycopg.connect(with_search_path(postgres_dsn(), schema)) as conn:
+            assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (1,)
+    finally:
+        for storage in opened:
+            storage.close()
+        drop_schema(schema)
