@@ -15,6 +15,7 @@ route anywhere else. `close()` kills every process started here and deletes both
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -218,10 +219,14 @@ class ProbeLab:
 
     # ------------------------------------------------------------ measuring
 
-    def measure(self, *args: str, protocol: str, timeout: float = 60) -> tuple[int, list[dict[str, Any]]]:
+    def measure(
+        self, *args: str, protocol: str, timeout: float = 60, env: dict[str, str] | None = None
+    ) -> tuple[int, list[dict[str, Any]]]:
         """`vantage probe measure PROTOCOL ARGS --json` in the probe namespace: (exit status, documents)."""
         argv = ["ip", "netns", "exec", self.probe_ns, VANTAGE, "probe", "measure", protocol, *args, "--json"]
-        result = run(*argv, check=False, timeout=timeout)
+        result = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}
+        )
         if result.returncode not in (0, 1):
             raise RuntimeError(f"measure {args} exited {result.returncode}: {result.stderr}")
         return result.returncode, [json.loads(line) for line in result.stdout.splitlines() if line.strip()]

@@ -130,6 +130,15 @@ def test_https_unknown_authority_and_insecure(lab: ProbeLab) -> None:
     assert insecure["http"]["tls"]["verification_error"]
 
 
+def test_proxy_variables_are_never_used(lab: ProbeLab) -> None:
+    # A proxy at a dropped address: a client that used it would time out.
+    proxy = "http://198.18.1.3:3128"
+    env = {name: proxy for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY")}
+    _, (doc,) = lab.measure(f"http://{WEB_NAME}/", "--resolve", f"{WEB_NAME}:{WEB}", "--timeout", "3000",
+                            protocol="http", env=env)  # fmt: skip
+    assert doc["outcome"] == "OUTCOME_OK" and doc["http"]["connected_address"] == WEB
+
+
 def test_http_to_a_dropped_host_times_out_in_connect(lab: ProbeLab) -> None:
     _, (doc,) = lab.measure("http://198.18.1.80/", "--timeout", "600", protocol="http")
     assert _kind(doc) == "generic_timeout_error" and doc["failure"]["operation"] == "OPERATION_CONNECT"
