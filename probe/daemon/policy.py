@@ -141,6 +141,8 @@ def _unwrap(address: IpAddress) -> IpAddress:
 
 
 _NAT64_WELL_KNOWN = ipaddress.IPv6Network("64:ff9b::/96")
+# The refusal reason for text that is not an IP address (a host name, or garbage).
+NOT_AN_ADDRESS = "not-an-ip-address"
 
 
 def check_address(text: str, policy: SafetyPolicy) -> Refusal | None:
@@ -152,7 +154,7 @@ def check_address(text: str, policy: SafetyPolicy) -> Refusal | None:
     try:
         parsed: IpAddress = ipaddress.ip_address(text.strip().split("%", 1)[0])
     except ValueError:
-        return Refusal(address=text, reason="not-an-ip-address", refused_range="-")
+        return Refusal(address=text, reason=NOT_AN_ADDRESS, refused_range="-")
     candidates = {parsed, _unwrap(parsed)}
     for candidate in candidates:
         if any(

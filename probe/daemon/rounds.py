@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from vantage.probe.daemon import wire
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, NewResult
-from vantage.probe.daemon.policy import Refusal, SafetyPolicy, check_address, check_addresses
+from vantage.probe.daemon.policy import NOT_AN_ADDRESS, Refusal, SafetyPolicy, check_address, check_addresses
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 if TYPE_CHECKING:
@@ -108,8 +108,9 @@ async def vet_task(
     host = wire.task_host(task)
     if not host:
         return task, None  # nothing to send to: the engine reports the malformed task
-    if wire.is_ip_literal(host):
-        return task, check_address(host, policy)
+    refusal = check_address(host, policy)
+    if refusal is None or refusal.reason != NOT_AN_ADDRESS:
+        return task, refusal  # an IP address, judged (parsed once: this runs per task)
     try:
         addresses = await _resolve(host)
     except (OSError, TimeoutError):
