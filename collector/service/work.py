@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any
 
 from vantage.collector.assignment import AssignmentConfig, ProbeSlot, TargetSlot, TaskSpec, assign_round
@@ -29,6 +30,9 @@ log = logging.getLogger("vantage.collector")
 # scaled to half the round (added by the lab's engineer, E, for the few-second
 # rounds of `vantage lab`).
 SHORT_ROUND_SECONDS = 30.0
+# A plan is re-derived from storage at most every tenth of a round (unless the
+# asking probe is new or moved): a target import shows within that time.
+PLAN_REFRESH_SHARE = 0.1
 SHORT_ROUND_TASK_SHARE = 0.5
 
 
@@ -47,10 +51,12 @@ class WorkPlanner:
         self._lock = threading.Lock()
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: dict[str, list[TaskSpec]] = {}
+        self._cache_fleet: dict[str, tuple[Any, ...]] = {}
+        self._cache_at = float("-inf")
 
     def tasks_for(self, probe: ProbeRecord, round_number: int) -> list[probe_service_pb2.Task]:
         """Blocking (storage reads): run on a worker thread."""
-        specs = self._assignment(round_number).get(probe.probe_id, [])
+        specs = self._assignment(round_number, probe).get(probe.probe_id, [])
         tasks = [task_to_proto(spec) for spec in specs]
         self.app.storage.record_tasks(
             [
@@ -67,24 +73,44 @@ class WorkPlanner:
         )
         return tasks
 
-    def _assignment(self, round_number: int) -> dict[str, list[TaskSpec]]:
+    def _assignment(self, round_number: int, asking: ProbeRecord) -> dict[str, list[TaskSpec]]:
+        # Fast path: every probe calls GetWork once a round; re-reading the whole fleet and
+        # target list for each would cost O(probes) per call. A plan younger than a tenth of
+        # a round that already holds the asking probe, as it is now, is served as it is.
+        with self._lock:
+            fresh = time.monotonic() - self._cache_at < self.app.config.round_seconds * PLAN_REFRESH_SHARE
+            if (
+                fresh
+                and self._cache_key is not None
+                and self._cache_key[0] == round_number
+                and self._cache_fleet.get(asking.probe_id) == _probe_key(asking)
+            ):
+                return self._cache
         storage = self.app.storage
         probes = [p for p in storage.list_probes() if not p.revoked]
         targets = storage.list_targets()
         key = (
             round_number,
-            tuple((p.probe_id, p.asn, p.country, p.capability_icmp, p.capability_ipv6) for p in probes),
+            tuple(_probe_key(p) for p in probes),
             tuple((t.target_id, t.protocols, t.asn, t.country, t.tags) for t in targets),
         )
         with self._lock:
             if key == self._cache_key:
+                self._cache_at = time.monotonic()
                 return self._cache
         result = assign_round(
             [probe_slot(p) for p in probes], [target_slot(t) for t in targets], round_number, self.config
         )
         with self._lock:
             self._cache_key, self._cache = key, result
+            self._cache_fleet = {p.probe_id: _probe_key(p) for p in probes}
+            self._cache_at = time.monotonic()
         return result
+
+
+def _probe_key(probe: ProbeRecord) -> tuple[Any, ...]:
+    """What of a probe the assignment depends on."""
+    return (probe.probe_id, probe.asn, probe.country, probe.capability_icmp, probe.capability_ipv6)
 
 
 def probe_slot(probe: ProbeRecord) -> ProbeSlot:
