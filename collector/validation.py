@@ -86,6 +86,9 @@ def is_uuid(text: str) -> bool:
 class Checked(NamedTuple):
     """What validation already read from an acceptable measurement (ingest reuses it)."""
 
+    measurement_id: str  # lower-case
+    round: int
+    task_id: str
     started_at_unix_s: float
     target_address: str  # canonical text, "" when the target had none
     target_id: str
@@ -159,8 +162,9 @@ def check_measurement(
             RejectReason.TIMESTAMP_TOO_OLD,
             f"started_at is older than the raw-result retention ({limits.retention_s / 86400:.1f} days)",
         )
-    if m.round < 0:
-        return reject("round", RejectReason.MALFORMED, f"round {m.round} is negative")
+    round_number = m.round
+    if round_number < 0:
+        return reject("round", RejectReason.MALFORMED, f"round {round_number} is negative")
     target = m.target
     address = target.address
     canonical = ""
@@ -191,6 +195,9 @@ def check_measurement(
         return reject(
             "failure.kind", RejectReason.MALFORMED, "the outcome is a failure but failure.kind is empty"
         )
-    if len(m.task_id) > MAX_TEXT_LENGTH:
+    task_id = m.task_id
+    if len(task_id) > MAX_TEXT_LENGTH:
         return reject("task_id", RejectReason.MALFORMED, "task_id is too long")
-    return Checked(started_unix_s, canonical, target_id, protocol, outcome, kind)
+    return Checked(
+        mid.lower(), round_number, task_id, started_unix_s, canonical, target_id, protocol, outcome, kind
+    )

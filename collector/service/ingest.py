@@ -52,6 +52,7 @@ def ingest_batch(
             measurement_row(
                 m,
                 checked=checked,
+                probe_id=probe_id,
                 target_asn=locate(address)[0] if address else 0,
                 probe_asn=probe_asn,
                 probe_country=probe_country,

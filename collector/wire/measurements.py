@@ -17,15 +17,22 @@ def measurement_row(
     m: measurement_pb2.Measurement,
     *,
     checked: Checked | None = None,
+    probe_id: str | None = None,
     target_asn: int,
     probe_asn: int,
     probe_country: str,
     received_at_unix_s: float,
 ) -> MeasurementRow:
-    """The row to store for a measurement that passed validation (`checked`: what it read)."""
+    """The row to store for a measurement that passed validation (`checked`: what it read;
+    `probe_id`: the authenticated probe's id, which validation made sure equals m.probe_id)."""
+    if probe_id is None:
+        probe_id = m.probe_id
     if checked is None:
         address = m.target.address
         checked = Checked(
+            m.id.lower(),
+            m.round,
+            m.task_id,
             started_at_unix_s(m),
             (normalized_address(address) or address) if address else "",
             m.target.target_id,
@@ -59,10 +66,10 @@ def measurement_row(
     elif which == "tcp":
         rtt_ms = m.tcp.connect_ms or None
     return MeasurementRow(
-        m.id.lower(),
-        m.probe_id,
-        m.round,
-        m.task_id,
+        checked.measurement_id,
+        probe_id,
+        checked.round,
+        checked.task_id,
         checked.target_id,
         checked.target_address,
         target_asn,
