@@ -201,11 +201,23 @@ class PingSweep:
     def result(self, target: int) -> tuple[Outcome, Failure | None, IcmpDetails]:
         options = self.options[target]
         state, rtt_ns, ttls = self._packet_state, self._packet_rtt_ns, self._packet_ttl
+        packets = self._packets[target]
+        if len(packets) == 1 and state[packets[0]] == _REPLIED:  # a sweep's common case, short
+            index = packets[0]
+            rtt_ms = rtt_ns[index] / NS_PER_MS
+            ttl = ttls[index] if ttls[index] > 0 else 0
+            errors = tuple(self._errors[target]) if target in self._errors else ()
+            reply = _ping_reply(0, False, rtt_ms, ttl, False)
+            details = _icmp_details(
+                1, 1, self._duplicates[target], (reply,), errors, rtt_ms, rtt_ms, rtt_ms, 0.0, ttl,
+                options.payload_bytes, options.interval_ms,
+            )  # fmt: skip
+            return _OK, None, details
         replies: list[PingReply] = []
         rtts_ms: list[float] = []
         reply_ttl = 0
         not_sent = 0
-        for sequence, index in enumerate(self._packets[target]):
+        for sequence, index in enumerate(packets):
             packet_state = state[index]
             if packet_state == _REPLIED:
                 rtt_ms = rtt_ns[index] / NS_PER_MS

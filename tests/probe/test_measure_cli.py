@@ -117,3 +117,17 @@ def test_icmp_over_loopback_table_and_json(capsys: pytest.CaptureFixture[str]) -
     icmp = doc["icmp"]
     assert doc["protocol"] == "PROTOCOL_ICMP" and icmp["sent"] == 2 and icmp["received"] == 2  # type: ignore[index]
     assert icmp["reply_ttl"] == 64  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    "prefix", ["198.51.100.0/24", "192.0.2.0/30", "192.0.2.0/31", "192.0.2.7/32", "2001:db8::/125"]
+)
+def test_prefixes_expand_to_their_hosts(prefix: str) -> None:
+    import ipaddress
+
+    from vantage.probe.measure_cli import expand_prefix
+
+    network = ipaddress.ip_network(prefix)
+    expected = network.hosts() if network.num_addresses > 2 else network
+    assert expand_prefix(prefix) == [str(address) for address in expected]
+    assert expand_prefix("192.0.2.1") is None
