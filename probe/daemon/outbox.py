@@ -120,10 +120,14 @@ class Outbox:
         self._depth = depth - dropped
         return AddOutcome(added=added, dropped=dropped, depth=self._depth)
 
-    def read_after(self, after_seq: int, limit: int) -> list[StoredResult]:
+    def read_after(
+        self, after_seq: int, limit: int, written_before_unix_s: float = float("inf")
+    ) -> list[StoredResult]:
+        """Up to `limit` rows after `after_seq`, in order, written before the given wall time."""
         rows = self._db.execute(
-            "SELECT seq, measurement_id, payload FROM results WHERE seq > ? ORDER BY seq LIMIT ?",
-            (after_seq, limit),
+            "SELECT seq, measurement_id, payload FROM results"
+            " WHERE seq > ? AND written_at_unix_s < ? ORDER BY seq LIMIT ?",
+            (after_seq, min(written_before_unix_s, 1e300), limit),
         ).fetchall()
         return [StoredResult(int(seq), str(mid), bytes(payload)) for seq, mid, payload in rows]
 
@@ -169,8 +173,12 @@ class AsyncOutbox:
         outcome: AddOutcome = await self._call(self.sync.add, results)
         return outcome
 
-    async def read_after(self, after_seq: int, limit: int) -> list[StoredResult]:
-        rows: list[StoredResult] = await self._call(self.sync.read_after, after_seq, limit)
+    async def read_after(
+        self, after_seq: int, limit: int, written_before_unix_s: float = float("inf")
+    ) -> list[StoredResult]:
+        rows: list[StoredResult] = await self._call(
+            self.sync.read_after, after_seq, limit, written_before_unix_s
+        )
         return rows
 
     async def delete(self, seqs: Sequence[int]) -> int:

@@ -42,7 +42,8 @@ from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.planstore import load_plan, save_plan
 from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, rate_saturation
 from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
-from vantage.probe.daemon.scheduler import Action, ScheduleState, next_step
+from vantage.probe.daemon.scheduler import Action, ScheduleState, next_step, upload_hold_back_s
+from vantage.probe.daemon.uploader import Uploader
 from vantage.v1 import probe_service_pb2
 
 log = logging.getLogger("vantage.probe")
@@ -84,6 +85,7 @@ class Daemon:
         self.stop = asyncio.Event()
         self.capabilities = wire.capabilities(icmp=icmp_available(), ipv6=ipv6_routable())
         self.credential: Credential | None = None
+        self.uploader: Uploader | None = None
 
     # ------------------------------------------------------------ enrollment
 
@@ -226,19 +228,21 @@ class Daemon:
                 self.policy.max_rate_per_s,
             )
         tolerance = received.clock_skew_tolerance_s
-        if tolerance > 0 and -received.clock_offset_s > tolerance:
+        hold_back_s = upload_hold_back_s(received.clock_offset_s, tolerance)
+        if self.uploader is not None:
+            self.uploader.hold_back_s = hold_back_s
+        if hold_back_s > 0:
             log.warning(
-                "this host's clock is %.1f s ahead of the collector's (tolerance %.1f s): results will be "
-                "rejected as from the future; fix NTP",
+                "this host's clock is %.1f s ahead of the collector's (tolerance %.1f s): results are held "
+                "%.0f s before upload so that they are not rejected as from the future; fix NTP",
                 -received.clock_offset_s,
                 tolerance,
+                hold_back_s,
             )
 
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> int:
-        from vantage.probe.daemon.uploader import Uploader
-
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self._on_signal, signum)
@@ -261,6 +265,7 @@ class Daemon:
             self.link.secret = self.credential.secret
             self.link.rekey(self.credential.probe_id)
             uploader = Uploader(outbox, self.link, self.metrics, batch_size=self.config.batch_size)
+            self.uploader = uploader
             writer = ResultWriter(outbox, self.metrics, uploader.wake)
             loops = [
                 asyncio.create_task(self.measure_loop(outbox, writer), name="measure"),

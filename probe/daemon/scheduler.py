@@ -102,3 +102,23 @@ def next_step(state: ScheduleState, now_s: float) -> Step:
     if may_repeat:
         wake_at = min(wake_at, plan.start_of(current + 1))
     return Step(Action.WAIT, wake_at, current)
+
+
+# Slack for the skew estimate itself (network delay when the plan was fetched).
+SKEW_MARGIN_S = 1.0
+
+
+def upload_hold_back_s(clock_offset_s: float, tolerance_s: float) -> float:
+    """How long to hold a fresh result before uploading it, so the collector does not
+    reject it as from the future.
+
+    `clock_offset_s` is collector clock minus probe clock. When the probe's clock is
+    ahead by more than the collector's tolerance, a result's timestamp lies in the
+    collector's future until that excess has passed; sending it later is honest
+    (the timestamp stays what the probe measured) and loses nothing. A tolerance of 0
+    means the collector did not say: hold nothing.
+    """
+    if tolerance_s <= 0:
+        return 0.0
+    excess_s = -clock_offset_s - tolerance_s
+    return excess_s + SKEW_MARGIN_S if excess_s > 0 else 0.0

@@ -66,12 +66,15 @@ class Uploader:
         self._metrics = metrics
         self._batch_size = batch_size
         self._window = window
+        # Results younger than this wait (the probe's clock is ahead of the collector's
+        # beyond its tolerance; see scheduler.upload_hold_back_s). Set by the runner.
+        self.hold_back_s = 0.0
         self._ack_timeout_s = ack_timeout_s
         self.wake = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            if not await self._outbox.read_after(0, 1):
+            if not await self._outbox.read_after(0, 1, self._written_before()):
                 await self._idle(stop)
                 continue
             acquired = await self._link.acquire_waiting(stop)
@@ -95,6 +98,9 @@ class Uploader:
             self._link.succeeded(address)
             await self._refresh_outbox_metrics()
 
+    def _written_before(self) -> float:
+        return time.time() - self.hold_back_s if self.hold_back_s > 0 else float("inf")
+
     async def _idle(self, stop: asyncio.Event) -> None:
         self.wake.clear()
         waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
@@ -109,7 +115,7 @@ class Uploader:
         cursor = 0
         while True:
             while len(in_flight) < self._window and not stop.is_set():
-                rows = await self._outbox.read_after(cursor, self._batch_size)
+                rows = await self._outbox.read_after(cursor, self._batch_size, self._written_before())
                 if not rows:
                     break
                 batch = probe_service_pb2.ResultBatch(batch_id=uuid.uuid4().hex)

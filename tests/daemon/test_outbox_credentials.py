@@ -108,3 +108,12 @@ def test_corrupt_credential_names_the_file(tmp_path: Path) -> None:
     credential_path(tmp_path).chmod(0o600)
     with pytest.raises(Exception, match=r"credential\.json"):
         load_credential(tmp_path)
+
+
+def test_young_rows_can_be_held_back(tmp_path: Path) -> None:
+    outbox = open_outbox(tmp_path, max_results=100)
+    outbox.add(results(0, 10))  # written at 1000.0 .. 1009.0
+    assert [row.measurement_id for row in outbox.read_after(0, 100, written_before_unix_s=1004.0)] == [
+        f"id-{n}" for n in range(4)
+    ]
+    assert len(outbox.read_after(0, 100)) == 10

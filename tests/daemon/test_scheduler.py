@@ -62,3 +62,12 @@ def test_round_arithmetic() -> None:
     assert PLAN.start_of(12) == 1120.0
     with pytest.raises(ValueError):
         PlanTiming(round=1, round_start_s=0.0, round_length_s=0.0)
+
+
+def test_upload_hold_back_only_when_ahead_beyond_tolerance() -> None:
+    from vantage.probe.daemon.scheduler import SKEW_MARGIN_S, upload_hold_back_s
+
+    assert upload_hold_back_s(clock_offset_s=+30.0, tolerance_s=5.0) == 0.0  # probe behind: fine
+    assert upload_hold_back_s(clock_offset_s=-4.0, tolerance_s=5.0) == 0.0  # ahead, within tolerance
+    assert upload_hold_back_s(clock_offset_s=-65.0, tolerance_s=5.0) == 60.0 + SKEW_MARGIN_S
+    assert upload_hold_back_s(clock_offset_s=-65.0, tolerance_s=0.0) == 0.0  # collector gave none
