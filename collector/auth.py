@@ -71,7 +71,7 @@ def ensure_credential_file(path: Path) -> tuple[str, bool]:
     except FileNotFoundError:
         pass
     credential = new_secret()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

@@ -152,7 +152,8 @@ def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
 
 async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = None) -> int:
     data_dir = options.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Owner-only: the database holds credential hashes and every raw result.
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     storage = open_storage(options.db_url, data_dir)
     locator = Locator(options.asn_db)
     if options.asn_db:

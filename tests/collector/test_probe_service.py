@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import time
 import uuid
 
@@ -34,6 +35,11 @@ def stored_ids(collector: CollectorProcess, ids: list[str]) -> set[str]:
         return storage.stored_measurement_ids(ids)
     finally:
         storage.close()
+
+
+def test_data_dir_and_admin_credential_are_private(collector: CollectorProcess) -> None:
+    assert stat.S_IMODE(collector.data_dir.stat().st_mode) == 0o700
+    assert stat.S_IMODE((collector.data_dir / "admin.credential").stat().st_mode) == 0o600
 
 
 def test_enroll_returns_a_working_credential(collector: CollectorProcess) -> None:
