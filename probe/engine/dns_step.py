@@ -9,6 +9,7 @@ OUTCOME_MISMATCH (possible tampering), which is not a failure.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, replace
 
@@ -29,7 +30,9 @@ from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions
 # covers an EDNS answer while bounding what one result can weigh.
 MAX_ABUF_BYTES = 4096
 _TC_BIT = 0x02  # in the third header byte
-_FLAG_NAMES = ("qr", "aa", "tc", "rd", "ra", "ad", "cd")
+_FLAGS = tuple(
+    (name, int(dns.flags.from_text(name.upper()))) for name in ("qr", "aa", "tc", "rd", "ra", "ad", "cd")
+)
 
 
 def validate_options(options: DnsOptions) -> None:
@@ -42,9 +45,18 @@ def validate_options(options: DnsOptions) -> None:
 
 
 def build_query(options: DnsOptions, query_id: int) -> bytes:
-    query = dns.message.make_query(options.query_name, options.query_type)
-    query.id = query_id & 0xFFFF
-    if not options.recursion_desired:
+    """The query's wire form with `query_id`: a cached template with the id patched in."""
+    template = _query_template(options.query_name, options.query_type, options.recursion_desired)
+    return (query_id & 0xFFFF).to_bytes(2, "big") + template[2:]
+
+
+@functools.lru_cache(maxsize=4096)
+def _query_template(query_name: str, query_type: str, recursion_desired: bool) -> bytes:
+    # dnspython needs ≈ 10x longer to build a query than to patch two bytes of a cached one;
+    # a round asks the same few questions of many servers.
+    query = dns.message.make_query(query_name, query_type)
+    query.id = 0
+    if not recursion_desired:
         query.flags &= ~dns.flags.RD
     return query.to_wire()
 
@@ -96,7 +108,7 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
         failure = Failure(failures.DNS_MALFORMED, Operation.DNS_ROUND_TRIP, f"{type(exc).__name__}: {exc}")
         return Outcome.FAILURE, failure, details
     rcode = dns.rcode.to_text(message.rcode())
-    flags = tuple(name for name in _FLAG_NAMES if message.flags & dns.flags.from_text(name.upper()))
+    flags = tuple(name for name, bit in _FLAGS if message.flags & bit)
     answers = tuple(
         DnsAnswer(
             name=rrset.name.to_text(),

@@ -110,3 +110,15 @@ def test_query_recognition_and_truncation() -> None:
 def test_bad_questions_are_rejected() -> None:
     with pytest.raises(ValueError):
         dns_step.validate_options(DnsOptions(query_type="NOTATYPE"))
+
+
+def test_queries_differ_only_in_their_id() -> None:
+    first, second = dns_step.build_query(A, 1), dns_step.build_query(A, 0xABCD)
+    assert first[2:] == second[2:] and second[:2] == b"\xab\xcd"
+    parsed = dns.message.from_wire(second)
+    assert parsed.id == 0xABCD and parsed.flags & dns.flags.RD
+    assert parsed.question[0].name.to_text() == "www.example.test." and parsed.question[0].rdtype == 1
+    no_rd = dns.message.from_wire(
+        dns_step.build_query(DnsOptions(query_name="x.test", recursion_desired=False), 2)
+    )
+    assert not no_rd.flags & dns.flags.RD
