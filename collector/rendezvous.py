@@ -11,7 +11,7 @@ unlike `hash()`), and a pair's weight is the splitmix64 finaliser of the XOR of 
 (Steele et al., "Fast splittable pseudorandom number generators", OOPSLA 2014), a cheap mix with
 full avalanche, so rankings for different keys look independent.
 
-`choose` walks a ranking in order and takes a member when a pass's predicate says so; the
+`choose_in_order` walks a ranking in order and takes a member when a pass's predicate says so; the
 caller uses that for "distinct ASes first, then any outside AS, then the target's own AS".
 
 Scale: ranking every probe for every key costs keys × probes weights (75,000 ASes × 1,000
@@ -107,8 +107,23 @@ def choose_in_order(order: Sequence[T], count: int, passes: Sequence[Pass[T]]) -
     return chosen
 
 
-def choose(key_hash: int, members: Sequence[tuple[int, T]], count: int, passes: Sequence[Pass[T]]) -> list[T]:
-    """choose_in_order over the key's full ranking of members."""
-    if count <= 0 or not members:
-        return []
-    return choose_in_order(ranked(key_hash, members), count, passes)
+def choose_exact(
+    key_hash: int,
+    prefix: Sequence[int],
+    members: Sequence[tuple[int, T]],
+    member_hashes: Sequence[int],
+    count: int,
+    passes: Sequence[Pass[T]],
+) -> list[T]:
+    """choose_in_order over the key's full ranking, from the `top_members` prefix when that suffices.
+
+    When the first pass fills up inside the prefix, the full walk would have stopped there too;
+    otherwise the relaxed passes need the whole ranking, which is then computed.
+    """
+    order = [members[index][1] for index in prefix]
+    chosen = choose_in_order(order, count, passes[:1])
+    if len(chosen) >= count:
+        return chosen
+    if len(prefix) < len(members):
+        order = [members[index][1] for index in ranked_indices(key_hash, member_hashes)]
+    return choose_in_order(order, count, passes)

@@ -405,9 +405,13 @@ def test_properties_cap_capabilities_determinism(
     for target_id, probes in measured_by(plan, TaskKind.REACHABILITY).items():
         target = next(t for t in targets if t.target_id == target_id)
         ases = {by_id[p].asn or p for p in probes}
-        outside = {p.asn or p.probe_id for p in fleet if not target.asn or p.asn != target.asn}
+        outside = {
+            p.asn or p.probe_id
+            for p in fleet
+            if (not target.asn or p.asn != target.asn) and (p.ipv6 or ":" not in target.address)
+        }
         if target.protocols == (HTTP,) and len(outside) >= config.vantage_points_per_as:
-            # capability-free tasks: K distinct outside ASes whenever the fleet has them
+            # HTTP needs no ICMP: K distinct outside ASes whenever the (IPv6-capable) fleet has them
             assert len(probes) == len(ases) == min(config.vantage_points_per_as, config.max_probes_per_target)
 
 

@@ -17,6 +17,9 @@ PURE_MODULES = [
     "hostnames.py",
     "countries.py",
     "assignment.py",
+    "assignment_model.py",
+    "reachability.py",
+    "interference.py",
     "task_specs.py",
     "rendezvous.py",
 ]
