@@ -144,10 +144,22 @@ def query_all(address: str) -> dict[str, object]:
         }
 
 
-def test_leader_killed_mid_round_loses_and_duplicates_nothing(cluster: Cluster) -> None:
+@pytest.fixture
+def watches(cluster: Cluster) -> Iterator[dict[str, EventWatch]]:
+    """A WatchEvents stream on every collector, for KZ."""
+    opened = {name: EventWatch(c.address, "KZ") for name, c in cluster.collectors.items()}
+    try:
+        yield opened
+    finally:
+        for watch in opened.values():
+            watch.close()
+
+
+def test_leader_killed_mid_round_loses_and_duplicates_nothing(
+    cluster: Cluster, watches: dict[str, EventWatch]
+) -> None:
     failing: set[str] = set()
     probes = set_up_fleet(cluster, failing)
-    watches = {name: EventWatch(c.address, "KZ") for name, c in cluster.collectors.items()}
     stop = threading.Event()
     threads = [threading.Thread(target=p.run, args=(stop,), daemon=True) for p in probes]
     try:
@@ -230,8 +242,6 @@ def test_leader_killed_mid_round_loses_and_duplicates_nothing(cluster: Cluster) 
 
     # The killed collector's watch stream ended; both survivors answer every query the same way.
     assert watches[leader].ended is not None
-    for watch in watches.values():
-        watch.close()
 
     def agreeing() -> bool:
         before = query_all(cluster.collectors[survivors[0]].address)
