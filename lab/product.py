@@ -154,8 +154,8 @@ class Product:
             "run",
             "--collector",
             f"{self.topology.collector_address}:{COLLECTOR_PORT}",
-            "--enroll-token",
-            token,
+            # One argument with "=": a token may start with "-" (URL-safe base64).
+            f"--enroll-token={token}",
             "--state-dir",
             str(state_dir),
             "--plaintext",

@@ -59,7 +59,9 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
         print(log.getvalue())
         raise
     finally:
-        assert lab.down() == []
+        # Namespaces and processes go; the work dir (logs, collector database) stays in pytest's
+        # tmp folder, which keeps the last few runs for a post-mortem.
+        assert lab.down(keep_files=True) == []
 
 
 def _match(outcome: Outcome, kind: str, scope: str, from_s: float) -> Match:
@@ -133,8 +135,9 @@ def test_the_probe_inside_the_cut_country_uploads_after_restoration(outcome: Out
     after_restore = at(75) - at(60)  # 15 s: the backlog plus new results
     assert before_cut > 0
     assert during_cut <= before_cut * 0.25, (before_cut, during_cut)
-    # Store-and-forward: what was measured during the cut arrives once the link is back.
-    assert after_restore >= before_cut * 0.6 + during_cut, (before_cut, during_cut, after_restore)
+    # Store-and-forward: 15 s of normal uploads would be 0.6 x before_cut; what was measured during
+    # the cut arrives on top once the link is back.
+    assert after_restore >= before_cut * 0.8, (before_cut, during_cut, after_restore)
 
 
 def test_the_chart_is_written(outcome: Outcome) -> None:
