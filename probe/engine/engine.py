@@ -13,8 +13,6 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from vantage.probe.engine.dns_driver import measure_dns
-from vantage.probe.engine.http_driver import measure_http
 from vantage.probe.engine.icmp_driver import run_icmp_sweep
 from vantage.probe.engine.icmp_socket import IcmpSocket, open_icmp_socket
 from vantage.probe.engine.model import (
@@ -27,7 +25,6 @@ from vantage.probe.engine.model import (
     ip_version,
 )
 from vantage.probe.engine.pacing import Pacer
-from vantage.probe.engine.tcp_driver import measure_tcp
 
 # A polite default (the issue: "e.g. 100 packets/s, raised explicitly"); 256 concurrent
 # DNS/HTTP/TCP measurements keep well under the default 1024 open files.
@@ -141,12 +138,19 @@ class Engine:
             await asyncio.gather(*list(running))
 
     async def _measure_one(self, request: MeasurementRequest) -> MeasurementResult:
+        # Imported here: an ICMP sweep never loads dnspython, h11 or ssl (start-up time, RSS).
         options = request.options
         if isinstance(options, DnsOptions):
+            from vantage.probe.engine.dns_driver import measure_dns
+
             return await measure_dns(request, self._rng)
         if isinstance(options, HttpOptions):
+            from vantage.probe.engine.http_driver import measure_http
+
             return await measure_http(request)
         if isinstance(options, TcpOptions):
+            from vantage.probe.engine.tcp_driver import measure_tcp
+
             return await measure_tcp(request)
         raise TypeError(f"no driver for {type(options).__name__}")
 
