@@ -80,6 +80,10 @@ def _configure(sock: socket.socket, family: int, raw: bool, receive_buffer_bytes
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    if not raw:
+        # Bind now so that the kernel picks the identifier (the "port") before the first send:
+        # the codec must know it to recognise replies.
+        sock.bind(("0.0.0.0", 0) if family == 4 else ("::", 0))
     if family == 4 and not raw:
         sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
     if family == 6:

@@ -90,15 +90,35 @@ def test_concurrent_runs_never_take_each_others_replies(lab: ProbeLab) -> None:
             assert (icmp["sent"], icmp["received"], icmp.get("duplicates", 0)) == (3, 3, 0)
 
 
+def _as_nobody(lab: ProbeLab, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["ip", "netns", "exec", lab.probe_ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+         VANTAGE, "probe", "measure", "icmp", *args],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_unprivileged_icmp_sockets_work_without_root(lab: ProbeLab) -> None:
+    sysctl = ["ip", "netns", "exec", lab.probe_ns, "sysctl", "-qw"]
+    subprocess.run([*sysctl, "net.ipv4.ping_group_range=0 2147483647"], check=True)
+    try:
+        result = _as_nobody(lab, "198.18.0.1", "fd00:0:0:2::1", "198.18.2.1", "-c", "2", "--interval", "20",
+                            "--timeout", "500", "--json")  # fmt: skip
+    finally:
+        subprocess.run([*sysctl, "net.ipv4.ping_group_range=1 0"], check=True)
+    docs = {doc["target"]["address"]: doc for doc in map(json.loads, result.stdout.splitlines())}
+    for address in ("198.18.0.1", "fd00:0:0:2::1"):
+        icmp = docs[address]["icmp"]
+        assert (icmp["sent"], icmp["received"], icmp["reply_ttl"]) == (2, 2, 64), docs[address]
+    # A datagram socket does not see ICMP errors (no IP_RECVERR queue reading): a timeout.
+    assert docs["198.18.2.1"]["failure"]["kind"] == "generic_timeout_error"
+
+
 def test_without_icmp_sockets_the_error_names_both_fixes(lab: ProbeLab) -> None:
     # As an unprivileged user, with unprivileged ICMP sockets disabled in this namespace.
     subprocess.run(
         ["ip", "netns", "exec", lab.probe_ns, "sysctl", "-qw", "net.ipv4.ping_group_range=1 0"], check=True
     )
-    result = subprocess.run(
-        ["ip", "netns", "exec", lab.probe_ns, "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         VANTAGE, "probe", "measure", "icmp", "198.18.0.1"],
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _as_nobody(lab, "198.18.0.1")
     assert result.returncode == 1
     assert "CAP_NET_RAW" in result.stderr and "ping_group_range" in result.stderr
