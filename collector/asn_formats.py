@@ -25,7 +25,14 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from vantage.collector.ipnum import OCTET_VALUES, parse_ip, parse_ipv4_fast, parse_ipv6, prefix_range
+from vantage.collector.ipnum import (
+    OCTET_VALUES,
+    parse_ip,
+    parse_ipv4_fast,
+    parse_ipv6,
+    parse_ipv6_fast,
+    prefix_range,
+)
 
 MAX_ASN = 4_294_967_295  # 32-bit AS numbers (RFC 6793)
 
@@ -192,7 +199,10 @@ _SKIPPED_LINE = re.compile(r"^(?:#.*|[ \t]*)\r?$", re.M)
 
 def _fast_ip(text: str) -> tuple[int, int]:
     if ":" in text:
-        return 6, parse_ipv6(text)
+        try:
+            return 6, parse_ipv6_fast(text)
+        except KeyError:  # not in canonical form (upper case, leading zeros): the general parser
+            return 6, parse_ipv6(text)
     return 4, parse_ipv4_fast(text)
 
 
