@@ -1,6 +1,7 @@
 """Target files: the project's CSV and Citizen Lab test lists, parsed and validated row by row.
 
-Two formats, recognised by their header line (exactly, after trimming spaces around names):
+Two formats, recognised by their header line (these names in this order; case and spaces around
+names are ignored, as spreadsheets change them):
 
 - the project's own CSV, ``target,protocols,country,asn,tags``:
   target = an IP address, an RFC 1123 host name or an http(s) URL; protocols = one or more of
