@@ -22,7 +22,6 @@ from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
     TcpOptions,
-    ip_version,
 )
 from vantage.probe.engine.pacing import Pacer
 
@@ -60,7 +59,8 @@ class Engine:
         others: list[MeasurementRequest] = []
         for request in requests:
             if isinstance(request.options, IcmpOptions):
-                icmp_by_family[ip_version(request.address)].append(request)
+                # Requests hold validated addresses: a colon means IPv6.
+                icmp_by_family[6 if ":" in request.address else 4].append(request)
             else:
                 others.append(request)
         sockets: list[IcmpSocket] = []
