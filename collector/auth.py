@@ -23,8 +23,17 @@ ADMIN_CREDENTIAL_FILE = "admin.credential"
 READER_CREDENTIAL_FILE = "reader.credential"
 
 
-def new_secret() -> str:
-    return secrets.token_urlsafe(SECRET_BYTES)
+# Each kind of secret starts with its own prefix: it says what a leaked string
+# is (as GitHub's ghp_ tokens do), and a secret never starts with "-", which
+# command lines would take for an option.
+ENROLLMENT_TOKEN_PREFIX = "vet_"
+PROBE_CREDENTIAL_PREFIX = "vpc_"
+ADMIN_CREDENTIAL_PREFIX = "vac_"
+READER_CREDENTIAL_PREFIX = "vrc_"
+
+
+def new_secret(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(SECRET_BYTES)
 
 
 def new_id() -> str:
@@ -60,7 +69,7 @@ def read_credential_file(path: Path) -> str:
     return text.splitlines()[0].strip()
 
 
-def ensure_credential_file(path: Path) -> tuple[str, bool]:
+def ensure_credential_file(path: Path, prefix: str = ADMIN_CREDENTIAL_PREFIX) -> tuple[str, bool]:
     """Read the credential in `path`, creating it (mode 0600, atomically) when absent.
 
     Returns (credential, created). O_EXCL makes two collectors starting on one
@@ -70,7 +79,7 @@ def ensure_credential_file(path: Path) -> tuple[str, bool]:
         return read_credential_file(path), False
     except FileNotFoundError:
         pass
-    credential = new_secret()
+    credential = new_secret(prefix)
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

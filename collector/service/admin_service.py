@@ -10,7 +10,7 @@ import re
 
 import grpc
 
-from vantage.collector.auth import hash_secret, new_id, new_secret
+from vantage.collector.auth import ENROLLMENT_TOKEN_PREFIX, hash_secret, new_id, new_secret
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.storage.records import CredentialRole, EnrollmentToken, TargetRecord
 from vantage.collector.wire.records import probe_to_proto, target_to_proto, timestamp, unix_s
@@ -51,7 +51,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         )
         if expires <= now:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "expires_at is in the past")
-        secret = new_secret()
+        secret = new_secret(ENROLLMENT_TOKEN_PREFIX)
         token = EnrollmentToken(
             token_id=new_id(),
             token_hash=hash_secret(secret),

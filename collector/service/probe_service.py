@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from vantage.collector.auth import hash_secret, new_secret
+from vantage.collector.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.ingest import ingest_batch
 from vantage.collector.service.work import WorkPlanner
@@ -40,7 +40,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             await abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing enrollment token")
         now = app.clock()
         probe_id = str(uuid.uuid4())
-        credential = new_secret()
+        credential = new_secret(PROBE_CREDENTIAL_PREFIX)
         draft = ProbeRecord(
             probe_id=probe_id,
             name=request.name[:MAX_NAME_LENGTH],

@@ -33,6 +33,7 @@ from grpc_reflection.v1alpha import reflection
 from vantage.collector.auth import (
     ADMIN_CREDENTIAL_FILE,
     READER_CREDENTIAL_FILE,
+    READER_CREDENTIAL_PREFIX,
     ensure_credential_file,
     hash_secret,
     new_id,
@@ -97,7 +98,7 @@ def prepare_credentials(app_storage: Any, data_dir: Path, *, require_reader: boo
     if created:
         log.info("admin credential created in %s (mode 0600)", data_dir / ADMIN_CREDENTIAL_FILE)
     if require_reader:
-        reader, _ = ensure_credential_file(data_dir / READER_CREDENTIAL_FILE)
+        reader, _ = ensure_credential_file(data_dir / READER_CREDENTIAL_FILE, READER_CREDENTIAL_PREFIX)
         app_storage.add_credential(hash_secret(reader), CredentialRole.READER, now_unix_s)
 
 
