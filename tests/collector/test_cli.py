@@ -36,6 +36,7 @@ def test_token_create_prints_only_the_token(collector: CollectorProcess) -> None
     plain = admin(collector, "collector", "token", "create", "--name", "ams-1", check=True)
     lines = plain.stdout.splitlines()
     assert len(lines) == 1 and len(lines[0]) >= 40
+    assert lines[0].startswith("vet_")  # never "-": safe as a command-line argument
     assert enroll(collector, lines[0]).probe_id
     document = json.loads(
         admin(collector, "collector", "token", "create", "--expires", "2h", "--json", check=True).stdout

@@ -45,7 +45,7 @@ def test_data_dir_and_admin_credential_are_private(collector: CollectorProcess) 
 def test_enroll_returns_a_working_credential(collector: CollectorProcess) -> None:
     enrolled = enroll(collector)
     uuid.UUID(enrolled.probe_id)
-    assert enrolled.credential
+    assert enrolled.credential.startswith("vpc_")
     with collector.channel() as channel:
         plan = probe_stub(channel).GetWork(
             probe_service_pb2.GetWorkRequest(software_version="test"),
