@@ -44,6 +44,7 @@ async def run_icmp_sweep(
     loop = asyncio.get_running_loop()
     sock = icmp_socket.sock
     family = icmp_socket.family
+    # One packet size per sweep: the largest any request asked for.
     payload_bytes = max(_icmp_options(r).payload_bytes for r in requests)
     kernel_ident = icmp_socket.kernel_ident
     ident = kernel_ident if kernel_ident is not None else rng.getrandbits(16)
@@ -64,13 +65,20 @@ async def run_icmp_sweep(
 
     def on_readable() -> None:
         decode, on_reply, recvmsg, clock = codec.decode, sweep.on_reply, sock.recvmsg, time.time_ns
+        errors_in_a_row = 0
         while True:
             try:
                 data, ancdata, _flags, address = recvmsg(_RECEIVE_BYTES, _ANCILLARY_BYTES)
             except (BlockingIOError, InterruptedError):
                 break
             except OSError:
-                continue  # an error queued on the socket; the next read goes on
+                # A pending socket error is reported once and cleared: read on. Anything that
+                # keeps failing (a closed socket) must not spin here.
+                errors_in_a_row += 1
+                if errors_in_a_row > 8:
+                    break
+                continue
+            errors_in_a_row = 0
             decoded = decode(data)
             if decoded is None:
                 continue
