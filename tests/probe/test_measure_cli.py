@@ -131,3 +131,21 @@ def test_prefixes_expand_to_their_hosts(prefix: str) -> None:
     expected = network.hosts() if network.num_addresses > 2 else network
     assert expand_prefix(prefix) == [str(address) for address in expected]
     assert expand_prefix("192.0.2.1") is None
+
+
+def test_progress_bar_draws_and_ends_with_a_newline() -> None:
+    import io
+
+    from vantage.probe.measure_run import Progress
+
+    stream = io.StringIO()
+    progress = Progress(3, stream)
+    for _ in range(3):
+        progress.step()
+    text = stream.getvalue()
+    assert text.startswith("\r[") and text.endswith("] 3/3\n")
+
+
+def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["probe", "measure", "tcp", "127.0.0.1:1", "127.0.0.1:2"]) == 1
+    assert "[" not in capsys.readouterr().err
