@@ -134,6 +134,10 @@ def _serve(args: argparse.Namespace) -> int:
     for path in [*args.asn_db, args.tls_cert, args.tls_key]:
         if path is not None and not Path(path).is_file():
             raise UsageError(f"no such file: {path}")
+    if args.db and not (
+        args.db == "memory:" or args.db.startswith(("sqlite:///", "postgresql://", "postgres://"))
+    ):
+        raise UsageError(f"--db {args.db!r}: use sqlite:///PATH, postgresql://... (or memory: for tests)")
     max_batch = args.max_batch or DEFAULT_MAX_BATCH_ITEMS
     if max_batch <= 0:
         raise UsageError("--max-batch must be positive")
