@@ -191,10 +191,13 @@ def test_revoked_credential_backs_off_with_one_clear_log_line(
     wait_for_rounds(collector, probe_id, 1)
     collector.admin("collector", "probe", "revoke", probe_id)
     probe.process.wait_log("CREDENTIAL REJECTED")
+    # The collector's rounds (2 s) are the clock; the probe would heartbeat every 1 s
+    # and fetch work every round if it did not back off. Let the RPCs that were
+    # already in flight at the first rejection finish (one round), then count.
+    settled = collector.rounds_computed() + 1
+    poll(lambda: collector.rounds_computed() >= settled, timeout_s=30, what="one more round")
     lines = probe.log().count("CREDENTIAL REJECTED")
     rejected = probe.metric("vantage_probe_upload_errors_total", {"code": "UNAUTHENTICATED"})
-    # The collector's rounds (2 s) are the clock; the probe would heartbeat every 1 s
-    # and fetch work every round if it did not back off.
     rounds_before = collector.rounds_computed()
     poll(lambda: collector.rounds_computed() >= rounds_before + 3, timeout_s=30, what="three more rounds")
     assert probe.process.alive()
