@@ -116,7 +116,7 @@ def run_probe(
             [*VANTAGE, "collector", "token", "create", *admin], check=True, capture_output=True, text=True
         ).stdout.strip()
         probe = subprocess.Popen(
-            [*VANTAGE, "probe", "run", "--collector", address, "--enroll-token", token,
+            [*VANTAGE, "probe", "run", "--collector", address, f"--enroll-token={token}",
              "--state-dir", str(state_dir), "--plaintext", "--allow-range", "127.0.0.0/8",
              "--metrics", f"127.0.0.1:{metrics_port}",
              "--max-rate", str(max_rate), "--max-concurrency", "1024", "--log-level", "warning"],

@@ -31,7 +31,7 @@ the collector as refused_by_policy.
 
 examples:
   vantage probe run --collector collector.example.org:7443 \\
-      --enroll-token TOKEN --state-dir /var/lib/vantage-probe
+      --enroll-token=TOKEN --state-dir /var/lib/vantage-probe
   vantage probe run --config /etc/vantage/probe.toml
   vantage probe run --collector 192.0.2.10:7443 --collector 198.51.100.10:7443 \\
       --state-dir ./probe-state --plaintext --allow-range 198.18.0.0/15
@@ -53,7 +53,12 @@ def register_run(probe_subparsers: argparse._SubParsersAction[argparse.ArgumentP
         metavar="HOST:PORT",
         help="collector address; repeat for several (the probe spreads over them and fails over)",
     )
-    add("--enroll-token", metavar="TOKEN", help="one-time enrollment token (needed only for the first start)")
+    add(
+        "--enroll-token",
+        metavar="TOKEN",
+        help="one-time enrollment token, needed only for the first start; write --enroll-token=TOKEN "
+        "(a token may begin with '-'), or use VANTAGE_PROBE_ENROLL_TOKEN to keep it out of `ps`",
+    )
     add("--state-dir", metavar="DIR", help="where the credential and the outbox live (created mode 0700)")
     add("--ca-file", metavar="FILE", help="CA certificate(s) to verify the collector's TLS certificate")
     add("--plaintext", action="store_const", const=True, help="no TLS (lab and tests only)")

@@ -213,7 +213,8 @@ class Probe:
         argv = [*VANTAGE, "probe", "run", "--state-dir", str(self.state_dir), "--plaintext"]
         for address in self.collectors:
             argv += ["--collector", address]
-        argv += ["--enroll-token", self.token, "--metrics", f"127.0.0.1:{self.metrics_port}"]
+        # One argument with "=": a token may start with "-" (URL-safe base64).
+        argv += [f"--enroll-token={self.token}", "--metrics", f"127.0.0.1:{self.metrics_port}"]
         argv += ["--heartbeat-seconds", "1", "--retry-max-seconds", "1", *self.extra]
         self.process = self.processes.add(Process("probe", argv, self.state_dir.parent / "probe.log"))
         self.process.start()
