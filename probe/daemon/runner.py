@@ -33,7 +33,7 @@ from vantage.probe.daemon.credentials import (
     Credential,
     ensure_state_dir,
 )
-from vantage.probe.daemon.enroll import obtain_credential
+from vantage.probe.daemon.enroll import FatalError, obtain_credential
 from vantage.probe.daemon.heartbeat import run_heartbeats
 from vantage.probe.daemon.host import icmp_available, ipv6_routable, lock_state_dir
 from vantage.probe.daemon.link import Link, LinkDown
@@ -255,7 +255,11 @@ class Daemon:
             self.metrics.observe_outbox(depth, oldest)
             log.info("outbox %s: %d results waiting, %d dropped in total", outbox.sync.path, depth, dropped)
             if self.config.metrics:
-                server, port = start_metrics_server(self.metrics.registry, self.config.metrics)
+                try:
+                    server, port = start_metrics_server(self.metrics.registry, self.config.metrics)
+                except OSError as exc:
+                    where = self.config.metrics
+                    raise FatalError(f"cannot serve metrics on {where}: {exc.strerror}") from None
                 host = self.config.metrics.rpartition(":")[0]
                 log.info("metrics on http://%s:%d/metrics", host, port)
             try:

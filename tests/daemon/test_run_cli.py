@@ -70,3 +70,15 @@ def test_plan_cap_and_heartbeat_bounds() -> None:
     assert bounded_interval_s(60.0, 0.01) == 5.0  # a collector cannot make the probe chatty
     assert bounded_interval_s(60.0, 10_000.0) == 600.0
     assert bounded_interval_s(1.0, 0.5) == 1.0
+
+
+def test_metrics_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        argv = ["probe", "run", "--collector", "192.0.2.1:7443", "--state-dir", str(tmp_path / "s")]
+        code, err = run([*argv, "--metrics", f"127.0.0.1:{port}"], capsys)
+    assert code == 1 and f"cannot serve metrics on 127.0.0.1:{port}" in err
