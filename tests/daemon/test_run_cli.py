@@ -82,3 +82,18 @@ def test_metrics_port_in_use_is_a_clear_error(capsys: pytest.CaptureFixture[str]
         argv = ["probe", "run", "--collector", "192.0.2.1:7443", "--state-dir", str(tmp_path / "s")]
         code, err = run([*argv, "--metrics", f"127.0.0.1:{port}"], capsys)
     assert code == 1 and f"cannot serve metrics on 127.0.0.1:{port}" in err
+
+
+def test_one_probe_per_state_dir(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from vantage.probe.daemon.host import lock_state_dir
+
+    state_dir = tmp_path / "s"
+    state_dir.mkdir()
+    held = lock_state_dir(state_dir)  # as a running probe would
+    try:
+        code, err = run(
+            ["probe", "run", "--collector", "192.0.2.1:7443", "--state-dir", str(state_dir)], capsys
+        )
+    finally:
+        held.close()
+    assert code == 1 and "another probe is running" in err
