@@ -120,10 +120,16 @@ def choose_exact(
     When the first pass fills up inside the prefix, the full walk would have stopped there too;
     otherwise the relaxed passes need the whole ranking, which is then computed.
     """
-    order = [members[index][1] for index in prefix]
-    chosen = choose_in_order(order, count, passes[:1])
-    if len(chosen) >= count:
+    chosen: list[T] = []
+    if count <= 0:
         return chosen
-    if len(prefix) < len(members):
-        order = [members[index][1] for index in ranked_indices(key_hash, member_hashes)]
-    return choose_in_order(order, count, passes)
+    first_pass = passes[0]
+    for index in prefix:  # the first pass, walked lazily: it usually stops after a few members
+        member = members[index][1]
+        if first_pass(member, chosen):
+            chosen.append(member)
+            if len(chosen) == count:
+                return chosen
+    # Short: the relaxed passes walk the whole ranking (the prefix is all of it for small fleets).
+    full = prefix if len(prefix) == len(members) else ranked_indices(key_hash, member_hashes)
+    return choose_in_order([members[index][1] for index in full], count, passes)
