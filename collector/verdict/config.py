@@ -114,6 +114,9 @@ class VerdictConfig:
     country_down_share: float = DEFAULT_COUNTRY_DOWN_SHARE
     country_degraded_share: float = DEFAULT_COUNTRY_DEGRADED_SHARE
     country_filtered_share: float = DEFAULT_COUNTRY_FILTERED_SHARE
+    # The vectorised fast path (fast.py) for plain ASes; False runs the reference path only. Both
+    # give the same verdicts (tests/verdict/test_fast_path.py).
+    vectorized: bool = True
 
     def __post_init__(self) -> None:
         if not 0.0 < self.belief_down < self.belief_up < 1.0:

@@ -27,6 +27,7 @@ from vantage.collector.verdict.availability import Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.country import AsSummary, roll_up
 from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundMark, step
+from vantage.collector.verdict.fast import evaluate_fast
 from vantage.collector.verdict.grouping import VantageView, group
 from vantage.collector.verdict.interference import Interference, judge_all
 from vantage.collector.verdict.model import (
@@ -96,12 +97,24 @@ def _evaluate(
     round_length: timedelta,
     config: VerdictConfig,
 ) -> RoundOutput:
-    grouped = group(observations if isinstance(observations, list | tuple) else list(observations))
-    offline = find_offline(grouped.probes, grouped.answered_by_asn, config)
+    rows = observations if isinstance(observations, list | tuple) else list(observations)
+    limits = Thresholds.of(config)
+    plain: dict[int, Reachability] = {}
+    plain_tallies: dict[str, tuple[int, int]] = {}
+    if config.vectorized and rows:
+        fast = evaluate_fast(rows, state.ases, state.targets, config, limits)
+        grouped = group(fast.rest)
+        offline = fast.offline
+        plain, plain_tallies = fast.plain, fast.plain_tallies
+        country_of: dict[int, str] = {**fast.country_of, **grouped.target_country}
+        basic_ok: set[str] = set(fast.basic_ok)
+    else:
+        grouped = group(rows)
+        offline = find_offline(grouped.probes, grouped.answered_by_asn, config)
+        country_of = dict(grouped.target_country)
+        basic_ok = set()
 
     views_by_asn: dict[int, list[VantageView]] = {}
-    country_of: dict[int, str] = dict(grouped.target_country)
-    basic_ok: set[str] = set()
     for asn, by_probe in grouped.reachability.items():
         usable = []
         for view in by_probe.values():
@@ -126,7 +139,6 @@ def _evaluate(
     interference = judge_all(inside, frozenset(basic_ok), config) if inside else {}
 
     model = availability_mod.AvailabilityModel(state.targets, config)
-    limits = Thresholds.of(config)
     new_ases = dict(state.ases)
     new_tracks = dict(state.tracks)
     up_tallies: list[Tally] = []
@@ -136,24 +148,35 @@ def _evaluate(
     suspects: set[str] = set()
     by_country: dict[str, list[AsSummary]] = {}
 
-    for asn in sorted(views_by_asn.keys() | interference.keys()):
+    # Scopes with a tracker (an open event or a streak): the only ASes that need the event machinery
+    # when they are UP (most of the Internet, most of the time).
+    tracked = {scope for scope, _ in state.tracks}
+    up = Status.UP
+    for asn in sorted(views_by_asn.keys() | interference.keys() | plain.keys()):
         memory = state.ases.get(asn)
         views = views_by_asn.get(asn)
-        r = judge(views, memory, model, config, limits) if views else None
+        r = plain.get(asn) or (judge(views, memory, model, config, limits) if views else None)
         i = interference.get(asn)
         country = country_of.get(asn) or (memory.country if memory else "")
         verdict, new_memory, drop = _decide(asn, country, r, i, memory, round_number, round_start, config)
         verdicts.append(verdict)
         new_ases[asn] = new_memory
-        suspects.update(verdict.evidence.suspect_probes)
+        if verdict.evidence.suspect_probes:
+            suspects.update(verdict.evidence.suspect_probes)
         if r is not None:
-            (up_tallies if r.status is Status.UP else silent_tallies).append(r.tallies)
+            (up_tallies if r.status is up else silent_tallies).append(r.tallies)
         weight = (r.targets if r else 0) + (i.judgeable_targets if i else 0)
-        by_country.setdefault(country, []).append(
-            AsSummary(
-                asn, verdict.status, verdict.confidence, weight, verdict.reachability_ratio, r is not None
-            )
+        summary = AsSummary(
+            asn, verdict.status, verdict.confidence, weight, verdict.reachability_ratio, r is not None
         )
+        in_country = by_country.get(country)
+        if in_country is None:
+            by_country[country] = [summary]
+        else:
+            in_country.append(summary)
+        scope = f"AS{asn}"
+        if verdict.status is up and scope not in tracked:
+            continue  # nothing to open, nothing open to update or close
         mark = RoundMark(
             verdict.status,
             verdict.confidence,
@@ -164,7 +187,7 @@ def _evaluate(
         )
         events.extend(
             _step_events(
-                new_tracks, f"AS{asn}", asn, country, mark, round_number, round_start, round_length, config
+                new_tracks, scope, asn, country, mark, round_number, round_start, round_length, config
             )
         )
 
@@ -183,6 +206,8 @@ def _evaluate(
             )
         )
 
+    if plain_tallies:
+        up_tallies.append(_as_tally(plain_tallies))
     new_state = EngineState(
         targets=availability_mod.learn(state.targets, up_tallies, silent_tallies, config),
         ases=new_ases,
@@ -200,6 +225,12 @@ def _evaluate(
         offline_probes=tuple(sorted(offline)),
         suspect_probes=tuple(sorted(suspects - offline)),
     )
+
+
+def _as_tally(tallies: dict[str, tuple[int, int]]) -> Tally:
+    """(answered, attempts) per target as the (measured, unanswered, attempts) form learn() takes."""
+    unanswered = {t: n - ok for t, (ok, n) in tallies.items() if ok < n}
+    return tallies.keys(), unanswered, {t: tallies[t][1] for t in unanswered}
 
 
 def _step_events(

@@ -34,6 +34,21 @@ from typing import NamedTuple
 
 from vantage.collector.verdict.availability import AvailabilityModel, Tally
 from vantage.collector.verdict.config import VerdictConfig
+from vantage.collector.verdict.grouping import (
+    COLUMN_FAILURE as FAILURE,
+)
+from vantage.collector.verdict.grouping import (
+    COLUMN_LOSS_RATIO as LOSS,
+)
+from vantage.collector.verdict.grouping import (
+    COLUMN_PROTOCOL as PROTOCOL,
+)
+from vantage.collector.verdict.grouping import (
+    COLUMN_RTT_MS as RTT,
+)
+from vantage.collector.verdict.grouping import (
+    COLUMN_TARGET_ID as TID,
+)
 from vantage.collector.verdict.grouping import VantageView
 from vantage.collector.verdict.model import FailureCount, ProtocolStat, Status
 from vantage.collector.verdict.state import AsMemory
@@ -133,15 +148,16 @@ def judge(
     prior = 0.0 if memory is None else min(max(memory.belief_logodds, -limits.prior_cap), limits.prior_cap)
     vp_cap = limits.vantage_point_cap
 
-    # Per-VP log-likelihood sums run as C-level map/sum over the per-target ratios.
-    answered_lists = [v.answered for v in views]
-    unanswered_lists = [v.unanswered for v in views if v.unanswered]
-    measured = set(map(_target_id, chain(*answered_lists, *unanswered_lists)))
+    # Per-VP log-likelihood sums run as C-level map/sum over the per-target ratios, on the views'
+    # target-id columns.
+    answered_ids = [v.answered_columns[TID] for v in views]
+    unanswered_ids = [v.unanswered_columns[TID] for v in views if v.unanswered]
+    measured = set(chain(*answered_ids, *unanswered_ids))
     availability.ensure(measured)
     positive, negative = availability.positive.__getitem__, availability.negative.__getitem__
     llrs = [
-        sum(map(positive, map(_target_id, v.answered)))
-        + (sum(map(negative, map(_target_id, v.unanswered))) if v.unanswered else 0.0)
+        sum(map(positive, v.answered_columns[TID]))
+        + (sum(map(negative, v.unanswered_columns[TID])) if v.unanswered else 0.0)
         for v in views
     ]
 
@@ -181,41 +197,45 @@ def judge(
             for v, llr in zip(views, llrs, strict=True)
             if v.probe_id not in dissenting
         )
-        answered_lists = [v.answered for v in trusted]
-        unanswered_lists = [v.unanswered for v in trusted if v.unanswered]
-        measured = set(map(_target_id, chain(*answered_lists, *unanswered_lists)))
+        answered_ids = [v.answered_columns[TID] for v in trusted]
+        unanswered_ids = [v.unanswered_columns[TID] for v in trusted if v.unanswered]
+        measured = set(chain(*answered_ids, *unanswered_ids))
 
-    answered_obs = list(chain(*answered_lists))
-    unanswered_obs = list(chain(*unanswered_lists))
+    answered = sum(map(len, answered_ids))
+    unanswered = sum(map(len, unanswered_ids))
     unanswered_by_target: dict[str, int] = {}
     attempts_by_target: dict[str, int] = {}
     silent_targets = 0
-    if unanswered_obs:
-        for t in map(_target_id, unanswered_obs):
+    if unanswered:
+        for t in chain(*unanswered_ids):
             unanswered_by_target[t] = unanswered_by_target.get(t, 0) + 1
         attempts_by_target = dict(unanswered_by_target)
-        for t in map(_target_id, answered_obs):
+        for t in chain(*answered_ids):
             if t in attempts_by_target:
                 attempts_by_target[t] += 1
         silent_targets = sum(1 for t, n in unanswered_by_target.items() if n == attempts_by_target[t])
 
-    protocols = list(map(_protocol, answered_obs))
+    protocols = list(chain(*(v.answered_columns[PROTOCOL] for v in trusted)))
     answered_by_protocol = {p: protocols.count(p) for p in set(protocols)}
     attempts_by_protocol = dict(answered_by_protocol)
     failure_mix: dict[tuple[str, Protocol], int] = {}
-    if unanswered_obs:
-        for p in map(_protocol, unanswered_obs):
-            attempts_by_protocol[p] = attempts_by_protocol.get(p, 0) + 1
-        for key in map(_failure_key, unanswered_obs):
-            failure_mix[key] = failure_mix.get(key, 0) + 1
-    if any(map(_failure, answered_obs)):  # refused, DNS errors, resets: answered, but failures all the same
-        for key in map(_failure_key, answered_obs):
-            if key[0]:
-                failure_mix[key] = failure_mix.get(key, 0) + 1
+    if unanswered:
+        for v in trusted:
+            if v.unanswered:
+                columns = v.unanswered_columns
+                for key in zip(columns[FAILURE], columns[PROTOCOL], strict=True):
+                    attempts_by_protocol[key[1]] = attempts_by_protocol.get(key[1], 0) + 1
+                    failure_mix[key] = failure_mix.get(key, 0) + 1
+    for v in trusted:  # refused, DNS errors, resets: answered, but failures all the same
+        columns = v.answered_columns
+        if any(columns[FAILURE]):
+            for key in zip(columns[FAILURE], columns[PROTOCOL], strict=True):
+                if key[0]:
+                    failure_mix[key] = failure_mix.get(key, 0) + 1
 
     # Loss among the echoes that came back at all: silence is the reachability signal, not throttling.
-    loss = _mean_of_present(list(map(_loss, answered_obs)))
-    rtt = _mean_of_present(list(map(_rtt, answered_obs)))
+    loss = _mean_of_present(list(chain(*(v.answered_columns[LOSS] for v in trusted))))
+    rtt = _mean_of_present(list(chain(*(v.answered_columns[RTT] for v in trusted))))
 
     failing_targets = 0
     if status is _UP:
@@ -248,14 +268,13 @@ def judge(
     else:
         confidence = 0.0
 
-    answered = len(answered_obs)
     return Reachability(
         status,
         reason,
         belief,
         round(confidence, 6),
         answered,
-        answered + len(unanswered_obs),
+        answered + unanswered,
         len(trusted),
         tuple(sorted({v.probe_asn for v in trusted})),
         len(up),
@@ -278,9 +297,10 @@ def judge(
 
 
 def _mean_of_present(values: list[float | None]) -> float | None:
-    """Mean of the values that are not None, counted with C-level list methods (hot path)."""
-    present = len(values) - values.count(None)
-    return sum(filter(None, values)) / present if present else None  # zeros add nothing to the sum
+    """Mean of the values that are not None (hot path: the usual case has no None at all)."""
+    if None in values:
+        values = [x for x in values if x is not None]
+    return sum(values) / len(values) if values else None  # type: ignore[arg-type]
 
 
 def _loss_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
@@ -319,8 +339,8 @@ def _throttled(views: list[VantageView], memory: AsMemory, config: VerdictConfig
     loss_limit, rtt_limit = _loss_limit(memory, config), _rtt_limit(memory, config)
     bad_asns: list[int] = []
     for v in views:
-        losses = [x for x in map(_loss, v.answered) if x is not None]
-        rtts = [x for x in map(_rtt, v.answered) if x is not None]
+        losses = [x for x in v.answered_columns[LOSS] if x is not None]
+        rtts = [x for x in v.answered_columns[RTT] if x is not None]
         lossy = loss_limit is not None and bool(losses) and sum(losses) / len(losses) >= loss_limit
         slow = rtt_limit is not None and bool(rtts) and sum(rtts) / len(rtts) >= rtt_limit
         if lossy or slow:

@@ -272,7 +272,7 @@ def _interference_round(
     world: World, rng: random.Random, n: int, present: set[str], offline: set[str]
 ) -> Iterator[Observation]:
     config = world.config
-    controls = [p for p in world.outside if p.probe_id in present and p.probe_id not in offline][:3]
+    controls = [p for p in world.outside if p.probe_id in present and p.probe_id not in offline][:5]
     for asn, probes in world.inside_of.items():
         if _active(world, EventKind.OUTAGE, asn, n):
             continue  # cut off: its inside probes cannot upload this round

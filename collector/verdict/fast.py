@@ -1,0 +1,395 @@
+"""The vectorised fast path: a whole round in numpy columns, plain ASes judged without Python loops.
+
+Theory of operation
+-------------------
+A whole-Internet round is millions of observations over tens of thousands of ASes, and almost
+every AS is *plain*: every vantage point votes up, no target failed from two vantage points, no
+answer carried a failure string, loss and RTT are nowhere near the throttling limits, and the
+belief is above 0.9. For a plain AS the full judgement (reachability.judge) can only say UP, and
+every number it reports is a count, a sum or a mean over its observations — numpy computes those
+for all ASes at once (bincount over factorised keys).
+
+So the round is turned into columns once; vantage-point sanity (offline probes) and the per-AS
+votes are computed vectorised; the plain ASes get their `Reachability` straight from the arrays;
+the others — anything that could be DOWN, DEGRADED, UNKNOWN, have a dissenter or a failure mix
+beyond timeouts — keep their observations and go through the reference path (grouping.py and
+reachability.py), as do all inside-out observations. tests/verdict/test_fast_path.py checks that
+both paths give the same verdicts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from itertools import repeat
+
+import numpy as np
+
+from vantage.collector.verdict.availability import _BUCKETS, Tally, _llr_table
+from vantage.collector.verdict.classify import ANSWER_TABLE
+from vantage.collector.verdict.config import VerdictConfig
+from vantage.collector.verdict.model import (
+    Observation,
+    Protocol,
+    ProtocolStat,
+    Status,
+    TaskKind,
+)
+from vantage.collector.verdict.reachability import (
+    REASON_VOTES,
+    Reachability,
+    Thresholds,
+    _failure_count,
+    _protocol_stat,
+)
+from vantage.collector.verdict.state import AsMemory, TargetMemory
+
+_PROTOCOLS = max(int(p) for p in Protocol) + 1
+_REACH = int(TaskKind.REACHABILITY)
+_INSIDE = int(TaskKind.INTERFERENCE)
+
+
+@dataclass(slots=True)
+class FastRound:
+    offline: frozenset[str]
+    basic_ok: frozenset[str]  # probes with an answered outside-in observation this round
+    plain: dict[int, Reachability]  # AS -> judgement, for the plain ASes
+    country_of: dict[int, str]
+    rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
+    # learning for the plain ASes: target id -> (answered, attempts)
+    plain_tallies: dict[str, tuple[int, int]]
+
+
+def _factorise(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    index = {s: i for i, s in enumerate(dict.fromkeys(column))}
+    codes = np.fromiter(map(index.__getitem__, column), dtype=np.int64, count=len(column))
+    return codes, list(index)
+
+
+def evaluate_fast(
+    observations: Sequence[Observation],
+    ases: Mapping[int, AsMemory],
+    targets: Mapping[str, TargetMemory],
+    config: VerdictConfig,
+    limits: Thresholds,
+) -> FastRound:
+    n = len(observations)
+    columns = list(zip(*observations, strict=True))
+    probe_codes, probe_ids = _factorise(columns[0])
+    probe_asn = np.fromiter(columns[1], dtype=np.int64, count=n)
+    target_codes, target_ids = _factorise(columns[3])
+    target_asn = np.fromiter(columns[4], dtype=np.int64, count=n)
+    kind = np.fromiter(columns[7], dtype=np.int64, count=n)
+    classes = map(ANSWER_TABLE.get, zip(columns[8], columns[9], strict=True), repeat(-1))
+    answered = np.fromiter(classes, dtype=np.int64, count=n)  # 1 answered, 0 unanswered, -1 proves nothing
+    has_failure = np.fromiter(map(bool, columns[9]), dtype=bool, count=n)
+    protocol = np.fromiter(columns[6], dtype=np.int64, count=n)
+    rtt = np.array(columns[10], dtype=float)  # None becomes nan
+    loss = np.array(columns[11], dtype=float)
+
+    valid = (answered >= 0) & ((kind == _REACH) | (kind == _INSIDE))
+    offline = _offline(probe_codes, probe_ids, target_asn, probe_asn, kind, answered, valid, config)
+    offline_mask = np.zeros(len(probe_ids), dtype=bool)
+    if offline:
+        offline_mask[[probe_ids.index(p) for p in offline]] = True
+    online = valid & ~offline_mask[probe_codes]
+    reach = online & (kind == _REACH)
+    basic_ok = frozenset(probe_ids[i] for i in np.unique(probe_codes[reach & (answered == 1)]).tolist())
+    witness = np.flatnonzero(reach & (probe_asn != target_asn))  # outside-in rows
+
+    plain, plain_tallies, plain_asns, country_of = _judge_plain(
+        witness,
+        columns,
+        probe_codes,
+        len(probe_ids),
+        probe_asn,
+        target_codes,
+        target_ids,
+        target_asn,
+        answered,
+        has_failure,
+        protocol,
+        rtt,
+        loss,
+        ases,
+        targets,
+        config,
+        limits,
+    )
+    # The reference path sees every valid observation of the other ASes and every inside-out one
+    # (offline probes' rows included: it excludes them itself, from the offline set given).
+    rest_mask = valid & ~np.isin(target_asn, plain_asns)
+    rest_mask |= valid & (kind == _INSIDE)
+    rest = [observations[i] for i in np.flatnonzero(rest_mask).tolist()]
+    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies)
+
+
+def _offline(
+    probe_codes: np.ndarray,
+    probe_ids: list[str],
+    target_asn: np.ndarray,
+    probe_asn: np.ndarray,
+    kind: np.ndarray,
+    answered: np.ndarray,
+    valid: np.ndarray,
+    config: VerdictConfig,
+) -> frozenset[str]:
+    """vantage_points.find_offline, vectorised: the same rule on the same counts."""
+    attempts = np.bincount(probe_codes[valid], minlength=len(probe_ids))
+    answers = np.bincount(probe_codes[valid], weights=answered[valid], minlength=len(probe_ids))
+    candidate = (attempts >= config.offline_min_attempts) & (
+        answers <= config.offline_max_answered_ratio * attempts
+    )
+    if not candidate.any():
+        return frozenset()
+    outside = valid & (probe_asn != target_asn)
+    asn_values, inverse = np.unique(target_asn[outside], return_inverse=True)
+    by_asn = dict(
+        zip(asn_values.tolist(), np.bincount(inverse, weights=answered[outside]).tolist(), strict=True)
+    )
+    rows = np.flatnonzero(valid & candidate[probe_codes])
+    units: dict[int, dict[tuple[int, int], int]] = {}
+    for code, k, asn, ok in zip(
+        probe_codes[rows].tolist(),
+        kind[rows].tolist(),
+        target_asn[rows].tolist(),
+        answered[rows].tolist(),
+        strict=True,
+    ):
+        per_unit = units.setdefault(code, {})
+        per_unit[(k, asn)] = per_unit.get((k, asn), 0) + ok
+    offline = set()
+    for code, per_unit in units.items():
+        reached = sum(1 for (_, asn), own in per_unit.items() if by_asn.get(asn, 0.0) - own > 0)
+        if reached >= 1 and 2 * reached >= len(per_unit):
+            offline.add(probe_ids[code])
+    return frozenset(offline)
+
+
+def _judge_plain(
+    witness: np.ndarray,
+    columns: list[tuple[object, ...]],
+    probe_codes: np.ndarray,
+    n_probes: int,
+    probe_asn: np.ndarray,
+    target_codes: np.ndarray,
+    target_ids: list[str],
+    target_asn: np.ndarray,
+    answered: np.ndarray,
+    has_failure: np.ndarray,
+    protocol: np.ndarray,
+    rtt: np.ndarray,
+    loss: np.ndarray,
+    ases: Mapping[int, AsMemory],
+    targets: Mapping[str, TargetMemory],
+    config: VerdictConfig,
+    limits: Thresholds,
+) -> tuple[dict[int, Reachability], dict[str, tuple[int, int]], np.ndarray, dict[int, str]]:
+    if not len(witness):
+        return {}, {}, np.zeros(0, dtype=np.int64), {}
+    w = witness
+    as_values, as_code = np.unique(target_asn[w], return_inverse=True)
+    n_as = len(as_values)
+    pair_values, pair_first, pair_code = np.unique(
+        as_code * n_probes + probe_codes[w], return_index=True, return_inverse=True
+    )
+    pair_as = pair_values // n_probes
+    n_pairs = np.bincount(pair_as, minlength=n_as)
+
+    # Availability per target (Trinocular's A(E)) as log-likelihood ratios, once per target.
+    unique_targets, target_inverse = np.unique(target_codes[w], return_inverse=True)
+    positive, negative = _target_llrs([target_ids[c] for c in unique_targets.tolist()], targets, config)
+    ans = answered[w]
+    is_ans = ans == 1
+    llr = np.where(is_ans, positive[target_inverse], negative[target_inverse])
+    pair_llr = np.bincount(pair_code, weights=llr, minlength=len(pair_values))
+
+    prior = np.array([_prior(ases.get(a), limits) for a in as_values.tolist()], dtype=float)
+    x = prior[pair_as] + pair_llr
+    up = (x > limits.up) & (pair_llr > 0.0)
+    down = (x < limits.down) & (pair_llr < 0.0)
+    n_up = np.bincount(pair_as, weights=up, minlength=n_as)
+    n_down = np.bincount(pair_as, weights=down, minlength=n_as)
+    cap = limits.vantage_point_cap
+    belief = prior + np.bincount(pair_as, weights=np.clip(pair_llr, -cap, cap), minlength=n_as)
+
+    # Per target: answers, attempts, silences; the AS each target belongs to.
+    target_as = np.zeros(len(unique_targets), dtype=np.int64)
+    target_as[target_inverse] = as_code
+    attempts_t = np.bincount(target_inverse, minlength=len(unique_targets))
+    answers_t = np.bincount(target_inverse, weights=is_ans, minlength=len(unique_targets))
+    silences_t = attempts_t - answers_t
+    twice_silent = np.bincount(
+        target_as, weights=silences_t >= config.min_down_vantage_points, minlength=n_as
+    )
+    failure_answers = np.bincount(as_code, weights=has_failure[w] & is_ans, minlength=n_as)
+
+    loss_mean = _mean_by(as_code, loss[w], is_ans, n_as)
+    rtt_mean = _mean_by(as_code, rtt[w], is_ans, n_as)
+    maybe_throttled = _maybe_throttled(as_values, n_pairs, loss_mean, rtt_mean, ases, config)
+
+    plain_mask = (
+        (n_down == 0)
+        & (n_up >= 1)
+        & (belief > limits.up)
+        & (twice_silent == 0)
+        & (failure_answers == 0)
+        & ~maybe_throttled
+    )
+    plain_index = np.flatnonzero(plain_mask)
+    if not len(plain_index):
+        return {}, {}, np.zeros(0, dtype=np.int64), {}
+
+    answered_as = np.bincount(as_code, weights=is_ans, minlength=n_as)
+    attempts_as = np.bincount(as_code, minlength=n_as)
+    measured_as = np.bincount(target_as, minlength=n_as)
+    silent_as = np.bincount(target_as, weights=answers_t == 0, minlength=n_as)
+    confidence = np.round(1.0 / (1.0 + np.exp(-belief)), 6)
+
+    protocol_key = as_code * _PROTOCOLS + protocol[w]
+    protocol_attempts = np.bincount(protocol_key, minlength=n_as * _PROTOCOLS).reshape(n_as, _PROTOCOLS)
+    protocol_answers = np.bincount(protocol_key, weights=is_ans, minlength=n_as * _PROTOCOLS).reshape(
+        n_as, _PROTOCOLS
+    )
+    protocols_of: dict[int, list[ProtocolStat]] = {}
+    rows_p, cols_p = np.nonzero(protocol_attempts * plain_mask[:, None])
+    for a, p, n_att, n_ans in zip(
+        rows_p.tolist(),
+        cols_p.tolist(),
+        protocol_attempts[rows_p, cols_p].tolist(),
+        protocol_answers[rows_p, cols_p].tolist(),
+        strict=True,
+    ):
+        protocols_of.setdefault(a, []).append(_protocol_stat(_PROTOCOL_MEMBERS[p], n_att, int(n_ans)))
+
+    failures_of: dict[int, dict[tuple[str, Protocol], int]] = {}
+    silent_rows = np.flatnonzero(~is_ans & plain_mask[as_code])
+    failure_column, protocol_column = columns[9], columns[6]
+    for a, row in zip(as_code[silent_rows].tolist(), w[silent_rows].tolist(), strict=True):
+        key = (str(failure_column[row]), _PROTOCOL_MEMBERS[int(protocol_column[row])])
+        mix = failures_of.setdefault(a, {})
+        mix[key] = mix.get(key, 0) + 1
+
+    # Pairs are sorted by AS, so each AS's vantage points are one contiguous slice.
+    pair_probe_asn = probe_asn[w][pair_first].tolist()
+    pair_start = np.concatenate(([0], np.cumsum(n_pairs))).tolist()
+    first_row = np.full(n_as, len(w), dtype=np.int64)
+    np.minimum.at(first_row, as_code, np.arange(len(w)))
+    country_column = columns[5]
+
+    plain: dict[int, Reachability] = {}
+    country_of: dict[int, str] = {}
+    values = zip(
+        plain_index.tolist(),
+        as_values[plain_index].tolist(),
+        belief[plain_index].tolist(),
+        confidence[plain_index].tolist(),
+        answered_as[plain_index].tolist(),
+        attempts_as[plain_index].tolist(),
+        n_pairs[plain_index].tolist(),
+        n_up[plain_index].tolist(),
+        measured_as[plain_index].tolist(),
+        silent_as[plain_index].tolist(),
+        loss_mean[plain_index].tolist(),
+        rtt_mean[plain_index].tolist(),
+        w[first_row[plain_index]].tolist(),
+        strict=True,
+    )
+    up_status = Status.UP
+    no_tally: Tally = ((), {}, {})
+    for a, asn, b, conf, n_ans, n_att, vps, ups, measured, silent, lo, rt, row in values:
+        mix = failures_of.get(a, {})
+        plain[asn] = Reachability(
+            up_status,
+            REASON_VOTES,
+            b,
+            conf,
+            int(n_ans),
+            n_att,
+            vps,
+            tuple(sorted(set(pair_probe_asn[pair_start[a] : pair_start[a + 1]]))),
+            int(ups),
+            0,
+            measured,
+            measured - int(silent),
+            0,
+            tuple(protocols_of.get(a, ())),
+            tuple(_failure_count(f, p, c) for (f, p), c in sorted(mix.items()) if f) if mix else (),
+            None if math.isnan(lo) else lo,
+            None if math.isnan(rt) else rt,
+            (),
+            no_tally,
+        )
+        country_of[asn] = str(country_column[row])
+
+    in_plain = plain_mask[target_as]
+    tallies = dict(
+        zip(
+            [target_ids[c] for c in unique_targets[in_plain].tolist()],
+            zip(answers_t[in_plain].astype(np.int64).tolist(), attempts_t[in_plain].tolist(), strict=True),
+            strict=True,
+        )
+    )
+    return plain, tallies, as_values[plain_index], country_of
+
+
+_PROTOCOL_MEMBERS = {int(p): p for p in Protocol}
+
+
+def _prior(memory: AsMemory | None, limits: Thresholds) -> float:
+    if memory is None:
+        return 0.0
+    return min(max(memory.belief_logodds, -limits.prior_cap), limits.prior_cap)
+
+
+def _target_llrs(
+    ids: list[str], targets: Mapping[str, TargetMemory], config: VerdictConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """availability.AvailabilityModel.ensure, for a batch of targets, as arrays."""
+    table = _llr_table(config.answer_probability_when_down, config.max_availability)
+    default, never_rounds = config.default_availability, config.never_answered_rounds
+    buckets = []
+    for t in ids:
+        memory = targets.get(t)
+        if memory is None:
+            buckets.append(int(default * _BUCKETS + 0.5))
+        elif not memory[2] and memory[1] >= never_rounds:
+            buckets.append(-1)  # never answered: no weight
+        else:
+            buckets.append(int(memory[0] * _BUCKETS + 0.5))
+    index = np.array(buckets, dtype=np.int64)
+    table_array = np.array([*table, (0.0, 0.0)], dtype=float)  # index -1: no weight
+    return table_array[index, 0], table_array[index, 1]
+
+
+def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
+    """Mean of the non-nan values of the selected rows per group (nan where there are none)."""
+    take = rows & ~np.isnan(values)
+    total = np.bincount(group, weights=np.where(take, values, 0.0), minlength=groups)
+    count = np.bincount(group, weights=take, minlength=groups)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+
+
+def _maybe_throttled(
+    as_values: np.ndarray,
+    n_pairs: np.ndarray,
+    loss_mean: np.ndarray,
+    rtt_mean: np.ndarray,
+    ases: Mapping[int, AsMemory],
+    config: VerdictConfig,
+) -> np.ndarray:
+    """reachability._may_be_throttled for every AS at once (nan compares false)."""
+    memories = [ases.get(a) for a in as_values.tolist()]
+    rounds = np.array([m.baseline_rounds if m else 0 for m in memories], dtype=np.int64)
+    base_loss = np.array([m.baseline_loss_ratio if m else None for m in memories], dtype=float)
+    base_rtt = np.array([m.baseline_rtt_ms if m else None for m in memories], dtype=float)
+    loss_limit = np.maximum(
+        base_loss + config.throttle_loss_increase, base_loss * config.throttle_loss_factor
+    )
+    rtt_limit = np.maximum(base_rtt * config.throttle_rtt_factor, base_rtt + config.throttle_rtt_increase_ms)
+    share = config.min_down_vantage_points / np.maximum(n_pairs, 1)
+    with np.errstate(invalid="ignore"):
+        over = (loss_mean >= share * loss_limit) | (rtt_mean >= share * rtt_limit)
+    return (rounds >= config.baseline_min_rounds) & (n_pairs >= config.min_down_vantage_points) & over

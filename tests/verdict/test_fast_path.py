@@ -1,0 +1,52 @@
+"""The vectorised fast path (fast.py) gives the verdicts of the reference path."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+
+from vantage.collector.verdict.engine import EngineState, VerdictConfig, evaluate_round
+from vantage.collector.verdict.simulate import SimulationConfig, simulate
+
+FAST, REFERENCE = VerdictConfig(), VerdictConfig(vectorized=False)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_fast_and_reference_paths_agree_on_a_simulated_day(seed: int) -> None:
+    config = SimulationConfig(
+        ases=12, targets_per_as=6, outside_probes=14, rounds=60, outages=4, throttles=2, filterings=2, liars=1
+    )
+    _, rounds = simulate(config, random.Random(seed))
+    fast_state = reference_state = EngineState.initial()
+    length = timedelta(minutes=config.round_minutes)
+    for sim_round in rounds:
+        kwargs = {"round_number": sim_round.number, "round_start": sim_round.start, "round_length": length}
+        fast = evaluate_round(sim_round.observations, fast_state, config=FAST, **kwargs)  # type: ignore[arg-type]
+        reference = evaluate_round(sim_round.observations, reference_state, config=REFERENCE, **kwargs)  # type: ignore[arg-type]
+        fast_state, reference_state = fast.state, reference.state
+        assert fast.offline_probes == reference.offline_probes
+        assert fast.suspect_probes == reference.suspect_probes
+        assert [e.id for e in fast.events] == [e.id for e in reference.events]
+        assert len(fast.as_verdicts) == len(reference.as_verdicts)
+        for a, b in zip(fast.as_verdicts, reference.as_verdicts, strict=True):
+            assert (a.asn, a.status, a.since) == (b.asn, b.status, b.since)
+            assert a.confidence == pytest.approx(b.confidence, abs=1e-6)
+            assert a.belief == pytest.approx(b.belief, abs=1e-6)
+            assert a.reachability_ratio == b.reachability_ratio
+            ea, eb = a.evidence, b.evidence
+            assert (ea.vantage_points, ea.vantage_asns, ea.targets) == (
+                eb.vantage_points,
+                eb.vantage_asns,
+                eb.targets,
+            )
+            assert (ea.protocols, ea.failures, ea.suspect_probes) == (
+                eb.protocols,
+                eb.failures,
+                eb.suspect_probes,
+            )
+            assert ea.summary == eb.summary
+            for x, y in ((ea.loss_ratio, eb.loss_ratio), (ea.rtt_ms, eb.rtt_ms)):
+                assert x == pytest.approx(y)
+        assert fast.country_verdicts == reference.country_verdicts
