@@ -224,6 +224,10 @@ class Probe:
         assert self.process is not None
         return self.process.log()
 
+    def metrics_text(self) -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
+            return str(response.read().decode())
+
     def metric(self, name: str, labels: dict[str, str] | None = None) -> float:
         """Sum of the samples of `name` matching `labels` (0 when absent or unreachable)."""
         try:

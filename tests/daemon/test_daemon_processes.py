@@ -117,6 +117,13 @@ def test_collector_down_then_back_every_result_arrives_once(
     refused = [row for row in collector.measurements() if row[4] == 4]
     assert refused and all(row[5] == "refused_by_policy" for row in refused)
 
+    # Bounded labels only: no target address in any series.
+    exposition = probe.metrics_text()
+    assert "vantage_probe_build_info{" in exposition
+    assert "127.0.0." not in exposition.replace(
+        "127.0.0.1:", ""
+    )  # (no series carries the listen address either)
+
     assert probe.process.terminate() == 0
     assert "probe stopped cleanly" in probe.log()
     assert probe.log().count("probe enrolled as") == 1
