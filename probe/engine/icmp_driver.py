@@ -19,7 +19,7 @@ from vantage.failures import Operation
 from vantage.kinds import Protocol
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.icmp_session import PingSweep
-from vantage.probe.engine.icmp_socket import IcmpSocket, ancillary_facts
+from vantage.probe.engine.icmp_socket import IcmpSocket, ancillary_facts, read_error_queue
 from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
 from vantage.probe.engine.model import IcmpOptions, MeasurementRequest, MeasurementResult, fast_builder
 from vantage.probe.engine.pacing import Pacer
@@ -93,6 +93,13 @@ async def run_icmp_sweep(
                 )
             else:
                 sweep.on_error(decoded, address[0])  # type: ignore[arg-type]
+        if not icmp_socket.raw:
+            for queued in read_error_queue(sock):
+                error = codec.error_for_request(
+                    queued.request, queued.destination, queued.icmp_type, queued.code
+                )
+                if error is not None:
+                    sweep.on_error(error, queued.offender)
         flush_completed()
         if sweep.done:
             wake()

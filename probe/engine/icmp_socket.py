@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import sys
 from dataclasses import dataclass
 
 # Linux constants the socket module does not export (include/uapi/asm-generic/socket.h,
@@ -21,13 +22,19 @@ SO_RCVBUFFORCE = 33
 SO_TIMESTAMPNS = 35
 IP_RECVTTL = 12
 IP_TTL = 2
+IP_RECVERR = 11
+IPV6_RECVERR = 25
 ICMP6_FILTER = 1
+SO_EE_ORIGIN_ICMP = 2
+SO_EE_ORIGIN_ICMP6 = 3
 
 # 8 MB holds ≈ 60k queued replies of ≈ 130 bytes of kernel overhead each: a whole second of a
 # fast sweep even if the loop stalls (REFERENCES.md: "a receive buffer of a few MB").
 DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20
 _TIMESPEC = struct.Struct("@qq")
 _INT = struct.Struct("@i")
+# struct sock_extended_err (include/uapi/linux/errqueue.h), followed by the offender's sockaddr.
+_EXTENDED_ERROR = struct.Struct("=IBBBBII")
 
 
 class IcmpUnavailable(Exception):
@@ -84,6 +91,12 @@ def _configure(sock: socket.socket, family: int, raw: bool, receive_buffer_bytes
         # Bind now so that the kernel picks the identifier (the "port") before the first send:
         # the codec must know it to recognise replies.
         sock.bind(("0.0.0.0", 0) if family == 4 else ("::", 0))
+        # A datagram socket never reads ICMP errors as packets: the kernel queues them on the
+        # socket's error queue, with the request they answer, when IP(V6)_RECVERR is set.
+        if family == 4:
+            sock.setsockopt(socket.IPPROTO_IP, IP_RECVERR, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
     if family == 4 and not raw:
         sock.setsockopt(socket.IPPROTO_IP, IP_RECVTTL, 1)
     if family == 6:
@@ -113,3 +126,45 @@ def ancillary_facts(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, int]:
         ):
             ttl = _INT.unpack_from(data)[0] if len(data) >= 4 else data[0]
     return received_ns, ttl
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedError:
+    """An ICMP error from a datagram socket's error queue: our request and what came back."""
+
+    request: bytes  # the echo request as sent (ICMP header and payload)
+    destination: str  # where the request went
+    icmp_type: int
+    code: int
+    offender: str  # the router or host that sent the error
+
+
+def read_error_queue(sock: socket.socket, limit: int = 1024) -> list[QueuedError]:
+    """Drain (up to `limit`) ICMP errors queued on a datagram ICMP socket (IP_RECVERR)."""
+    found: list[QueuedError] = []
+    for _ in range(limit):
+        try:
+            data, ancdata, _flags, address = sock.recvmsg(2048, 512, socket.MSG_ERRQUEUE)
+        except (BlockingIOError, InterruptedError):
+            break
+        except OSError:
+            break
+        for level, kind, payload in ancdata:
+            if (level, kind) not in ((socket.IPPROTO_IP, IP_RECVERR), (socket.IPPROTO_IPV6, IPV6_RECVERR)):
+                continue
+            if len(payload) < _EXTENDED_ERROR.size:
+                continue
+            _errno, origin, icmp_type, code, _pad, _info, _data = _EXTENDED_ERROR.unpack_from(payload)
+            if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
+                continue  # a local error (e.g. message too long), not an answer from the network
+            found.append(QueuedError(data, str(address[0]), icmp_type, code, _offender(payload[16:])))
+    return found
+
+
+def _offender(sockaddr: bytes) -> str:
+    """The address in a struct sockaddr_in / sockaddr_in6 (SO_EE_OFFENDER)."""
+    if len(sockaddr) >= 8 and int.from_bytes(sockaddr[0:2], sys.byteorder) == socket.AF_INET:
+        return socket.inet_ntop(socket.AF_INET, sockaddr[4:8])
+    if len(sockaddr) >= 24 and int.from_bytes(sockaddr[0:2], sys.byteorder) == socket.AF_INET6:
+        return socket.inet_ntop(socket.AF_INET6, sockaddr[8:24])
+    return ""

@@ -155,6 +155,20 @@ class EchoCodec:
             return self._decode_error(data, offset)
         return None
 
+    def error_for_request(
+        self, request: bytes, destination: str, icmp_type: int, code: int
+    ) -> EchoError | None:
+        """An error reported with our request itself (a datagram socket's error queue)."""
+        if len(request) < 8 + MIN_PAYLOAD_BYTES or request[0] != self._request_type:
+            return None
+        if request[8:16] != self.tag:
+            return None
+        (sequence,) = struct.unpack_from("!H", request, 6)
+        (index,) = _INDEX.unpack_from(request, 16)
+        if index & 0xFFFF != sequence:
+            return None
+        return EchoError(icmp_type, code, destination, sequence, index)
+
     def _decode_error(self, data: bytes, offset: int) -> EchoError | None:
         quoted = offset + 8  # the quoted original IP packet
         if self.family == 4:

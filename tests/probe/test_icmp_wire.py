@@ -97,3 +97,12 @@ def test_ipv6_reply_and_unreachable() -> None:
     assert codec.decode(bytes(unreachable)) == EchoError(1, 1, "fd00::7", 9, 9)
     exceeded = ICMPv6TimeExceeded(code=0) / IPv6(src="fd00::1", dst="fd00::8", nh=58) / Raw(request[:8])
     assert codec.decode(bytes(exceeded)) == EchoError(3, 0, "fd00::8", 9, -1)
+
+
+def test_errors_from_a_datagram_sockets_error_queue_name_the_packet() -> None:
+    codec = EchoCodec(4, IDENT, NONCE, 56, has_ip_header=False)
+    request = codec.pack(0x30007)
+    assert codec.error_for_request(request, "198.18.2.1", 3, 1) == EchoError(3, 1, "198.18.2.1", 7, 0x30007)
+    other_run = EchoCodec(4, IDENT, NONCE + 1, 56, has_ip_header=False).pack(7)
+    assert codec.error_for_request(other_run, "198.18.2.1", 3, 1) is None
+    assert codec.error_for_request(request[:12], "198.18.2.1", 3, 1) is None

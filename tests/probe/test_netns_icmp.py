@@ -102,16 +102,21 @@ def test_unprivileged_icmp_sockets_work_without_root(lab: ProbeLab) -> None:
     sysctl = ["ip", "netns", "exec", lab.probe_ns, "sysctl", "-qw"]
     subprocess.run([*sysctl, "net.ipv4.ping_group_range=0 2147483647"], check=True)
     try:
-        result = _as_nobody(lab, "198.18.0.1", "fd00:0:0:2::1", "198.18.2.1", "-c", "2", "--interval", "20",
-                            "--timeout", "500", "--json")  # fmt: skip
+        targets = ["198.18.0.1", "fd00:0:0:2::1", "198.18.2.1", "fd00:0:0:2::dead"]
+        result = _as_nobody(lab, *targets, "-c", "2", "--interval", "20", "--timeout", "500", "--json")
     finally:
         subprocess.run([*sysctl, "net.ipv4.ping_group_range=1 0"], check=True)
     docs = {doc["target"]["address"]: doc for doc in map(json.loads, result.stdout.splitlines())}
     for address in ("198.18.0.1", "fd00:0:0:2::1"):
         icmp = docs[address]["icmp"]
         assert (icmp["sent"], icmp["received"], icmp["reply_ttl"]) == (2, 2, 64), docs[address]
-    # A datagram socket does not see ICMP errors (no IP_RECVERR queue reading): a timeout.
-    assert docs["198.18.2.1"]["failure"]["kind"] == "generic_timeout_error"
+    # ICMP errors come through the datagram socket's error queue, attributed all the same.
+    unreachable = docs["198.18.2.1"]
+    assert unreachable["failure"]["kind"] == "host_unreachable", unreachable
+    assert [(e["type"], e["code"], e["from_address"]) for e in unreachable["icmp"]["errors"]] == [
+        (3, 1, "198.18.2.1")
+    ] * 2
+    assert docs["fd00:0:0:2::dead"]["failure"]["kind"] == "administratively_prohibited"
 
 
 def test_without_icmp_sockets_the_error_names_both_fixes(lab: ProbeLab) -> None:
