@@ -42,7 +42,7 @@ from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.planstore import load_plan, save_plan
 from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, rate_saturation
 from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
-from vantage.probe.daemon.scheduler import Action, ScheduleState, next_step, upload_hold_back_s
+from vantage.probe.daemon.scheduler import Action, PlanTiming, ScheduleState, next_step, upload_hold_back_s
 from vantage.probe.daemon.uploader import Uploader
 from vantage.v1 import probe_service_pb2
 
@@ -144,11 +144,10 @@ class Daemon:
                 save_plan(self.config.state_dir, plan, received_at)
                 new_round = state.plan is None or received.timing.round != state.plan.round
                 tasks = self._accept_plan(received, new_round)
-                refetch_s = min(5.0, max(0.5, received.timing.round_length_s / 50))
                 state = replace(
                     state,
                     plan=received.timing,
-                    fetch_not_before_s=time.time() + refetch_s,
+                    fetch_not_before_s=self._next_fetch_s(received.timing),
                     last_fetch_failed=False,
                 )
             elif step.action is Action.RUN:
@@ -181,6 +180,19 @@ class Daemon:
                 )
                 self.metrics.round.set(step.round)
                 state = replace(state, last_run_round=step.round)
+
+    def _next_fetch_s(self, timing: PlanTiming) -> float:
+        """Not before the next round (plus jitter), nor sooner than a short pause.
+
+        The jitter (up to 5 % of a round, 10 s at most) spreads a fleet's GetWork calls
+        instead of having every probe call at the same instant; the short pause keeps a
+        probe that got the round it already ran (the collector has not moved on yet)
+        from asking again in a tight loop.
+        """
+        length_s = timing.round_length_s
+        jitter_s = self.rng.random() * min(10.0, 0.05 * length_s)
+        pause_s = min(5.0, max(0.5, length_s / 50))
+        return max(time.time() + pause_s, timing.start_of(timing.round + 1) + jitter_s)
 
     def _get_work(self, stub: Any, metadata: Any) -> Any:
         request = probe_service_pb2.GetWorkRequest(
