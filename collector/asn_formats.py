@@ -25,6 +25,11 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+try:  # the bulk path for big IPv4 files; without numpy the per-row fast path reads them
+    import numpy
+except ImportError:  # pragma: no cover - numpy is a dependency
+    numpy = None  # type: ignore[assignment]
+
 from vantage.collector.ipnum import (
     OCTET_VALUES,
     parse_ip,
@@ -235,11 +240,17 @@ class ParsedDataset:
             self.country_ranges[version].append((first, last, country))
 
 
+def _every_data_line(text: str, matched: int) -> bool:
+    """Whether `matched` regex matches cover every line that is not blank or a comment."""
+    if matched == text.count("\n") + (0 if text.endswith("\n") else 1):
+        return True  # every line matched: no need to look for blank lines and comments
+    return matched == text.count("\n") + 1 - len(_SKIPPED_LINE.findall(text))
+
+
 def _fast_parse(fmt: DatasetFormat, text: str) -> ParsedDataset | None:
     """All rows, or None when some line needs the strict parser (to skip it or to report it)."""
     matches = _FAST_PATTERNS[fmt].findall(text)
-    data_lines = text.count("\n") + 1 - len(_SKIPPED_LINE.findall(text))
-    if len(matches) != data_lines:
+    if not _every_data_line(text, len(matches)):
         return None
     parsed = ParsedDataset(fmt)
     octet = OCTET_VALUES
@@ -250,6 +261,8 @@ def _fast_parse(fmt: DatasetFormat, text: str) -> ParsedDataset | None:
                 asn = int(asn_text)
                 if asn > MAX_ASN:
                     return None
+                if asn == 0:  # unannounced space: no AS, as in the per-row path
+                    continue
                 if asn not in names:
                     if name.startswith('"'):
                         if len(name) < 2 or not name.endswith('"'):
@@ -317,10 +330,78 @@ def _iptoasn_row(first_text: str, last_text: str, asn_text: str, country: str, n
     return (*_fast_range(first_text, last_text), asn, name.strip(), country)
 
 
+# --- The bulk path -----------------------------------------------------------------------------
+# ip-location-db's IPv4 files (the biggest, 400,000 rows) go faster still: the regex captures the
+# addresses, numpy parses all their octets in one call and combines them column-wise. Octets
+# with leading zeros and values above 255 are refused (as ipaddress refuses them).
+
+_IPV4 = r"([0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3})"
+_LEADING_ZERO = re.compile(r"\.0[0-9]")  # inside the joined text; the very start is checked apart
+_BULK_PATTERNS = {
+    DatasetFormat.IP_LOCATION_DB_ASN: re.compile(rf"^{_IPV4},{_IPV4},([0-9]{{1,10}}),([^\r\n]*)\r?$", re.M),
+    DatasetFormat.IP_LOCATION_DB_COUNTRY: re.compile(rf"^{_IPV4},{_IPV4},([A-Za-z]{{2}})\r?$", re.M),
+}
+
+
+def _ipv4_column(texts: list[str]) -> list[int] | None:
+    """Dotted quads -> integers, vectorised; None when one is not an address."""
+    joined = ".".join(texts)
+    # "192.0.02.1" is ambiguous (octal?); ipaddress rejects it too.
+    if _LEADING_ZERO.search(joined) or (joined[:1] == "0" and joined[1:2].isdigit()):
+        return None
+    try:
+        octets = numpy.fromstring(joined, dtype=numpy.int64, sep=".")
+    except (ValueError, DeprecationWarning):  # pragma: no cover - a numpy without text parsing
+        return None
+    if octets.size != 4 * len(texts) or (octets > 255).any():
+        return None
+    quads = octets.reshape(-1, 4)
+    values = (quads[:, 0] << 24) | (quads[:, 1] << 16) | (quads[:, 2] << 8) | quads[:, 3]
+    column: list[int] = values.tolist()  # Python ints
+    return column
+
+
+def _bulk_ipv4(fmt: DatasetFormat, text: str) -> ParsedDataset | None:
+    """An all-IPv4 ip-location-db file, or None (then the per-row paths decide)."""
+    pattern = _BULK_PATTERNS.get(fmt)
+    if pattern is None or numpy is None:
+        return None
+    matches = pattern.findall(text)
+    if not matches or not _every_data_line(text, len(matches)):
+        return None
+    firsts = _ipv4_column([match[0] for match in matches])
+    lasts = _ipv4_column([match[1] for match in matches])
+    if firsts is None or lasts is None or any(map(int.__lt__, lasts, firsts)):
+        return None
+    parsed = ParsedDataset(fmt, row_count=len(matches))
+    if fmt is DatasetFormat.IP_LOCATION_DB_COUNTRY:
+        codes = {code: code.upper() for code in {match[2] for match in matches}}
+        parsed.country_ranges[4] = list(
+            zip(firsts, lasts, [codes[match[2]] for match in matches], strict=True)
+        )
+        return parsed
+    asn_numbers = numpy.fromstring(",".join([match[2] for match in matches]), dtype=numpy.int64, sep=",")
+    if asn_numbers.size != len(matches) or (asn_numbers > MAX_ASN).any() or not asn_numbers.all():
+        return None  # AS 0 (unannounced space) rows are dropped by the per-row path
+    asns: list[int] = asn_numbers.tolist()
+    names = parsed.names
+    for asn, (_, _, _, name) in zip(asns, matches, strict=True):
+        if asn in names:
+            continue
+        if name.startswith('"'):
+            if len(name) < 2 or not name.endswith('"'):
+                return None
+            name = name[1:-1].replace('""', '"')
+        if name.strip():
+            names[asn] = name.strip()
+    parsed.asn_ranges[4] = list(zip(firsts, lasts, asns, strict=True))
+    return parsed
+
+
 def parse_dataset(text: str, *, source_name: str) -> ParsedDataset:
     """Detect the format and parse every row; DatasetError names the file and the first bad line."""
     fmt, slow_rows = read_rows(iter(io.StringIO(text)), source_name=source_name)
-    parsed = _fast_parse(fmt, text)
+    parsed = _bulk_ipv4(fmt, text) or _fast_parse(fmt, text)
     if parsed is None:
         parsed = ParsedDataset(fmt)
         for row in slow_rows:

@@ -219,3 +219,36 @@ def test_lookup_many_equals_lookup(tmp_path: Path) -> None:
     assert db.lookup_many([]) == []
     with pytest.raises(ValueError, match=r"example\.org"):
         db.lookup_many(["192.0.2.1", "example.org"])
+
+
+def test_bulk_fast_and_strict_paths_read_the_same() -> None:
+    from vantage.collector.asn_formats import _bulk_ipv4, _fast_parse, read_rows
+
+    text = (
+        "192.0.2.0,192.0.2.127,64500,Example One\n"
+        '192.0.2.128,192.0.2.255,64501,"Example, ""Two"""\n'
+        "198.51.100.0,198.51.100.255,64500,Another Name For One\n"
+        "203.0.113.0,203.0.113.255,0,Not announced\n"
+    )
+    fmt, strict_rows = read_rows(iter(text.splitlines()), source_name="x")
+    strict: list[tuple[int, int, int]] = []
+    names: dict[int, str] = {}
+    for _, first, last, asn, name, _ in strict_rows:
+        if asn:
+            strict.append((first, last, asn))
+            names.setdefault(asn, name)
+    fast = _fast_parse(fmt, text)
+    assert _bulk_ipv4(fmt, text) is None  # AS 0 rows send the file to the per-row path
+    assert fast is not None and fast.asn_ranges[4] == strict and fast.names == names
+    without_zero = text.rsplit("203.0.113.0", 1)[0]
+    bulk = _bulk_ipv4(fmt, without_zero)
+    assert bulk is not None and bulk.asn_ranges[4] == strict[:3] and bulk.names == names
+    assert names[64501] == 'Example, "Two"'
+
+
+@pytest.mark.parametrize("bad", ["192.0.02.1", "010.0.2.1", "192.0.2.300"])
+def test_bulk_path_refuses_what_ipaddress_refuses(tmp_path: Path, bad: str) -> None:
+    good = "".join(f"198.51.100.{i},198.51.100.{i},64500,X\n" for i in range(5))
+    path = write(tmp_path, "asn.csv", good + f"{bad},198.51.100.200,64500,X\n")
+    with pytest.raises(DatasetError, match=r"asn\.csv:6: not an IPv4 address"):
+        AsnDatabase.load([path])
