@@ -179,7 +179,10 @@ def lab_run(
         lab, product = running
         _progress(f"running {scenario.name} in lab {lab.state.lab_id}")
         return _run(lab, product, scenario_path, chart_path, interactive)
-    lab, product = _build(loaded, topology_path)
+    try:
+        lab, product = _build(loaded, topology_path)
+    except netns.LabError as exc:
+        raise CliError(str(exc)) from exc
     with lab:
         return _run(lab, product, scenario_path, chart_path, interactive)
 

@@ -129,8 +129,6 @@ def add_namespace(state: LabState, name: str, *, router: bool) -> None:
         # No IPv6 autoconfiguration chatter: the lab is IPv4 (198.18.0.0/15).
         "net.ipv6.conf.all.disable_ipv6=1",
         "net.ipv6.conf.default.disable_ipv6=1",
-        # The probe may use unprivileged ICMP sockets too.
-        "net.ipv4.ping_group_range=0 2147483647",
     ]
     if router:
         sysctls += [

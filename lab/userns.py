@@ -1,7 +1,7 @@
 """Running the lab without root, inside user namespaces, where the kernel allows it.
 
 Without root, `vantage lab run|demo` re-executes itself under
-`unshare --user --map-root-user --mount --pid --fork --mount-proc`: inside, it is
+`unshare --user --map-root-user --mount --net --pid --fork --mount-proc`: inside, it is
 root of its own user namespace, owns every network namespace it creates, and
 mounts a private tmpfs on /run so that `ip netns` (which bind-mounts under
 /run/netns) and the lab's state directory work. The pid namespace guarantees
@@ -23,7 +23,9 @@ from collections.abc import Sequence
 from vantage.lab.netns import LabError, run_command
 
 MARKER_VARIABLE = "VANTAGE_LAB_USERNS"
-UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private"]
+# --net too: `ip netns add` returns to its starting network namespace with setns(), which is only
+# allowed into a namespace the user namespace owns.
+UNSHARE = ["unshare", "--user", "--map-root-user", "--mount", "--propagation", "private", "--net"]
 
 
 def inside_user_namespace() -> bool:
