@@ -40,7 +40,7 @@ from vantage.probe.daemon.link import Link, LinkDown
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.planstore import load_plan, save_plan
-from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, rate_saturation
+from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, check_address, rate_saturation
 from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
 from vantage.probe.daemon.scheduler import Action, PlanTiming, ScheduleState, next_step, upload_hold_back_s
 from vantage.probe.daemon.uploader import Uploader
@@ -96,13 +96,20 @@ class Daemon:
 
     # ------------------------------------------------------------ measuring
 
+    def _address_guard(self, address: str) -> str | None:
+        """The safety policy for addresses met during a measurement (HTTP redirects)."""
+        refusal = check_address(address, self.policy)
+        return None if refusal is None else refusal.detail
+
     async def measure_loop(self, outbox: AsyncOutbox, writer: ResultWriter) -> None:
         from vantage.probe.engine import Engine, EngineLimits
 
         assert self.credential is not None
         engine = Engine(
             EngineLimits(
-                max_rate_per_s=self.policy.max_rate_per_s, max_concurrency=self.policy.max_concurrency
+                max_rate_per_s=self.policy.max_rate_per_s,
+                max_concurrency=self.policy.max_concurrency,
+                address_guard=self._address_guard,
             )
         )
         state = ScheduleState(plan=None, last_run_round=None, max_offline_s=self.config.max_offline_seconds)

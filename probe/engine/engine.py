@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from vantage.probe.engine.icmp_driver import run_icmp_sweep
 from vantage.probe.engine.icmp_socket import IcmpSocket, open_icmp_socket
 from vantage.probe.engine.model import (
+    AddressGuard,
     DnsOptions,
     HttpOptions,
     IcmpOptions,
@@ -35,6 +36,11 @@ DEFAULT_MAX_CONCURRENCY = 256
 class EngineLimits:
     max_rate_per_s: float = DEFAULT_MAX_RATE_PER_S
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    # Called with every address the engine meets that the caller could not check beforehand
+    # (an HTTP redirect's host, a name the engine resolves itself): None when allowed, else
+    # why not. The daemon passes its safety policy here, so that a public site cannot
+    # redirect the probe into a volunteer's private network.
+    address_guard: AddressGuard | None = None
 
     def __post_init__(self) -> None:
         if self.max_rate_per_s <= 0:
@@ -147,7 +153,7 @@ class Engine:
         if isinstance(options, HttpOptions):
             from vantage.probe.engine.http_driver import measure_http
 
-            return await measure_http(request)
+            return await measure_http(request, self.limits.address_guard)
         if isinstance(options, TcpOptions):
             from vantage.probe.engine.tcp_driver import measure_tcp
 

@@ -25,6 +25,7 @@ from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine import http_step
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.model import (
+    AddressGuard,
     HttpDetails,
     HttpOptions,
     HttpTimings,
@@ -57,7 +58,7 @@ class _Hop:
     body: http_step.BodyDigest | None = None
 
 
-async def measure_http(request: MeasurementRequest) -> MeasurementResult:
+async def measure_http(request: MeasurementRequest, guard: AddressGuard | None = None) -> MeasurementResult:
     options = request.options
     assert isinstance(options, HttpOptions)
     started_at = datetime.now(UTC)
@@ -73,7 +74,7 @@ async def measure_http(request: MeasurementRequest) -> MeasurementResult:
                 parts = http_step.parse_url(url)
                 connect_to = request.address if request.address and parts.host == first_host else ""
                 hop = _Hop()
-                await _fetch(parts, connect_to, options, hop)
+                await _fetch(parts, connect_to, options, hop, guard)
                 if hop.status in http_step.REDIRECT_STATUSES and hop.location:
                     redirects.append(Redirect(hop.status, hop.location))
                     if len(redirects) > options.max_redirects:
@@ -86,6 +87,8 @@ async def measure_http(request: MeasurementRequest) -> MeasurementResult:
                     url = http_step.redirect_url(url, hop.location)
                     continue
                 break
+    except _RefusedByPolicy as exc:
+        failure = Failure(failures.REFUSED_BY_POLICY, Operation.POLICY, str(exc))
     except (OSError, EOFError, TimeoutError, ssl.SSLError) as exc:
         failure = failure_from_exception(exc, hop.phase)
     except h11.ProtocolError as exc:
@@ -116,7 +119,7 @@ async def measure_http(request: MeasurementRequest) -> MeasurementResult:
         address=address,
         started_at=started_at,
         duration_ms=total_ms,
-        outcome=Outcome.OK if failure is None else Outcome.FAILURE,
+        outcome=_outcome(failure),
         failure=failure,
         details=details,
         name=request.name or ("" if http_step.parse_url(options.url).host_is_address else first_host),
@@ -128,7 +131,19 @@ async def measure_http(request: MeasurementRequest) -> MeasurementResult:
     )
 
 
-async def _fetch(parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop) -> None:
+class _RefusedByPolicy(Exception):
+    """The caller's address guard refused an address met on the way (a redirect's host)."""
+
+
+def _outcome(failure: Failure | None) -> Outcome:
+    if failure is None:
+        return Outcome.OK
+    return Outcome.REFUSED_BY_POLICY if failure.kind == failures.REFUSED_BY_POLICY else Outcome.FAILURE
+
+
+async def _fetch(
+    parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop, guard: AddressGuard | None
+) -> None:
     loop = asyncio.get_running_loop()
     mark = time.perf_counter()
     hop.phase = Operation.RESOLVE
@@ -141,6 +156,9 @@ async def _fetch(parts: http_step.UrlParts, connect_to: str, options: HttpOption
         address = str(infos[0][4][0])
         hop.dns_ms = (time.perf_counter() - mark) * 1000
     hop.address = address
+    refusal = guard(address) if guard is not None else None
+    if refusal is not None:
+        raise _RefusedByPolicy(f"{parts.host} -> {address}: {refusal}")
     hop.phase = Operation.CONNECT
     mark = time.perf_counter()
     sock = await _connect(address, parts.port)

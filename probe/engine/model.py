@@ -40,6 +40,10 @@ DEFAULT_HTTP_MAX_REDIRECTS = 5
 DEFAULT_TCP_TIMEOUT_MS = 5000.0
 
 
+# Returns None when an address may be contacted, else a human reason why not.
+AddressGuard = Callable[[str], str | None]
+
+
 @dataclass(frozen=True, slots=True)
 class IcmpOptions:
     count: int = DEFAULT_ICMP_COUNT
