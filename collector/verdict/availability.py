@@ -22,16 +22,16 @@ from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.state import TargetMemory
 
 # Availability is quantised to 1/1000 so the log-likelihood ratios come from a table.
-_BUCKETS = 1000
+AVAILABILITY_BUCKETS = 1000
 NO_WEIGHT: tuple[float, float] = (0.0, 0.0)
 
 
 @functools.lru_cache(maxsize=8)
-def _llr_table(e: float, max_availability: float) -> tuple[tuple[float, float], ...]:
+def llr_table(e: float, max_availability: float) -> tuple[tuple[float, float], ...]:
     """(answered, unanswered) log-likelihood ratios per availability bucket."""
     table = []
-    for bucket in range(_BUCKETS + 1):
-        a = min(max(bucket / _BUCKETS, e), max_availability)
+    for bucket in range(AVAILABILITY_BUCKETS + 1):
+        a = min(max(bucket / AVAILABILITY_BUCKETS, e), max_availability)
         table.append((math.log(a / e), math.log((1.0 - a) / (1.0 - e))))
     return tuple(table)
 
@@ -55,7 +55,7 @@ class AvailabilityModel:
     def __init__(self, targets: Mapping[str, TargetMemory], config: VerdictConfig) -> None:
         self._targets = targets
         self._config = config
-        self._table = _llr_table(config.answer_probability_when_down, config.max_availability)
+        self._table = llr_table(config.answer_probability_when_down, config.max_availability)
         self.positive: dict[str, float] = {}
         self.negative: dict[str, float] = {}
 
@@ -87,7 +87,7 @@ class AvailabilityModel:
             if a is None:
                 positive[t], negative[t] = NO_WEIGHT
             else:
-                positive[t], negative[t] = table[int(a * _BUCKETS + 0.5)]
+                positive[t], negative[t] = table[int(a * AVAILABILITY_BUCKETS + 0.5)]
 
 
 def learn(

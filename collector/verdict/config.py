@@ -45,6 +45,10 @@ DEFAULT_OFFLINE_MIN_ATTEMPTS = 3
 DEFAULT_DEGRADED_MIN_TARGET_SHARE = 0.25
 DEFAULT_DEGRADED_MIN_TARGETS = 2
 DEFAULT_DEGRADED_MIN_AVAILABILITY = 0.9
+# ... and that many corroborated failures must be unlikely by chance given each target's learned
+# availability (which includes the usual loss): at 10 % loss two of eight targets failing from two of
+# three vantage points happens in ~2 % of rounds — too often to call.
+DEFAULT_DEGRADED_MAX_CHANCE = 0.001
 # Throttling (Kazakhstan 2022: mobile traffic "did not drop to zero" first): loss or RTT far above
 # the AS's own baseline. RIPE Atlas alerts at 75 % loss per probe; we want throttling earlier, so
 # +20 points of loss and at least twice the baseline, or 3x the baseline RTT and +50 ms.
@@ -97,6 +101,7 @@ class VerdictConfig:
     degraded_min_target_share: float = DEFAULT_DEGRADED_MIN_TARGET_SHARE
     degraded_min_targets: int = DEFAULT_DEGRADED_MIN_TARGETS
     degraded_min_availability: float = DEFAULT_DEGRADED_MIN_AVAILABILITY
+    degraded_max_chance: float = DEFAULT_DEGRADED_MAX_CHANCE
     throttle_loss_increase: float = DEFAULT_THROTTLE_LOSS_INCREASE
     throttle_loss_factor: float = DEFAULT_THROTTLE_LOSS_FACTOR
     throttle_rtt_factor: float = DEFAULT_THROTTLE_RTT_FACTOR

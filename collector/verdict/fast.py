@@ -26,7 +26,7 @@ from itertools import repeat
 
 import numpy as np
 
-from vantage.collector.verdict.availability import _BUCKETS, Tally, _llr_table
+from vantage.collector.verdict.availability import AVAILABILITY_BUCKETS, Tally, llr_table
 from vantage.collector.verdict.classify import ANSWER_TABLE
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.model import (
@@ -40,8 +40,8 @@ from vantage.collector.verdict.reachability import (
     REASON_VOTES,
     Reachability,
     Thresholds,
-    _failure_count,
-    _protocol_stat,
+    failure_count,
+    protocol_stat,
 )
 from vantage.collector.verdict.state import AsMemory, TargetMemory
 
@@ -261,7 +261,7 @@ def _judge_plain(
         protocol_answers[rows_p, cols_p].tolist(),
         strict=True,
     ):
-        protocols_of.setdefault(a, []).append(_protocol_stat(_PROTOCOL_MEMBERS[p], n_att, int(n_ans)))
+        protocols_of.setdefault(a, []).append(protocol_stat(_PROTOCOL_MEMBERS[p], n_att, int(n_ans)))
 
     failures_of: dict[int, dict[tuple[str, Protocol], int]] = {}
     silent_rows = np.flatnonzero(~is_ans & plain_mask[as_code])
@@ -315,7 +315,7 @@ def _judge_plain(
             measured - int(silent),
             0,
             tuple(protocols_of.get(a, ())),
-            tuple(_failure_count(f, p, c) for (f, p), c in sorted(mix.items()) if f) if mix else (),
+            tuple(failure_count(f, p, c) for (f, p), c in sorted(mix.items()) if f) if mix else (),
             None if math.isnan(lo) else lo,
             None if math.isnan(rt) else rt,
             (),
@@ -347,17 +347,17 @@ def _target_llrs(
     ids: list[str], targets: Mapping[str, TargetMemory], config: VerdictConfig
 ) -> tuple[np.ndarray, np.ndarray]:
     """availability.AvailabilityModel.ensure, for a batch of targets, as arrays."""
-    table = _llr_table(config.answer_probability_when_down, config.max_availability)
+    table = llr_table(config.answer_probability_when_down, config.max_availability)
     default, never_rounds = config.default_availability, config.never_answered_rounds
     buckets = []
     for t in ids:
         memory = targets.get(t)
         if memory is None:
-            buckets.append(int(default * _BUCKETS + 0.5))
+            buckets.append(int(default * AVAILABILITY_BUCKETS + 0.5))
         elif not memory[2] and memory[1] >= never_rounds:
             buckets.append(-1)  # never answered: no weight
         else:
-            buckets.append(int(memory[0] * _BUCKETS + 0.5))
+            buckets.append(int(memory[0] * AVAILABILITY_BUCKETS + 0.5))
     index = np.array(buckets, dtype=np.int64)
     table_array = np.array([*table, (0.0, 0.0)], dtype=float)  # index -1: no weight
     return table_array[index, 0], table_array[index, 1]

@@ -29,47 +29,27 @@ import functools
 import math
 from collections import Counter
 from itertools import chain
-from operator import attrgetter
 from typing import NamedTuple
 
+from vantage.collector.verdict import grouping
 from vantage.collector.verdict.availability import AvailabilityModel, Tally
 from vantage.collector.verdict.config import VerdictConfig
-from vantage.collector.verdict.grouping import (
-    COLUMN_FAILURE as FAILURE,
-)
-from vantage.collector.verdict.grouping import (
-    COLUMN_LOSS_RATIO as LOSS,
-)
-from vantage.collector.verdict.grouping import (
-    COLUMN_PROTOCOL as PROTOCOL,
-)
-from vantage.collector.verdict.grouping import (
-    COLUMN_RTT_MS as RTT,
-)
-from vantage.collector.verdict.grouping import (
-    COLUMN_TARGET_ID as TID,
-)
 from vantage.collector.verdict.grouping import VantageView
 from vantage.collector.verdict.model import FailureCount, ProtocolStat, Status
 from vantage.collector.verdict.state import AsMemory
 from vantage.kinds import Protocol
 
-_target_id = attrgetter("target_id")
-_protocol = attrgetter("protocol")
-_rtt = attrgetter("rtt_ms")
-_loss = attrgetter("loss_ratio")
-_failure = attrgetter("failure")
-_answered = attrgetter("answered")
-_failure_key = attrgetter("failure", "protocol")
-_unanswered = attrgetter("unanswered")
+# Column indexes of transposed observations (grouping.VantageView).
+TID, PROTOCOL, FAILURE = grouping.COLUMN_TARGET_ID, grouping.COLUMN_PROTOCOL, grouping.COLUMN_FAILURE
+RTT, LOSS = grouping.COLUMN_RTT_MS, grouping.COLUMN_LOSS_RATIO
 
 # Enum member access goes through a descriptor; the hot path reads module constants instead.
 _UP, _DOWN, _DEGRADED, _UNKNOWN = Status.UP, Status.DOWN, Status.DEGRADED, Status.UNKNOWN
 
 # The same few (protocol, attempts, successes) and (failure, protocol, count) values recur across
 # tens of thousands of ASes a round; the objects are immutable, so they are shared.
-_protocol_stat = functools.lru_cache(maxsize=65536)(ProtocolStat)
-_failure_count = functools.lru_cache(maxsize=65536)(FailureCount)
+protocol_stat = functools.lru_cache(maxsize=65536)(ProtocolStat)
+failure_count = functools.lru_cache(maxsize=65536)(FailureCount)
 
 # Reason codes for the summary sentence.
 REASON_VOTES = "votes"
@@ -242,12 +222,15 @@ def judge(
         if any(n >= config.min_down_vantage_points for n in unanswered_by_target.values()):
             failing_targets = _corroborated_failing_targets(trusted, availability, config)
         if failing_targets >= config.degraded_min_targets:
-            eligible = sum(
-                1
+            reliable = [
+                a
                 for t in measured
                 if (a := availability.availability(t)) is not None and a >= config.degraded_min_availability
-            )
-            if failing_targets >= config.degraded_min_target_share * max(eligible, 1):
+            ]
+            if failing_targets >= config.degraded_min_target_share * max(len(reliable), 1) and (
+                _chance_of_at_least(failing_targets, reliable, len(trusted), config.min_down_vantage_points)
+                <= config.degraded_max_chance
+            ):
                 status, reason = _DEGRADED, REASON_TARGETS
         if (
             status is _UP
@@ -286,7 +269,7 @@ def judge(
             ProtocolStat(Protocol(p), n, answered_by_protocol.get(p, 0))
             for p, n in sorted(attempts_by_protocol.items())
         ),
-        tuple(_failure_count(f, p, n) for (f, p), n in sorted(failure_mix.items()) if f)
+        tuple(failure_count(f, p, n) for (f, p), n in sorted(failure_mix.items()) if f)
         if failure_mix
         else (),
         loss,
@@ -348,6 +331,23 @@ def _throttled(views: list[VantageView], memory: AsMemory, config: VerdictConfig
     return (
         len(bad_asns) >= config.min_down_vantage_points and len(set(bad_asns)) >= config.min_down_vantage_asns
     )
+
+
+def _chance_of_at_least(count: int, availabilities: list[float], vantage_points: int, failing: int) -> float:
+    """P(at least `count` targets fail from >= `failing` of the VPs by chance), Poisson-approximated.
+
+    Each target fails from one VP with probability 1 - A (its learned availability, which already
+    includes the usual loss), independently across VPs.
+    """
+    expected = 0.0
+    for a in availabilities:
+        q = 1.0 - a
+        at_most = sum(
+            math.comb(vantage_points, k) * q**k * (1.0 - q) ** (vantage_points - k) for k in range(failing)
+        )
+        expected += max(0.0, 1.0 - at_most)
+    below = sum(math.exp(-expected) * expected**k / math.factorial(k) for k in range(count))
+    return max(0.0, 1.0 - below)
 
 
 def _corroborated_failing_targets(
