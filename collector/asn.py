@@ -24,15 +24,16 @@ reference, which is atomic for readers in other threads.
 from __future__ import annotations
 
 import gzip
+from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
 
 import numpy
 
 from vantage.collector.asn_formats import DatasetError, DatasetFormat, ParsedDataset, parse_dataset
+from vantage.collector.asn_merge import first_hits, merged_ipv4
 from vantage.collector.ipnum import OCTET_VALUES, parse_ip, parse_ipv4
 from vantage.collector.rangetable import RangeTable
 
@@ -41,7 +42,6 @@ __all__ = ["AsnDatabase", "AsnInfo", "DatasetError", "LoadedFile"]
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAPPED_V4_PREFIX = 0xFFFF  # ::ffff:0:0/96, shifted right by 32
 _BITS = {4: 32, 6: 128}  # IPv4 tables use compact 32-bit arrays (rangetable.py)
-_V = TypeVar("_V")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +68,14 @@ class _Tables:
     country_tables: tuple[RangeTable[str], ...] = ()
 
 
+def _no_ipv4() -> RangeTable[AsnInfo | None]:
+    return RangeTable(array("I"), array("I"), [])
+
+
 @dataclass(frozen=True, slots=True)
 class AsnDatabase:
-    ipv4: _Tables = field(default_factory=_Tables)
+    # IPv4: AS and country tables merged into one (asn_merge.py); IPv6: per-file tables.
+    ipv4: RangeTable[AsnInfo | None] = field(default_factory=_no_ipv4)
     ipv6: _Tables = field(default_factory=_Tables)
     names: dict[int, str] = field(default_factory=dict)
     files: tuple[LoadedFile, ...] = ()
@@ -107,7 +112,15 @@ class AsnDatabase:
         files = [
             LoadedFile(str(path), p.format, p.row_count) for path, p in zip(paths, parsed_files, strict=True)
         ]
-        return cls(ipv4=tables[4], ipv6=tables[6], names=names, files=tuple(files))
+        infos: dict[tuple[int, str], AsnInfo] = {}
+
+        def answer(asn: int, country: str) -> AsnInfo | None:
+            if asn == 0 and not country:
+                return None
+            return infos.setdefault((asn, country), AsnInfo(asn, names.get(asn, ""), country))
+
+        ipv4 = merged_ipv4(tables[4].asn_tables, tables[4].country_tables, answer)
+        return cls(ipv4=ipv4, ipv6=tables[6], names=names, files=tuple(files), _infos=infos)
 
     @property
     def range_count(self) -> int:
@@ -125,7 +138,7 @@ class AsnDatabase:
             if value >> 32 == _MAPPED_V4_PREFIX:
                 return self.lookup_int(4, value & 0xFFFFFFFF)
             return self.lookup_int(version, value)
-        # The hot path (IPv4 text), with lookup_int and _info inlined: a call costs as much as a bisect.
+        # The hot path (IPv4 text), with lookup_int inlined: a call costs as much as the bisect.
         try:
             a, b, c, d = address.split(".")
             value = (
@@ -133,24 +146,20 @@ class AsnDatabase:
             )
         except (KeyError, ValueError):
             value = parse_ipv4(address)  # raises the ValueError that names the problem
-        asn = 0
-        for table in self.ipv4.asn_tables:
-            index = bisect_right(table.starts, value) - 1
-            if index >= 0 and value <= table.ends[index]:
-                asn = table.values[index]
-                break
-        country = ""
-        for country_table in self.ipv4.country_tables:
-            index = bisect_right(country_table.starts, value) - 1
-            if index >= 0 and value <= country_table.ends[index]:
-                country = country_table.values[index]
-                break
-        info = self._infos.get((asn, country))
-        return info if info is not None else self._info(asn, country)
+        table = self.ipv4
+        index = bisect_right(table.starts, value) - 1
+        if index >= 0 and value <= table.ends[index]:
+            return table.values[index]
+        return None
 
     def lookup_int(self, version: int, value: int) -> AsnInfo | None:
         """Like lookup, for an address already in integer form."""
-        tables = self.ipv4 if version == 4 else self.ipv6
+        if version == 4:
+            index = bisect_right(self.ipv4.starts, value) - 1
+            if index >= 0 and value <= self.ipv4.ends[index]:
+                return self.ipv4.values[index]
+            return None
+        tables = self.ipv6
         asn = 0
         for table in tables.asn_tables:
             index = bisect_right(table.starts, value) - 1
@@ -184,12 +193,9 @@ class AsnDatabase:
             except (KeyError, ValueError):
                 results[position] = self.lookup(address)  # IPv6, or the error for a bad address
         if v4_values:
-            values = numpy.array(v4_values, dtype=numpy.uint32)
-            asns = _vector_find(self.ipv4.asn_tables, values, 0)
-            countries = _vector_find(self.ipv4.country_tables, values, "")
-            info = self._info
-            for position, asn, country in zip(v4_positions, asns, countries, strict=True):
-                results[position] = info(asn, country)
+            found = first_hits([self.ipv4], numpy.array(v4_values, dtype=numpy.uint32), None).tolist()
+            for position, info in zip(v4_positions, found, strict=True):
+                results[position] = info
         return results
 
     def _info(self, asn: int, country: str) -> AsnInfo | None:
@@ -200,25 +206,6 @@ class AsnDatabase:
         if info is None:
             info = self._infos[key] = AsnInfo(asn, self.names.get(asn, ""), country)
         return info
-
-
-def _vector_find(tables: Sequence[RangeTable[_V]], values: Any, missing: _V) -> list[_V]:
-    """For each IPv4 value, the value of the first table holding it (vectorised bisect)."""
-    found: list[_V] = [missing] * len(values)
-    pending = numpy.arange(len(values))
-    for table in tables:
-        if not len(pending):
-            break
-        starts = numpy.asarray(table.starts, dtype=numpy.uint32)  # a view of the 32-bit array
-        ends = numpy.asarray(table.ends, dtype=numpy.uint32)
-        keys = values[pending]
-        index = numpy.searchsorted(starts, keys, side="right") - 1
-        hit = (index >= 0) & (keys <= ends[numpy.maximum(index, 0)])
-        table_values = table.values
-        for position, row in zip(pending[hit].tolist(), index[hit].tolist(), strict=True):
-            found[position] = table_values[row]
-        pending = pending[~hit]
-    return found
 
 
 def _read_text(path: Path) -> str:

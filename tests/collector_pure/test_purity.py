@@ -13,6 +13,7 @@ PURE_MODULES = [
     "asn_formats.py",
     "ipnum.py",
     "rangetable.py",
+    "asn_merge.py",
     "targets.py",
     "hostnames.py",
     "countries.py",
