@@ -8,6 +8,7 @@ staged action, a status change, an event — so the log reads as a timeline.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -41,6 +42,7 @@ def render_table(
     t0: datetime,
     log_lines: Sequence[str],
     colour: bool,
+    width: int = 160,
 ) -> str:
     def status(text: str) -> str:
         cell = f"{text:<9}"
@@ -62,7 +64,7 @@ def render_table(
         )
     if log_lines:
         lines.append("")
-        lines.extend(log_lines[-8:])
+        lines.extend(line[:width] for line in log_lines[-8:])
     return "\n".join(lines) + "\n"
 
 
@@ -110,6 +112,7 @@ class LiveDisplay:
             t0=self.t0,
             log_lines=self.log_lines,
             colour=True,
+            width=shutil.get_terminal_size().columns,
         )
         self.stream.write(CLEAR_SCREEN + text)
         self.stream.flush()
