@@ -19,7 +19,7 @@ examples:
   vantage lab simulate                                   # 24 h of 5-minute rounds, 30 ASes, seed 1
   vantage lab simulate --ases 100 --rounds 576 --seed 7 --loss 0.1 --churn 0.1
   vantage lab simulate --vantage-points 5 --liars 1 --json
-  vantage lab simulate --outages 0 --throttles 0 --filterings 0   # quiet day: any event is a false one
+  vantage lab simulate --scenario-mix 0,0,0       # a quiet day: any event is a false one
 """
 
 
@@ -65,6 +65,11 @@ def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--liars", type=int, default=0, help="probes that report the opposite of the truth (0)"
     )
     mix = parser.add_argument_group("scenario mix (staged events)")
+    mix.add_argument(
+        "--scenario-mix",
+        metavar="O,T,F",
+        help="staged outages, throttling and filtering episodes at once, e.g. 10,5,5 (overrides the 3 below)",
+    )
     mix.add_argument("--outages", type=int, default=6, help="staged outages (default 6)")
     mix.add_argument("--throttles", type=int, default=3, help="staged throttling episodes (default 3)")
     mix.add_argument("--filterings", type=int, default=3, help="staged filtering episodes (default 3)")
@@ -75,6 +80,13 @@ def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _check(args: argparse.Namespace) -> None:
+    if args.scenario_mix is not None:
+        try:
+            args.outages, args.throttles, args.filterings = (int(x) for x in args.scenario_mix.split(","))
+        except ValueError:
+            raise UsageError(
+                f"--scenario-mix wants three counts like 10,5,5, not {args.scenario_mix!r}"
+            ) from None
     positive = ("ases", "targets_per_as", "outside_probes", "vantage_points", "rounds")
     for name in positive:
         if getattr(args, name) < 1:

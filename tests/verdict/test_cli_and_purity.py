@@ -41,6 +41,7 @@ def test_simulate_prints_a_table(capsys: pytest.CaptureFixture[str]) -> None:
         (["--loss", "1.5"], "--loss must be in [0, 1)"),
         (["--min-event-rounds", "5", "--max-event-rounds", "2"], "--min-event-rounds"),
         (["--rounds", "many"], "invalid int value"),
+        (["--scenario-mix", "1,2"], "--scenario-mix wants three counts"),
     ],
 )
 def test_simulate_rejects_bad_arguments_with_status_2(
@@ -58,7 +59,7 @@ def test_simulate_help_has_an_example(capsys: pytest.CaptureFixture[str]) -> Non
     with pytest.raises(SystemExit):
         main(["lab", "simulate", "--help"])
     out = capsys.readouterr().out
-    assert "vantage lab simulate --ases" in out and "--scenario" not in out
+    assert "vantage lab simulate --ases" in out and "--scenario-mix" in out
 
 
 def _top_level_imports(tree: ast.Module) -> set[str]:
