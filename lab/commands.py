@@ -155,15 +155,18 @@ def _running_lab(lab_id: str) -> tuple[Lab, Product]:
 def lab_run(
     scenario_name: str, *, topology: str | None, lab_id: str | None, chart: Path | None, plain: bool
 ) -> int:
+    # Arguments first (exit 2 on a bad file, whatever the privileges), then privileges.
+    scenario_path = resolve(scenario_name, "scenarios")
+    try:
+        scenario = load_scenario(scenario_path)
+        if lab_id is None:
+            check_against(scenario, _load_topology(topology or scenario.topology, scenario_path.parent)[0])
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from exc
     status = _unprivileged_status()
     if status is not None:
         return status
     _terminate_on_sigterm()
-    scenario_path = resolve(scenario_name, "scenarios")
-    try:
-        scenario = load_scenario(scenario_path)
-    except ScenarioError as exc:
-        raise UsageError(str(exc)) from exc
     running = _running_lab(lab_id) if lab_id else None
     if running is None:
         loaded, topology_path = _load_topology(topology or scenario.topology, scenario_path.parent)

@@ -399,8 +399,9 @@ def list_namespaces() -> list[str]:
     return [line.split()[0] for line in completed.stdout.splitlines() if line.strip()]
 
 
-def find_labs(state_root: Path = DEFAULT_STATE_ROOT) -> list[LabState]:
+def find_labs(state_root: Path | None = None) -> list[LabState]:
     """The labs whose state files exist (running, or left behind by a crash)."""
+    state_root = state_root or DEFAULT_STATE_ROOT
     labs = []
     if state_root.is_dir():
         for state_file in sorted(state_root.glob("*/state.json")):
