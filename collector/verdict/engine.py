@@ -27,7 +27,7 @@ from vantage.collector.verdict.availability import Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.country import AsSummary, roll_up
 from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundMark, step
-from vantage.collector.verdict.fast import evaluate_fast
+from vantage.collector.verdict.fast import PlainTallies, evaluate_fast
 from vantage.collector.verdict.grouping import VantageView, group
 from vantage.collector.verdict.interference import Interference, judge_all
 from vantage.collector.verdict.model import (
@@ -100,7 +100,7 @@ def _evaluate(
     rows = observations if isinstance(observations, list | tuple) else list(observations)
     limits = Thresholds.of(config)
     plain: dict[int, Reachability] = {}
-    plain_tallies: dict[str, tuple[int, int]] = {}
+    plain_tallies: PlainTallies | None = None
     if config.vectorized and rows:
         fast = evaluate_fast(rows, state.ases, state.targets, config, limits)
         grouped = group(fast.rest)
@@ -206,10 +206,18 @@ def _evaluate(
             )
         )
 
-    if plain_tallies:
-        up_tallies.append(_as_tally(plain_tallies))
+    targets = availability_mod.learn(state.targets, up_tallies, silent_tallies, config)
+    if plain_tallies is not None:
+        availability_mod.learn_batch(
+            targets,
+            state.targets,
+            plain_tallies.target_ids,
+            plain_tallies.answers,
+            plain_tallies.attempts,
+            config,
+        )
     new_state = EngineState(
-        targets=availability_mod.learn(state.targets, up_tallies, silent_tallies, config),
+        targets=targets,
         ases=new_ases,
         countries=new_countries,
         tracks=new_tracks,
@@ -225,12 +233,6 @@ def _evaluate(
         offline_probes=tuple(sorted(offline)),
         suspect_probes=tuple(sorted(suspects - offline)),
     )
-
-
-def _as_tally(tallies: dict[str, tuple[int, int]]) -> Tally:
-    """(answered, attempts) per target as the (measured, unanswered, attempts) form learn() takes."""
-    unanswered = {t: n - ok for t, (ok, n) in tallies.items() if ok < n}
-    return tallies.keys(), unanswered, {t: tallies[t][1] for t in unanswered}
 
 
 def _step_events(

@@ -51,14 +51,22 @@ _INSIDE = int(TaskKind.INTERFERENCE)
 
 
 @dataclass(slots=True)
+class PlainTallies:
+    """Answers and attempts per target of the plain ASes (all judged UP), for availability.learn_batch."""
+
+    target_ids: list[str]
+    answers: np.ndarray
+    attempts: np.ndarray
+
+
+@dataclass(slots=True)
 class FastRound:
     offline: frozenset[str]
     basic_ok: frozenset[str]  # probes with an answered outside-in observation this round
     plain: dict[int, Reachability]  # AS -> judgement, for the plain ASes
     country_of: dict[int, str]
     rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
-    # learning for the plain ASes: target id -> (answered, attempts)
-    plain_tallies: dict[str, tuple[int, int]]
+    plain_tallies: PlainTallies  # what the plain ASes' targets did, for learning
 
 
 def _factorise(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -167,6 +175,9 @@ def _offline(
     return frozenset(offline)
 
 
+_NO_TALLIES = PlainTallies([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+
+
 def _judge_plain(
     witness: np.ndarray,
     columns: list[tuple[object, ...]],
@@ -185,9 +196,9 @@ def _judge_plain(
     targets: Mapping[str, TargetMemory],
     config: VerdictConfig,
     limits: Thresholds,
-) -> tuple[dict[int, Reachability], dict[str, tuple[int, int]], np.ndarray, dict[int, str]]:
+) -> tuple[dict[int, Reachability], PlainTallies, np.ndarray, dict[int, str]]:
     if not len(witness):
-        return {}, {}, np.zeros(0, dtype=np.int64), {}
+        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}
     w = witness
     as_values, as_code = np.unique(target_asn[w], return_inverse=True)
     n_as = len(as_values)
@@ -233,13 +244,14 @@ def _judge_plain(
         (n_down == 0)
         & (n_up >= 1)
         & (belief > limits.up)
-        & (twice_silent == 0)
+        # fewer targets silent from two VPs than partial reachability needs: judge() would find UP too
+        & (twice_silent < config.degraded_min_targets)
         & (failure_answers == 0)
         & ~maybe_throttled
     )
     plain_index = np.flatnonzero(plain_mask)
     if not len(plain_index):
-        return {}, {}, np.zeros(0, dtype=np.int64), {}
+        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}
 
     answered_as = np.bincount(as_code, weights=is_ans, minlength=n_as)
     attempts_as = np.bincount(as_code, minlength=n_as)
@@ -324,12 +336,10 @@ def _judge_plain(
         country_of[asn] = str(country_column[row])
 
     in_plain = plain_mask[target_as]
-    tallies = dict(
-        zip(
-            [target_ids[c] for c in unique_targets[in_plain].tolist()],
-            zip(answers_t[in_plain].astype(np.int64).tolist(), attempts_t[in_plain].tolist(), strict=True),
-            strict=True,
-        )
+    tallies = PlainTallies(
+        [target_ids[c] for c in unique_targets[in_plain].tolist()],
+        answers_t[in_plain].astype(np.int64),
+        attempts_t[in_plain].astype(np.int64),
     )
     return plain, tallies, as_values[plain_index], country_of
 

@@ -50,3 +50,21 @@ def test_fast_and_reference_paths_agree_on_a_simulated_day(seed: int) -> None:
             for x, y in ((ea.loss_ratio, eb.loss_ratio), (ea.rtt_ms, eb.rtt_ms)):
                 assert x == pytest.approx(y)
         assert fast.country_verdicts == reference.country_verdicts
+
+
+def test_both_paths_learn_the_same_state() -> None:
+    config = SimulationConfig(ases=10, targets_per_as=6, outside_probes=12, rounds=30, outages=2, throttles=1)
+    _, rounds = simulate(config, random.Random(3))
+    fast_state = reference_state = EngineState.initial()
+    length = timedelta(minutes=config.round_minutes)
+    for sim_round in rounds:
+        kwargs = {"round_number": sim_round.number, "round_start": sim_round.start, "round_length": length}
+        fast_state = evaluate_round(sim_round.observations, fast_state, config=FAST, **kwargs).state  # type: ignore[arg-type]
+        reference_state = evaluate_round(
+            sim_round.observations, reference_state, config=REFERENCE, **kwargs
+        ).state  # type: ignore[arg-type]
+        assert fast_state.targets == reference_state.targets
+        assert fast_state.tracks == reference_state.tracks
+        assert {a: m.status for a, m in fast_state.ases.items()} == {
+            a: m.status for a, m in reference_state.ases.items()
+        }
