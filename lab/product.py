@@ -161,6 +161,11 @@ class Product:
             "--plaintext",
             "--allow-range",
             self.topology.address_plan,
+            # The retry backoff's ceiling (300 s by default, for real deployments) scaled to the
+            # lab's few-second rounds, so a probe cut off by a scenario is back within a round
+            # or two of the restoration instead of minutes later.
+            "--retry-max-seconds",
+            str(2 * self.topology.round_seconds),
         )
         netns.start_process(
             self.state,
