@@ -3,11 +3,14 @@
     /work/venv/bin/python bench/verdict.py [--ases 75000] [--targets 10] [--vantage-points 3]
                                            [--probes 10000] [--loss 0.02] [--down-share 0.01]
                                            [--sim-rounds 288] [--skip-simulation] [--compare-reference]
+                                           [--shuffle]
 
 A synthetic round (seeded), built before any timing: --ases target ASes in 200 countries, each with
 --targets targets measured by --vantage-points probes from distinct ASes (10,000 probes in 5,000
 ASes): 75,000 x 10 x 3 = 2.25 M observations by default. Random loss --loss; --down-share of the
-ASes are cut off (every measurement times out); 10 % of targets are flaky. The engine first runs
+ASes are cut off (every measurement times out); 10 % of targets are flaky. Observations come
+grouped by AS and probe, as a collector can ask its database for them; --shuffle times a round in
+random order instead. The engine first runs
 one untimed round so that availabilities and baselines exist (a steady-state round is the one
 that matters), then the timed round.
 
@@ -152,11 +155,16 @@ def main() -> int:
     parser.add_argument("--sim-rounds", type=int, default=288)
     parser.add_argument("--skip-simulation", action="store_true")
     parser.add_argument("--compare-reference", action="store_true", help="also time vectorized=False")
+    parser.add_argument(
+        "--shuffle", action="store_true", help="observations in random order (default: by AS, probe)"
+    )
     args = parser.parse_args()
 
     started = time.perf_counter()
     warm_round = build_round(args, seed=1)
     timed_round = build_round(args, seed=2)
+    if args.shuffle:
+        random.Random(3).shuffle(timed_round)
     n = len(timed_round)
     print(
         f"built 2 rounds of {n:,} observations ({args.ases:,} ASes x {args.targets} targets x "
