@@ -103,7 +103,8 @@ def write_chart(
             transform=top.get_xaxis_transform(),
             clip_on=False,
         )
-    for series in countries:
+    # Countries that stayed up are drawn first, so the ones that went dark lie on top.
+    for series in sorted(countries, key=lambda s: -min((p.reachability for p in s.points), default=1.0)):
         if series.points:
             times = [p.t_s for p in series.points]
             top.step(
