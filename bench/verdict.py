@@ -164,7 +164,9 @@ def main() -> int:
     warm_round = build_round(args, seed=1)
     timed_round = build_round(args, seed=2)
     if args.shuffle:
+        # Arbitrary order, as rows from a database: re-created in that order, so memory follows it.
         random.Random(3).shuffle(timed_round)
+        timed_round = [Observation(*o) for o in timed_round]
     n = len(timed_round)
     print(
         f"built 2 rounds of {n:,} observations ({args.ases:,} ASes x {args.targets} targets x "
