@@ -14,8 +14,9 @@ VP's own evidence to point that way: targets that carry no weight elect no one).
   others — DEGRADED (partial reachability, Thunderping's "hosed").
 * Otherwise up votes make it UP (down voters, not corroborated, are the suspects) if the belief
   holds above 0.9; without votes or without enough belief the AS is UNKNOWN.
-* An UP AS is DEGRADED when several usually-answering targets fail from >= 2 VPs in >= 2 ASes while
-  others answer (partial), or when loss/RTT from >= 2 VPs in >= 2 ASes is far above the AS's own
+* An UP AS is DEGRADED when several reliable targets (availability >= 0.9) fail from >= 2 VPs in
+  >= 2 ASes while others answer, and that many is unlikely by chance given the targets' learned
+  availabilities (partial reachability), or when loss/RTT from >= 2 VPs in >= 2 ASes is far above the AS's own
   baseline (throttling, the step that preceded Kazakhstan's cut).
 
 The reported belief adds every VP's log-likelihood ratio capped at +-6.9 (0.999): more answers can
