@@ -5,9 +5,9 @@ Theory of operation
 A whole-Internet round is millions of observations over tens of thousands of ASes, and almost
 every AS is *plain*: every vantage point votes up, fewer targets failed from two vantage points
 than partial reachability needs (2), no answer carried a failure string, loss and RTT are nowhere
-near the throttling limits, and the belief is above 0.9. For a plain AS the full judgement (reachability.judge) can only say UP, and
-every number it reports is a count, a sum or a mean over its observations — numpy computes those
-for all ASes at once (bincount over factorised keys).
+near the throttling limits, and the belief is above 0.9. For a plain AS the full judgement
+(reachability.judge) can only say UP, and every number it reports is a count, a sum or a mean
+over its observations — numpy computes those for all ASes at once (bincount over factorised keys).
 
 So the round is turned into columns once; vantage-point sanity (offline probes) and the per-AS
 votes are computed vectorised; the plain ASes get their `Reachability` straight from the arrays;
