@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Iterable, Mapping
+from itertools import repeat
 
 import numpy as np
 
@@ -151,10 +152,11 @@ def learn_batch(
         return
     default, min_alpha = config.default_availability, config.availability_min_alpha
     settled = int(1.0 / min_alpha)
-    olds = list(map(targets.get, target_ids))
-    a = np.array([default if m is None else m[0] for m in olds], dtype=float)
-    rounds = np.array([0 if m is None else m[1] for m in olds], dtype=np.int64)
-    ever = np.array([False if m is None else m[2] for m in olds], dtype=bool)
+    first_seen = (default, 0, False)
+    old_a, old_rounds, old_ever = zip(*map(targets.get, target_ids, repeat(first_seen)), strict=True)
+    a = np.array(old_a, dtype=float)
+    rounds = np.array(old_rounds, dtype=np.int64)
+    ever = np.array(old_ever, dtype=bool)
     unanswered = attempts - answers
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.where(unanswered > 0, 1.0 - unanswered / np.maximum(attempts, 1), 1.0)

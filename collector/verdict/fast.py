@@ -380,19 +380,16 @@ def _target_llrs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """availability.AvailabilityModel.ensure, for a batch of targets, as arrays."""
     table = llr_table(config.answer_probability_when_down, config.max_availability)
-    default, never_rounds = config.default_availability, config.never_answered_rounds
-    buckets = []
-    for t in ids:
-        memory = targets.get(t)
-        if memory is None:
-            buckets.append(int(default * AVAILABILITY_BUCKETS + 0.5))
-        elif not memory[2] and memory[1] >= never_rounds:
-            buckets.append(-1)  # never answered: no weight
-        else:
-            buckets.append(int(memory[0] * AVAILABILITY_BUCKETS + 0.5))
-    index = np.array(buckets, dtype=np.int64)
+    if not ids:
+        return np.zeros(0), np.zeros(0)
+    # An unknown target is one with the default availability that has answered (so it has weight).
+    unknown = (config.default_availability, 0, True)
+    availability, rounds, ever = zip(*map(targets.get, ids, repeat(unknown)), strict=True)
+    silent = ~np.array(ever, dtype=bool) & (np.array(rounds, dtype=np.int64) >= config.never_answered_rounds)
+    buckets = (np.array(availability, dtype=float) * AVAILABILITY_BUCKETS + 0.5).astype(np.int64)
+    buckets[silent] = -1  # never answered: no weight
     table_array = np.array([*table, (0.0, 0.0)], dtype=float)  # index -1: no weight
-    return table_array[index, 0], table_array[index, 1]
+    return table_array[buckets, 0], table_array[buckets, 1]
 
 
 def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
