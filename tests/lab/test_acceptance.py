@@ -109,10 +109,13 @@ def test_throttling_is_a_degradation_not_an_outage(outcome: Outcome) -> None:
 
 
 def test_selective_restoration_is_filtering_inside_the_country(outcome: Outcome) -> None:
-    _assert_detected(_match(outcome, "filtering", "AS9198", 95), TOPOLOGY.round_seconds)
-    final = {row.scope: row.status for row in outcome.final_as_rows}
-    assert final["AS9198"] == "FILTERED"
-    assert final["AS29355"] == "UP" and final["AS24940"] == "UP"
+    match = _match(outcome, "filtering", "AS9198", 95)
+    _assert_detected(match, TOPOLOGY.round_seconds)
+    # Still filtered at the end (one round's status may rotate off the filtered targets; the
+    # event, held by hysteresis, may not), while every outage is over.
+    assert any(d.ended_s is None or d.ended_s >= SCENARIO.duration_s for d in match.detected)
+    open_outages = [d for d in outcome.detected if d.kind == "outage" and d.ended_s is None]
+    assert open_outages == []
 
 
 def test_nothing_false_is_reported(outcome: Outcome) -> None:
