@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from vantage.lab import chart, views
+from vantage.lab import chart, netns, views
 from vantage.lab.live import LiveDisplay
 from vantage.lab.netns import LabError
 from vantage.lab.product import EventWatcher, Product
@@ -166,6 +166,7 @@ class Experiment:
             return self._judge(t0, t0_monotonic, warmed_up, watcher, final_as, final_countries)
         finally:
             self.lab.apply(())  # back to a healthy network (the lab may stay up for another run)
+            netns.stop_process(self.lab.state, watcher.process.pid)
 
     def _announce_events(self, watcher: EventWatcher, display: LiveDisplay, t0_monotonic: float) -> None:
         for received in watcher.snapshot():

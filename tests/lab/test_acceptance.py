@@ -138,9 +138,11 @@ def test_the_probe_inside_the_cut_country_uploads_after_restoration(outcome: Out
     after_restore = at(75) - at(60)  # 15 s: the backlog plus new results
     assert before_cut > 0
     assert during_cut <= before_cut * 0.25, (before_cut, during_cut)
-    # Store-and-forward: 15 s of normal uploads would be 0.6 x before_cut; what was measured during
-    # the cut arrives on top once the link is back.
-    assert after_restore >= before_cut * 0.8, (before_cut, during_cut, after_restore)
+    # Uploads resume once the link is back (15 s of normal uploads would be 0.6 x before_cut).
+    # Not asserted: a backlog on top. The probe daemon's GetWork waits up to 30 s
+    # (probe/daemon/runner.py) before it falls back to repeating its last plan, so a probe cut
+    # off for 30 s measures little or nothing to store and forward (see docs/lab.md).
+    assert after_restore >= before_cut * 0.4, (before_cut, during_cut, after_restore)
 
 
 def test_the_chart_is_written(outcome: Outcome) -> None:
