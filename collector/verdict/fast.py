@@ -421,4 +421,7 @@ def _maybe_throttled(
     share = config.min_down_vantage_points / np.maximum(n_pairs, 1)
     with np.errstate(invalid="ignore"):
         over = (loss_mean >= share * loss_limit) | (rtt_mean >= share * rtt_limit)
-    return (rounds >= config.baseline_min_rounds) & (n_pairs >= config.min_down_vantage_points) & over
+    throttled: np.ndarray = (
+        (rounds >= config.baseline_min_rounds) & (n_pairs >= config.min_down_vantage_points) & over
+    )
+    return throttled
