@@ -54,6 +54,19 @@ SHUTDOWN_TIMEOUT_S = 45.0
 # Never sleep longer than this in one go: a wall-clock jump (NTP step, suspend)
 # is noticed within a minute.
 MAX_SLEEP_S = 60.0
+# How long one GetWork may wait for an answer. In a shutdown the collector is
+# often unreachable without an error (routes withdrawn: no RST, no ICMP), so the
+# wait is bounded by half a round as soon as the round length is known: a probe
+# inside a cut-off network then falls back to its last plan and keeps measuring
+# (store-and-forward) instead of losing most of the round to one hung call.
+DEFAULT_GET_WORK_TIMEOUT_S = 30.0
+MIN_GET_WORK_TIMEOUT_S = 1.0
+
+
+def get_work_timeout_s(round_length_s: float | None) -> float:
+    if round_length_s is None:
+        return DEFAULT_GET_WORK_TIMEOUT_S
+    return max(MIN_GET_WORK_TIMEOUT_S, min(DEFAULT_GET_WORK_TIMEOUT_S, round_length_s / 2))
 
 
 class Daemon:
@@ -86,6 +99,7 @@ class Daemon:
         self.capabilities = wire.capabilities(icmp=icmp_available(), ipv6=ipv6_routable())
         self.credential: Credential | None = None
         self.uploader: Uploader | None = None
+        self.round_length_s: float | None = None
 
     # ------------------------------------------------------------ enrollment
 
@@ -121,6 +135,7 @@ class Daemon:
             restored = wire.plan_from_proto(*saved) if saved is not None else None
         if saved is not None and restored is not None:
             state = replace(state, plan=restored.timing)
+            self.round_length_s = restored.timing.round_length_s
             tasks = self._accept_plan(restored, new_round=False)
             log.info("restored the plan of round %d (%d tasks)", restored.timing.round, len(tasks))
         fetch_failures = 0
@@ -148,6 +163,7 @@ class Daemon:
                     state = replace(state, fetch_not_before_s=time.time() + delay_s, last_fetch_failed=True)
                     continue
                 fetch_failures = 0
+                self.round_length_s = received.timing.round_length_s
                 save_plan(self.config.state_dir, plan, received_at)
                 new_round = state.plan is None or received.timing.round != state.plan.round
                 tasks = self._accept_plan(received, new_round)
@@ -205,7 +221,7 @@ class Daemon:
         request = probe_service_pb2.GetWorkRequest(
             capabilities=self.capabilities, software_version=self.version
         )
-        return stub.GetWork(request, metadata=metadata, timeout=30.0)
+        return stub.GetWork(request, metadata=metadata, timeout=get_work_timeout_s(self.round_length_s))
 
     def _accept_plan(
         self, received: wire.ReceivedPlan, new_round: bool
