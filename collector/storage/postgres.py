@@ -23,13 +23,16 @@ Theory of operation:
 - Migrations are numbered SQL files in migrations/postgresql/ (the same
   numbering as SQLite's), applied under a transaction-level advisory lock so
   collectors starting together migrate once, recorded in schema_migrations.
+- The SQL both servers run alike (probes, targets, tasks, verdict queries)
+  is SqlStorage's (sql_storage.py, written with `?`, turned into `%s` by
+  `_sql`); this module keeps the pool, COPY ingest, migrations and the
+  dialect statements (row locks, upserts, array parameters).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import resources
 from typing import Any
@@ -39,34 +42,16 @@ from psycopg import errors as pg_errors
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
-from vantage.collector.storage.base import Storage, StorageError
+from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.postgres_leader import (
     LOCK_CLASS,
     MIGRATION_PURPOSE,
     LeaderLock,
     lock_key,
 )
-from vantage.collector.storage.postgres_rounds import Connection, RoundTables
-from vantage.collector.storage.records import (
-    CredentialRole,
-    EnrollmentToken,
-    IngestCounts,
-    IssuedTask,
-    MeasurementRow,
-    ProbeContact,
-    ProbeRecord,
-    RoundMeasurement,
-    RoundRecord,
-    RoundResult,
-    StoredAsVerdict,
-    StoredCountryVerdict,
-    StoredEvent,
-    TargetRecord,
-    TokenStatus,
-    UpsertCounts,
-)
-from vantage.collector.storage.sqlite import MEASUREMENT_COLUMNS, PROBE_COLUMNS, TARGET_COLUMNS
-from vantage.collector.storage.sqlite_queries import probe_from_row, target_from_row
+from vantage.collector.storage.postgres_rounds import Connection, PostgresRounds
+from vantage.collector.storage.records import IngestCounts, MeasurementRow
+from vantage.collector.storage.sql_common import EVENT_COLUMNS, MEASUREMENT_COLUMNS, TARGET_COLUMNS, pyformat
 
 log = logging.getLogger("vantage.collector")
 
@@ -115,7 +100,31 @@ def _configure(conn: Connection) -> None:
     conn.commit()
 
 
-class PostgresStorage(Storage):
+class PostgresStorage(PostgresRounds):
+    FOR_UPDATE = " FOR UPDATE"
+    RECORD_CONTACT = (
+        "UPDATE probes SET last_contact = GREATEST(COALESCE(last_contact, 0), ?), address = ?, "
+        "observed_asn = ?, observed_country = ?, "
+        "software_version = CASE WHEN ? = '' THEN software_version ELSE ? END, "
+        "capability_icmp = COALESCE(?::boolean, capability_icmp), "
+        "capability_ipv6 = COALESCE(?::boolean, capability_ipv6) "
+        "WHERE probe_id = ?"
+    )
+    UPSERT_TARGET = (
+        f"INSERT INTO targets ({TARGET_COLUMNS}) VALUES ({', '.join('?' * 10)}) "
+        "ON CONFLICT (target_id) DO UPDATE SET target = EXCLUDED.target, kind = EXCLUDED.kind, "
+        "protocols = EXCLUDED.protocols, country = EXCLUDED.country, asn = EXCLUDED.asn, "
+        "tags = EXCLUDED.tags, source = EXCLUDED.source, address = EXCLUDED.address, "
+        "added_at = EXCLUDED.added_at"
+    )
+    STORE_EVENT = (
+        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 9)}) "
+        "ON CONFLICT (event_id) DO UPDATE SET kind = EXCLUDED.kind, asn = EXCLUDED.asn, "
+        "country = EXCLUDED.country, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, "
+        "opened_round = EXCLUDED.opened_round, updated_round = EXCLUDED.updated_round, "
+        "payload = EXCLUDED.payload"
+    )
+
     def __init__(
         self,
         dsn: str,
@@ -154,7 +163,6 @@ class PostgresStorage(Storage):
         self.leader = LeaderLock(
             dsn, self.schema, application_name=extra.get("application_name", APPLICATION_NAME)
         )
-        self._rounds = RoundTables(self._tx, self.leader)
 
     # ------------------------------------------------------------ connections
     @contextmanager
@@ -169,6 +177,21 @@ class PostgresStorage(Storage):
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         with self._tx() as conn:
             return conn.execute(sql, params).fetchall()
+
+    def _executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        with conn.cursor() as cursor:
+            cursor.executemany(sql, rows)
+
+    def _sql(self, sql: str) -> str:
+        return pyformat(sql)
+
+    def _in(self, column: str, values: Collection[object]) -> tuple[str, list[object]]:
+        # One array parameter instead of an IN list: one statement text whatever the count.
+        return f"{column} = ANY(?)", [list(values)]
+
+    def _lock_targets(self, conn: Any) -> None:
+        # Imports through two collectors at once merge one after the other.
+        conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, lock_key(self.schema, "targets")))
 
     def _migrate(self, connect_timeout_s: float) -> str:
         with psycopg.connect(
@@ -203,10 +226,6 @@ class PostgresStorage(Storage):
             conn.commit()
             return str(schema)
 
-    def schema_version(self) -> int:
-        rows = self._read("SELECT MAX(version) FROM schema_migrations")
-        return int(rows[0][0] or 0)
-
     def close(self) -> None:
         self.leader.close()
         self._pool.close()
@@ -219,183 +238,7 @@ class PostgresStorage(Storage):
         )
         return int(rows[0][0])
 
-    # ------------------------------------------------------------ credentials
-    def add_credential(self, credential_hash: str, role: CredentialRole, now_unix_s: float) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO credentials (credential_hash, role, created_at) VALUES (%s, %s, %s) "
-                "ON CONFLICT (credential_hash) DO NOTHING",
-                (credential_hash, role.value, now_unix_s),
-            )
-
-    def credential_role(self, credential_hash: str) -> CredentialRole | None:
-        rows = self._read("SELECT role FROM credentials WHERE credential_hash = %s", (credential_hash,))
-        return CredentialRole(rows[0][0]) if rows else None
-
-    # ------------------------------------------------------------ enrollment and probes
-    def add_enrollment_token(self, token: EnrollmentToken) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "INSERT INTO enrollment_tokens (token_id, token_hash, name, created_at, expires_at, used_at, "
-                "used_by_probe) VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                (
-                    token.token_id,
-                    token.token_hash,
-                    token.name,
-                    token.created_at_unix_s,
-                    token.expires_at_unix_s,
-                    token.used_at_unix_s,
-                    token.used_by_probe,
-                ),
-            )
-
-    def enroll_probe(self, token_hash: str, probe: ProbeRecord, now_unix_s: float) -> TokenStatus:
-        with self._tx() as conn:
-            # FOR UPDATE: concurrent enrollments with one token (on any collector) queue
-            # here, and the later ones see it used.
-            row = conn.execute(
-                "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = %s FOR UPDATE",
-                (token_hash,),
-            ).fetchone()
-            if row is None:
-                return TokenStatus.UNKNOWN
-            if row[1] is not None:
-                return TokenStatus.USED
-            if row[0] <= now_unix_s:
-                return TokenStatus.EXPIRED
-            conn.execute(
-                "UPDATE enrollment_tokens SET used_at = %s, used_by_probe = %s WHERE token_hash = %s",
-                (now_unix_s, probe.probe_id, token_hash),
-            )
-            conn.execute(
-                f"INSERT INTO probes ({PROBE_COLUMNS}) VALUES ({', '.join(['%s'] * 15)})",
-                (
-                    probe.probe_id,
-                    probe.name,
-                    probe.credential_hash,
-                    probe.enrolled_at_unix_s,
-                    probe.observed_asn,
-                    probe.observed_country,
-                    probe.pinned_asn,
-                    probe.pinned_country,
-                    probe.address,
-                    probe.last_contact_unix_s,
-                    probe.results_received,
-                    probe.revoked_at_unix_s,
-                    probe.software_version,
-                    probe.capability_icmp,
-                    probe.capability_ipv6,
-                ),
-            )
-            return TokenStatus.OK
-
-    def get_probe(self, probe_id: str) -> ProbeRecord | None:
-        rows = self._read(f"SELECT {PROBE_COLUMNS} FROM probes WHERE probe_id = %s", (probe_id,))
-        return probe_from_row(rows[0]) if rows else None
-
-    def probe_by_credential(self, credential_hash: str) -> ProbeRecord | None:
-        rows = self._read(
-            f"SELECT {PROBE_COLUMNS} FROM probes WHERE credential_hash = %s", (credential_hash,)
-        )
-        return probe_from_row(rows[0]) if rows else None
-
-    def list_probes(self) -> list[ProbeRecord]:
-        rows = self._read(f"SELECT {PROBE_COLUMNS} FROM probes ORDER BY enrolled_at, probe_id")
-        return [probe_from_row(row) for row in rows]
-
-    def record_contact(self, contact: ProbeContact) -> None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE probes SET last_contact = GREATEST(COALESCE(last_contact, 0), %s), address = %s, "
-                "observed_asn = %s, observed_country = %s, "
-                "software_version = CASE WHEN %s = '' THEN software_version ELSE %s END, "
-                "capability_icmp = COALESCE(%s::boolean, capability_icmp), "
-                "capability_ipv6 = COALESCE(%s::boolean, capability_ipv6) "
-                "WHERE probe_id = %s",
-                (
-                    contact.at_unix_s,
-                    contact.address,
-                    contact.observed_asn,
-                    contact.observed_country,
-                    contact.software_version,
-                    contact.software_version,
-                    contact.capability_icmp,
-                    contact.capability_ipv6,
-                    contact.probe_id,
-                ),
-            )
-
-    def revoke_probe(self, probe_id: str, now_unix_s: float) -> ProbeRecord | None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE probes SET revoked_at = COALESCE(revoked_at, %s) WHERE probe_id = %s",
-                (now_unix_s, probe_id),
-            )
-        return self.get_probe(probe_id)
-
-    def pin_probe(self, probe_id: str, asn: int, country: str) -> ProbeRecord | None:
-        with self._tx() as conn:
-            conn.execute(
-                "UPDATE probes SET pinned_asn = %s, pinned_country = %s WHERE probe_id = %s",
-                (asn, country, probe_id),
-            )
-        return self.get_probe(probe_id)
-
-    # ------------------------------------------------------------ targets
-    def upsert_targets(self, targets: Sequence[TargetRecord]) -> UpsertCounts:
-        imported = updated = 0
-        with self._tx() as conn:
-            # Imports through two collectors at once merge one after the other.
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, lock_key(self.schema, "targets"))
-            )
-            for new in targets:
-                row = conn.execute(
-                    f"SELECT {TARGET_COLUMNS} FROM targets WHERE target_id = %s", (new.target_id,)
-                ).fetchone()
-                if row is None:
-                    merged = new
-                    imported += 1
-                else:
-                    old = target_from_row(row)
-                    merged = TargetRecord(
-                        target_id=old.target_id,
-                        target=old.target,
-                        kind=new.kind,
-                        protocols=tuple(sorted(set(old.protocols) | set(new.protocols))),
-                        country=new.country or old.country,
-                        asn=new.asn or old.asn,
-                        tags=tuple(dict.fromkeys(old.tags + new.tags)),
-                        source=new.source or old.source,
-                        address=new.address or old.address,
-                        added_at_unix_s=old.added_at_unix_s,
-                    )
-                    updated += 1
-                conn.execute(
-                    f"INSERT INTO targets ({TARGET_COLUMNS}) VALUES ({', '.join(['%s'] * 10)}) "
-                    "ON CONFLICT (target_id) DO UPDATE SET target = EXCLUDED.target, kind = EXCLUDED.kind, "
-                    "protocols = EXCLUDED.protocols, country = EXCLUDED.country, asn = EXCLUDED.asn, "
-                    "tags = EXCLUDED.tags, source = EXCLUDED.source, address = EXCLUDED.address, "
-                    "added_at = EXCLUDED.added_at",
-                    (
-                        merged.target_id,
-                        merged.target,
-                        merged.kind,
-                        json.dumps(list(merged.protocols)),
-                        merged.country,
-                        merged.asn,
-                        json.dumps(list(merged.tags)),
-                        merged.source,
-                        merged.address,
-                        merged.added_at_unix_s,
-                    ),
-                )
-        return UpsertCounts(imported=imported, updated=updated)
-
-    def list_targets(self) -> list[TargetRecord]:
-        rows = self._read(f"SELECT {TARGET_COLUMNS} FROM targets ORDER BY target_id")
-        return [target_from_row(row) for row in rows]
-
+    # ------------------------------------------------------------ what differs from SQLite
     def remove_targets(self, keys: Collection[str]) -> int:
         key_list = list(keys)
         with self._tx() as conn:
@@ -403,17 +246,6 @@ class PostgresStorage(Storage):
                 "DELETE FROM targets WHERE target_id = ANY(%s) OR target = ANY(%s)", (key_list, key_list)
             )
             return int(cursor.rowcount)
-
-    # ------------------------------------------------------------ work and ingest
-    def record_tasks(self, tasks: Sequence[IssuedTask]) -> None:
-        if not tasks:
-            return
-        with self._tx() as conn, conn.cursor() as cursor:
-            cursor.executemany(
-                "INSERT INTO issued_tasks (task_id, round, probe_id, target_id, kind, protocol) "
-                "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
-                [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol) for t in tasks],
-            )
 
     def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
         if not rows:
@@ -448,85 +280,3 @@ class PostgresStorage(Storage):
             "SELECT measurement_id FROM measurements WHERE measurement_id = ANY(%s)", (list(ids),)
         )
         return {row[0] for row in rows}
-
-    def count_measurements(self) -> int:
-        return int(self._read("SELECT COUNT(*) FROM measurements")[0][0])
-
-    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
-        rows = self._read(
-            "SELECT m.measurement_id, m.probe_id, m.probe_asn, m.probe_country, m.target_id, "
-            "m.target_address, m.target_asn, m.protocol, COALESCE(t.kind, 0), m.outcome, m.failure, "
-            "m.rtt_ms, m.loss_ratio, m.status_code, m.body_sha256, m.body_length, m.dns_answers "
-            "FROM measurements m LEFT JOIN issued_tasks t ON t.task_id = m.task_id "
-            "WHERE m.round = %s ORDER BY m.measurement_id",
-            (round_number,),
-        )
-        return [RoundMeasurement(*row) for row in rows]
-
-    def delete_measurements_before(self, cutoff_unix_s: float) -> int:
-        with self._tx() as conn:
-            deleted = conn.execute(
-                "DELETE FROM measurements WHERE started_at < %s", (cutoff_unix_s,)
-            ).rowcount
-            conn.execute(
-                "DELETE FROM issued_tasks WHERE round IN (SELECT number FROM rounds WHERE start < %s)",
-                (cutoff_unix_s,),
-            )
-        return int(deleted)
-
-    # ------------------------------------------------------------ rounds and verdicts
-    # The SQL lives in postgres_rounds.py; these delegate.
-    def claim_round(self, record: RoundRecord) -> bool:
-        return self._rounds.claim_round(record)
-
-    def store_round_result(self, result: RoundResult) -> None:
-        self._rounds.store_round_result(result)
-
-    def latest_round(self) -> RoundRecord | None:
-        return self._rounds.latest_round()
-
-    def load_engine_state(self) -> bytes | None:
-        return self._rounds.load_engine_state()
-
-    def latest_as_verdicts(
-        self, *, country: str = "", statuses: Collection[int] = (), after_asn: int = 0, limit: int = 100
-    ) -> list[StoredAsVerdict]:
-        return self._rounds.latest_as_verdicts(
-            country=country, statuses=statuses, after_asn=after_asn, limit=limit
-        )
-
-    def latest_as_verdict(self, asn: int) -> StoredAsVerdict | None:
-        return self._rounds.latest_as_verdict(asn)
-
-    def latest_country_verdict(self, country: str) -> StoredCountryVerdict | None:
-        return self._rounds.latest_country_verdict(country)
-
-    def latest_country_verdicts(self) -> list[StoredCountryVerdict]:
-        return self._rounds.latest_country_verdicts()
-
-    def as_timeline(self, asn: int, since_unix_s: float, until_unix_s: float) -> list[StoredAsVerdict]:
-        return self._rounds.as_timeline(asn, since_unix_s, until_unix_s)
-
-    def country_timeline(
-        self, country: str, since_unix_s: float, until_unix_s: float
-    ) -> list[StoredCountryVerdict]:
-        return self._rounds.country_timeline(country, since_unix_s, until_unix_s)
-
-    def list_events(
-        self,
-        *,
-        asn: int | None = None,
-        country: str | None = None,
-        open_only: bool = False,
-        updated_round: int | None = None,
-        since_unix_s: float | None = None,
-        until_unix_s: float | None = None,
-    ) -> list[StoredEvent]:
-        return self._rounds.list_events(
-            asn=asn,
-            country=country,
-            open_only=open_only,
-            updated_round=updated_round,
-            since_unix_s=since_unix_s,
-            until_unix_s=until_unix_s,
-        )

@@ -20,43 +20,36 @@ Theory of operation:
 - Migrations are numbered SQL files in migrations/sqlite/, applied in order
   under BEGIN IMMEDIATE (so two collectors starting at once migrate once),
   recorded in schema_migrations.
+- The SQL both servers run alike (probes, targets, tasks, verdict queries)
+  is SqlStorage's (sql_storage.py, statements in sql_common.py); this module
+  keeps what is SQLite's own: connections, group commit, migrations.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from vantage.collector.storage.base import Storage, StorageError
-from vantage.collector.storage.records import (
-    CredentialRole,
-    EnrollmentToken,
-    IngestCounts,
-    IssuedTask,
-    MeasurementRow,
-    ProbeContact,
-    ProbeRecord,
-    RoundMeasurement,
-    TargetRecord,
-    TokenStatus,
-    UpsertCounts,
-)
-from vantage.collector.storage.sqlite_queries import probe_from_row, target_from_row
-from vantage.collector.storage.sqlite_rounds import (
+from vantage.collector.storage.base import StorageError
+from vantage.collector.storage.records import IngestCounts, MeasurementRow
+from vantage.collector.storage.sql_common import (
     AS_VERDICT_COLUMNS,
     COUNTRY_VERDICT_COLUMNS,
     EVENT_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    PROBE_COLUMNS,
     ROUND_COLUMNS,
-    SqliteRounds,
+    TARGET_COLUMNS,
+    placeholders,
 )
+from vantage.collector.storage.sqlite_rounds import SqliteRounds
 
-# Column lists shared with the PostgreSQL backend, re-exported from here.
+# Column lists (defined in sql_common) re-exported from here for older importers.
 __all__ = [
     "AS_VERDICT_COLUMNS",
     "COUNTRY_VERDICT_COLUMNS",
@@ -74,21 +67,10 @@ __all__ = [
 # collectors on one file are a test setup; a batch commit takes milliseconds.
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
-MEASUREMENT_COLUMNS = (
-    "measurement_id, probe_id, round, task_id, target_id, target_address, target_asn, probe_asn, "
-    "probe_country, protocol, outcome, failure, rtt_ms, loss_ratio, status_code, body_sha256, "
-    "body_length, dns_answers, started_at, received_at, payload"
-)
 INSERT_MEASUREMENT = (
-    f"INSERT INTO measurements ({MEASUREMENT_COLUMNS}) VALUES ({', '.join('?' * 21)}) "
+    f"INSERT INTO measurements ({MEASUREMENT_COLUMNS}) VALUES ({placeholders(21)}) "
     "ON CONFLICT (measurement_id) DO NOTHING"
 )
-PROBE_COLUMNS = (
-    "probe_id, name, credential_hash, enrolled_at, observed_asn, observed_country, pinned_asn, "
-    "pinned_country, address, last_contact, results_received, revoked_at, software_version, "
-    "capability_icmp, capability_ipv6"
-)
-TARGET_COLUMNS = "target_id, target, kind, protocols, country, asn, tags, source, address, added_at"
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -125,7 +107,18 @@ class _IngestJob:
         self.outcome: IngestCounts | BaseException | None = None
 
 
-class SqliteStorage(SqliteRounds, Storage):
+class SqliteStorage(SqliteRounds):
+    RECORD_CONTACT = (
+        "UPDATE probes SET last_contact = MAX(COALESCE(last_contact, 0), ?), address = ?, "
+        "observed_asn = ?, observed_country = ?, "
+        "software_version = CASE WHEN ? = '' THEN software_version ELSE ? END, "
+        "capability_icmp = COALESCE(?, capability_icmp), "
+        "capability_ipv6 = COALESCE(?, capability_ipv6) "
+        "WHERE probe_id = ?"
+    )
+    UPSERT_TARGET = f"INSERT OR REPLACE INTO targets ({TARGET_COLUMNS}) VALUES ({placeholders(10)})"
+    STORE_EVENT = f"INSERT OR REPLACE INTO events ({EVENT_COLUMNS}) VALUES ({placeholders(9)})"
+
     def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)
         self._busy_timeout_ms = busy_timeout_ms
@@ -154,7 +147,8 @@ class SqliteStorage(SqliteRounds, Storage):
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE under the process-wide write lock (see the module docstring)."""
         conn = self._conn()
         with self._write_lock:
             conn.execute("BEGIN IMMEDIATE")
@@ -171,8 +165,11 @@ class SqliteStorage(SqliteRounds, Storage):
         except sqlite3.Error as exc:
             raise StorageError(str(exc)) from exc
 
+    def _executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[object]]) -> None:
+        conn.executemany(sql, rows)
+
     def _migrate(self) -> None:
-        with self._write() as conn:
+        with self._tx() as conn:
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL)"
             )
@@ -187,10 +184,6 @@ class SqliteStorage(SqliteRounds, Storage):
                     "VALUES (?, CAST(strftime('%s', 'now') AS REAL))",
                     (version,),
                 )
-
-    def schema_version(self) -> int:
-        rows = self._read("SELECT MAX(version) FROM schema_migrations")
-        return int(rows[0][0] or 0)
 
     def close(self) -> None:
         self._closed = True
@@ -209,191 +202,15 @@ class SqliteStorage(SqliteRounds, Storage):
                 total += candidate.stat().st_size
         return total
 
-    # ------------------------------------------------------------ credentials
-    def add_credential(self, credential_hash: str, role: CredentialRole, now_unix_s: float) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO credentials (credential_hash, role, created_at) VALUES (?, ?, ?) "
-                "ON CONFLICT (credential_hash) DO NOTHING",
-                (credential_hash, role.value, now_unix_s),
-            )
-
-    def credential_role(self, credential_hash: str) -> CredentialRole | None:
-        rows = self._read("SELECT role FROM credentials WHERE credential_hash = ?", (credential_hash,))
-        return CredentialRole(rows[0][0]) if rows else None
-
-    # ------------------------------------------------------------ enrollment and probes
-    def add_enrollment_token(self, token: EnrollmentToken) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "INSERT INTO enrollment_tokens (token_id, token_hash, name, created_at, expires_at, used_at, "
-                "used_by_probe) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    token.token_id,
-                    token.token_hash,
-                    token.name,
-                    token.created_at_unix_s,
-                    token.expires_at_unix_s,
-                    token.used_at_unix_s,
-                    token.used_by_probe,
-                ),
-            )
-
-    def enroll_probe(self, token_hash: str, probe: ProbeRecord, now_unix_s: float) -> TokenStatus:
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?", (token_hash,)
-            ).fetchone()
-            if row is None:
-                return TokenStatus.UNKNOWN
-            if row[1] is not None:
-                return TokenStatus.USED
-            if row[0] <= now_unix_s:
-                return TokenStatus.EXPIRED
-            conn.execute(
-                "UPDATE enrollment_tokens SET used_at = ?, used_by_probe = ? WHERE token_hash = ?",
-                (now_unix_s, probe.probe_id, token_hash),
-            )
-            conn.execute(
-                f"INSERT INTO probes ({PROBE_COLUMNS}) VALUES ({', '.join('?' * 15)})",
-                (
-                    probe.probe_id,
-                    probe.name,
-                    probe.credential_hash,
-                    probe.enrolled_at_unix_s,
-                    probe.observed_asn,
-                    probe.observed_country,
-                    probe.pinned_asn,
-                    probe.pinned_country,
-                    probe.address,
-                    probe.last_contact_unix_s,
-                    probe.results_received,
-                    probe.revoked_at_unix_s,
-                    probe.software_version,
-                    int(probe.capability_icmp),
-                    int(probe.capability_ipv6),
-                ),
-            )
-            return TokenStatus.OK
-
-    def get_probe(self, probe_id: str) -> ProbeRecord | None:
-        rows = self._read(f"SELECT {PROBE_COLUMNS} FROM probes WHERE probe_id = ?", (probe_id,))
-        return probe_from_row(rows[0]) if rows else None
-
-    def probe_by_credential(self, credential_hash: str) -> ProbeRecord | None:
-        rows = self._read(f"SELECT {PROBE_COLUMNS} FROM probes WHERE credential_hash = ?", (credential_hash,))
-        return probe_from_row(rows[0]) if rows else None
-
-    def list_probes(self) -> list[ProbeRecord]:
-        rows = self._read(f"SELECT {PROBE_COLUMNS} FROM probes ORDER BY enrolled_at, probe_id")
-        return [probe_from_row(row) for row in rows]
-
-    def record_contact(self, contact: ProbeContact) -> None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE probes SET last_contact = MAX(COALESCE(last_contact, 0), ?), address = ?, "
-                "observed_asn = ?, observed_country = ?, "
-                "software_version = CASE WHEN ? = '' THEN software_version ELSE ? END, "
-                "capability_icmp = COALESCE(?, capability_icmp), "
-                "capability_ipv6 = COALESCE(?, capability_ipv6) "
-                "WHERE probe_id = ?",
-                (
-                    contact.at_unix_s,
-                    contact.address,
-                    contact.observed_asn,
-                    contact.observed_country,
-                    contact.software_version,
-                    contact.software_version,
-                    None if contact.capability_icmp is None else int(contact.capability_icmp),
-                    None if contact.capability_ipv6 is None else int(contact.capability_ipv6),
-                    contact.probe_id,
-                ),
-            )
-
-    def revoke_probe(self, probe_id: str, now_unix_s: float) -> ProbeRecord | None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE probes SET revoked_at = COALESCE(revoked_at, ?) WHERE probe_id = ?",
-                (now_unix_s, probe_id),
-            )
-        return self.get_probe(probe_id)
-
-    def pin_probe(self, probe_id: str, asn: int, country: str) -> ProbeRecord | None:
-        with self._write() as conn:
-            conn.execute(
-                "UPDATE probes SET pinned_asn = ?, pinned_country = ? WHERE probe_id = ?",
-                (asn, country, probe_id),
-            )
-        return self.get_probe(probe_id)
-
-    # ------------------------------------------------------------ targets
-    def upsert_targets(self, targets: Sequence[TargetRecord]) -> UpsertCounts:
-        imported = updated = 0
-        with self._write() as conn:
-            for new in targets:
-                row = conn.execute(
-                    f"SELECT {TARGET_COLUMNS} FROM targets WHERE target_id = ?",
-                    (new.target_id,),
-                ).fetchone()
-                if row is None:
-                    merged = new
-                    imported += 1
-                else:
-                    old = target_from_row(row)
-                    merged = TargetRecord(
-                        target_id=old.target_id,
-                        target=old.target,
-                        kind=new.kind,
-                        protocols=tuple(sorted(set(old.protocols) | set(new.protocols))),
-                        country=new.country or old.country,
-                        asn=new.asn or old.asn,
-                        tags=tuple(dict.fromkeys(old.tags + new.tags)),
-                        source=new.source or old.source,
-                        address=new.address or old.address,
-                        added_at_unix_s=old.added_at_unix_s,
-                    )
-                    updated += 1
-                conn.execute(
-                    "INSERT OR REPLACE INTO targets (target_id, target, kind, protocols, country, asn, tags, "
-                    "source, address, added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        merged.target_id,
-                        merged.target,
-                        merged.kind,
-                        json.dumps(list(merged.protocols)),
-                        merged.country,
-                        merged.asn,
-                        json.dumps(list(merged.tags)),
-                        merged.source,
-                        merged.address,
-                        merged.added_at_unix_s,
-                    ),
-                )
-        return UpsertCounts(imported=imported, updated=updated)
-
-    def list_targets(self) -> list[TargetRecord]:
-        rows = self._read(f"SELECT {TARGET_COLUMNS} FROM targets ORDER BY target_id")
-        return [target_from_row(row) for row in rows]
-
+    # ------------------------------------------------------------ what differs from PostgreSQL
     def remove_targets(self, keys: Collection[str]) -> int:
         removed = 0
-        with self._write() as conn:
+        with self._tx() as conn:
             for key in set(keys):
                 removed += conn.execute(
                     "DELETE FROM targets WHERE target_id = ? OR target = ?", (key, key)
                 ).rowcount
         return removed
-
-    # ------------------------------------------------------------ work and ingest
-    def record_tasks(self, tasks: Sequence[IssuedTask]) -> None:
-        if not tasks:
-            return
-        with self._write() as conn:
-            conn.executemany(
-                "INSERT INTO issued_tasks (task_id, round, probe_id, target_id, kind, protocol) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (task_id) DO NOTHING",
-                [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol) for t in tasks],
-            )
 
     def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
         """Group commit: batches arriving while another commits share the next transaction
@@ -452,27 +269,3 @@ class SqliteStorage(SqliteRounds, Storage):
             )
             found.update(row[0] for row in rows)
         return found
-
-    def count_measurements(self) -> int:
-        return int(self._read("SELECT COUNT(*) FROM measurements")[0][0])
-
-    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
-        rows = self._read(
-            "SELECT m.measurement_id, m.probe_id, m.probe_asn, m.probe_country, m.target_id, "
-            "m.target_address, "
-            "m.target_asn, m.protocol, COALESCE(t.kind, 0), m.outcome, m.failure, m.rtt_ms, m.loss_ratio, "
-            "m.status_code, m.body_sha256, m.body_length, m.dns_answers "
-            "FROM measurements m LEFT JOIN issued_tasks t ON t.task_id = m.task_id "
-            "WHERE m.round = ? ORDER BY m.measurement_id",
-            (round_number,),
-        )
-        return [RoundMeasurement(*row) for row in rows]
-
-    def delete_measurements_before(self, cutoff_unix_s: float) -> int:
-        with self._write() as conn:
-            deleted = conn.execute("DELETE FROM measurements WHERE started_at < ?", (cutoff_unix_s,)).rowcount
-            conn.execute(
-                "DELETE FROM issued_tasks WHERE round IN (SELECT number FROM rounds WHERE start < ?)",
-                (cutoff_unix_s,),
-            )
-        return int(deleted)

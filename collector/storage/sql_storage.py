@@ -1,0 +1,340 @@
+"""The half of the SQL backends that is the same on SQLite and PostgreSQL.
+
+`SqlStorage` implements every interface method whose SQL and row mapping
+both servers share; a backend subclass supplies only what truly differs:
+its transaction (`_tx`), reads (`_read`), placeholder style (`_sql`),
+`executemany` (`_executemany`) and a few dialect statements (class
+attributes below). Round claims and result storage, ingest, retention of
+target keys and id lookups stay in the backends: their SQL or locking is
+not the same on the two servers.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Collection, Iterable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from vantage.collector.storage import sql_common as q
+from vantage.collector.storage.base import Storage
+from vantage.collector.storage.records import (
+    CredentialRole,
+    EnrollmentToken,
+    IssuedTask,
+    ProbeContact,
+    ProbeRecord,
+    RoundMeasurement,
+    RoundRecord,
+    RoundResult,
+    StoredAsVerdict,
+    StoredCountryVerdict,
+    StoredEvent,
+    TargetRecord,
+    TokenStatus,
+    UpsertCounts,
+)
+
+
+class SqlStorage(Storage):
+    # ------------------------------------------------------------ what a backend supplies
+    # Appended to the token SELECT of enroll_probe: a row lock where the server has them
+    # (SQLite's write transaction already excludes every other writer).
+    FOR_UPDATE = ""
+    # Probe contact: "latest wins" and "NULL keeps the stored capability" are spelled per server.
+    RECORD_CONTACT = ""
+    # Insert-or-replace of one target row, TARGET_COLUMNS order.
+    UPSERT_TARGET = ""
+    # Insert-or-replace of one event row, EVENT_COLUMNS order.
+    STORE_EVENT = ""
+
+    @abc.abstractmethod
+    def _tx(self) -> AbstractContextManager[Any]:
+        """One write transaction; yields the connection (sqlite3 or psycopg: both have .execute)."""
+
+    @abc.abstractmethod
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abc.abstractmethod
+    def _executemany(self, conn: Any, sql: str, rows: Iterable[Sequence[object]]) -> None: ...
+
+    def _sql(self, sql: str) -> str:
+        """A shared statement (written with `?`) in this backend's placeholder style."""
+        return sql
+
+    def _in(self, column: str, values: Collection[object]) -> tuple[str, list[object]]:
+        """`column` is one of `values`: a condition and its parameters (SQLite: an IN list)."""
+        return f"{column} IN ({q.placeholders(len(values))})", list(values)
+
+    def _lock_targets(self, conn: Any) -> None:
+        """Serialize concurrent target imports (no-op: SQLite writers are serialized already)."""
+
+    def _select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        return self._read(self._sql(sql), params)
+
+    # ------------------------------------------------------------ credentials
+    def add_credential(self, credential_hash: str, role: CredentialRole, now_unix_s: float) -> None:
+        with self._tx() as conn:
+            conn.execute(self._sql(q.INSERT_CREDENTIAL), (credential_hash, role.value, now_unix_s))
+
+    def credential_role(self, credential_hash: str) -> CredentialRole | None:
+        rows = self._select("SELECT role FROM credentials WHERE credential_hash = ?", (credential_hash,))
+        return CredentialRole(rows[0][0]) if rows else None
+
+    # ------------------------------------------------------------ enrollment and probes
+    def add_enrollment_token(self, token: EnrollmentToken) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                self._sql(q.INSERT_TOKEN),
+                (
+                    token.token_id,
+                    token.token_hash,
+                    token.name,
+                    token.created_at_unix_s,
+                    token.expires_at_unix_s,
+                    token.used_at_unix_s,
+                    token.used_by_probe,
+                ),
+            )
+
+    def enroll_probe(self, token_hash: str, probe: ProbeRecord, now_unix_s: float) -> TokenStatus:
+        with self._tx() as conn:
+            # Concurrent enrollments with one token queue here (row lock or the single
+            # writer), and the later ones see it used.
+            row = conn.execute(
+                self._sql(
+                    f"SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?{self.FOR_UPDATE}"
+                ),
+                (token_hash,),
+            ).fetchone()
+            if row is None:
+                return TokenStatus.UNKNOWN
+            if row[1] is not None:
+                return TokenStatus.USED
+            if row[0] <= now_unix_s:
+                return TokenStatus.EXPIRED
+            conn.execute(
+                self._sql("UPDATE enrollment_tokens SET used_at = ?, used_by_probe = ? WHERE token_hash = ?"),
+                (now_unix_s, probe.probe_id, token_hash),
+            )
+            conn.execute(self._sql(q.INSERT_PROBE), q.probe_params(probe))
+            return TokenStatus.OK
+
+    def get_probe(self, probe_id: str) -> ProbeRecord | None:
+        rows = self._select(f"SELECT {q.PROBE_COLUMNS} FROM probes WHERE probe_id = ?", (probe_id,))
+        return q.probe_from_row(rows[0]) if rows else None
+
+    def probe_by_credential(self, credential_hash: str) -> ProbeRecord | None:
+        rows = self._select(
+            f"SELECT {q.PROBE_COLUMNS} FROM probes WHERE credential_hash = ?", (credential_hash,)
+        )
+        return q.probe_from_row(rows[0]) if rows else None
+
+    def list_probes(self) -> list[ProbeRecord]:
+        rows = self._select(f"SELECT {q.PROBE_COLUMNS} FROM probes ORDER BY enrolled_at, probe_id")
+        return [q.probe_from_row(row) for row in rows]
+
+    def record_contact(self, contact: ProbeContact) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                self._sql(self.RECORD_CONTACT),
+                (
+                    contact.at_unix_s,
+                    contact.address,
+                    contact.observed_asn,
+                    contact.observed_country,
+                    contact.software_version,
+                    contact.software_version,
+                    contact.capability_icmp,
+                    contact.capability_ipv6,
+                    contact.probe_id,
+                ),
+            )
+
+    def revoke_probe(self, probe_id: str, now_unix_s: float) -> ProbeRecord | None:
+        with self._tx() as conn:
+            conn.execute(
+                self._sql("UPDATE probes SET revoked_at = COALESCE(revoked_at, ?) WHERE probe_id = ?"),
+                (now_unix_s, probe_id),
+            )
+        return self.get_probe(probe_id)
+
+    def pin_probe(self, probe_id: str, asn: int, country: str) -> ProbeRecord | None:
+        with self._tx() as conn:
+            conn.execute(
+                self._sql("UPDATE probes SET pinned_asn = ?, pinned_country = ? WHERE probe_id = ?"),
+                (asn, country, probe_id),
+            )
+        return self.get_probe(probe_id)
+
+    # ------------------------------------------------------------ targets
+    def upsert_targets(self, targets: Sequence[TargetRecord]) -> UpsertCounts:
+        imported = updated = 0
+        select = self._sql(f"SELECT {q.TARGET_COLUMNS} FROM targets WHERE target_id = ?")
+        upsert = self._sql(self.UPSERT_TARGET)
+        with self._tx() as conn:
+            self._lock_targets(conn)
+            for new in targets:
+                row = conn.execute(select, (new.target_id,)).fetchone()
+                if row is None:
+                    merged = new
+                    imported += 1
+                else:
+                    merged = q.merge_target(q.target_from_row(row), new)
+                    updated += 1
+                conn.execute(upsert, q.target_params(merged))
+        return UpsertCounts(imported=imported, updated=updated)
+
+    def list_targets(self) -> list[TargetRecord]:
+        rows = self._select(f"SELECT {q.TARGET_COLUMNS} FROM targets ORDER BY target_id")
+        return [q.target_from_row(row) for row in rows]
+
+    # ------------------------------------------------------------ work and measurements
+    def record_tasks(self, tasks: Sequence[IssuedTask]) -> None:
+        if not tasks:
+            return
+        with self._tx() as conn:
+            self._executemany(
+                conn,
+                self._sql(q.INSERT_TASK),
+                [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol) for t in tasks],
+            )
+
+    def count_measurements(self) -> int:
+        return int(self._select("SELECT COUNT(*) FROM measurements")[0][0])
+
+    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
+        return [RoundMeasurement(*row) for row in self._select(q.SELECT_ROUND_MEASUREMENTS, (round_number,))]
+
+    def delete_measurements_before(self, cutoff_unix_s: float) -> int:
+        with self._tx() as conn:
+            deleted = conn.execute(
+                self._sql("DELETE FROM measurements WHERE started_at < ?"), (cutoff_unix_s,)
+            ).rowcount
+            conn.execute(
+                self._sql(
+                    "DELETE FROM issued_tasks WHERE round IN (SELECT number FROM rounds WHERE start < ?)"
+                ),
+                (cutoff_unix_s,),
+            )
+        return int(deleted)
+
+    def schema_version(self) -> int:
+        rows = self._select("SELECT MAX(version) FROM schema_migrations")
+        return int(rows[0][0] or 0)
+
+    # ------------------------------------------------------------ rounds, verdicts and events
+    def _store_verdicts(self, conn: Any, result: RoundResult) -> None:
+        """The part of storing a round that both servers spell alike: verdicts (history and
+        latest), events and the engine state, inside the caller's transaction."""
+        as_rows = [q.as_verdict_params(v) for v in result.as_verdicts]
+        country_rows = [q.country_verdict_params(v) for v in result.country_verdicts]
+        for sql, rows in (
+            (q.STORE_AS_VERDICT, as_rows),
+            (q.STORE_LATEST_AS_VERDICT, as_rows),
+            (q.STORE_COUNTRY_VERDICT, country_rows),
+            (q.STORE_LATEST_COUNTRY_VERDICT, country_rows),
+            (self.STORE_EVENT, [q.event_params(e) for e in result.events]),
+        ):
+            if rows:
+                self._executemany(conn, self._sql(sql), rows)
+        conn.execute(self._sql(q.STORE_ENGINE_STATE), (result.engine_state, result.round.number))
+
+    def latest_round(self) -> RoundRecord | None:
+        rows = self._select(
+            f"SELECT {q.ROUND_COLUMNS} FROM rounds WHERE computed_at IS NOT NULL ORDER BY number DESC LIMIT 1"
+        )
+        return q.round_from_row(rows[0]) if rows else None
+
+    def load_engine_state(self) -> bytes | None:
+        rows = self._select("SELECT state FROM engine_state WHERE singleton = 1")
+        return bytes(rows[0][0]) if rows else None
+
+    def latest_as_verdicts(
+        self, *, country: str = "", statuses: Collection[int] = (), after_asn: int = 0, limit: int = 100
+    ) -> list[StoredAsVerdict]:
+        where = ["asn > ?"]
+        params: list[object] = [after_asn]
+        if country:
+            where.append("country = ?")
+            params.append(country)
+        if statuses:
+            condition, values = self._in("status", statuses)
+            where.append(condition)
+            params.extend(values)
+        params.append(limit)
+        rows = self._select(
+            f"SELECT {q.AS_VERDICT_COLUMNS} FROM latest_as_verdicts WHERE {' AND '.join(where)} "
+            "ORDER BY asn LIMIT ?",
+            params,
+        )
+        return [q.as_verdict_from_row(row) for row in rows]
+
+    def latest_as_verdict(self, asn: int) -> StoredAsVerdict | None:
+        rows = self._select(f"SELECT {q.AS_VERDICT_COLUMNS} FROM latest_as_verdicts WHERE asn = ?", (asn,))
+        return q.as_verdict_from_row(rows[0]) if rows else None
+
+    def latest_country_verdict(self, country: str) -> StoredCountryVerdict | None:
+        rows = self._select(
+            f"SELECT {q.COUNTRY_VERDICT_COLUMNS} FROM latest_country_verdicts WHERE country = ?", (country,)
+        )
+        return q.country_verdict_from_row(rows[0]) if rows else None
+
+    def latest_country_verdicts(self) -> list[StoredCountryVerdict]:
+        rows = self._select(
+            f"SELECT {q.COUNTRY_VERDICT_COLUMNS} FROM latest_country_verdicts ORDER BY country"
+        )
+        return [q.country_verdict_from_row(row) for row in rows]
+
+    def as_timeline(self, asn: int, since_unix_s: float, until_unix_s: float) -> list[StoredAsVerdict]:
+        rows = self._select(
+            f"SELECT {q.AS_VERDICT_COLUMNS} FROM as_verdicts "
+            "WHERE asn = ? AND round_start >= ? AND round_start < ? ORDER BY round",
+            (asn, since_unix_s, until_unix_s),
+        )
+        return [q.as_verdict_from_row(row) for row in rows]
+
+    def country_timeline(
+        self, country: str, since_unix_s: float, until_unix_s: float
+    ) -> list[StoredCountryVerdict]:
+        rows = self._select(
+            f"SELECT {q.COUNTRY_VERDICT_COLUMNS} FROM country_verdicts "
+            "WHERE country = ? AND round_start >= ? AND round_start < ? ORDER BY round",
+            (country, since_unix_s, until_unix_s),
+        )
+        return [q.country_verdict_from_row(row) for row in rows]
+
+    def list_events(
+        self,
+        *,
+        asn: int | None = None,
+        country: str | None = None,
+        open_only: bool = False,
+        updated_round: int | None = None,
+        since_unix_s: float | None = None,
+        until_unix_s: float | None = None,
+    ) -> list[StoredEvent]:
+        where = ["1 = 1"]
+        params: list[object] = []
+        if asn is not None:
+            where.append("asn = ?")
+            params.append(asn)
+        if country is not None:
+            where.append("country = ?")
+            params.append(country)
+        if open_only:
+            where.append("ended_at IS NULL")
+        if updated_round is not None:
+            where.append("updated_round = ?")
+            params.append(updated_round)
+        if since_unix_s is not None:
+            where.append("(ended_at IS NULL OR ended_at > ?)")
+            params.append(since_unix_s)
+        if until_unix_s is not None:
+            where.append("started_at < ?")
+            params.append(until_unix_s)
+        rows = self._select(
+            f"SELECT {q.EVENT_COLUMNS} FROM events WHERE {' AND '.join(where)} ORDER BY started_at, event_id",
+            params,
+        )
+        return [q.event_from_row(row) for row in rows]
