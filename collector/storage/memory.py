@@ -28,6 +28,7 @@ from vantage.collector.storage.records import (
     TargetRecord,
     TokenStatus,
     UpsertCounts,
+    merge_target,
 )
 
 
@@ -167,16 +168,7 @@ class MemoryStorage(Storage):
                     self._targets[new.target_id] = new
                     imported += 1
                     continue
-                self._targets[new.target_id] = dataclasses.replace(
-                    old,
-                    kind=new.kind,
-                    protocols=tuple(sorted(set(old.protocols) | set(new.protocols))),
-                    country=new.country or old.country,
-                    asn=new.asn or old.asn,
-                    tags=tuple(dict.fromkeys(old.tags + new.tags)),
-                    source=new.source or old.source,
-                    address=new.address or old.address,
-                )
+                self._targets[new.target_id] = merge_target(old, new)
                 updated += 1
         return UpsertCounts(imported=imported, updated=updated)
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from importlib import resources
 from typing import Any
 
 import psycopg
@@ -51,7 +50,13 @@ from vantage.collector.storage.postgres_leader import (
 )
 from vantage.collector.storage.postgres_rounds import Connection, PostgresRounds
 from vantage.collector.storage.records import IngestCounts, MeasurementRow
-from vantage.collector.storage.sql_common import EVENT_COLUMNS, MEASUREMENT_COLUMNS, TARGET_COLUMNS, pyformat
+from vantage.collector.storage.sql_common import (
+    EVENT_COLUMNS,
+    MEASUREMENT_COLUMNS,
+    TARGET_COLUMNS,
+    numbered_migrations,
+    pyformat,
+)
 
 log = logging.getLogger("vantage.collector")
 
@@ -83,13 +88,7 @@ INSERT_FROM_STAGING = (
 
 def migrations() -> list[tuple[int, str]]:
     """(version, SQL) of every numbered PostgreSQL migration file, in order."""
-    folder = resources.files("vantage.collector.storage").joinpath("migrations/postgresql")
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return numbered_migrations("postgresql")
 
 
 def _configure(conn: Connection) -> None:

@@ -19,7 +19,7 @@ import psycopg
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.postgres_leader import LeaderLock
 from vantage.collector.storage.records import RoundRecord, RoundResult
-from vantage.collector.storage.sql_common import ROUND_COLUMNS, round_params
+from vantage.collector.storage.sql_common import ROUND_COLUMNS, claim_params, round_params
 from vantage.collector.storage.sql_storage import SqlStorage
 
 log = logging.getLogger("vantage.collector")
@@ -57,14 +57,7 @@ class PostgresRounds(SqlStorage):
         with self._tx() as conn:
             row = conn.execute(
                 CLAIM_ROUND,
-                (
-                    record.number,
-                    record.start_unix_s,
-                    record.length_s,
-                    record.computed_by,
-                    record.claimed_at_unix_s,
-                    term,
-                ),
+                (*claim_params(record), term),
             ).fetchone()
         if row is None:
             return False

@@ -11,6 +11,7 @@ result (100k+/s) and hands the tuples straight to `executemany` (or COPY).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -100,6 +101,21 @@ class TargetRecord:
     source: str
     address: str  # the IP address when `target` is one (or a URL's literal host), else ""
     added_at_unix_s: float
+
+
+def merge_target(old: TargetRecord, new: TargetRecord) -> TargetRecord:
+    """A re-imported target (the contract of Storage.upsert_targets, for every backend):
+    protocols and tags unite, fields the new row gives win, identity and added_at stay."""
+    return dataclasses.replace(
+        old,
+        kind=new.kind,
+        protocols=tuple(sorted(set(old.protocols) | set(new.protocols))),
+        country=new.country or old.country,
+        asn=new.asn or old.asn,
+        tags=tuple(dict.fromkeys(old.tags + new.tags)),
+        source=new.source or old.source,
+        address=new.address or old.address,
+    )
 
 
 @dataclass(frozen=True, slots=True)

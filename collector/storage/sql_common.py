@@ -13,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 from vantage.collector.storage.records import (
@@ -51,6 +52,17 @@ ROUND_COLUMNS = (
 
 def placeholders(count: int) -> str:
     return ", ".join("?" * count)
+
+
+def numbered_migrations(dialect: str) -> list[tuple[int, str]]:
+    """(version, SQL) of every numbered migration file in migrations/<dialect>/, in order."""
+    folder = resources.files("vantage.collector.storage").joinpath(f"migrations/{dialect}")
+    found = []
+    for entry in folder.iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:4].isdigit():
+            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
+    return sorted(found)
 
 
 @functools.cache
@@ -159,20 +171,9 @@ def target_params(target: TargetRecord) -> tuple[object, ...]:
     )
 
 
-def merge_target(old: TargetRecord, new: TargetRecord) -> TargetRecord:
-    """A re-imported target: protocols and tags unite, given fields win, added_at stays."""
-    return TargetRecord(
-        target_id=old.target_id,
-        target=old.target,
-        kind=new.kind,
-        protocols=tuple(sorted(set(old.protocols) | set(new.protocols))),
-        country=new.country or old.country,
-        asn=new.asn or old.asn,
-        tags=tuple(dict.fromkeys(old.tags + new.tags)),
-        source=new.source or old.source,
-        address=new.address or old.address,
-        added_at_unix_s=old.added_at_unix_s,
-    )
+def claim_params(record: RoundRecord) -> tuple[object, ...]:
+    """The claim's columns: number, start, length_s, computed_by, claimed_at."""
+    return (record.number, record.start_unix_s, record.length_s, record.computed_by, record.claimed_at_unix_s)
 
 
 def round_params(record: RoundRecord) -> tuple[object, ...]:

@@ -33,6 +33,7 @@ from vantage.collector.storage.records import (
     TargetRecord,
     TokenStatus,
     UpsertCounts,
+    merge_target,
 )
 
 
@@ -180,7 +181,7 @@ class SqlStorage(Storage):
                     merged = new
                     imported += 1
                 else:
-                    merged = q.merge_target(q.target_from_row(row), new)
+                    merged = merge_target(q.target_from_row(row), new)
                     updated += 1
                 conn.execute(upsert, q.target_params(merged))
         return UpsertCounts(imported=imported, updated=updated)

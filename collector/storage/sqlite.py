@@ -31,7 +31,6 @@ import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from vantage.collector.storage.sql_common import (
     PROBE_COLUMNS,
     ROUND_COLUMNS,
     TARGET_COLUMNS,
+    numbered_migrations,
     placeholders,
 )
 from vantage.collector.storage.sqlite_rounds import SqliteRounds
@@ -75,13 +75,7 @@ INSERT_MEASUREMENT = (
 
 def migrations() -> list[tuple[int, str]]:
     """(version, SQL) of every numbered migration file, in order."""
-    folder = resources.files("vantage.collector.storage").joinpath("migrations/sqlite")
-    found = []
-    for entry in folder.iterdir():
-        name = entry.name
-        if name.endswith(".sql") and name[:4].isdigit():
-            found.append((int(name[:4]), entry.read_text(encoding="utf-8")))
-    return sorted(found)
+    return numbered_migrations("sqlite")
 
 
 def _statements(script: str) -> Iterator[str]:

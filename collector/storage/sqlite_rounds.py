@@ -10,7 +10,7 @@ has no leader election: the first INSERT of a round number wins the claim.
 from __future__ import annotations
 
 from vantage.collector.storage.records import RoundRecord, RoundResult
-from vantage.collector.storage.sql_common import ROUND_COLUMNS, placeholders, round_params
+from vantage.collector.storage.sql_common import ROUND_COLUMNS, claim_params, placeholders, round_params
 from vantage.collector.storage.sql_storage import SqlStorage
 
 CLAIM_ROUND = (
@@ -27,13 +27,7 @@ class SqliteRounds(SqlStorage):
         with self._tx() as conn:
             cursor = conn.execute(
                 CLAIM_ROUND,
-                (
-                    record.number,
-                    record.start_unix_s,
-                    record.length_s,
-                    record.computed_by,
-                    record.claimed_at_unix_s,
-                ),
+                claim_params(record),
             )
             return cursor.rowcount == 1
 
