@@ -138,11 +138,11 @@ def test_the_probe_inside_the_cut_country_uploads_after_restoration(outcome: Out
     after_restore = at(75) - at(60)  # 15 s: the backlog plus new results
     assert before_cut > 0
     assert during_cut <= before_cut * 0.25, (before_cut, during_cut)
-    # Uploads resume once the link is back (15 s of normal uploads would be 0.6 x before_cut).
-    # Not asserted: a backlog on top. The probe daemon's GetWork waits up to 30 s
-    # (probe/daemon/runner.py) before it falls back to repeating its last plan, so a probe cut
-    # off for 30 s measures little or nothing to store and forward (see docs/lab.md).
-    assert after_restore >= before_cut * 0.4, (before_cut, during_cut, after_restore)
+    # Store and forward: the probe kept measuring from its last plan while cut off (GetWork
+    # waits at most half a round), so what arrives in the 15 s after the restore is the
+    # backlog of the 30 s cut on top of new results. 15 s of new results alone would be
+    # 0.6 x before_cut; the whole backlog adds about 1.2 x (seen: 747 against 441 before).
+    assert after_restore >= before_cut * 1.2, (before_cut, during_cut, after_restore)
 
 
 def test_the_chart_is_written(outcome: Outcome) -> None:
