@@ -10,6 +10,7 @@ their ASes so the engine can compare them with the control's.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from operator import itemgetter
 
 from vantage.collector.storage.records import ProbeRecord, RoundMeasurement, TargetRecord
 from vantage.collector.verdict.model import Observation, Outcome, Protocol, TaskKind
@@ -60,4 +61,14 @@ def build_observations(
                 body_length=m.body_length,
             )
         )
+    # Handed over grouped by target AS, then probe: the verdict engine's answer does not
+    # depend on the order, but its vectorised path reads memory in this order and a
+    # whole-Internet round takes about 10 s this way against about 22 s shuffled
+    # (bench/verdict.py --shuffle); the sort costs far less than the difference.
+    observations.sort(key=_BY_TARGET_AS_THEN_PROBE)
     return observations
+
+
+_BY_TARGET_AS_THEN_PROBE = itemgetter(
+    Observation._fields.index("target_asn"), Observation._fields.index("probe_id")
+)
