@@ -283,19 +283,26 @@ class MeasurementResult:
 def fast_builder(cls: type[T]) -> Callable[..., T]:
     """A constructor for a frozen slotted dataclass taking every field positionally.
 
-    Equal to `cls(*values)` but ≈ 3x cheaper: a frozen dataclass's __init__ sets each field
-    through object.__setattr__, while this sets the slots through their descriptors directly.
-    A sweep builds three such objects per target (PingReply, IcmpDetails, MeasurementResult),
+    Equal to `cls(*values)` but ≈ 4x cheaper. A frozen dataclass's __init__ sets each field
+    through object.__setattr__ (≈ 80 ns a field); this fills an instance of an unfrozen twin
+    with the same slots, where each store is one specialised bytecode, and then retypes it as
+    `cls` (CPython allows assigning __class__ between classes of identical slot layout). A
+    sweep builds three such objects per target (PingReply, IcmpDetails, MeasurementResult),
     which made them the largest cost of a 65k-target sweep. Only for classes without
     __post_init__ (nothing to validate).
     """
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__} validates in __post_init__: use its constructor")
-    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls}
-    namespace.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
-    body = "".join(f"    set_{name}(obj, {name})\n" for name in names)
-    source = f"def build({', '.join(names)}):\n    obj = new(cls)\n{body}    return obj\n"
+    if getattr(cls, "__slots__", None) != tuple(names) or cls.__bases__ != (object,):
+        raise TypeError(f"{cls.__name__} must be a slotted dataclass without base classes")
+    twin = type(f"_Unfrozen{cls.__name__}", (), {"__slots__": tuple(names)})
+    namespace: dict[str, Any] = {"new": object.__new__, "cls": cls, "twin": twin}
+    body = "".join(f"    obj.{name} = {name}\n" for name in names)
+    source = (
+        f"def build({', '.join(names)}):\n    obj = new(twin)\n{body}"
+        "    obj.__class__ = cls\n    return obj\n"
+    )
     exec(source, namespace)  # the same technique dataclasses uses to write __init__
     builder: Callable[..., T] = namespace["build"]
     return builder
