@@ -56,10 +56,37 @@ async def run_icmp_sweep(
     started_at = _StartTimes()
 
     def flush_completed() -> None:
-        now_ns = time.time_ns()
         completed = sweep.drain_completed()
         if completed:
-            emit([_result(requests[target], sweep, target, now_ns, started_at) for target in completed])
+            now_ns = time.time_ns()
+            result, first_sent_ns, at = sweep.result, sweep.first_sent_ns, started_at.at
+            build, family = _measurement_result, sweep.family
+            emitted: list[MeasurementResult] = []
+            append = emitted.append
+            for target in completed:
+                request = requests[target]
+                outcome, failure, details = result(target)
+                first_ns = first_sent_ns(target) or now_ns
+                # Every field, in declaration order (fast_builder takes them positionally).
+                append(
+                    build(
+                        request.key,
+                        _ICMP,
+                        request.address,
+                        at(first_ns),
+                        max(0, now_ns - first_ns) / 1e6,  # duration_ms
+                        outcome,
+                        failure,
+                        details,
+                        request.name,
+                        0,  # port
+                        "",  # url
+                        request.target_id,
+                        family,  # address_family
+                        "",  # source_address
+                    )
+                )
+            emit(emitted)
 
     def wake() -> None:
         if wakeup is not None and not wakeup.done():
@@ -203,27 +230,3 @@ class _StartTimes:
             self._millisecond = millisecond
             self._datetime = datetime.fromtimestamp(millisecond / 1000, tz=UTC)
         return self._datetime
-
-
-def _result(
-    request: MeasurementRequest, sweep: PingSweep, target: int, now_ns: int, started_at: _StartTimes
-) -> MeasurementResult:
-    outcome, failure, details = sweep.result(target)
-    first_ns = sweep.first_sent_ns(target) or now_ns
-    # Every field, in declaration order (fast_builder takes them positionally).
-    return _measurement_result(
-        request.key,
-        _ICMP,
-        request.address,
-        started_at.at(first_ns),
-        max(0, now_ns - first_ns) / 1e6,  # duration_ms
-        outcome,
-        failure,
-        details,
-        request.name,
-        0,  # port
-        "",  # url
-        request.target_id,
-        sweep.family,  # address_family
-        "",  # source_address
-    )
