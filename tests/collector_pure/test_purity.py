@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.purity import imported_modules, sibling_modules, top_level
 
 COLLECTOR = Path(__file__).resolve().parents[2] / "collector"
 PURE_MODULES = [
@@ -29,14 +30,7 @@ FORBIDDEN = {"socket", "asyncio", "time", "random", "grpc", "sqlite3", "ssl", "s
 
 @pytest.mark.parametrize("module", PURE_MODULES)
 def test_pure_modules_import_no_io(module: str) -> None:
-    tree = ast.parse((COLLECTOR / module).read_text())
-    imported: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-            if node.module.startswith("vantage.collector."):
-                dependency = node.module.rsplit(".", 1)[1] + ".py"
-                assert dependency in PURE_MODULES, f"{module} imports {dependency}, which is not pure"
-    assert not imported & FORBIDDEN, imported & FORBIDDEN
+    imported = imported_modules(COLLECTOR / module)
+    for dependency in sibling_modules(imported, "vantage.collector"):
+        assert dependency in PURE_MODULES, f"{module} imports {dependency}, which is not pure"
+    assert not top_level(imported) & FORBIDDEN, top_level(imported) & FORBIDDEN

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import shutil
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT
+from tests.purity import imported_modules, top_level
 
 DAEMON = REPO_ROOT / "probe" / "daemon"
 PURE_MODULES = ("policy.py", "scheduler.py", "backoff.py", "pool.py", "config.py")
@@ -19,13 +19,7 @@ FORBIDDEN = {"socket", "grpc", "sqlite3", "time", "random", "asyncio", "os", "sc
 
 @pytest.mark.parametrize("module", PURE_MODULES)
 def test_pure_modules_import_no_io_clock_or_randomness(module: str) -> None:
-    tree = ast.parse((DAEMON / module).read_text())
-    imported: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
+    imported = top_level(imported_modules(DAEMON / module))
     assert not imported & FORBIDDEN, f"{module} imports {sorted(imported & FORBIDDEN)}"
 
 

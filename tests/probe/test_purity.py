@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
+
+from tests.purity import imported_modules, sibling_modules, top_level
 
 ENGINE = Path(__file__).resolve().parents[2] / "probe" / "engine"
 PURE_MODULES = [
@@ -22,14 +23,7 @@ FORBIDDEN = {"socket", "asyncio", "time", "random", "scapy", "grpc", "sqlite3", 
 
 @pytest.mark.parametrize("module", PURE_MODULES)
 def test_pure_modules_import_no_io(module: str) -> None:
-    tree = ast.parse((ENGINE / module).read_text())
-    imported: set[str] = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(alias.name.split(".")[0] for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-            if node.module.startswith("vantage.probe.engine."):
-                dependency = node.module.rsplit(".", 1)[1] + ".py"
-                assert dependency in PURE_MODULES or dependency == "failure_map.py", dependency
-    assert not imported & FORBIDDEN, imported & FORBIDDEN
+    imported = imported_modules(ENGINE / module)
+    for dependency in sibling_modules(imported, "vantage.probe.engine"):
+        assert dependency in PURE_MODULES or dependency == "failure_map.py", dependency
+    assert not top_level(imported) & FORBIDDEN, top_level(imported) & FORBIDDEN
