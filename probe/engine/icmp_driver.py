@@ -19,7 +19,13 @@ from vantage.failures import Operation
 from vantage.kinds import Protocol
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.icmp_session import PingSweep
-from vantage.probe.engine.icmp_socket import IcmpSocket, ancillary_facts, read_error_queue
+from vantage.probe.engine.icmp_socket import (
+    SO_TIMESTAMPNS,
+    TIMESPEC,
+    IcmpSocket,
+    ancillary_facts,
+    read_error_queue,
+)
 from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
 from vantage.probe.engine.model import IcmpOptions, MeasurementRequest, MeasurementResult, fast_builder
 from vantage.probe.engine.pacing import Pacer
@@ -94,6 +100,7 @@ async def run_icmp_sweep(
 
     def on_readable() -> None:
         decode, on_reply, recvmsg, clock = codec.decode, sweep.on_reply, sock.recvmsg, time.time_ns
+        unpack_timespec, timestamp_cmsg = TIMESPEC.unpack_from, (socket.SOL_SOCKET, SO_TIMESTAMPNS)
         errors_in_a_row = 0
         while True:
             try:
@@ -111,7 +118,12 @@ async def run_icmp_sweep(
             decoded = decode(data)
             if decoded is None:
                 continue
-            received_ns, cmsg_ttl = ancillary_facts(ancdata)
+            # A raw IPv4 socket's only cmsg is the receive time: read it here, skip the call.
+            if len(ancdata) == 1 and ancdata[0][:2] == timestamp_cmsg and len(ancdata[0][2]) == 16:
+                seconds, nanoseconds = unpack_timespec(ancdata[0][2])
+                received_ns, cmsg_ttl = seconds * 1_000_000_000 + nanoseconds, -1
+            else:
+                received_ns, cmsg_ttl = ancillary_facts(ancdata)
             if type(decoded) is EchoReply:
                 on_reply(
                     decoded.packet_index,

@@ -31,7 +31,7 @@ SO_EE_ORIGIN_ICMP6 = 3
 # 8 MB holds ≈ 60k queued replies of ≈ 130 bytes of kernel overhead each: a whole second of a
 # fast sweep even if the loop stalls (REFERENCES.md: "a receive buffer of a few MB").
 DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20
-_TIMESPEC = struct.Struct("@qq")
+TIMESPEC = struct.Struct("@qq")
 _INT = struct.Struct("@i")
 # struct sock_extended_err (include/uapi/linux/errqueue.h), followed by the offender's sockaddr.
 _EXTENDED_ERROR = struct.Struct("=IBBBBII")
@@ -118,8 +118,8 @@ def ancillary_facts(ancdata: list[tuple[int, int, bytes]]) -> tuple[int, int]:
     received_ns = 0
     ttl = -1
     for level, kind, data in ancdata:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TIMESPEC.size:
-            seconds, nanoseconds = _TIMESPEC.unpack_from(data)
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= TIMESPEC.size:
+            seconds, nanoseconds = TIMESPEC.unpack_from(data)
             received_ns = seconds * 1_000_000_000 + nanoseconds
         elif (level == socket.IPPROTO_IP and kind == IP_TTL) or (
             level == socket.IPPROTO_IPV6 and kind == socket.IPV6_HOPLIMIT

@@ -37,7 +37,6 @@ ICMP6_ECHO_REQUEST = 128
 ICMP6_ECHO_REPLY = 129
 ICMP6_ERROR_TYPES = frozenset({1, 2, 3, 4})  # unreachable, too big, time exceeded, parameter problem
 
-_HEADER = struct.Struct("!BBHHH")
 _ID_SEQ = struct.Struct("!HH")
 _INDEX = struct.Struct("!I")
 _new_tuple = tuple.__new__
@@ -114,20 +113,22 @@ class EchoCodec:
         self._request_type = ICMP4_ECHO_REQUEST if family == 4 else ICMP6_ECHO_REQUEST
         self._reply_type = ICMP4_ECHO_REPLY if family == 4 else ICMP6_ECHO_REPLY
         self._error_types = ICMP4_ERROR_TYPES if family == 4 else ICMP6_ERROR_TYPES
-        self._padding = bytes(self.payload_bytes - MIN_PAYLOAD_BYTES)
         # Sum of the 16-bit words that never change: type/code, identifier, tag, padding (zeros).
         self._constant_sum = (self._request_type << 8) + self.ident + sum(struct.unpack("!4H", self.tag))
+        # The whole request in one pack call (the padding is zeros: struct's "x").
+        self._request = struct.Struct(f"!BBHHH8sI{self.payload_bytes - MIN_PAYLOAD_BYTES}x")
 
     def pack(self, index: int) -> bytes:
         """The echo request for packet `index` (sequence = index mod 2**16)."""
         sequence = index & 0xFFFF
         if self.family == 4:
-            total = self._constant_sum + sequence + (index >> 16) + (index & 0xFFFF)
-            checksum = ~_ones_complement_fold(total) & 0xFFFF
+            # Nine words of at most 16 bits sum to less than 2**20: two folds always suffice.
+            total = self._constant_sum + sequence + (index >> 16) + sequence
+            total = (total & 0xFFFF) + (total >> 16)
+            checksum = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
         else:
             checksum = 0
-        header = _HEADER.pack(self._request_type, 0, checksum, self.ident, sequence)
-        return header + self.tag + _INDEX.pack(index) + self._padding
+        return self._request.pack(self._request_type, 0, checksum, self.ident, sequence, self.tag, index)
 
     def decode(self, data: bytes) -> EchoReply | EchoError | None:
         """Our reply, an error quoting our request, or None for anything else."""
