@@ -50,13 +50,14 @@ async def run_icmp_sweep(
     loop = asyncio.get_running_loop()
     sock = icmp_socket.sock
     family = icmp_socket.family
+    targets = [(r.address, _icmp_options(r)) for r in requests]
     # One packet size per sweep: the largest any request asked for.
-    payload_bytes = max(_icmp_options(r).payload_bytes for r in requests)
+    payload_bytes = max(options.payload_bytes for _, options in targets)
     kernel_ident = icmp_socket.kernel_ident
     ident = kernel_ident if kernel_ident is not None else rng.getrandbits(16)
     codec = EchoCodec(family, ident, rng.getrandbits(32), payload_bytes, icmp_socket.has_ip_header)
-    sweep = PingSweep([(r.address, _icmp_options(r)) for r in requests], family, time.time_ns())
-    sockaddrs = [_sockaddr(r.address) for r in requests]
+    sweep = PingSweep(targets, family, time.time_ns())
+    sockaddrs = [_sockaddr(address) for address, _ in targets]
     wakeup: asyncio.Future[None] | None = None
 
     started_at = _StartTimes()

@@ -104,12 +104,12 @@ class PingSweep:
     def sent(self, indices: list[int], sent_ns: list[int]) -> None:
         """The requests for `indices` left at `sent_ns` (-1: the send failed); deadlines start."""
         deadlines, timeout_ns, packet_target = self._deadlines, self._timeout_ns, self.packet_target
-        sent_at = self._packet_sent_ns
+        sent_at, push = self._packet_sent_ns, deadlines.push
         for index, at_ns in zip(indices, sent_ns, strict=True):
             if at_ns >= 0:
                 sent_at[index] = at_ns
                 timeout = timeout_ns[packet_target[index]]
-                deadlines.push(timeout, at_ns + timeout, index)
+                push(timeout, at_ns + timeout, index)
 
     def send_failed(self, index: int, failure: Failure) -> None:
         target = self.packet_target[index]
