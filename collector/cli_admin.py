@@ -11,7 +11,11 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from vantage.cliutil import UsageError, print_json_line
-from vantage.collector.client import add_connection_options, admin_metadata, open_channel, rpc, to_json
+from vantage.collector.client import (
+    add_connection_options,
+    admin_call,
+    to_json,
+)
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -54,7 +58,7 @@ def _register_token(group: Subparsers) -> None:
 def _token_create(args: argparse.Namespace) -> int:
     from vantage.collector.clitime import parse_duration
     from vantage.collector.wire.records import timestamp
-    from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc
+    from vantage.v1 import admin_service_pb2
 
     request = admin_service_pb2.CreateEnrollmentTokenRequest(name=args.name)
     if args.expires:
@@ -65,10 +69,7 @@ def _token_create(args: argparse.Namespace) -> int:
         except ValueError as exc:
             raise UsageError(f"--expires: {exc}") from None
         request.expires_at.CopyFrom(timestamp(time.time() + lifetime))
-    metadata = admin_metadata(args)
-    with open_channel(args) as channel:
-        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        response = rpc(args, lambda: stub.CreateEnrollmentToken(request, metadata=metadata, timeout=30))
+    response = admin_call(args, "CreateEnrollmentToken", request)
     if args.json:
         print_json_line(
             {
@@ -131,33 +132,22 @@ def _print_probe(record: Any, as_json: bool) -> None:
 
 
 def _probe_revoke(args: argparse.Namespace) -> int:
-    from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc
+    from vantage.v1 import admin_service_pb2
 
-    metadata = admin_metadata(args)
-    with open_channel(args) as channel:
-        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        response = rpc(
-            args,
-            lambda: stub.RevokeProbe(
-                admin_service_pb2.RevokeProbeRequest(probe_id=args.probe_id), metadata=metadata, timeout=30
-            ),
-        )
+    response = admin_call(args, "RevokeProbe", admin_service_pb2.RevokeProbeRequest(probe_id=args.probe_id))
     _print_probe(response.probe, args.json)
     return 0
 
 
 def _probe_pin(args: argparse.Namespace) -> int:
-    from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc
+    from vantage.v1 import admin_service_pb2
 
     if args.asn < 0 or args.asn > 0xFFFFFFFF:
         raise UsageError("--asn must be between 0 and 4294967295")
-    metadata = admin_metadata(args)
     request = admin_service_pb2.PinProbeLocationRequest(
         probe_id=args.probe_id, asn=args.asn, country=args.country.upper()
     )
-    with open_channel(args) as channel:
-        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        record = rpc(args, lambda: stub.PinProbeLocation(request, metadata=metadata, timeout=30))
+    record = admin_call(args, "PinProbeLocation", request)
     _print_probe(record, args.json)
     return 0
 
@@ -180,16 +170,10 @@ def _register_asn(group: Subparsers) -> None:
 
 
 def _asn_reload(args: argparse.Namespace) -> int:
-    from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc
+    from vantage.v1 import admin_service_pb2
 
-    metadata = admin_metadata(args)
-    with open_channel(args) as channel:
-        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        response = rpc(
-            args,
-            lambda: stub.ReloadAsnDatabase(
-                admin_service_pb2.ReloadAsnDatabaseRequest(), metadata=metadata, timeout=300
-            ),
-        )
+    # Re-reading whole datasets takes seconds, hence the longer deadline.
+    request = admin_service_pb2.ReloadAsnDatabaseRequest()
+    response = admin_call(args, "ReloadAsnDatabase", request, timeout_s=300)
     print(f"reloaded: {response.ranges} address ranges", file=sys.stderr)
     return 0

@@ -10,7 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from vantage.cliutil import CliError, print_json_line
-from vantage.collector.client import add_connection_options, admin_metadata, open_channel, rpc, to_json
+from vantage.collector.client import (
+    add_connection_options,
+    admin_call,
+    admin_metadata,
+    open_channel,
+    rpc,
+    to_json,
+)
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -159,16 +166,8 @@ def _targets_list(args: argparse.Namespace) -> int:
 
 
 def _targets_remove(args: argparse.Namespace) -> int:
-    from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc
+    from vantage.v1 import admin_service_pb2
 
-    metadata = admin_metadata(args)
-    with open_channel(args) as channel:
-        stub = admin_service_pb2_grpc.AdminServiceStub(channel)
-        response = rpc(
-            args,
-            lambda: stub.RemoveTargets(
-                admin_service_pb2.RemoveTargetsRequest(targets=args.targets), metadata=metadata, timeout=30
-            ),
-        )
+    response = admin_call(args, "RemoveTargets", admin_service_pb2.RemoveTargetsRequest(targets=args.targets))
     print(f"removed {response.removed} target(s)", file=sys.stderr)
     return 0 if response.removed else 1

@@ -7,6 +7,7 @@ Used by `vantage collector ...` (admin) and `vantage status|timeline|watch|probe
 from __future__ import annotations
 
 import argparse
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -116,6 +117,16 @@ def rpc_error(args: argparse.Namespace, exc: Any) -> CliError:
     if code == grpc.StatusCode.UNAVAILABLE:
         details = f"{details} (is a collector running at {args.collector}? TLS: --plaintext or --ca-file)"
     return CliError(f"{args.collector}: {name}: {details}")
+
+
+def admin_call(args: argparse.Namespace, method: str, request: Any, *, timeout_s: float = 30) -> Any:
+    """One AdminService call with the admin credential; gRPC failures become CLI errors."""
+    from vantage.v1 import admin_service_pb2_grpc
+
+    metadata = admin_metadata(args)
+    with open_channel(args) as channel:
+        call = getattr(admin_service_pb2_grpc.AdminServiceStub(channel), method)
+        return rpc(args, functools.partial(call, request, metadata=metadata, timeout=timeout_s))
 
 
 def to_json(message: Any) -> Any:
