@@ -134,7 +134,14 @@ def _add_icmp(parser: argparse.ArgumentParser) -> None:
         help="gap between a target's packets (default 1000 ms)",
     )
     parser.add_argument(
-        "--size", type=int, default=56, metavar="BYTES", help="ICMP payload size (default 56, min 12)"
+        "--size", type=int, default=56, metavar="BYTES", help="ICMP payload size (default 56, min 20)"
+    )
+    parser.add_argument(
+        "--sender",
+        choices=("auto", "inline", "forked"),
+        default="auto",
+        help="send from this process (inline) or a forked one, using a second core (default auto: "
+        "forked for sweeps of 4096+ packets at 10000+/s)",
     )
 
 
@@ -221,10 +228,25 @@ def expand_prefix(text: str) -> list[str] | None:
         )
     if network.num_addresses <= 2:
         return [str(address) for address in network]
-    if network.version == 4:  # formatting integers is ≈ 5x faster than str(IPv4Address) for a /16
+    if network.version == 4:
         first = int(network.network_address) + 1
-        return [
-            f"{n >> 24}.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
-            for n in range(first, first + network.num_addresses - 2)
-        ]
+        return ipv4_range(first, first + network.num_addresses - 3)
     return [str(address) for address in network.hosts()]
+
+
+_OCTETS = [str(n) for n in range(256)]
+
+
+def ipv4_range(first: int, last: int) -> list[str]:
+    """Dotted quads of the addresses first..last (as integers), inclusive.
+
+    One string concatenation per address (a /24's head + a cached last octet): ≈ 20x cheaper
+    than str(IPv4Address), and a /16 sweep must not spend its first 50 ms here.
+    """
+    addresses: list[str] = []
+    for block in range(first >> 8, (last >> 8) + 1):
+        head = f"{block >> 16}.{(block >> 8) & 255}.{block & 255}."
+        low = first & 255 if block == first >> 8 else 0
+        high = last & 255 if block == last >> 8 else 255
+        addresses.extend([head + octet for octet in _OCTETS[low : high + 1]])
+    return addresses

@@ -55,21 +55,66 @@ class TableWriter:
         self._header_written = False
         # One format string per table: a sweep prints 65k rows, and str.format pads in C.
         self._row = " ".join(f"{{:<{width}}}" for _, width in self.columns) + " {}\n"
+        self._icmp = protocol == "icmp"
 
     def write(self, result: MeasurementResult, request: MeasurementRequest) -> None:
+        self.write_batch([result], [request.name])
+
+    def write_batch(self, results: list[MeasurementResult], names: list[str] | None = None) -> None:
+        """Rows for `results` in one write; `names` are the requests' names (default: the results')."""
         if not self._header_written:
             self.stream.write(self._row.format(*(name for name, _ in self.columns), "RESULT"))
             self._header_written = True
-        self.stream.write(self._row.format(*cells(result, request), outcome_text(result)))
+        if names is None:
+            names = [result.name for result in results]
+        row = self._row.format
+        if self._icmp:
+            rows = [row(*icmp_cells(result, name)) for result, name in zip(results, names, strict=True)]
+        else:
+            rows = [
+                row(*cells(result, name), outcome_text(result))
+                for result, name in zip(results, names, strict=True)
+            ]
+        self.stream.write("".join(rows))
 
 
 def _ms(value: float) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
 
 
-def cells(result: MeasurementResult, request: MeasurementRequest) -> list[str]:
+_OK = Outcome.OK
+
+
+def icmp_cells(result: MeasurementResult, name: str) -> tuple[object, ...]:
+    """An ICMP row's cells and its outcome (str.format pads and prints the numbers)."""
     details = result.details
-    label = f"{request.name} ({result.address})" if request.name and result.address else result.address
+    label = f"{name} ({result.address})" if name else result.address
+    if not isinstance(details, IcmpDetails):
+        return (label, "-", "-", "-", "-", "-", "-", outcome_text(result))
+    sent, received = details.sent, details.received
+    if received:
+        low = details.min_rtt_ms
+        if low == details.max_rtt_ms:  # one reply (a sweep's common case): format one number
+            text = f"{low:.2f}" if low < 100 else f"{low:.0f}"
+            rtts = f"{text}/{text}/{text}"
+        else:
+            rtts = f"{_ms(low)}/{_ms(details.avg_rtt_ms)}/{_ms(details.max_rtt_ms)}"
+        ttl: object = details.reply_ttl
+    else:
+        rtts = ttl = "-"
+    if received == sent and sent:
+        loss = "0%"
+    elif not received:
+        loss = "100%"
+    else:
+        loss = f"{100.0 * (sent - received) / sent:.0f}%"
+    outcome = "ok" if result.outcome is _OK else outcome_text(result)
+    return (label, sent, received, loss, details.duplicates, rtts, ttl, outcome)
+
+
+def cells(result: MeasurementResult, name: str) -> list[str]:
+    details = result.details
+    label = f"{name} ({result.address})" if name and result.address else result.address
     if isinstance(details, IcmpDetails):
         loss = 100.0 * (details.sent - details.received) / details.sent if details.sent else 100.0
         rtts = (

@@ -34,8 +34,8 @@ class Progress:
         self.stream = stream
         self._drawn_at = 0.0
 
-    def step(self) -> None:
-        self.done += 1
+    def step(self, results: int = 1) -> None:
+        self.done += results
         now = time.monotonic()
         if now - self._drawn_at >= PROGRESS_REDRAW_S or self.done == self.total:
             self._drawn_at = now
@@ -48,11 +48,18 @@ class Progress:
 
 
 def run_measurements(requests: Sequence[MeasurementRequest], args: argparse.Namespace) -> int:
-    # A sweep holds hundreds of thousands of long-lived objects (the requests); freezing them
-    # keeps the garbage collector from walking them again at every full collection.
+    # A sweep holds hundreds of thousands of long-lived objects (requests, then results) and
+    # makes no garbage cycles worth collecting in a run this short: no collections at all
+    # (they walked every live object again and again). Frozen, the requests are not even
+    # looked at if the collector runs again.
+    gc.disable()
     gc.freeze()
     try:
-        limits = EngineLimits(max_rate_per_s=args.rate, max_concurrency=args.concurrency)
+        limits = EngineLimits(
+            max_rate_per_s=args.rate,
+            max_concurrency=args.concurrency,
+            icmp_sender=getattr(args, "sender", "auto"),  # an ICMP option only
+        )
         counts = asyncio.run(_run(requests, limits, args))
     except IcmpUnavailable as exc:
         raise CliError(str(exc)) from None
@@ -66,15 +73,19 @@ async def _run(
     progress = Progress(len(requests), sys.stderr) if sys.stderr.isatty() and len(requests) > 1 else None
     counts = dict.fromkeys(Outcome, 0)
     table = None if args.json else TableWriter(args.measure_protocol, sys.stdout)
-    by_key = {request.key: request for request in requests}
-    async for result in Engine(limits).run(requests):
-        counts[result.outcome] += 1
+    # Results carry their request's name for ICMP and TCP; DNS and HTTP rows read the results'
+    # own details, so the names are needed only there.
+    names = {request.key: request.name for request in requests} if args.measure_protocol != "icmp" else None
+    async for batch in Engine(limits).run_batches(requests):
+        for result in batch:
+            counts[result.outcome] += 1
         if table is not None:
-            table.write(result, by_key[result.key])
+            table.write_batch(batch, [names[r.key] for r in batch] if names is not None else None)
         else:
-            _write_json(result)
+            for result in batch:
+                _write_json(result)
         if progress is not None:
-            progress.step()
+            progress.step(len(batch))
     sys.stdout.flush()
     return counts
 

@@ -12,8 +12,7 @@ import socket
 from collections.abc import Sequence
 
 from vantage.cliutil import UsageError
-from vantage.probe.engine import http_step
-from vantage.probe.engine.dns_step import validate_options
+from vantage.probe.engine.icmp_wire import MIN_PAYLOAD_BYTES
 from vantage.probe.engine.model import (
     DEFAULT_DNS_PORT,
     DEFAULT_DNS_TIMEOUT_MS,
@@ -25,6 +24,7 @@ from vantage.probe.engine.model import (
     IcmpOptions,
     MeasurementRequest,
     TcpOptions,
+    icmp_requests,
 )
 from vantage.probe.measure_cli import expand_prefix
 
@@ -43,8 +43,8 @@ def _icmp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
         raise UsageError(f"--count must be at least 1, not {args.count}")
     if args.interval < 0:
         raise UsageError(f"--interval must not be negative, not {args.interval}")
-    if not 12 <= args.size <= 65000:
-        raise UsageError(f"--size must be between 12 and 65000 bytes, not {args.size}")
+    if not MIN_PAYLOAD_BYTES <= args.size <= 65000:
+        raise UsageError(f"--size must be between {MIN_PAYLOAD_BYTES} and 65000 bytes, not {args.size}")
     options = IcmpOptions(
         count=args.count,
         interval_ms=args.interval,
@@ -55,9 +55,7 @@ def _icmp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
     for target in targets:
         expanded = expand_prefix(target)
         if expanded is not None:
-            requests.extend(
-                MeasurementRequest(str(len(requests) + i), a, options) for i, a in enumerate(expanded)
-            )
+            requests.extend(icmp_requests(expanded, options, first_key=len(requests), from_prefix=True))
             continue
         address, name = _address_of(target)
         requests.append(MeasurementRequest(str(len(requests)), address, options, name=name))
@@ -65,6 +63,8 @@ def _icmp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
 
 
 def _dns(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+    from vantage.probe.engine.dns_step import validate_options  # dnspython: not for other protocols
+
     server, port = (
         _split_host_port(args.server, DEFAULT_DNS_PORT) if args.server else (_resolv_conf_server(), 53)
     )
@@ -92,6 +92,8 @@ def _dns(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRe
 
 
 def _http(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+    from vantage.probe.engine import http_step  # only HTTP needs it
+
     if args.max_redirects < 0:
         raise UsageError(f"--max-redirects must not be negative, not {args.max_redirects}")
     overrides: dict[str, str] = {}

@@ -2,12 +2,15 @@
 
 ICMP requests of each address family share one socket and one sweep (icmp_driver.py); DNS,
 HTTP and TCP requests run as tasks, at most `max_concurrency` at a time. One Pacer enforces
-the global rate cap over everything: ICMP packets and DNS/HTTP/TCP starts alike.
+the global rate cap over everything: ICMP packets and DNS/HTTP/TCP starts alike. A big, fast
+ICMP sweep that is the run's only work sends from a forked process (icmp_fork.py); the child
+takes the Pacer with it, which is why it must be the only user of the rate cap.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -30,6 +33,14 @@ from vantage.probe.engine.pacing import Pacer
 # DNS/HTTP/TCP measurements keep well under the default 1024 open files.
 DEFAULT_MAX_RATE_PER_S = 100.0
 DEFAULT_MAX_CONCURRENCY = 256
+# When "auto" forks an ICMP sender (docs/probe-engine.md "ICMP"). One process spends ≈ 15-20 µs
+# of CPU per target on the netns bench (≈ 11 µs of it in sendto), so below 10k packets/s it
+# keeps up on one core; below 4,096 packets the sweep is over in well under a second at any
+# rate, and the fork (a few ms) and second process are not worth it. The daemon's polite rates
+# never fork.
+DEFAULT_FORK_MIN_RATE_PER_S = 10_000.0
+DEFAULT_FORK_MIN_PACKETS = 4096
+ICMP_SENDERS = ("auto", "inline", "forked")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +52,15 @@ class EngineLimits:
     # why not. The daemon passes its safety policy here, so that a public site cannot
     # redirect the probe into a volunteer's private network.
     address_guard: AddressGuard | None = None
+    # "inline": this process sends and receives; "forked": a child process sends (see
+    # icmp_fork.py); "auto": forked for big, fast sweeps. Forked only when one ICMP sweep is
+    # the run's only work (the child takes the rate cap with it).
+    icmp_sender: str = "auto"
 
     def __post_init__(self) -> None:
+        if self.icmp_sender not in ICMP_SENDERS:
+            choices = ", ".join(ICMP_SENDERS)
+            raise ValueError(f"icmp_sender must be one of {choices}, not {self.icmp_sender!r}")
         if self.max_rate_per_s <= 0:
             raise ValueError(f"max_rate_per_s must be positive, not {self.max_rate_per_s}")
         if self.max_concurrency < 1:
@@ -61,6 +79,15 @@ class Engine:
         Raises IcmpUnavailable before measuring anything when ICMP requests are present and no
         ICMP socket can be opened.
         """
+        async for batch in self.run_batches(requests):
+            for result in batch:
+                yield result
+
+    async def run_batches(
+        self, requests: Sequence[MeasurementRequest]
+    ) -> AsyncIterator[list[MeasurementResult]]:
+        """As run(), but results come in the batches they complete in (a sweep's results by the
+        hundred: one step of the caller's loop per batch, not per result)."""
         icmp_by_family: dict[int, list[MeasurementRequest]] = {4: [], 6: []}
         others: list[MeasurementRequest] = []
         for request in requests:
@@ -82,9 +109,10 @@ class Engine:
         # socket read): one queue operation per batch, not per result.
         queue: asyncio.Queue[list[MeasurementResult]] = asyncio.Queue()
         pacer = Pacer(self.limits.max_rate_per_s, time.monotonic_ns())
+        forked = len(sockets) == 1 and not others and self._fork_pays(icmp_by_family[sockets[0].family])
         workers = [
             asyncio.create_task(
-                run_icmp_sweep(s, icmp_by_family[s.family], pacer, queue.put_nowait, self._rng)
+                run_icmp_sweep(s, icmp_by_family[s.family], pacer, queue.put_nowait, self._rng, forked)
             )
             for s in sockets
         ]
@@ -93,30 +121,43 @@ class Engine:
         try:
             remaining = len(requests)
             while remaining:
-                while remaining and not queue.empty():
-                    for result in queue.get_nowait():
-                        remaining -= 1
-                        yield result
-                if not remaining:
-                    break
-                getter = asyncio.ensure_future(queue.get())
-                pending = [worker for worker in workers if not worker.done()]
-                await asyncio.wait([getter, *pending], return_when=asyncio.FIRST_COMPLETED)
-                if not getter.done():
-                    getter.cancel()
-                    _raise_worker_failure(workers)
-                    if all(worker.done() for worker in workers) and queue.empty():
-                        raise RuntimeError(f"engine bug: {remaining} results never came")
-                    continue
-                for result in getter.result():
-                    remaining -= 1
-                    yield result
+                if queue.empty():
+                    getter = asyncio.ensure_future(queue.get())
+                    pending = [worker for worker in workers if not worker.done()]
+                    await asyncio.wait([getter, *pending], return_when=asyncio.FIRST_COMPLETED)
+                    if not getter.done():
+                        getter.cancel()
+                        _raise_worker_failure(workers)
+                        if all(worker.done() for worker in workers) and queue.empty():
+                            raise RuntimeError(f"engine bug: {remaining} results never came")
+                        continue
+                    completed = getter.result()
+                else:
+                    completed = queue.get_nowait()
+                remaining -= len(completed)
+                yield completed
         finally:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
             for icmp_socket in sockets:
                 icmp_socket.close()
+
+    def _fork_pays(self, requests: Sequence[MeasurementRequest]) -> bool:
+        mode = self.limits.icmp_sender
+        if mode == "inline" or not hasattr(os, "fork"):
+            return False
+        if mode == "forked":
+            return True
+        if self.limits.max_rate_per_s < DEFAULT_FORK_MIN_RATE_PER_S:
+            return False
+        packets = 0
+        for request in requests:  # stops as soon as the sweep is known to be big enough
+            assert isinstance(request.options, IcmpOptions)
+            packets += request.options.count
+            if packets >= DEFAULT_FORK_MIN_PACKETS:
+                return True
+        return False
 
     async def _run_others(
         self,

@@ -1,9 +1,13 @@
 """The asyncio driver of an ICMP sweep: one socket, paced sends, a reader that drains it.
 
-All the decisions live in PingSweep (icmp_session.py) and EchoCodec (icmp_wire.py); this module
-only moves bytes and reads clocks. Sends go out in bounded bursts granted by the shared Pacer;
-between bursts the event loop runs the reader callback, which drains the socket completely
-(recvmsg until EAGAIN) and emits the results of targets that completed.
+All the decisions live in SendSchedule (icmp_schedule.py), PingSweep (icmp_session.py) and
+EchoCodec (icmp_wire.py); this module only moves bytes and reads clocks. Two ways to send:
+
+* inline: sends go out in bounded bursts granted by the shared Pacer; between bursts the event
+  loop runs the reader callback, which drains the socket (recvmsg until EAGAIN) and emits the
+  results of targets that completed. One core does everything.
+* forked (icmp_fork.py): a child process sends, this process drains and books. For big, fast
+  sweeps, where one core is the limit (docs/probe-engine.md "ICMP").
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from datetime import UTC, datetime
 from vantage.failures import Operation
 from vantage.kinds import Protocol
 from vantage.probe.engine.failure_map import failure_from_exception
-from vantage.probe.engine.icmp_session import PingSweep
+from vantage.probe.engine.icmp_schedule import SendSchedule
+from vantage.probe.engine.icmp_session import NS_PER_MS, PingSweep, distinct_options
 from vantage.probe.engine.icmp_socket import (
     SO_TIMESTAMPNS,
     TIMESPEC,
@@ -36,72 +41,148 @@ _ANCILLARY_BYTES = 128
 _ICMP = Protocol.ICMP  # enum attribute lookups cost ≈ 50 ns each; this runs per target
 _measurement_result = fast_builder(MeasurementResult)
 
+Emit = Callable[[list[MeasurementResult]], None]
+
 
 async def run_icmp_sweep(
     icmp_socket: IcmpSocket,
     requests: Sequence[MeasurementRequest],
     pacer: Pacer,
-    emit: Callable[[list[MeasurementResult]], None],
+    emit: Emit,
     rng: random.Random,
+    forked: bool = False,
 ) -> None:
-    """Measure every request (all of `icmp_socket`'s family) and emit one result per request."""
+    """Measure every request (all of `icmp_socket`'s family) and emit one result per request.
+
+    `forked`: send from a child process (the caller checks that nothing else shares `pacer`).
+    """
     if not requests:
         return
-    loop = asyncio.get_running_loop()
-    sock = icmp_socket.sock
-    family = icmp_socket.family
-    targets = [(r.address, _icmp_options(r)) for r in requests]
+    addresses = [r.address for r in requests]
+    options = [_icmp_options(r) for r in requests]
     # One packet size per sweep: the largest any request asked for.
-    payload_bytes = max(options.payload_bytes for _, options in targets)
+    payload_bytes = max(o.payload_bytes for o in distinct_options(options))
     kernel_ident = icmp_socket.kernel_ident
     ident = kernel_ident if kernel_ident is not None else rng.getrandbits(16)
-    codec = EchoCodec(family, ident, rng.getrandbits(32), payload_bytes, icmp_socket.has_ip_header)
-    sweep = PingSweep(targets, family, time.time_ns())
-    sockaddrs = [_sockaddr(address) for address, _ in targets]
+    nonce = rng.getrandbits(32)
+    codec = EchoCodec(icmp_socket.family, ident, nonce, payload_bytes, icmp_socket.has_ip_header)
+    schedule = SendSchedule(
+        [o.count for o in options], [int(o.interval_ms * NS_PER_MS) for o in options], time.time_ns()
+    )
+    if forked:
+        # Imported here: the daemon's small sweeps never fork.
+        from vantage.probe.engine.icmp_fork import run_with_forked_sender, start_sender
+
+        # Fork first: the child sends while this process builds its book.
+        sender = start_sender(icmp_socket, codec, addresses, schedule, pacer)
+        try:
+            book = PingSweep(addresses, options, icmp_socket.family)
+            drain = make_drain(icmp_socket, codec, book)
+            flush = make_flush(requests, book, emit)
+            await run_with_forked_sender(sender, book, drain, flush)
+        finally:
+            sender.stop()
+        return
+    book = PingSweep(addresses, options, icmp_socket.family)
+    await _run_inline(icmp_socket, codec, schedule, book, pacer, requests, emit)
+
+
+async def _run_inline(
+    icmp_socket: IcmpSocket,
+    codec: EchoCodec,
+    schedule: SendSchedule,
+    book: PingSweep,
+    pacer: Pacer,
+    requests: Sequence[MeasurementRequest],
+    emit: Emit,
+) -> None:
+    loop = asyncio.get_running_loop()
+    sock = icmp_socket.sock
+    drain = make_drain(icmp_socket, codec, book)
+    flush = make_flush(requests, book, emit)
     wakeup: asyncio.Future[None] | None = None
-
-    started_at = _StartTimes()
-
-    def flush_completed() -> None:
-        completed = sweep.drain_completed()
-        if completed:
-            now_ns = time.time_ns()
-            result, first_sent_ns, at = sweep.result, sweep.first_sent_ns, started_at.at
-            build, family = _measurement_result, sweep.family
-            emitted: list[MeasurementResult] = []
-            append = emitted.append
-            for target in completed:
-                request = requests[target]
-                outcome, failure, details = result(target)
-                first_ns = first_sent_ns(target) or now_ns
-                # Every field, in declaration order (fast_builder takes them positionally).
-                append(
-                    build(
-                        request.key,
-                        _ICMP,
-                        request.address,
-                        at(first_ns),
-                        max(0, now_ns - first_ns) / 1e6,  # duration_ms
-                        outcome,
-                        failure,
-                        details,
-                        request.name,
-                        0,  # port
-                        "",  # url
-                        request.target_id,
-                        family,  # address_family
-                        "",  # source_address
-                    )
-                )
-            emit(emitted)
 
     def wake() -> None:
         if wakeup is not None and not wakeup.done():
             wakeup.set_result(None)
 
     def on_readable() -> None:
-        decode, on_reply, recvmsg, clock = codec.decode, sweep.on_reply, sock.recvmsg, time.time_ns
-        unpack_timespec, timestamp_cmsg = TIMESPEC.unpack_from, (socket.SOL_SOCKET, SO_TIMESTAMPNS)
+        drain()
+        flush()
+        if book.done:
+            wake()
+
+    loop.add_reader(sock.fileno(), on_readable)
+    try:
+        while not book.done:
+            now_ns = time.time_ns()
+            drain()  # every reply that came before `now_ns` is booked before anything expires
+            book.expire(now_ns)
+            due = schedule.next_due_ns()
+            granted = pacer.take(time.monotonic_ns(), 1 << 30) if due is not None and due <= now_ns else 0
+            if granted:
+                batch = schedule.pop_due(now_ns, granted)
+                pacer.give_back(granted - len(batch))
+                await _send_batch(loop, sock, codec, book, batch)
+            flush()
+            if book.done:
+                break
+            wakeup = loop.create_future()
+            delay_s = _next_wake_s(schedule, book, pacer, time.time_ns(), time.monotonic_ns())
+            handle = loop.call_later(delay_s, wake)
+            await wakeup
+            handle.cancel()
+            wakeup = None
+    finally:
+        loop.remove_reader(sock.fileno())
+
+
+async def _send_batch(
+    loop: asyncio.AbstractEventLoop, sock: socket.socket, codec: EchoCodec, book: PingSweep, batch: list[int]
+) -> None:
+    pack, sendto, clock = codec.pack, sock.sendto, time.time_ns
+    addresses, targets, v6 = book.addresses, book.targets, book.family == 6
+    for index in batch:
+        address = addresses[index % targets]
+        # Raw and ICMP datagram sockets ignore the port; it must still be present.
+        sockaddr = (address, 0, 0, 0) if v6 else (address, 0)
+        # The send time is taken before sendto: on loopback the reply is already queued (and
+        # kernel-timestamped) when sendto returns.
+        packet = pack(index, clock())
+        try:
+            try:
+                sendto(packet, sockaddr)
+            except BlockingIOError:  # the send buffer is full: wait until it drains
+                packet = pack(index, clock())
+                await loop.sock_sendto(sock, packet, sockaddr)
+        except OSError as exc:
+            book.send_failed(index, failure_from_exception(exc, Operation.ICMP_ECHO))
+    book.sent(batch, time.time_ns())
+
+
+def _next_wake_s(
+    schedule: SendSchedule, book: PingSweep, pacer: Pacer, now_ns: int, monotonic_now_ns: int
+) -> float:
+    candidates: list[int] = []
+    due = schedule.next_due_ns()
+    if due is not None:
+        token_wait = max(0, pacer.next_token_ns() - monotonic_now_ns)
+        candidates.append(max(due - now_ns, token_wait))
+    deadline = book.next_deadline_ns()
+    if deadline is not None:
+        candidates.append(deadline - now_ns)
+    wait_ns = min(candidates, default=1_000_000)
+    return max(0.0, wait_ns / 1e9)
+
+
+def make_drain(icmp_socket: IcmpSocket, codec: EchoCodec, book: PingSweep) -> Callable[[], None]:
+    """A function that reads every queued reply and error into `book`, until EAGAIN."""
+    sock = icmp_socket.sock
+    decode, on_reply, recvmsg, clock = codec.decode, book.on_reply, sock.recvmsg, time.time_ns
+    unpack_timespec, timestamp_cmsg = TIMESPEC.unpack_from, (socket.SOL_SOCKET, SO_TIMESTAMPNS)
+    reply_type = EchoReply
+
+    def drain() -> None:
         errors_in_a_row = 0
         while True:
             try:
@@ -125,104 +206,66 @@ async def run_icmp_sweep(
                 received_ns, cmsg_ttl = seconds * 1_000_000_000 + nanoseconds, -1
             else:
                 received_ns, cmsg_ttl = ancillary_facts(ancdata)
-            if type(decoded) is EchoReply:
-                on_reply(
-                    decoded.packet_index,
-                    decoded.ttl if decoded.ttl >= 0 else cmsg_ttl,
-                    received_ns or clock(),
-                )
+            if type(decoded) is reply_type:
+                index, ttl, sent_ns = decoded
+                on_reply(index, ttl if ttl >= 0 else cmsg_ttl, received_ns or clock(), sent_ns)
             else:
-                sweep.on_error(decoded, address[0])  # type: ignore[arg-type]
+                book.on_error(decoded, address[0])  # type: ignore[arg-type]
         if not icmp_socket.raw:
             for queued in read_error_queue(sock):
                 error = codec.error_for_request(
                     queued.request, queued.destination, queued.icmp_type, queued.code
                 )
                 if error is not None:
-                    sweep.on_error(error, queued.offender)
-        flush_completed()
-        if sweep.done:
-            wake()
+                    book.on_error(error, queued.offender)
 
-    loop.add_reader(sock.fileno(), on_readable)
-    try:
-        while not sweep.done:
-            now_ns = time.time_ns()
-            sweep.expire(now_ns)
-            granted = pacer.take(time.monotonic_ns(), 1 << 30) if _is_due(sweep, now_ns) else 0
-            if granted:
-                batch = sweep.pop_due(now_ns, granted)
-                pacer.give_back(granted - len(batch))
-                await _send_batch(loop, sock, codec, sockaddrs, sweep, batch)
-            flush_completed()
-            if sweep.done:
-                break
-            wakeup = loop.create_future()
-            delay_s = _next_wake_s(sweep, pacer, time.time_ns(), time.monotonic_ns())
-            handle = loop.call_later(delay_s, wake)
-            await wakeup
-            handle.cancel()
-            wakeup = None
-    finally:
-        loop.remove_reader(sock.fileno())
+    return drain
 
 
-async def _send_batch(
-    loop: asyncio.AbstractEventLoop,
-    sock: socket.socket,
-    codec: EchoCodec,
-    sockaddrs: list[tuple[str, int] | tuple[str, int, int, int]],
-    sweep: PingSweep,
-    batch: list[int],
-) -> None:
-    pack, sendto, clock, packet_target = codec.pack, sock.sendto, time.time_ns, sweep.packet_target
-    sent_ns: list[int] = []
-    for index in batch:
-        packet = pack(index)
-        sockaddr = sockaddrs[packet_target[index]]
-        # The send time is taken before sendto: on loopback the reply is already queued (and
-        # kernel-timestamped) when sendto returns.
-        at_ns = clock()
-        try:
-            try:
-                sendto(packet, sockaddr)
-            except BlockingIOError:  # the send buffer is full: wait until it drains
-                await loop.sock_sendto(sock, packet, sockaddr)
-                at_ns = clock()
-        except OSError as exc:
-            sweep.send_failed(index, failure_from_exception(exc, Operation.ICMP_ECHO))
-            at_ns = -1
-        sent_ns.append(at_ns)
-    sweep.sent(batch, sent_ns)
+def make_flush(requests: Sequence[MeasurementRequest], book: PingSweep, emit: Emit) -> Callable[[], None]:
+    """A function that builds the results of the targets completed since its last call and emits them."""
+    started_at = _StartTimes()
+    family = book.family
 
+    def flush() -> None:
+        completed = book.drain_completed()
+        if not completed:
+            return
+        now_ns = time.time_ns()
+        result, first_sent_ns, at, build = book.result, book.first_sent_ns, started_at.at, _measurement_result
+        emitted: list[MeasurementResult] = []
+        append = emitted.append
+        for target in completed:
+            request = requests[target]
+            outcome, failure, details = result(target)
+            first_ns = first_sent_ns(target) or now_ns
+            # Every field, in declaration order (fast_builder takes them positionally).
+            append(
+                build(
+                    request.key,
+                    _ICMP,
+                    request.address,
+                    at(first_ns),
+                    max(0, now_ns - first_ns) / 1e6,  # duration_ms
+                    outcome,
+                    failure,
+                    details,
+                    request.name,
+                    0,  # port
+                    "",  # url
+                    request.target_id,
+                    family,  # address_family
+                    "",  # source_address
+                )
+            )
+        emit(emitted)
 
-def _is_due(sweep: PingSweep, now_ns: int) -> bool:
-    due = sweep.next_due_ns()
-    return due is not None and due <= now_ns
-
-
-def _next_wake_s(sweep: PingSweep, pacer: Pacer, now_ns: int, monotonic_now_ns: int) -> float:
-    candidates: list[int] = []
-    due = sweep.next_due_ns()
-    if due is not None:
-        token_wait = max(0, pacer.next_token_ns() - monotonic_now_ns)
-        candidates.append(max(due - now_ns, token_wait))
-    deadline = sweep.next_deadline_ns()
-    if deadline is not None:
-        candidates.append(deadline - now_ns)
-    wait_ns = min(candidates, default=1_000_000)
-    return max(0.0, wait_ns / 1e9)
+    return flush
 
 
 def _icmp_options(request: MeasurementRequest) -> IcmpOptions:
     assert isinstance(request.options, IcmpOptions)
     return request.options
-
-
-def _sockaddr(address: str) -> tuple[str, int] | tuple[str, int, int, int]:
-    # Raw and ICMP datagram sockets ignore the port; it must still be present. The request
-    # holds a validated address, so a colon means IPv6.
-    return (address, 0, 0, 0) if ":" in address else (address, 0)
 
 
 class _StartTimes:

@@ -1,14 +1,15 @@
-"""Book-keeping of one ICMP sweep: what to send when, what came back, the per-target result (pure).
+"""Book-keeping of one ICMP sweep: what came back, what was lost, the per-target result (pure).
 
-Theory of operation. Each target owes `count` echo requests, `interval` apart. A heap orders
-targets by when their next packet is due; the driver pops due targets as far as the global
-pacer allows, sends, and reports the send time. Each packet gets a run-wide index (its
-sequence number is the index mod 2**16, see icmp_wire.py), so a reply or an ICMP error leads
-straight back to its packet and target. A packet is resolved by its first reply, by an ICMP
-error, by a failed send, or by its deadline (send time + timeout) passing; a target is
-complete when all its packets are sent and resolved, and the driver then emits its result.
-Later replies for a resolved packet count as duplicates while the target is still open.
-All times are integers in nanoseconds from one clock chosen by the driver.
+Theory of operation. Target t owes `count` echo requests; its k-th is packet `k * targets + t`
+(icmp_schedule.py), so a reply or an ICMP error leads straight back to its packet and target
+by arithmetic. Whoever sends reports each batch with `sent(indices, at_ns)`, where `at_ns` is
+no earlier than any send in the batch; the packets' deadlines (at_ns + timeout) start then.
+Replies carry their own send time (icmp_wire.py), so the RTT needs no record of the send, and
+a reply may even be booked before its batch is reported (a forked sender reports after the
+batch; the kernel answers within microseconds). A packet is resolved by its first reply, an
+ICMP error, a failed send, or its deadline passing; a target is complete when all its packets
+are resolved, and the driver then emits its result. Later replies for a resolved packet count
+as duplicates while the target is still open. All times are integers in ns of one wall clock.
 """
 
 from __future__ import annotations
@@ -31,107 +32,105 @@ _icmp_details = fast_builder(IcmpDetails)
 NS_PER_MS = 1_000_000
 
 
+def distinct_options(options: Sequence[IcmpOptions]) -> list[IcmpOptions]:
+    """The different options of a sweep, by value.
+
+    A sweep usually shares one options object: identities are compared first, in C (a
+    dataclass __hash__ runs in Python, ≈ 0.4 µs a call), values only among distinct objects.
+    """
+    objects = dict(zip(map(id, options), options, strict=True)).values()
+    return list(dict.fromkeys(objects))
+
+
 class PingSweep:
-    def __init__(self, targets: Sequence[tuple[str, IcmpOptions]], family: int, start_ns: int) -> None:
+    def __init__(self, addresses: Sequence[str], options: Sequence[IcmpOptions], family: int) -> None:
         self.family = family
-        self.addresses = [address for address, _ in targets]
-        self.options = [options for _, options in targets]
-        count = len(targets)
-        self._interval_ns = [int(o.interval_ms * NS_PER_MS) for o in self.options]
-        self._timeout_ns = [int(o.timeout_ms * NS_PER_MS) for o in self.options]
-        self._sent = [0] * count
+        self.addresses = addresses
+        self.options = options
+        count = self.targets = len(addresses)
+        distinct = distinct_options(options)
+        self._uniform = len(distinct) == 1  # the common case: one count and timeout for all
+        self._count = options[0].count if self._uniform else 0
+        self._timeout_ns = [int(options[0].timeout_ms * NS_PER_MS)] if self._uniform else []
+        self.packets = count * max((o.count for o in distinct), default=0)
         self._resolved = [0] * count
-        self._packets: list[list[int]] = [[] for _ in range(count)]
         self._duplicates = [0] * count
+        self._first_sent_ns = [0] * count
         self._errors: dict[int, list[IcmpErrorReport]] = {}
         self._send_failures: dict[int, Failure] = {}
         self._complete = bytearray(count)
         self._open_targets = count
         self._completed: list[int] = []
-        # Per packet, indexed by the run-wide packet index (packet_target is read by the driver).
-        self.packet_target: list[int] = []
-        self._packet_sent_ns: list[int] = []
-        self._packet_state = bytearray()
-        self._packet_rtt_ns: list[int] = []
-        self._packet_ttl: list[int] = []
-        # Next packet due per target (lane: interval) and deadline per packet (lane: timeout).
-        self._due = Lanes()
-        self._due.extend(-1, ((start_ns, i) for i in range(count)))
+        # Per packet, by index.
+        self._packet_state = bytearray(self.packets)
+        self._packet_rtt_ns = [0] * self.packets
+        self._packet_ttl = [0] * self.packets
+        # Batches of sent packets waiting for their deadline (lane: timeout).
         self._deadlines = Lanes()
-        for i, options in enumerate(self.options):
-            if options.count <= 0:
-                self._finish(i)
-
-    # ------------------------------------------------------------ sending
+        self._batches: dict[int, list[int]] = {}
+        self._next_batch = 0
 
     @property
     def done(self) -> bool:
         return self._open_targets == 0
 
-    def next_due_ns(self) -> int | None:
-        return self._due.head_ns()
-
     def next_deadline_ns(self) -> int | None:
         return self._deadlines.head_ns()
 
-    def pop_due(self, now_ns: int, limit: int) -> list[int]:
-        """Allocate up to `limit` packets due at `now_ns` and return their indices."""
-        targets = self._due.pop_until(now_ns, limit)
-        packet_target, packets, sent = self.packet_target, self._packets, self._sent
-        options, interval_ns, due = self.options, self._interval_ns, self._due
-        index = len(packet_target)
-        allocated = list(range(index, index + len(targets)))
-        packet_target.extend(targets)
-        for target in targets:
-            packets[target].append(index)
-            index += 1
-            count = sent[target] + 1
-            sent[target] = count
-            if count < options[target].count:
-                due.push(interval_ns[target], now_ns + interval_ns[target], target)
-        count = len(allocated)
-        if count:
-            self._packet_sent_ns.extend([now_ns] * count)
-            self._packet_state.extend(bytes(count))  # _OUTSTANDING
-            self._packet_rtt_ns.extend([0] * count)
-            self._packet_ttl.extend([0] * count)
-        return allocated
-
     def first_sent_ns(self, target: int) -> int:
-        packets = self._packets[target]
-        return self._packet_sent_ns[packets[0]] if packets else 0
+        return self._first_sent_ns[target]
 
-    def sent(self, indices: list[int], sent_ns: list[int]) -> None:
-        """The requests for `indices` left at `sent_ns` (-1: the send failed); deadlines start."""
-        deadlines, timeout_ns, packet_target = self._deadlines, self._timeout_ns, self.packet_target
-        sent_at, push = self._packet_sent_ns, deadlines.push
-        for index, at_ns in zip(indices, sent_ns, strict=True):
-            if at_ns >= 0:
-                sent_at[index] = at_ns
-                timeout = timeout_ns[packet_target[index]]
-                push(timeout, at_ns + timeout, index)
+    def _count_of(self, target: int) -> int:
+        return self._count or self.options[target].count
+
+    # ------------------------------------------------------------ sending
+
+    def sent(self, indices: Sequence[int], at_ns: int) -> None:
+        """The requests for `indices` left no later than `at_ns`; their deadlines start."""
+        targets, first_sent = self.targets, self._first_sent_ns
+        for index in indices:
+            if index < targets and not first_sent[index]:  # sequence 0: the target's start
+                first_sent[index] = at_ns
+        if self._uniform:
+            self._push_batch(self._timeout_ns[0], at_ns, list(indices))
+            return
+        by_timeout: dict[int, list[int]] = {}
+        for index in indices:
+            timeout_ms = self.options[index % targets].timeout_ms
+            by_timeout.setdefault(int(timeout_ms * NS_PER_MS), []).append(index)
+        for timeout_ns, batch in by_timeout.items():
+            self._push_batch(timeout_ns, at_ns, batch)
+
+    def _push_batch(self, timeout_ns: int, at_ns: int, batch: list[int]) -> None:
+        self._batches[self._next_batch] = batch
+        self._deadlines.push(timeout_ns, at_ns + timeout_ns, self._next_batch)
+        self._next_batch += 1
 
     def send_failed(self, index: int, failure: Failure) -> None:
-        target = self.packet_target[index]
-        self._send_failures.setdefault(target, failure)
-        self._resolve(index, _SEND_FAILED)
+        if not 0 <= index < self.packets:
+            return
+        self._send_failures.setdefault(index % self.targets, failure)
+        if self._packet_state[index] == _OUTSTANDING:
+            self._resolve(index, _SEND_FAILED)
 
     # ------------------------------------------------------------ receiving
 
-    def on_reply(self, index: int, ttl: int, received_ns: int) -> None:
-        state = self._packet_state
-        if index >= len(state):
+    def on_reply(self, index: int, ttl: int, received_ns: int, sent_ns: int) -> None:
+        """A reply to packet `index` (which carried `sent_ns`), received at `received_ns`."""
+        if index >= self.packets:
             return
-        target = self.packet_target[index]
-        if self._complete[target]:
+        target = index % self.targets
+        if self._complete[target] or index // self.targets >= self._count_of(target):
             return
-        packet_state = state[index]
+        packet_state = self._packet_state[index]
         if packet_state == _REPLIED:
             self._duplicates[target] += 1
         elif packet_state == _OUTSTANDING:
-            rtt_ns = received_ns - self._packet_sent_ns[index]
+            rtt_ns = received_ns - sent_ns
             self._packet_rtt_ns[index] = rtt_ns if rtt_ns > 0 else 0
             self._packet_ttl[index] = ttl
+            if index == target:  # the reply's own send time beats its batch's report
+                self._first_sent_ns[target] = sent_ns
             self._resolve(index, _REPLIED)
 
     def on_error(self, error: EchoError, from_address: str) -> bool:
@@ -139,7 +138,7 @@ class PingSweep:
         index = self._find_packet(error)
         if index < 0:
             return False
-        target = self.packet_target[index]
+        target = index % self.targets
         if self._complete[target]:
             return True
         self._errors.setdefault(target, []).append(
@@ -147,7 +146,7 @@ class PingSweep:
                 type=error.icmp_type,
                 code=error.code,
                 from_address=from_address,
-                sequence=self._sequence_in_target(index),
+                sequence=index // self.targets,
                 description=describe_icmp_error(self.family, error.icmp_type, error.code),
             )
         )
@@ -156,38 +155,32 @@ class PingSweep:
         return True
 
     def _find_packet(self, error: EchoError) -> int:
-        total = len(self.packet_target)
-        if 0 <= error.packet_index < total:
+        if 0 <= error.packet_index < self.packets:
             candidates: range | list[int] = [error.packet_index]
         else:  # only 8 bytes quoted: every index with this sequence number
-            candidates = range(error.sequence, total, 1 << 16)
+            candidates = range(error.sequence, self.packets, 1 << 16)
         for index in candidates:
-            if self.addresses[self.packet_target[index]] == error.quoted_destination:
+            target = index % self.targets
+            if index // self.targets < self._count_of(target) and self.addresses[target] == (
+                error.quoted_destination
+            ):
                 return index
         return -1
 
-    def _sequence_in_target(self, index: int) -> int:
-        return self._packets[self.packet_target[index]].index(index)
-
     def expire(self, now_ns: int) -> None:
         """Mark packets whose deadline has passed as lost."""
-        state = self._packet_state
-        for index in self._deadlines.pop_until(now_ns, 1 << 62):
-            if state[index] == _OUTSTANDING:
-                self._resolve(index, _LOST)
+        state, batches = self._packet_state, self._batches
+        for batch in self._deadlines.pop_until(now_ns, 1 << 62):
+            for index in batches.pop(batch):
+                if state[index] == _OUTSTANDING:
+                    self._resolve(index, _LOST)
 
     def _resolve(self, index: int, new_state: int) -> None:
         self._packet_state[index] = new_state
-        target = self.packet_target[index]
+        target = index % self.targets
         resolved = self._resolved[target] + 1
         self._resolved[target] = resolved
-        if resolved == self.options[target].count and not self._complete[target]:
-            self._complete[target] = 1
-            self._open_targets -= 1
-            self._completed.append(target)
-
-    def _finish(self, target: int) -> None:
-        if not self._complete[target]:
+        if resolved == self._count_of(target) and not self._complete[target]:
             self._complete[target] = 1
             self._open_targets -= 1
             self._completed.append(target)
@@ -201,9 +194,8 @@ class PingSweep:
     def result(self, target: int) -> tuple[Outcome, Failure | None, IcmpDetails]:
         options = self.options[target]
         state, rtt_ns, ttls = self._packet_state, self._packet_rtt_ns, self._packet_ttl
-        packets = self._packets[target]
-        if len(packets) == 1 and state[packets[0]] == _REPLIED:  # a sweep's common case, short
-            index = packets[0]
+        if options.count == 1 and state[target] == _REPLIED:  # a sweep's common case, short
+            index = target
             rtt_ms = rtt_ns[index] / NS_PER_MS
             ttl = ttls[index] if ttls[index] > 0 else 0
             errors = tuple(self._errors[target]) if target in self._errors else ()
@@ -217,6 +209,7 @@ class PingSweep:
         rtts_ms: list[float] = []
         reply_ttl = 0
         not_sent = 0
+        packets = range(target, target + options.count * self.targets, self.targets)
         for sequence, index in enumerate(packets):
             packet_state = state[index]
             if packet_state == _REPLIED:
@@ -231,7 +224,7 @@ class PingSweep:
         errors = tuple(self._errors[target]) if target in self._errors else ()
         received = len(rtts_ms)
         details = _icmp_details(
-            self._sent[target] - not_sent,  # sent
+            options.count - not_sent,  # sent
             received,
             self._duplicates[target],
             tuple(replies),

@@ -6,9 +6,12 @@ concurrent runs (another `vantage` process, `ping`, `fping`) never confuse repli
 * the ICMP identifier (per run; on an unprivileged datagram socket the kernel sets it to the
   socket's "port" and only hands us our own replies),
 * the sequence number, the low 16 bits of a per-run packet index,
-* the payload: MAGIC + a 32-bit run nonce + the full 32-bit packet index, padded with zeros.
+* the payload: MAGIC + a 32-bit run nonce + the full 32-bit packet index, then the send time
+  (64-bit ns, as ping(8) puts a timeval there), padded with zeros.
 
-A reply matches when identifier, magic, nonce and the index/sequence agree. An ICMP error
+A reply matches when identifier, magic, nonce and the index/sequence agree. The send time comes
+back with the reply, so whoever sent the request (this process or a forked sender, see
+icmp_fork.py) needs no shared state with whoever reads the reply. An ICMP error
 (unreachable, time exceeded) quotes our request's IP header and at least its first 8 ICMP
 bytes (RFC 792; Linux quotes up to 576 bytes, routers may quote only 8), so errors are
 attributed by (quoted destination, identifier, sequence) and by the index when the payload is
@@ -16,8 +19,8 @@ quoted too. Building one packet with scapy costs ≈ 385 µs against ≈ 1 µs h
 which is why the hot path never touches scapy; tests craft errors with scapy and check that
 this decoder reads them the same way.
 
-The IPv4 checksum is computed incrementally: only the sequence and index words change between
-packets. The kernel fills the ICMPv6 checksum (RFC 3542 §3.1) and, on datagram sockets, the
+The IPv4 checksum is computed incrementally: only the sequence, index and time words change
+between packets. The kernel fills the ICMPv6 checksum (RFC 3542 §3.1) and, on datagram sockets, the
 ICMPv4 checksum and identifier.
 """
 
@@ -28,7 +31,8 @@ import struct
 from typing import NamedTuple
 
 MAGIC = b"VTG1"
-MIN_PAYLOAD_BYTES = 12  # magic + nonce + index
+IDENTITY_BYTES = 12  # magic + nonce + index: what an ICMP error must quote to name the packet
+MIN_PAYLOAD_BYTES = 20  # identity + the 64-bit send time
 
 ICMP4_ECHO_REQUEST = 8
 ICMP4_ECHO_REPLY = 0
@@ -39,12 +43,15 @@ ICMP6_ERROR_TYPES = frozenset({1, 2, 3, 4})  # unreachable, too big, time exceed
 
 _ID_SEQ = struct.Struct("!HH")
 _INDEX = struct.Struct("!I")
+# A reply's identifier, sequence, tag, index and send time, read in one call from offset 4.
+_REPLY_FIELDS = struct.Struct("!HH8sIQ")
 _new_tuple = tuple.__new__
 
 
 class EchoReply(NamedTuple):
     packet_index: int
     ttl: int  # -1 when the packet does not carry it (the caller takes it from a cmsg)
+    sent_ns: int  # the send time our request carried (the sender's wall clock)
 
 
 class EchoError(NamedTuple):
@@ -116,19 +123,24 @@ class EchoCodec:
         # Sum of the 16-bit words that never change: type/code, identifier, tag, padding (zeros).
         self._constant_sum = (self._request_type << 8) + self.ident + sum(struct.unpack("!4H", self.tag))
         # The whole request in one pack call (the padding is zeros: struct's "x").
-        self._request = struct.Struct(f"!BBHHH8sI{self.payload_bytes - MIN_PAYLOAD_BYTES}x")
+        self._request = struct.Struct(f"!BBHHH8sIQ{self.payload_bytes - MIN_PAYLOAD_BYTES}x")
 
-    def pack(self, index: int) -> bytes:
-        """The echo request for packet `index` (sequence = index mod 2**16)."""
+    def pack(self, index: int, sent_ns: int) -> bytes:
+        """The echo request for packet `index` (sequence = index mod 2**16), sent at `sent_ns`."""
         sequence = index & 0xFFFF
+        sent_ns &= 0xFFFFFFFFFFFFFFFF
         if self.family == 4:
-            # Nine words of at most 16 bits sum to less than 2**20: two folds always suffice.
-            total = self._constant_sum + sequence + (index >> 16) + sequence
+            # One's complement sums may add 32-bit halves and fold later: the total stays below
+            # 2**35, so three folds always bring it to 16 bits.
+            total = self._constant_sum + sequence + index + (sent_ns >> 32) + (sent_ns & 0xFFFFFFFF)
+            total = (total & 0xFFFF) + (total >> 16)
             total = (total & 0xFFFF) + (total >> 16)
             checksum = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
         else:
             checksum = 0
-        return self._request.pack(self._request_type, 0, checksum, self.ident, sequence, self.tag, index)
+        return self._request.pack(
+            self._request_type, 0, checksum, self.ident, sequence, self.tag, index, sent_ns
+        )
 
     def decode(self, data: bytes) -> EchoReply | EchoError | None:
         """Our reply, an error quoting our request, or None for anything else."""
@@ -145,13 +157,10 @@ class EchoCodec:
         if icmp_type == self._reply_type:  # the hot path: inline, no further call
             if len(data) < offset + 8 + MIN_PAYLOAD_BYTES:
                 return None
-            ident, sequence = _ID_SEQ.unpack_from(data, offset + 4)
-            if ident != self.ident or data[offset + 8 : offset + 16] != self.tag:
+            ident, sequence, tag, index, sent_ns = _REPLY_FIELDS.unpack_from(data, offset + 4)
+            if ident != self.ident or tag != self.tag or index & 0xFFFF != sequence:
                 return None
-            (index,) = _INDEX.unpack_from(data, offset + 16)
-            if index & 0xFFFF != sequence:
-                return None
-            return _new_tuple(EchoReply, (index, ttl))  # NamedTuple's own __new__ is 3x slower
+            return _new_tuple(EchoReply, (index, ttl, sent_ns))  # NamedTuple's own __new__ is 3x slower
         if icmp_type in self._error_types:
             return self._decode_error(data, offset)
         return None
@@ -160,7 +169,7 @@ class EchoCodec:
         self, request: bytes, destination: str, icmp_type: int, code: int
     ) -> EchoError | None:
         """An error reported with our request itself (a datagram socket's error queue)."""
-        if len(request) < 8 + MIN_PAYLOAD_BYTES or request[0] != self._request_type:
+        if len(request) < 8 + IDENTITY_BYTES or request[0] != self._request_type:
             return None
         if request[8:16] != self.tag:
             return None
@@ -188,7 +197,7 @@ class EchoCodec:
         if ident != self.ident:
             return None
         index = -1
-        if len(data) >= inner + 8 + MIN_PAYLOAD_BYTES and data[inner + 8 : inner + 16] == self.tag:
+        if len(data) >= inner + 8 + IDENTITY_BYTES and data[inner + 8 : inner + 16] == self.tag:
             (quoted_index,) = _INDEX.unpack_from(data, inner + 16)
             if quoted_index & 0xFFFF == sequence:
                 index = quoted_index

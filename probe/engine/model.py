@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -280,7 +280,32 @@ class MeasurementResult:
     source_address: str = ""
 
 
-def fast_builder(cls: type[T]) -> Callable[..., T]:
+def icmp_requests(
+    addresses: Sequence[str], options: IcmpOptions, first_key: int = 0, from_prefix: bool = False
+) -> list[MeasurementRequest]:
+    """ICMP requests for many addresses with one options object, keyed by number from `first_key`.
+
+    The same requests as one constructor call each, validated the same way (the options once,
+    every address), at a fraction of the cost: a /16 sweep builds 65k of them before it can
+    start. `from_prefix`: the caller generated the addresses from a parsed prefix, so they are
+    valid by construction and the address check (≈ 0.7 µs each, a regular expression) is skipped.
+    """
+    if not addresses:
+        return []
+    first = MeasurementRequest(str(first_key), addresses[0], options)  # validates the options
+    if not from_prefix:
+        for address in addresses:
+            if not _DOTTED_QUAD.fullmatch(address):
+                ip_version(address)  # IPv6, or a ValueError naming the address
+    build = _request_builder
+    keys = map(str, range(first_key + 1, first_key + len(addresses)))
+    return [
+        first,
+        *(build(key, address, options, "", "") for key, address in zip(keys, addresses[1:], strict=True)),
+    ]
+
+
+def fast_builder(cls: type[T], validated_by_caller: bool = False) -> Callable[..., T]:
     """A constructor for a frozen slotted dataclass taking every field positionally.
 
     Equal to `cls(*values)` but ≈ 4x cheaper. A frozen dataclass's __init__ sets each field
@@ -289,10 +314,10 @@ def fast_builder(cls: type[T]) -> Callable[..., T]:
     `cls` (CPython allows assigning __class__ between classes of identical slot layout). A
     sweep builds three such objects per target (PingReply, IcmpDetails, MeasurementResult),
     which made them the largest cost of a 65k-target sweep. Only for classes without
-    __post_init__ (nothing to validate).
+    __post_init__ (nothing to validate), unless `validated_by_caller`: __post_init__ does not run.
     """
     names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    if hasattr(cls, "__post_init__"):
+    if hasattr(cls, "__post_init__") and not validated_by_caller:
         raise TypeError(f"{cls.__name__} validates in __post_init__: use its constructor")
     if getattr(cls, "__slots__", None) != tuple(names) or cls.__bases__ != (object,):
         raise TypeError(f"{cls.__name__} must be a slotted dataclass without base classes")
@@ -306,3 +331,6 @@ def fast_builder(cls: type[T]) -> Callable[..., T]:
     exec(source, namespace)  # the same technique dataclasses uses to write __init__
     builder: Callable[..., T] = namespace["build"]
     return builder
+
+
+_request_builder = fast_builder(MeasurementRequest, validated_by_caller=True)

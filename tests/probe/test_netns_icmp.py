@@ -127,3 +127,76 @@ def test_without_icmp_sockets_the_error_names_both_fixes(lab: ProbeLab) -> None:
     result = _as_nobody(lab, "198.18.0.1")
     assert result.returncode == 1
     assert "CAP_NET_RAW" in result.stderr and "ping_group_range" in result.stderr
+
+
+# ---------------------------------------------------------------- the forked sender (icmp_fork.py)
+
+
+@pytest.mark.parametrize("sender", ["forked", "inline"])
+def test_both_senders_attribute_every_staged_outcome(lab: ProbeLab, sender: str) -> None:
+    # The same staged failures as above, answering targets between them, in one sweep, by each
+    # way of sending: a dropped target, ICMP errors, a send error (no route) and IPv6.
+    sweep = [f"198.18.0.{i}" for i in range(2, 120)]
+    targets = [*sweep[:60], *STAGED, *sweep[60:]]
+    status, docs = lab.measure(*targets, "--count", "2", "--interval", "20", "--timeout", "500",
+                               "--rate", "5000", "--sender", sender, protocol="icmp")  # fmt: skip
+    assert status == 1
+    by_address = {doc["target"]["address"]: doc for doc in docs}
+    assert len(docs) == len(targets) == len(by_address)
+    for address, (outcome, kind) in STAGED.items():
+        doc = by_address[address]
+        assert doc["outcome"] == outcome, (address, doc)
+        assert doc.get("failure", {}).get("kind") == kind, (address, doc)
+    for address in sweep:
+        icmp = by_address[address]["icmp"]
+        assert (icmp["sent"], icmp["received"], icmp.get("duplicates", 0)) == (2, 2, 0), address
+        assert icmp["reply_ttl"] == 64 and all(0 < reply["rtt_ms"] < 500 for reply in icmp["replies"])
+    assert by_address["198.19.9.9"]["icmp"].get("sent", 0) == 0  # never left: ENETUNREACH
+    prohibited = by_address["198.18.3.1"]["icmp"]["errors"]
+    assert [(e["type"], e["code"], e.get("sequence", 0)) for e in prohibited] == [(3, 13, 0), (3, 13, 1)]
+
+
+def test_a_forked_sweep_of_a_prefix_matches_every_reply_and_the_drops(lab: ProbeLab) -> None:
+    # 198.18.0.0/21 at full speed: big enough for `auto` to fork; 198.18.1.0/24 is dropped by
+    # the target's firewall and 198.18.2.0/24 rejected, so losses and errors come mid-stream.
+    status, docs = lab.measure("198.18.0.0/21", "--count", "1", "--rate", "1000000", "--timeout", "1000",
+                               protocol="icmp")  # fmt: skip
+    assert status == 1 and len(docs) == 2046
+    kinds: dict[str, int] = {}
+    for doc in docs:
+        third = doc["target"]["address"].split(".")[2]
+        kind = doc.get("failure", {}).get("kind", "ok")
+        expected = {"1": "generic_timeout_error", "2": "host_unreachable", "3": "administratively_prohibited",
+                    "4": "network_unreachable", "6": "ttl_exceeded"}.get(third, "ok")  # fmt: skip
+        assert kind == expected, doc
+        kinds[kind] = kinds.get(kind, 0) + 1
+    # Answering: 198.18.0.1-255, 198.18.5.0/24 (replies duplicated), 198.18.7.0-254.
+    assert kinds == {
+        "ok": 255 + 256 + 255,
+        "generic_timeout_error": 256,
+        "host_unreachable": 256,
+        "administratively_prohibited": 256,
+        "network_unreachable": 256,
+        "ttl_exceeded": 256,
+    }
+
+
+def test_a_forked_sender_on_an_unprivileged_datagram_socket(lab: ProbeLab) -> None:
+    # The kernel rewrites the identifier to the datagram socket's own: the child must send on
+    # the very socket the parent reads, and errors come back on its error queue.
+    sysctl = ["ip", "netns", "exec", lab.probe_ns, "sysctl", "-qw"]
+    subprocess.run([*sysctl, "net.ipv4.ping_group_range=0 2147483647"], check=True)
+    try:
+        targets = ["198.18.0.1", "198.18.0.2", "198.18.2.1", "fd00:0:0:2::1"]
+        result = _as_nobody(lab, *targets[:3], "-c", "2", "--interval", "20", "--timeout", "500",
+                            "--sender", "forked", "--json")  # fmt: skip
+        v6 = _as_nobody(lab, targets[3], "-c", "2", "--timeout", "500", "--sender", "forked", "--json")
+    finally:
+        subprocess.run([*sysctl, "net.ipv4.ping_group_range=1 0"], check=True)
+    docs = {
+        doc["target"]["address"]: doc for doc in map(json.loads, (result.stdout + v6.stdout).splitlines())
+    }
+    for address in ("198.18.0.1", "198.18.0.2", "fd00:0:0:2::1"):
+        icmp = docs[address]["icmp"]
+        assert (icmp["sent"], icmp["received"], icmp["reply_ttl"]) == (2, 2, 64), docs[address]
+    assert docs["198.18.2.1"]["failure"]["kind"] == "host_unreachable"

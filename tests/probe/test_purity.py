@@ -13,6 +13,8 @@ PURE_MODULES = [
     "model.py",
     "icmp_wire.py",
     "icmp_session.py",
+    "icmp_schedule.py",
+    "icmp_reports.py",
     "lanes.py",
     "dns_step.py",
     "http_step.py",
