@@ -24,8 +24,8 @@ from vantage.probe.engine.model import (
     IcmpOptions,
     MeasurementRequest,
     TcpOptions,
-    icmp_requests,
 )
+from vantage.probe.engine.sweep_requests import IcmpSweep
 from vantage.probe.measure_cli import expand_prefix
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -33,12 +33,12 @@ RESOLV_CONF = "/etc/resolv.conf"
 
 def build_requests(
     protocol: str, targets: Sequence[str], args: argparse.Namespace
-) -> list[MeasurementRequest]:
+) -> Sequence[MeasurementRequest]:
     builders = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp}
     return builders[protocol](targets, args)
 
 
-def _icmp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+def _icmp(targets: Sequence[str], args: argparse.Namespace) -> Sequence[MeasurementRequest]:
     if args.count < 1:
         raise UsageError(f"--count must be at least 1, not {args.count}")
     if args.interval < 0:
@@ -55,7 +55,10 @@ def _icmp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
     for target in targets:
         expanded = expand_prefix(target)
         if expanded is not None:
-            requests.extend(icmp_requests(expanded, options, first_key=len(requests), from_prefix=True))
+            sweep = IcmpSweep(expanded, options, first_key=len(requests), from_prefix=True)
+            if len(targets) == 1:  # a sweep: its requests are built only when a result needs them
+                return sweep
+            requests.extend(sweep)
             continue
         address, name = _address_of(target)
         requests.append(MeasurementRequest(str(len(requests)), address, options, name=name))

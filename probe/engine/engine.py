@@ -28,6 +28,7 @@ from vantage.probe.engine.model import (
     TcpOptions,
 )
 from vantage.probe.engine.pacing import Pacer
+from vantage.probe.engine.sweep_requests import IcmpSweep
 
 # A polite default (the issue: "e.g. 100 packets/s, raised explicitly"); 256 concurrent
 # DNS/HTTP/TCP measurements keep well under the default 1024 open files.
@@ -88,14 +89,19 @@ class Engine:
     ) -> AsyncIterator[list[MeasurementResult]]:
         """As run(), but results come in the batches they complete in (a sweep's results by the
         hundred: one step of the caller's loop per batch, not per result)."""
-        icmp_by_family: dict[int, list[MeasurementRequest]] = {4: [], 6: []}
+        icmp_by_family: dict[int, Sequence[MeasurementRequest]] = {4: [], 6: []}
         others: list[MeasurementRequest] = []
-        for request in requests:
-            if isinstance(request.options, IcmpOptions):
-                # Requests hold validated addresses: a colon means IPv6.
-                icmp_by_family[6 if ":" in request.address else 4].append(request)
-            else:
-                others.append(request)
+        if isinstance(requests, IcmpSweep):  # one family, one options object: nothing to sort
+            icmp_by_family[requests.family] = requests
+        else:
+            sorted_icmp: dict[int, list[MeasurementRequest]] = {4: [], 6: []}
+            for request in requests:
+                if isinstance(request.options, IcmpOptions):
+                    # Requests hold validated addresses: a colon means IPv6.
+                    sorted_icmp[6 if ":" in request.address else 4].append(request)
+                else:
+                    others.append(request)
+            icmp_by_family.update(sorted_icmp)
         sockets: list[IcmpSocket] = []
         try:
             for family, batch in icmp_by_family.items():
@@ -151,6 +157,8 @@ class Engine:
             return True
         if self.limits.max_rate_per_s < DEFAULT_FORK_MIN_RATE_PER_S:
             return False
+        if isinstance(requests, IcmpSweep):
+            return len(requests) * requests.options.count >= DEFAULT_FORK_MIN_PACKETS
         packets = 0
         for request in requests:  # stops as soon as the sweep is known to be big enough
             assert isinstance(request.options, IcmpOptions)

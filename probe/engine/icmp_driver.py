@@ -34,6 +34,7 @@ from vantage.probe.engine.icmp_socket import (
 from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
 from vantage.probe.engine.model import IcmpOptions, MeasurementRequest, MeasurementResult, fast_builder
 from vantage.probe.engine.pacing import Pacer
+from vantage.probe.engine.sweep_requests import IcmpSweep
 
 # recvmsg buffer: the largest ICMP error Linux sends is 576 bytes; replies echo our payload.
 _RECEIVE_BYTES = 2048
@@ -58,17 +59,24 @@ async def run_icmp_sweep(
     """
     if not requests:
         return
-    addresses = [r.address for r in requests]
-    options = [_icmp_options(r) for r in requests]
+    if isinstance(requests, IcmpSweep):  # addresses and options as they are: no request is built
+        addresses, options = requests.addresses, [requests.options] * len(requests)
+    else:
+        addresses = [r.address for r in requests]
+        options = [_icmp_options(r) for r in requests]
+    distinct = distinct_options(options)
     # One packet size per sweep: the largest any request asked for.
-    payload_bytes = max(o.payload_bytes for o in distinct_options(options))
+    payload_bytes = max(o.payload_bytes for o in distinct)
     kernel_ident = icmp_socket.kernel_ident
     ident = kernel_ident if kernel_ident is not None else rng.getrandbits(16)
     nonce = rng.getrandbits(32)
     codec = EchoCodec(icmp_socket.family, ident, nonce, payload_bytes, icmp_socket.has_ip_header)
-    schedule = SendSchedule(
-        [o.count for o in options], [int(o.interval_ms * NS_PER_MS) for o in options], time.time_ns()
-    )
+    if len(distinct) == 1:  # one count and interval for all
+        counts, intervals_ns = [distinct[0].count] * len(options), [int(distinct[0].interval_ms * NS_PER_MS)]
+        intervals_ns *= len(options)
+    else:
+        counts, intervals_ns = [o.count for o in options], [int(o.interval_ms * NS_PER_MS) for o in options]
+    schedule = SendSchedule(counts, intervals_ns, time.time_ns())
     if forked:
         # Imported here: the daemon's small sweeps never fork.
         from vantage.probe.engine.icmp_fork import run_with_forked_sender, start_sender
