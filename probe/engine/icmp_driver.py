@@ -25,11 +25,13 @@ from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.icmp_schedule import SendSchedule
 from vantage.probe.engine.icmp_session import NS_PER_MS, PingSweep, distinct_options
 from vantage.probe.engine.icmp_socket import (
+    FORKED_RECEIVE_BUFFER_BYTES,
     SO_TIMESTAMPNS,
     TIMESPEC,
     IcmpSocket,
     ancillary_facts,
     read_error_queue,
+    set_receive_buffer,
 )
 from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
 from vantage.probe.engine.model import IcmpOptions, MeasurementRequest, MeasurementResult, fast_builder
@@ -81,6 +83,7 @@ async def run_icmp_sweep(
         # Imported here: the daemon's small sweeps never fork.
         from vantage.probe.engine.icmp_fork import run_with_forked_sender, start_sender
 
+        set_receive_buffer(icmp_socket.sock, FORKED_RECEIVE_BUFFER_BYTES)
         # Fork first: the child sends while this process builds its book.
         sender = start_sender(icmp_socket, codec, addresses, schedule, pacer)
         try:

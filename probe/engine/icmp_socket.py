@@ -28,9 +28,14 @@ ICMP6_FILTER = 1
 SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
 
-# 8 MB holds ≈ 60k queued replies of ≈ 130 bytes of kernel overhead each: a whole second of a
-# fast sweep even if the loop stalls (REFERENCES.md: "a receive buffer of a few MB").
+# The kernel doubles the value set and charges each queued reply its whole sk_buff: 8 MB held
+# 20,165 replies of 84 bytes on the netns bench (≈ 830 bytes each), ≈ 0.25 s of the fastest
+# sweep if the loop stalls (REFERENCES.md: "a receive buffer of a few MB").
 DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20
+# A forked sender (icmp_fork.py) does not wait for the reader at all: the buffer must ride out
+# the reader being descheduled or busy printing on a shared machine. 32 MB: ≈ 80k replies, a
+# whole /16. Memory is only used by replies actually queued.
+FORKED_RECEIVE_BUFFER_BYTES = 32 << 20
 TIMESPEC = struct.Struct("@qq")
 _INT = struct.Struct("@i")
 # struct sock_extended_err (include/uapi/linux/errqueue.h), followed by the offender's sockaddr.
@@ -79,12 +84,16 @@ def open_icmp_socket(family: int, receive_buffer_bytes: int = DEFAULT_RECEIVE_BU
     )
 
 
-def _configure(sock: socket.socket, family: int, raw: bool, receive_buffer_bytes: int) -> None:
-    sock.setblocking(False)
+def set_receive_buffer(sock: socket.socket, receive_buffer_bytes: int) -> None:
     try:
         sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, receive_buffer_bytes)
     except OSError:  # not privileged: the kernel caps SO_RCVBUF at net.core.rmem_max
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer_bytes)
+
+
+def _configure(sock: socket.socket, family: int, raw: bool, receive_buffer_bytes: int) -> None:
+    sock.setblocking(False)
+    set_receive_buffer(sock, receive_buffer_bytes)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 20)
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     if not raw:
