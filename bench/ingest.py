@@ -10,10 +10,15 @@ dataset for the benchmark range 198.18.0.0/15, plus the real ip-location-db
 dataset when ../shared/data is present), commits each batch durably and acks
 it. The clock runs from the first batch sent to the last ack received.
 
-Peer: the same rows (as the collector would store them) inserted into a
-fresh SQLite file with the same schema and pragmas, one executemany and one
-commit per batch, from one Python thread, with no network, validation or
-mapping: the floor of what durable SQLite ingest costs here.
+Peer: the same batches (as the collector stores them: the ids into the
+dedup index, one batch row, its round) inserted into a fresh SQLite file
+with the same schema and pragmas, one commit per batch, from one Python
+thread, with no network, decoding, validation or mapping: the floor of what
+durable SQLite ingest costs here.
+
+Measurement ids are made as `vantage probe run` makes them (round-major
+UUIDv8, probe/daemon/wire.py); `--ids random` sends UUIDv4s instead, to show
+what random keys cost the dedup index.
 
 Also: AS lookups/s on the full real dataset (uncached), when present.
 RIPE Atlas's whole network averages ~15,000 results/s (REFERENCES.md).
@@ -27,6 +32,7 @@ import queue
 import random
 import signal
 import sqlite3
+import struct
 import subprocess
 import sys
 import tempfile
@@ -39,8 +45,10 @@ from pathlib import Path
 import grpc
 
 from vantage.collector.auth import bearer_metadata, read_credential_file
-from vantage.collector.storage.sqlite import INSERT_MEASUREMENT, SqliteStorage
-from vantage.collector.wire.measurements import measurement_row
+from vantage.collector.storage.records import ResultBatchRecord
+from vantage.collector.storage.sql_batches import INSERT_BATCH, INSERT_BATCH_ROUND, batch_params
+from vantage.collector.storage.sqlite import SqliteStorage, insert_measurement_ids
+from vantage.probe.daemon.wire import measurement_id
 from vantage.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -67,15 +75,17 @@ def synthetic_asn_csv(path: Path) -> None:
 
 
 def make_measurement(
-    rng: random.Random, probe_id: str, now: float, target: str
+    rng: random.Random, probe_id: str, now: float, target: str, ids: str, index: int
 ) -> measurement_pb2.Measurement:
     kind = rng.random()
+    round_number = int(now // 300)
+    task_id = f"r{round_number}-{rng.getrandbits(64):016x}"
     m = measurement_pb2.Measurement(
-        id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        id=measurement_id(probe_id, round_number, task_id, index) if ids == "probe" else str(uuid.uuid4()),
         probe_id=probe_id,
         target=measurement_pb2.Target(address=target, target_id=f"t-{target}"),
-        round=int(now // 300),
-        task_id=f"r{int(now // 300)}-{rng.getrandbits(64):016x}",
+        round=round_number,
+        task_id=task_id,
         address_family=4,
         probe_version="bench",
     )
@@ -164,16 +174,21 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def bare_sqlite(path: Path, batches: list[list[tuple[object, ...]]]) -> tuple[float, float]:
-    """(wall seconds, CPU seconds) to insert the rows, one transaction per batch, same schema and pragmas."""
+def bare_sqlite(path: Path, batches: list[ResultBatchRecord]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) to store the batches as the collector's SQLite storage does
+    (ids, batch row, its round; one transaction per batch), same schema and pragmas."""
     SqliteStorage(path).close()  # creates the schema (migrations)
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     started, cpu_started = time.perf_counter(), time.process_time()
-    for rows in batches:
+    for batch in batches:
+        ids = batch.measurement_ids
         conn.execute("BEGIN IMMEDIATE")
-        conn.executemany(INSERT_MEASUREMENT, rows)
+        insert_measurement_ids(conn, [ids[i : i + 16] for i in range(0, len(ids), 16)])
+        key = conn.execute(INSERT_BATCH, batch_params(batch, ())).lastrowid
+        for number in batch.rounds:
+            conn.execute(INSERT_BATCH_ROUND, (number, key))
         conn.execute("COMMIT")
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     conn.close()
@@ -219,24 +234,35 @@ def enroll_probes(
 
 
 def build_batches(
-    rng: random.Random, probe_id: str, count: int, batch_size: int, now: float
-) -> tuple[list[bytes], list[list[tuple[object, ...]]]]:
-    """(serialized ResultBatches for the wire, the same rows as the collector stores them)."""
+    rng: random.Random, probe_id: str, count: int, batch_size: int, now: float, ids: str
+) -> tuple[list[bytes], list[ResultBatchRecord]]:
+    """(serialized ResultBatches for the wire, the same batches as the collector stores them)."""
     targets = [f"198.{18 + (i >> 8) % 2}.{i % 256}.{1 + (i >> 9) % 250}" for i in range(TARGETS)]
     wire: list[bytes] = []
-    rows: list[list[tuple[object, ...]]] = []
+    stored: list[ResultBatchRecord] = []
     for start in range(0, count, batch_size):
         size = min(batch_size, count - start)
-        ms = [make_measurement(rng, probe_id, now, rng.choice(targets)) for _ in range(size)]
-        wire.append(
-            probe_service_pb2.ResultBatch(batch_id=f"{probe_id}-{start}", measurements=ms).SerializeToString()
+        ms = [make_measurement(rng, probe_id, now, rng.choice(targets), ids, start + n) for n in range(size)]
+        raw = probe_service_pb2.ResultBatch(
+            batch_id=f"{probe_id}-{start}", measurements=ms
+        ).SerializeToString()
+        wire.append(raw)
+        started = [m.started_at.seconds + m.started_at.nanos * 1e-9 for m in ms]
+        stored.append(
+            ResultBatchRecord(
+                probe_id=probe_id,
+                probe_asn=64600,
+                probe_country="NL",
+                received_at_unix_s=now,
+                first_started_at_unix_s=min(started),
+                last_started_at_unix_s=max(started),
+                rounds=tuple(sorted({m.round for m in ms})),
+                measurement_ids=b"".join(uuid.UUID(m.id).bytes for m in ms),
+                target_asns=struct.pack(f"<{size}I", *([64512] * size)),
+                payload=raw,
+            )
         )
-        stored = (
-            measurement_row(m, target_asn=64512, probe_asn=64600, probe_country="NL", received_at_unix_s=now)
-            for m in ms
-        )
-        rows.append([tuple(row) for row in stored])
-    return wire, rows
+    return wire, stored
 
 
 def run_streams(
@@ -271,6 +297,13 @@ def main() -> int:
     parser.add_argument(
         "--no-real-data", action="store_true", help="do not load ../shared/data into the collector"
     )
+    parser.add_argument(
+        "--ids",
+        choices=("probe", "random"),
+        default="probe",
+        help="measurement ids as `vantage probe run` makes them (round-major UUIDv8, the default)"
+        " or random UUIDv4s (what a third-party uploader might send)",
+    )
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     if not (0 < args.results <= 2_000_000) or args.batch <= 0 or args.streams <= 0:
@@ -295,7 +328,9 @@ def main() -> int:
                 now = time.time()
                 per_stream = args.results // args.streams
                 print(f"building {per_stream * args.streams:,} measurements ...", file=sys.stderr)
-                built = [build_batches(rng, p.probe_id, per_stream, args.batch, now) for p in probes]
+                built = [
+                    build_batches(rng, p.probe_id, per_stream, args.batch, now, args.ids) for p in probes
+                ]
                 cpu_before = process_cpu_s(process.pid)
                 accepted, elapsed = run_streams(channel, probes, [wire for wire, _ in built])
                 collector_cpu = process_cpu_s(process.pid) - cpu_before
@@ -310,14 +345,15 @@ def main() -> int:
             count = stored.count_measurements()
         finally:
             stored.close()
-        row_batches = [batch for _, rows in built for batch in rows]
-        total = sum(len(batch) for batch in row_batches)
+        row_batches = [batch for _, stored_batches in built for batch in stored_batches]
+        total = sum(batch.items for batch in row_batches)
         size = sum(len(raw) for wire, _ in built for raw in wire)
         bare_s, bare_cpu = bare_sqlite(folder / "bare.sqlite3", row_batches)
 
     ours, peer = accepted / elapsed, total / bare_s
     print(
-        f"ingest: {total:,} results, batches of {args.batch}, {args.streams} streams, {size // total} B each"
+        f"ingest: {total:,} results, batches of {args.batch}, {args.streams} streams, {size // total} B each,"
+        f" {args.ids} ids"
     )
     print(f"  collector (gRPC, validate, AS map, durable commit): {ours:>9,.0f} results/s ({elapsed:.2f} s)")
     print(f"  bare SQLite insert, same rows/schema/pragmas:       {peer:>9,.0f} results/s ({bare_s:.2f} s)")

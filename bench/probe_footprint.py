@@ -157,7 +157,8 @@ def run_probe(
         probe.send_signal(signal.SIGTERM)
         probe.wait(timeout=60)
         db = sqlite3.connect(f"file:{data_dir / 'collector.sqlite3'}?mode=ro", uri=True)
-        result["stored_at_collector"] = db.execute("SELECT COUNT(*) FROM measurements").fetchone()[0]
+        stored = db.execute("SELECT COALESCE(SUM(results), 0) FROM result_batches").fetchone()[0]
+        result["stored_at_collector"] = stored
         db.close()
         return result
     except SystemExit:

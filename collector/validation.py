@@ -6,9 +6,9 @@ the batch are unaffected (docs/ingest.md). This module reads the wire message
 (it is the wire edge of ingest) but does no I/O and reads no clock: `now` and
 the limits are arguments.
 
-Hot path (100k+ measurements/s): the checks are ordered cheapest first, UUIDs
-are checked with one regular expression, and address parsing is memoised
-because a fleet measures the same few thousand targets over and over.
+Hot path (100k+ measurements/s): `check_batch` reads each field once and
+checks every rule in one condition, and address parsing is memoised because a
+fleet measures the same few thousand targets over and over.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -163,6 +164,99 @@ def check_measurement(
             mid.lower(), round_number, task_id, started_unix_s, canonical, target_id, protocol, outcome, kind
         )
     return _explain(index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits)
+
+
+class BatchCheck(NamedTuple):
+    """What `check_batch` found: the acceptable items (in order) and what ingest needs of them."""
+
+    accepted: list[int]  # item indexes
+    measurement_ids: bytes  # 16 bytes per accepted item (the UUID's bytes)
+    target_addresses: list[str]  # canonical text per accepted item, "" when none
+    rounds: set[int]
+    first_started_unix_s: float
+    last_started_unix_s: float
+    rejections: list[Rejection]
+
+
+def check_batch(
+    measurements: Sequence[measurement_pb2.Measurement],
+    *,
+    caller_probe_id: str,
+    now_unix_s: float,
+    limits: ValidationLimits,
+) -> BatchCheck:
+    """check_measurement over a whole batch, at ingest speed.
+
+    The same rules in the same single condition, inlined in one loop: at 100k
+    results/s the budget is a few microseconds per result, and each protobuf
+    field read costs 0.1-0.3 us, a function call with keywords about as much.
+    The id is checked by converting it to its 16 bytes (what storage keeps)
+    instead of by the regular expression. tests/collector/test_validation.py
+    checks that both functions agree on every rule.
+    """
+    oldest = now_unix_s - limits.retention_s
+    newest = now_unix_s + limits.clock_skew_s
+    normalize = normalized_address
+    fromhex = bytes.fromhex
+    failure_kinds = FAILURE_KINDS
+    known_protocols = _KNOWN_PROTOCOLS
+    known_outcomes = _KNOWN_OUTCOMES
+    failure_outcomes = _FAILURE_OUTCOMES
+    accepted: list[int] = []
+    ids: list[bytes] = []
+    addresses: list[str] = []
+    rounds: set[int] = set()
+    rejections: list[Rejection] = []
+    first = float("inf")
+    last = float("-inf")
+    for index, m in enumerate(measurements):
+        mid = m.id
+        raw = b""
+        if len(mid) == 36 and mid[8] == mid[13] == mid[18] == mid[23] == "-":
+            try:
+                raw = fromhex(mid.replace("-", ""))
+            except ValueError:
+                raw = b""
+        started = m.started_at
+        started_unix_s = started.seconds + started.nanos * 1e-9
+        target = m.target
+        address = target.address
+        canonical = normalize(address) if address else ""
+        protocol = m.protocol
+        outcome = m.outcome
+        kind = m.failure.kind
+        round_number = m.round
+        source = m.source_address
+        if (
+            len(raw) == 16
+            and m.probe_id == caller_probe_id
+            and protocol in known_protocols
+            and outcome in known_outcomes
+            and started_unix_s > 0.0
+            and oldest <= started_unix_s <= newest
+            and round_number >= 0
+            and canonical is not None
+            and (canonical or target.name or target.url)
+            and len(target.url) <= MAX_TEXT_LENGTH
+            and len(target.name) <= MAX_NAME_LENGTH
+            and len(target.target_id) <= MAX_TEXT_LENGTH
+            and (not source or normalize(source) is not None)
+            and ((kind in failure_kinds) if kind else outcome not in failure_outcomes)
+            and len(m.task_id) <= MAX_TEXT_LENGTH
+        ):
+            accepted.append(index)
+            ids.append(raw)
+            addresses.append(canonical)
+            rounds.add(round_number)
+            if started_unix_s < first:
+                first = started_unix_s
+            if started_unix_s > last:
+                last = started_unix_s
+        else:
+            rejections.append(
+                _explain(index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits)
+            )
+    return BatchCheck(accepted, b"".join(ids), addresses, rounds, first, last, rejections)
 
 
 def _explain(

@@ -10,7 +10,7 @@ import grpc
 
 from vantage.collector.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
 from vantage.collector.service.app import CollectorApp, abort, storage_call
-from vantage.collector.service.ingest import ingest_batch
+from vantage.collector.service.ingest import BatchRefused, ingest_batch
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import ProbeRecord, TokenStatus
@@ -112,24 +112,16 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
 
     async def SubmitResults(
         self,
-        request_iterator: AsyncIterator[probe_service_pb2.ResultBatch],
+        request_iterator: AsyncIterator[bytes],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[probe_service_pb2.BatchAck]:
+        """Batches arrive undecoded (see add_to_server): ingest decodes them on a worker thread."""
         app = self.app
         probe = await app.authenticate_probe(context)
         await storage_call(app, context, app.storage.record_contact, app.contact_of(probe, context.peer()))
         refreshed = await storage_call(app, context, app.storage.get_probe, probe.probe_id)
         probe = refreshed or probe
-        limit = app.config.max_batch_items
-        async for batch in request_iterator:
-            if len(batch.measurements) > limit:
-                await abort(
-                    context,
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"batch {batch.batch_id!r} has {len(batch.measurements)} measurements;"
-                    f" the limit is {limit}"
-                    " per batch (earlier batches on this stream were committed and acked)",
-                )
+        async for raw in request_iterator:
             # Re-checked per batch (cached): a probe revoked mid-stream is cut off.
             current = await app.authenticate_probe(context)
             if current.asn != probe.asn or current.country != probe.country:
@@ -137,15 +129,18 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             try:
                 outcome = await app.blocking(
                     ingest_batch,
-                    batch,
+                    raw,
                     probe=probe,
                     storage=app.storage,
                     locator=app.locator,
                     limits=app.config.limits,
+                    max_items=app.config.max_batch_items,
                     now_unix_s=app.clock(),
                 )
+            except BatchRefused as exc:
+                await abort(context, exc.code, exc.message)
             except StorageError as exc:
-                log.error("batch %r from probe %s not stored: %s", batch.batch_id, probe.probe_id, exc)
+                log.error("a batch from probe %s was not stored: %s", probe.probe_id, exc)
                 await abort(context, grpc.StatusCode.UNAVAILABLE, f"storage unavailable, resend later: {exc}")
             if app.metrics is not None:
                 app.metrics.observe_batch(
@@ -166,3 +161,34 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         return probe_service_pb2.HeartbeatResponse(
             server_time=timestamp(app.clock()), next_heartbeat=duration(app.config.heartbeat_s)
         )
+
+
+def add_to_server(servicer: ProbeService, server: grpc.aio.Server) -> None:
+    """The generated add_ProbeServiceServicer_to_server, except that SubmitResults receives each
+    ResultBatch as the bytes on the wire: ingest decodes them off the event loop and stores them
+    as they came when every item is accepted (collector/service/ingest.py)."""
+    rpc_method_handlers = {
+        "Enroll": grpc.unary_unary_rpc_method_handler(
+            servicer.Enroll,
+            request_deserializer=probe_service_pb2.EnrollRequest.FromString,
+            response_serializer=probe_service_pb2.EnrollResponse.SerializeToString,
+        ),
+        "GetWork": grpc.unary_unary_rpc_method_handler(
+            servicer.GetWork,
+            request_deserializer=probe_service_pb2.GetWorkRequest.FromString,
+            response_serializer=probe_service_pb2.WorkPlan.SerializeToString,
+        ),
+        "SubmitResults": grpc.stream_stream_rpc_method_handler(
+            servicer.SubmitResults,
+            request_deserializer=None,  # the raw bytes
+            response_serializer=probe_service_pb2.BatchAck.SerializeToString,
+        ),
+        "Heartbeat": grpc.unary_unary_rpc_method_handler(
+            servicer.Heartbeat,
+            request_deserializer=probe_service_pb2.HeartbeatRequest.FromString,
+            response_serializer=probe_service_pb2.HeartbeatResponse.SerializeToString,
+        ),
+    }
+    service = "vantage.v1.ProbeService"
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, rpc_method_handlers),))
+    server.add_registered_method_handlers(service, rpc_method_handlers)  # type: ignore[attr-defined]

@@ -30,6 +30,7 @@ from vantage.collector.observations import build_observations
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
+from vantage.collector.wire.measurements import round_measurements
 from vantage.collector.wire.records import probe_state
 from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
 
@@ -78,9 +79,8 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         return None
     probes = {p.probe_id: p for p in storage.list_probes()}
     targets = {t.target_id: t for t in storage.list_targets()}
-    observations = build_observations(
-        storage.round_measurements(number), probes=probes, targets=targets, locate=app.locator.locate
-    )
+    measurements = round_measurements(storage.round_batches(number), number, storage.task_kinds(number))
+    observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
     state_blob = storage.load_engine_state()
     state = _engine.EngineState.from_bytes(state_blob) if state_blob else _engine.EngineState.initial()
     verdict_started = time.perf_counter()

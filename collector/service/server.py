@@ -43,6 +43,7 @@ from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.probe_service import ProbeService
+from vantage.collector.service.probe_service import add_to_server as add_probe_service
 from vantage.collector.service.query_service import QueryService
 from vantage.collector.service.rounds import RoundLoop
 from vantage.collector.service.rpc_metrics import RpcMetricsInterceptor
@@ -52,7 +53,6 @@ from vantage.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
     probe_service_pb2,
-    probe_service_pb2_grpc,
     query_service_pb2,
     query_service_pb2_grpc,
 )
@@ -140,7 +140,7 @@ def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
             ("grpc.so_reuseport", 0),
         ],
     )
-    probe_service_pb2_grpc.add_ProbeServiceServicer_to_server(ProbeService(app), server)
+    add_probe_service(ProbeService(app), server)
     query_service_pb2_grpc.add_QueryServiceServicer_to_server(QueryService(app), server)
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(app), server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]

@@ -21,10 +21,9 @@ from vantage.collector.storage.records import (
     EnrollmentToken,
     IngestCounts,
     IssuedTask,
-    MeasurementRow,
     ProbeContact,
     ProbeRecord,
-    RoundMeasurement,
+    ResultBatchRecord,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
@@ -109,26 +108,38 @@ class Storage(abc.ABC):
         """Remember issued tasks (idempotent on task_id)."""
 
     @abc.abstractmethod
-    def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
-        """Store rows whose measurement_id is new (one transaction, durable on return);
-        rows already stored, or repeated within `rows`, count as duplicates. Adds the
-        accepted count to the probe's results_received."""
+    def ingest(self, batch: ResultBatchRecord) -> IngestCounts:
+        """Store one batch of accepted results (one transaction, durable on return). Items
+        whose measurement id is already stored, or repeated within the batch, count as
+        duplicates and are skipped when reading; a batch of nothing but duplicates stores
+        no row. Adds the accepted count to the probe's results_received."""
 
     @abc.abstractmethod
     def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
-        """Which of `ids` are stored (for checks and tests)."""
+        """Which of `ids` (UUID text) are stored, in canonical lower-case form."""
 
     @abc.abstractmethod
-    def count_measurements(self) -> int: ...
+    def count_measurements(self) -> int:
+        """Stored results (duplicates not counted)."""
 
     @abc.abstractmethod
-    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
-        """Every stored measurement of a round, with the kind of its issued task (0 if unknown)."""
+    def round_batches(self, round_number: int) -> list[ResultBatchRecord]:
+        """Every stored batch holding at least one result of the round, by batch key
+        (a batch may hold other rounds' results too: the reader filters)."""
+
+    @abc.abstractmethod
+    def result_batches(self, after_key: int = 0, limit: int = 1000) -> list[ResultBatchRecord]:
+        """Stored batches with a key above `after_key`, ascending (export, tests)."""
+
+    @abc.abstractmethod
+    def task_kinds(self, round_number: int) -> dict[str, int]:
+        """task_id → kind of every task issued in the round."""
 
     @abc.abstractmethod
     def delete_measurements_before(self, cutoff_unix_s: float) -> int:
-        """Retention: drop raw measurements that started before the cutoff, and issued
-        tasks of rounds that started before it. Verdicts and events are kept."""
+        """Retention: drop stored batches whose every result started before the cutoff (with
+        their ids), and issued tasks of rounds that started before it. Verdicts and events
+        are kept. Returns how many results were dropped."""
 
     # ------------------------------------------------------------ rounds and verdicts
     @abc.abstractmethod

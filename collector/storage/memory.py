@@ -12,14 +12,14 @@ from collections.abc import Collection, Sequence
 
 from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import (
+    MEASUREMENT_ID_BYTES,
     CredentialRole,
     EnrollmentToken,
     IngestCounts,
     IssuedTask,
-    MeasurementRow,
     ProbeContact,
     ProbeRecord,
-    RoundMeasurement,
+    ResultBatchRecord,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
@@ -28,6 +28,9 @@ from vantage.collector.storage.records import (
     TargetRecord,
     TokenStatus,
     UpsertCounts,
+    duplicate_items,
+    measurement_id_bytes,
+    measurement_id_text,
     merge_target,
 )
 
@@ -41,7 +44,9 @@ class MemoryStorage(Storage):
         self._probes: dict[str, ProbeRecord] = {}
         self._targets: dict[str, TargetRecord] = {}
         self._tasks: dict[str, IssuedTask] = {}
-        self._measurements: dict[str, MeasurementRow] = {}
+        self._batches: dict[int, ResultBatchRecord] = {}
+        self._batch_keys = 0
+        self._measurement_ids: dict[bytes, int] = {}  # id → key of the batch that stored it
         self._rounds: dict[int, RoundRecord] = {}
         self._as_verdicts: dict[tuple[int, int], StoredAsVerdict] = {}
         self._latest_as: dict[int, StoredAsVerdict] = {}
@@ -59,7 +64,7 @@ class MemoryStorage(Storage):
 
     def storage_bytes(self) -> int:
         with self._lock:
-            return sum(len(m.payload) for m in self._measurements.values())
+            return sum(len(b.payload) for b in self._batches.values())
 
     # ------------------------------------------------------------ credentials
     def add_credential(self, credential_hash: str, role: CredentialRole, now_unix_s: float) -> None:
@@ -193,61 +198,75 @@ class MemoryStorage(Storage):
             for task in tasks:
                 self._tasks.setdefault(task.task_id, task)
 
-    def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
+    def ingest(self, batch: ResultBatchRecord) -> IngestCounts:
         with self._lock:
             self._check()
-            accepted = 0
-            for row in rows:
-                if row.measurement_id not in self._measurements:
-                    self._measurements[row.measurement_id] = row
-                    accepted += 1
-            probe = self._probes.get(probe_id)
-            if probe is not None and accepted:
-                self._probes[probe_id] = dataclasses.replace(
-                    probe, results_received=probe.results_received + accepted
-                )
-        return IngestCounts(accepted=accepted, duplicates=len(rows) - accepted)
+            ids = batch.measurement_ids
+            skipped = duplicate_items(ids, self._measurement_ids.keys())
+            accepted = batch.items - len(skipped)
+            if accepted:
+                self._batch_keys += 1
+                key = self._batch_keys
+                self._batches[key] = dataclasses.replace(batch, skipped=skipped, batch_key=key)
+                for index in range(0, len(ids), MEASUREMENT_ID_BYTES):
+                    self._measurement_ids.setdefault(ids[index : index + MEASUREMENT_ID_BYTES], key)
+                probe = self._probes.get(batch.probe_id)
+                if probe is not None:
+                    self._probes[batch.probe_id] = dataclasses.replace(
+                        probe, results_received=probe.results_received + accepted
+                    )
+        return IngestCounts(accepted=accepted, duplicates=len(skipped))
 
     def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
         with self._lock:
             self._check()
-            return {i for i in ids if i in self._measurements}
+            found = set()
+            for text in ids:
+                try:
+                    raw = measurement_id_bytes(text)
+                except ValueError:
+                    continue
+                if raw in self._measurement_ids:
+                    found.add(measurement_id_text(raw))
+            return found
 
     def count_measurements(self) -> int:
         with self._lock:
             self._check()
-            return len(self._measurements)
+            return sum(b.items - len(b.skipped) for b in self._batches.values())
 
-    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
+    def round_batches(self, round_number: int) -> list[ResultBatchRecord]:
         with self._lock:
             self._check()
-            rows = sorted(
-                (m for m in self._measurements.values() if m.round == round_number),
-                key=lambda m: m.measurement_id,
-            )
-            result = []
-            for m in rows:
-                task = self._tasks.get(m.task_id)
-                kind = task.kind if task is not None else 0
-                result.append(
-                    RoundMeasurement(
-                        m.measurement_id, m.probe_id, m.probe_asn, m.probe_country, m.target_id,
-                        m.target_address, m.target_asn, m.protocol, kind, m.outcome, m.failure,
-                        m.rtt_ms, m.loss_ratio, m.status_code, m.body_sha256, m.body_length, m.dns_answers,
-                    )
-                )  # fmt: skip
-            return result
+            return [b for _, b in sorted(self._batches.items()) if round_number in b.rounds]
+
+    def result_batches(self, after_key: int = 0, limit: int = 1000) -> list[ResultBatchRecord]:
+        with self._lock:
+            self._check()
+            return [b for key, b in sorted(self._batches.items()) if key > after_key][:limit]
+
+    def task_kinds(self, round_number: int) -> dict[str, int]:
+        with self._lock:
+            self._check()
+            return {t.task_id: t.kind for t in self._tasks.values() if t.round == round_number}
 
     def delete_measurements_before(self, cutoff_unix_s: float) -> int:
         with self._lock:
             self._check()
-            doomed = [k for k, m in self._measurements.items() if m.started_at_unix_s < cutoff_unix_s]
+            doomed = [k for k, b in self._batches.items() if b.last_started_at_unix_s < cutoff_unix_s]
+            dropped = 0
             for key in doomed:
-                del self._measurements[key]
+                batch = self._batches.pop(key)
+                dropped += batch.items - len(batch.skipped)
+                ids = batch.measurement_ids
+                for index in range(0, len(ids), MEASUREMENT_ID_BYTES):
+                    raw = ids[index : index + MEASUREMENT_ID_BYTES]
+                    if self._measurement_ids.get(raw) == key:
+                        del self._measurement_ids[raw]
             old_rounds = {n for n, r in self._rounds.items() if r.start_unix_s < cutoff_unix_s}
-            for key in [k for k, t in self._tasks.items() if t.round in old_rounds]:
-                del self._tasks[key]
-            return len(doomed)
+            for task_key in [k for k, t in self._tasks.items() if t.round in old_rounds]:
+                del self._tasks[task_key]
+            return dropped
 
     # ------------------------------------------------------------ rounds and verdicts
     def claim_round(self, record: RoundRecord) -> bool:

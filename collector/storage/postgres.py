@@ -5,14 +5,13 @@ Theory of operation:
   transaction on one pooled connection (the pool commits when the block ends
   without error, rolls back otherwise). With the server's default
   synchronous_commit=on a returned `ingest` is durable, as the ack requires.
-- Ingest: binary COPY of the batch into a per-connection temporary staging
-  table (ON COMMIT DELETE ROWS), then one INSERT ... SELECT ... ON CONFLICT
-  (measurement_id) DO NOTHING. The primary key makes ingest idempotent across
-  collectors: a batch re-sent to another collector (failover) inserts nothing
-  twice, and the INSERT's row count is the accepted count, so duplicates are
-  counted exactly. Rows are inserted in measurement_id order so that two
-  collectors ingesting overlapping batches lock keys in the same order and
-  cannot deadlock.
+- Ingest: one row per batch (schema 0002, docs/ingest.md) and its ids in one
+  INSERT ... SELECT FROM unnest(array) ON CONFLICT DO NOTHING RETURNING. The
+  primary key of measurement_ids makes ingest idempotent across collectors: a
+  batch re-sent to another collector (failover) stores nothing twice, and
+  RETURNING names the ids that went in, so duplicates are counted exactly.
+  Ids are inserted in order so that two collectors ingesting overlapping
+  batches lock keys in the same order and cannot deadlock.
 - Rounds: `claim_round` first asks the leader lock (postgres_leader.py); only
   the leader claims, under its term, and may take over a round an earlier
   term claimed and never computed. `store_round_result` refuses a result whose
@@ -25,7 +24,7 @@ Theory of operation:
   collectors starting together migrate once, recorded in schema_migrations.
 - The SQL both servers run alike (probes, targets, tasks, verdict queries)
   is SqlStorage's (sql_storage.py, written with `?`, turned into `%s` by
-  `_sql`); this module keeps the pool, COPY ingest, migrations and the
+  `_sql`); this module keeps the pool, ingest, migrations and the
   dialect statements (row locks, upserts, array parameters).
 """
 
@@ -49,10 +48,14 @@ from vantage.collector.storage.postgres_leader import (
     lock_key,
 )
 from vantage.collector.storage.postgres_rounds import Connection, PostgresRounds
-from vantage.collector.storage.records import IngestCounts, MeasurementRow
+from vantage.collector.storage.records import (
+    MEASUREMENT_ID_BYTES,
+    IngestCounts,
+    ResultBatchRecord,
+    duplicate_items,
+)
 from vantage.collector.storage.sql_common import (
     EVENT_COLUMNS,
-    MEASUREMENT_COLUMNS,
     TARGET_COLUMNS,
     numbered_migrations,
     pyformat,
@@ -72,31 +75,20 @@ DEFAULT_CONNECT_TIMEOUT_S = 15.0
 INGEST_ATTEMPTS = 3
 APPLICATION_NAME = "vantage-collector"
 
-# Binary COPY types, column for column as in MEASUREMENT_COLUMNS and the
-# measurements table of migrations/postgresql/0001_initial.sql.
-MEASUREMENT_COPY_TYPES = (
-    "text", "text", "int8", "text", "text", "text", "int8", "int8", "text", "int4", "int4", "text",
-    "float8", "float8", "int4", "text", "int8", "text", "float8", "float8", "bytea",
-)  # fmt: skip
-STAGING_TABLE = "measurements_staging"
-COPY_STAGING = f"COPY {STAGING_TABLE} ({MEASUREMENT_COLUMNS}) FROM STDIN (FORMAT BINARY)"
-INSERT_FROM_STAGING = (
-    f"INSERT INTO measurements ({MEASUREMENT_COLUMNS}) SELECT {MEASUREMENT_COLUMNS} FROM {STAGING_TABLE} "
-    "ORDER BY measurement_id ON CONFLICT (measurement_id) DO NOTHING"
+# Every new id of a batch in one statement (an array parameter); RETURNING names the ids that
+# went in, so the duplicates are known without a second query. Sorted, so that two collectors
+# inserting overlapping batches take their index locks in the same order.
+INSERT_MEASUREMENT_IDS = (
+    "INSERT INTO measurement_ids (measurement_id) SELECT id FROM unnest(%s::bytea[]) AS t(id) "
+    "ORDER BY id ON CONFLICT DO NOTHING RETURNING measurement_id"
 )
+# Schema 0002 turned 0001's per-result rows into batches: that data step runs right after it.
+V1_CONVERSION_VERSION = 2
 
 
 def migrations() -> list[tuple[int, str]]:
     """(version, SQL) of every numbered PostgreSQL migration file, in order."""
     return numbered_migrations("postgresql")
-
-
-def _configure(conn: Connection) -> None:
-    """Per pooled connection: the temporary staging table for binary COPY."""
-    conn.execute(
-        f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGING_TABLE} (LIKE measurements) ON COMMIT DELETE ROWS"
-    )
-    conn.commit()
 
 
 class PostgresStorage(PostgresRounds):
@@ -146,7 +138,6 @@ class PostgresStorage(PostgresRounds):
             min_size=pool_min,
             max_size=pool_max,
             kwargs=extra,
-            configure=_configure,
             # One round trip per checkout: after a database restart, dead pooled
             # connections are replaced instead of failing a call each.
             check=ConnectionPool.check_connection,
@@ -216,6 +207,8 @@ class PostgresStorage(PostgresRounds):
                 if version in applied:
                     continue
                 conn.execute(script.encode())  # no parameters: several statements are allowed
+                if version == V1_CONVERSION_VERSION:
+                    self._convert_v1_measurements(conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, applied_at) "
                     "VALUES (%s, EXTRACT(EPOCH FROM now()))",
@@ -246,36 +239,25 @@ class PostgresStorage(PostgresRounds):
             )
             return int(cursor.rowcount)
 
-    def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
-        if not rows:
+    def ingest(self, batch: ResultBatchRecord) -> IngestCounts:
+        if not batch.items:
             return IngestCounts(accepted=0, duplicates=0)
         for attempt in range(1, INGEST_ATTEMPTS + 1):
             try:
-                accepted = self._ingest_once(probe_id, rows)
+                return self._ingest_once(batch)
             except StorageError as exc:
                 if attempt < INGEST_ATTEMPTS and isinstance(exc.__cause__, pg_errors.DeadlockDetected):
                     continue
                 raise
-            return IngestCounts(accepted=accepted, duplicates=len(rows) - accepted)
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _ingest_once(self, probe_id: str, rows: Sequence[MeasurementRow]) -> int:
-        with self._tx() as conn, conn.cursor() as cursor:
-            with cursor.copy(COPY_STAGING) as copy:
-                copy.set_types(MEASUREMENT_COPY_TYPES)
-                for row in rows:
-                    copy.write_row(row)
-            cursor.execute(INSERT_FROM_STAGING)
-            accepted = int(cursor.rowcount)
-            if accepted:
-                cursor.execute(
-                    "UPDATE probes SET results_received = results_received + %s WHERE probe_id = %s",
-                    (accepted, probe_id),
-                )
-            return accepted
-
-    def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
-        rows = self._read(
-            "SELECT measurement_id FROM measurements WHERE measurement_id = ANY(%s)", (list(ids),)
-        )
-        return {row[0] for row in rows}
+    def _ingest_once(self, batch: ResultBatchRecord) -> IngestCounts:
+        ids = batch.measurement_ids
+        keys = [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
+        with self._tx() as conn:
+            inserted = {bytes(row[0]) for row in conn.execute(INSERT_MEASUREMENT_IDS, (keys,)).fetchall()}
+            skipped: tuple[int, ...] = ()
+            if len(inserted) != len(keys):
+                skipped = duplicate_items(ids, set(keys) - inserted)
+            accepted = self._store_batch(conn, batch, skipped)
+        return IngestCounts(accepted=accepted, duplicates=len(skipped))

@@ -5,14 +5,15 @@ backend stores them as numbers, and ingest converts no datetimes per row.
 Opaque `payload` fields hold serialized protobuf written and read only by the
 collector's conversion code; storage never looks inside.
 
-`MeasurementRow` is a NamedTuple, not a dataclass: ingest builds one per
-result (100k+/s) and hands the tuples straight to `executemany` (or COPY).
+Raw results cross as `ResultBatchRecord`: one per submitted batch, not one
+per result (docs/ingest.md says why).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import enum
+from collections.abc import Container
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -124,30 +125,65 @@ class UpsertCounts:
     updated: int
 
 
-class MeasurementRow(NamedTuple):
-    """One accepted measurement: the columns the round needs plus the full wire blob."""
+@dataclass(frozen=True, slots=True)
+class ResultBatchRecord:
+    """The accepted results of one submitted batch, stored as one row (docs/ingest.md).
 
-    measurement_id: str
+    Raw results are kept per batch, not per result: one row holds the probe's
+    serialized `vantage.v1.ResultBatch` of accepted items, and fixed-width
+    columns hold what ingest derived for each item (its 16-byte measurement id
+    and the target's AS). Per-result work in the database is then one insert of
+    16 bytes into the dedup index, which is what lets ingest keep up with a
+    large fleet; the round decodes the payloads of its batches once.
+    """
+
     probe_id: str
-    round: int
-    task_id: str
-    target_id: str
-    target_address: str
-    target_asn: int  # mapped at ingest from target_address (0: unknown)
     probe_asn: int  # the probe's effective location when it submitted
     probe_country: str
-    protocol: int
-    outcome: int
-    failure: str
-    rtt_ms: float | None
-    loss_ratio: float | None
-    status_code: int
-    body_sha256: str
-    body_length: int
-    dns_answers: str  # space-separated answer addresses (A/AAAA), for the round's AS mapping
-    started_at_unix_s: float
     received_at_unix_s: float
-    payload: bytes  # serialized vantage.v1.Measurement
+    first_started_at_unix_s: float
+    last_started_at_unix_s: float  # retention drops a batch once this is past
+    rounds: tuple[int, ...]  # the distinct rounds of its items, ascending
+    measurement_ids: bytes  # 16 bytes per item (the UUID's bytes), in payload order
+    target_asns: bytes  # uint32 little-endian per item, mapped at ingest (0: unknown)
+    payload: bytes  # serialized vantage.v1.ResultBatch: exactly the items above
+    # Filled in by storage: item indexes that were duplicates of stored results
+    # (not counted, skipped when reading), and the row's key.
+    skipped: tuple[int, ...] = ()
+    batch_key: int = 0
+
+    @property
+    def items(self) -> int:
+        return len(self.measurement_ids) // MEASUREMENT_ID_BYTES
+
+
+MEASUREMENT_ID_BYTES = 16
+
+
+def measurement_id_bytes(measurement_id: str) -> bytes:
+    """A UUID's text → its 16 bytes (ValueError when it is not 32 hex digits and dashes)."""
+    raw = bytes.fromhex(measurement_id.replace("-", ""))
+    if len(raw) != MEASUREMENT_ID_BYTES:
+        raise ValueError(f"{measurement_id!r} is not a UUID")
+    return raw
+
+
+def measurement_id_text(raw: bytes) -> str:
+    """16 bytes → the canonical lower-case UUID text."""
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def duplicate_items(ids: bytes, stored_before: Container[bytes]) -> tuple[int, ...]:
+    """Indexes of items whose id was already stored, or repeats one earlier in the batch."""
+    seen: set[bytes] = set()
+    skipped = []
+    for index in range(0, len(ids), MEASUREMENT_ID_BYTES):
+        key = ids[index : index + MEASUREMENT_ID_BYTES]
+        if key in stored_before or key in seen:
+            skipped.append(index // MEASUREMENT_ID_BYTES)
+        seen.add(key)
+    return tuple(skipped)
 
 
 @dataclass(frozen=True, slots=True)

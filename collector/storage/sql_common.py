@@ -28,11 +28,6 @@ from vantage.collector.storage.records import (
 Row = Sequence[Any]
 
 # ------------------------------------------------------------ column lists (the SELECT order of the mappers)
-MEASUREMENT_COLUMNS = (
-    "measurement_id, probe_id, round, task_id, target_id, target_address, target_asn, probe_asn, "
-    "probe_country, protocol, outcome, failure, rtt_ms, loss_ratio, status_code, body_sha256, "
-    "body_length, dns_answers, started_at, received_at, payload"
-)
 PROBE_COLUMNS = (
     "probe_id, name, credential_hash, enrolled_at, observed_asn, observed_country, pinned_asn, "
     "pinned_country, address, last_contact, results_received, revoked_at, software_version, "
@@ -84,13 +79,6 @@ INSERT_PROBE = f"INSERT INTO probes ({PROBE_COLUMNS}) VALUES ({placeholders(15)}
 INSERT_TASK = (
     "INSERT INTO issued_tasks (task_id, round, probe_id, target_id, kind, protocol) "
     f"VALUES ({placeholders(6)}) ON CONFLICT (task_id) DO NOTHING"
-)
-SELECT_ROUND_MEASUREMENTS = (
-    "SELECT m.measurement_id, m.probe_id, m.probe_asn, m.probe_country, m.target_id, "
-    "m.target_address, m.target_asn, m.protocol, COALESCE(t.kind, 0), m.outcome, m.failure, "
-    "m.rtt_ms, m.loss_ratio, m.status_code, m.body_sha256, m.body_length, m.dns_answers "
-    "FROM measurements m LEFT JOIN issued_tasks t ON t.task_id = m.task_id "
-    "WHERE m.round = ? ORDER BY m.measurement_id"
 )
 _AS_SET = (
     "round = excluded.round, round_start = excluded.round_start, country = excluded.country, "

@@ -16,6 +16,7 @@ from collections.abc import Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
+from vantage.collector.storage import sql_batches as qb
 from vantage.collector.storage import sql_common as q
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
@@ -24,7 +25,7 @@ from vantage.collector.storage.records import (
     IssuedTask,
     ProbeContact,
     ProbeRecord,
-    RoundMeasurement,
+    ResultBatchRecord,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
@@ -33,6 +34,8 @@ from vantage.collector.storage.records import (
     TargetRecord,
     TokenStatus,
     UpsertCounts,
+    measurement_id_bytes,
+    measurement_id_text,
     merge_target,
 )
 
@@ -202,23 +205,81 @@ class SqlStorage(Storage):
             )
 
     def count_measurements(self) -> int:
-        return int(self._select("SELECT COUNT(*) FROM measurements")[0][0])
+        return int(self._select(qb.COUNT_RESULTS)[0][0])
 
-    def round_measurements(self, round_number: int) -> list[RoundMeasurement]:
-        return [RoundMeasurement(*row) for row in self._select(q.SELECT_ROUND_MEASUREMENTS, (round_number,))]
+    def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
+        keys = set()
+        for text in ids:
+            try:
+                keys.add(measurement_id_bytes(text))
+            except ValueError:
+                continue  # not a UUID: never stored
+        found: set[str] = set()
+        key_list = list(keys)
+        for start in range(0, len(key_list), 500):  # stay under SQLite's bound-parameter limit
+            condition, params = self._in("measurement_id", key_list[start : start + 500])
+            rows = self._select(f"SELECT measurement_id FROM measurement_ids WHERE {condition}", params)
+            found.update(measurement_id_text(bytes(row[0])) for row in rows)
+        return found
+
+    def round_batches(self, round_number: int) -> list[ResultBatchRecord]:
+        return [qb.batch_from_row(row) for row in self._select(qb.SELECT_ROUND_BATCHES, (round_number,))]
+
+    def result_batches(self, after_key: int = 0, limit: int = 1000) -> list[ResultBatchRecord]:
+        rows = self._select(qb.SELECT_BATCHES_AFTER, (after_key, limit))
+        return [qb.batch_from_row(row) for row in rows]
+
+    def task_kinds(self, round_number: int) -> dict[str, int]:
+        return {row[0]: int(row[1]) for row in self._select(qb.SELECT_TASK_KINDS, (round_number,))}
+
+    def _store_batch(self, conn: Any, batch: ResultBatchRecord, skipped: tuple[int, ...]) -> int:
+        """Insert a batch's row, its rounds and the probe's count (the caller stored the ids and
+        found the duplicates); returns how many results it accepted."""
+        accepted = batch.items - len(skipped)
+        if not accepted:
+            return 0
+        row = conn.execute(
+            self._sql(qb.INSERT_BATCH + " RETURNING batch_key"), qb.batch_params(batch, skipped)
+        ).fetchone()
+        key = int(row[0])
+        for round_number in batch.rounds:
+            conn.execute(self._sql(qb.INSERT_BATCH_ROUND), (round_number, key))
+        conn.execute(self._sql(qb.ADD_RESULTS_RECEIVED), (accepted, batch.probe_id))
+        return accepted
 
     def delete_measurements_before(self, cutoff_unix_s: float) -> int:
         with self._tx() as conn:
-            deleted = conn.execute(
-                self._sql("DELETE FROM measurements WHERE started_at < ?"), (cutoff_unix_s,)
-            ).rowcount
+            expired = conn.execute(self._sql(qb.SELECT_EXPIRED_BATCHES), (cutoff_unix_s,)).fetchall()
+            dropped = 0
+            for key, ids, skipped, results in expired:
+                self._executemany(conn, self._sql(qb.DELETE_ID), qb.stored_ids(bytes(ids), skipped))
+                conn.execute(self._sql(qb.DELETE_BATCH_ROUNDS), (key,))
+                conn.execute(self._sql(qb.DELETE_BATCH), (key,))
+                dropped += int(results)
             conn.execute(
                 self._sql(
                     "DELETE FROM issued_tasks WHERE round IN (SELECT number FROM rounds WHERE start < ?)"
                 ),
                 (cutoff_unix_s,),
             )
-        return int(deleted)
+        return dropped
+
+    def _convert_v1_measurements(self, conn: Any) -> int:
+        """Migration 0002's data step, inside its transaction: schema 0001's per-result rows
+        become batches (no result is lost, none is decoded), then the old table goes."""
+        converted = 0
+        rows = conn.execute(self._sql(qb.SELECT_V1_MEASUREMENTS)).fetchall()
+        for batch in qb.batches_from_v1_rows(rows):
+            ids = [(batch.measurement_ids[i : i + 16],) for i in range(0, len(batch.measurement_ids), 16)]
+            self._executemany(conn, self._sql("INSERT INTO measurement_ids (measurement_id) VALUES (?)"), ids)
+            row = conn.execute(
+                self._sql(qb.INSERT_BATCH + " RETURNING batch_key"), qb.batch_params(batch, ())
+            ).fetchone()
+            for round_number in batch.rounds:
+                conn.execute(self._sql(qb.INSERT_BATCH_ROUND), (round_number, int(row[0])))
+            converted += batch.items
+        conn.execute("DROP TABLE measurements_v1")
+        return converted
 
     def schema_version(self) -> int:
         rows = self._select("SELECT MAX(version) FROM schema_migrations")

@@ -27,6 +27,7 @@ Theory of operation:
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -35,12 +36,16 @@ from pathlib import Path
 from typing import Any
 
 from vantage.collector.storage.base import StorageError
-from vantage.collector.storage.records import IngestCounts, MeasurementRow
+from vantage.collector.storage.records import (
+    MEASUREMENT_ID_BYTES,
+    IngestCounts,
+    ResultBatchRecord,
+    duplicate_items,
+)
 from vantage.collector.storage.sql_common import (
     AS_VERDICT_COLUMNS,
     COUNTRY_VERDICT_COLUMNS,
     EVENT_COLUMNS,
-    MEASUREMENT_COLUMNS,
     PROBE_COLUMNS,
     ROUND_COLUMNS,
     TARGET_COLUMNS,
@@ -54,8 +59,6 @@ __all__ = [
     "AS_VERDICT_COLUMNS",
     "COUNTRY_VERDICT_COLUMNS",
     "EVENT_COLUMNS",
-    "INSERT_MEASUREMENT",
-    "MEASUREMENT_COLUMNS",
     "PROBE_COLUMNS",
     "ROUND_COLUMNS",
     "TARGET_COLUMNS",
@@ -67,10 +70,11 @@ __all__ = [
 # collectors on one file are a test setup; a batch commit takes milliseconds.
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
-INSERT_MEASUREMENT = (
-    f"INSERT INTO measurements ({MEASUREMENT_COLUMNS}) VALUES ({placeholders(21)}) "
-    "ON CONFLICT (measurement_id) DO NOTHING"
-)
+# Ids per INSERT (and per lookup): well under SQLite's 32766 bound parameters.
+IDS_PER_STATEMENT = 1000
+SELECT_STORED_IDS = "SELECT measurement_id FROM measurement_ids WHERE measurement_id IN ({})"
+# Schema 0002 turned 0001's per-result rows into batches: that data step runs right after it.
+V1_CONVERSION_VERSION = 2
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -93,11 +97,10 @@ def _statements(script: str) -> Iterator[str]:
 
 
 class _IngestJob:
-    __slots__ = ("outcome", "probe_id", "rows")
+    __slots__ = ("batch", "outcome")
 
-    def __init__(self, probe_id: str, rows: Sequence[MeasurementRow]) -> None:
-        self.probe_id = probe_id
-        self.rows = rows
+    def __init__(self, batch: ResultBatchRecord) -> None:
+        self.batch = batch
         self.outcome: IngestCounts | BaseException | None = None
 
 
@@ -173,6 +176,8 @@ class SqliteStorage(SqliteRounds):
                     continue
                 for statement in _statements(script):
                     conn.execute(statement)
+                if version == V1_CONVERSION_VERSION:
+                    self._convert_v1_measurements(conn)
                 conn.execute(
                     "INSERT INTO schema_migrations (version, applied_at) "
                     "VALUES (?, CAST(strftime('%s', 'now') AS REAL))",
@@ -206,12 +211,12 @@ class SqliteStorage(SqliteRounds):
                 ).rowcount
         return removed
 
-    def ingest(self, probe_id: str, rows: Sequence[MeasurementRow]) -> IngestCounts:
+    def ingest(self, batch: ResultBatchRecord) -> IngestCounts:
         """Group commit: batches arriving while another commits share the next transaction
-        (one WAL fsync for all of them); each caller returns only after its rows are durable."""
-        if not rows:
+        (one WAL fsync for all of them); each caller returns only after its batch is durable."""
+        if not batch.items:
             return IngestCounts(accepted=0, duplicates=0)
-        job = _IngestJob(probe_id, rows)
+        job = _IngestJob(batch)
         with self._pending_lock:
             self._pending.append(job)
         conn = self._conn()
@@ -225,21 +230,11 @@ class SqliteStorage(SqliteRounds):
         assert job.outcome is not None
         return job.outcome
 
-    @staticmethod
-    def _commit_group(conn: sqlite3.Connection, group: list[_IngestJob]) -> None:
+    def _commit_group(self, conn: sqlite3.Connection, group: list[_IngestJob]) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                counts = []
-                for job in group:
-                    # executemany sums the changes of every row: conflicts add 0.
-                    accepted = conn.executemany(INSERT_MEASUREMENT, job.rows).rowcount
-                    if accepted:
-                        conn.execute(
-                            "UPDATE probes SET results_received = results_received + ? WHERE probe_id = ?",
-                            (accepted, job.probe_id),
-                        )
-                    counts.append(IngestCounts(accepted=accepted, duplicates=len(job.rows) - accepted))
+                counts = [self._ingest_one(conn, job.batch) for job in group]
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -251,15 +246,45 @@ class SqliteStorage(SqliteRounds):
         for job, count in zip(group, counts, strict=True):
             job.outcome = count
 
-    def stored_measurement_ids(self, ids: Collection[str]) -> set[str]:
-        found: set[str] = set()
-        id_list = list(ids)
-        for start in range(0, len(id_list), 500):  # stay under SQLite's bound-parameter limit
-            chunk = id_list[start : start + 500]
-            rows = self._read(
-                "SELECT measurement_id FROM measurements "
-                f"WHERE measurement_id IN ({', '.join('?' * len(chunk))})",
-                chunk,
-            )
-            found.update(row[0] for row in rows)
-        return found
+    def _ingest_one(self, conn: sqlite3.Connection, batch: ResultBatchRecord) -> IngestCounts:
+        """One batch inside the group's transaction. Fast path: every id is new, which the
+        inserts' row counts tell (a conflict adds 0). Otherwise the ids go back out and the
+        duplicates are found by lookup, then only the new ids go in."""
+        ids = batch.measurement_ids
+        keys = [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
+        conn.execute("SAVEPOINT batch_ids")
+        skipped: tuple[int, ...] = ()
+        if insert_measurement_ids(conn, keys) != len(keys):
+            conn.execute("ROLLBACK TO batch_ids")
+            stored: set[bytes] = set()
+            for start in range(0, len(keys), IDS_PER_STATEMENT):
+                chunk = keys[start : start + IDS_PER_STATEMENT]
+                sql = SELECT_STORED_IDS.format(placeholders(len(chunk)))
+                stored.update(row[0] for row in conn.execute(sql, chunk))
+            skipped = duplicate_items(ids, stored)
+            dropped = set(skipped)
+            insert_measurement_ids(conn, [key for n, key in enumerate(keys) if n not in dropped])
+        conn.execute("RELEASE batch_ids")
+        accepted = self._store_batch(conn, batch, skipped)
+        return IngestCounts(accepted=accepted, duplicates=len(skipped))
+
+
+def insert_measurement_ids(conn: sqlite3.Connection, keys: Sequence[bytes]) -> int:
+    """Insert ids, many per statement; returns how many were new.
+
+    One multi-row INSERT of 1000 ids costs about half of executemany's 1000
+    single-row inserts (2.2 against 4.1 us per id here): the per-statement
+    bind/step/reset round trips are what a 16-byte key insert mostly costs.
+    """
+    inserted = 0
+    for start in range(0, len(keys), IDS_PER_STATEMENT):
+        chunk = keys[start : start + IDS_PER_STATEMENT]
+        inserted += conn.execute(_insert_ids_sql(len(chunk)), chunk).rowcount
+    return inserted
+
+
+@functools.cache
+def _insert_ids_sql(count: int) -> str:
+    return f"INSERT INTO measurement_ids (measurement_id) VALUES {', '.join(['(?)'] * count)} " + (
+        "ON CONFLICT DO NOTHING"
+    )

@@ -1,45 +1,27 @@
-"""A validated wire Measurement → the stored `MeasurementRow` (the ingest hot path)."""
+"""Stored result batches → the round's measurements (the one place that decodes them).
+
+Ingest stores each batch as the probe sent it (collector/service/ingest.py);
+the round decodes the payloads of its batches once and derives, per result,
+the columns the verdict needs. Items of other rounds and duplicates the
+storage skipped are left out.
+"""
 
 from __future__ import annotations
 
-from vantage.collector.storage.records import MeasurementRow
-from vantage.collector.validation import Checked, normalized_address
-from vantage.v1 import measurement_pb2
+import struct
+from collections.abc import Iterable, Mapping
+
+from vantage.collector.storage.records import ResultBatchRecord, RoundMeasurement
+from vantage.collector.validation import normalized_address
+from vantage.v1 import measurement_pb2, probe_service_pb2
 
 _ADDRESS_RECORD_TYPES = frozenset({"A", "AAAA"})
 
 
-def started_at_unix_s(m: measurement_pb2.Measurement) -> float:
-    return m.started_at.seconds + m.started_at.nanos * 1e-9
-
-
-def measurement_row(
+def derived_columns(
     m: measurement_pb2.Measurement,
-    *,
-    checked: Checked | None = None,
-    probe_id: str | None = None,
-    target_asn: int,
-    probe_asn: int,
-    probe_country: str,
-    received_at_unix_s: float,
-) -> MeasurementRow:
-    """The row to store for a measurement that passed validation (`checked`: what it read;
-    `probe_id`: the authenticated probe's id, which validation made sure equals m.probe_id)."""
-    if probe_id is None:
-        probe_id = m.probe_id
-    if checked is None:
-        address = m.target.address
-        checked = Checked(
-            m.id.lower(),
-            m.round,
-            m.task_id,
-            started_at_unix_s(m),
-            (normalized_address(address) or address) if address else "",
-            m.target.target_id,
-            m.protocol,
-            m.outcome,
-            m.failure.kind,
-        )
+) -> tuple[float | None, float | None, int, str, int, str]:
+    """(rtt_ms, loss_ratio, status_code, body_sha256, body_length, dns_answers) of a result."""
     rtt_ms: float | None = None
     loss_ratio: float | None = None
     status_code = 0
@@ -65,26 +47,39 @@ def measurement_row(
         body_length = http.body_length
     elif which == "tcp":
         rtt_ms = m.tcp.connect_ms or None
-    return MeasurementRow(
-        checked.measurement_id,
-        probe_id,
-        checked.round,
-        checked.task_id,
-        checked.target_id,
-        checked.target_address,
-        target_asn,
-        probe_asn,
-        probe_country,
-        checked.protocol,
-        checked.outcome,
-        checked.failure,
-        rtt_ms,
-        loss_ratio,
-        status_code,
-        body_sha256,
-        body_length,
-        dns_answers,
-        checked.started_at_unix_s,
-        received_at_unix_s,
-        m.SerializeToString(),
-    )
+    return rtt_ms, loss_ratio, status_code, body_sha256, body_length, dns_answers
+
+
+def round_measurements(
+    batches: Iterable[ResultBatchRecord], round_number: int, task_kinds: Mapping[str, int]
+) -> list[RoundMeasurement]:
+    """Every stored result of the round, ordered by measurement id (deterministic input for
+    the verdict engine whatever order the batches arrived in)."""
+    found: list[RoundMeasurement] = []
+    for batch in batches:
+        items = probe_service_pb2.ResultBatch.FromString(batch.payload).measurements
+        asns = struct.unpack(f"<{len(items)}I", batch.target_asns)
+        skipped = set(batch.skipped)
+        for index, m in enumerate(items):
+            if m.round != round_number or index in skipped:
+                continue
+            target = m.target
+            address = target.address
+            found.append(
+                RoundMeasurement(
+                    m.id.lower(),
+                    batch.probe_id,
+                    batch.probe_asn,
+                    batch.probe_country,
+                    target.target_id,
+                    (normalized_address(address) or address) if address else "",
+                    asns[index],
+                    m.protocol,
+                    task_kinds.get(m.task_id, 0),
+                    m.outcome,
+                    m.failure.kind,
+                    *derived_columns(m),
+                )
+            )
+    found.sort(key=lambda row: row.measurement_id)
+    return found

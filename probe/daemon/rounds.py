@@ -139,6 +139,7 @@ async def run_round(
     now = datetime.now(UTC)
     runnable: dict[str, probe_service_pb2.Task] = {}
     requests: list[MeasurementRequest] = []
+    indexes = {task.id: index for index, task in enumerate(tasks)}  # ids follow plan order
     for task in tasks:
         vetted, refusal = await vet_task(task, policy)
         if refusal is not None:
@@ -157,7 +158,7 @@ async def run_round(
         requests.append(request)
     await writer.flush()
     try:
-        await _measure(requests, runnable, context, engine, writer, stop)
+        await _measure(requests, runnable, indexes, context, engine, writer, stop)
     except IcmpUnavailable as exc:
         # Measure everything else; report the ICMP tasks as failures that say why.
         log.error("ICMP is unavailable on this host: %s", exc)
@@ -167,7 +168,7 @@ async def run_round(
             reason = f"ICMP unavailable: {exc}"
             task = runnable[request.key]
             await writer.add(wire.unrunnable_measurement(task, reason, started_at=now, **context.fields()))
-        await _measure(others, runnable, context, engine, writer, stop)
+        await _measure(others, runnable, indexes, context, engine, writer, stop)
     await writer.flush()
     return writer.written - started
 
@@ -175,6 +176,7 @@ async def run_round(
 async def _measure(
     requests: list[MeasurementRequest],
     runnable: dict[str, probe_service_pb2.Task],
+    indexes: dict[str, int],
     context: RoundContext,
     engine: Engine,
     writer: ResultWriter,
@@ -191,7 +193,9 @@ async def _measure(
             measurement = result_to_proto(
                 result,
                 probe_id=context.probe_id,
-                measurement_id=wire.measurement_id(context.probe_id, context.round_number, task.id),
+                measurement_id=wire.measurement_id(
+                    context.probe_id, context.round_number, task.id, indexes.get(task.id, 0)
+                ),
                 round=context.round_number,
                 task_id=task.id,
                 probe_version=context.version,

@@ -6,6 +6,14 @@ the same round always gets the same id, so a probe that restarts mid-round and
 measures a task again produces a duplicate the collector drops, never a second
 result for one task. Ids are fixed when a result enters the outbox and never
 change after that.
+
+Layout (RFC 9562 UUIDv8, a custom layout): the round number in the top 32
+bits, a 16-bit hash of the probe id, the task's index in the round's plan,
+then hash bits of (probe, round, task). The collector's dedup index is keyed by the id, and a random id (v4,
+v5) lands each insert on a random page of a growing B-tree: one batch of 1000
+then dirties ~1000 pages and ingest collapses (31k ids/s at 1M ids on SQLite
+against 195k with time-ordered ids; docs/ingest.md). These ids put one
+probe's batch of a round into one narrow key range.
 """
 
 from __future__ import annotations
@@ -41,10 +49,41 @@ class ReceivedPlan:
     probe_country: str
 
 
-def measurement_id(probe_id: str, round_number: int, task_id: str) -> str:
+_ROUND_BITS = 32
+_TASK_INDEX_BITS = 20  # a million tasks per probe and round before the index wraps
+_UUID_VERSION_8 = 0x8 << 76
+_UUID_VARIANT_RFC = 0b10 << 62
+
+
+def measurement_id(probe_id: str, round_number: int, task_id: str, task_index: int = 0) -> str:
+    """The id of the result of `task_id` (at `task_index` in the round's plan) in `round_number`.
+
+    Bits, high to low: round (32), hash of the probe id (16), version 8 (4), task index's
+    high 12 bits, variant (2), task index's low 8 bits, hash of (probe, round, task) (54).
+    Results are written in roughly plan order, so a batch's ids fall into one narrow range.
+    """
     if not task_id:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(MEASUREMENT_ID_NAMESPACE, f"{probe_id}\x00{round_number}\x00{task_id}"))
+    task_hash = uuid.uuid5(MEASUREMENT_ID_NAMESPACE, f"{probe_id}\x00{round_number}\x00{task_id}").int
+    probe_hash = uuid.uuid5(MEASUREMENT_ID_NAMESPACE, probe_id).int >> 112
+    index = task_index % (1 << _TASK_INDEX_BITS)
+    value = (
+        ((round_number % (1 << _ROUND_BITS)) << 96)
+        | (probe_hash << 80)
+        | _UUID_VERSION_8
+        | ((index >> 8) << 64)
+        | _UUID_VARIANT_RFC
+        | ((index & 0xFF) << 54)
+        | (task_hash & ((1 << 54) - 1))
+    )
+    return str(uuid.UUID(int=value))
+
+
+def id_names_task(text: str, probe_id: str, round_number: int, task_id: str) -> bool:
+    """Whether `text` is measurement_id(probe_id, round_number, task_id, i) for some index i."""
+    index_bits = (((1 << 12) - 1) << 64) | (0xFF << 54)
+    value = uuid.UUID(text).int & ~index_bits
+    return value == uuid.UUID(measurement_id(probe_id, round_number, task_id, 0)).int
 
 
 def _seconds(duration: Duration) -> float:
@@ -116,9 +155,10 @@ def _base_measurement(
     round_number: int,
     started_at: datetime,
     probe_version: str,
+    task_index: int = 0,
 ) -> measurement_pb2.Measurement:
     measurement = measurement_pb2.Measurement(
-        id=measurement_id(probe_id, round_number, task.id),
+        id=measurement_id(probe_id, round_number, task.id, task_index),
         probe_id=probe_id,
         protocol=task.protocol,
         task_id=task.id,

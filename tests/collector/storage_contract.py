@@ -12,14 +12,15 @@ import uuid
 
 import pytest
 
+from tests.collector.batches import MeasurementRow, batch_of
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
     CredentialRole,
     EnrollmentToken,
     IssuedTask,
-    MeasurementRow,
     ProbeContact,
     ProbeRecord,
+    RoundMeasurement,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
@@ -28,8 +29,14 @@ from vantage.collector.storage.records import (
     TargetRecord,
     TokenStatus,
 )
+from vantage.collector.wire.measurements import round_measurements
 
 T0 = 1_767_600_000.0  # 2026-01-05 08:00 UTC
+
+
+def round_of(storage: Storage, number: int) -> list[RoundMeasurement]:
+    """The round's measurements as the round loop reads them."""
+    return round_measurements(storage.round_batches(number), number, storage.task_kinds(number))
 
 
 def token(
@@ -316,9 +323,9 @@ def test_targets_upsert_merge_list_remove(storage: Storage) -> None:
 def test_ingest_is_idempotent_on_measurement_id(storage: Storage) -> None:
     enrolled(storage)
     rows = [row() for _ in range(20)]
-    first = storage.ingest("p1", rows)
+    first = storage.ingest(batch_of(rows))
     assert (first.accepted, first.duplicates) == (20, 0)
-    again = storage.ingest("p1", rows[:5] + [row() for _ in range(3)])
+    again = storage.ingest(batch_of(rows[:5] + [row() for _ in range(3)]))
     assert (again.accepted, again.duplicates) == (3, 5)
     assert storage.count_measurements() == 23
     p = storage.get_probe("p1")
@@ -331,9 +338,9 @@ def test_ingest_is_idempotent_on_measurement_id(storage: Storage) -> None:
 def test_duplicates_within_one_batch_count_once(storage: Storage) -> None:
     enrolled(storage)
     one = row()
-    counts = storage.ingest("p1", [one, one, one])
+    counts = storage.ingest(batch_of([one, one, one]))
     assert (counts.accepted, counts.duplicates) == (1, 2)
-    assert storage.ingest("p1", []).accepted == 0
+    assert storage.ingest(batch_of([])).accepted == 0
 
 
 def test_concurrent_ingest_of_the_same_rows_stores_each_once(storage: Storage) -> None:
@@ -343,7 +350,7 @@ def test_concurrent_ingest_of_the_same_rows_stores_each_once(storage: Storage) -
     lock = threading.Lock()
 
     def send() -> None:
-        counts = storage.ingest("p1", rows)
+        counts = storage.ingest(batch_of(rows))
         with lock:
             accepted.append(counts.accepted)
 
@@ -362,8 +369,8 @@ def test_round_measurements_carry_the_task_kind(storage: Storage) -> None:
     storage.record_tasks([IssuedTask("task-a", 7, "p1", "t1", kind=2, protocol=1)])  # idempotent
     a = row(task_id="task-a", measurement_id="00000000-0000-4000-8000-000000000001")
     b = row(task_id="unknown", measurement_id="00000000-0000-4000-8000-000000000002", outcome=2)
-    storage.ingest("p1", [a, b, row(round_number=8)])
-    got = storage.round_measurements(7)
+    storage.ingest(batch_of([a, b, row(round_number=8)]))
+    got = round_of(storage, 7)
     assert [(m.measurement_id, m.kind) for m in got] == [(a.measurement_id, 2), (b.measurement_id, 0)]
     assert got[1].failure == "generic_timeout_error" and got[1].rtt_ms is None
     assert (got[0].target_asn, got[0].probe_asn, got[0].probe_country, got[0].rtt_ms) == (
@@ -372,14 +379,49 @@ def test_round_measurements_carry_the_task_kind(storage: Storage) -> None:
         "NL",
         12.5,
     )
-    assert storage.round_measurements(99) == []
+    assert round_of(storage, 99) == []
+
+
+def test_a_batch_with_duplicates_stores_only_its_new_results(storage: Storage) -> None:
+    enrolled(storage)
+    seen = [row(round_number=7) for _ in range(3)]
+    storage.ingest(batch_of(seen))
+    fresh = [row(round_number=7) for _ in range(2)]
+    counts = storage.ingest(batch_of([seen[0], fresh[0], seen[1], fresh[1], fresh[1]]))
+    assert (counts.accepted, counts.duplicates) == (2, 3)
+    ids = [m.measurement_id for m in round_of(storage, 7)]
+    assert sorted(ids) == sorted(r.measurement_id for r in seen + fresh)  # each once
+    assert storage.count_measurements() == 5
+    only_duplicates = storage.ingest(batch_of(seen))
+    assert (only_duplicates.accepted, only_duplicates.duplicates) == (0, 3)
+    assert len(storage.result_batches()) == 2  # a batch of nothing new stores no row
+
+
+def test_a_batch_spanning_rounds_is_read_by_each(storage: Storage) -> None:
+    enrolled(storage)
+    storage.ingest(batch_of([row(round_number=7), row(round_number=9), row(round_number=7)]))
+    assert len(round_of(storage, 7)) == 2 and len(round_of(storage, 9)) == 1
+    assert round_of(storage, 8) == []
+    assert [b.rounds for b in storage.round_batches(9)] == [(7, 9)]
+
+
+def test_retention_forgets_only_the_ids_a_batch_stored(storage: Storage) -> None:
+    enrolled(storage)
+    kept = row(started=T0 + 1000)
+    storage.ingest(batch_of([kept]))
+    # An old batch repeating `kept`: its copy is a skipped duplicate, not its own id.
+    storage.ingest(batch_of([row(started=T0 - 1000), kept._replace(started_at_unix_s=T0 - 900)]))
+    assert storage.delete_measurements_before(T0) == 1
+    assert storage.stored_measurement_ids([kept.measurement_id]) == {kept.measurement_id}
+    assert storage.ingest(batch_of([kept])).duplicates == 1
 
 
 def test_retention_drops_old_raw_results_only(storage: Storage) -> None:
     enrolled(storage)
     old = [row(started=T0 - 1000) for _ in range(3)]
     new = [row(started=T0 + 1000) for _ in range(2)]
-    storage.ingest("p1", old + new)
+    storage.ingest(batch_of(old))
+    storage.ingest(batch_of(new))
     storage.store_round_result(result(1, as_verdicts=[as_verdict(64500, 1)]))
     assert storage.delete_measurements_before(T0) == 3
     assert storage.count_measurements() == 2
@@ -517,7 +559,7 @@ def test_events_upsert_and_filter(storage: Storage) -> None:
 def test_stored_ids_query_handles_large_sets(storage: Storage, count: int) -> None:
     enrolled(storage)
     rows = [row() for _ in range(count)]
-    storage.ingest("p1", rows)
+    storage.ingest(batch_of(rows))
     assert storage.stored_measurement_ids([r.measurement_id for r in rows]) == {
         r.measurement_id for r in rows
     }

@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.collector.batches import MeasurementRow, batch_of
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.rounds import RoundLoop
 from vantage.collector.storage.records import (
     EnrollmentToken,
-    MeasurementRow,
     ProbeRecord,
     TargetRecord,
     TokenStatus,
@@ -78,7 +78,7 @@ def submit_round(app: CollectorApp, round_number: int, *, kz_down: bool) -> None
                     round_number * ROUND_S + 10, round_number * ROUND_S + 20, b"",
                 )
             )  # fmt: skip
-        app.storage.ingest(probe_id, rows)
+        app.storage.ingest(batch_of(rows))
 
 
 ROUNDS = 8

@@ -20,6 +20,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
 
+from tests.collector.batches import STORED_RESULTS_SQL, stored_results
+from vantage.v1 import measurement_pb2
+
 VANTAGE = [sys.executable, "-m", "vantage.cli"]
 T = TypeVar("T")
 
@@ -161,32 +164,27 @@ class Collector:
         path.write_text(csv_text)
         self.admin("collector", "targets", "import", str(path))
 
-    def measurements(self) -> list[tuple[str, str, int, str, int, str]]:
-        """(measurement_id, probe_id, round, task_id, outcome, failure) of every stored row."""
+    def stored(self) -> list[tuple[str, measurement_pb2.Measurement]]:
+        """(probe_id, measurement) of every stored result."""
         path = self.data_dir / "collector.sqlite3"
         if not path.exists():
             return []
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
         try:
-            rows = db.execute(
-                "SELECT measurement_id, probe_id, round, task_id, outcome, failure FROM measurements"
-            ).fetchall()
+            rows = db.execute(STORED_RESULTS_SQL).fetchall()
         except sqlite3.OperationalError:
-            return []
+            return []  # not migrated yet
         finally:
             db.close()
-        return [(str(a), str(b), int(c), str(d), int(e), str(f)) for a, b, c, d, e, f in rows]
+        return stored_results(rows)
+
+    def measurements(self) -> list[tuple[str, str, int, str, int, str]]:
+        """(measurement_id, probe_id, round, task_id, outcome, failure) of every stored result."""
+        return [(m.id, p, m.round, m.task_id, m.outcome, m.failure.kind) for p, m in self.stored()]
 
     def measurements_by_protocol(self) -> list[tuple[str, str, int, int, int, str]]:
-        """(measurement_id, probe_id, round, protocol, outcome, failure) of every stored row."""
-        db = sqlite3.connect(f"file:{self.data_dir / 'collector.sqlite3'}?mode=ro", uri=True, timeout=10)
-        try:
-            rows = db.execute(
-                "SELECT measurement_id, probe_id, round, protocol, outcome, failure FROM measurements"
-            ).fetchall()
-        finally:
-            db.close()
-        return [(str(a), str(b), int(c), int(d), int(e), str(f)) for a, b, c, d, e, f in rows]
+        """(measurement_id, probe_id, round, protocol, outcome, failure) of every stored result."""
+        return [(m.id, p, m.round, m.protocol, m.outcome, m.failure.kind) for p, m in self.stored()]
 
     def rounds_computed(self) -> int:
         db = sqlite3.connect(f"file:{self.data_dir / 'collector.sqlite3'}?mode=ro", uri=True, timeout=10)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from vantage.probe.daemon.pool import rendezvous_order
-from vantage.probe.daemon.wire import measurement_id
+from vantage.probe.daemon.wire import id_names_task
 
 from .harness import Collector, Probe, Processes, free_port, poll
 
@@ -77,7 +77,7 @@ def assert_exactly_once(collector: Collector, probe_id: str) -> None:
     per_task = Counter((round_number, task_id) for _, _, round_number, task_id, _, _ in rows)
     assert per_task and max(per_task.values()) == 1, "a task has more than one stored result"
     for mid, _, round_number, task_id, _, _ in rows:
-        assert mid == measurement_id(probe_id, round_number, task_id)
+        assert id_names_task(mid, probe_id, round_number, task_id)
 
 
 def wait_for_rounds(collector: Collector, probe_id: str, rounds: int, timeout_s: float = 30.0) -> None:

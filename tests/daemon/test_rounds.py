@@ -71,7 +71,8 @@ def test_round_writes_every_task_once(tmp_path: Path, listener: int) -> None:
     for n in range(5):
         measured = by_task[f"ok-{n}"]
         assert measured.outcome == measurement_pb2.OUTCOME_OK
-        assert measured.id == measurement_id("probe-1", 42, f"ok-{n}") and measured.round == 42
+        index = [task.id for task in tasks].index(f"ok-{n}")
+        assert measured.id == measurement_id("probe-1", 42, f"ok-{n}", index) and measured.round == 42
     refused = by_task["refused"]
     assert refused.outcome == measurement_pb2.OUTCOME_REFUSED_BY_POLICY
     assert refused.failure.kind == "refused_by_policy"

@@ -22,6 +22,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.collector.batches import STORED_RESULTS_SQL, stored_results
 from tests.scaleout.cluster import Cluster, EventWatch, LoadProbe, poll, start_cluster
 from tests.scaleout.pg import create_schema, drop_schema, require_server
 from vantage.collector.auth import bearer_metadata, read_credential_file
@@ -211,7 +212,7 @@ def test_leader_killed_mid_round_loses_and_duplicates_nothing(
     # No acked result lost, nothing stored twice.
     sent = [b for p in probes for b in p.sent]
     all_ids = {i for b in sent for i in b.ids}
-    stored = {row[0] for row in cluster.sql("SELECT measurement_id FROM measurements")}
+    stored = {m.id for _, m in stored_results(cluster.sql(STORED_RESULTS_SQL))}
     assert stored == all_ids, (
         f"{len(all_ids - stored)} acked results missing, {len(stored - all_ids)} unknown"
     )

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 
+from tests.collector.batches import MeasurementRow, batch_of
 from tests.scaleout.pg import (
     ScratchPostgresStorage,
     create_schema,
@@ -29,11 +30,10 @@ from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.rounds import RoundLoop
 from vantage.collector.storage.base import StorageError
-from vantage.collector.storage.postgres import PostgresStorage
+from vantage.collector.storage.postgres import PostgresStorage, migrations
 from vantage.collector.storage.postgres_leader import LOCK_CLASS
 from vantage.collector.storage.records import (
     EnrollmentToken,
-    MeasurementRow,
     ProbeRecord,
     RoundRecord,
     RoundResult,
@@ -122,8 +122,8 @@ def test_a_batch_resent_to_another_collector_is_stored_once(
     a, b = pair
     enroll_probes(a)
     rows = [measurement("p-a", FIRST_ROUND, "192.0.2.1", failing=False) for _ in range(300)]
-    first = a.ingest("p-a", rows)
-    again = b.ingest("p-a", [*rows[100:], measurement("p-a", FIRST_ROUND, "192.0.2.2", failing=False)])
+    first = a.ingest(batch_of(rows))
+    again = b.ingest(batch_of([*rows[100:], measurement("p-a", FIRST_ROUND, "192.0.2.2", failing=False)]))
     assert (first.accepted, first.duplicates) == (300, 0)
     assert (again.accepted, again.duplicates) == (1, 200)
     assert a.count_measurements() == b.count_measurements() == 301
@@ -163,11 +163,12 @@ def measurement(probe_id: str, number: int, address: str, *, failing: bool) -> M
 def submit_round(storage: PostgresStorage, number: int, *, kz_down: bool) -> None:
     for probe_id in PROBES:
         storage.ingest(
-            probe_id,
-            [
-                measurement(probe_id, number, address, failing=kz_down and address in KZ_TARGETS)
-                for address in KZ_TARGETS + NL_TARGETS
-            ],
+            batch_of(
+                [
+                    measurement(probe_id, number, address, failing=kz_down and address in KZ_TARGETS)
+                    for address in KZ_TARGETS + NL_TARGETS
+                ]
+            )
         )
 
 
@@ -248,9 +249,9 @@ def test_collectors_starting_together_migrate_once() -> None:
         for thread in threads:
             thread.join()
         assert failures == [] and len(opened) == 4
-        assert {storage.schema_version() for storage in opened} == {1}
+        assert {storage.schema_version() for storage in opened} == {len(migrations())}
         with psycopg.connect(with_search_path(postgres_dsn(), schema)) as conn:
-            assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (1,)
+            assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (len(migrations()),)
     finally:
         for storage in opened:
             storage.close()

@@ -18,11 +18,12 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.collector.batches import STORED_RESULTS_SQL, stored_results
 from tests.daemon.harness import Probe, Processes
 from tests.scaleout.cluster import Cluster, poll, start_cluster
 from tests.scaleout.pg import create_schema, drop_schema, require_server
 from vantage.collector.auth import bearer_metadata, read_credential_file
-from vantage.probe.daemon.wire import measurement_id
+from vantage.probe.daemon.wire import id_names_task
 from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc, measurement_pb2
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
@@ -114,10 +115,8 @@ def connected_collectors(pid: int, ports: dict[int, str]) -> set[str]:
 
 
 def rows_of(cluster: Cluster, probe_id: str) -> list[tuple[str, int, str]]:
-    rows = cluster.sql(
-        "SELECT measurement_id, round, task_id FROM measurements WHERE probe_id = %s", (probe_id,)
-    )
-    return [(str(m), int(r), str(t)) for m, r, t in rows]
+    stored = stored_results(cluster.sql(STORED_RESULTS_SQL))
+    return [(m.id, m.round, m.task_id) for probe, m in stored if probe == probe_id]
 
 
 def test_real_probes_fail_over_between_collectors_and_deliver_once(
@@ -182,7 +181,7 @@ def test_real_probes_fail_over_between_collectors_and_deliver_once(
         rows = rows_of(cluster, probe_id)
         per_task = Counter((round_number, task_id) for _, round_number, task_id in rows)
         assert max(per_task.values()) == 1, "a task has more than one stored result"
-        assert all(mid == measurement_id(probe_id, r, t) for mid, r, t in rows)
+        assert all(id_names_task(mid, probe_id, r, t) for mid, r, t in rows)
         assert not (probe.outbox_ids() - {mid for mid, _, _ in rows}), "results left undelivered"
         received = cluster.sql("SELECT results_received FROM probes WHERE probe_id = %s", (probe_id,))
         assert received == [(len(rows),)]
