@@ -6,11 +6,13 @@ Needs root (it creates two network namespaces, vtpa-XXXX-p and vtpa-XXXX-t, join
 pair; the target namespace answers ICMP for the whole /16 through `ip route add local
 198.18.0.0/16 dev lo`; both are deleted at the end). No packet leaves them.
 
-Ours: the engine through exactly the code path of `vantage probe measure icmp` (Engine.run:
-one raw socket, hand-packed requests, paced bursts, kernel receive timestamps), run as a
-separate process inside the probe namespace, timed from the first request to the last result
-and without printing 65k lines; plus the CLI end to end (`vantage probe measure icmp PREFIX
---count 1`, table to /dev/null) including interpreter start and imports.
+Ours: the engine through exactly the code path of `vantage probe measure icmp` (an IcmpSweep
+of requests, Engine.run_batches, which forks a sender process for a sweep this big; one raw
+socket, kernel receive timestamps), run as a separate process inside the probe namespace, timed
+from the first request to the last result and without printing 65k lines; the same with the
+sender inline (one process, one core: the path small sweeps and the daemon take); plus the CLI
+end to end (`vantage probe measure icmp PREFIX --count 1`, table to a file) including
+interpreter start and imports.
 Peer: `fping -i 0 -r 0 -t 1000 -a -g PREFIX` (Debian's fping, the C reference sweeper).
 Printed: targets/s for each, the ratio, the share of targets whose reply was matched, and
 each process's peak RSS (wait4's ru_maxrss). Bar (issue 3): at least fping's rate, every reply
@@ -34,22 +36,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 
 
-def inner_sweep(prefix: str, rate: float, timeout_ms: float) -> None:
+def inner_sweep(prefix: str, rate: float, timeout_ms: float, sender: str) -> None:
     """Runs inside the probe namespace: the engine over every host of `prefix`, count 1."""
-    from vantage.probe.engine import Engine, EngineLimits, IcmpOptions, MeasurementRequest
+    from vantage.probe.engine import Engine, EngineLimits, IcmpOptions
+    from vantage.probe.engine.sweep_requests import IcmpSweep
+    from vantage.probe.measure_cli import expand_prefix
 
-    options = IcmpOptions(count=1, timeout_ms=timeout_ms)
-    hosts = [str(a) for a in ipaddress.ip_network(prefix).hosts()]
-    requests = [MeasurementRequest(str(i), address, options) for i, address in enumerate(hosts)]
-    gc.freeze()  # as `vantage probe measure` does before measuring
+    hosts = expand_prefix(prefix)
+    assert hosts is not None
+    requests = IcmpSweep(hosts, IcmpOptions(count=1, timeout_ms=timeout_ms), from_prefix=True)
+    gc.disable()  # as `vantage probe measure` does before measuring
+    gc.freeze()
+    limits = EngineLimits(max_rate_per_s=rate, max_concurrency=256, icmp_sender=sender)
 
     async def sweep() -> tuple[int, int, float]:
         matched = results = 0
         start = time.perf_counter()
-        async for result in Engine(EngineLimits(max_rate_per_s=rate, max_concurrency=256)).run(requests):
-            results += 1
-            details = result.details
-            matched += 1 if details is not None and getattr(details, "received", 0) == 1 else 0
+        async for batch in Engine(limits).run_batches(requests):
+            results += len(batch)
+            matched += sum(
+                1 for r in batch if r.details is not None and getattr(r.details, "received", 0) == 1
+            )
         return results, matched, time.perf_counter() - start
 
     results, matched, elapsed = asyncio.run(sweep())
@@ -77,9 +84,10 @@ def main() -> int:
     parser.add_argument("--timeout-ms", type=float, default=1000.0)
     parser.add_argument("--repeat", type=int, default=2, help="runs of each tool (best and all are printed)")
     parser.add_argument("--inner-sweep", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sender", default="auto", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inner_sweep:
-        inner_sweep(args.prefix, args.rate, args.timeout_ms)
+        inner_sweep(args.prefix, args.rate, args.timeout_ms, args.sender)
         return 0
     if not ipaddress.IPv4Network(args.prefix).subnet_of(ipaddress.IPv4Network("198.18.0.0/16")):
         parser.error("--prefix must lie inside 198.18.0.0/16 (the lab's answering range)")
@@ -93,7 +101,12 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="vtpa-bench-"))
     lab = ProbeLab(workdir)
     # Per tool, per run: (seconds, share of targets matched, peak RSS kB, CPU seconds).
-    rows: dict[str, list[tuple[float, float, int, float]]] = {"engine": [], "cli": [], "fping": []}
+    rows: dict[str, list[tuple[float, float, int, float]]] = {
+        "engine": [],
+        "inline": [],
+        "cli": [],
+        "fping": [],
+    }
     try:
         lab.build_network(stage_failures=False)
         ns = ["ip", "netns", "exec", lab.probe_ns]
@@ -117,11 +130,13 @@ def main() -> int:
             alive = sum(1 for line in Path(out).read_text().splitlines() if line.strip())
             rows["fping"].append((elapsed, alive / targets, rss, cpu))
             # Ours, the engine: timed inside the process, from the first request to the last result.
-            engine = [*ns, sys.executable, __file__, "--inner-sweep", "--prefix", args.prefix,
-                      "--rate", str(args.rate), "--timeout-ms", str(args.timeout_ms)]  # fmt: skip
-            _, cpu, rss = run_with_rusage(engine, out)
-            report = json.loads(Path(out).read_text())
-            rows["engine"].append((report["elapsed_s"], report["matched"] / targets, rss, cpu))
+            for name, sender in (("engine", "auto"), ("inline", "inline")):
+                engine = [*ns, sys.executable, __file__, "--inner-sweep", "--prefix", args.prefix,
+                          "--rate", str(args.rate), "--timeout-ms", str(args.timeout_ms),
+                          "--sender", sender]  # fmt: skip
+                _, cpu, rss = run_with_rusage(engine, out)
+                report = json.loads(Path(out).read_text())
+                rows[name].append((report["elapsed_s"], report["matched"] / targets, rss, cpu))
             # Ours, the CLI end to end (start, imports, table output to a file).
             cli = [*ns, VANTAGE, "probe", "measure", "icmp", args.prefix, "--count", "1",
                    "--rate", str(args.rate), "--timeout", str(args.timeout_ms)]  # fmt: skip
@@ -136,14 +151,16 @@ def main() -> int:
     labels = {
         "fping": "fping -i0 (peer)",
         "engine": "vantage engine (measure's path)",
+        "inline": "vantage engine, sender inline",
         "cli": "vantage probe measure icmp (CLI)",
     }
-    for name in ("fping", "engine", "cli"):
+    for name in ("fping", "engine", "inline", "cli"):
         elapsed, share, rss, cpu = best[name]
         runs = ", ".join(f"{run[0]:.2f}" for run in rows[name])
         rate = targets / elapsed
         print(f"{labels[name]:<34}{rate:>11,.0f}{share:>9.2%}{rss / 1024:>7.0f} MB{cpu:>7.2f}   {runs}")
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
+    print("CPU s: user + system of the process and its children (the forked sender's included)")
     fping_rate = targets / best["fping"][0]
     print(f"ratio engine/fping: {targets / best['engine'][0] / fping_rate:.2f}x; "
           f"CLI/fping: {targets / best['cli'][0] / fping_rate:.2f}x")  # fmt: skip

@@ -14,6 +14,8 @@ from vantage.probe.engine.model import (
     TcpDetails,
 )
 
+_OK = Outcome.OK
+
 COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
     "icmp": (
         ("TARGET", 28),
@@ -56,6 +58,26 @@ class TableWriter:
         # One format string per table: a sweep prints 65k rows, and str.format pads in C.
         self._row = " ".join(f"{{:<{width}}}" for _, width in self.columns) + " {}\n"
         self._icmp = protocol == "icmp"
+        if self._icmp:  # the row of a target that answered its one packet: a sweep's usual row
+            widths = [width for _, width in self.columns]
+            self._once_label = f"{{:<{widths[0]}}} "
+            self._once_counts = " ".join(f"{{:<{w}}}" for w in widths[1:5]).format(1, 1, "0%", 0) + " "
+            self._once_tail = f"{{:<{widths[5]}}} {{:<{widths[6]}}} ok\n"
+
+    def _answered_once(self, result: MeasurementResult) -> str:
+        details = result.details
+        if (
+            result.outcome is not _OK
+            or type(details) is not IcmpDetails
+            or details.sent != 1
+            or details.received != 1
+            or details.duplicates
+        ):
+            return self._row.format(*icmp_cells(result, ""))
+        rtt = details.min_rtt_ms
+        text = f"{rtt:.2f}" if rtt < 100 else f"{rtt:.0f}"
+        tail = self._once_tail.format(f"{text}/{text}/{text}", details.reply_ttl)
+        return self._once_label.format(result.address) + self._once_counts + tail
 
     def write(self, result: MeasurementResult, request: MeasurementRequest) -> None:
         self.write_batch([result], [request.name])
@@ -69,7 +91,10 @@ class TableWriter:
             names = [result.name for result in results]
         row = self._row.format
         if self._icmp:
-            rows = [row(*icmp_cells(result, name)) for result, name in zip(results, names, strict=True)]
+            rows = [
+                self._answered_once(result) if not name else row(*icmp_cells(result, name))
+                for result, name in zip(results, names, strict=True)
+            ]
         else:
             rows = [
                 row(*cells(result, name), outcome_text(result))
@@ -80,9 +105,6 @@ class TableWriter:
 
 def _ms(value: float) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
-
-
-_OK = Outcome.OK
 
 
 def icmp_cells(result: MeasurementResult, name: str) -> tuple[object, ...]:

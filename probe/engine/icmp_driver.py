@@ -236,7 +236,10 @@ def make_drain(icmp_socket: IcmpSocket, codec: EchoCodec, book: PingSweep) -> Ca
 def make_flush(requests: Sequence[MeasurementRequest], book: PingSweep, emit: Emit) -> Callable[[], None]:
     """A function that builds the results of the targets completed since its last call and emits them."""
     started_at = _StartTimes()
-    family = book.family
+    family, addresses = book.family, book.addresses
+    # An IcmpSweep's keys are numbers and it has no names: no request is built for a result.
+    numbered = isinstance(requests, IcmpSweep)
+    first_key = requests.first_key if isinstance(requests, IcmpSweep) else 0
 
     def flush() -> None:
         completed = book.drain_completed()
@@ -247,24 +250,28 @@ def make_flush(requests: Sequence[MeasurementRequest], book: PingSweep, emit: Em
         emitted: list[MeasurementResult] = []
         append = emitted.append
         for target in completed:
-            request = requests[target]
+            if numbered:
+                key, name, target_id = str(first_key + target), "", ""
+            else:
+                request = requests[target]
+                key, name, target_id = request.key, request.name, request.target_id
             outcome, failure, details = result(target)
             first_ns = first_sent_ns(target) or now_ns
             # Every field, in declaration order (fast_builder takes them positionally).
             append(
                 build(
-                    request.key,
+                    key,
                     _ICMP,
-                    request.address,
+                    addresses[target],
                     at(first_ns),
                     max(0, now_ns - first_ns) / 1e6,  # duration_ms
                     outcome,
                     failure,
                     details,
-                    request.name,
+                    name,
                     0,  # port
                     "",  # url
-                    request.target_id,
+                    target_id,
                     family,  # address_family
                     "",  # source_address
                 )
