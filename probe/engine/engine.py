@@ -9,14 +9,13 @@ takes the Pacer with it, which is why it must be the only user of the rate cap.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import random
 import time
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from vantage.probe.engine.icmp_driver import run_icmp_sweep
 from vantage.probe.engine.icmp_socket import IcmpSocket, open_icmp_socket
 from vantage.probe.engine.model import (
     AddressGuard,
@@ -29,6 +28,11 @@ from vantage.probe.engine.model import (
 )
 from vantage.probe.engine.pacing import Pacer
 from vantage.probe.engine.sweep_requests import IcmpSweep
+
+if TYPE_CHECKING:  # asyncio and the drivers are imported when a run starts (see Engine.prepare)
+    import asyncio
+
+    from vantage.probe.engine.icmp_fork import ForkedSweep
 
 # A polite default (the issue: "e.g. 100 packets/s, raised explicitly"); 256 concurrent
 # DNS/HTTP/TCP measurements keep well under the default 1024 open files.
@@ -68,6 +72,25 @@ class EngineLimits:
             raise ValueError(f"max_concurrency must be at least 1, not {self.max_concurrency}")
 
 
+@dataclass
+class PreparedRun:
+    """A run whose sockets are open (and whose forked ICMP sender may already be sending)."""
+
+    requests: Sequence[MeasurementRequest]
+    icmp_by_family: dict[int, Sequence[MeasurementRequest]]
+    others: list[MeasurementRequest]
+    pacer: Pacer
+    sockets: list[IcmpSocket] = field(default_factory=list)
+    forked: ForkedSweep | None = None
+
+    def close(self) -> None:
+        """Stop the sender if it still runs and close the sockets (again: no effect)."""
+        if self.forked is not None:
+            self.forked.sender.stop()
+        for icmp_socket in self.sockets:
+            icmp_socket.close()
+
+
 class Engine:
     def __init__(self, limits: EngineLimits | None = None, rng: random.Random | None = None) -> None:
         self.limits = limits or EngineLimits()
@@ -84,11 +107,15 @@ class Engine:
             for result in batch:
                 yield result
 
-    async def run_batches(
-        self, requests: Sequence[MeasurementRequest]
-    ) -> AsyncIterator[list[MeasurementResult]]:
-        """As run(), but results come in the batches they complete in (a sweep's results by the
-        hundred: one step of the caller's loop per batch, not per result)."""
+    def prepare(self, requests: Sequence[MeasurementRequest]) -> PreparedRun:
+        """Open the ICMP sockets and, when the run is one big fast sweep, start its forked sender.
+
+        Synchronous and free of asyncio: `vantage probe measure` calls it first, so that a
+        sweep's packets leave while asyncio and the rest of the engine are still being imported
+        (their replies wait in the socket). Raises IcmpUnavailable before measuring anything
+        when ICMP requests are present and no ICMP socket can be opened. The caller hands the
+        result to run_batches, or closes it.
+        """
         icmp_by_family: dict[int, Sequence[MeasurementRequest]] = {4: [], 6: []}
         others: list[MeasurementRequest] = []
         if isinstance(requests, IcmpSweep):  # one family, one options object: nothing to sort
@@ -102,28 +129,54 @@ class Engine:
                 else:
                     others.append(request)
             icmp_by_family.update(sorted_icmp)
-        sockets: list[IcmpSocket] = []
+        prepared = PreparedRun(
+            requests, icmp_by_family, others, Pacer(self.limits.max_rate_per_s, time.monotonic_ns())
+        )
         try:
             for family, batch in icmp_by_family.items():
                 if batch:
-                    sockets.append(open_icmp_socket(family))
+                    prepared.sockets.append(open_icmp_socket(family))
+            sockets = prepared.sockets
+            if len(sockets) == 1 and not others and self._fork_pays(icmp_by_family[sockets[0].family]):
+                from vantage.probe.engine.icmp_fork import start_forked_sweep
+
+                prepared.forked = start_forked_sweep(
+                    sockets[0], icmp_by_family[sockets[0].family], prepared.pacer, self._rng
+                )
         except BaseException:
-            for icmp_socket in sockets:
-                icmp_socket.close()
+            prepared.close()
             raise
+        return prepared
+
+    async def run_batches(
+        self, requests: Sequence[MeasurementRequest], prepared: PreparedRun | None = None
+    ) -> AsyncIterator[list[MeasurementResult]]:
+        """As run(), but results come in the batches they complete in (a sweep's results by the
+        hundred: one step of the caller's loop per batch, not per result). `prepared`: what
+        prepare(requests) returned, if the caller called it."""
+        import asyncio
+
+        from vantage.probe.engine.icmp_driver import run_icmp_sweep
+
+        if prepared is None:
+            prepared = self.prepare(requests)
+        elif prepared.requests is not requests:
+            prepared.close()
+            raise ValueError("run_batches was given another run's preparation")
         # Drivers hand over results in batches (an ICMP sweep completes hundreds of targets per
         # socket read): one queue operation per batch, not per result.
         queue: asyncio.Queue[list[MeasurementResult]] = asyncio.Queue()
-        pacer = Pacer(self.limits.max_rate_per_s, time.monotonic_ns())
-        forked = len(sockets) == 1 and not others and self._fork_pays(icmp_by_family[sockets[0].family])
+        pacer, forked = prepared.pacer, prepared.forked
         workers = [
             asyncio.create_task(
-                run_icmp_sweep(s, icmp_by_family[s.family], pacer, queue.put_nowait, self._rng, forked)
+                run_icmp_sweep(
+                    s, prepared.icmp_by_family[s.family], pacer, queue.put_nowait, self._rng, forked
+                )
             )
-            for s in sockets
+            for s in prepared.sockets
         ]
-        if others:
-            workers.append(asyncio.create_task(self._run_others(others, pacer, queue)))
+        if prepared.others:
+            workers.append(asyncio.create_task(self._run_others(prepared.others, pacer, queue)))
         try:
             remaining = len(requests)
             while remaining:
@@ -146,8 +199,7 @@ class Engine:
             for worker in workers:
                 worker.cancel()
             await asyncio.gather(*workers, return_exceptions=True)
-            for icmp_socket in sockets:
-                icmp_socket.close()
+            prepared.close()
 
     def _fork_pays(self, requests: Sequence[MeasurementRequest]) -> bool:
         mode = self.limits.icmp_sender
@@ -173,6 +225,8 @@ class Engine:
         pacer: Pacer,
         queue: asyncio.Queue[list[MeasurementResult]],
     ) -> None:
+        import asyncio
+
         semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         running: set[asyncio.Task[None]] = set()
 

@@ -13,6 +13,7 @@ EchoCodec (icmp_wire.py); this module only moves bytes and reads clocks. Two way
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import socket
 import time
@@ -22,22 +23,26 @@ from datetime import UTC, datetime
 from vantage.failures import Operation
 from vantage.kinds import Protocol
 from vantage.probe.engine.failure_map import failure_from_exception
+from vantage.probe.engine.icmp_fork import ForkedSweep, SenderProcess
 from vantage.probe.engine.icmp_schedule import SendSchedule
-from vantage.probe.engine.icmp_session import NS_PER_MS, PingSweep, distinct_options
+from vantage.probe.engine.icmp_session import PingSweep
+from vantage.probe.engine.icmp_setup import plan_sweep
 from vantage.probe.engine.icmp_socket import (
-    FORKED_RECEIVE_BUFFER_BYTES,
     SO_TIMESTAMPNS,
     TIMESPEC,
     IcmpSocket,
     ancillary_facts,
     read_error_queue,
-    set_receive_buffer,
 )
 from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
-from vantage.probe.engine.model import IcmpOptions, MeasurementRequest, MeasurementResult, fast_builder
+from vantage.probe.engine.model import MeasurementRequest, MeasurementResult, fast_builder
 from vantage.probe.engine.pacing import Pacer
 from vantage.probe.engine.sweep_requests import IcmpSweep
 
+# How often the receiving side of a forked sweep reads the socket and the sender's reports: at
+# 70k packets/s, ≈ 70 replies a read; asyncio's timers are good to about 1 ms. Polling, not
+# waiting in epoll: see icmp_fork.py.
+POLL_INTERVAL_S = 0.001
 # recvmsg buffer: the largest ICMP error Linux sends is 576 bytes; replies echo our payload.
 _RECEIVE_BYTES = 2048
 _ANCILLARY_BYTES = 128
@@ -53,49 +58,27 @@ async def run_icmp_sweep(
     pacer: Pacer,
     emit: Emit,
     rng: random.Random,
-    forked: bool = False,
+    forked: ForkedSweep | None = None,
 ) -> None:
     """Measure every request (all of `icmp_socket`'s family) and emit one result per request.
 
-    `forked`: send from a child process (the caller checks that nothing else shares `pacer`).
+    `forked`: the sweep's sender already runs in a child process (Engine.prepare started it).
     """
     if not requests:
         return
-    if isinstance(requests, IcmpSweep):  # addresses and options as they are: no request is built
-        addresses, options = requests.addresses, [requests.options] * len(requests)
-    else:
-        addresses = [r.address for r in requests]
-        options = [_icmp_options(r) for r in requests]
-    distinct = distinct_options(options)
-    # One packet size per sweep: the largest any request asked for.
-    payload_bytes = max(o.payload_bytes for o in distinct)
-    kernel_ident = icmp_socket.kernel_ident
-    ident = kernel_ident if kernel_ident is not None else rng.getrandbits(16)
-    nonce = rng.getrandbits(32)
-    codec = EchoCodec(icmp_socket.family, ident, nonce, payload_bytes, icmp_socket.has_ip_header)
-    if len(distinct) == 1:  # one count and interval for all
-        counts, intervals_ns = [distinct[0].count] * len(options), [int(distinct[0].interval_ms * NS_PER_MS)]
-        intervals_ns *= len(options)
-    else:
-        counts, intervals_ns = [o.count for o in options], [int(o.interval_ms * NS_PER_MS) for o in options]
-    schedule = SendSchedule(counts, intervals_ns, time.time_ns())
-    if forked:
-        # Imported here: the daemon's small sweeps never fork.
-        from vantage.probe.engine.icmp_fork import run_with_forked_sender, start_sender
-
-        set_receive_buffer(icmp_socket.sock, FORKED_RECEIVE_BUFFER_BYTES)
-        # Fork first: the child sends while this process builds its book.
-        sender = start_sender(icmp_socket, codec, addresses, schedule, pacer)
+    if forked is not None:
         try:
-            book = PingSweep(addresses, options, icmp_socket.family)
-            drain = make_drain(icmp_socket, codec, book)
+            plan = forked.plan
+            book = PingSweep(plan.addresses, plan.options, icmp_socket.family)
+            drain = make_drain(icmp_socket, plan.codec, book)
             flush = make_flush(requests, book, emit)
-            await run_with_forked_sender(sender, book, drain, flush)
+            await _run_with_forked_sender(forked.sender, book, drain, flush)
         finally:
-            sender.stop()
+            forked.sender.stop()
         return
-    book = PingSweep(addresses, options, icmp_socket.family)
-    await _run_inline(icmp_socket, codec, schedule, book, pacer, requests, emit)
+    plan = plan_sweep(icmp_socket, requests, rng)
+    book = PingSweep(plan.addresses, plan.options, icmp_socket.family)
+    await _run_inline(icmp_socket, plan.codec, plan.schedule, book, pacer, requests, emit)
 
 
 async def _run_inline(
@@ -159,16 +142,43 @@ async def _send_batch(
         sockaddr = (address, 0, 0, 0) if v6 else (address, 0)
         # The send time is taken before sendto: on loopback the reply is already queued (and
         # kernel-timestamped) when sendto returns.
-        packet = pack(index, clock())
-        try:
+        for attempt in (1, 2):
             try:
-                sendto(packet, sockaddr)
-            except BlockingIOError:  # the send buffer is full: wait until it drains
-                packet = pack(index, clock())
-                await loop.sock_sendto(sock, packet, sockaddr)
-        except OSError as exc:
-            book.send_failed(index, failure_from_exception(exc, Operation.ICMP_ECHO))
+                try:
+                    sendto(pack(index, clock()), sockaddr)
+                except BlockingIOError:  # the send buffer is full: wait until it drains
+                    await loop.sock_sendto(sock, pack(index, clock()), sockaddr)
+                break
+            except OSError as exc:
+                # A datagram socket fails the next send with an ICMP error that came for an
+                # earlier packet (the reader finds it on the error queue): try once more.
+                if attempt == 2:
+                    book.send_failed(index, failure_from_exception(exc, Operation.ICMP_ECHO))
     book.sent(batch, time.time_ns())
+
+
+async def _run_with_forked_sender(
+    sender: SenderProcess, book: PingSweep, drain: Callable[[], None], flush: Callable[[], None]
+) -> None:
+    """Book replies and the sender's reports until every target is complete."""
+    clock = time.time_ns
+    while not book.done:
+        now_ns = clock()
+        drain()  # every reply that came before `now_ns` is booked before anything expires
+        for batch in sender.read_reports():
+            book.sent(batch.indices, batch.at_ns)
+            for index, number in batch.failures:
+                failure = failure_from_exception(OSError(number, os.strerror(number)), Operation.ICMP_ECHO)
+                book.send_failed(index, failure)
+        book.expire(now_ns)
+        flush()
+        if book.done:
+            break
+        delay_s = POLL_INTERVAL_S
+        if sender.reader.done:  # only stragglers and deadlines are left
+            deadline = book.next_deadline_ns()
+            delay_s = max(POLL_INTERVAL_S, min(0.01, ((deadline or now_ns) - clock()) / 1e9))
+        await asyncio.sleep(delay_s)
 
 
 def _next_wake_s(
@@ -279,11 +289,6 @@ def make_flush(requests: Sequence[MeasurementRequest], book: PingSweep, emit: Em
         emit(emitted)
 
     return flush
-
-
-def _icmp_options(request: MeasurementRequest) -> IcmpOptions:
-    assert isinstance(request.options, IcmpOptions)
-    return request.options
 
 
 class _StartTimes:

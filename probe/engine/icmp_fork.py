@@ -15,33 +15,31 @@ millisecond instead of sleeping in epoll on it: a sleeping reader makes the kern
 for each reply, inside the sender's sendto, which cost the sender ≈ 10% on the bench.
 
 fork, not spawn: a sweep lasts about a second and the child needs only what is already in
-memory. The child never returns into the caller's event loop: it ends with os._exit.
+memory. The child never returns into the caller's event loop: it ends with os._exit. This
+module does not import asyncio: Engine.prepare can start the sender before asyncio is loaded.
+The receiving side is icmp_driver.py's.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import fcntl
 import os
+import random
 import select
 import signal
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from vantage.failures import Operation
-from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.icmp_reports import ReportReader, SentBatch, encode_batch, encode_done
 from vantage.probe.engine.icmp_schedule import SendSchedule
-from vantage.probe.engine.icmp_session import PingSweep
-from vantage.probe.engine.icmp_socket import IcmpSocket
+from vantage.probe.engine.icmp_setup import SweepPlan, plan_sweep
+from vantage.probe.engine.icmp_socket import FORKED_RECEIVE_BUFFER_BYTES, IcmpSocket, set_receive_buffer
 from vantage.probe.engine.icmp_wire import EchoCodec
+from vantage.probe.engine.model import MeasurementRequest
 from vantage.probe.engine.pacing import Pacer
 
-# How often this process reads the socket and the sender's reports while the sender runs: at
-# 70k packets/s, ≈ 70 replies a read; asyncio's timers are good to about 1 ms.
-POLL_INTERVAL_S = 0.001
 # The report pipe holds a few batches (a batch at 1M/s is 2,000 indices, 8 kB): the sender must
 # not stall when this process is busy building results.
 _PIPE_BYTES = 1 << 20
@@ -54,6 +52,8 @@ class SenderDied(RuntimeError):
 
 @dataclass
 class SenderProcess:
+    """The forked sender, as the receiving process sees it."""
+
     pid: int
     read_fd: int
     reader: ReportReader = field(default_factory=ReportReader)
@@ -88,6 +88,22 @@ class SenderProcess:
         if self.read_fd >= 0:
             os.close(self.read_fd)
             self.read_fd = -1
+
+
+@dataclass(frozen=True, slots=True)
+class ForkedSweep:
+    """A sweep whose sender already runs: what the receiving side needs to book it."""
+
+    plan: SweepPlan
+    sender: SenderProcess
+
+
+def start_forked_sweep(
+    icmp_socket: IcmpSocket, requests: Sequence[MeasurementRequest], pacer: Pacer, rng: random.Random
+) -> ForkedSweep:
+    plan = plan_sweep(icmp_socket, requests, rng)
+    set_receive_buffer(icmp_socket.sock, FORKED_RECEIVE_BUFFER_BYTES)
+    return ForkedSweep(plan, start_sender(icmp_socket, plan.codec, plan.addresses, plan.schedule, pacer))
 
 
 def start_sender(
@@ -154,6 +170,7 @@ def _send_all(
             address = addresses[index % targets]
             # Raw and ICMP datagram sockets ignore the port; it must still be present.
             sockaddr = (address, 0, 0, 0) if v6 else (address, 0)
+            retried = False
             while True:
                 try:
                     sendto(pack(index, clock()), sockaddr)
@@ -165,8 +182,12 @@ def _send_all(
                 except InterruptedError:
                     pass
                 except OSError as exc:
-                    failures.append((index, exc.errno or 0))
-                    break
+                    if retried:
+                        failures.append((index, exc.errno or 0))
+                        break
+                    # A datagram socket fails the next send with an ICMP error that came for an
+                    # earlier packet (already on the error queue for the reader): once more.
+                    retried = True
         _write_all(report_fd, encode_batch(clock(), batch, failures))
     _write_all(report_fd, encode_done())
 
@@ -175,27 +196,3 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-async def run_with_forked_sender(
-    sender: SenderProcess, book: PingSweep, drain: Callable[[], None], flush: Callable[[], None]
-) -> None:
-    """Book replies and the sender's reports until every target is complete."""
-    clock = time.time_ns
-    while not book.done:
-        now_ns = clock()
-        drain()  # every reply that came before `now_ns` is booked before anything expires
-        for batch in sender.read_reports():
-            book.sent(batch.indices, batch.at_ns)
-            for index, number in batch.failures:
-                failure = failure_from_exception(OSError(number, os.strerror(number)), Operation.ICMP_ECHO)
-                book.send_failed(index, failure)
-        book.expire(now_ns)
-        flush()
-        if book.done:
-            break
-        delay_s = POLL_INTERVAL_S
-        if sender.reader.done:  # only stragglers and deadlines are left
-            deadline = book.next_deadline_ns()
-            delay_s = max(POLL_INTERVAL_S, min(0.01, ((deadline or now_ns) - clock()) / 1e9))
-        await asyncio.sleep(delay_s)
