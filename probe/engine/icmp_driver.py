@@ -134,7 +134,7 @@ async def _run_inline(
 async def _send_batch(
     loop: asyncio.AbstractEventLoop, sock: socket.socket, codec: EchoCodec, book: PingSweep, batch: list[int]
 ) -> None:
-    pack, sendto, clock = codec.pack, sock.sendto, time.time_ns
+    pack, sendto, clock = codec.packer(), sock.sendto, time.time_ns
     addresses, targets, v6 = book.addresses, book.targets, book.family == 6
     for index in batch:
         address = addresses[index % targets]

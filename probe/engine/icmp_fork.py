@@ -149,7 +149,7 @@ def _send_all(
     report_fd: int,
 ) -> None:
     sock = icmp_socket.sock
-    pack, sendto, clock, monotonic = codec.pack, sock.sendto, time.time_ns, time.monotonic_ns
+    pack, sendto, clock, monotonic = codec.packer(), sock.sendto, time.time_ns, time.monotonic_ns
     targets, v6 = len(addresses), icmp_socket.family == 6
     while not schedule.done:
         now_ns = clock()

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ipaddress
 import struct
+from collections.abc import Callable
 from typing import NamedTuple
 
 MAGIC = b"VTG1"
@@ -127,20 +128,30 @@ class EchoCodec:
 
     def pack(self, index: int, sent_ns: int) -> bytes:
         """The echo request for packet `index` (sequence = index mod 2**16), sent at `sent_ns`."""
-        sequence = index & 0xFFFF
-        sent_ns &= 0xFFFFFFFFFFFFFFFF
-        if self.family == 4:
+        return self.packer()(index, sent_ns)
+
+    def packer(self) -> Callable[[int, int], bytes]:
+        """pack() with everything that stays the same bound once: a sender calls it per packet."""
+        pack_struct, request_type, ident, tag = self._request.pack, self._request_type, self.ident, self.tag
+        constant_sum = self._constant_sum
+
+        def pack4(index: int, sent_ns: int) -> bytes:
+            sequence = index & 0xFFFF
+            sent_ns &= 0xFFFFFFFFFFFFFFFF
             # One's complement sums may add 32-bit halves and fold later: the total stays below
             # 2**35, so three folds always bring it to 16 bits.
-            total = self._constant_sum + sequence + index + (sent_ns >> 32) + (sent_ns & 0xFFFFFFFF)
+            total = constant_sum + sequence + index + (sent_ns >> 32) + (sent_ns & 0xFFFFFFFF)
             total = (total & 0xFFFF) + (total >> 16)
             total = (total & 0xFFFF) + (total >> 16)
             checksum = ~((total & 0xFFFF) + (total >> 16)) & 0xFFFF
-        else:
-            checksum = 0
-        return self._request.pack(
-            self._request_type, 0, checksum, self.ident, sequence, self.tag, index, sent_ns
-        )
+            return pack_struct(request_type, 0, checksum, ident, sequence, tag, index, sent_ns)
+
+        def pack6(index: int, sent_ns: int) -> bytes:  # the kernel computes the ICMPv6 checksum
+            return pack_struct(
+                request_type, 0, 0, ident, index & 0xFFFF, tag, index, sent_ns & 0xFFFFFFFFFFFFFFFF
+            )
+
+        return pack4 if self.family == 4 else pack6
 
     def decode(self, data: bytes) -> EchoReply | EchoError | None:
         """Our reply, an error quoting our request, or None for anything else."""
