@@ -93,6 +93,14 @@ def _register_serve(group: Subparsers) -> None:
         "--max-batch", metavar="N", type=int, default=None, help="most measurements per batch (default 5000)"
     )
     p.add_argument(
+        "--ingest-processes",
+        metavar="N",
+        type=int,
+        default=None,
+        help="worker processes that decode and check large result batches, so that ingest uses every"
+        " core (default: one per core when there are several, 0 on one core; 0: all in-process)",
+    )
+    p.add_argument(
         "--require-reader-token",
         action="store_true",
         help="queries need a credential: creates DIR/reader.credential (0600); admin also works",
@@ -138,6 +146,11 @@ def _serve(args: argparse.Namespace) -> int:
         args.db == "memory:" or args.db.startswith(("sqlite:///", "postgresql://", "postgres://"))
     ):
         raise UsageError(f"--db {args.db!r}: use sqlite:///PATH, postgresql://... (or memory: for tests)")
+    from vantage.collector.service.ingest_pool import default_processes
+
+    ingest_processes = default_processes() if args.ingest_processes is None else args.ingest_processes
+    if not 0 <= ingest_processes <= 64:
+        raise UsageError("--ingest-processes must be between 0 and 64")
     max_batch = args.max_batch or DEFAULT_MAX_BATCH_ITEMS
     if max_batch <= 0:
         raise UsageError("--max-batch must be positive")
@@ -161,6 +174,7 @@ def _serve(args: argparse.Namespace) -> int:
         metrics_listen=args.metrics,
         asn_db=tuple(args.asn_db),
         db_url=args.db,
+        ingest_processes=ingest_processes,
     )
     from vantage.collector.storage import StorageError
 

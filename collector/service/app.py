@@ -25,6 +25,7 @@ import grpc
 from vantage.collector.auth import bearer_token, hash_secret
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.events import EventHub
+from vantage.collector.service.ingest_pool import IngestPool
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import CredentialRole, ProbeContact, ProbeRecord
@@ -70,6 +71,7 @@ class CollectorApp:
         clock: Callable[[], float] = time.time,
         metrics: Any = None,
         worker_threads: int = DEFAULT_WORKER_THREADS,
+        ingest_pool: IngestPool | None = None,
     ) -> None:
         self.storage = storage
         self.config = config
@@ -78,6 +80,7 @@ class CollectorApp:
         self.metrics = metrics
         self.events = EventHub()
         self.executor = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="storage")
+        self.ingest_pool = ingest_pool if ingest_pool is not None else IngestPool(0)
         self._probe_cache: dict[str, tuple[float, ProbeRecord]] = {}
         self._operator_cache: dict[str, tuple[float, CredentialRole | None]] = {}
         # Suspect probes from the latest computed round (for ListProbes).
@@ -179,6 +182,7 @@ class CollectorApp:
         )
 
     def close(self) -> None:
+        self.ingest_pool.close()
         self.executor.shutdown(wait=True)
 
 

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import IngestCounts, ProbeRecord, ResultBatchRecord
-from vantage.collector.validation import ValidationLimits, check_batch
+from vantage.collector.validation import Rejection, ValidationLimits, check_batch
 from vantage.v1 import probe_service_pb2
 
 
@@ -40,6 +40,9 @@ class BatchRefused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
+
+    def __reduce__(self) -> tuple[type[BatchRefused], tuple[grpc.StatusCode, str]]:
+        return BatchRefused, (self.code, self.message)  # raised in an ingest process, re-raised here
 
 
 def decode_batch(raw: bytes, *, max_items: int) -> probe_service_pb2.ResultBatch:
@@ -61,31 +64,63 @@ def decode_batch(raw: bytes, *, max_items: int) -> probe_service_pb2.ResultBatch
     return batch
 
 
-def ingest_batch(
+@dataclass(frozen=True, slots=True)
+class CheckedBatch:
+    """A decoded and validated batch: what storing it needs (picklable: it may come back from
+    an ingest worker process, see ingest_pool.py)."""
+
+    batch_id: str
+    items: int
+    measurement_ids: bytes  # 16 bytes per accepted item
+    target_addresses: list[str]  # per accepted item, "" when none
+    rounds: tuple[int, ...]
+    first_started_unix_s: float
+    last_started_unix_s: float
+    # The accepted items re-encoded when some were rejected; None: store the batch as received.
+    accepted_payload: bytes | None
+    rejections: list[Rejection]
+
+
+def check_raw_batch(
+    raw: bytes, *, probe_id: str, limits: ValidationLimits, max_items: int, now_unix_s: float
+) -> CheckedBatch:
+    """Decode and validate (the CPU-bound half of ingest; no storage, no locator)."""
+    batch = decode_batch(raw, max_items=max_items)
+    measurements = batch.measurements
+    checked = check_batch(measurements, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits)
+    accepted_payload = None
+    if checked.rejections and checked.accepted:  # store exactly the accepted items
+        kept = probe_service_pb2.ResultBatch(
+            batch_id=batch.batch_id, measurements=[measurements[i] for i in checked.accepted]
+        )
+        accepted_payload = kept.SerializeToString()
+    return CheckedBatch(
+        batch_id=batch.batch_id,
+        items=len(checked.accepted),
+        measurement_ids=checked.measurement_ids,
+        target_addresses=checked.target_addresses,
+        rounds=tuple(sorted(checked.rounds)),
+        first_started_unix_s=checked.first_started_unix_s,
+        last_started_unix_s=checked.last_started_unix_s,
+        accepted_payload=accepted_payload,
+        rejections=checked.rejections,
+    )
+
+
+def store_checked_batch(
+    checked: CheckedBatch,
     raw: bytes,
     *,
     probe: ProbeRecord,
     storage: Storage,
     locator: Locator,
-    limits: ValidationLimits,
-    max_items: int,
     now_unix_s: float,
-) -> BatchOutcome:
-    started = time.perf_counter()
-    batch = decode_batch(raw, max_items=max_items)
-    measurements = batch.measurements
-    checked = check_batch(measurements, caller_probe_id=probe.probe_id, now_unix_s=now_unix_s, limits=limits)
+) -> tuple[probe_service_pb2.BatchAck, dict[str, int]]:
+    """Map the accepted items' targets to ASes, commit, and build the ack (after the commit)."""
     counts = IngestCounts(accepted=0, duplicates=0)
-    if checked.accepted:
+    if checked.items:
         locate = locator.locate
         asns = [locate(address)[0] if address else 0 for address in checked.target_addresses]
-        if checked.rejections:  # store exactly the accepted items
-            kept = probe_service_pb2.ResultBatch(
-                batch_id=batch.batch_id, measurements=[measurements[i] for i in checked.accepted]
-            )
-            payload = kept.SerializeToString()
-        else:
-            payload = raw
         counts = storage.ingest(
             ResultBatchRecord(
                 probe_id=probe.probe_id,
@@ -94,15 +129,15 @@ def ingest_batch(
                 received_at_unix_s=now_unix_s,
                 first_started_at_unix_s=checked.first_started_unix_s,
                 last_started_at_unix_s=checked.last_started_unix_s,
-                rounds=tuple(sorted(checked.rounds)),
+                rounds=checked.rounds,
                 measurement_ids=checked.measurement_ids,
                 target_asns=struct.pack(f"<{len(asns)}I", *asns),
-                payload=payload,
+                payload=raw if checked.accepted_payload is None else checked.accepted_payload,
             )
         )
     rejections = checked.rejections
     ack = probe_service_pb2.BatchAck(
-        batch_id=batch.batch_id,
+        batch_id=checked.batch_id,
         accepted=counts.accepted,
         duplicates=counts.duplicates,
         rejected=[
@@ -116,5 +151,25 @@ def ingest_batch(
             for r in rejections
         ],
     )
-    by_reason = Counter(r.reason.name.lower() for r in rejections)
-    return BatchOutcome(ack=ack, rejected_by_reason=dict(by_reason), latency_s=time.perf_counter() - started)
+    return ack, dict(Counter(r.reason.name.lower() for r in rejections))
+
+
+def ingest_batch(
+    raw: bytes,
+    *,
+    probe: ProbeRecord,
+    storage: Storage,
+    locator: Locator,
+    limits: ValidationLimits,
+    max_items: int,
+    now_unix_s: float,
+) -> BatchOutcome:
+    """Both halves in this thread (small batches, or no ingest processes)."""
+    started = time.perf_counter()
+    checked = check_raw_batch(
+        raw, probe_id=probe.probe_id, limits=limits, max_items=max_items, now_unix_s=now_unix_s
+    )
+    ack, by_reason = store_checked_batch(
+        checked, raw, probe=probe, storage=storage, locator=locator, now_unix_s=now_unix_s
+    )
+    return BatchOutcome(ack=ack, rejected_by_reason=by_reason, latency_s=time.perf_counter() - started)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import grpc
 
 from vantage.collector.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
 from vantage.collector.service.app import CollectorApp, abort, storage_call
-from vantage.collector.service.ingest import BatchRefused, ingest_batch
+from vantage.collector.service.ingest import BatchOutcome, BatchRefused, ingest_batch, store_checked_batch
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import ProbeRecord, TokenStatus
@@ -127,16 +128,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             if current.asn != probe.asn or current.country != probe.country:
                 probe = current
             try:
-                outcome = await app.blocking(
-                    ingest_batch,
-                    raw,
-                    probe=probe,
-                    storage=app.storage,
-                    locator=app.locator,
-                    limits=app.config.limits,
-                    max_items=app.config.max_batch_items,
-                    now_unix_s=app.clock(),
-                )
+                outcome = await self._ingest(raw, probe)
             except BatchRefused as exc:
                 await abort(context, exc.code, exc.message)
             except StorageError as exc:
@@ -161,6 +153,41 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         return probe_service_pb2.HeartbeatResponse(
             server_time=timestamp(app.clock()), next_heartbeat=duration(app.config.heartbeat_s)
         )
+
+    async def _ingest(self, raw: bytes, probe: ProbeRecord) -> BatchOutcome:
+        """One batch: large ones are decoded and checked in an ingest process, then stored here."""
+        app = self.app
+        config = app.config
+        now = app.clock()
+        if not app.ingest_pool.takes(raw):
+            return await app.blocking(
+                ingest_batch,
+                raw,
+                probe=probe,
+                storage=app.storage,
+                locator=app.locator,
+                limits=config.limits,
+                max_items=config.max_batch_items,
+                now_unix_s=now,
+            )
+        started = time.perf_counter()
+        checked = await app.ingest_pool.check(
+            raw,
+            probe_id=probe.probe_id,
+            limits=config.limits,
+            max_items=config.max_batch_items,
+            now_unix_s=now,
+        )
+        ack, by_reason = await app.blocking(
+            store_checked_batch,
+            checked,
+            raw,
+            probe=probe,
+            storage=app.storage,
+            locator=app.locator,
+            now_unix_s=now,
+        )
+        return BatchOutcome(ack=ack, rejected_by_reason=by_reason, latency_s=time.perf_counter() - started)
 
 
 def add_to_server(servicer: ProbeService, server: grpc.aio.Server) -> None:

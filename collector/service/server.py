@@ -41,6 +41,7 @@ from vantage.collector.auth import (
 from vantage.collector.service.admin_service import AdminService
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
+from vantage.collector.service.ingest_pool import IngestPool
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.probe_service import ProbeService
 from vantage.collector.service.probe_service import add_to_server as add_probe_service
@@ -79,6 +80,7 @@ class ServeOptions:
     metrics_listen: str | None = None
     asn_db: Sequence[Path] = field(default_factory=tuple)
     db_url: str | None = None
+    ingest_processes: int = 0  # worker processes for large batches (ingest_pool.py)
 
 
 def split_host_port(text: str) -> tuple[str, int]:
@@ -160,7 +162,9 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     if options.asn_db:
         log.info("ASN datasets: %d ranges from %d file(s)", locator.range_count, len(options.asn_db))
     metrics, metrics_server = start_metrics(options.metrics_listen)
-    app = CollectorApp(storage, options.config, locator, metrics=metrics)
+    app = CollectorApp(
+        storage, options.config, locator, metrics=metrics, ingest_pool=IngestPool(options.ingest_processes)
+    )
     prepare_credentials(
         storage, data_dir, require_reader=options.config.require_reader, now_unix_s=app.clock()
     )
