@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 
 from vantage.failures import Operation
 from vantage.kinds import Protocol
+from vantage.probe.engine import icmp_recvmmsg
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.icmp_fork import ForkedSweep, SenderProcess
 from vantage.probe.engine.icmp_schedule import SendSchedule
@@ -33,6 +34,7 @@ from vantage.probe.engine.icmp_socket import (
     IcmpSocket,
     ancillary_facts,
     read_error_queue,
+    sockaddr_address,
 )
 from vantage.probe.engine.icmp_wire import EchoCodec, EchoReply
 from vantage.probe.engine.model import MeasurementRequest, MeasurementResult, fast_builder
@@ -70,7 +72,7 @@ async def run_icmp_sweep(
         try:
             plan = forked.plan
             book = PingSweep(plan.addresses, plan.options, icmp_socket.family)
-            drain = make_drain(icmp_socket, plan.codec, book)
+            drain = make_drain(icmp_socket, plan.codec, book, batched=True)
             flush = make_flush(requests, book, emit)
             await _run_with_forked_sender(forked.sender, book, drain, flush)
         finally:
@@ -196,8 +198,15 @@ def _next_wake_s(
     return max(0.0, wait_ns / 1e9)
 
 
-def make_drain(icmp_socket: IcmpSocket, codec: EchoCodec, book: PingSweep) -> Callable[[], None]:
-    """A function that reads every queued reply and error into `book`, until EAGAIN."""
+def make_drain(
+    icmp_socket: IcmpSocket, codec: EchoCodec, book: PingSweep, batched: bool = False
+) -> Callable[[], None]:
+    """A function that reads every queued reply and error into `book`, until EAGAIN.
+
+    `batched`: many messages per system call (recvmmsg, where ctypes reaches it).
+    """
+    if batched and icmp_recvmmsg.available():
+        return _make_batched_drain(icmp_socket, codec, book)
     sock = icmp_socket.sock
     decode, on_reply, recvmsg, clock = codec.decode, book.on_reply, sock.recvmsg, time.time_ns
     unpack_timespec, timestamp_cmsg = TIMESPEC.unpack_from, (socket.SOL_SOCKET, SO_TIMESTAMPNS)
@@ -234,6 +243,45 @@ def make_drain(icmp_socket: IcmpSocket, codec: EchoCodec, book: PingSweep) -> Ca
                 book.on_error(decoded, address[0])  # type: ignore[arg-type]
         if not icmp_socket.raw:
             for queued in read_error_queue(sock):
+                error = codec.error_for_request(
+                    queued.request, queued.destination, queued.icmp_type, queued.code
+                )
+                if error is not None:
+                    book.on_error(error, queued.offender)
+
+    return drain
+
+
+def _make_batched_drain(icmp_socket: IcmpSocket, codec: EchoCodec, book: PingSweep) -> Callable[[], None]:
+    reader = icmp_recvmmsg.MessageReader(icmp_socket.sock, (socket.SOL_SOCKET, SO_TIMESTAMPNS))
+    decode, on_reply, clock, reply_type = codec.decode, book.on_reply, time.time_ns, EchoReply
+    read, messages, batch = reader.read, reader.messages, icmp_recvmmsg.BATCH
+
+    def drain() -> None:
+        errors_in_a_row = 0
+        while True:
+            count = read()
+            if count < 0:  # as in the unbatched drain: read on past a reported error, not forever
+                errors_in_a_row += 1
+                if errors_in_a_row > 8:
+                    break
+                continue
+            for i, data, received_ns, ancdata in messages(count):
+                decoded = decode(data)
+                if decoded is None:
+                    continue
+                cmsg_ttl = -1
+                if ancdata:
+                    received_ns, cmsg_ttl = ancillary_facts(ancdata)
+                if type(decoded) is reply_type:
+                    index, ttl, sent_ns = decoded
+                    on_reply(index, ttl if ttl >= 0 else cmsg_ttl, received_ns or clock(), sent_ns)
+                else:
+                    book.on_error(decoded, sockaddr_address(reader.sender(i)))  # type: ignore[arg-type]
+            if count < batch:
+                break
+        if not icmp_socket.raw:
+            for queued in read_error_queue(icmp_socket.sock):
                 error = codec.error_for_request(
                     queued.request, queued.destination, queued.icmp_type, queued.code
                 )

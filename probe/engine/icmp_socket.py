@@ -166,11 +166,11 @@ def read_error_queue(sock: socket.socket, limit: int = 1024) -> list[QueuedError
             _errno, origin, icmp_type, code, _pad, _info, _data = _EXTENDED_ERROR.unpack_from(payload)
             if origin not in (SO_EE_ORIGIN_ICMP, SO_EE_ORIGIN_ICMP6):
                 continue  # a local error (e.g. message too long), not an answer from the network
-            found.append(QueuedError(data, str(address[0]), icmp_type, code, _offender(payload[16:])))
+            found.append(QueuedError(data, str(address[0]), icmp_type, code, sockaddr_address(payload[16:])))
     return found
 
 
-def _offender(sockaddr: bytes) -> str:
+def sockaddr_address(sockaddr: bytes) -> str:
     """The address in a struct sockaddr_in / sockaddr_in6 (SO_EE_OFFENDER)."""
     if len(sockaddr) >= 8 and int.from_bytes(sockaddr[0:2], sys.byteorder) == socket.AF_INET:
         return socket.inet_ntop(socket.AF_INET, sockaddr[4:8])
