@@ -11,7 +11,6 @@ hiding under a wrong name.
 from __future__ import annotations
 
 import errno
-import ssl
 
 from vantage import failures as f
 from vantage.failures import Failure, Operation
@@ -101,6 +100,10 @@ def failure_from_exception(exc: BaseException, operation: Operation) -> Failure:
     if isinstance(exc, TimeoutError):
         # Python 3.11: asyncio.TimeoutError is TimeoutError, and so is OSError(ETIMEDOUT).
         return Failure(f.GENERIC_TIMEOUT, operation, detail)
+    # Imported here: an ICMP sweep loads this module before its first packet, and ssl costs ≈ 10
+    # ms to import (a TLS error only ever comes from a driver that has imported it already).
+    import ssl
+
     if isinstance(exc, ssl.SSLCertVerificationError):
         return Failure(kind_for_x509_code(exc.verify_code), Operation.TLS_HANDSHAKE, exc.verify_message)
     if isinstance(exc, ssl.SSLEOFError | ssl.SSLZeroReturnError):
