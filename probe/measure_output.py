@@ -58,11 +58,6 @@ class TableWriter:
         # One format string per table: a sweep prints 65k rows, and str.format pads in C.
         self._row = " ".join(f"{{:<{width}}}" for _, width in self.columns) + " {}\n"
         self._icmp = protocol == "icmp"
-        if self._icmp:  # the row of a target that answered its one packet: a sweep's usual row
-            widths = [width for _, width in self.columns]
-            self._once_label = f"{{:<{widths[0]}}} "
-            self._once_counts = " ".join(f"{{:<{w}}}" for w in widths[1:5]).format(1, 1, "0%", 0) + " "
-            self._once_tail = f"{{:<{widths[5]}}} {{:<{widths[6]}}} ok\n"
 
     def _answered_once(self, result: MeasurementResult) -> str:
         details = result.details
@@ -76,8 +71,10 @@ class TableWriter:
             return self._row.format(*icmp_cells(result, ""))
         rtt = details.min_rtt_ms
         text = f"{rtt:.2f}" if rtt < 100 else f"{rtt:.0f}"
-        tail = self._once_tail.format(f"{text}/{text}/{text}", details.reply_ttl)
-        return self._once_label.format(result.address) + self._once_counts + tail
+        # The widths of COLUMNS["icmp"] written out (checked below): an f-string with literal
+        # widths is the cheapest way to a row, and a sweep prints one per target.
+        rtts = f"{text}/{text}/{text}"
+        return f"{result.address:<28} 1     1     0%     0    {rtts:<24} {details.reply_ttl:<4} ok\n"
 
     def write(self, result: MeasurementResult, request: MeasurementRequest) -> None:
         self.write_batch([result], [request.name])
@@ -105,6 +102,9 @@ class TableWriter:
 
 def _ms(value: float) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.0f}"
+
+
+assert [width for _, width in COLUMNS["icmp"]] == [28, 5, 5, 6, 4, 24, 4], "update _answered_once"
 
 
 def icmp_cells(result: MeasurementResult, name: str) -> tuple[object, ...]:

@@ -18,7 +18,6 @@ from vantage.cliutil import EXIT_FAILURE, CliError
 from vantage.kinds import Outcome
 from vantage.probe.engine import Engine, EngineLimits, IcmpUnavailable, MeasurementRequest
 from vantage.probe.engine.engine import PreparedRun
-from vantage.probe.measure_output import TableWriter
 
 # Redraw the progress bar at most 10 times a second: cheap even for 100k results/s.
 PROGRESS_REDRAW_S = 0.1
@@ -80,6 +79,8 @@ async def _run(
     engine: Engine, requests: Sequence[MeasurementRequest], prepared: PreparedRun, args: argparse.Namespace
 ) -> dict[Outcome, int]:
     import asyncio  # loaded by now (run_measurements)
+
+    from vantage.probe.measure_output import TableWriter  # after the sweep has started
 
     progress = Progress(len(requests), sys.stderr) if sys.stderr.isatty() and len(requests) > 1 else None
     counts = dict.fromkeys(Outcome, 0)
