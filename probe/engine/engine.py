@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -164,35 +164,28 @@ class Engine:
             prepared.close()
             raise ValueError("run_batches was given another run's preparation")
         # Drivers hand over results in batches (an ICMP sweep completes hundreds of targets per
-        # socket read): one queue operation per batch, not per result.
-        queue: asyncio.Queue[list[MeasurementResult]] = asyncio.Queue()
+        # socket read): one queue operation per batch, not per result. A worker that ends puts
+        # None, so that one `await queue.get()` also learns of a failed worker.
+        queue: asyncio.Queue[list[MeasurementResult] | None] = asyncio.Queue()
         pacer, forked = prepared.pacer, prepared.forked
+        by_family, emit = prepared.icmp_by_family, queue.put_nowait
         workers = [
-            asyncio.create_task(
-                run_icmp_sweep(
-                    s, prepared.icmp_by_family[s.family], pacer, queue.put_nowait, self._rng, forked
-                )
-            )
+            asyncio.create_task(run_icmp_sweep(s, by_family[s.family], pacer, emit, self._rng, forked))
             for s in prepared.sockets
         ]
         if prepared.others:
-            workers.append(asyncio.create_task(self._run_others(prepared.others, pacer, queue)))
+            workers.append(asyncio.create_task(self._run_others(prepared.others, pacer, emit)))
+        for worker in workers:
+            worker.add_done_callback(lambda _: queue.put_nowait(None))
         try:
             remaining = len(requests)
             while remaining:
-                if queue.empty():
-                    getter = asyncio.ensure_future(queue.get())
-                    pending = [worker for worker in workers if not worker.done()]
-                    await asyncio.wait([getter, *pending], return_when=asyncio.FIRST_COMPLETED)
-                    if not getter.done():
-                        getter.cancel()
-                        _raise_worker_failure(workers)
-                        if all(worker.done() for worker in workers) and queue.empty():
-                            raise RuntimeError(f"engine bug: {remaining} results never came")
-                        continue
-                    completed = getter.result()
-                else:
-                    completed = queue.get_nowait()
+                completed = await queue.get()
+                if completed is None:
+                    _raise_worker_failure(workers)
+                    if all(worker.done() for worker in workers) and queue.empty():
+                        raise RuntimeError(f"engine bug: {remaining} results never came")
+                    continue
                 remaining -= len(completed)
                 yield completed
         finally:
@@ -223,7 +216,7 @@ class Engine:
         self,
         requests: Sequence[MeasurementRequest],
         pacer: Pacer,
-        queue: asyncio.Queue[list[MeasurementResult]],
+        emit: Callable[[list[MeasurementResult]], None],
     ) -> None:
         import asyncio
 
@@ -232,7 +225,7 @@ class Engine:
 
         async def one(request: MeasurementRequest) -> None:
             try:
-                queue.put_nowait([await self._measure_one(request)])
+                emit([await self._measure_one(request)])
             finally:
                 semaphore.release()
 
