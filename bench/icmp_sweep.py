@@ -27,6 +27,7 @@ import gc
 import ipaddress
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -146,6 +147,7 @@ def main() -> int:
             rows["cli"].append((elapsed, ok / targets, rss, cpu))
     finally:
         lab.close()
+        shutil.rmtree(workdir, ignore_errors=True)
     best = {name: min(runs) for name, runs in rows.items()}  # the fastest run of each
     print(f"ICMP sweep of {targets} addresses ({args.prefix}), {args.repeat} run(s) each, best shown")
     print(f"{'tool':<34}{'targets/s':>11}{'matched':>9}{'peak RSS':>10}{'CPU s':>7}   all runs (s)")
