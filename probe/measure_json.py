@@ -168,85 +168,10 @@ def _value(value: object) -> str:
 def measurement_document(result: MeasurementResult, measurement_id: str = "") -> dict[str, Any]:
     """The Measurement of `result` as MessageToDict(preserving_proto_field_name=True) gives it."""
     measurement_id = measurement_id or new_ids(1)[0]
-    if not isinstance(result.details, IcmpDetails):
-        return _through_protobuf(result, measurement_id)
-    document: dict[str, Any] = {
-        "id": measurement_id,
-        "target": _non_default(
-            {
-                "address": result.address,
-                "name": result.name,
-                "port": result.port,
-                "url": result.url,
-                "target_id": result.target_id,
-            }
-        ),
-        "protocol": _PROTOCOLS[result.protocol],
-        "started_at": _timestamp(result.started_at),
-        "duration": _duration(timedelta(milliseconds=result.duration_ms)),
-        "probe_version": __version__,
-    }
-    if result.outcome:
-        document["outcome"] = _OUTCOMES[result.outcome]
-    if result.address_family:
-        document["address_family"] = result.address_family
-    if result.source_address:
-        document["source_address"] = result.source_address
-    failure = result.failure
-    if failure is not None:
-        document["failure"] = _non_default(
-            {
-                "kind": failure.kind,
-                "operation": _OPERATIONS.get(failure.operation, 0),
-                "detail": failure.detail,
-            }
-        )
-    document["icmp"] = _icmp(result.details)
-    return document
-
-
-def _icmp(details: IcmpDetails) -> dict[str, Any]:
-    icmp = _non_default(
-        {
-            "sent": details.sent,
-            "received": details.received,
-            "duplicates": details.duplicates,
-            "min_rtt_ms": float(details.min_rtt_ms),
-            "avg_rtt_ms": float(details.avg_rtt_ms),  # a double, even if given an int
-            "max_rtt_ms": float(details.max_rtt_ms),
-            "stddev_rtt_ms": float(details.stddev_rtt_ms),
-            "reply_ttl": details.reply_ttl,
-            "packet_size": details.packet_size,
-            "interval_ms": float(details.interval_ms),
-        }
-    )
-    if details.replies:
-        icmp["replies"] = [
-            _non_default(
-                {
-                    "sequence": reply.sequence,
-                    "lost": reply.lost,
-                    "rtt_ms": float(reply.rtt_ms),
-                    "ttl": reply.ttl,
-                    "duplicate": reply.duplicate,
-                }
-            )
-            for reply in details.replies
-        ]
-    if details.errors:
-        icmp["errors"] = [
-            _non_default(
-                {
-                    "type": error.type,
-                    "code": error.code,
-                    "from_address": error.from_address,
-                    "sequence": error.sequence,
-                    "description": error.description,
-                }
-            )
-            for error in details.errors
-        ]
-    return icmp
+    if isinstance(result.details, IcmpDetails):
+        document: dict[str, Any] = json.loads(icmp_line(result, measurement_id))
+        return document
+    return _through_protobuf(result, measurement_id)
 
 
 def _non_default(fields: dict[str, Any]) -> dict[str, Any]:
