@@ -40,15 +40,20 @@ def test_every_queued_datagram_comes_with_its_kernel_time(pair: tuple[socket.soc
     after = time.time_ns()
     reader = icmp_recvmmsg.MessageReader(receiver, TIMESTAMP)
     read: list[bytes] = []
+    times: list[int] = []
     counts = []
     while count := reader.read():
         counts.append(count)
         for i, data, received_ns, others in reader.messages(count):
-            assert before <= received_ns <= after and others == []
-            assert sockaddr_address(reader.sender(i)) == "127.0.0.1"
+            assert others == [] and sockaddr_address(reader.sender(i)) == "127.0.0.1"
             read.append(data)
+            times.append(received_ns)
     assert counts == [icmp_recvmmsg.BATCH, 44]
     assert read == payloads
+    # The kernel's stamps, in arrival order. Not compared with `before` to the microsecond: on
+    # this kernel a loopback UDP stamp can trail the process's clock by about a millisecond.
+    assert times == sorted(times)
+    assert before - 50_000_000 < times[0] and times[-1] < after + 50_000_000
 
 
 def test_other_control_messages_come_as_recvmsg_returns_them(
