@@ -53,6 +53,8 @@ from vantage.v1 import (
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest import TARGETS, make_measurement, stream, synthetic_asn_csv  # B2's load generator
 
+from vantage.probe.daemon.wire import measurement_id
+
 DEFAULT_DSN = "postgresql://vantage:vantage@127.0.0.1:5432/vantage_test"
 START_TIMEOUT_S = 60.0
 GRPC_OPTIONS = [("grpc.max_send_message_length", 64 << 20), ("grpc.max_receive_message_length", 64 << 20)]
@@ -103,8 +105,8 @@ def build_load(args: argparse.Namespace) -> list[list[list[measurement_pb2.Measu
     return [
         [
             [
-                make_measurement(rng, "", now, rng.choice(targets))
-                for _ in range(min(args.batch, per_stream - start))
+                make_measurement(rng, "", now, rng.choice(targets), "random", start + n)
+                for n in range(min(args.batch, per_stream - start))
             ]
             for start in range(0, per_stream, args.batch)
         ]
@@ -139,9 +141,12 @@ def run_config(
                 probe_service_pb2.EnrollRequest(enrollment_token=token, name=f"bench-{n}")
             )
             batches = []
+            index = 0
             for ms in stream_batches:
-                for m in ms:
+                for m in ms:  # ids as this probe's daemon would make them (docs/ingest.md)
                     m.probe_id = probe.probe_id
+                    m.id = measurement_id(probe.probe_id, m.round, m.task_id, index)
+                    index += 1
                 batches.append(
                     probe_service_pb2.ResultBatch(
                         batch_id=uuid.uuid4().hex, measurements=ms

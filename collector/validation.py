@@ -18,7 +18,6 @@ import ipaddress
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import NamedTuple
 
 from vantage.failures import FAILURE_KINDS
@@ -73,13 +72,26 @@ class Rejection:
     message: str
 
 
-@lru_cache(maxsize=65536)
+# Address text → canonical text (None: not an address). A plain dict, not lru_cache: a hit is
+# one dict probe (~40 ns, against ~120 ns through lru_cache's wrapper), at 100k+ results/s.
+_ADDRESS_MEMO: dict[str, str | None] = {}
+ADDRESS_MEMO_LIMIT = 65536
+
+
 def normalized_address(text: str) -> str | None:
     """Canonical text of an IPv4/IPv6 address (no zone, no prefix), None when invalid."""
     try:
-        return str(ipaddress.ip_address(text))
+        return _ADDRESS_MEMO[text]
+    except KeyError:
+        pass
+    try:
+        found: str | None = str(ipaddress.ip_address(text))
     except ValueError:
-        return None
+        found = None
+    if len(_ADDRESS_MEMO) >= ADDRESS_MEMO_LIMIT:
+        _ADDRESS_MEMO.clear()  # a fleet's targets fit many times over; garbage never accumulates
+    _ADDRESS_MEMO[text] = found
+    return found
 
 
 def is_uuid(text: str) -> bool:
@@ -196,6 +208,7 @@ def check_batch(
     """
     oldest = now_unix_s - limits.retention_s
     newest = now_unix_s + limits.clock_skew_s
+    memo = _ADDRESS_MEMO
     normalize = normalized_address
     fromhex = bytes.fromhex
     failure_kinds = FAILURE_KINDS
@@ -221,7 +234,7 @@ def check_batch(
         started_unix_s = started.seconds + started.nanos * 1e-9
         target = m.target
         address = target.address
-        canonical = normalize(address) if address else ""
+        canonical = (memo[address] if address in memo else normalize(address)) if address else ""
         protocol = m.protocol
         outcome = m.outcome
         kind = m.failure.kind

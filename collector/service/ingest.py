@@ -119,8 +119,7 @@ def store_checked_batch(
     """Map the accepted items' targets to ASes, commit, and build the ack (after the commit)."""
     counts = IngestCounts(accepted=0, duplicates=0)
     if checked.items:
-        locate = locator.locate
-        asns = [locate(address)[0] if address else 0 for address in checked.target_addresses]
+        asns = locator.asns(checked.target_addresses)
         counts = storage.ingest(
             ResultBatchRecord(
                 probe_id=probe.probe_id,

@@ -63,6 +63,17 @@ class Locator:
         memo[address] = found
         return found
 
+    def asns(self, addresses: Sequence[str]) -> list[int]:
+        """The AS of each address ("" → 0): ingest's per-batch lookup, one dict probe per item
+        for the targets seen before (a fleet measures the same targets round after round)."""
+        memo = self._memo
+        locate = self.locate
+        found = []
+        for address in addresses:
+            known = memo.get(address)
+            found.append((known if known is not None else locate(address))[0] if address else 0)
+        return found
+
     def as_name(self, asn: int) -> str:
         db = self._db
         return str(db.as_name(asn)) if db is not None else ""

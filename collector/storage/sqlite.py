@@ -72,6 +72,14 @@ DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
 # Ids per INSERT (and per lookup): well under SQLite's 32766 bound parameters.
 IDS_PER_STATEMENT = 1000
+# A batch's ids in one statement from its one blob of 16-byte ids: SQLite cuts the blob
+# itself (a recursive CTE over the offsets), so Python binds one parameter instead of one
+# per id. Binding is done holding the GIL, and the collector's main process is GIL-bound
+# (bench/ingest.py); the insert itself runs with the GIL released.
+INSERT_IDS_FROM_BLOB = (
+    "WITH RECURSIVE offsets(o) AS (SELECT 0 UNION ALL SELECT o + 16 FROM offsets WHERE o + 16 < length(?1)) "
+    "INSERT OR IGNORE INTO measurement_ids (measurement_id) SELECT substr(?1, o + 1, 16) FROM offsets"
+)
 SELECT_STORED_IDS = "SELECT measurement_id FROM measurement_ids WHERE measurement_id IN ({})"
 # Schema 0002 turned 0001's per-result rows into batches: that data step runs right after it.
 V1_CONVERSION_VERSION = 2
@@ -251,11 +259,13 @@ class SqliteStorage(SqliteRounds):
         inserts' row counts tell (a conflict adds 0). Otherwise the ids go back out and the
         duplicates are found by lookup, then only the new ids go in."""
         ids = batch.measurement_ids
-        keys = [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
         conn.execute("SAVEPOINT batch_ids")
         skipped: tuple[int, ...] = ()
-        if insert_measurement_ids(conn, keys) != len(keys):
+        before = conn.total_changes
+        conn.execute(INSERT_IDS_FROM_BLOB, (ids,))
+        if conn.total_changes - before != batch.items:
             conn.execute("ROLLBACK TO batch_ids")
+            keys = [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
             stored: set[bytes] = set()
             for start in range(0, len(keys), IDS_PER_STATEMENT):
                 chunk = keys[start : start + IDS_PER_STATEMENT]
