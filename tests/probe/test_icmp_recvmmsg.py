@@ -38,6 +38,9 @@ def test_every_queued_datagram_comes_with_its_kernel_time(pair: tuple[socket.soc
     for payload in payloads:
         sender.send(payload)
     after = time.time_ns()
+    # recvmsg's view of the first datagram, left queued (MSG_PEEK), to compare with the reader's.
+    first, ancdata, _flags, _address = receiver.recvmsg(2048, 128, socket.MSG_PEEK)
+    first_ns, _ttl = ancillary_facts(ancdata)
     reader = icmp_recvmmsg.MessageReader(receiver, TIMESTAMP)
     read: list[bytes] = []
     times: list[int] = []
@@ -50,10 +53,10 @@ def test_every_queued_datagram_comes_with_its_kernel_time(pair: tuple[socket.soc
             times.append(received_ns)
     assert counts == [icmp_recvmmsg.BATCH, 44]
     assert read == payloads
-    # The kernel's stamps, in arrival order. Not compared with `before` to the microsecond: on
-    # this kernel a loopback UDP stamp can trail the process's clock by about a millisecond.
-    assert times == sorted(times)
-    assert before - 50_000_000 < times[0] and times[-1] < after + 50_000_000
+    assert first == payloads[0] and times[0] == first_ns > 0
+    # Only plausibility for the rest: this kernel's loopback UDP stamps are not even in arrival
+    # order (they jitter by a millisecond or two against each other and the process's clock).
+    assert all(before - 50_000_000 < at < after + 50_000_000 for at in times)
 
 
 def test_other_control_messages_come_as_recvmsg_returns_them(
