@@ -12,7 +12,6 @@ from collections.abc import Collection, Sequence
 
 from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import (
-    MEASUREMENT_ID_BYTES,
     CredentialRole,
     EnrollmentToken,
     IngestCounts,
@@ -32,6 +31,7 @@ from vantage.collector.storage.records import (
     measurement_id_bytes,
     measurement_id_text,
     merge_target,
+    split_ids,
 )
 
 
@@ -208,8 +208,8 @@ class MemoryStorage(Storage):
                 self._batch_keys += 1
                 key = self._batch_keys
                 self._batches[key] = dataclasses.replace(batch, skipped=skipped, batch_key=key)
-                for index in range(0, len(ids), MEASUREMENT_ID_BYTES):
-                    self._measurement_ids.setdefault(ids[index : index + MEASUREMENT_ID_BYTES], key)
+                for raw in split_ids(ids):
+                    self._measurement_ids.setdefault(raw, key)
                 probe = self._probes.get(batch.probe_id)
                 if probe is not None:
                     self._probes[batch.probe_id] = dataclasses.replace(
@@ -258,11 +258,8 @@ class MemoryStorage(Storage):
             for key in doomed:
                 batch = self._batches.pop(key)
                 dropped += batch.items - len(batch.skipped)
-                ids = batch.measurement_ids
-                for index in range(0, len(ids), MEASUREMENT_ID_BYTES):
-                    raw = ids[index : index + MEASUREMENT_ID_BYTES]
-                    if self._measurement_ids.get(raw) == key:
-                        del self._measurement_ids[raw]
+                for raw in batch.stored_ids():
+                    del self._measurement_ids[raw]
             old_rounds = {n for n, r in self._rounds.items() if r.start_unix_s < cutoff_unix_s}
             for task_key in [k for k, t in self._tasks.items() if t.round in old_rounds]:
                 del self._tasks[task_key]

@@ -49,7 +49,6 @@ from vantage.collector.storage.postgres_leader import (
 )
 from vantage.collector.storage.postgres_rounds import Connection, PostgresRounds
 from vantage.collector.storage.records import (
-    MEASUREMENT_ID_BYTES,
     IngestCounts,
     ResultBatchRecord,
     duplicate_items,
@@ -253,7 +252,7 @@ class PostgresStorage(PostgresRounds):
 
     def _ingest_once(self, batch: ResultBatchRecord) -> IngestCounts:
         ids = batch.measurement_ids
-        keys = [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
+        keys = batch.ids()
         with self._tx() as conn:
             inserted = {bytes(row[0]) for row in conn.execute(INSERT_MEASUREMENT_IDS, (keys,)).fetchall()}
             skipped: tuple[int, ...] = ()

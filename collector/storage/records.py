@@ -156,6 +156,15 @@ class ResultBatchRecord:
     def items(self) -> int:
         return len(self.measurement_ids) // MEASUREMENT_ID_BYTES
 
+    def ids(self) -> list[bytes]:
+        """Each item's 16-byte measurement id, in order."""
+        return split_ids(self.measurement_ids)
+
+    def stored_ids(self) -> list[bytes]:
+        """The ids this batch stored: each item's, but those it skipped as duplicates."""
+        skipped = set(self.skipped)
+        return [key for index, key in enumerate(self.ids()) if index not in skipped]
+
 
 MEASUREMENT_ID_BYTES = 16
 
@@ -168,6 +177,11 @@ def measurement_id_bytes(measurement_id: str) -> bytes:
     return raw
 
 
+def split_ids(ids: bytes) -> list[bytes]:
+    """A blob of 16-byte ids → the ids."""
+    return [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
+
+
 def measurement_id_text(raw: bytes) -> str:
     """16 bytes → the canonical lower-case UUID text."""
     h = raw.hex()
@@ -178,10 +192,9 @@ def duplicate_items(ids: bytes, stored_before: Container[bytes]) -> tuple[int, .
     """Indexes of items whose id was already stored, or repeats one earlier in the batch."""
     seen: set[bytes] = set()
     skipped = []
-    for index in range(0, len(ids), MEASUREMENT_ID_BYTES):
-        key = ids[index : index + MEASUREMENT_ID_BYTES]
+    for index, key in enumerate(split_ids(ids)):
         if key in stored_before or key in seen:
-            skipped.append(index // MEASUREMENT_ID_BYTES)
+            skipped.append(index)
         seen.add(key)
     return tuple(skipped)
 

@@ -11,7 +11,7 @@ import struct
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from vantage.collector.storage.records import MEASUREMENT_ID_BYTES, ResultBatchRecord, measurement_id_bytes
+from vantage.collector.storage.records import ResultBatchRecord, measurement_id_bytes
 
 BATCH_COLUMNS = (
     "probe_id, probe_asn, probe_country, received_at, first_started_at, last_started_at, rounds, "
@@ -29,9 +29,7 @@ SELECT_BATCHES_AFTER = (
 )
 SELECT_TASK_KINDS = "SELECT task_id, kind FROM issued_tasks WHERE round = ?"
 COUNT_RESULTS = "SELECT COALESCE(SUM(results), 0) FROM result_batches"
-SELECT_EXPIRED_BATCHES = (
-    "SELECT batch_key, measurement_ids, skipped, results FROM result_batches WHERE last_started_at < ?"
-)
+SELECT_EXPIRED_BATCHES = f"SELECT batch_key, {BATCH_COLUMNS} FROM result_batches WHERE last_started_at < ?"
 DELETE_ID = "DELETE FROM measurement_ids WHERE measurement_id = ?"
 DELETE_BATCH_ROUNDS = "DELETE FROM result_batch_rounds WHERE batch_key = ?"
 DELETE_BATCH = "DELETE FROM result_batches WHERE batch_key = ?"
@@ -80,16 +78,6 @@ def batch_from_row(row: Sequence[Any]) -> ResultBatchRecord:
         payload=bytes(row[12]),
         batch_key=int(row[0]),
     )
-
-
-def stored_ids(measurement_ids: bytes, skipped: str) -> list[tuple[bytes]]:
-    """The ids a stored batch put into measurement_ids (not its skipped duplicates)."""
-    not_stored = set(_parse_numbers(skipped))
-    return [
-        (measurement_ids[offset : offset + MEASUREMENT_ID_BYTES],)
-        for index, offset in enumerate(range(0, len(measurement_ids), MEASUREMENT_ID_BYTES))
-        if index not in not_stored
-    ]
 
 
 # ------------------------------------------------------------ schema 0001 → 0002

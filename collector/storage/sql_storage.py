@@ -236,26 +236,28 @@ class SqlStorage(Storage):
         """Insert a batch's row, its rounds and the probe's count (the caller stored the ids and
         found the duplicates); returns how many results it accepted."""
         accepted = batch.items - len(skipped)
-        if not accepted:
-            return 0
+        if accepted:
+            self._insert_batch_row(conn, batch, skipped)
+            conn.execute(self._sql(qb.ADD_RESULTS_RECEIVED), (accepted, batch.probe_id))
+        return accepted
+
+    def _insert_batch_row(self, conn: Any, batch: ResultBatchRecord, skipped: tuple[int, ...]) -> None:
         row = conn.execute(
             self._sql(qb.INSERT_BATCH + " RETURNING batch_key"), qb.batch_params(batch, skipped)
         ).fetchone()
-        key = int(row[0])
         for round_number in batch.rounds:
-            conn.execute(self._sql(qb.INSERT_BATCH_ROUND), (round_number, key))
-        conn.execute(self._sql(qb.ADD_RESULTS_RECEIVED), (accepted, batch.probe_id))
-        return accepted
+            conn.execute(self._sql(qb.INSERT_BATCH_ROUND), (round_number, int(row[0])))
 
     def delete_measurements_before(self, cutoff_unix_s: float) -> int:
         with self._tx() as conn:
-            expired = conn.execute(self._sql(qb.SELECT_EXPIRED_BATCHES), (cutoff_unix_s,)).fetchall()
+            rows = conn.execute(self._sql(qb.SELECT_EXPIRED_BATCHES), (cutoff_unix_s,)).fetchall()
             dropped = 0
-            for key, ids, skipped, results in expired:
-                self._executemany(conn, self._sql(qb.DELETE_ID), qb.stored_ids(bytes(ids), skipped))
-                conn.execute(self._sql(qb.DELETE_BATCH_ROUNDS), (key,))
-                conn.execute(self._sql(qb.DELETE_BATCH), (key,))
-                dropped += int(results)
+            for batch in map(qb.batch_from_row, rows):
+                stored = batch.stored_ids()
+                self._executemany(conn, self._sql(qb.DELETE_ID), [(key,) for key in stored])
+                conn.execute(self._sql(qb.DELETE_BATCH_ROUNDS), (batch.batch_key,))
+                conn.execute(self._sql(qb.DELETE_BATCH), (batch.batch_key,))
+                dropped += len(stored)
             conn.execute(
                 self._sql(
                     "DELETE FROM issued_tasks WHERE round IN (SELECT number FROM rounds WHERE start < ?)"
@@ -270,13 +272,9 @@ class SqlStorage(Storage):
         converted = 0
         rows = conn.execute(self._sql(qb.SELECT_V1_MEASUREMENTS)).fetchall()
         for batch in qb.batches_from_v1_rows(rows):
-            ids = [(batch.measurement_ids[i : i + 16],) for i in range(0, len(batch.measurement_ids), 16)]
+            ids = [(key,) for key in batch.ids()]
             self._executemany(conn, self._sql("INSERT INTO measurement_ids (measurement_id) VALUES (?)"), ids)
-            row = conn.execute(
-                self._sql(qb.INSERT_BATCH + " RETURNING batch_key"), qb.batch_params(batch, ())
-            ).fetchone()
-            for round_number in batch.rounds:
-                conn.execute(self._sql(qb.INSERT_BATCH_ROUND), (round_number, int(row[0])))
+            self._insert_batch_row(conn, batch, ())  # results_received already counted them
             converted += batch.items
         conn.execute("DROP TABLE measurements_v1")
         return converted

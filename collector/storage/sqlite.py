@@ -37,7 +37,6 @@ from typing import Any
 
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import (
-    MEASUREMENT_ID_BYTES,
     IngestCounts,
     ResultBatchRecord,
     duplicate_items,
@@ -265,7 +264,7 @@ class SqliteStorage(SqliteRounds):
         conn.execute(INSERT_IDS_FROM_BLOB, (ids,))
         if conn.total_changes - before != batch.items:
             conn.execute("ROLLBACK TO batch_ids")
-            keys = [ids[i : i + MEASUREMENT_ID_BYTES] for i in range(0, len(ids), MEASUREMENT_ID_BYTES)]
+            keys = batch.ids()
             stored: set[bytes] = set()
             for start in range(0, len(keys), IDS_PER_STATEMENT):
                 chunk = keys[start : start + IDS_PER_STATEMENT]
