@@ -240,13 +240,14 @@ _OCTETS = [str(n) for n in range(256)]
 def ipv4_range(first: int, last: int) -> list[str]:
     """Dotted quads of the addresses first..last (as integers), inclusive.
 
-    One string concatenation per address (a /24's head + a cached last octet): ≈ 20x cheaper
-    than str(IPv4Address), and a /16 sweep must not spend its first 50 ms here.
+    A /24's head joined with cached last octets: far cheaper than str(IPv4Address) per
+    address, and a /16 sweep must not spend its first 50 ms here.
     """
     addresses: list[str] = []
     for block in range(first >> 8, (last >> 8) + 1):
         head = f"{block >> 16}.{(block >> 8) & 255}.{block & 255}."
         low = first & 255 if block == first >> 8 else 0
         high = last & 255 if block == last >> 8 else 255
-        addresses.extend([head + octet for octet in _OCTETS[low : high + 1]])
+        # One join and one split in C per block instead of 256 concatenations in Python.
+        addresses.extend((head + ("\n" + head).join(_OCTETS[low : high + 1])).split("\n"))
     return addresses

@@ -23,23 +23,20 @@ from vantage.kinds import Outcome
 from vantage.probe.engine.failure_map import kind_for_icmp_error
 from vantage.probe.engine.icmp_wire import EchoError, describe_icmp_error
 from vantage.probe.engine.lanes import Lanes
-from vantage.probe.engine.model import IcmpDetails, IcmpErrorReport, IcmpOptions, PingReply, fast_builder
+from vantage.probe.engine.model import (
+    NS_PER_MS,
+    IcmpDetails,
+    IcmpErrorReport,
+    IcmpOptions,
+    PingReply,
+    distinct_options,
+    fast_builder,
+)
 
 _OUTSTANDING, _REPLIED, _ERRORED, _LOST, _SEND_FAILED = 0, 1, 2, 3, 4
 _OK, _FAILURE = Outcome.OK, Outcome.FAILURE  # looked up once: result() runs per target
 _ping_reply = fast_builder(PingReply)
 _icmp_details = fast_builder(IcmpDetails)
-NS_PER_MS = 1_000_000
-
-
-def distinct_options(options: Sequence[IcmpOptions]) -> list[IcmpOptions]:
-    """The different options of a sweep, by value.
-
-    A sweep usually shares one options object: identities are compared first, in C (a
-    dataclass __hash__ runs in Python, ≈ 0.4 µs a call), values only among distinct objects.
-    """
-    objects = dict(zip(map(id, options), options, strict=True)).values()
-    return list(dict.fromkeys(objects))
 
 
 class PingSweep:

@@ -13,10 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from vantage.probe.engine.icmp_schedule import SendSchedule
-from vantage.probe.engine.icmp_session import NS_PER_MS, distinct_options
 from vantage.probe.engine.icmp_socket import IcmpSocket
 from vantage.probe.engine.icmp_wire import EchoCodec
-from vantage.probe.engine.model import IcmpOptions, MeasurementRequest
+from vantage.probe.engine.model import NS_PER_MS, IcmpOptions, MeasurementRequest, distinct_options
 from vantage.probe.engine.sweep_requests import IcmpSweep
 
 

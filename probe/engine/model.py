@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any, TypeVar
@@ -38,6 +38,7 @@ DEFAULT_HTTP_MAX_BODY_BYTES = 1 << 20
 DEFAULT_HTTP_MAX_REDIRECTS = 5
 # A TCP connect gets 5 s: Linux retries a SYN after 1 s and 3 s, so 5 s sees the second retry.
 DEFAULT_TCP_TIMEOUT_MS = 5000.0
+NS_PER_MS = 1_000_000
 
 
 # Returns None when an address may be contacted, else a human reason why not.
@@ -278,6 +279,16 @@ class MeasurementResult:
     target_id: str = ""
     address_family: int = 0  # 4 or 6; 0 when no address was used
     source_address: str = ""
+
+
+def distinct_options(options: Sequence[IcmpOptions]) -> list[IcmpOptions]:
+    """The different options of a sweep, by value.
+
+    A sweep usually shares one options object: identities are compared first, in C (a
+    dataclass __hash__ runs in Python, ≈ 0.4 µs a call), values only among distinct objects.
+    """
+    objects = dict(zip(map(id, options), options, strict=True)).values()
+    return list(dict.fromkeys(objects))
 
 
 def fast_builder(cls: type[T], validated_by_caller: bool = False) -> Callable[..., T]:

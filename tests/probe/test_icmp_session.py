@@ -10,9 +10,9 @@ import pytest
 from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome
-from vantage.probe.engine.icmp_session import PingSweep, distinct_options
+from vantage.probe.engine.icmp_session import PingSweep
 from vantage.probe.engine.icmp_wire import EchoError
-from vantage.probe.engine.model import IcmpOptions
+from vantage.probe.engine.model import IcmpOptions, distinct_options
 
 MS = 1_000_000
 
