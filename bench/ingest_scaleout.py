@@ -4,8 +4,8 @@
 
 Three configurations, in one run, fed the same load:
   1. one collector on SQLite (the embedded default, WAL, synchronous=FULL);
-  2. one collector on PostgreSQL (binary COPY into a staging table, then
-     INSERT ... ON CONFLICT DO NOTHING; synchronous_commit=on);
+  2. one collector on PostgreSQL (a row per batch, its ids in one
+     INSERT ... FROM unnest(array) ON CONFLICT DO NOTHING; synchronous_commit=on);
   3. two collectors on the same PostgreSQL database, the probes' streams
      spread over them (what several collectors are for).
 The load generator is bench/ingest.py's (same measurements, same
