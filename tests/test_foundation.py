@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 
@@ -74,3 +75,12 @@ def test_shared_enums_match_the_wire_format() -> None:
         (TaskKind, probe_service_pb2.TaskKind, "TASK_KIND_"),
     ):
         assert {f"{prefix}{m.name}": m.value for m in enum_type} == dict(wire_enum.items())
+
+
+@pytest.mark.parametrize("command", sorted(cli.COMMAND_OWNERS))
+def test_each_command_is_registered_by_its_owner_alone(command: str) -> None:
+    """`vantage WORD ...` builds only WORD's group: that group must register WORD."""
+    parser = cli.build_parser([command, "--help"])
+    (subparsers,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    assert command in subparsers.choices
+    assert set(cli.COMMAND_OWNERS.values()) == set(cli.COMMAND_MODULES)
