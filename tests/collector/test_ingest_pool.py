@@ -140,9 +140,11 @@ def test_a_killed_worker_process_costs_no_batch(pooled: CollectorProcess) -> Non
     assert len(stored_ids(pooled, ids)) == len(ids)
     # New workers replace the broken pool at the next large batch.
     poll(
-        lambda: bool(submit(pooled, enrolled.credential, [large_batch(enrolled.probe_id)]))
-        and len(worker_pids(pooled.process.pid)) == 2
-        and workers[0] not in worker_pids(pooled.process.pid),
+        lambda: (
+            bool(submit(pooled, enrolled.credential, [large_batch(enrolled.probe_id)]))
+            and len(worker_pids(pooled.process.pid)) == 2
+            and workers[0] not in worker_pids(pooled.process.pid)
+        ),
         timeout_s=30,
         what="a new pool of 2 ingest processes",
     )
