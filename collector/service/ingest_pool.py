@@ -29,6 +29,7 @@ import functools
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -46,6 +47,12 @@ def default_processes() -> int:
     """One worker per core when there are several cores; none on a single core."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     return cores if cores > 1 else 0
+
+
+def _ignore_interrupts() -> None:
+    """Workers leave Ctrl-C to the collector, which drains and closes the pool (a terminal
+    sends SIGINT to the whole process group)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def warm_up() -> int:
@@ -76,7 +83,9 @@ class IngestPool:
 
     def _start(self) -> None:
         self._executor = ProcessPoolExecutor(
-            max_workers=self.processes, mp_context=multiprocessing.get_context("spawn")
+            max_workers=self.processes,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_ignore_interrupts,
         )
         # One warm-up per worker: the executor starts a process for each task no idle one takes.
         self._warming = [self._executor.submit(warm_up) for _ in range(self.processes)]
