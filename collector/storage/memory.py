@@ -31,7 +31,6 @@ from vantage.collector.storage.records import (
     measurement_id_bytes,
     measurement_id_text,
     merge_target,
-    split_ids,
 )
 
 
@@ -208,7 +207,7 @@ class MemoryStorage(Storage):
                 self._batch_keys += 1
                 key = self._batch_keys
                 self._batches[key] = dataclasses.replace(batch, skipped=skipped, batch_key=key)
-                for raw in split_ids(ids):
+                for raw in batch.ids():
                     self._measurement_ids.setdefault(raw, key)
                 probe = self._probes.get(batch.probe_id)
                 if probe is not None:

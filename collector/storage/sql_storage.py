@@ -12,7 +12,7 @@ not the same on the two servers.
 from __future__ import annotations
 
 import abc
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -214,12 +214,18 @@ class SqlStorage(Storage):
                 keys.add(measurement_id_bytes(text))
             except ValueError:
                 continue  # not a UUID: never stored
-        found: set[str] = set()
-        key_list = list(keys)
-        for start in range(0, len(key_list), 500):  # stay under SQLite's bound-parameter limit
-            condition, params = self._in("measurement_id", key_list[start : start + 500])
-            rows = self._select(f"SELECT measurement_id FROM measurement_ids WHERE {condition}", params)
-            found.update(measurement_id_text(bytes(row[0])) for row in rows)
+        return {measurement_id_text(key) for key in self._stored_keys(self._read, list(keys))}
+
+    def _stored_keys(
+        self, run: Callable[[str, Sequence[object]], Iterable[Sequence[Any]]], keys: Sequence[bytes]
+    ) -> set[bytes]:
+        """Which of these 16-byte ids are in measurement_ids, read through `run` (a read
+        outside a transaction, or the ingest transaction's connection)."""
+        found: set[bytes] = set()
+        for start in range(0, len(keys), 500):  # stay under SQLite's bound-parameter limit
+            condition, params = self._in("measurement_id", keys[start : start + 500])
+            rows = run(self._sql(f"SELECT measurement_id FROM measurement_ids WHERE {condition}"), params)
+            found.update(bytes(row[0]) for row in rows)
         return found
 
     def round_batches(self, round_number: int) -> list[ResultBatchRecord]:

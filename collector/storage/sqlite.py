@@ -27,7 +27,6 @@ Theory of operation:
 
 from __future__ import annotations
 
-import functools
 import sqlite3
 import threading
 from collections.abc import Collection, Iterable, Iterator, Sequence
@@ -69,17 +68,15 @@ __all__ = [
 # collectors on one file are a test setup; a batch commit takes milliseconds.
 DEFAULT_BUSY_TIMEOUT_MS = 10_000
 
-# Ids per INSERT (and per lookup): well under SQLite's 32766 bound parameters.
-IDS_PER_STATEMENT = 1000
 # A batch's ids in one statement from its one blob of 16-byte ids: SQLite cuts the blob
 # itself (a recursive CTE over the offsets), so Python binds one parameter instead of one
 # per id. Binding is done holding the GIL, and the collector's main process is GIL-bound
-# (bench/ingest.py); the insert itself runs with the GIL released.
+# (bench/ingest.py); the insert itself runs with the GIL released. Measured: 2.2-2.5 us per
+# id, against 2.5-2.8 for a 1000-row VALUES list and 4.1 for executemany of one-row inserts.
 INSERT_IDS_FROM_BLOB = (
     "WITH RECURSIVE offsets(o) AS (SELECT 0 UNION ALL SELECT o + 16 FROM offsets WHERE o + 16 < length(?1)) "
     "INSERT OR IGNORE INTO measurement_ids (measurement_id) SELECT substr(?1, o + 1, 16) FROM offsets"
 )
-SELECT_STORED_IDS = "SELECT measurement_id FROM measurement_ids WHERE measurement_id IN ({})"
 # Schema 0002 turned 0001's per-result rows into batches: that data step runs right after it.
 V1_CONVERSION_VERSION = 2
 
@@ -265,35 +262,11 @@ class SqliteStorage(SqliteRounds):
         if conn.total_changes - before != batch.items:
             conn.execute("ROLLBACK TO batch_ids")
             keys = batch.ids()
-            stored: set[bytes] = set()
-            for start in range(0, len(keys), IDS_PER_STATEMENT):
-                chunk = keys[start : start + IDS_PER_STATEMENT]
-                sql = SELECT_STORED_IDS.format(placeholders(len(chunk)))
-                stored.update(row[0] for row in conn.execute(sql, chunk))
-            skipped = duplicate_items(ids, stored)
+            skipped = duplicate_items(ids, self._stored_keys(conn.execute, keys))
             dropped = set(skipped)
-            insert_measurement_ids(conn, [key for n, key in enumerate(keys) if n not in dropped])
+            new = b"".join(key for n, key in enumerate(keys) if n not in dropped)
+            if new:
+                conn.execute(INSERT_IDS_FROM_BLOB, (new,))
         conn.execute("RELEASE batch_ids")
         accepted = self._store_batch(conn, batch, skipped)
         return IngestCounts(accepted=accepted, duplicates=len(skipped))
-
-
-def insert_measurement_ids(conn: sqlite3.Connection, keys: Sequence[bytes]) -> int:
-    """Insert ids, many per statement; returns how many were new.
-
-    One multi-row INSERT of 1000 ids costs about half of executemany's 1000
-    single-row inserts (2.2 against 4.1 us per id here): the per-statement
-    bind/step/reset round trips are what a 16-byte key insert mostly costs.
-    """
-    inserted = 0
-    for start in range(0, len(keys), IDS_PER_STATEMENT):
-        chunk = keys[start : start + IDS_PER_STATEMENT]
-        inserted += conn.execute(_insert_ids_sql(len(chunk)), chunk).rowcount
-    return inserted
-
-
-@functools.cache
-def _insert_ids_sql(count: int) -> str:
-    return f"INSERT INTO measurement_ids (measurement_id) VALUES {', '.join(['(?)'] * count)} " + (
-        "ON CONFLICT DO NOTHING"
-    )
