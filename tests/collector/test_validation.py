@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from vantage.collector.validation import (
     Checked,
     RejectReason,
     ValidationLimits,
+    check_batch,
     check_measurement,
     is_uuid,
     validate_measurement,
@@ -99,6 +101,39 @@ def test_check_hands_on_what_it_read() -> None:
     assert checked.target_address == "2001:db8::1"
     assert checked.target_id == "t9" and checked.protocol == 1 and checked.outcome == 1
     assert checked.started_at_unix_s == pytest.approx(NOW - 5)
+
+
+ACCEPTABLE = [
+    good(),
+    measurement(PROBE, address="2001:DB8:0:0::1", started_at=NOW - 20),
+    measurement(PROBE, outcome=2, failure="generic_timeout_error", started_at=NOW - 30),
+    edit(id="2F1C7D0E-5B7A-4D7E-9A51-0C7F3E4B9D21"),
+    edit(target__address="", target__url="https://www.example.org/"),
+]
+BAD_IDS = [
+    edit(id="2f1c7d0e-5b7a-4d7e-9a51-0c7f3e4b9d2g"),  # not hex
+    edit(id="2f1c7d0e-5b7a-4d7e-9a51-0c7f3e4b9d 1"),  # a space, which bytes.fromhex skips
+    edit(id="2f1c7d0e-5b7a-4d7e-9a51-0c7f3e4b-d21"),  # a dash out of place
+]
+
+
+def test_the_batch_check_agrees_with_the_item_check() -> None:
+    """check_batch inlines check_measurement's rules for speed: same verdict on every case."""
+    items = [m for _, m, _, _ in CASES] + ACCEPTABLE + BAD_IDS
+    batch = check_batch(items, caller_probe_id=PROBE, now_unix_s=NOW, limits=LIMITS)
+    singles = [
+        check_measurement(n, m, caller_probe_id=PROBE, now_unix_s=NOW, limits=LIMITS)
+        for n, m in enumerate(items)
+    ]
+    assert batch.rejections == [s for s in singles if not isinstance(s, Checked)]
+    accepted = [s for s in singles if isinstance(s, Checked)]
+    assert batch.accepted == [n for n, s in enumerate(singles) if isinstance(s, Checked)]
+    assert len(accepted) == len(ACCEPTABLE)
+    assert batch.target_addresses == [c.target_address for c in accepted]
+    assert batch.measurement_ids == b"".join(uuid.UUID(c.measurement_id).bytes for c in accepted)
+    assert batch.rounds == {c.round for c in accepted}
+    started = [c.started_at_unix_s for c in accepted]
+    assert (batch.first_started_unix_s, batch.last_started_unix_s) == (min(started), max(started))
 
 
 def test_reasons_equal_the_wire_numbers() -> None:
