@@ -14,7 +14,7 @@ from pathlib import Path
 
 BENCHMARKS = (
     "asn_lookup.py",
-    "assignment.py",
+    "assignment/plan.py",
     "verdict.py",
     "metrics_render.py",
     "ingest.py",

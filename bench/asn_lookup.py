@@ -30,7 +30,7 @@ import time
 from bisect import bisect_right
 from pathlib import Path
 
-from vantage.collector.asn import AsnDatabase
+from vantage.collector.asn.database import AsnDatabase
 
 DEFAULT_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "ip-location-db"
 

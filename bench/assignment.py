@@ -25,7 +25,7 @@ import statistics
 import sys
 import time
 
-from vantage.collector.assignment import AssignmentConfig, ProbeSlot, TargetSlot, assign_round
+from vantage.collector.assignment.plan import AssignmentConfig, ProbeSlot, TargetSlot, assign_round
 from vantage.kinds import Protocol, TaskKind
 
 COUNTRIES = (

@@ -46,7 +46,7 @@ def inner_sweep(prefix: str, rate: float, timeout_ms: float, sender: str) -> Non
     """Runs inside the probe namespace: the engine over every host of `prefix`, count 1."""
     from vantage.probe.engine import Engine, EngineLimits, IcmpOptions
     from vantage.probe.engine.sweep_requests import IcmpSweep
-    from vantage.probe.measure_cli import expand_prefix
+    from vantage.probe.measure.cli import expand_prefix
 
     hosts = expand_prefix(prefix)
     assert hosts is not None
@@ -101,7 +101,7 @@ def main() -> int:
         print("icmp_sweep: needs root to create network namespaces", file=sys.stderr)
         return 2
     sys.path.insert(0, str(REPO))
-    from tests.probe.netns_lab import VANTAGE, ProbeLab
+    from tests.probe.engine.netns_lab import VANTAGE, ProbeLab
 
     # As installed: bytecode compiled once (see the docstring), not at every start.
     os.environ.pop("PYTHONDONTWRITEBYTECODE", None)

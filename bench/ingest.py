@@ -46,7 +46,7 @@ from pathlib import Path
 
 import grpc
 
-from vantage.collector.auth import bearer_metadata, read_credential_file
+from vantage.collector.service.auth import bearer_metadata, read_credential_file
 from vantage.collector.storage.records import ResultBatchRecord
 from vantage.collector.storage.sql_batches import INSERT_BATCH, INSERT_BATCH_ROUND, batch_params
 from vantage.collector.storage.sqlite import INSERT_IDS_FROM_BLOB, SqliteStorage
@@ -238,7 +238,7 @@ def real_lookups(count: int, rng: random.Random) -> str:
     files = [SHARED_DATA / name for name in REAL_FILES]
     if not all(f.exists() for f in files):
         return f"AS lookups: skipped ({SHARED_DATA} not present)"
-    from vantage.collector.asn import AsnDatabase
+    from vantage.collector.asn.database import AsnDatabase
 
     started = time.perf_counter()
     db = AsnDatabase.load(files)

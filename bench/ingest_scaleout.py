@@ -41,7 +41,7 @@ from urllib.parse import quote
 import grpc
 import psycopg
 
-from vantage.collector.auth import bearer_metadata, read_credential_file
+from vantage.collector.service.auth import bearer_metadata, read_credential_file
 from vantage.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,

@@ -27,7 +27,7 @@ from typing import TypeVar
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from vantage.collector.metrics import CollectorMetrics, VerdictSnapshot, render_registry
+from vantage.collector.metrics.service_metrics import CollectorMetrics, VerdictSnapshot, render_registry
 from vantage.collector.verdict.model import (
     AsVerdict,
     CountryVerdict,

@@ -3,7 +3,7 @@
     /work/venv/bin/python bench/probe_rates.py [--dns-queries 3000] [--http-requests 1000]
                                                [--concurrency 64]
 
-Needs root: it builds the probe test lab (tests/probe/netns_lab.py: two namespaces vtpa-XXXX-p
+Needs root: it builds the probe test lab (tests/probe/engine/netns_lab.py: two namespaces vtpa-XXXX-p
 and vtpa-XXXX-t over veth, dnsmasq and a Python HTTP server in the target namespace, no staged
 failures) and deletes it at the end. Each side runs as its own process in the probe namespace,
 at the same concurrency, against the same server:
@@ -132,7 +132,7 @@ def main() -> int:
         print("probe_rates: needs root to create network namespaces", file=sys.stderr)
         return 2
     sys.path.insert(0, str(REPO))
-    from tests.probe.netns_lab import ProbeLab
+    from tests.probe.engine.netns_lab import ProbeLab
 
     workdir = Path(tempfile.mkdtemp(prefix="vtpa-bench-"))
     lab = ProbeLab(workdir)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from vantage.cliutil import add_group
-from vantage.probe.measure_cli import register_measure
-from vantage.probe.run_cli import register_run
+from vantage.probe.daemon.cli import register_run
+from vantage.probe.measure.cli import register_measure
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from vantage.kinds import Protocol
-from vantage.probe.engine import dns_step, http_step
+from vantage.probe.engine.dns import step as dns_step
+from vantage.probe.engine.http import step as http_step
 from vantage.probe.engine.model import (
     DEFAULT_DNS_PORT,
     DEFAULT_DNS_QUERY_NAME,

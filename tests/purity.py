@@ -19,6 +19,7 @@ def imported_modules(path: Path) -> set[str]:
             imported.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
             imported.add(node.module)
+            imported.update(f"{node.module}.{alias.name}" for alias in node.names)
     return imported
 
 
@@ -26,7 +27,21 @@ def top_level(modules: set[str]) -> set[str]:
     return {name.split(".")[0] for name in modules}
 
 
-def sibling_modules(modules: set[str], package: str) -> set[str]:
-    """The file names (`x.py`) of the modules of `package` among `modules`."""
+def sibling_modules(modules: set[str], package: str, package_dir: Path) -> set[str]:
+    """The files (`x.py`, `sub/x.py`) of `package`, whose folder is `package_dir`, among `modules`.
+
+    `modules` holds what `imported_modules` returns (`from a.b import c` gives `a.b` and `a.b.c`,
+    for `c` may be a module or a name in one); each resolves to the deepest file that exists.
+    """
     prefix = package + "."
-    return {name.removeprefix(prefix).split(".")[0] + ".py" for name in modules if name.startswith(prefix)}
+    found: set[str] = set()
+    for name in modules:
+        if not name.startswith(prefix):
+            continue
+        parts = name.removeprefix(prefix).split(".")
+        while parts:
+            if package_dir.joinpath(*parts[:-1], parts[-1] + ".py").is_file():
+                found.add("/".join(parts) + ".py")
+                break
+            parts.pop()
+    return found

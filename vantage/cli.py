@@ -20,8 +20,8 @@ from vantage.cliutil import CliError
 # (module, what it adds). Order is the order in `vantage --help`.
 COMMAND_MODULES: tuple[str, ...] = (
     "vantage.probe.cli",  # vantage probe ...
-    "vantage.collector.cli",  # vantage collector ...
-    "vantage.collector.query_cli",  # vantage status | timeline | watch | probes
+    "vantage.collector.cli.collector",  # vantage collector ...
+    "vantage.collector.cli.queries",  # vantage status | timeline | watch | probes
     "vantage.lab.cli",  # vantage lab ...
 )
 
@@ -30,11 +30,11 @@ COMMAND_MODULES: tuple[str, ...] = (
 # importing every group and building every parser cost ~30-40 ms of it.
 COMMAND_OWNERS: dict[str, str] = {
     "probe": "vantage.probe.cli",
-    "collector": "vantage.collector.cli",
-    "status": "vantage.collector.query_cli",
-    "timeline": "vantage.collector.query_cli",
-    "watch": "vantage.collector.query_cli",
-    "probes": "vantage.collector.query_cli",
+    "collector": "vantage.collector.cli.collector",
+    "status": "vantage.collector.cli.queries",
+    "timeline": "vantage.collector.cli.queries",
+    "watch": "vantage.collector.cli.queries",
+    "probes": "vantage.collector.cli.queries",
     "lab": "vantage.lab.cli",
 }
 

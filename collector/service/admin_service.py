@@ -10,10 +10,10 @@ import re
 
 import grpc
 
-from vantage.collector.auth import ENROLLMENT_TOKEN_PREFIX, hash_secret, new_id, new_secret
 from vantage.collector.service.app import CollectorApp, abort, storage_call
+from vantage.collector.service.auth import ENROLLMENT_TOKEN_PREFIX, hash_secret, new_id, new_secret
 from vantage.collector.storage.records import CredentialRole, EnrollmentToken, TargetRecord
-from vantage.collector.wire.records import probe_to_proto, target_to_proto, timestamp, unix_s
+from vantage.collector.wire.record_messages import probe_to_proto, target_to_proto, timestamp, unix_s
 from vantage.collector.wire.targets import TargetError, target_from_spec
 from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc, query_service_pb2
 

@@ -22,9 +22,9 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
-from vantage.collector.auth import bearer_token, hash_secret
+from vantage.collector.service.auth import bearer_token, hash_secret
 from vantage.collector.service.config import CollectorConfig
-from vantage.collector.service.events import EventHub
+from vantage.collector.service.event_fanout import EventHub
 from vantage.collector.service.ingest_pool import IngestPool
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage, StorageError

@@ -22,7 +22,7 @@ from google.protobuf.message import DecodeError
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import IngestCounts, ProbeRecord, ResultBatchRecord
-from vantage.collector.validation import Rejection, ValidationLimits, check_batch
+from vantage.collector.wire.validation import Rejection, ValidationLimits, check_batch
 from vantage.v1 import probe_service_pb2
 
 

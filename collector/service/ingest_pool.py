@@ -35,7 +35,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from vantage.collector.service.ingest import CheckedBatch, check_raw_batch
-from vantage.collector.validation import ValidationLimits
+from vantage.collector.wire.validation import ValidationLimits
 
 log = logging.getLogger("vantage.collector")
 

@@ -35,9 +35,9 @@ class Locator:
                 self._db, self._memo, self.range_count = None, {}, 0
             return 0
         try:
-            from vantage.collector.asn import AsnDatabase
+            from vantage.collector.asn.database import AsnDatabase
         except ModuleNotFoundError:
-            log.warning("vantage.collector.asn is not available: AS lookups return nothing")
+            log.warning("vantage.collector.asn.database is not available: AS lookups return nothing")
             return 0
         db = AsnDatabase.load(list(self.paths))
         with self._lock:

@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 
 import grpc
 
-from vantage.collector.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
 from vantage.collector.service.app import CollectorApp, abort, storage_call
+from vantage.collector.service.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
 from vantage.collector.service.ingest import BatchOutcome, BatchRefused, ingest_batch, store_checked_batch
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import ProbeRecord, TokenStatus
-from vantage.collector.wire.records import duration, timestamp
+from vantage.collector.wire.record_messages import duration, timestamp
 from vantage.v1 import probe_service_pb2, probe_service_pb2_grpc
 
 log = logging.getLogger("vantage.collector")

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
-from vantage.collector.wire.records import probe_to_proto, unix_s
+from vantage.collector.wire.record_messages import probe_to_proto, unix_s
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
 # ListAsStatus pages, as the wire format documents: default 100, at most 1000.

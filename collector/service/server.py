@@ -30,7 +30,9 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from vantage.collector.auth import (
+from vantage.collector.service.admin_service import AdminService
+from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.auth import (
     ADMIN_CREDENTIAL_FILE,
     READER_CREDENTIAL_FILE,
     READER_CREDENTIAL_PREFIX,
@@ -38,15 +40,13 @@ from vantage.collector.auth import (
     hash_secret,
     new_id,
 )
-from vantage.collector.service.admin_service import AdminService
-from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.ingest_pool import IngestPool
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.probe_service import ProbeService
 from vantage.collector.service.probe_service import add_to_server as add_probe_service
 from vantage.collector.service.query_service import QueryService
-from vantage.collector.service.rounds import RoundLoop
+from vantage.collector.service.round_loop import RoundLoop
 from vantage.collector.service.rpc_metrics import RpcMetricsInterceptor
 from vantage.collector.storage import open_storage
 from vantage.collector.storage.records import CredentialRole
@@ -111,9 +111,9 @@ def start_metrics(listen: str | None) -> tuple[Any, Any]:
     try:
         from prometheus_client import CollectorRegistry
 
-        from vantage.collector.metrics import CollectorMetrics, start_metrics_server
+        from vantage.collector.metrics.service_metrics import CollectorMetrics, start_metrics_server
     except ModuleNotFoundError:
-        log.warning("vantage.collector.metrics is not available: --metrics ignored")
+        log.warning("vantage.collector.metrics.service_metrics is not available: --metrics ignored")
         return None, None
     registry = CollectorRegistry(auto_describe=False)
     metrics = CollectorMetrics(registry)

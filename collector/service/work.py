@@ -13,11 +13,11 @@ import threading
 import time
 from typing import Any
 
-from vantage.collector.assignment import AssignmentConfig, ProbeSlot, TargetSlot, TaskSpec, assign_round
-from vantage.collector.hostnames import parse_http_url
+from vantage.collector.assignment.plan import AssignmentConfig, ProbeSlot, TargetSlot, TaskSpec, assign_round
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.storage.records import IssuedTask, ProbeRecord, TargetRecord
-from vantage.collector.targets import tag_values
+from vantage.collector.targets.files import tag_values
+from vantage.collector.targets.hostnames import parse_http_url
 from vantage.collector.wire.tasks import task_to_proto
 from vantage.kinds import Protocol
 from vantage.v1 import probe_service_pb2

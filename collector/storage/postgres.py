@@ -41,13 +41,13 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from vantage.collector.storage.base import StorageError
+from vantage.collector.storage.postgres_claims import Connection, PostgresRounds
 from vantage.collector.storage.postgres_leader import (
     LOCK_CLASS,
     MIGRATION_PURPOSE,
     LeaderLock,
     lock_key,
 )
-from vantage.collector.storage.postgres_rounds import Connection, PostgresRounds
 from vantage.collector.storage.records import (
     IngestCounts,
     ResultBatchRecord,

@@ -50,7 +50,7 @@ from vantage.collector.storage.sql_common import (
     numbered_migrations,
     placeholders,
 )
-from vantage.collector.storage.sqlite_rounds import SqliteRounds
+from vantage.collector.storage.sqlite_claims import SqliteRounds
 
 # Column lists (defined in sql_common) re-exported from here for older importers.
 __all__ = [

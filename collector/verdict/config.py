@@ -120,7 +120,7 @@ class VerdictConfig:
     country_degraded_share: float = DEFAULT_COUNTRY_DEGRADED_SHARE
     country_filtered_share: float = DEFAULT_COUNTRY_FILTERED_SHARE
     # The vectorised fast path (fast.py) for plain ASes; False runs the reference path only. Both
-    # give the same verdicts (tests/verdict/test_fast_path.py).
+    # give the same verdicts (tests/collector/verdict/test_fast_path.py).
     vectorized: bool = True
 
     def __post_init__(self) -> None:

@@ -13,7 +13,7 @@ So the round is turned into columns once; vantage-point sanity (offline probes) 
 votes are computed vectorised; the plain ASes get their `Reachability` straight from the arrays;
 the others — anything that could be DOWN, DEGRADED, UNKNOWN, have a dissenter or a failure mix
 beyond timeouts — keep their observations and go through the reference path (grouping.py and
-reachability.py), as do all inside-out observations. tests/verdict/test_fast_path.py checks that
+reachability.py), as do all inside-out observations. tests/collector/verdict/test_fast_path.py checks that
 both paths give the same verdicts.
 """
 

@@ -12,7 +12,7 @@ import struct
 from collections.abc import Iterable, Mapping
 
 from vantage.collector.storage.records import ResultBatchRecord, RoundMeasurement
-from vantage.collector.validation import normalized_address
+from vantage.collector.wire.validation import normalized_address
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 _ADDRESS_RECORD_TYPES = frozenset({"A", "AAAA"})

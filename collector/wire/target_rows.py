@@ -19,7 +19,7 @@ def parse_target_file(
     text: str, *, source_name: str, default_country: str
 ) -> tuple[list[Any], list[FileRowError]]:
     """(rows, errors) of a target file; errors name their line."""
-    from vantage.collector.targets import parse_targets
+    from vantage.collector.targets.files import parse_targets
 
     parsed = parse_targets(text, source_name=source_name, default_country=default_country)
     errors = [FileRowError(line=e.line, target="", message=e.message) for e in parsed.errors]
@@ -27,7 +27,7 @@ def parse_target_file(
 
 
 def row_to_spec(row: Any) -> admin_service_pb2.TargetSpec:
-    """A vantage.collector.targets.TargetRow → TargetSpec."""
+    """A vantage.collector.targets.files.TargetRow → TargetSpec."""
     return admin_service_pb2.TargetSpec(
         target=row.target,
         protocols=[int(p) for p in row.protocols],  # type: ignore[misc]

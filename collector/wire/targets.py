@@ -6,9 +6,9 @@ import hashlib
 import re
 from collections.abc import Callable
 
-from vantage.collector.hostnames import parse_http_url, validate_hostname
 from vantage.collector.storage.records import TargetRecord
-from vantage.collector.validation import normalized_address
+from vantage.collector.targets.hostnames import parse_http_url, validate_hostname
+from vantage.collector.wire.validation import normalized_address
 from vantage.v1 import admin_service_pb2
 
 # Default protocols when a row names none: ping an address, fetch a URL or a host.

@@ -8,7 +8,7 @@ from vantage.v1 import measurement_pb2, probe_service_pb2
 
 
 def task_to_proto(spec: Any) -> probe_service_pb2.Task:
-    """`spec` is a vantage.collector.assignment.TaskSpec (typed loosely: B1 owns it)."""
+    """`spec` is a vantage.collector.assignment.plan.TaskSpec (typed loosely: B1 owns it)."""
     return probe_service_pb2.Task(
         id=spec.task_id,
         kind=int(spec.kind),  # type: ignore[arg-type]

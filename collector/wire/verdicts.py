@@ -7,7 +7,7 @@ from datetime import datetime
 
 from vantage.collector.storage.records import StoredAsVerdict, StoredCountryVerdict, StoredEvent
 from vantage.collector.verdict.model import AsVerdict, CountryVerdict, Event, Evidence
-from vantage.collector.wire.records import timestamp
+from vantage.collector.wire.record_messages import timestamp
 from vantage.v1 import query_service_pb2
 
 

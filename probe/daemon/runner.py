@@ -41,7 +41,7 @@ from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.planstore import load_plan, save_plan
 from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, check_address, rate_saturation
-from vantage.probe.daemon.rounds import ResultWriter, RoundContext, run_round
+from vantage.probe.daemon.round_tasks import ResultWriter, RoundContext, run_round
 from vantage.probe.daemon.scheduler import Action, PlanTiming, ScheduleState, next_step, upload_hold_back_s
 from vantage.probe.daemon.uploader import Uploader
 from vantage.v1 import probe_service_pb2

@@ -10,7 +10,7 @@ OS/TLS/DNS/ICMP errors once, at the edge.
 """
 
 from vantage.probe.engine.engine import Engine, EngineLimits
-from vantage.probe.engine.icmp_socket import IcmpUnavailable
+from vantage.probe.engine.icmp.sockets import IcmpUnavailable
 from vantage.probe.engine.model import (
     DnsOptions,
     HttpOptions,

@@ -1,9 +1,9 @@
 """The Engine: runs a batch of measurement requests and yields one result per request.
 
-ICMP requests of each address family share one socket and one sweep (icmp_driver.py); DNS,
+ICMP requests of each address family share one socket and one sweep (engine/icmp/driver.py); DNS,
 HTTP and TCP requests run as tasks, at most `max_concurrency` at a time. One Pacer enforces
 the global rate cap over everything: ICMP packets and DNS/HTTP/TCP starts alike. A big, fast
-ICMP sweep that is the run's only work sends from a forked process (icmp_fork.py); the child
+ICMP sweep that is the run's only work sends from a forked process (engine/icmp/fork.py); the child
 takes the Pacer with it, which is why it must be the only user of the rate cap.
 """
 
@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from vantage.probe.engine.icmp_socket import IcmpSocket, open_icmp_socket
+from vantage.probe.engine.icmp.sockets import IcmpSocket, open_icmp_socket
 from vantage.probe.engine.model import (
     AddressGuard,
     DnsOptions,
@@ -32,7 +32,7 @@ from vantage.probe.engine.sweep_requests import IcmpSweep
 if TYPE_CHECKING:  # asyncio and the drivers are imported when a run starts (see Engine.prepare)
     import asyncio
 
-    from vantage.probe.engine.icmp_fork import ForkedSweep
+    from vantage.probe.engine.icmp.fork import ForkedSweep
 
 # A polite default (the issue: "e.g. 100 packets/s, raised explicitly"); 256 concurrent
 # DNS/HTTP/TCP measurements keep well under the default 1024 open files.
@@ -58,7 +58,7 @@ class EngineLimits:
     # redirect the probe into a volunteer's private network.
     address_guard: AddressGuard | None = None
     # "inline": this process sends and receives; "forked": a child process sends (see
-    # icmp_fork.py); "auto": forked for big, fast sweeps. Forked only when one ICMP sweep is
+    # engine/icmp/fork.py); "auto": forked for big, fast sweeps. Forked only when one ICMP sweep is
     # the run's only work (the child takes the rate cap with it).
     icmp_sender: str = "auto"
 
@@ -138,7 +138,7 @@ class Engine:
                     prepared.sockets.append(open_icmp_socket(family))
             sockets = prepared.sockets
             if len(sockets) == 1 and not others and self._fork_pays(icmp_by_family[sockets[0].family]):
-                from vantage.probe.engine.icmp_fork import start_forked_sweep
+                from vantage.probe.engine.icmp.fork import start_forked_sweep
 
                 prepared.forked = start_forked_sweep(
                     sockets[0], icmp_by_family[sockets[0].family], prepared.pacer, self._rng
@@ -156,7 +156,7 @@ class Engine:
         prepare(requests) returned, if the caller called it."""
         import asyncio
 
-        from vantage.probe.engine.icmp_driver import run_icmp_sweep
+        from vantage.probe.engine.icmp.driver import run_icmp_sweep
 
         if prepared is None:
             prepared = self.prepare(requests)
@@ -243,11 +243,11 @@ class Engine:
         # Imported here: an ICMP sweep never loads dnspython, h11 or ssl (start-up time, RSS).
         options = request.options
         if isinstance(options, DnsOptions):
-            from vantage.probe.engine.dns_driver import measure_dns
+            from vantage.probe.engine.dns.driver import measure_dns
 
             return await measure_dns(request, self._rng)
         if isinstance(options, HttpOptions):
-            from vantage.probe.engine.http_driver import measure_http
+            from vantage.probe.engine.http.driver import measure_http
 
             return await measure_http(request, self.limits.address_guard)
         if isinstance(options, TcpOptions):

@@ -2,7 +2,7 @@
 
 Every driver catches what the operating system or a library raised and calls
 `failure_from_exception`; nothing else in the probe looks at errno numbers or
-exception classes. The tables are data so that tests/probe/test_failure_map.py
+exception classes. The tables are data so that tests/probe/engine/test_failure_map.py
 can check them row by row. Anything not in a table becomes `unknown_failure`
 with the original text in the detail, so a new error shows up instead of
 hiding under a wrong name.

@@ -16,7 +16,7 @@ from pathlib import Path
 import grpc
 import pytest
 
-from vantage.collector.auth import bearer_metadata, read_credential_file
+from vantage.collector.service.auth import bearer_metadata, read_credential_file
 from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc, probe_service_pb2, probe_service_pb2_grpc
 
 VANTAGE = [sys.executable, "-m", "vantage.cli"]

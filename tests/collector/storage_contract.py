@@ -1,6 +1,6 @@
 """The storage contract: every backend must pass these tests.
 
-Collected through tests/collector/test_storage_contract.py, which supplies the
+Collected through tests/collector/storage/test_storage_contract.py, which supplies the
 `storage` fixture parametrized over the backends (adding a backend = one
 entry in its BACKENDS table). Times are fixed numbers: no clock is read.
 """

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from vantage.collector.auth import bearer_metadata, bearer_token, ensure_credential_file, hash_secret
-from vantage.collector.clitime import parse_duration, parse_instant
-from vantage.collector.observations import build_observations
+from vantage.collector.cli.timeargs import parse_duration, parse_instant
 from vantage.collector.service.app import parse_peer
+from vantage.collector.service.auth import bearer_metadata, bearer_token, ensure_credential_file, hash_secret
 from vantage.collector.storage.records import ProbeRecord, RoundMeasurement, TargetRecord
 from vantage.collector.verdict.model import Outcome, Protocol, TaskKind
+from vantage.collector.wire.observations import build_observations
 
 
 @pytest.mark.parametrize(

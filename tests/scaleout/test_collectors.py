@@ -25,7 +25,7 @@ import pytest
 from tests.collector.batches import STORED_RESULTS_SQL, stored_results
 from tests.scaleout.cluster import Cluster, EventWatch, LoadProbe, poll, start_cluster
 from tests.scaleout.pg import create_schema, drop_schema, require_server
-from vantage.collector.auth import bearer_metadata, read_credential_file
+from vantage.collector.service.auth import bearer_metadata, read_credential_file
 from vantage.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,

@@ -28,7 +28,7 @@ from tests.scaleout.pg import (
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
-from vantage.collector.service.rounds import RoundLoop
+from vantage.collector.service.round_loop import RoundLoop
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.postgres import PostgresStorage, migrations
 from vantage.collector.storage.postgres_leader import LOCK_CLASS

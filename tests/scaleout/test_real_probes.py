@@ -19,10 +19,10 @@ import grpc
 import pytest
 
 from tests.collector.batches import STORED_RESULTS_SQL, stored_results
-from tests.daemon.harness import Probe, Processes
+from tests.probe.daemon.harness import Probe, Processes
 from tests.scaleout.cluster import Cluster, poll, start_cluster
 from tests.scaleout.pg import create_schema, drop_schema, require_server
-from vantage.collector.auth import bearer_metadata, read_credential_file
+from vantage.collector.service.auth import bearer_metadata, read_credential_file
 from vantage.probe.daemon.wire import id_names_task
 from vantage.v1 import admin_service_pb2, admin_service_pb2_grpc, measurement_pb2
 

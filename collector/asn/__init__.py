@@ -1,0 +1,1 @@
+"""IP -> AS number, AS name and country: dataset formats, merging, the range table."""

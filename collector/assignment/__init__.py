@@ -1,0 +1,1 @@
+"""Work assignment: which probe measures which target each round (pure, deterministic)."""

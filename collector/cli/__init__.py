@@ -1,0 +1,1 @@
+"""The collector's commands: `vantage collector ...` and the queries (`vantage status|timeline|...`)."""

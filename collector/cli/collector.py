@@ -1,0 +1,185 @@
+"""`vantage collector ...`: run a collector, administer probes and targets.
+
+Administration commands talk to a running collector over AdminService with
+the admin credential (read from the collector's --data-dir or from
+--admin-credential), so they work the same against one collector or several
+sharing a database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from vantage.cliutil import CliError, UsageError, add_group
+from vantage.collector.cli import admin as cli_admin
+from vantage.collector.cli import targets as cli_targets
+
+if TYPE_CHECKING:
+    Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+RAW = argparse.RawDescriptionHelpFormatter
+
+
+def register(subparsers: Subparsers) -> None:
+    group = add_group(
+        subparsers,
+        "collector",
+        "run a collector, administer probes and targets",
+        "Run a collector, administer probes and targets.\n\n"
+        "  vantage collector serve --data-dir /var/lib/vantage --plaintext\n"
+        "  vantage collector token create --data-dir /var/lib/vantage --plaintext\n"
+        "  vantage collector targets import targets.csv --data-dir /var/lib/vantage --plaintext\n",
+    )
+    _register_serve(group)
+    cli_admin.register(group)  # token, probe, asn
+    cli_targets.register(group)
+
+
+# ---------------------------------------------------------------- serve
+def _register_serve(group: Subparsers) -> None:
+    p = group.add_parser(
+        "serve",
+        help="run a collector (gRPC ProbeService, QueryService, AdminService)",
+        formatter_class=RAW,
+        description="Run a collector: enrolls probes, hands out work, ingests results durably,\n"
+        "computes a verdict per AS and per country every round, answers queries.\n\n"
+        "At first start it creates DIR/admin.credential (mode 0600); admin commands use it.\n"
+        "Prints `collector listening on HOST:PORT` to stderr once it accepts calls.\n\n"
+        "examples:\n"
+        "  vantage collector serve --data-dir ./collector --plaintext\n"
+        "  vantage collector serve --listen 203.0.113.5:7443 --data-dir /var/lib/vantage \\\n"
+        "      --tls-cert collector.crt --tls-key collector.key --metrics 127.0.0.1:9464 \\\n"
+        "      --asn-db asn-ipv4.csv.gz --asn-db country-ipv4.csv.gz\n",
+    )
+    p.add_argument(
+        "--listen", metavar="HOST:PORT", default="127.0.0.1:7443", help="gRPC address (default %(default)s)"
+    )
+    p.add_argument(
+        "--data-dir", metavar="DIR", type=Path, required=True, help="database and credentials live here"
+    )
+    tls = p.add_argument_group("transport security (one of)")
+    tls.add_argument("--plaintext", action="store_true", help="no TLS: only for loopback and labs")
+    tls.add_argument("--tls-cert", metavar="FILE", type=Path, help="server certificate chain (PEM)")
+    tls.add_argument("--tls-key", metavar="FILE", type=Path, help="server private key (PEM)")
+    p.add_argument(
+        "--metrics", metavar="HOST:PORT", help="serve Prometheus metrics on http://HOST:PORT/metrics"
+    )
+    p.add_argument(
+        "--round-seconds",
+        metavar="N",
+        type=float,
+        default=300.0,
+        help="round length in seconds (default 300)",
+    )
+    p.add_argument(
+        "--asn-db",
+        metavar="FILE",
+        type=Path,
+        action="append",
+        default=[],
+        help="IP-to-AS / IP-to-country dataset (repeatable; ip-location-db CSV, pfx2as, iptoasn; .gz ok)",
+    )
+    p.add_argument(
+        "--db", metavar="URL", help="database URL (default: SQLite file in --data-dir; postgresql://...)"
+    )
+    p.add_argument(
+        "--clock-skew", metavar="DURATION", default="5m", help="accept started_at this far ahead (default 5m)"
+    )
+    p.add_argument(
+        "--retention", metavar="DURATION", default="30d", help="keep raw results this long (default 30d)"
+    )
+    p.add_argument(
+        "--max-batch", metavar="N", type=int, default=None, help="most measurements per batch (default 5000)"
+    )
+    p.add_argument(
+        "--ingest-processes",
+        metavar="N",
+        type=int,
+        default=None,
+        help="worker processes that decode and check large result batches, so that ingest uses every"
+        " core (default: one per core when there are several, 0 on one core; 0: all in-process)",
+    )
+    p.add_argument(
+        "--require-reader-token",
+        action="store_true",
+        help="queries need a credential: creates DIR/reader.credential (0600); admin also works",
+    )
+    p.add_argument(
+        "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
+    )
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from vantage.collector.cli.timeargs import parse_duration
+    from vantage.collector.service.config import CollectorConfig
+    from vantage.collector.service.server import ServeOptions, default_collector_id, serve, split_host_port
+    from vantage.collector.wire.validation import DEFAULT_MAX_BATCH_ITEMS, ValidationLimits
+
+    if args.plaintext and (args.tls_cert or args.tls_key):
+        raise UsageError("--plaintext and --tls-cert/--tls-key exclude each other")
+    if not args.plaintext and not (args.tls_cert and args.tls_key):
+        raise UsageError("give --tls-cert FILE and --tls-key FILE, or --plaintext (loopback and labs only)")
+    for name in ("listen", "metrics"):
+        value = getattr(args, name)
+        if value:
+            try:
+                split_host_port(value)
+            except ValueError as exc:
+                raise UsageError(f"--{name}: {exc}") from None
+    if args.round_seconds <= 0:
+        raise UsageError("--round-seconds must be positive")
+    try:
+        skew = parse_duration(args.clock_skew)
+        retention = parse_duration(args.retention)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    for path in [*args.asn_db, args.tls_cert, args.tls_key]:
+        if path is not None and not Path(path).is_file():
+            raise UsageError(f"no such file: {path}")
+    if args.db and not (
+        args.db == "memory:" or args.db.startswith(("sqlite:///", "postgresql://", "postgres://"))
+    ):
+        raise UsageError(f"--db {args.db!r}: use sqlite:///PATH, postgresql://... (or memory: for tests)")
+    from vantage.collector.service.ingest_pool import default_processes
+
+    ingest_processes = default_processes() if args.ingest_processes is None else args.ingest_processes
+    if not 0 <= ingest_processes <= 64:
+        raise UsageError("--ingest-processes must be between 0 and 64")
+    max_batch = args.max_batch or DEFAULT_MAX_BATCH_ITEMS
+    if max_batch <= 0:
+        raise UsageError("--max-batch must be positive")
+    logging.basicConfig(
+        level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = CollectorConfig(
+        collector_id=args.collector_id or default_collector_id(),
+        round_seconds=args.round_seconds,
+        limits=ValidationLimits(clock_skew_s=skew, retention_s=retention),
+        max_batch_items=max_batch,
+        require_reader=args.require_reader_token,
+    )
+    options = ServeOptions(
+        listen=args.listen,
+        data_dir=args.data_dir,
+        config=config,
+        plaintext=args.plaintext,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        metrics_listen=args.metrics,
+        asn_db=tuple(args.asn_db),
+        db_url=args.db,
+        ingest_processes=ingest_processes,
+    )
+    from vantage.collector.storage import StorageError
+
+    try:
+        return asyncio.run(serve(options))
+    except (OSError, ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable
+        raise CliError(f"collector failed to start: {exc}") from None

@@ -1,0 +1,1 @@
+"""The collector's Prometheus metrics and the /metrics server."""

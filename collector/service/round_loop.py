@@ -1,0 +1,262 @@
+"""The round loop: turn each ended round's measurements into verdicts and events.
+
+Theory of operation:
+- Round n covers [n·L, (n+1)·L) of wall-clock time (L = --round-seconds), so
+  every collector on one database agrees on round numbers. Round n is
+  computed once its end plus a grace period (a tenth of a round) has passed:
+  the last uploads of the round arrive just after it ends.
+- `claim_round` in storage lets exactly one collector compute a round (for
+  SQLite one process; PostgreSQL adds leader election behind the same call).
+  A collector that did not compute a round still publishes its events to its
+  own WatchEvents streams, read back from storage.
+- A measurement of round n arriving after n was computed (store-and-forward
+  from a probe that was cut off) is stored and counted, but round n is not
+  recomputed: verdicts are what was known at the time (docs/collector.md).
+- The clock and the sleep are injectable: tests call `step()` directly or run
+  real processes with 1-2 s rounds; nothing waits for a real 5-minute round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.followers import EventRelay, missed_rounds
+from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
+from vantage.collector.wire.measurements import round_measurements
+from vantage.collector.wire.observations import build_observations
+from vantage.collector.wire.record_messages import probe_state
+from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
+
+log = logging.getLogger("vantage.collector")
+
+# Without a loadable verdict engine the collector still enrolls, assigns and
+# ingests (nothing acked is lost); rounds are skipped with a warning saying why.
+_ENGINE_PROBLEM = ""
+try:
+    import vantage.collector.verdict.engine as _engine
+except ImportError as _missing:
+    _engine = None  # type: ignore[assignment]
+    _ENGINE_PROBLEM = f"{type(_missing).__name__}: {_missing}"
+
+STATE_NAMES = {1: "alive", 2: "silent", 3: "revoked"}
+
+
+@dataclass(frozen=True, slots=True)
+class ComputedRound:
+    number: int
+    events: tuple[StoredEvent, ...]
+    suspect_probes: tuple[str, ...]
+    observations: int
+    duration_s: float
+    verdict_s: float
+    snapshot: Any  # the engine's RoundOutput, for the metrics snapshot
+
+
+def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
+    """Claim and compute one round (blocking; on a worker thread). None when another
+    collector claimed it or the verdict engine is missing."""
+    if _engine is None:
+        return None
+    started = time.perf_counter()
+    storage = app.storage
+    length = app.config.round_seconds
+    start_unix_s = app.round_start(number)
+    claim = RoundRecord(
+        number=number,
+        start_unix_s=start_unix_s,
+        length_s=length,
+        computed_by=app.config.collector_id,
+        claimed_at_unix_s=app.clock(),
+    )
+    if not storage.claim_round(claim):
+        return None
+    probes = {p.probe_id: p for p in storage.list_probes()}
+    targets = {t.target_id: t for t in storage.list_targets()}
+    measurements = round_measurements(storage.round_batches(number), number, storage.task_kinds(number))
+    observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
+    state_blob = storage.load_engine_state()
+    state = _engine.EngineState.from_bytes(state_blob) if state_blob else _engine.EngineState.initial()
+    verdict_started = time.perf_counter()
+    output = _engine.evaluate_round(
+        observations,
+        state,
+        round_number=number,
+        round_start=datetime.fromtimestamp(start_unix_s, UTC),
+        round_length=timedelta(seconds=length),
+        config=_engine.VerdictConfig(),
+    )
+    verdict_s = time.perf_counter() - verdict_started
+    version = str(_engine.ALGORITHM_VERSION)
+    as_rows, as_messages = stored_as_verdicts(
+        output.as_verdicts,
+        round_number=number,
+        round_start_unix_s=start_unix_s,
+        as_name=app.locator.as_name,
+        algorithm_version=version,
+    )
+    country_rows = stored_country_verdicts(
+        output.country_verdicts,
+        round_number=number,
+        round_start_unix_s=start_unix_s,
+        as_messages=as_messages,
+        algorithm_version=version,
+    )
+    events = tuple(stored_event(e) for e in output.events)
+    suspects = tuple(sorted(set(output.suspect_probes) | set(output.offline_probes)))
+    storage.store_round_result(
+        RoundResult(
+            round=RoundRecord(
+                number=number,
+                start_unix_s=start_unix_s,
+                length_s=length,
+                computed_by=app.config.collector_id,
+                claimed_at_unix_s=claim.claimed_at_unix_s,
+                computed_at_unix_s=app.clock(),
+                observations=len(observations),
+                suspect_probes=tuple(output.suspect_probes),
+                offline_probes=tuple(output.offline_probes),
+                algorithm_version=version,
+            ),
+            as_verdicts=as_rows,
+            country_verdicts=country_rows,
+            events=events,
+            engine_state=output.state.to_bytes(),
+        )
+    )
+    return ComputedRound(
+        number=number,
+        events=events,
+        suspect_probes=suspects,
+        observations=len(observations),
+        duration_s=time.perf_counter() - started,
+        verdict_s=verdict_s,
+        snapshot=output,
+    )
+
+
+def housekeeping(app: CollectorApp) -> dict[str, int]:
+    """Retention of raw measurements, and the probe-state counts (blocking)."""
+    now = app.clock()
+    app.storage.delete_measurements_before(now - app.config.retention_s)
+    counts = dict.fromkeys(STATE_NAMES.values(), 0)
+    for probe in app.storage.list_probes():
+        state = probe_state(probe, now_unix_s=now, silent_after_s=app.config.silent_after_s)
+        counts[STATE_NAMES[state]] += 1
+    return counts
+
+
+class RoundLoop:
+    def __init__(
+        self,
+        app: CollectorApp,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.app = app
+        self._sleep = sleep
+        self._stopping = asyncio.Event()
+        self.last_seen_round = -1
+        self._warned = False
+        self.relay = EventRelay(app)
+
+    def due_round(self, now_unix_s: float) -> int:
+        """The latest round whose end plus grace has passed."""
+        length = self.app.config.round_seconds
+        grace = length * self.app.config.round_grace_fraction
+        return int((now_unix_s - grace) // length) - 1
+
+    async def step(self) -> ComputedRound | None:
+        """Compute the due round if nobody has; publish new events either way."""
+        app = self.app
+        number = self.due_round(app.clock())
+        if number <= self.last_seen_round:
+            await self.relay.follow()  # rounds computed by other collectors (followers.py)
+            return None
+        computed: ComputedRound | None = None
+        if _engine is None:
+            if not self._warned:
+                log.warning("verdict engine not available, rounds are not computed (%s)", _ENGINE_PROBLEM)
+                self._warned = True
+        else:
+            try:
+                # A new leader first computes the rounds its predecessor left undone (followers.py).
+                for missed in await app.blocking(missed_rounds, app.storage, number):
+                    self._publish(await app.blocking(compute_round, app, missed))
+                computed = await app.blocking(compute_round, app, number)
+            except Exception:
+                log.exception("round %d: computation failed", number)
+        if computed is not None:
+            self._publish(computed)
+        else:
+            await self.relay.follow()
+        self.last_seen_round = number
+        try:
+            counts = await app.blocking(housekeeping, app)
+            if app.metrics is not None:
+                app.metrics.set_probe_states(counts)
+                app.metrics.set_storage_bytes(app.storage.storage_bytes())
+        except Exception:
+            log.exception("housekeeping failed")
+        return computed
+
+    def _publish(self, computed: ComputedRound | None) -> None:
+        if computed is None:
+            return
+        self.app.events.publish(computed.events)
+        self.app.suspect_probes = frozenset(computed.suspect_probes)
+        self.relay.computed_here(computed.number)
+        log.info(
+            "round %d: %d observations, %d events, %.3f s",
+            computed.number,
+            computed.observations,
+            len(computed.events),
+            computed.duration_s,
+        )
+        self._observe(computed)
+
+    def _observe(self, computed: ComputedRound) -> None:
+        metrics = self.app.metrics
+        if metrics is None:
+            return
+        metrics.observe_round(
+            round_number=computed.number,
+            duration_s=computed.duration_s,
+            verdict_s=computed.verdict_s,
+            finished_at_unix=self.app.clock(),
+        )
+        try:
+            from vantage.collector.metrics.service_metrics import VerdictSnapshot
+
+            output = computed.snapshot
+            names = {v.asn: self.app.locator.as_name(v.asn) for v in output.as_verdicts}
+            metrics.set_verdict_snapshot(
+                VerdictSnapshot(
+                    as_verdicts=output.as_verdicts, country_verdicts=output.country_verdicts, as_names=names
+                )
+            )
+        except Exception:
+            log.exception("metrics snapshot failed")
+
+    async def run(self) -> None:
+        app = self.app
+        length = app.config.round_seconds
+        grace = length * app.config.round_grace_fraction
+        while not self._stopping.is_set():
+            await self.step()
+            next_due = (self.due_round(app.clock()) + 2) * length + grace
+            delay = min(max(0.05, next_due - app.clock()), self.relay.poll_s)
+            sleeper = asyncio.ensure_future(self._sleep(delay))
+            stopper = asyncio.ensure_future(self._stopping.wait())
+            await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)
+            for pending in (sleeper, stopper):
+                pending.cancel()
+
+    def stop(self) -> None:
+        self._stopping.set()

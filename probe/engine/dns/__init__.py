@@ -1,0 +1,1 @@
+"""DNS: the query step (pure) and its asyncio driver."""

@@ -1,0 +1,111 @@
+"""The asyncio driver of one DNS query: UDP (retried over TCP when truncated) or TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import time
+from datetime import UTC, datetime
+
+from vantage.failures import Failure, Operation
+from vantage.kinds import Outcome, Protocol
+from vantage.probe.engine.dns import step as dns_step
+from vantage.probe.engine.failure_map import failure_from_exception
+from vantage.probe.engine.model import DnsDetails, DnsOptions, MeasurementRequest, MeasurementResult
+
+_MAX_UDP_BYTES = 65535
+# Linux IP_RECVERR / IPV6_RECVERR (include/uapi/linux/in.h, in6.h): without them a UDP socket
+# ignores "soft" ICMP errors such as host unreachable and the query just times out.
+_IP_RECVERR = 11
+_IPV6_RECVERR = 25
+
+
+async def measure_dns(request: MeasurementRequest, rng: random.Random) -> MeasurementResult:
+    options = request.options
+    assert isinstance(options, DnsOptions)
+    started_at = datetime.now(UTC)
+    start = time.perf_counter()
+    query_id = rng.getrandbits(16)
+    query = dns_step.build_query(options, query_id)
+    server = request.address
+    transport = "tcp" if options.use_tcp else "udp"
+    tcp_fallback = False
+    try:
+        async with asyncio.timeout(options.timeout_ms / 1000):
+            if options.use_tcp:
+                response, rtt_ms = await _tcp_exchange(server, options.port, query)
+            else:
+                response, rtt_ms = await _udp_exchange(server, options.port, query, query_id)
+                if dns_step.is_truncated(response):
+                    transport, tcp_fallback = "tcp", True
+                    response, rtt_ms = await _tcp_exchange(server, options.port, query)
+    except (OSError, EOFError, TimeoutError) as exc:
+        error = failure_from_exception(exc, Operation.DNS_ROUND_TRIP)
+        details = dns_step.base_details(options, server, transport, tcp_fallback)
+        return _result(request, started_at, start, Outcome.FAILURE, error, details)
+    exchange = dns_step.Exchange(server, options.port, transport, response, rtt_ms, tcp_fallback)
+    outcome, failure, details = dns_step.interpret(options, exchange)
+    return _result(request, started_at, start, outcome, failure, details)
+
+
+def _family(address: str) -> socket.AddressFamily:
+    return socket.AF_INET6 if ":" in address else socket.AF_INET
+
+
+async def _udp_exchange(server: str, port: int, query: bytes, query_id: int) -> tuple[bytes, float]:
+    loop = asyncio.get_running_loop()
+    family = _family(server)
+    with socket.socket(family, socket.SOCK_DGRAM) as sock:
+        sock.setblocking(False)
+        if family == socket.AF_INET:
+            sock.setsockopt(socket.IPPROTO_IP, _IP_RECVERR, 1)
+        else:
+            sock.setsockopt(socket.IPPROTO_IPV6, _IPV6_RECVERR, 1)
+        # Connected, so that an ICMP port unreachable surfaces as ECONNREFUSED and datagrams
+        # from other sources are never read.
+        await loop.sock_connect(sock, (server, port))
+        sent = time.perf_counter()
+        await loop.sock_sendall(sock, query)
+        while True:
+            wire = await loop.sock_recv(sock, _MAX_UDP_BYTES)
+            if dns_step.answers_query(query_id, wire):
+                return wire, (time.perf_counter() - sent) * 1000
+            # Anything else (a late answer to someone else, junk) is ignored: keep waiting.
+
+
+async def _tcp_exchange(server: str, port: int, query: bytes) -> tuple[bytes, float]:
+    reader, writer = await asyncio.open_connection(server, port)
+    try:
+        sent = time.perf_counter()
+        writer.write(len(query).to_bytes(2, "big") + query)
+        await writer.drain()
+        length = int.from_bytes(await reader.readexactly(2), "big")
+        wire = await reader.readexactly(length)
+        return wire, (time.perf_counter() - sent) * 1000
+    finally:
+        writer.close()
+
+
+def _result(
+    request: MeasurementRequest,
+    started_at: datetime,
+    start: float,
+    outcome: Outcome,
+    failure: Failure | None,
+    details: DnsDetails,
+) -> MeasurementResult:
+    return MeasurementResult(
+        key=request.key,
+        protocol=Protocol.DNS,
+        address=request.address,
+        started_at=started_at,
+        duration_ms=(time.perf_counter() - start) * 1000,
+        outcome=outcome,
+        failure=failure,
+        details=details,
+        name=request.name,
+        port=details.server_port,
+        target_id=request.target_id,
+        address_family=6 if ":" in request.address else 4,
+    )

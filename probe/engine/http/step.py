@@ -1,0 +1,139 @@
+"""The pure parts of an HTTP(S) fetch: URLs, redirects, headers, titles, certificate facts.
+
+The driver (engine/http/driver.py) speaks HTTP/1.1 through h11 over asyncio streams, so every phase
+(dns, connect, tls, first byte) has its own timestamp; everything it has to decide from data
+comes from here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from vantage.probe.engine.model import TlsInfo
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+# Response headers kept in a result (proto HttpDetails.headers): bounded and free of cookies.
+SELECTED_HEADERS = ("server", "content-type", "content-length", "location")
+USER_AGENT = "vantage-probe/0.1 (+https://github.com/vantage-measurement)"
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+MAX_TITLE_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class UrlParts:
+    scheme: str  # "http" or "https"
+    host: str  # without brackets
+    port: int
+    target: str  # path and query, at least "/"
+    host_header: str
+
+    @property
+    def host_is_address(self) -> bool:
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return False
+        return True
+
+
+def parse_url(url: str) -> UrlParts:
+    """Split an http(s) URL; ValueError names what is wrong."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise ValueError(f"URL {url!r}: scheme must be http or https")
+    host = parts.hostname
+    if not host:
+        raise ValueError(f"URL {url!r} has no host")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError as exc:
+        raise ValueError(f"URL {url!r}: {exc}") from None
+    target = parts.path or "/"
+    if parts.query:
+        target += "?" + parts.query
+    default_port = (scheme == "https" and port == 443) or (scheme == "http" and port == 80)
+    bracketed = f"[{host}]" if ":" in host else host
+    host_header = bracketed if default_port else f"{bracketed}:{port}"
+    return UrlParts(scheme, host, port, target, host_header)
+
+
+def redirect_url(current_url: str, location: str) -> str:
+    return urljoin(current_url, location)
+
+
+def select_headers(headers: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    kept: dict[str, str] = {}
+    for raw_name, raw_value in headers:
+        name = raw_name.decode("latin-1").lower()
+        if name in SELECTED_HEADERS and name not in kept:
+            kept[name] = raw_value.decode("latin-1")
+    return tuple(sorted(kept.items()))
+
+
+def header_size(status_line_bytes: int, headers: list[tuple[bytes, bytes]]) -> int:
+    """Size of the response head as sent: status line, `name: value\\r\\n` lines, blank line."""
+    return status_line_bytes + sum(len(n) + len(v) + 4 for n, v in headers) + 2
+
+
+def extract_title(body_prefix: bytes) -> str:
+    match = _TITLE.search(body_prefix)
+    if not match:
+        return ""
+    text = match.group(1).decode("utf-8", errors="replace")
+    return " ".join(text.split())[:MAX_TITLE_CHARS]
+
+
+class BodyDigest:
+    """Length and SHA-256 of at most `limit` bytes of a body, and whether there was more."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.length = 0
+        self.truncated = False
+        self.prefix = b""  # the first 64 kB, for the title
+        self._hash = hashlib.sha256()
+
+    def feed(self, data: bytes) -> bool:
+        """Take a chunk; False once the bound is reached (the caller stops reading)."""
+        room = self.limit - self.length
+        if len(data) > room:
+            data = data[:room]
+            self.truncated = True
+        self._hash.update(data)
+        self.length += len(data)
+        if len(self.prefix) < 65536:
+            self.prefix += data[: 65536 - len(self.prefix)]
+        return not self.truncated
+
+    @property
+    def sha256(self) -> str:
+        return self._hash.hexdigest()
+
+
+def _name_text(name: Any) -> str:
+    """getpeercert()'s ((('commonName', 'x'),), ...) as "commonName=x, ..."."""
+    return ", ".join(f"{key}={value}" for rdn in name for key, value in rdn)
+
+
+def tls_info(version: str, cipher: str, peercert: dict[str, Any] | None, verification_error: str) -> TlsInfo:
+    cert = peercert or {}
+    not_after: datetime | None = None
+    if "notAfter" in cert:
+        not_after = datetime.strptime(cert["notAfter"], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
+    dns_names = tuple(value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS")
+    return TlsInfo(
+        version=version,
+        cipher=cipher,
+        cert_subject=_name_text(cert.get("subject", ())),
+        cert_issuer=_name_text(cert.get("issuer", ())),
+        cert_not_after=not_after,
+        verification_error=verification_error,
+        cert_dns_names=dns_names,
+    )

@@ -1,0 +1,1 @@
+"""ICMP echo: packets, sessions, schedules and reports (pure); sockets, the driver and the forked sender."""

@@ -1,0 +1,160 @@
+"""The hand-written ICMP JSON of `measure --json` equals protobuf's JSON mapping, field for field."""
+
+from __future__ import annotations
+
+import io
+import json
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from google.protobuf.json_format import MessageToDict
+
+from vantage import __version__, failures
+from vantage.failures import Failure, Operation
+from vantage.kinds import Outcome, Protocol
+from vantage.probe.convert import result_to_proto
+from vantage.probe.engine.icmp.packets import EchoError
+from vantage.probe.engine.icmp.session import PingSweep
+from vantage.probe.engine.model import IcmpDetails, IcmpErrorReport, IcmpOptions, MeasurementResult, PingReply
+from vantage.probe.measure.json_lines import icmp_line, measurement_document, new_ids, write_json
+
+MS = 1_000_000
+AT = datetime(2026, 11, 29, 1, 2, 3, 456000, tzinfo=UTC)
+
+
+def _result(details: IcmpDetails, **overrides: object) -> MeasurementResult:
+    fields: dict[str, object] = {
+        "key": "0",
+        "protocol": Protocol.ICMP,
+        "address": "198.18.0.1",
+        "started_at": AT,
+        "duration_ms": 0.123456,
+        "outcome": Outcome.OK,
+        "details": details,
+        "address_family": 4,
+    }
+    fields.update(overrides)
+    return MeasurementResult(**fields)  # type: ignore[arg-type]
+
+
+def _details(**overrides: object) -> IcmpDetails:
+    fields: dict[str, object] = {
+        "sent": 1, "received": 1, "duplicates": 0, "replies": (PingReply(0, False, 0.1 + 0.2, 64),),
+        "errors": (), "min_rtt_ms": 0.1 + 0.2, "avg_rtt_ms": 0.1 + 0.2, "max_rtt_ms": 0.1 + 0.2,
+        "stddev_rtt_ms": 0.0, "reply_ttl": 64, "packet_size": 56, "interval_ms": 1000.0,
+    }  # fmt: skip
+    fields.update(overrides)
+    return IcmpDetails(**fields)  # type: ignore[arg-type]
+
+
+def _swept() -> list[MeasurementResult]:
+    """Results as a real sweep books them: a reply, a duplicate, a loss, an error."""
+    options = IcmpOptions(count=2, interval_ms=10, timeout_ms=100)
+    sweep = PingSweep(["198.18.0.1", "198.18.3.1"], [options, options], 4)
+    sweep.sent([0, 1], 1_764_000_000_000_000_000)
+    sweep.on_reply(0, 63, 1_764_000_000_000_123_457, 1_764_000_000_000_000_000)
+    sweep.on_reply(0, 63, 1_764_000_000_000_223_457, 1_764_000_000_000_000_000)
+    sweep.on_error(EchoError(3, 13, "198.18.3.1", 1, 1), "198.18.3.1")
+    sweep.sent([2, 3], 1_764_000_000_010_000_000)
+    sweep.expire(1_764_000_000_200_000_000)
+    results = []
+    for target in (0, 1):
+        outcome, failure, details = sweep.result(target)
+        results.append(_result(details, outcome=outcome, failure=failure, address=sweep.addresses[target]))
+    return results
+
+
+SAMPLES = [
+    pytest.param(_result(_details()), id="one reply"),
+    pytest.param(
+        _result(_details(), started_at=AT.replace(microsecond=0), duration_ms=1000.0), id="whole seconds"
+    ),
+    pytest.param(
+        _result(_details(), started_at=AT.replace(microsecond=123456), duration_ms=2.5), id="microseconds"
+    ),
+    pytest.param(
+        _result(
+            _details(
+                sent=3,
+                received=2,
+                duplicates=2,
+                min_rtt_ms=0.25,
+                avg_rtt_ms=0.375,
+                max_rtt_ms=0.5,
+                stddev_rtt_ms=0.125,
+                replies=(
+                    PingReply(0, False, 0.25, 64),
+                    PingReply(1, True),
+                    PingReply(2, False, 0.5, 64, True),
+                ),
+            )
+        ),
+        id="loss and duplicates",
+    ),
+    pytest.param(
+        _result(
+            _details(
+                sent=0,
+                received=0,
+                replies=(PingReply(0, True),),
+                min_rtt_ms=0.0,
+                avg_rtt_ms=0.0,
+                max_rtt_ms=0.0,
+                reply_ttl=0,
+            ),
+            outcome=Outcome.FAILURE,
+            failure=Failure(
+                failures.NETWORK_UNREACHABLE, Operation.ICMP_ECHO, "OSError: [Errno 101] unreachable"
+            ),
+        ),
+        id="send failed",
+    ),
+    pytest.param(
+        _result(
+            _details(
+                received=0,
+                replies=(PingReply(0, True),),
+                min_rtt_ms=0.0,
+                avg_rtt_ms=0.0,
+                max_rtt_ms=0.0,
+                reply_ttl=0,
+                errors=(IcmpErrorReport(1, 1, "fd00::1", 0, "destination unreachable"),),
+            ),
+            address="fd00:0:0:2::dead",
+            address_family=6,
+            name="v6.lab.test",
+            outcome=Outcome.FAILURE,
+            failure=Failure(failures.ADMINISTRATIVELY_PROHIBITED, Operation.ICMP_ECHO, "prohibited"),
+        ),
+        id="ipv6 error with a name",
+    ),
+    *(pytest.param(result, id=f"swept {i}") for i, result in enumerate(_swept())),
+]
+
+
+@pytest.mark.parametrize("result", SAMPLES)
+def test_icmp_documents_equal_protobufs_json_mapping(result: MeasurementResult) -> None:
+    proto = result_to_proto(result, probe_id="", measurement_id="m-1", probe_version=__version__)
+    assert measurement_document(result, "m-1") == MessageToDict(proto, preserving_proto_field_name=True)
+
+
+@pytest.mark.parametrize("result", SAMPLES)
+def test_icmp_lines_equal_json_dumps_of_protobufs_json_mapping(result: MeasurementResult) -> None:
+    proto = result_to_proto(result, probe_id="", measurement_id="m-1", probe_version=__version__)
+    expected = json.dumps(MessageToDict(proto, preserving_proto_field_name=True), sort_keys=True)
+    assert icmp_line(result, "m-1") == expected
+
+
+def test_ids_are_version_4_uuids() -> None:
+    ids = new_ids(50)
+    assert len(set(ids)) == 50
+    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 for i in ids)
+
+
+def test_lines_are_sorted_json_with_fresh_ids() -> None:
+    stream = io.StringIO()
+    write_json([_result(_details()), _result(_details())], stream)
+    first, second = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first["id"] != second["id"] and first["icmp"]["reply_ttl"] == 64
+    assert stream.getvalue().splitlines()[0] == json.dumps(first, sort_keys=True)
