@@ -23,7 +23,7 @@ UUIDv8, probe/daemon/wire.py); `--ids random` sends UUIDv4s instead, to show
 what random keys cost the dedup index.
 
 Also: AS lookups/s on the full real dataset (uncached), when present.
-RIPE Atlas's whole network averages ~15,000 results/s (REFERENCES.md).
+RIPE Atlas's whole network averages ~15,000 results/s (RIPE NCC's published figures).
 """
 
 from __future__ import annotations

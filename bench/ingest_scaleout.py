@@ -51,7 +51,7 @@ from vantage.v1 import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import TARGETS, make_measurement, stream, synthetic_asn_csv  # B2's load generator
+from ingest import TARGETS, make_measurement, stream, synthetic_asn_csv  # bench/ingest.py's load generator
 
 from vantage.probe.daemon.wire import measurement_id
 

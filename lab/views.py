@@ -1,7 +1,7 @@
 """Reading what `vantage status|timeline|watch --json` print: protobuf JSON into plain rows. Pure.
 
 The query commands print the wire messages in protobuf's JSON mapping with the
-proto field names (contracts.md), which omits fields at their default value
+proto field names (docs/wire-format.md), which omits fields at their default value
 (0, "", false): every read here has a default. Enum values arrive as their
 names ("STATUS_DOWN", "EVENT_KIND_OUTAGE") and are shortened to "DOWN",
 "outage". Timestamps are RFC 3339 strings; they are turned into seconds from

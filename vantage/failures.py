@@ -1,6 +1,6 @@
 """The closed vocabulary of failure strings shared by probe and collector.
 
-Modelled on OONI's failure strings (see ../shared/REFERENCES.md and
+Modelled on OONI's failure strings (OONI's df-007-errors specification; see
 docs/failures.md): remote misbehaviour is data, recorded as a `Failure` with
 the operation that failed; our own bugs raise. Probes map OS errors,
 TLS errors and DNS answers to these strings once, at the edge; the collector

@@ -5,7 +5,7 @@
 - TargetSlot(target_id, address, name, url, port, protocols, asn, country, tags): address is the
   IP to measure ("" when only a name or URL is known: ICMP/TCP need it); port is the TCP (or DNS
   server) port, 0 = none; asn/country of the target (0 / "" when unknown); tags as in
-  contracts.md (`list:`, `port:`, `qname:`, `qtype:`, `expect:`). TargetSlot.from_row builds one
+  docs/assignment.md (`list:`, `port:`, `qname:`, `qtype:`, `expect:`). TargetSlot.from_row builds one
   from a parsed target file row.
 - AssignmentConfig: the knobs, with defaults and where they come from.
 - TaskPlan: the tasks of a round being built; the per-target cap is enforced in TaskPlan.add,

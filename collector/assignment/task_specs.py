@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from vantage.collector.assignment.rendezvous import pair_weight, stable_hash64
 from vantage.kinds import Protocol, TaskKind
 
-DEFAULT_DNS_QUERY_NAME = "."  # the root: every DNS server answers or refuses it (contracts.md)
+DEFAULT_DNS_QUERY_NAME = "."  # the root: every DNS server answers or refuses it (docs/assignment.md)
 DEFAULT_DNS_QUERY_TYPE = "SOA"
 DEFAULT_RESOLVE_QUERY_TYPE = "A"  # what a browser asks first for a test-list URL's host
 

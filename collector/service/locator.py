@@ -1,4 +1,4 @@
-"""IP address → (AS, country) for the service, over B1's AsnDatabase, reloadable.
+"""IP address → (AS, country) for the service, over collector/asn's AsnDatabase, reloadable.
 
 Lookups are memoised per address (probes and targets repeat); a reload swaps
 the database and the memo together, so readers never mix two datasets.

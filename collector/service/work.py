@@ -1,4 +1,5 @@
-"""GetWork's planner: this round's tasks for one probe, from B1's pure `assign_round`.
+"""GetWork's planner: this round's tasks for one probe, from the pure `assign_round`
+(collector/assignment/plan.py).
 
 The assignment over the whole fleet is computed once per round and cached;
 it is recomputed when the fleet or the target list changed (a probe asking
@@ -27,7 +28,7 @@ log = logging.getLogger("vantage.collector")
 # A task must finish inside its round, or its result arrives after the round was
 # computed and counts for nothing. The probe's own defaults (HTTP 10 s, DNS/TCP
 # 5 s, ICMP 3 x 1 s) fit 5-minute rounds; rounds shorter than this get timeouts
-# scaled to half the round (added by the lab's engineer, E, for the few-second
+# scaled to half the round (for the few-second
 # rounds of `vantage lab`).
 SHORT_ROUND_SECONDS = 30.0
 # A plan is re-derived from storage at most every tenth of a round (unless the

@@ -1,4 +1,4 @@
-"""What one observation proves, decided once (contracts.md lists the two families).
+"""What one observation proves, decided once (docs/verdict.md lists the two families).
 
 An *answered* observation proves that the target host is alive: it replied, even if only to refuse
 (connection_refused, DNS errors, TLS and HTTP errors; connection_reset is ambiguous — it is also a

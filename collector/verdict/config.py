@@ -1,7 +1,7 @@
 """The verdict engine's knobs, read in one place.
 
 Every default says where its number comes from (the systems are described in
-../shared/REFERENCES.md and docs/verdict.md). Thresholds on belief are
+docs/verdict.md, which cites the sources). Thresholds on belief are
 probabilities; thresholds on shares are fractions of 0..1.
 """
 

@@ -1,4 +1,4 @@
-"""A target file (B1's parser) → wire TargetSpecs for ImportTargets."""
+"""A target file (parsed by collector/targets/files.py) → wire TargetSpecs for ImportTargets."""
 
 from __future__ import annotations
 

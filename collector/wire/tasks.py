@@ -1,4 +1,4 @@
-"""B1's TaskSpec (plain data from the assignment) → the wire Task a probe runs."""
+"""A TaskSpec (plain data from collector/assignment) → the wire Task a probe runs."""
 
 from __future__ import annotations
 

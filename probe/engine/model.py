@@ -19,13 +19,13 @@ from vantage.kinds import Outcome, Protocol
 T = TypeVar("T")
 
 # RIPE Atlas's built-in ping measurements send 3 packets per target, 1 s apart, and wait
-# 1 s for a reply; `ping` sends a 56-byte payload (64-byte ICMP message). See REFERENCES.md.
+# 1 s for a reply; `ping` sends a 56-byte payload (64-byte ICMP message). (iputils ping(8) defaults.)
 DEFAULT_ICMP_COUNT = 3
 DEFAULT_ICMP_INTERVAL_MS = 1000.0
 DEFAULT_ICMP_TIMEOUT_MS = 1000.0
 DEFAULT_ICMP_PAYLOAD_BYTES = 56
 # dig waits 5 s for a DNS answer (`+time=5`); "." SOA is a question every resolver and every
-# authoritative server answers or refuses (contracts.md: the default DNS task).
+# authoritative server answers or refuses (docs/assignment.md: the default DNS task).
 DEFAULT_DNS_TIMEOUT_MS = 5000.0
 DEFAULT_DNS_QUERY_NAME = "."
 DEFAULT_DNS_QUERY_TYPE = "SOA"

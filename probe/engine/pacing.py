@@ -3,7 +3,8 @@
 The drivers ask `take(now_ns, wanted)` how many packets or requests they may start now and
 `next_token_ns()` when to come back. Bursts are bounded so that a sweep at tens of thousands of
 packets per second sends in small batches and yields to the receive side between them
-(REFERENCES.md: without that, or a receive buffer of a few MB, most replies are dropped).
+(measured on a 2-core machine, docs/probe-engine.md: without that, or a receive buffer of a
+few MB, most replies are dropped).
 """
 
 from __future__ import annotations

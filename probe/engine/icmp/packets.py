@@ -15,7 +15,8 @@ engine/icmp/fork.py) needs no shared state with whoever reads the reply. An ICMP
 (unreachable, time exceeded) quotes our request's IP header and at least its first 8 ICMP
 bytes (RFC 792; Linux quotes up to 576 bytes, routers may quote only 8), so errors are
 attributed by (quoted destination, identifier, sequence) and by the index when the payload is
-quoted too. Building one packet with scapy costs ≈ 385 µs against ≈ 1 µs here (REFERENCES.md),
+quoted too. Building one packet with scapy costs ≈ 385 µs against ≈ 1 µs here
+(measured, docs/probe-engine.md),
 which is why the hot path never touches scapy; tests craft errors with scapy and check that
 this decoder reads them the same way.
 

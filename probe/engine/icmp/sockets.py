@@ -4,7 +4,7 @@ A raw socket (root or CAP_NET_RAW) sees every ICMP message, errors included; an 
 ICMP datagram socket (Linux `net.ipv4.ping_group_range`) only our own echo replies, with the
 identifier chosen by the kernel. The receive buffer is raised to several MB
 (SO_RCVBUFFORCE when privileged): during a sweep replies arrive in bursts while the event loop
-is busy sending, and a default-size buffer drops most of them (REFERENCES.md).
+is busy sending, and a default-size buffer drops most of them (docs/probe-engine.md).
 Replies are timestamped by the kernel (SO_TIMESTAMPNS, CLOCK_REALTIME) so that RTTs do not
 include the time a reply waited in the buffer; send times use the same clock.
 """
@@ -30,7 +30,7 @@ SO_EE_ORIGIN_ICMP6 = 3
 
 # The kernel doubles the value set and charges each queued reply its whole sk_buff: 8 MB held
 # 20,165 replies of 84 bytes on the netns bench (≈ 830 bytes each), ≈ 0.25 s of the fastest
-# sweep if the loop stalls (REFERENCES.md: "a receive buffer of a few MB").
+# sweep if the loop stalls (docs/probe-engine.md: "a receive buffer of a few MB").
 DEFAULT_RECEIVE_BUFFER_BYTES = 8 << 20
 # A forked sender (engine/icmp/fork.py) does not wait for the reader at all: the buffer must ride out
 # the reader being descheduled or busy printing on a shared machine. 32 MB: ≈ 80k replies, a

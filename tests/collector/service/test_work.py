@@ -1,4 +1,4 @@
-"""GetWork hands out B1's assignment over the registered probes and imported targets."""
+"""GetWork hands out the assignment (collector/assignment) over the registered probes and imported targets."""
 
 from __future__ import annotations
 

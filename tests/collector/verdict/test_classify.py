@@ -1,4 +1,4 @@
-"""What one observation proves (contracts.md): answered, unanswered, or nothing."""
+"""What one observation proves (docs/verdict.md): answered, unanswered, or nothing."""
 
 from __future__ import annotations
 
