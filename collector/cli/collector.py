@@ -143,10 +143,13 @@ def _serve(args: argparse.Namespace) -> int:
     for path in [*args.asn_db, args.tls_cert, args.tls_key]:
         if path is not None and not Path(path).is_file():
             raise UsageError(f"no such file: {path}")
-    if args.db and not (
-        args.db == "memory:" or args.db.startswith(("sqlite:///", "postgresql://", "postgres://"))
-    ):
-        raise UsageError(f"--db {args.db!r}: use sqlite:///PATH, postgresql://... (or memory: for tests)")
+    if args.db:
+        from vantage.collector.storage import parse_db_url
+
+        try:
+            parse_db_url(args.db)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     from vantage.collector.service.ingest_pool import default_processes
 
     ingest_processes = default_processes() if args.ingest_processes is None else args.ingest_processes

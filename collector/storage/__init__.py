@@ -9,30 +9,47 @@ from pathlib import Path
 
 from vantage.collector.storage.base import Storage, StorageError
 
-__all__ = ["DEFAULT_DB_FILE", "Storage", "StorageError", "open_storage"]
+__all__ = ["DEFAULT_DB_FILE", "Storage", "StorageError", "open_storage", "parse_db_url"]
 
 # The embedded default: one SQLite file inside --data-dir.
 DEFAULT_DB_FILE = "collector.sqlite3"
 
 
+# The --db URL schemes, each with the backend it opens; parsed here only (the CLI checks a URL
+# early with `parse_db_url`, before any backend is imported).
+SQLITE_PREFIX = "sqlite:///"
+MEMORY_URL = "memory:"
+POSTGRES_PREFIXES = ("postgresql://", "postgres://")
+DB_URL_FORMS = "sqlite:///PATH, postgresql://... (or memory: for tests)"
+
+
+def parse_db_url(db_url: str) -> tuple[str, str]:
+    """`--db` URL -> (backend, where): ("sqlite", path), ("memory", ""), ("postgres", url).
+
+    ValueError names the URL and the accepted forms.
+    """
+    if db_url.startswith(SQLITE_PREFIX):
+        return "sqlite", db_url.removeprefix(SQLITE_PREFIX)
+    if db_url == MEMORY_URL:
+        return "memory", ""
+    if db_url.startswith(POSTGRES_PREFIXES):
+        return "postgres", db_url
+    raise ValueError(f"--db {db_url!r}: use {DB_URL_FORMS}")
+
+
 def open_storage(db_url: str | None, data_dir: Path) -> Storage:
-    """`None` → SQLite in data_dir; `sqlite:///PATH`; `memory:`; `postgresql://...` (when built)."""
-    if not db_url:
+    """`None` → SQLite in data_dir; otherwise the backend `parse_db_url` names."""
+    backend, where = ("sqlite", str(data_dir / DEFAULT_DB_FILE)) if not db_url else parse_db_url(db_url)
+    if backend == "sqlite":
         from vantage.collector.storage.sqlite import SqliteStorage
 
-        return SqliteStorage(data_dir / DEFAULT_DB_FILE)
-    if db_url.startswith("sqlite:///"):
-        from vantage.collector.storage.sqlite import SqliteStorage
-
-        return SqliteStorage(Path(db_url.removeprefix("sqlite:///")))
-    if db_url == "memory:":
+        return SqliteStorage(Path(where))
+    if backend == "memory":
         from vantage.collector.storage.memory import MemoryStorage
 
         return MemoryStorage()
-    if db_url.startswith(("postgresql://", "postgres://")):
-        try:
-            from vantage.collector.storage.postgres import PostgresStorage
-        except ModuleNotFoundError as exc:
-            raise ValueError("the PostgreSQL backend is not available in this build") from exc
-        return PostgresStorage(db_url)  # type: ignore[no-any-return,unused-ignore]
-    raise ValueError(f"unsupported --db URL {db_url!r}: use sqlite:///PATH, memory: or postgresql://...")
+    try:
+        from vantage.collector.storage.postgres import PostgresStorage
+    except ModuleNotFoundError as exc:
+        raise ValueError("the PostgreSQL backend is not available in this build") from exc
+    return PostgresStorage(where)  # type: ignore[no-any-return,unused-ignore]
