@@ -48,7 +48,7 @@ from vantage.v1 import measurement_pb2, probe_service_pb2
 
 # A fixed namespace so that ids are stable across restarts and versions.
 MEASUREMENT_ID_NAMESPACE = uuid.UUID("5b0a7c9e-3f4d-4c61-9a8e-0d2b6f1e7a33")
-_PROTOCOL_NUMBERS = frozenset(p.value for p in Protocol)
+_PROTOCOLS = {p.value: p for p in Protocol}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def planned_task(task: probe_service_pb2.Task) -> PlannedTask:
     target, options = task.target, task.options
     return PlannedTask(
         id=task.id,
-        protocol=Protocol(task.protocol) if task.protocol in _PROTOCOL_NUMBERS else Protocol.UNSPECIFIED,
+        protocol=_PROTOCOLS.get(task.protocol, Protocol.UNSPECIFIED),
         target=PlannedTarget(
             address=target.address,
             name=target.name,
