@@ -1,81 +1,23 @@
 """Domain values <-> vantage.v1 protobuf, for the probe.
 
-The only probe module (besides the daemon's gRPC code) that touches protobuf: a Task becomes a
-MeasurementRequest, a MeasurementResult becomes a Measurement. Enum values are shared
-numbers (vantage/kinds.py, vantage/failures.py), so they convert by value.
+The engine's results as protobuf: a MeasurementResult becomes a Measurement (for the daemon's
+outbox, probe/daemon/wire.py, and `vantage probe measure --json`). Enum values are shared
+numbers (vantage/kinds.py, vantage/failures.py), so they convert by value. Tasks come in
+through probe/daemon/wire.py, which makes them plain values (probe/daemon/plan.py).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from vantage.kinds import Protocol
-from vantage.probe.engine.dns import step as dns_step
-from vantage.probe.engine.http import step as http_step
 from vantage.probe.engine.model import (
-    DEFAULT_DNS_PORT,
-    DEFAULT_DNS_QUERY_NAME,
-    DEFAULT_DNS_QUERY_TYPE,
-    DEFAULT_DNS_TIMEOUT_MS,
-    DEFAULT_HTTP_TIMEOUT_MS,
-    DEFAULT_ICMP_COUNT,
-    DEFAULT_ICMP_INTERVAL_MS,
-    DEFAULT_ICMP_TIMEOUT_MS,
-    DEFAULT_TCP_TIMEOUT_MS,
     DnsDetails,
-    DnsOptions,
     HttpDetails,
-    HttpOptions,
     IcmpDetails,
-    IcmpOptions,
-    MeasurementRequest,
     MeasurementResult,
-    Options,
     TcpDetails,
-    TcpOptions,
 )
-from vantage.v1 import measurement_pb2, probe_service_pb2
-
-_PROTOCOL_NUMBERS = frozenset(p.value for p in Protocol)
-
-
-def request_from_task(task: probe_service_pb2.Task) -> MeasurementRequest:
-    """The request a task asks for (key = task id); ValueError when it cannot be run."""
-    if not task.id:
-        raise ValueError("task without an id")
-    target, opts = task.target, task.options
-    protocol = Protocol(task.protocol) if task.protocol in _PROTOCOL_NUMBERS else Protocol.UNSPECIFIED
-    options: Options
-    if protocol is Protocol.ICMP:
-        options = IcmpOptions(
-            count=opts.count or DEFAULT_ICMP_COUNT,
-            interval_ms=float(opts.interval_ms or DEFAULT_ICMP_INTERVAL_MS),
-            timeout_ms=float(opts.timeout_ms or DEFAULT_ICMP_TIMEOUT_MS),
-        )
-    elif protocol is Protocol.DNS:
-        options = DnsOptions(
-            query_name=opts.query_name or DEFAULT_DNS_QUERY_NAME,
-            query_type=(opts.query_type or DEFAULT_DNS_QUERY_TYPE).upper(),
-            port=target.port or DEFAULT_DNS_PORT,
-            expected=tuple(opts.expected),
-            timeout_ms=float(opts.timeout_ms or DEFAULT_DNS_TIMEOUT_MS),
-        )
-        dns_step.validate_options(options)
-    elif protocol is Protocol.HTTP:
-        url = opts.url or target.url
-        if not url:
-            raise ValueError(f"task {task.id}: HTTP task without a URL")
-        http_step.parse_url(url)
-        options = HttpOptions(url=url, timeout_ms=float(opts.timeout_ms or DEFAULT_HTTP_TIMEOUT_MS))
-    elif protocol is Protocol.TCP:
-        if not target.port:
-            raise ValueError(f"task {task.id}: TCP task without a port")
-        options = TcpOptions(port=target.port, timeout_ms=float(opts.timeout_ms or DEFAULT_TCP_TIMEOUT_MS))
-    else:
-        raise ValueError(f"task {task.id}: unknown protocol {task.protocol}")
-    return MeasurementRequest(
-        key=task.id, address=target.address, options=options, name=target.name, target_id=target.target_id
-    )
+from vantage.v1 import measurement_pb2
 
 
 def result_to_proto(

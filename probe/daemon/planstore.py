@@ -2,9 +2,10 @@
 collector answers (a reboot during a national shutdown) still measures.
 
 File: 8 bytes (big-endian double: wall time the plan was received, needed to
-recompute the clock offset) followed by the serialized vantage.v1.WorkPlan.
-Written to a temporary file and renamed, so a crash leaves the old or the new
-plan, never half of one. A missing or unreadable file just means "no plan".
+recompute the clock offset) followed by the serialized vantage.v1.WorkPlan, as
+received. Written to a temporary file and renamed, so a crash leaves the old or
+the new plan, never half of one. A missing or unreadable file just means "no
+plan". probe/daemon/wire.py parses it back into a plain RoundPlan.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import os
 import struct
 from pathlib import Path
 
-from vantage.v1 import probe_service_pb2
+from vantage.probe.daemon import wire
+from vantage.probe.daemon.plan import RoundPlan
 
 PLAN_FILE = "last_plan.bin"
 _HEADER = struct.Struct(">d")
@@ -22,14 +24,15 @@ _HEADER = struct.Struct(">d")
 log = logging.getLogger(__name__)
 
 
-def save_plan(state_dir: Path, plan: probe_service_pb2.WorkPlan, received_at_unix_s: float) -> None:
+def save_plan(state_dir: Path, encoded_plan: bytes, received_at_unix_s: float) -> None:
+    """Keep `encoded_plan`, a serialized WorkPlan received at `received_at_unix_s`."""
     path = state_dir / PLAN_FILE
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(_HEADER.pack(received_at_unix_s) + plan.SerializeToString())
+    temporary.write_bytes(_HEADER.pack(received_at_unix_s) + encoded_plan)
     os.replace(temporary, path)
 
 
-def load_plan(state_dir: Path) -> tuple[probe_service_pb2.WorkPlan, float] | None:
+def load_plan(state_dir: Path) -> RoundPlan | None:
     path = state_dir / PLAN_FILE
     try:
         data = path.read_bytes()
@@ -37,7 +40,7 @@ def load_plan(state_dir: Path) -> tuple[probe_service_pb2.WorkPlan, float] | Non
         return None
     try:
         (received_at,) = _HEADER.unpack_from(data)
-        return probe_service_pb2.WorkPlan.FromString(data[_HEADER.size :]), float(received_at)
-    except (struct.error, ValueError) as exc:  # protobuf's DecodeError is a ValueError
+        return wire.plan_from_bytes(data[_HEADER.size :], float(received_at))
+    except (struct.error, ValueError) as exc:  # wire.plan_from_bytes: a bad plan is a ValueError
         log.warning("ignoring unreadable saved plan %s: %s", path, exc)
         return None

@@ -21,11 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from vantage.kinds import Protocol
 from vantage.probe.daemon import wire
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, NewResult
+from vantage.probe.daemon.plan import PlannedTask, request_from_task, task_host, with_address
 from vantage.probe.daemon.policy import NOT_AN_ADDRESS, Refusal, SafetyPolicy, check_address, check_addresses
-from vantage.v1 import measurement_pb2, probe_service_pb2
 
 if TYPE_CHECKING:
     from vantage.probe.engine import Engine, MeasurementRequest
@@ -63,11 +64,11 @@ class ResultWriter:
         self._oldest_pending_s = 0.0
         self.written = 0
 
-    async def add(self, measurement: measurement_pb2.Measurement) -> None:
+    async def add(self, result: wire.EncodedResult) -> None:
         if not self._pending:
             self._oldest_pending_s = time.monotonic()
-        self._pending.append(NewResult(measurement.id, time.time(), measurement.SerializeToString()))
-        self._labels.append(wire.metric_labels(measurement))
+        self._pending.append(NewResult(result.measurement_id, time.time(), result.payload))
+        self._labels.append(result.labels)
         if (
             len(self._pending) >= FLUSH_EVERY_RESULTS
             or time.monotonic() - self._oldest_pending_s >= FLUSH_EVERY_S
@@ -101,11 +102,9 @@ async def _resolve(host: str) -> list[str]:
     return sorted({str(info[4][0]) for info in infos})
 
 
-async def vet_task(
-    task: probe_service_pb2.Task, policy: SafetyPolicy
-) -> tuple[probe_service_pb2.Task, Refusal | None]:
+async def vet_task(task: PlannedTask, policy: SafetyPolicy) -> tuple[PlannedTask, Refusal | None]:
     """The task as it may run (pinned to a checked address), or why it is refused."""
-    host = wire.task_host(task)
+    host = task_host(task)
     if not host:
         return task, None  # nothing to send to: the engine reports the malformed task
     refusal = check_address(host, policy)
@@ -118,11 +117,11 @@ async def vet_task(
     refusal = check_addresses(addresses, policy)
     if refusal is not None:
         return task, refusal
-    return wire.with_address(task, addresses[0]), None
+    return with_address(task, addresses[0]), None
 
 
 async def run_round(
-    tasks: Sequence[probe_service_pb2.Task],
+    tasks: Sequence[PlannedTask],
     context: RoundContext,
     *,
     engine: Engine,
@@ -132,12 +131,11 @@ async def run_round(
     stop: asyncio.Event,
 ) -> int:
     """Measure every task once; returns the number of results written."""
-    from vantage.probe.convert import request_from_task
     from vantage.probe.engine import IcmpUnavailable
 
     started = writer.written
     now = datetime.now(UTC)
-    runnable: dict[str, probe_service_pb2.Task] = {}
+    runnable: dict[str, PlannedTask] = {}
     requests: list[MeasurementRequest] = []
     indexes = {task.id: index for index, task in enumerate(tasks)}  # ids follow plan order
     for task in tasks:
@@ -162,8 +160,8 @@ async def run_round(
     except IcmpUnavailable as exc:
         # Measure everything else; report the ICMP tasks as failures that say why.
         log.error("ICMP is unavailable on this host: %s", exc)
-        icmp = [r for r in requests if runnable[r.key].protocol == measurement_pb2.PROTOCOL_ICMP]
-        others = [r for r in requests if runnable[r.key].protocol != measurement_pb2.PROTOCOL_ICMP]
+        icmp = [r for r in requests if runnable[r.key].protocol is Protocol.ICMP]
+        others = [r for r in requests if runnable[r.key].protocol is not Protocol.ICMP]
         for request in icmp:
             reason = f"ICMP unavailable: {exc}"
             task = runnable[request.key]
@@ -175,32 +173,28 @@ async def run_round(
 
 async def _measure(
     requests: list[MeasurementRequest],
-    runnable: dict[str, probe_service_pb2.Task],
+    runnable: dict[str, PlannedTask],
     indexes: dict[str, int],
     context: RoundContext,
     engine: Engine,
     writer: ResultWriter,
     stop: asyncio.Event,
 ) -> None:
-    from vantage.probe.convert import result_to_proto
-
     if not requests:
         return
     results = engine.run(requests)
     try:
         async for result in results:
             task = runnable[result.key]
-            measurement = result_to_proto(
+            encoded = wire.encode_result(
                 result,
+                task,
                 probe_id=context.probe_id,
-                measurement_id=wire.measurement_id(
-                    context.probe_id, context.round_number, task.id, indexes.get(task.id, 0)
-                ),
-                round=context.round_number,
-                task_id=task.id,
+                round_number=context.round_number,
                 probe_version=context.version,
+                task_index=indexes.get(task.id, 0),
             )
-            await writer.add(measurement)
+            await writer.add(encoded)
             if stop.is_set():
                 log.info("stopping: the rest of round %d is not measured", context.round_number)
                 break

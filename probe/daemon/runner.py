@@ -39,12 +39,12 @@ from vantage.probe.daemon.host import icmp_available, ipv6_routable, lock_state_
 from vantage.probe.daemon.link import Link, LinkDown
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
+from vantage.probe.daemon.plan import PlannedTask, RoundPlan, task_packets
 from vantage.probe.daemon.planstore import load_plan, save_plan
 from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, check_address, rate_saturation
 from vantage.probe.daemon.round_tasks import ResultWriter, RoundContext, run_round
 from vantage.probe.daemon.scheduler import Action, PlanTiming, ScheduleState, next_step, upload_hold_back_s
 from vantage.probe.daemon.uploader import Uploader
-from vantage.v1 import probe_service_pb2
 
 log = logging.getLogger("vantage.probe")
 
@@ -127,13 +127,10 @@ class Daemon:
             )
         )
         state = ScheduleState(plan=None, last_run_round=None, max_offline_s=self.config.max_offline_seconds)
-        tasks: tuple[probe_service_pb2.Task, ...] = ()
-        saved = load_plan(self.config.state_dir)
-        restored = None
-        with contextlib.suppress(ValueError):
-            # Measure from the saved plan even if no collector answers after a restart.
-            restored = wire.plan_from_proto(*saved) if saved is not None else None
-        if saved is not None and restored is not None:
+        tasks: tuple[PlannedTask, ...] = ()
+        # Measure from the saved plan even if no collector answers after a restart.
+        restored = load_plan(self.config.state_dir)
+        if restored is not None:
             state = replace(state, plan=restored.timing)
             self.round_length_s = restored.timing.round_length_s
             tasks = self._accept_plan(restored, new_round=False)
@@ -147,7 +144,7 @@ class Daemon:
                 continue
             if step.action is Action.FETCH:
                 try:
-                    plan = await self.link.unary("GetWork", self._get_work)
+                    reply = await self.link.unary("GetWork", self._get_work)
                 except LinkDown as down:
                     fetch_failures += 1
                     delay_s = max(down.wait_s, backoff_delay_s(fetch_failures, self.backoff, self.rng))
@@ -155,7 +152,7 @@ class Daemon:
                     continue
                 received_at = time.time()
                 try:
-                    received = wire.plan_from_proto(plan, received_at)
+                    received, encoded = wire.received_plan(reply, received_at)
                 except ValueError as exc:
                     log.error("unusable work plan from the collector: %s", exc)
                     fetch_failures += 1
@@ -164,7 +161,7 @@ class Daemon:
                     continue
                 fetch_failures = 0
                 self.round_length_s = received.timing.round_length_s
-                save_plan(self.config.state_dir, plan, received_at)
+                save_plan(self.config.state_dir, encoded, received_at)
                 new_round = state.plan is None or received.timing.round != state.plan.round
                 tasks = self._accept_plan(received, new_round)
                 state = replace(
@@ -218,14 +215,10 @@ class Daemon:
         return max(time.time() + pause_s, timing.start_of(timing.round + 1) + jitter_s)
 
     def _get_work(self, stub: Any, metadata: Any) -> Any:
-        request = probe_service_pb2.GetWorkRequest(
-            capabilities=self.capabilities, software_version=self.version
-        )
+        request = wire.get_work_request(self.capabilities, self.version)
         return stub.GetWork(request, metadata=metadata, timeout=get_work_timeout_s(self.round_length_s))
 
-    def _accept_plan(
-        self, received: wire.ReceivedPlan, new_round: bool
-    ) -> tuple[probe_service_pb2.Task, ...]:
+    def _accept_plan(self, received: RoundPlan, new_round: bool) -> tuple[PlannedTask, ...]:
         """The tasks the probe takes on: the plan, cut to the local cap (logged and counted)."""
         taken = cap_plan(len(received.tasks), self.policy)
         tasks = received.tasks[:taken]
@@ -243,8 +236,8 @@ class Daemon:
             self._observe_plan(received, tasks)
         return tasks
 
-    def _observe_plan(self, received: wire.ReceivedPlan, tasks: tuple[probe_service_pb2.Task, ...]) -> None:
-        packets = sum(wire.task_packets(task) for task in tasks)
+    def _observe_plan(self, received: RoundPlan, tasks: tuple[PlannedTask, ...]) -> None:
+        packets = sum(task_packets(task) for task in tasks)
         saturation = rate_saturation(packets, received.timing.round_length_s, self.policy)
         self.metrics.work_plan_tasks.set(len(tasks))
         self.metrics.rate_saturation.set(saturation)

@@ -1,5 +1,8 @@
-"""Protobuf in and out of the daemon (the only daemon module besides the gRPC
-edges that touches vantage.v1 messages).
+"""Protobuf in and out of the daemon: a WorkPlan becomes a plain RoundPlan
+(probe/daemon/plan.py) once, when it arrives; results leave as serialized
+Measurements. The daemon's logic (round_tasks, runner, policy, scheduler) never
+sees a vantage.v1 message; tests/probe/daemon/test_wire_edges.py lists the few
+modules that may.
 
 Measurement ids are UUIDs derived from (probe, round, task): the same task in
 the same round always gets the same id, so a probe that restarts mid-round and
@@ -22,31 +25,39 @@ import ipaddress
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from typing import Any
 
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from vantage.failures import REFUSED_BY_POLICY, UNKNOWN_FAILURE, Operation
+from vantage.kinds import Protocol
+from vantage.probe.daemon.plan import (
+    PlannedOptions,
+    PlannedTarget,
+    PlannedTask,
+    RoundPlan,
+    is_ip_literal,
+    task_host,
+)
 from vantage.probe.daemon.policy import Refusal
 from vantage.probe.daemon.scheduler import PlanTiming
+from vantage.probe.engine.model import MeasurementResult
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 # A fixed namespace so that ids are stable across restarts and versions.
 MEASUREMENT_ID_NAMESPACE = uuid.UUID("5b0a7c9e-3f4d-4c61-9a8e-0d2b6f1e7a33")
-# RIPE Atlas's built-in ping sends 3 packets: the default ICMP count (engine model agrees).
-DEFAULT_ICMP_PACKETS = 3
+_PROTOCOLS = {p.value: p for p in Protocol}
 
 
 @dataclass(frozen=True, slots=True)
-class ReceivedPlan:
-    timing: PlanTiming  # in the probe's wall clock
-    tasks: tuple[probe_service_pb2.Task, ...]
-    # Collector clock minus probe clock, seconds (positive: the collector is ahead).
-    clock_offset_s: float
-    clock_skew_tolerance_s: float
-    probe_asn: int
-    probe_country: str
+class EncodedResult:
+    """A result ready for the outbox: its id, the serialized Measurement, its metric labels."""
+
+    measurement_id: str
+    payload: bytes
+    labels: tuple[str, str, str]  # (protocol, outcome, failure kind or "")
 
 
 _ROUND_BITS = 32
@@ -94,7 +105,32 @@ def _unix(timestamp: Timestamp) -> float:
     return timestamp.seconds + timestamp.nanos / 1e9
 
 
-def plan_from_proto(plan: probe_service_pb2.WorkPlan, received_at_unix_s: float) -> ReceivedPlan:
+def planned_task(task: probe_service_pb2.Task) -> PlannedTask:
+    """The plain task; an unknown protocol number becomes UNSPECIFIED (reported as unrunnable)."""
+    target, options = task.target, task.options
+    return PlannedTask(
+        id=task.id,
+        protocol=_PROTOCOLS.get(task.protocol, Protocol.UNSPECIFIED),
+        target=PlannedTarget(
+            address=target.address,
+            name=target.name,
+            port=target.port,
+            url=target.url,
+            target_id=target.target_id,
+        ),
+        options=PlannedOptions(
+            count=options.count,
+            interval_ms=options.interval_ms,
+            timeout_ms=options.timeout_ms,
+            query_name=options.query_name,
+            query_type=options.query_type,
+            expected=tuple(options.expected),
+            url=options.url,
+        ),
+    )
+
+
+def plan_from_proto(plan: probe_service_pb2.WorkPlan, received_at_unix_s: float) -> RoundPlan:
     offset_s = _unix(plan.server_time) - received_at_unix_s if plan.HasField("server_time") else 0.0
     length_s = _seconds(plan.round_length)
     if length_s <= 0:
@@ -102,9 +138,9 @@ def plan_from_proto(plan: probe_service_pb2.WorkPlan, received_at_unix_s: float)
     timing = PlanTiming(
         round=plan.round, round_start_s=_unix(plan.round_start) - offset_s, round_length_s=length_s
     )
-    return ReceivedPlan(
+    return RoundPlan(
         timing=timing,
-        tasks=tuple(plan.tasks),
+        tasks=tuple(planned_task(task) for task in plan.tasks),
         clock_offset_s=offset_s,
         clock_skew_tolerance_s=_seconds(plan.clock_skew_tolerance),
         probe_asn=plan.probe_asn,
@@ -112,44 +148,27 @@ def plan_from_proto(plan: probe_service_pb2.WorkPlan, received_at_unix_s: float)
     )
 
 
-def task_host(task: probe_service_pb2.Task) -> str:
-    """Where the task would send packets: its address, else the host of its URL or its name."""
-    if task.target.address:
-        return task.target.address
-    if task.protocol == measurement_pb2.PROTOCOL_HTTP:
-        url = task.options.url or task.target.url
-        return urlsplit(url).hostname or ""
-    return task.target.name
+def received_plan(message: Any, received_at_unix_s: float) -> tuple[RoundPlan, bytes]:
+    """A GetWork answer as the plain plan and the bytes the plan store keeps; ValueError if unusable."""
+    plan: probe_service_pb2.WorkPlan = message
+    return plan_from_proto(plan, received_at_unix_s), plan.SerializeToString()
 
 
-def is_ip_literal(host: str) -> bool:
+def plan_from_bytes(data: bytes, received_at_unix_s: float) -> RoundPlan:
+    """A stored WorkPlan (probe/daemon/planstore.py); ValueError if it does not parse or is unusable."""
     try:
-        ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
+        plan = probe_service_pb2.WorkPlan.FromString(data)
+    except DecodeError as exc:  # not a ValueError in every protobuf runtime (upb's is not)
+        raise ValueError(f"not a WorkPlan: {exc}") from None
+    return plan_from_proto(plan, received_at_unix_s)
 
 
-def with_address(task: probe_service_pb2.Task, address: str) -> probe_service_pb2.Task:
-    """The task pinned to a checked address (HTTP keeps the URL's name for Host and SNI)."""
-    pinned = probe_service_pb2.Task()
-    pinned.CopyFrom(task)
-    pinned.target.address = address
-    return pinned
-
-
-def task_packets(task: probe_service_pb2.Task) -> int:
-    if task.protocol == measurement_pb2.PROTOCOL_ICMP:
-        return task.options.count or DEFAULT_ICMP_PACKETS
-    return 1
-
-
-def protocol_label(task: probe_service_pb2.Task) -> str:
-    return measurement_pb2.Protocol.Name(task.protocol).removeprefix("PROTOCOL_").lower()
+def get_work_request(capabilities: Any, software_version: str) -> probe_service_pb2.GetWorkRequest:
+    return probe_service_pb2.GetWorkRequest(capabilities=capabilities, software_version=software_version)
 
 
 def _base_measurement(
-    task: probe_service_pb2.Task,
+    task: PlannedTask,
     *,
     probe_id: str,
     round_number: int,
@@ -157,17 +176,22 @@ def _base_measurement(
     probe_version: str,
     task_index: int = 0,
 ) -> measurement_pb2.Measurement:
+    target = task.target
     measurement = measurement_pb2.Measurement(
         id=measurement_id(probe_id, round_number, task.id, task_index),
         probe_id=probe_id,
-        protocol=task.protocol,
+        target=measurement_pb2.Target(
+            address=target.address,
+            name=target.name,
+            port=target.port,
+            url=target.url or task.options.url,
+            target_id=target.target_id,
+        ),
+        protocol=int(task.protocol),  # type: ignore[arg-type]
         task_id=task.id,
         round=round_number,
         probe_version=probe_version,
     )
-    measurement.target.CopyFrom(task.target)
-    if not measurement.target.url and task.options.url:
-        measurement.target.url = task.options.url
     measurement.started_at.FromDatetime(started_at.astimezone(UTC))
     measurement.duration.FromNanoseconds(0)
     host = task_host(task)
@@ -177,14 +201,14 @@ def _base_measurement(
 
 
 def refused_measurement(
-    task: probe_service_pb2.Task,
+    task: PlannedTask,
     refusal: Refusal,
     *,
     probe_id: str,
     round_number: int,
     started_at: datetime,
     probe_version: str,
-) -> measurement_pb2.Measurement:
+) -> EncodedResult:
     measurement = _base_measurement(
         task, probe_id=probe_id, round_number=round_number, started_at=started_at, probe_version=probe_version
     )
@@ -192,18 +216,18 @@ def refused_measurement(
     measurement.failure.kind = REFUSED_BY_POLICY
     measurement.failure.operation = int(Operation.POLICY)  # type: ignore[assignment]
     measurement.failure.detail = refusal.detail
-    return measurement
+    return encode(measurement)
 
 
 def unrunnable_measurement(
-    task: probe_service_pb2.Task,
+    task: PlannedTask,
     reason: str,
     *,
     probe_id: str,
     round_number: int,
     started_at: datetime,
     probe_version: str,
-) -> measurement_pb2.Measurement:
+) -> EncodedResult:
     """A task the engine cannot run (malformed, or no ICMP socket): reported, not dropped."""
     measurement = _base_measurement(
         task, probe_id=probe_id, round_number=round_number, started_at=started_at, probe_version=probe_version
@@ -211,7 +235,7 @@ def unrunnable_measurement(
     measurement.outcome = measurement_pb2.OUTCOME_FAILURE
     measurement.failure.kind = UNKNOWN_FAILURE
     measurement.failure.detail = reason[:500]
-    return measurement
+    return encode(measurement)
 
 
 def metric_labels(measurement: measurement_pb2.Measurement) -> tuple[str, str, str]:
@@ -219,6 +243,34 @@ def metric_labels(measurement: measurement_pb2.Measurement) -> tuple[str, str, s
     protocol = measurement_pb2.Protocol.Name(measurement.protocol).removeprefix("PROTOCOL_").lower()
     outcome = measurement_pb2.Outcome.Name(measurement.outcome).removeprefix("OUTCOME_").lower()
     return protocol, outcome, measurement.failure.kind if measurement.HasField("failure") else ""
+
+
+def encode(measurement: measurement_pb2.Measurement) -> EncodedResult:
+    return EncodedResult(measurement.id, measurement.SerializeToString(), metric_labels(measurement))
+
+
+def encode_result(
+    result: MeasurementResult,
+    task: PlannedTask,
+    *,
+    probe_id: str,
+    round_number: int,
+    probe_version: str,
+    task_index: int,
+) -> EncodedResult:
+    """An engine result of `task` (at `task_index` in the round's plan), ready for the outbox."""
+    from vantage.probe.convert import result_to_proto
+
+    return encode(
+        result_to_proto(
+            result,
+            probe_id=probe_id,
+            measurement_id=measurement_id(probe_id, round_number, task.id, task_index),
+            round=round_number,
+            task_id=task.id,
+            probe_version=probe_version,
+        )
+    )
 
 
 def capabilities(*, icmp: bool, ipv6: bool) -> probe_service_pb2.ProbeCapabilities:

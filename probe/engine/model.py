@@ -1,7 +1,8 @@
 """The engine's domain values: what to measure (requests) and what came of it (results).
 
 Frozen, slotted dataclasses with units in their names. They carry no protobuf:
-vantage/probe/convert.py maps them to and from vantage.v1 messages.
+probe/daemon/plan.py makes requests from a plan's tasks, and vantage/probe/convert.py maps
+results to vantage.v1 messages.
 """
 
 from __future__ import annotations

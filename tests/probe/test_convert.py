@@ -10,7 +10,9 @@ from google.protobuf.json_format import MessageToDict
 from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
-from vantage.probe.convert import request_from_task, result_to_proto
+from vantage.probe.convert import result_to_proto
+from vantage.probe.daemon.plan import request_from_task
+from vantage.probe.daemon.wire import planned_task
 from vantage.probe.engine.model import (
     DnsAnswer,
     DnsDetails,
@@ -21,6 +23,7 @@ from vantage.probe.engine.model import (
     IcmpDetails,
     IcmpErrorReport,
     IcmpOptions,
+    MeasurementRequest,
     MeasurementResult,
     PingReply,
     TcpOptions,
@@ -44,21 +47,26 @@ def _task(protocol: int, **target_and_options: object) -> probe_service_pb2.Task
     )
 
 
+def _request(task: probe_service_pb2.Task) -> MeasurementRequest:
+    """The request for a task as the daemon receives it (converted at its wire edge)."""
+    return request_from_task(planned_task(task))
+
+
 def test_icmp_task_defaults_and_values() -> None:
-    request = request_from_task(_task(P.PROTOCOL_ICMP, address="198.51.100.7", target_id="tg"))
+    request = _request(_task(P.PROTOCOL_ICMP, address="198.51.100.7", target_id="tg"))
     assert request.key == "t1" and request.target_id == "tg" and request.protocol is Protocol.ICMP
     assert request.options == IcmpOptions()
-    request = request_from_task(
+    request = _request(
         _task(P.PROTOCOL_ICMP, address="2001:db8::1", count=5, interval_ms=200, timeout_ms=300)
     )
     assert request.options == IcmpOptions(count=5, interval_ms=200.0, timeout_ms=300.0)
 
 
 def test_dns_task_defaults_to_root_soa() -> None:
-    request = request_from_task(_task(P.PROTOCOL_DNS, address="192.0.2.53"))
+    request = _request(_task(P.PROTOCOL_DNS, address="192.0.2.53"))
     assert isinstance(request.options, DnsOptions)
     assert (request.options.query_name, request.options.query_type, request.options.port) == (".", "SOA", 53)
-    request = request_from_task(
+    request = _request(
         _task(
             P.PROTOCOL_DNS,
             address="192.0.2.53",
@@ -74,11 +82,11 @@ def test_dns_task_defaults_to_root_soa() -> None:
 
 
 def test_http_and_tcp_tasks() -> None:
-    request = request_from_task(_task(P.PROTOCOL_HTTP, address="192.0.2.80", url="https://www.example.test/"))
+    request = _request(_task(P.PROTOCOL_HTTP, address="192.0.2.80", url="https://www.example.test/"))
     assert request.options == HttpOptions(url="https://www.example.test/")
-    request = request_from_task(_task(P.PROTOCOL_HTTP, url="http://www.example.test/"))
+    request = _request(_task(P.PROTOCOL_HTTP, url="http://www.example.test/"))
     assert request.address == ""
-    request = request_from_task(_task(P.PROTOCOL_TCP, address="192.0.2.80", port=443))
+    request = _request(_task(P.PROTOCOL_TCP, address="192.0.2.80", port=443))
     assert request.options == TcpOptions(port=443)
 
 
@@ -97,7 +105,7 @@ def test_http_and_tcp_tasks() -> None:
 )
 def test_unrunnable_tasks_raise_value_error(task: probe_service_pb2.Task) -> None:
     with pytest.raises(ValueError):
-        request_from_task(task)
+        _request(task)
 
 
 STARTED = datetime(2026, 1, 5, 10, 30, tzinfo=UTC)

@@ -26,17 +26,18 @@ from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.policy import build_policy
 from vantage.probe.daemon.round_tasks import ResultWriter, RoundContext, run_round
+from vantage.probe.daemon.wire import planned_task
 from vantage.probe.engine import Engine
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 assert not icmp_available(), "this user can open an ICMP socket: the test cannot work here"
 state, port = Path(sys.argv[1]), int(sys.argv[2])
-tasks = [
+tasks = [planned_task(task) for task in (
     probe_service_pb2.Task(id="icmp", protocol=measurement_pb2.PROTOCOL_ICMP,
                            target=measurement_pb2.Target(address="127.0.0.1")),
     probe_service_pb2.Task(id="tcp", protocol=measurement_pb2.PROTOCOL_TCP,
                            target=measurement_pb2.Target(address="127.0.0.1", port=port)),
-]
+)]
 async def main():
     metrics = ProbeMetrics(CollectorRegistry())
     outbox = AsyncOutbox(open_outbox(state, 100))

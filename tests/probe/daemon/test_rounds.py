@@ -13,9 +13,10 @@ from prometheus_client import CollectorRegistry
 
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
+from vantage.probe.daemon.plan import PlannedTask
 from vantage.probe.daemon.policy import build_policy
 from vantage.probe.daemon.round_tasks import ResultWriter, RoundContext, run_round, vet_task
-from vantage.probe.daemon.wire import measurement_id
+from vantage.probe.daemon.wire import measurement_id, planned_task
 from vantage.probe.engine import Engine, EngineLimits
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
@@ -31,11 +32,13 @@ def listener() -> Iterator[int]:
         server.close()
 
 
-def tcp_task(task_id: str, address: str, port: int) -> probe_service_pb2.Task:
-    return probe_service_pb2.Task(
-        id=task_id,
-        protocol=measurement_pb2.PROTOCOL_TCP,
-        target=measurement_pb2.Target(address=address, port=port, target_id=f"t-{task_id}"),
+def tcp_task(task_id: str, address: str, port: int) -> PlannedTask:
+    return planned_task(
+        probe_service_pb2.Task(
+            id=task_id,
+            protocol=measurement_pb2.PROTOCOL_TCP,
+            target=measurement_pb2.Target(address=address, port=port, target_id=f"t-{task_id}"),
+        )
     )
 
 
@@ -45,7 +48,9 @@ def test_round_writes_every_task_once(tmp_path: Path, listener: int) -> None:
     policy = build_policy(allow_ranges=["127.0.0.1/32"])
     tasks = [tcp_task(f"ok-{n}", "127.0.0.1", listener) for n in range(5)]
     tasks.append(tcp_task("refused", "127.0.0.2", listener))
-    tasks.append(probe_service_pb2.Task(id="bad", protocol=measurement_pb2.PROTOCOL_UNSPECIFIED))
+    tasks.append(
+        planned_task(probe_service_pb2.Task(id="bad", protocol=measurement_pb2.PROTOCOL_UNSPECIFIED))
+    )
     registry = CollectorRegistry()
     metrics = ProbeMetrics(registry)
 
@@ -88,10 +93,12 @@ def test_round_writes_every_task_once(tmp_path: Path, listener: int) -> None:
 
 
 def test_a_name_resolving_to_a_refused_address_is_refused() -> None:
-    task = probe_service_pb2.Task(
-        id="h",
-        protocol=measurement_pb2.PROTOCOL_HTTP,
-        options=probe_service_pb2.TaskOptions(url="http://localhost:8080/"),
+    task = planned_task(
+        probe_service_pb2.Task(
+            id="h",
+            protocol=measurement_pb2.PROTOCOL_HTTP,
+            options=probe_service_pb2.TaskOptions(url="http://localhost:8080/"),
+        )
     )
     vetted, refusal = asyncio.run(vet_task(task, build_policy()))
     assert refusal is not None and refusal.reason == "loopback"
