@@ -34,9 +34,8 @@ from vantage.probe.engine.model import (
     TcpDetails,
     TcpOptions,
 )
+from vantage.protocols import kind_of
 from vantage.v1 import measurement_pb2, probe_service_pb2
-
-_PROTOCOL_NUMBERS = frozenset(p.value for p in Protocol)
 
 
 def request_from_task(task: probe_service_pb2.Task) -> MeasurementRequest:
@@ -44,7 +43,8 @@ def request_from_task(task: probe_service_pb2.Task) -> MeasurementRequest:
     if not task.id:
         raise ValueError("task without an id")
     target, opts = task.target, task.options
-    protocol = Protocol(task.protocol) if task.protocol in _PROTOCOL_NUMBERS else Protocol.UNSPECIFIED
+    kind = kind_of(task.protocol)
+    protocol = kind.protocol if kind is not None else Protocol.UNSPECIFIED
     options: Options
     if protocol is Protocol.ICMP:
         options = IcmpOptions(

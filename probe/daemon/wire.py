@@ -30,12 +30,14 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from vantage.failures import REFUSED_BY_POLICY, UNKNOWN_FAILURE, Operation
 from vantage.probe.daemon.policy import Refusal
 from vantage.probe.daemon.scheduler import PlanTiming
+from vantage.probe.engine.model import DEFAULT_ICMP_COUNT
+from vantage.protocols import KINDS
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 # A fixed namespace so that ids are stable across restarts and versions.
 MEASUREMENT_ID_NAMESPACE = uuid.UUID("5b0a7c9e-3f4d-4c61-9a8e-0d2b6f1e7a33")
-# RIPE Atlas's built-in ping sends 3 packets: the default ICMP count (engine model agrees).
-DEFAULT_ICMP_PACKETS = 3
+# The engine's default ICMP count (RIPE Atlas's built-in ping sends 3 packets).
+DEFAULT_ICMP_PACKETS = DEFAULT_ICMP_COUNT
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,10 +224,9 @@ def metric_labels(measurement: measurement_pb2.Measurement) -> tuple[str, str, s
 
 
 def capabilities(*, icmp: bool, ipv6: bool) -> probe_service_pb2.ProbeCapabilities:
-    protocols = [measurement_pb2.PROTOCOL_DNS, measurement_pb2.PROTOCOL_HTTP, measurement_pb2.PROTOCOL_TCP]
-    if icmp:
-        protocols.insert(0, measurement_pb2.PROTOCOL_ICMP)
-    return probe_service_pb2.ProbeCapabilities(icmp=icmp, ipv6=ipv6, protocols=protocols)
+    """Every kind in vantage/protocols.py; those needing a raw socket only with the ICMP socket."""
+    protocols = [int(kind.protocol) for kind in KINDS if icmp or not kind.needs_raw_socket]
+    return probe_service_pb2.ProbeCapabilities(icmp=icmp, ipv6=ipv6, protocols=protocols)  # type: ignore[arg-type]
 
 
 def heartbeat_request(
