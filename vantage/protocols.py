@@ -16,9 +16,8 @@ Adding a kind: docs/probe-engine.md "Adding a measurement kind".
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from importlib import import_module
-from typing import Any
+from typing import Any, NamedTuple
 
 from vantage.kinds import Protocol
 
@@ -39,8 +38,9 @@ __all__ = [
 OPTIONS_MODULE = "vantage.probe.engine.model"
 
 
-@dataclass(frozen=True, slots=True)
-class MeasurementKind:
+# A NamedTuple, not a frozen dataclass: just as immutable and typed, and its class costs a tenth
+# to create; `vantage probe measure icmp` imports this table, and its start-up is benchmarked.
+class MeasurementKind(NamedTuple):
     protocol: Protocol  # the vantage.v1.Protocol number
     name: str  # lower case: target files, CLI tables, metric labels
     default_port: int  # 0 = none (the target names it, or the kind has no ports)
