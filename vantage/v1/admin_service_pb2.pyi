@@ -109,16 +109,18 @@ class ImportTargetsResponse(_message.Message):
     def __init__(self, imported: _Optional[int] = ..., updated: _Optional[int] = ..., errors: _Optional[_Iterable[_Union[RowError, _Mapping]]] = ...) -> None: ...
 
 class ListTargetsRequest(_message.Message):
-    __slots__ = ("country", "asn", "page_size", "page_token")
+    __slots__ = ("country", "asn", "page_size", "page_token", "source")
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     ASN_FIELD_NUMBER: _ClassVar[int]
     PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
     PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
     country: str
     asn: int
     page_size: int
     page_token: str
-    def __init__(self, country: _Optional[str] = ..., asn: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+    source: str
+    def __init__(self, country: _Optional[str] = ..., asn: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
 
 class ListTargetsResponse(_message.Message):
     __slots__ = ("targets", "next_page_token")

@@ -132,7 +132,9 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReloadAsnDatabase(self, request, context):
-        """Re-read the IP-to-AS and IP-to-country datasets without a restart.
+        """Re-read the IP-to-AS and IP-to-country datasets without a restart, and
+        the exclusion list (--exclude FILE; SIGHUP re-reads that alone). A bad
+        file is FAILED_PRECONDITION and everything in force stays.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
