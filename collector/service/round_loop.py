@@ -19,6 +19,7 @@ Theory of operation:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,9 @@ from typing import Any
 
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
+from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
+from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
 from vantage.collector.wire.measurements import round_measurements
 from vantage.collector.wire.observations import build_observations
 from vantage.collector.wire.record_messages import probe_state
@@ -93,7 +96,14 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         config=_engine.VerdictConfig(),
     )
     verdict_s = time.perf_counter() - verdict_started
-    version = str(_engine.ALGORITHM_VERSION)
+    version = gated_version(str(_engine.ALGORITHM_VERSION))
+    # An AS of a discovery campaign that is not analysable is UNKNOWN, with the reason.
+    as_verdicts = gate_by_coverage(
+        output.as_verdicts,
+        app.discovery.not_analysable([probe_slot(p) for p in probes.values() if not p.revoked]),
+        round_start=datetime.fromtimestamp(start_unix_s, UTC),
+    )
+    output = dataclasses.replace(output, as_verdicts=as_verdicts)
     as_rows, as_messages = stored_as_verdicts(
         output.as_verdicts,
         round_number=number,

@@ -334,6 +334,14 @@ def test_census_results_become_histories_and_discovered_targets(collector: Colle
     assert all(row.vantage_points == 2 and row.vantage_ases == 1 for row in coverage.ases)
     assert all(not row.analysable and "AS(es)" in row.reason for row in coverage.ases)  # one vantage AS
     assert [c.country for c in coverage.countries] == ["KZ"] and coverage.countries[0].analysable_share == 0.0
+    # Not analysable (one vantage AS): the verdict says UNKNOWN and why, never a guess.
+    with collector.channel() as channel:
+        status = query_service_pb2_grpc.QueryServiceStub(channel).GetAsStatus(
+            query_service_pb2.GetAsStatusRequest(asn=64501), timeout=30
+        )
+    assert status.status == query_service_pb2.STATUS_UNKNOWN
+    assert "not analysable" in status.evidence.summary and "AS(es)" in status.evidence.summary
+    assert status.algorithm_version.endswith("+coverage-gate/1")
 
 
 # ---------------------------------------------------------------- hitlists
@@ -415,3 +423,32 @@ def test_a_hand_imported_target_wins_over_a_discovered_one(
     assert isinstance(listed, admin_service_pb2.ListTargetsResponse)
     mine = [t for t in listed.targets if t.target == "198.51.100.1"]
     assert len(mine) == 1 and mine[0].source == "csv" and "port:443" in mine[0].tags
+
+
+# ---------------------------------------------------------------- restart
+def test_a_campaign_survives_a_restart_and_plans_the_same_work(tmp_path: Path) -> None:
+    """Hour-long rounds: both plans fall in one round, so they must be equal task for task."""
+    dataset = tmp_path / "asn.tsv"
+    dataset.write_text(DATASET, encoding="utf-8")
+    args = ("--round-seconds", "3600", "--asn-db", str(dataset), *LAB_BOUNDS)
+    first = start_collector(tmp_path / "c", *args)
+    try:
+        probe = probe_at(first, 64510, "NL")
+        request = admin_service_pb2.StartDiscoveryRequest(countries=["KZ"])
+        request.census_period.FromSeconds(4 * 3600)
+        campaign = admin(first, "StartDiscovery", request)
+        assert isinstance(campaign, admin_service_pb2.DiscoveryCampaign)
+        before = get_work(first, probe)
+    finally:
+        assert first.stop() == 0
+    second = start_collector(tmp_path / "c", *args)
+    try:
+        assert [c.id for c in campaigns(second)] == [campaign.id]
+        after = get_work(second, probe)
+        assert after.round == before.round, "the test straddled an hour boundary: rerun"
+        assert census_tasks(before), "a 4-hour census of two /24s in hour rounds has slots in each"
+        assert [(t.id, t.target.address) for t in census_tasks(after)] == [
+            (t.id, t.target.address) for t in census_tasks(before)
+        ]
+    finally:
+        second.stop(signal.SIGKILL)
