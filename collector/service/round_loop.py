@@ -168,6 +168,31 @@ def housekeeping(app: CollectorApp) -> dict[str, int]:
     return counts
 
 
+def publish_discovery_metrics(app: CollectorApp) -> None:
+    """Campaign progress and coverage per country, for Prometheus (blocking)."""
+    from vantage.collector.discovery.coverage import country_coverage
+    from vantage.collector.metrics.service_metrics import CampaignFigures, CountryCoverageFigures
+
+    discovery = app.discovery
+    now = app.clock()
+    campaigns = []
+    for record in discovery.active_campaigns():
+        progress = discovery.progress(record, now)
+        campaigns.append(
+            CampaignFigures(
+                record.campaign_id, progress.blocks_total, progress.blocks_done, progress.responders
+            )
+        )
+    rows = discovery.coverage_rows([probe_slot(p) for p in app.storage.list_probes() if not p.revoked])
+    coverage = [
+        CountryCoverageFigures(
+            c.country, c.address_space, c.analysable_address_space, c.ases, c.analysable_ases
+        )
+        for c in (country_coverage(code, rows) for code in sorted({row.country for row in rows}))
+    ]
+    app.metrics.set_discovery(campaigns, coverage)
+
+
 class RoundLoop:
     def __init__(
         self,
@@ -218,6 +243,7 @@ class RoundLoop:
             if app.metrics is not None:
                 app.metrics.set_probe_states(counts)
                 app.metrics.set_storage_bytes(app.storage.storage_bytes())
+                await app.blocking(publish_discovery_metrics, app)
         except Exception:
             log.exception("housekeeping failed")
         return computed
