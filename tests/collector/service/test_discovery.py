@@ -452,3 +452,13 @@ def test_a_campaign_survives_a_restart_and_plans_the_same_work(tmp_path: Path) -
         ]
     finally:
         second.stop(signal.SIGKILL)
+
+
+def test_an_ipv6_hitlist_is_parsed_and_refused_before_anything_is_sent(
+    collector: CollectorProcess, tmp_path: Path
+) -> None:
+    path = tmp_path / "ipv6.txt"
+    path.write_text("2001:db8::1\nnot-an-address\n2001:db8:1::2  # comment\n", encoding="utf-8")
+    done = import_hitlist(collector, path)
+    assert done.returncode == 1
+    assert f"{path}:2:" in done.stderr and "2 IPv6 address(es) parsed" in done.stderr
