@@ -17,7 +17,7 @@ from vantage.collector.discovery.census import check_round_fits, epoch_of
 from vantage.collector.discovery.config import DEFAULT_CENSUS_PERIOD_S, DEFAULT_REFRESH_PERIOD_S
 from vantage.collector.discovery.history import BlockHistory
 from vantage.collector.discovery.hitlist import HitlistEntry, hitlist_histories
-from vantage.collector.discovery.space import block_cidr, parse_block_cidr
+from vantage.collector.discovery.space import ScopeError, block_cidr, check_scope, parse_block_cidr
 from vantage.collector.service.auth import new_id
 from vantage.collector.service.discovery import DiscoveryBounds
 from vantage.collector.storage.base import Storage
@@ -52,14 +52,15 @@ def new_campaign(
         countries.append(code)
     if not countries and not request.asns:
         raise DiscoveryRequestError("give at least one country or AS to discover")
-    known_countries = locator.known_countries()
-    for code in countries:
-        if code not in known_countries:
-            raise DiscoveryRequestError(f"country {code} is not in the loaded datasets (--asn-db)")
-    known_asns = locator.known_asns()
-    for asn in request.asns:
-        if asn not in known_asns:
-            raise DiscoveryRequestError(f"AS{asn} is not in the loaded datasets (--asn-db)")
+    try:  # the core's check, so that the message is the same everywhere
+        check_scope(
+            request.asns,
+            countries,
+            known_asns=locator.known_asns(),
+            known_countries=locator.known_countries(),
+        )
+    except ScopeError as exc:
+        raise DiscoveryRequestError(f"{exc} (--asn-db)") from None
     period = _seconds(request.census_period) if request.HasField("census_period") else DEFAULT_CENSUS_PERIOD_S
     refresh = (
         _seconds(request.refresh) if request.HasField("refresh") else max(DEFAULT_REFRESH_PERIOD_S, period)
