@@ -482,3 +482,68 @@ def test_an_ipv6_hitlist_is_parsed_and_refused_before_anything_is_sent(
     done = import_hitlist(collector, path)
     assert done.returncode == 1
     assert f"{path}:2:" in done.stderr and "2 IPv6 address(es) parsed" in done.stderr
+
+
+# ---------------------------------------------------------------- the CLI
+def cli(collector: CollectorProcess, *args: str) -> subprocess.CompletedProcess[str]:
+    connection = ("--collector", collector.address, "--plaintext")
+    admin_args = (*connection, "--data-dir", str(collector.data_dir))
+    extra = connection if args[0] == "coverage" else admin_args
+    return subprocess.run([*VANTAGE, *args, *extra], capture_output=True, text=True, timeout=60)
+
+
+def test_the_discover_list_cancel_and_coverage_commands(collector: CollectorProcess) -> None:
+    import json
+
+    bad = cli(collector, "collector", "targets", "discover", "--country", "XX")
+    assert bad.returncode == 1 and "country 'XX' is not in the loaded datasets" in bad.stderr
+    started = cli(
+        collector, "collector", "targets", "discover", "--country", "KZ", "--census-period", "90s", "--json"
+    )
+    assert started.returncode == 0, started.stderr
+    campaign = json.loads(started.stdout)
+    assert campaign["countries"] == ["KZ"] and campaign["blocks_total"] == "2"  # uint64: a JSON string
+    listed = cli(collector, "collector", "targets", "discover", "--list")
+    assert (
+        listed.returncode == 0 and f"{campaign['id']}  KZ  active  blocks 0/2  responders 0" in listed.stdout
+    )
+    coverage = cli(collector, "coverage", "--country", "KZ", "--json")
+    assert coverage.returncode == 0, coverage.stderr
+    rows = json.loads(coverage.stdout)["ases"]
+    assert sorted(row["asn"] for row in rows) == [64500, 64501]
+    assert all(row.get("analysable", False) is False and row["reason"] for row in rows)
+    table = cli(collector, "coverage")
+    assert "AS64500" in table.stdout and "KZ: 0% of 512 addresses analysable" in table.stdout
+    cancelled = cli(collector, "collector", "targets", "discover", "--cancel", campaign["id"])
+    assert cancelled.returncode == 0 and "cancelled" in cancelled.stdout
+    assert cli(collector, "collector", "targets", "discover").returncode == 2  # neither scope nor --list
+
+
+def test_sighup_reloads_the_exclusion_list_and_a_bad_file_keeps_the_one_in_force(tmp_path: Path) -> None:
+    exclude = tmp_path / "blocklist.conf"
+    exclude.write_text("198.51.100.0/24\n", encoding="utf-8")
+    handle = start(tmp_path, "--exclude", str(exclude))
+    try:
+        probes = [probe_at(handle, 64510, "NL") for _ in range(2)]
+        start_discovery(handle, countries=["KZ"])
+
+        def censused_blocks() -> set[str]:
+            return {t.target.target_id for p in probes for t in census_tasks(get_work(handle, p))}
+
+        assert censused_blocks() == {"block:203.0.113.0/24"}
+        exclude.write_text("203.0.113.0/24\n", encoding="utf-8")
+        handle.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + DEADLINE_S
+        while censused_blocks() != {"block:198.51.100.0/24"} and time.monotonic() < deadline:
+            time.sleep(0.2)  # the signal is handled asynchronously; poll, bounded
+        assert censused_blocks() == {"block:198.51.100.0/24"}
+        exclude.write_text("203.0.113.0/24\nnot-a-network\n", encoding="utf-8")
+        handle.process.send_signal(signal.SIGHUP)
+        while not any("exclusion list not reloaded" in line for line in handle.lines):
+            assert time.monotonic() < deadline, "".join(handle.lines)
+            time.sleep(0.2)
+        assert any(f"{exclude}:2" in line for line in handle.lines)
+        assert censused_blocks() == {"block:198.51.100.0/24"}  # the previous list stays in force
+        assert handle.process.poll() is None
+    finally:
+        handle.stop(signal.SIGKILL)
