@@ -307,7 +307,9 @@ class DiscoveryRuntime:
         if not asns:
             return UpsertCounts(imported=0, updated=0)
         targets = self.storage.list_targets()
+        # Hand-imported targets win, and what the operator removed stays removed.
         hand_imported = {t.address for t in targets if t.source != DISCOVERY_SOURCE and t.address}
+        hand_imported |= self.storage.declined_targets()
         current: dict[int, set[str]] = {}
         for t in targets:
             if t.source == DISCOVERY_SOURCE:

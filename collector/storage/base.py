@@ -102,7 +102,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def remove_targets(self, keys: Collection[str]) -> int:
-        """Remove targets whose id or target string is in `keys`; returns how many."""
+        """Remove targets whose id or target string is in `keys`; returns how many. A removed
+        target of source "discovery" is declined: sync_discovered_targets never adds it again."""
 
     # ------------------------------------------------------------ work and ingest
     @abc.abstractmethod
@@ -231,4 +232,9 @@ class Storage(abc.ABC):
         """Discovery's selection, in one transaction: insert `targets` (source "discovery")
         that are new, replace those stored with source "discovery", leave alone any stored
         with another source (a hand-imported target always wins); remove the targets whose
-        id is in `retire` only if their source is "discovery"."""
+        id is in `retire` only if their source is "discovery". Declined targets (discovered
+        ones the operator removed) are never added again."""
+
+    @abc.abstractmethod
+    def declined_targets(self) -> set[str]:
+        """Target strings of the discovered targets the operator removed."""

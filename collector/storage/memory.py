@@ -58,6 +58,7 @@ class MemoryStorage(Storage):
         self._engine_state: tuple[int, bytes] | None = None
         self._campaigns: dict[str, CampaignRecord] = {}
         self._blocks: dict[str, BlockHistoryRecord] = {}
+        self._declined: dict[str, str] = {}  # target_id -> target
 
     def _check(self) -> None:
         if self._closed:
@@ -192,7 +193,9 @@ class MemoryStorage(Storage):
             self._check()
             doomed = [k for k, t in self._targets.items() if k in wanted or t.target in wanted]
             for key in doomed:
-                del self._targets[key]
+                removed = self._targets.pop(key)
+                if removed.source == DISCOVERY_SOURCE:
+                    self._declined[key] = removed.target
             return len(doomed)
 
     # ------------------------------------------------------------ work and ingest
@@ -441,6 +444,8 @@ class MemoryStorage(Storage):
             self._check()
             for new in targets:
                 old = self._targets.get(new.target_id)
+                if new.target_id in self._declined:
+                    continue  # the operator removed it
                 if old is None:
                     imported += 1
                 elif old.source == DISCOVERY_SOURCE:
@@ -454,3 +459,8 @@ class MemoryStorage(Storage):
                 if old is not None and old.source == DISCOVERY_SOURCE:
                     del self._targets[key]
         return UpsertCounts(imported=imported, updated=updated)
+
+    def declined_targets(self) -> set[str]:
+        with self._lock:
+            self._check()
+            return set(self._declined.values())

@@ -474,10 +474,13 @@ class SqlStorage(Storage):
     ) -> UpsertCounts:
         imported = updated = 0
         select = self._sql("SELECT source, added_at FROM targets WHERE target_id = ?")
+        declined = self._sql("SELECT 1 FROM declined_targets WHERE target_id = ?")
         upsert = self._sql(self.UPSERT_TARGET)
         with self._tx() as conn:
             self._lock_targets(conn)
             for new in targets:
+                if conn.execute(declined, (new.target_id,)).fetchone() is not None:
+                    continue  # the operator removed it
                 row = conn.execute(select, (new.target_id,)).fetchone()
                 if row is None:
                     imported += 1
@@ -490,3 +493,16 @@ class SqlStorage(Storage):
             delete = self._sql("DELETE FROM targets WHERE target_id = ? AND source = ?")
             self._executemany(conn, delete, [(key, DISCOVERY_SOURCE) for key in sorted(set(retire))])
         return UpsertCounts(imported=imported, updated=updated)
+
+    def declined_targets(self) -> set[str]:
+        return {row[0] for row in self._select("SELECT target FROM declined_targets")}
+
+    def _decline_removed(self, conn: Any, where: str, params: Sequence[object]) -> None:
+        """Inside remove_targets' transaction, before the delete: remember the discovered targets
+        about to go (`where` selects them in the backend's placeholder style)."""
+        conn.execute(
+            "INSERT INTO declined_targets (target_id, target) "
+            f"SELECT target_id, target FROM targets WHERE ({where}) AND source = '{DISCOVERY_SOURCE}' "
+            "ON CONFLICT (target_id) DO NOTHING",
+            params,
+        )

@@ -642,3 +642,17 @@ def test_discovered_targets_never_replace_hand_imported_ones(storage: Storage) -
     # Retiring removes discovered targets only.
     storage.sync_discovered_targets([], retire=[hand.target_id, fresh.target_id, "unknown"])
     assert [t.target for t in storage.list_targets()] == ["192.0.2.1"]
+
+
+def test_a_removed_discovered_target_is_declined_and_never_added_again(storage: Storage) -> None:
+    found = target("192.0.2.7", source=DISCOVERY_SOURCE)
+    hand = target("192.0.2.8", source="csv")
+    storage.upsert_targets([hand])
+    storage.sync_discovered_targets([found], retire=())
+    assert storage.remove_targets(["192.0.2.7", "192.0.2.8"]) == 2
+    assert storage.declined_targets() == {"192.0.2.7"}  # the hand-imported one is simply gone
+    counts = storage.sync_discovered_targets([found, target("192.0.2.8", source=DISCOVERY_SOURCE)], retire=())
+    assert (counts.imported, counts.updated) == (1, 0)
+    assert [t.target for t in storage.list_targets()] == ["192.0.2.8"]
+    storage.upsert_targets([target("192.0.2.7", source="csv")])  # a hand import measures it again
+    assert {t.target for t in storage.list_targets()} == {"192.0.2.7", "192.0.2.8"}

@@ -547,3 +547,17 @@ def test_sighup_reloads_the_exclusion_list_and_a_bad_file_keeps_the_one_in_force
         assert handle.process.poll() is None
     finally:
         handle.stop(signal.SIGKILL)
+
+
+def test_a_removed_discovered_target_stays_removed(collector: CollectorProcess, tmp_path: Path) -> None:
+    path = tmp_path / "hitlist.fsdb"
+    path.write_text(ISI_HITLIST, encoding="utf-8")
+    assert import_hitlist(collector, path, "--min-score", "20").returncode == 1  # two bad lines
+    removed = admin(
+        collector, "RemoveTargets", admin_service_pb2.RemoveTargetsRequest(targets=["198.51.100.2"])
+    )
+    assert isinstance(removed, admin_service_pb2.RemoveTargetsResponse) and removed.removed == 1
+    import_hitlist(collector, path, "--min-score", "20")  # selection runs again over the same histories
+    listed = admin(collector, "ListTargets", admin_service_pb2.ListTargetsRequest(source="discovery"))
+    assert isinstance(listed, admin_service_pb2.ListTargetsResponse)
+    assert {t.target for t in listed.targets} == {"198.51.100.1", "203.0.113.7"}

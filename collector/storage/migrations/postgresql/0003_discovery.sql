@@ -3,7 +3,8 @@
 -- of time and these columns, so nothing else about it is stored.
 -- A block's response history is one blob (for an IPv4 /24: 256 little-endian
 -- uint16 bitmaps, bit 0 = the latest census) shifted to census `epoch`.
--- Discovered targets are ordinary rows of `targets` with source 'discovery'.
+-- Discovered targets are ordinary rows of `targets` with source 'discovery'; one the
+-- operator removed is remembered in declined_targets, so selection never adds it again.
 
 CREATE TABLE discovery_campaigns (
     campaign_id TEXT PRIMARY KEY,
@@ -24,3 +25,8 @@ CREATE TABLE block_histories (
     updated_at DOUBLE PRECISION NOT NULL
 );
 CREATE INDEX block_histories_asn ON block_histories (asn);
+
+CREATE TABLE declined_targets (
+    target_id TEXT PRIMARY KEY,
+    target TEXT NOT NULL
+);
