@@ -2,7 +2,9 @@
 
 The lab's address plan is invented, so no real dataset knows it; the lab writes
 its own in the ip-location-db CSV forms the collector reads for real data
-(`start,end,asn,org` and `start,end,cc`, no header), and a target list in the
+(`start,end,asn,org` and `start,end,cc`, no header): one row per AS for its
+whole allocation (infrastructure /24 and host blocks), so the collector's
+discovery finds the host blocks the way it finds a real AS's /24s. A target list in the
 project's own CSV form (`target,protocols,country,asn,tags`). Country and AS of
 the targets are left empty on purpose: the collector looks them up in the
 generated datasets, as it does for a user's list. Pure: text in, text out.
@@ -20,7 +22,7 @@ TARGETS_HEADER = "target,protocols,country,asn,tags"
 def _ranges(topology: Topology) -> list[tuple[str, str, int, str, str]]:
     rows = []
     for autonomous_system in topology.ases:
-        network = ipaddress.ip_network(autonomous_system.prefix)
+        network = ipaddress.ip_network(autonomous_system.announced)
         rows.append(
             (
                 str(network.network_address),

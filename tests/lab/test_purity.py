@@ -9,7 +9,17 @@ import pytest
 from tests.purity import imported_modules, top_level
 
 LAB = Path(__file__).resolve().parents[2] / "lab"
-PURE_MODULES = ("topology", "scenario", "dataplane", "datasets", "report", "views", "runner", "chart")
+PURE_MODULES = (
+    "topology",
+    "scenario",
+    "dataplane",
+    "datasets",
+    "report",
+    "views",
+    "runner",
+    "chart",
+    "responders",
+)
 FORBIDDEN = {"socket", "subprocess", "time", "random", "os", "grpc", "sqlite3", "threading", "asyncio"}
 
 
