@@ -91,6 +91,7 @@ def _build(topology: Topology, topology_path: Path) -> tuple[Lab, Product]:
             f"({', '.join(topology.countries)}), {len(topology.links)} links"
         )
         lab.network_up()
+        lab.start_flapping()
         product.deploy(progress=_progress)
         _progress(f"lab {lab.state.lab_id} up in {time.monotonic() - started:.1f} s")
     except BaseException:

@@ -4,27 +4,25 @@
 before anything exists; `Lab.network_up()` builds namespaces, links, routes,
 the host blocks (every address exists, the planned responders answer) and
 the target hosts' servers; `Lab.apply(active)` reconciles every router to the
-actions in force; `Lab.start_flapping()` starts a thread that loads each flap
-period's responders as its time comes; `Lab.down()` removes everything. Used
+actions in force; `Lab.start_flapping()` starts the process that loads each
+flap period's responders as its time comes; `Lab.down()` removes everything. Used
 as a context manager, it tears down on any exception and on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import secrets
 import shutil
 import sys
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
 from vantage.lab import netns, services
 from vantage.lab.dataplane import RouterState, desired_state
-from vantage.lab.responders import ResponderPlan, plan_responders
+from vantage.lab.responders import FLAP_PATTERN_PERIODS, ResponderPlan, plan_responders
 from vantage.lab.scenario import Action
 from vantage.lab.topology import Topology
 
@@ -55,9 +53,6 @@ class Lab:
         self._applied: dict[int, RouterState] = {}
         self._netem: bool | None = None
         self.responder_plan: ResponderPlan = plan_responders(topology, random.Random(topology.seed))
-        self._period_loaded: dict[int, frozenset[str]] = {}
-        self._flapping_stop = threading.Event()
-        self._flapping: threading.Thread | None = None
 
     @classmethod
     def create(cls, topology: Topology, *, topology_path: str = "", state_root: Path | None = None) -> Lab:
@@ -84,46 +79,40 @@ class Lab:
         netns.build_network(self.state, self.topology)
         self.apply(())
         netns.build_address_space(self.state, self.topology, self.responder_plan)
-        self._period_loaded = {a.asn: self.responder_plan.responders_in(a.asn, 0) for a in self.topology.ases}
         for autonomous_system in self.topology.ases:
             services.start_host_services(self.state, autonomous_system)
 
     def load_period(self, period: int) -> None:
-        """Make the responders of flap period `period` the ones that answer (only ASes whose set changes)."""
+        """Load the responders of flap period `period` now (tests step through periods by hand)."""
         for autonomous_system in self.topology.ases:
-            if not autonomous_system.space.blocks:
-                continue
-            wanted = self.responder_plan.responders_in(autonomous_system.asn, period)
-            if self._period_loaded.get(autonomous_system.asn) != wanted:
+            if autonomous_system.space.blocks:
+                wanted = self.responder_plan.responders_in(autonomous_system.asn, period)
                 netns.set_responders(self.state, autonomous_system, wanted)
-                self._period_loaded[autonomous_system.asn] = wanted
 
-    def start_flapping(self, clock: Callable[[], float] = time.monotonic) -> None:
-        """From now on, load each flap period's responders when it begins (period 0 is now)."""
-        if self._flapping is not None or not any(b.flapping for b in self.responder_plan.blocks):
+    def start_flapping(self) -> None:
+        """Start the lab's flapper process (lab/flapper.py): from now on each flap period loads itself."""
+        flapping = [a for a in self.topology.ases if any(b.flapping for b in self.responder_plan.of(a.asn))]
+        if not flapping or any(p.get("role") == "flapper" for p in self.state.processes):
             return
-        started = clock()
-        period_s = self.responder_plan.flap_seconds
-
-        def follow() -> None:
-            period = 0
-            while not self._flapping_stop.wait(max(0.0, started + (period + 1) * period_s - clock())):
-                period = self.responder_plan.period_at(clock() - started)
-                try:
-                    self.load_period(period)
-                except netns.LabError:
-                    if self._flapping_stop.is_set():
-                        return  # the lab is being torn down under us
-                    raise
-
-        self._flapping = threading.Thread(target=follow, name="vlab-flapping", daemon=True)
-        self._flapping.start()
-
-    def stop_flapping(self) -> None:
-        self._flapping_stop.set()
-        if self._flapping is not None:
-            self._flapping.join(timeout=10)
-            self._flapping = None
+        schedule = {
+            "flap_seconds": self.responder_plan.flap_seconds,
+            "namespaces": {
+                netns.hosts_ns(self.state, a.asn): [
+                    sorted(self.responder_plan.responders_in(a.asn, period))
+                    for period in range(FLAP_PATTERN_PERIODS)
+                ]
+                for a in flapping
+            },
+        }
+        schedule_file = self.state.work_dir / "flapping.json"
+        schedule_file.write_text(json.dumps(schedule, indent=1), encoding="utf-8")
+        netns.start_process(
+            self.state,
+            netns.collector_ns(self.state),
+            [sys.executable, "-m", "vantage.lab.flapper", str(schedule_file)],
+            role="flapper",
+            log_path=self.state.work_dir / "logs" / "flapper.log",
+        )
 
     def needs_netem(self, actions: tuple[Action, ...]) -> None:
         if any(action.kind == "delay" for action in actions) and not self.netem_available:
@@ -170,7 +159,6 @@ class Lab:
             services.start_liar_dns(self.state, self.topology.as_by_number(asn))
 
     def down(self, *, keep_files: bool = False) -> list[str]:
-        self.stop_flapping()
         problems = netns.teardown(self.state, remove_files=not keep_files)
         if problems:
             print("vantage lab: could not remove: " + "; ".join(problems), file=sys.stderr)

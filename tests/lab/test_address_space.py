@@ -10,8 +10,10 @@ from a dark block, flapping hosts answering only in their periods.
 from __future__ import annotations
 
 import ipaddress
+import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -120,3 +122,31 @@ def test_non_responders_answer_nothing_at_all(lab: Lab) -> None:
 def test_infrastructure_and_other_ases_are_untouched(lab: Lab) -> None:
     hosts = [h.address for a in TOPOLOGY.ases for h in a.hosts]
     assert _alive(lab, hosts) == set(hosts)
+
+
+def _loaded_responders(lab: Lab) -> frozenset[str]:
+    argv = netns.in_namespace(
+        netns.hosts_ns(lab.state, KAZAKHTELECOM.asn),
+        ["nft", "-j", "list", "set", "ip", "vlab_space", "responders"],
+    )
+    document = json.loads(netns.run_command(argv))
+    return frozenset(str(e) for item in document["nftables"] for e in item.get("set", {}).get("elem", []))
+
+
+def test_the_flapper_process_loads_the_next_period_when_it_comes(lab: Lab) -> None:
+    plan = lab.responder_plan
+    first, second = plan.responders_in(KAZAKHTELECOM.asn, 0), plan.responders_in(KAZAKHTELECOM.asn, 1)
+    assert first != second  # the seed gives this topology a flapper that changes between periods 0 and 1
+    lab.load_period(0)
+    lab.start_flapping()
+    try:
+        assert _loaded_responders(lab) == first
+        # A bounded poll for the period boundary (the flap period is the topology's, 10 s).
+        deadline = time.monotonic() + 3 * TOPOLOGY.flap_seconds
+        while _loaded_responders(lab) == first and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _loaded_responders(lab) == second
+    finally:
+        flapper = next(p for p in lab.state.processes if p["role"] == "flapper")
+        netns.stop_process(lab.state, int(str(flapper["pid"])))
+        lab.load_period(0)
