@@ -128,6 +128,8 @@ class Product:
             str(asn_file),
             "--asn-db",
             str(country_file),
+            "--allow-range",  # the lab's own space (198.18.0.0/15 by default) is special-purpose
+            self.topology.address_plan,
         )
         log = self.logs / "collector.log"
         netns.start_process(self.state, netns.collector_ns(self.state), argv, role="collector", log_path=log)

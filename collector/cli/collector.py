@@ -51,7 +51,9 @@ def _register_serve(group: Subparsers) -> None:
         "  vantage collector serve --data-dir ./collector --plaintext\n"
         "  vantage collector serve --listen 203.0.113.5:7443 --data-dir /var/lib/vantage \\\n"
         "      --tls-cert collector.crt --tls-key collector.key --metrics 127.0.0.1:9464 \\\n"
-        "      --asn-db asn-ipv4.csv.gz --asn-db country-ipv4.csv.gz\n",
+        "      --asn-db asn-ipv4.csv.gz --asn-db country-ipv4.csv.gz --exclude blocklist.conf\n\n"
+        "No task reaches a probe for an excluded, private or special-purpose address (IANA\n"
+        "registries) unless --allow-range opens it: a lab passes --allow-range 198.18.0.0/15.\n",
     )
     p.add_argument(
         "--listen", metavar="HOST:PORT", default="127.0.0.1:7443", help="gRPC address (default %(default)s)"
@@ -105,6 +107,20 @@ def _register_serve(group: Subparsers) -> None:
         "--require-reader-token",
         action="store_true",
         help="queries need a credential: creates DIR/reader.credential (0600); admin also works",
+    )
+    p.add_argument(
+        "--exclude",
+        metavar="FILE",
+        type=Path,
+        help="never probe these networks (ZMap blocklist form: one CIDR per line, # comments);"
+        " re-read on SIGHUP and on `vantage collector asn reload`",
+    )
+    p.add_argument(
+        "--allow-range",
+        metavar="CIDR",
+        action="append",
+        default=[],
+        help="open a private or special-purpose range for tasks (repeatable; refused by default)",
     )
     p.add_argument(
         "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
@@ -176,9 +192,18 @@ def _serve(args: argparse.Namespace) -> int:
         asn_db=tuple(args.asn_db),
         db_url=args.db,
         ingest_processes=ingest_processes,
+        exclude_file=args.exclude,
+        allow_ranges=tuple(args.allow_range),
     )
+    from vantage.collector.discovery.policy import ExclusionError, parse_allow_ranges
     from vantage.collector.storage import StorageError
 
+    try:
+        parse_allow_ranges(args.allow_range)
+    except ExclusionError as exc:
+        raise UsageError(str(exc)) from None
+    if args.exclude is not None and not args.exclude.is_file():
+        raise UsageError(f"--exclude: no such file: {args.exclude}")
     try:
         return asyncio.run(serve(options))
     except (OSError, ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable

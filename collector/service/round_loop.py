@@ -130,6 +130,12 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
             engine_state=output.state.to_bytes(),
         )
     )
+    # Discovery results feed block histories only after the round is stored, then selection.
+    try:
+        if app.discovery.after_round(number, measurements, app.clock()):
+            app.discovery.refresh_targets(app.clock())
+    except Exception:
+        log.exception("round %d: discovery update failed", number)
     return ComputedRound(
         number=number,
         events=events,
