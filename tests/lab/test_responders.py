@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from vantage.lab.datasets import asn_csv, country_csv
+from vantage.lab.datasets import asn_csv, country_csv, inside_out_targets_csv
 from vantage.lab.responders import (
     ALL_ON,
     block_counter_name,
@@ -147,3 +147,11 @@ def test_ruleset_counts_before_it_drops_and_loads_the_responders_atomically() ->
 def test_bad_address_space_names_the_field(change: object, message: str) -> None:
     with pytest.raises(TopologyError, match=message):
         parse_topology(change(SPACED))  # type: ignore[operator]
+
+
+def test_inside_out_targets_keep_only_hosts_on_a_test_list() -> None:
+    rows = list(csv.DictReader(io.StringIO(inside_out_targets_csv(DEFAULT))))
+    listed = [h for a in DEFAULT.ases for h in a.hosts if h.lists]
+    assert listed and len(rows) == 2 * len(listed)
+    assert all(any(tag.startswith("list:") for tag in row["tags"].split(";")) for row in rows)
+    assert DEFAULT.host("24940:www").address not in {row["target"] for row in rows}
