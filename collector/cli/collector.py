@@ -123,6 +123,21 @@ def _register_serve(group: Subparsers) -> None:
         help="open a private or special-purpose range for tasks (repeatable; refused by default)",
     )
     p.add_argument(
+        "--discovery-budget",
+        metavar="N",
+        type=int,
+        default=None,
+        help="discovery: most echo requests per /24 per hour (default 15, under Trinocular's 20;"
+        " a lab with a census period of seconds needs more)",
+    )
+    p.add_argument(
+        "--discovery-rate",
+        metavar="PPS",
+        type=float,
+        default=None,
+        help="discovery: most echo requests per second over all campaigns (default 100)",
+    )
+    p.add_argument(
         "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
     )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -174,12 +189,20 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
+
+    budget = DEFAULT_BLOCK_BUDGET_PER_HOUR if args.discovery_budget is None else args.discovery_budget
+    rate = DEFAULT_CAMPAIGN_RATE_PPS if args.discovery_rate is None else args.discovery_rate
+    if budget < 1 or rate <= 0:
+        raise UsageError("--discovery-budget must be at least 1 and --discovery-rate positive")
     config = CollectorConfig(
         collector_id=args.collector_id or default_collector_id(),
         round_seconds=args.round_seconds,
         limits=ValidationLimits(clock_skew_s=skew, retention_s=retention),
         max_batch_items=max_batch,
         require_reader=args.require_reader_token,
+        discovery_block_budget_per_hour=budget,
+        discovery_rate_pps=rate,
     )
     options = ServeOptions(
         listen=args.listen,

@@ -22,6 +22,7 @@ from pathlib import Path
 from vantage.collector.discovery.policy import (
     AddressPolicy,
     ExclusionError,
+    Network,
     parse_allow_ranges,
     parse_exclusions,
 )
@@ -39,7 +40,7 @@ class GuardSource:
 
 def load_policy(source: GuardSource) -> AddressPolicy:
     """Read and parse; ExclusionError names the file and line, or the --allow-range value."""
-    excluded = ()
+    excluded: tuple[Network, ...] = ()
     if source.exclude_file is not None:
         try:
             text = source.exclude_file.read_text(encoding="utf-8")

@@ -5,6 +5,7 @@ Every call needs an admin credential (see app.require_operator).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -180,7 +181,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         await app.require_operator(context, ADMIN)
         try:
             record = new_campaign(
-                request, app.locator, now_unix_s=app.clock(), round_seconds=app.config.round_seconds
+                request,
+                app.locator,
+                now_unix_s=app.clock(),
+                round_seconds=app.config.round_seconds,
+                bounds=app.discovery.bounds,
             )
         except DiscoveryRequestError as exc:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -224,7 +229,8 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         result = await app.blocking(hitlist_blocks, request, app.storage, app.locator, app.discovery, now)
         await storage_call(app, context, app.storage.store_blocks, result.blocks)
         if result.blocks:
-            await app.blocking(app.discovery.refresh_targets, now)
+            asns = {block.asn for block in result.blocks}
+            await app.blocking(functools.partial(app.discovery.refresh_targets, now, extra_asns=asns))
         return admin_service_pb2.ImportHitlistResponse(
             imported=result.imported, skipped=result.skipped, blocks=len(result.blocks), errors=result.errors
         )

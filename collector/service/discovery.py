@@ -67,8 +67,21 @@ def to_campaign(record: CampaignRecord) -> Campaign:
     )
 
 
-def config_of(record: CampaignRecord) -> DiscoveryConfig:
-    return DiscoveryConfig(census_period_s=record.census_period_s, refresh_period_s=record.refresh_s)
+@dataclass(frozen=True, slots=True)
+class DiscoveryBounds:
+    """The collector-wide politeness bounds (--discovery-budget, --discovery-rate)."""
+
+    block_budget_per_hour: int
+    rate_pps: float
+
+    def config(self, census_period_s: float, refresh_s: float) -> DiscoveryConfig:
+        """The core's config for campaigns of this census period and refresh."""
+        return DiscoveryConfig(
+            census_period_s=census_period_s,
+            refresh_period_s=refresh_s,
+            block_budget_per_hour=self.block_budget_per_hour,
+            campaign_rate_pps=self.rate_pps,
+        )
 
 
 def task_spec(task: DiscoveryTask, probe_id: str, round_number: int, timeout_ms: int) -> TaskSpec:
@@ -149,10 +162,11 @@ def round_results(measurements: Iterable[RoundMeasurement]) -> dict[int, tuple[s
 class DiscoveryRuntime:
     """Per-collector caches over the campaigns; every answer is recomputable from storage."""
 
-    def __init__(self, storage: Storage, locator: Any, round_seconds: float) -> None:
+    def __init__(self, storage: Storage, locator: Any, round_seconds: float, bounds: DiscoveryBounds) -> None:
         self.storage = storage
         self.locator = locator
         self.round_seconds = round_seconds
+        self.bounds = bounds
         self._lock = threading.Lock()
         self._spaces: dict[tuple[int, str], CampaignSpace] = {}
 
@@ -218,7 +232,7 @@ class DiscoveryRuntime:
                 probes,
                 round_number,
                 self.round_seconds,
-                DiscoveryConfig(census_period_s=period_s, refresh_period_s=refresh_s),
+                self.bounds.config(period_s, refresh_s),
                 policy,
                 histories,
             )
@@ -278,13 +292,17 @@ class DiscoveryRuntime:
         return periods
 
     # ------------------------------------------------------------ selection
-    def refresh_targets(self, now_unix_s: float, config: SelectionConfig | None = None) -> UpsertCounts:
-        """Per AS of the active campaigns: the core's selection over the stored histories
-        becomes the discovered targets (new ones added, dead ones retired)."""
+    def refresh_targets(
+        self, now_unix_s: float, *, extra_asns: Iterable[int] = (), config: SelectionConfig | None = None
+    ) -> UpsertCounts:
+        """Per AS of the active campaigns (and `extra_asns`: those a hitlist import touched), the
+        core's selection over the stored histories becomes the discovered targets (new ones
+        added, dead ones retired)."""
         config = config or SelectionConfig()
-        asns = sorted(
-            {span.asn for record in self.active_campaigns() for span in self.space(record).spans if span.asn}
-        )
+        campaign_asns = {
+            span.asn for record in self.active_campaigns() for span in self.space(record).spans if span.asn
+        }
+        asns = sorted(campaign_asns | {asn for asn in extra_asns if asn})
         if not asns:
             return UpsertCounts(imported=0, updated=0)
         targets = self.storage.list_targets()

@@ -13,16 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from vantage.collector.discovery.campaigns import CampaignProgress
-from vantage.collector.discovery.census import epoch_of
+from vantage.collector.discovery.census import check_round_fits, epoch_of
 from vantage.collector.discovery.config import DEFAULT_CENSUS_PERIOD_S, DEFAULT_REFRESH_PERIOD_S
 from vantage.collector.discovery.history import BlockHistory
 from vantage.collector.discovery.hitlist import HitlistEntry, hitlist_histories
 from vantage.collector.discovery.space import block_cidr, parse_block_cidr
 from vantage.collector.service.auth import new_id
+from vantage.collector.service.discovery import DiscoveryBounds
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import BlockHistoryRecord, CampaignRecord
 from vantage.collector.wire.record_messages import timestamp
-from vantage.v1 import admin_service_pb2
+from vantage.v1 import admin_service_pb2, query_service_pb2
 
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
@@ -36,7 +37,12 @@ def _seconds(duration: Any) -> float:
 
 
 def new_campaign(
-    request: admin_service_pb2.StartDiscoveryRequest, locator: Any, *, now_unix_s: float, round_seconds: float
+    request: admin_service_pb2.StartDiscoveryRequest,
+    locator: Any,
+    *,
+    now_unix_s: float,
+    round_seconds: float,
+    bounds: DiscoveryBounds,
 ) -> CampaignRecord:
     countries = []
     for text in request.countries:
@@ -66,6 +72,10 @@ def new_campaign(
         raise DiscoveryRequestError(
             f"refresh {refresh:g} s must be at least the census period ({period:g} s)"
         )
+    try:
+        check_round_fits(bounds.config(period, refresh), round_seconds)
+    except ValueError as exc:
+        raise DiscoveryRequestError(str(exc)) from None
     return CampaignRecord(
         campaign_id=new_id(),
         countries=tuple(sorted(set(countries))),
@@ -119,19 +129,19 @@ def hitlist_blocks(
     become errors naming their line, the good ones are kept."""
     errors: list[admin_service_pb2.RowError] = []
     entries: list[HitlistEntry] = []
-    for entry in request.entries:
+    for item in request.entries:
         try:
-            address = ipaddress.ip_address(entry.address.strip())
+            address = ipaddress.ip_address(item.address.strip())
         except ValueError:
-            errors.append(_error(entry, "not an IP address"))
+            errors.append(_error(item, "not an IP address"))
             continue
         if address.version == 6:
-            errors.append(_error(entry, "IPv6 hitlist entries are not stored by this collector yet"))
+            errors.append(_error(item, "IPv6 hitlist entries are not stored by this collector yet"))
             continue
-        if not 0 < entry.history <= 0xFFFF:
-            errors.append(_error(entry, f"history {entry.history:#x} is not a non-empty 16-bit bitmap"))
+        if not 0 < item.history <= 0xFFFF:
+            errors.append(_error(item, f"history {item.history:#x} is not a non-empty 16-bit bitmap"))
             continue
-        entries.append(HitlistEntry(address=int(address), history=entry.history, score=entry.score))
+        entries.append(HitlistEntry(address=int(address), history=item.history, score=item.score))
     kept = [e for e in entries if max(e.score, 0) >= request.min_score]
     periods = discovery._block_periods()
     by_epoch: dict[int, list[HitlistEntry]] = {}
@@ -171,3 +181,81 @@ def _error(entry: Any, message: str) -> admin_service_pb2.RowError:
 def entries_from(lines: Sequence[Any]) -> list[admin_service_pb2.HitlistEntry]:
     """Parsed hitlist lines (the CLI's) as wire entries."""
     return [admin_service_pb2.HitlistEntry(address=a, history=h, score=s, line=n) for a, h, s, n in lines]
+
+
+def coverage(
+    request: query_service_pb2.GetCoverageRequest, storage: Storage, locator: Any, discovery: Any
+) -> query_service_pb2.Coverage:
+    """GetCoverage: per (AS, country) of the active campaigns, the core's coverage rows."""
+    from vantage.collector.discovery.config import CoverageThresholds
+    from vantage.collector.discovery.coverage import as_coverage, country_coverage, summarise_space
+    from vantage.collector.service.work import probe_slot
+
+    thresholds = CoverageThresholds()
+    country = request.country.strip().upper()
+    spans = [
+        span
+        for record in discovery.active_campaigns()
+        for span in discovery.space(record).spans
+        if (not request.asn or span.asn == request.asn) and (not country or span.country.upper() == country)
+    ]
+    asns = sorted({span.asn for span in spans})
+    histories = {
+        parse_block_cidr(row.block): BlockHistory.from_blob(
+            parse_block_cidr(row.block), row.epoch, row.history
+        )
+        for row in storage.list_blocks(asns=asns)
+        if ":" not in row.block
+    }
+    summary = summarise_space({(s.block, s.first_host): s for s in spans}.values(), histories)
+    targets: dict[int, int] = {}
+    for target in storage.list_targets():
+        targets[target.asn] = targets.get(target.asn, 0) + 1
+    probes = [probe_slot(p) for p in storage.list_probes() if not p.revoked]
+    rows = [
+        as_coverage(
+            asn,
+            where,
+            address_space=s.address_space,
+            blocks_known=s.blocks_known,
+            blocks_responsive=s.blocks_responsive,
+            targets_in_use=targets.get(asn, 0),
+            probes=probes,
+            thresholds=thresholds,
+        )
+        for (asn, where), s in sorted(summary.items())
+    ]
+    countries = [country_coverage(c, rows) for c in sorted({row.country for row in rows})]
+    return query_service_pb2.Coverage(
+        ases=[
+            query_service_pb2.AsCoverage(
+                asn=row.asn,
+                as_name=locator.as_name(row.asn),
+                country=row.country,
+                addresses=row.address_space,
+                blocks_known=row.blocks_known,
+                blocks_responsive=row.blocks_responsive,
+                targets=row.targets_in_use,
+                vantage_points=row.vantage_points,
+                vantage_ases=row.vantage_asns,
+                analysable=row.analysable,
+                reason=row.reason,
+            )
+            for row in rows
+        ],
+        countries=[
+            query_service_pb2.CountryCoverage(
+                country=c.country,
+                addresses=c.address_space,
+                analysable_addresses=c.analysable_address_space,
+                analysable_share=c.analysable_share,
+                ases=c.ases,
+                analysable_ases=c.analysable_ases,
+            )
+            for c in countries
+        ],
+        thresholds=query_service_pb2.CoverageThresholds(
+            min_responsive_blocks=thresholds.min_responsive_blocks,
+            min_vantage_ases=thresholds.min_vantage_asns,
+        ),
+    )
