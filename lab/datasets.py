@@ -16,6 +16,7 @@ it does for a user's list. Pure: text in, text out.
 from __future__ import annotations
 
 import ipaddress
+import math
 
 from vantage.lab.topology import Topology
 
@@ -74,3 +75,29 @@ def targets_csv(topology: Topology, *, test_lists_only: bool = False) -> str:
 def inside_out_targets_csv(topology: Topology) -> str:
     """The hosts on a test list only: the inside-out targets a discovering lab still imports."""
     return targets_csv(topology, test_lists_only=True)
+
+
+def census_slots_per_round(topology: Topology) -> int:
+    """The most census echo requests one /24 gets in one round when censused every census_seconds.
+
+    The collector spreads a block's 256 slots evenly over the census period less one round
+    (collector/discovery/census.py), so a round holds at most ceil(256 L / (P - L)) of them.
+    """
+    round_s, census_s = topology.round_seconds, topology.census_seconds
+    return math.ceil(256 * round_s / (census_s - round_s))
+
+
+def discovery_budget_per_hour(topology: Topology) -> int:
+    """`--discovery-budget` for the lab: exactly what a census of a /24 every census_seconds needs.
+
+    The collector's default (15 per /24 per hour) is for censuses of a day; a lab censusing in
+    seconds needs far more, and giving it no more than that keeps the budget a real bound the
+    tests can check against the kernel's counters.
+    """
+    return census_slots_per_round(topology) * math.ceil(3600 / topology.round_seconds)
+
+
+def discovery_rate_pps(topology: Topology) -> int:
+    """`--discovery-rate` for the lab: every block of the lab at its busiest round, never capped."""
+    blocks = sum(ipaddress.ip_network(a.announced).num_addresses // 256 for a in topology.ases)
+    return math.ceil(blocks * census_slots_per_round(topology) / topology.round_seconds)

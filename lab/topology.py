@@ -51,6 +51,9 @@ LINK_INTERFACE_PREFIX = "to"
 DEFAULT_SEED = 2022
 # How long a flapping host keeps answering (or not) before its next period.
 DEFAULT_FLAP_SECONDS = 15
+# A lab with host blocks finds its targets by discovery, censusing every address once per this
+# many rounds (`--census-period`); a real deployment censuses once a day.
+DEFAULT_CENSUS_ROUNDS = 10
 INFRASTRUCTURE_PREFIX_LENGTH = 24
 # A host block's addresses .1-.254 can answer (.0 and .255 never: many scanners skip them).
 RESPONDER_OCTETS = range(1, 255)
@@ -142,6 +145,12 @@ class Topology:
     collector_address: str
     seed: int = DEFAULT_SEED
     flap_seconds: int = DEFAULT_FLAP_SECONDS
+    census_seconds: int = DEFAULT_CENSUS_ROUNDS * DEFAULT_ROUND_SECONDS
+
+    @property
+    def discovers_targets(self) -> bool:
+        """True when some AS has host blocks: its targets are found by discovery, not listed."""
+        return any(a.space.blocks for a in self.ases)
 
     def as_by_number(self, asn: int) -> AutonomousSystem:
         for autonomous_system in self.ases:
@@ -235,6 +244,11 @@ def _build(document: dict[str, Any], source: str) -> Topology:
     flap_seconds = _field(document, "flap_seconds", int, source, default=DEFAULT_FLAP_SECONDS)
     if flap_seconds < 1:
         raise TopologyError(f"{source}: flap_seconds must be at least 1")
+    census_seconds = _field(
+        document, "census_seconds", int, source, default=DEFAULT_CENSUS_ROUNDS * round_seconds
+    )
+    if census_seconds < 2 * round_seconds:
+        raise TopologyError(f"{source}: census_seconds must be at least two rounds ({2 * round_seconds})")
 
     raw_ases = document.get("as")
     if not isinstance(raw_ases, list) or not raw_ases:
@@ -323,6 +337,7 @@ def _build(document: dict[str, Any], source: str) -> Topology:
         collector_address=str(ipaddress.IPv4Address(collector_base + COLLECTOR_OCTET)),
         seed=seed,
         flap_seconds=flap_seconds,
+        census_seconds=census_seconds,
     )
     _check_connected(topology, source)
     return topology
