@@ -101,3 +101,20 @@ def discovery_rate_pps(topology: Topology) -> int:
     """`--discovery-rate` for the lab: every block of the lab at its busiest round, never capped."""
     blocks = sum(ipaddress.ip_network(a.announced).num_addresses // 256 for a in topology.ases)
     return math.ceil(blocks * census_slots_per_round(topology) / topology.round_seconds)
+
+
+# The probe's own default rate cap (`vantage probe run --max-rate`, docs/probe.md).
+PROBE_DEFAULT_MAX_RATE = 100
+
+
+def probe_max_rate(topology: Topology) -> int:
+    """`--max-rate` for the lab's probes: room for the census on top of the usual measurements.
+
+    A probe paces a round's packets under its rate cap; a round's census share at the default 100
+    per second would stretch the sending over most of a few-second round and, with the timeouts
+    after it, past its end, and the probe would skip rounds (and their census slots). Any one
+    probe never gets more than the whole campaign's rate.
+    """
+    if not topology.discovers_targets:
+        return PROBE_DEFAULT_MAX_RATE
+    return PROBE_DEFAULT_MAX_RATE + discovery_rate_pps(topology)

@@ -292,6 +292,8 @@ class Product:
             # or two of the restoration instead of minutes later.
             "--retry-max-seconds",
             str(2 * self.topology.round_seconds),
+            "--max-rate",
+            str(datasets.probe_max_rate(self.topology)),
         )
         netns.start_process(
             self.state,
