@@ -10,7 +10,18 @@ from pathlib import Path
 
 import pytest
 
-from vantage.lab.datasets import asn_csv, country_csv, inside_out_targets_csv
+from vantage.collector.discovery.census import campaign_tasks_per_round, check_round_fits
+from vantage.collector.discovery.config import DiscoveryConfig
+from vantage.lab.datasets import (
+    PROBE_DEFAULT_MAX_RATE,
+    asn_csv,
+    census_slots_per_round,
+    country_csv,
+    discovery_budget_per_hour,
+    discovery_rate_pps,
+    inside_out_targets_csv,
+    probe_max_rate,
+)
 from vantage.lab.responders import (
     ALL_ON,
     block_counter_name,
@@ -18,7 +29,7 @@ from vantage.lab.responders import (
     responders_update,
     space_ruleset,
 )
-from vantage.lab.topology import TopologyError, load_topology, parse_topology
+from vantage.lab.topology import Topology, TopologyError, load_topology, parse_topology
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "lab" / "topologies"
 DEFAULT = load_topology(TOPOLOGIES / "default.toml")
@@ -136,6 +147,7 @@ def test_ruleset_counts_before_it_drops_and_loads_the_responders_atomically() ->
         (lambda t: t.replace("flapping = 2", "flaps = 2"), "unknown field 'flaps'"),
         (lambda t: t.replace("[as.space]", "space = 3\n[as.nothing]"), "space must be a table"),
         (lambda t: "flap_seconds = 0\n" + t, "flap_seconds must be at least 1"),
+        (lambda t: "census_seconds = 5\n" + t, "census_seconds must be at least two rounds"),
         (
             lambda t: (
                 'address_plan = "198.18.0.0/19"\n' + t.replace("prefix_length = 22", "prefix_length = 20")
@@ -155,3 +167,29 @@ def test_inside_out_targets_keep_only_hosts_on_a_test_list() -> None:
     assert listed and len(rows) == 2 * len(listed)
     assert all(any(tag.startswith("list:") for tag in row["tags"].split(";")) for row in rows)
     assert DEFAULT.host("24940:www").address not in {row["target"] for row in rows}
+
+
+@pytest.mark.parametrize("topology", [DEFAULT, DISCOVERY], ids=["default", "discovery"])
+def test_the_discovery_budget_is_exactly_what_the_census_needs(topology: Topology) -> None:
+    budget = discovery_budget_per_hour(topology)
+    round_s = float(topology.round_seconds)
+
+    def config(budget_per_hour: int) -> DiscoveryConfig:
+        return DiscoveryConfig(
+            census_period_s=float(topology.census_seconds),
+            block_budget_per_hour=budget_per_hour,
+            campaign_rate_pps=float(discovery_rate_pps(topology)),
+        )
+
+    check_round_fits(config(budget), round_s)  # the collector's own test: it fits...
+    with pytest.raises(ValueError, match="per-block budget"):
+        check_round_fits(config(budget - 1), round_s)  # ... and not with one probe less an hour
+    blocks = sum(ipaddress.ip_network(a.announced).num_addresses // 256 for a in topology.ases)
+    assert campaign_tasks_per_round(config(budget), round_s) >= blocks * census_slots_per_round(topology)
+
+
+def test_probes_get_room_for_the_census_only_where_there_is_one() -> None:
+    small = load_topology(TOPOLOGIES / "small.toml")
+    assert probe_max_rate(small) == PROBE_DEFAULT_MAX_RATE
+    assert probe_max_rate(DEFAULT) == PROBE_DEFAULT_MAX_RATE + discovery_rate_pps(DEFAULT)
+    assert DEFAULT.discovers_targets and not small.discovers_targets
