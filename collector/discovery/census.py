@@ -84,20 +84,54 @@ def slots_in_round(
     block: int, round_number: int, round_seconds: float, census_period_s: float
 ) -> list[tuple[int, int, float]]:
     """(epoch, host, slot_unix_s) of every slot of the block falling in round `round_number`."""
-    spacing = slot_spacing_s(census_period_s, round_seconds)
-    a, c, fraction = block_layout(block)
-    window_start = round_number * round_seconds
-    window_end = window_start + round_seconds
-    found: list[tuple[int, int, float]] = []
-    for epoch in range(epoch_of(window_start, census_period_s), epoch_of(window_end, census_period_s) + 1):
-        base = epoch * census_period_s
-        low = max(0, math.floor((window_start - base) / spacing - fraction))
-        high = min(255, math.ceil((window_end - base) / spacing - fraction))
-        for position in range(low, high + 1):
-            slot = base + (position + fraction) * spacing
-            if math.floor(slot / round_seconds) == round_number:  # the one test that decides
-                found.append((epoch, (a * position + c) & 255, slot))
-    return found
+    window = RoundWindow.of(round_number, round_seconds, census_period_s)
+    return window.slots(block)
+
+
+class RoundWindow:
+    """One round's time window, precomputed for the slot search of many blocks (the planner's loop)."""
+
+    __slots__ = ("epochs", "round_number", "round_seconds", "spacing")
+
+    def __init__(
+        self,
+        round_number: int,
+        round_seconds: float,
+        spacing: float,
+        epochs: list[tuple[int, float, float, float]],
+    ) -> None:
+        self.round_number = round_number
+        self.round_seconds = round_seconds
+        self.spacing = spacing
+        self.epochs = epochs  # (epoch, epoch start, window start and end in slot positions)
+
+    @classmethod
+    def of(cls, round_number: int, round_seconds: float, census_period_s: float) -> RoundWindow:
+        spacing = slot_spacing_s(census_period_s, round_seconds)
+        start = round_number * round_seconds
+        end = start + round_seconds
+        epochs = []
+        for epoch in range(epoch_of(start, census_period_s), epoch_of(end, census_period_s) + 1):
+            base = epoch * census_period_s
+            epochs.append((epoch, base, (start - base) / spacing, (end - base) / spacing))
+        return cls(round_number, round_seconds, spacing, epochs)
+
+    def slots(self, block: int) -> list[tuple[int, int, float]]:
+        """(epoch, host, slot_unix_s) of the block's slots in this round, in time order."""
+        mixed = pair_weight(_LAYOUT_SALT, block)  # block_layout, inlined: this runs per block
+        a = (mixed & 0x7F) << 1 | 1
+        c = (mixed >> 8) & 0xFF
+        fraction = ((mixed >> 16) % _FRACTION_BITS) / _FRACTION_BITS
+        spacing, round_seconds, round_number = self.spacing, self.round_seconds, self.round_number
+        found: list[tuple[int, int, float]] = []
+        for epoch, base, low_position, high_position in self.epochs:
+            low = max(0, math.floor(low_position - fraction))
+            high = min(255, math.ceil(high_position - fraction))
+            for position in range(low, high + 1):
+                slot = base + (position + fraction) * spacing
+                if math.floor(slot / round_seconds) == round_number:  # the one test that decides
+                    found.append((epoch, (a * position + c) & 255, slot))
+        return found
 
 
 def first_census_end_unix_s(started_unix_s: float, census_period_s: float) -> float:
@@ -127,14 +161,27 @@ def census_hosts(
     round_seconds: float,
 ) -> frozenset[int]:
     """The host offsets of the span that census `epoch` probes (module docstring)."""
-    hosts = range(span.first_host, span.last_host + 1)
+    if epoch < epoch_of(campaign_started_unix_s, config.census_period_s):
+        return frozenset()
+    chosen = census_rule(span, epoch, history, campaign_started_unix_s, config, round_seconds)
+    return frozenset(range(span.first_host, span.last_host + 1)) if chosen is None else chosen
+
+
+def census_rule(
+    span: BlockSpan,
+    epoch: int,
+    history: BlockHistory | None,
+    campaign_started_unix_s: float,
+    config: DiscoveryConfig,
+    round_seconds: float,
+) -> frozenset[int] | None:
+    """census_hosts for an epoch at or after the campaign's start; None = every host of the span."""
     period = config.census_period_s
     start_epoch = epoch_of(campaign_started_unix_s, period)
-    if epoch < start_epoch:
-        return frozenset()
     if history is None or epoch == start_epoch or is_refresh_epoch(epoch, start_epoch, config):
-        return frozenset(hosts)
-    chosen = set(history.responders()) & set(hosts)
+        return None
+    hosts = range(span.first_host, span.last_host + 1)
+    chosen = {host for host in history.responders() if span.first_host <= host <= span.last_host}
     chosen.update(h for h in hosts if in_rotating_sample(span.block, h, epoch, config.rotating_sample))
     if epoch == start_epoch + 1:  # the rest of the first census: slots before the campaign started
         missed_before = campaign_started_unix_s - start_epoch * period

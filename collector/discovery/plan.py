@@ -29,10 +29,10 @@ from vantage.collector.assignment.model import ProbeSlot
 from vantage.collector.assignment.rendezvous import pair_weight, stable_hash64, top_members
 from vantage.collector.discovery.campaigns import Campaign
 from vantage.collector.discovery.census import (
+    RoundWindow,
     block_allowance_per_round,
     campaign_tasks_per_round,
-    census_hosts,
-    slots_in_round,
+    census_rule,
 )
 from vantage.collector.discovery.config import DiscoveryConfig
 from vantage.collector.discovery.history import BlockHistory
@@ -40,6 +40,8 @@ from vantage.collector.discovery.policy import AddressPolicy
 from vantage.collector.discovery.space import BlockSpan, block_cidr, dotted
 
 _RANK_DEPTH = 16  # rendezvous prefix computed per block; the full ranking only when it runs dry
+# A task being planned: (0 if a known responder else 1, slot_unix_s, epoch, address, campaign_id, span)
+_Candidate = tuple[int, float, int, int, str, BlockSpan]
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,60 +86,71 @@ def plan_discovery_round(
         return plan
     history_of = histories or {}
     owners = _owned_spans(blocks, active)
-    window_start = round_number * round_seconds
+    window = RoundWindow.of(round_number, round_seconds, config.census_period_s)
     allowance = block_allowance_per_round(config, round_seconds)
-    # Candidates per campaign: (priority, slot, epoch, address, block).
-    due: dict[str, list[tuple[int, int, float, int, int]]] = {}
-    per_block: dict[int, list[tuple[int, int, float, int, int, str]]] = {}
+    # The per-epoch order key of a candidate is computed only where a bound has to choose.
+    due: dict[str, list[_Candidate]] = {}
+    of_block: list[_Candidate] = []
+    current_block = -1
     for campaign_id, span in owners:
-        campaign = active[campaign_id]
-        first, last = span.address(span.first_host), span.address(span.last_host)
-        if policy.permits_none(4, first, last):
-            continue
-        check_each = not policy.permits_all(4, first, last)
-        slots = slots_in_round(span.block, round_number, round_seconds, config.census_period_s)
+        if span.block != current_block:
+            _take(of_block, allowance, due)
+            of_block, current_block = [], span.block
+        slots = window.slots(span.block)
         if not slots:
             continue
+        first_host, last_host = span.first_host, span.last_host
+        started = active[campaign_id].started_unix_s
+        in_span = [
+            (epoch, host, slot)
+            for epoch, host, slot in slots
+            if first_host <= host <= last_host and slot >= started
+        ]
+        if not in_span:
+            continue
+        block_address = span.block << 8
+        if policy.permits_none(4, block_address | first_host, block_address | last_host):
+            continue
+        check_each = not policy.permits_all(4, block_address | first_host, block_address | last_host)
         history = history_of.get(span.block)
-        responders = set(history.responders()) if history is not None else set()
-        wanted: dict[int, frozenset[int]] = {}
-        for epoch, host, slot in slots:
-            if not span.first_host <= host <= span.last_host or slot < campaign.started_unix_s:
+        responders = history.responders() if history is not None else ()
+        rules: dict[int, frozenset[int] | None] = {}
+        for epoch, host, slot in in_span:
+            if epoch not in rules:
+                rules[epoch] = census_rule(span, epoch, history, started, config, round_seconds)
+            rule = rules[epoch]
+            address = block_address | host
+            if (rule is not None and host not in rule) or (check_each and not policy.permits_int(4, address)):
                 continue
-            if slot < window_start:  # pragma: no cover - slots_in_round keeps the round's own
-                continue
-            hosts = wanted.get(epoch)
-            if hosts is None:
-                hosts = wanted[epoch] = census_hosts(
-                    span, epoch, history, campaign.started_unix_s, config, round_seconds
-                )
-            address = span.address(host)
-            if host not in hosts or (check_each and not policy.permits_int(4, address)):
-                continue
-            priority = 0 if host in responders else 1
-            order = pair_weight(epoch, address)
-            per_block.setdefault(span.block, []).append((priority, order, slot, epoch, address, campaign_id))
-    for block_candidates in per_block.values():
-        block_candidates.sort()
-        for priority, order, slot, epoch, address, campaign_id in block_candidates[:allowance]:
-            due.setdefault(campaign_id, []).append((priority, order, slot, epoch, address))
+            of_block.append((0 if host in responders else 1, slot, epoch, address, campaign_id, span))
+    _take(of_block, allowance, due)
     cap = campaign_tasks_per_round(config, round_seconds)
-    chosen: list[tuple[float, int, int, str]] = []  # (slot, address, epoch, campaign)
+    chosen: list[_Candidate] = []
     for campaign_id in sorted(due):
-        kept = sorted(due[campaign_id])[:cap]
-        chosen.extend((slot, address, epoch, campaign_id) for _, _, slot, epoch, address in kept)
-    _assign(chosen, owners_by_block(owners), probes, config, plan)
+        kept = due[campaign_id]
+        chosen.extend(sorted(kept, key=_bound_order)[:cap] if len(kept) > cap else kept)
+    _assign(chosen, probes, config, plan)
     for tasks in plan.values():
         tasks.sort(key=lambda task: (task.slot_unix_s, task.address))
     return plan
 
 
-def owners_by_block(owners: Sequence[tuple[str, BlockSpan]]) -> dict[int, list[BlockSpan]]:
-    """block key -> its owned spans."""
-    spans: dict[int, list[BlockSpan]] = {}
-    for _, span in owners:
-        spans.setdefault(span.block, []).append(span)
-    return spans
+def _bound_order(candidate: _Candidate) -> tuple[int, int]:
+    """Which candidates a bound keeps: responders first, then an order that changes every epoch."""
+    responder, _, epoch, address, _, _ = candidate
+    return responder, pair_weight(epoch, address)
+
+
+def _take(
+    candidates: list[_Candidate],
+    allowance: int,
+    due: dict[str, list[_Candidate]],
+) -> None:
+    """One block's candidates into `due`, at most `allowance` of them (the per-block budget)."""
+    if len(candidates) > allowance:
+        candidates = sorted(candidates, key=_bound_order)[:allowance]
+    for candidate in candidates:
+        due.setdefault(candidate[4], []).append(candidate)
 
 
 def eligible(probe: ProbeSlot, asn: int, country: str) -> bool:
@@ -148,6 +161,17 @@ def eligible(probe: ProbeSlot, asn: int, country: str) -> bool:
 def _owned_spans(
     blocks: Sequence[CampaignBlock], active: Mapping[str, Campaign]
 ) -> list[tuple[str, BlockSpan]]:
+    """(campaign_id, span) for the spans of active campaigns, one owner each, in block order."""
+    campaign_ids = {item.campaign_id for item in blocks}
+    if len(campaign_ids) == 1:  # one campaign (the usual case): its spans are disjoint already
+        (only,) = campaign_ids
+        if only not in active:
+            return []
+        owned = [(only, item.span) for item in blocks]
+        keys = [span.block for _, span in owned]
+        if not all(map(int.__le__, keys[:-1], keys[1:])):
+            owned.sort(key=lambda pair: (pair[1].block, pair[1].first_host))
+        return owned
     owner: dict[tuple[int, int], tuple[tuple[float, str], BlockSpan]] = {}
     for item in blocks:
         campaign = active.get(item.campaign_id)
@@ -161,30 +185,21 @@ def _owned_spans(
     return [(rank[1], span) for _, (rank, span) in sorted(owner.items())]
 
 
-def _span_of(spans: Sequence[BlockSpan], host: int) -> BlockSpan:
-    for span in spans:
-        if span.first_host <= host <= span.last_host:
-            return span
-    raise AssertionError(f"host {host} is in no span of its block")  # pragma: no cover
-
-
 def _assign(
-    chosen: list[tuple[float, int, int, str]],
-    spans_of_block: Mapping[int, Sequence[BlockSpan]],
+    chosen: list[_Candidate],
     probes: Sequence[ProbeSlot],
     config: DiscoveryConfig,
     plan: dict[str, list[DiscoveryTask]],
 ) -> None:
     member_hashes = [stable_hash64(probe.probe_id) for probe in probes]
-    blocks = sorted({address >> 8 for _, address, _, _ in chosen})
+    blocks = sorted({candidate[3] >> 8 for candidate in chosen})
     key_hashes = [stable_hash64(f"discovery:{block_cidr(block)}") for block in blocks]
     prefixes = dict(zip(blocks, top_members(key_hashes, member_hashes, _RANK_DEPTH), strict=True))
     full_rankings: dict[int, list[int]] = {}
     load = [0] * len(probes)
     share = config.probe_share_per_round
-    for slot, address, epoch, campaign_id in sorted(chosen, key=lambda item: (item[0], item[1])):
+    for _, slot, epoch, address, campaign_id, span in sorted(chosen, key=lambda item: (item[1], item[3])):
         block = address >> 8
-        span = _span_of(spans_of_block[block], address & 255)
         index = _first_with_room(prefixes[block], probes, load, share, span)
         if index is None and len(prefixes[block]) < len(probes):
             ranking = full_rankings.get(block)

@@ -178,10 +178,11 @@ class AddressPolicy:
                 return f"excluded by {network.text}"
         if self.permits_int(version, value):
             return ""
-        for network, why in _SPECIAL[version]:
-            if network.first <= value <= network.last:
-                return f"special-purpose {network.text}: {why} (open it with --allow-range)"
-        return "refused"  # pragma: no cover - refused means excluded or special-purpose
+        holding = [(n.last - n.first, n, why) for n, why in _SPECIAL[version] if n.first <= value <= n.last]
+        if not holding:  # pragma: no cover - refused means excluded or special-purpose
+            return "refused"
+        _, network, why = min(holding, key=lambda item: item[0])  # the most specific entry
+        return f"special-purpose {network.text}: {why} (open it with --allow-range)"
 
 
 def _merge(intervals: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -32,7 +32,8 @@ from vantage.collector.assignment.rendezvous import pair_weight, stable_hash64
 from vantage.collector.assignment.task_specs import TaskSpec
 from vantage.collector.discovery.campaigns import Campaign, CampaignProgress, campaign_progress
 from vantage.collector.discovery.census import block_layout, epoch_of, slot_spacing_s
-from vantage.collector.discovery.config import DiscoveryConfig, SelectionConfig
+from vantage.collector.discovery.config import CoverageThresholds, DiscoveryConfig, SelectionConfig
+from vantage.collector.discovery.coverage import AsCoverage, as_coverage, summarise_space
 from vantage.collector.discovery.history import BlockHistory, apply_results
 from vantage.collector.discovery.plan import CampaignBlock, DiscoveryTask, plan_discovery_round
 from vantage.collector.discovery.policy import AddressPolicy
@@ -334,6 +335,52 @@ class DiscoveryRuntime:
             chosen.extend(discovered_target(t, now_unix_s) for t in selected)
             retire.extend(target_id(address) for address in target_changes(mine, selected).retire)
         return self.storage.sync_discovered_targets(chosen, retire)
+
+    # ------------------------------------------------------------ coverage
+    def coverage_rows(
+        self, probes: Sequence[ProbeSlot], *, asn: int = 0, country: str = ""
+    ) -> list[AsCoverage]:
+        """The core's coverage row of every (AS, country) of the active campaigns (filtered)."""
+        thresholds = CoverageThresholds()
+        country = country.upper()
+        spans = {
+            (span.block, span.first_host): span
+            for record in self.active_campaigns()
+            for span in self.space(record).spans
+            if (not asn or span.asn == asn) and (not country or span.country.upper() == country)
+        }
+        asns = sorted({span.asn for span in spans.values()})
+        histories = {
+            parse_block_cidr(row.block): history_of(row)
+            for row in self.storage.list_blocks(asns=asns)
+            if ":" not in row.block
+        }
+        summary = summarise_space(spans.values(), histories)
+        targets: dict[int, int] = {}
+        for target in self.storage.list_targets():
+            targets[target.asn] = targets.get(target.asn, 0) + 1
+        return [
+            as_coverage(
+                row_asn,
+                where,
+                address_space=s.address_space,
+                blocks_known=s.blocks_known,
+                blocks_responsive=s.blocks_responsive,
+                targets_in_use=targets.get(row_asn, 0),
+                probes=probes,
+                thresholds=thresholds,
+            )
+            for (row_asn, where), s in sorted(summary.items())
+        ]
+
+    def not_analysable(self, probes: Sequence[ProbeSlot]) -> dict[int, tuple[str, str]]:
+        """asn -> (country, reason) of the campaigns' ASes that are not analysable (an AS in
+        several countries is judged by its largest share of address space)."""
+        largest: dict[int, AsCoverage] = {}
+        for row in self.coverage_rows(probes):
+            if row.asn and (row.asn not in largest or row.address_space > largest[row.asn].address_space):
+                largest[row.asn] = row
+        return {asn: (row.country, row.reason) for asn, row in largest.items() if not row.analysable}
 
     # ------------------------------------------------------------ progress
     def progress(

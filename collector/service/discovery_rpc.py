@@ -17,7 +17,7 @@ from vantage.collector.discovery.census import check_round_fits, epoch_of
 from vantage.collector.discovery.config import DEFAULT_CENSUS_PERIOD_S, DEFAULT_REFRESH_PERIOD_S
 from vantage.collector.discovery.history import BlockHistory
 from vantage.collector.discovery.hitlist import HitlistEntry, hitlist_histories
-from vantage.collector.discovery.space import block_cidr, parse_block_cidr
+from vantage.collector.discovery.space import ScopeError, block_cidr, check_scope, parse_block_cidr
 from vantage.collector.service.auth import new_id
 from vantage.collector.service.discovery import DiscoveryBounds
 from vantage.collector.storage.base import Storage
@@ -52,14 +52,15 @@ def new_campaign(
         countries.append(code)
     if not countries and not request.asns:
         raise DiscoveryRequestError("give at least one country or AS to discover")
-    known_countries = locator.known_countries()
-    for code in countries:
-        if code not in known_countries:
-            raise DiscoveryRequestError(f"country {code} is not in the loaded datasets (--asn-db)")
-    known_asns = locator.known_asns()
-    for asn in request.asns:
-        if asn not in known_asns:
-            raise DiscoveryRequestError(f"AS{asn} is not in the loaded datasets (--asn-db)")
+    try:  # the core's check, so that the message is the same everywhere
+        check_scope(
+            request.asns,
+            countries,
+            known_asns=locator.known_asns(),
+            known_countries=locator.known_countries(),
+        )
+    except ScopeError as exc:
+        raise DiscoveryRequestError(f"{exc} (--asn-db)") from None
     period = _seconds(request.census_period) if request.HasField("census_period") else DEFAULT_CENSUS_PERIOD_S
     refresh = (
         _seconds(request.refresh) if request.HasField("refresh") else max(DEFAULT_REFRESH_PERIOD_S, period)
@@ -186,45 +187,14 @@ def entries_from(lines: Sequence[Any]) -> list[admin_service_pb2.HitlistEntry]:
 def coverage(
     request: query_service_pb2.GetCoverageRequest, storage: Storage, locator: Any, discovery: Any
 ) -> query_service_pb2.Coverage:
-    """GetCoverage: per (AS, country) of the active campaigns, the core's coverage rows."""
+    """GetCoverage: the coverage rows of the active campaigns' ASes, and per country."""
     from vantage.collector.discovery.config import CoverageThresholds
-    from vantage.collector.discovery.coverage import as_coverage, country_coverage, summarise_space
+    from vantage.collector.discovery.coverage import country_coverage
     from vantage.collector.service.work import probe_slot
 
     thresholds = CoverageThresholds()
-    country = request.country.strip().upper()
-    spans = [
-        span
-        for record in discovery.active_campaigns()
-        for span in discovery.space(record).spans
-        if (not request.asn or span.asn == request.asn) and (not country or span.country.upper() == country)
-    ]
-    asns = sorted({span.asn for span in spans})
-    histories = {
-        parse_block_cidr(row.block): BlockHistory.from_blob(
-            parse_block_cidr(row.block), row.epoch, row.history
-        )
-        for row in storage.list_blocks(asns=asns)
-        if ":" not in row.block
-    }
-    summary = summarise_space({(s.block, s.first_host): s for s in spans}.values(), histories)
-    targets: dict[int, int] = {}
-    for target in storage.list_targets():
-        targets[target.asn] = targets.get(target.asn, 0) + 1
     probes = [probe_slot(p) for p in storage.list_probes() if not p.revoked]
-    rows = [
-        as_coverage(
-            asn,
-            where,
-            address_space=s.address_space,
-            blocks_known=s.blocks_known,
-            blocks_responsive=s.blocks_responsive,
-            targets_in_use=targets.get(asn, 0),
-            probes=probes,
-            thresholds=thresholds,
-        )
-        for (asn, where), s in sorted(summary.items())
-    ]
+    rows = discovery.coverage_rows(probes, asn=request.asn, country=request.country.strip())
     countries = [country_coverage(c, rows) for c in sorted({row.country for row in rows})]
     return query_service_pb2.Coverage(
         ases=[

@@ -24,6 +24,7 @@ PURE_MODULES = [
     "assignment/inside_out.py",
     "assignment/task_specs.py",
     "assignment/rendezvous.py",
+    "verdict/config.py",
     "discovery/__init__.py",
     "discovery/campaigns.py",
     "discovery/census.py",
