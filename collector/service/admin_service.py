@@ -203,7 +203,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
 
     # ------------------------------------------------------------ target discovery
     async def StartDiscovery(
-        self, request: admin_service_pb2.StartDiscoveryRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.StartDiscoveryRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.StartDiscoveryRequest, admin_service_pb2.DiscoveryCampaign
+        ],
     ) -> admin_service_pb2.DiscoveryCampaign:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -223,7 +227,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return campaign_to_proto(record, progress)
 
     async def ListDiscovery(
-        self, request: admin_service_pb2.ListDiscoveryRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.ListDiscoveryRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ListDiscoveryRequest, admin_service_pb2.ListDiscoveryResponse
+        ],
     ) -> admin_service_pb2.ListDiscoveryResponse:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -237,7 +245,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return admin_service_pb2.ListDiscoveryResponse(campaigns=campaigns)
 
     async def CancelDiscovery(
-        self, request: admin_service_pb2.CancelDiscoveryRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.CancelDiscoveryRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.CancelDiscoveryRequest, admin_service_pb2.DiscoveryCampaign
+        ],
     ) -> admin_service_pb2.DiscoveryCampaign:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -249,7 +261,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return campaign_to_proto(record, progress)
 
     async def ImportHitlist(
-        self, request: admin_service_pb2.ImportHitlistRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.ImportHitlistRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ImportHitlistRequest, admin_service_pb2.ImportHitlistResponse
+        ],
     ) -> admin_service_pb2.ImportHitlistResponse:
         app = self.app
         await app.require_operator(context, ADMIN)

@@ -33,7 +33,7 @@ class DiscoveryRequestError(ValueError):
 
 
 def _seconds(duration: Any) -> float:
-    return float(duration.seconds) + duration.nanos / 1e9
+    return float(duration.seconds) + float(duration.nanos) / 1e9
 
 
 def new_campaign(

@@ -187,7 +187,9 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         )
 
     async def GetCoverage(
-        self, request: query_service_pb2.GetCoverageRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.GetCoverageRequest,
+        context: grpc.aio.ServicerContext[query_service_pb2.GetCoverageRequest, query_service_pb2.Coverage],
     ) -> query_service_pb2.Coverage:
         app = self.app
         await app.require_reader(context)
