@@ -84,6 +84,7 @@ class FastRound:
     country_of: dict[int, str]
     rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
     plain_tallies: PlainTallies  # what the plain ASes' targets did, for learning
+    measured: dict[str, int]  # every target of the round -> its AS (state.target_seen)
 
 
 def _factorise(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -152,7 +153,10 @@ def evaluate_fast(
     rest_mask = valid & ~np.isin(target_asn, plain_asns)
     rest_mask |= valid & (kind == _INSIDE)
     rest = [observations[i] for i in np.flatnonzero(rest_mask).tolist()]
-    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies)
+    home = np.zeros(len(target_ids), dtype=np.int64)
+    home[target_codes] = target_asn
+    measured = dict(zip(target_ids, home.tolist(), strict=True))
+    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, measured)
 
 
 def _offline(
