@@ -24,7 +24,6 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from itertools import repeat
 
 from vantage.collector.verdict import availability as availability_mod
 from vantage.collector.verdict.availability import Tally
@@ -224,18 +223,21 @@ def _evaluate(
             plain_tallies.attempts,
             config,
         )
-    seen = dict(state.target_seen)
-    seen.update(zip(measured, zip(measured.values(), repeat(round_number)), strict=False))
+    home = dict(state.target_home)
+    home.update(measured)
+    last_of = dict(state.target_last_round)
+    last_of.update(dict.fromkeys(measured, round_number))
     changed = set(measured.values())
     changed.update(v.asn for v in verdicts)
-    changed.update(_forget(targets, seen, new_ases, new_tracks, round_number, round_length, config))
+    changed.update(_forget(targets, home, last_of, new_ases, new_tracks, round_number, round_length, config))
     new_state = EngineState(
         targets=targets,
         ases=new_ases,
         countries=new_countries,
         tracks=new_tracks,
         last_round=round_number,
-        target_seen=seen,
+        target_home=home,
+        target_last_round=last_of,
     )
     return RoundOutput(
         round_number=round_number,
@@ -252,7 +254,8 @@ def _evaluate(
 
 def _forget(
     targets: dict[str, TargetMemory],
-    seen: dict[str, tuple[int, int]],
+    home: dict[str, int],
+    last_of: dict[str, int],
     ases: dict[int, AsMemory],
     tracks: dict[tuple[str, EventKind], EventTrack],
     round_number: int,
@@ -265,9 +268,10 @@ def _forget(
     evidence, never by forgetting (it stays open, bounded by the number of events)."""
     horizon = round_number - math.ceil(config.forget_after_s / round_length.total_seconds())
     changed: set[int] = set()
-    stale_targets = [tid for tid, (_, last) in seen.items() if last < horizon]
+    stale_targets = [tid for tid, last in last_of.items() if last < horizon]
     for tid in stale_targets:
-        changed.add(seen.pop(tid)[0])
+        del last_of[tid]
+        changed.add(home.pop(tid))
         targets.pop(tid, None)
     stale_ases = [asn for asn, memory in ases.items() if memory.last_round < horizon]
     for asn in stale_ases:

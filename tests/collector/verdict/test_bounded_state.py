@@ -88,7 +88,8 @@ def test_an_as_not_measured_for_the_forget_time_is_forgotten() -> None:
     past = outputs[13].state
     assert 4000 not in past.ases
     assert not [t for t in past.targets if t.startswith("t4000-")]
-    assert not [t for t in past.target_seen if t.startswith("t4000-")]
+    assert not [t for t in past.target_home if t.startswith("t4000-")]
+    assert not [t for t in past.target_last_round if t.startswith("t4000-")]
     assert 4000 in outputs[13].changed_asns
     assert "as:4000" not in stored
     assert 9198 in past.ases and len([t for t in past.targets if t.startswith("t9198-")]) == 4
@@ -123,7 +124,7 @@ def test_rows_are_refused_without_meta_or_with_another_version() -> None:
         EngineState.from_rows({**{k: v for k, v in good.items() if v is not None}, "as:1": b"[1]"})
 
 
-def test_a_state_stored_before_target_seen_counts_its_targets_as_seen_in_its_last_round() -> None:
+def test_a_state_stored_before_target_home_counts_its_targets_as_seen_in_its_last_round() -> None:
     out = evaluate_round(
         full_round(9198, range(3), 4, ok=True),
         EngineState.initial(),
@@ -132,6 +133,7 @@ def test_a_state_stored_before_target_seen_counts_its_targets_as_seen_in_its_las
         round_length=timedelta(minutes=5),
     )
     document = json.loads(out.state.to_bytes())
-    del document["seen"]
+    del document["home"], document["last_round_of"]
     old = EngineState.from_bytes(json.dumps(document).encode())
-    assert old.target_seen == {f"t9198-{t}": (0, 7) for t in range(4)}
+    assert old.target_home == {f"t9198-{t}": 0 for t in range(4)}
+    assert old.target_last_round == {f"t9198-{t}": 7 for t in range(4)}
