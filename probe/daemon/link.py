@@ -58,7 +58,9 @@ UNREACHABLE_CODES = frozenset(
 
 # How often the routing tables are compared for a network change (two small /proc reads).
 NETWORK_POLL_S = 2.0
-ROUTE_TABLES = (Path("/proc/net/route"), Path("/proc/net/ipv6_route"))
+# /proc/self/net, not /proc/net: the systemd unit's ProcSubset=pid hides /proc/net (a
+# symlink to self/net) but keeps the process's own directory.
+ROUTE_TABLES = (Path("/proc/self/net/route"), Path("/proc/self/net/ipv6_route"))
 
 
 def channel_backoff_options(policy: BackoffPolicy) -> list[tuple[str, int]]:
