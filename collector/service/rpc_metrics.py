@@ -111,8 +111,12 @@ class RpcMetricsInterceptor(_ServerInterceptor):
             else:
                 observe(method, _code_name(context, "OK"))
 
+        # A method that takes the raw bytes (SubmitResults: ingest decodes them) has no
+        # deserializer to fail; its stream, the hot path, is passed through untouched.
+        decodes = handler.request_deserializer is not None
+
         def check_request(request: Any, context: Any, streamed: bool) -> Any:
-            if streamed:
+            if streamed and decodes:
                 return _checked_stream(request, context)
             return request
 
