@@ -217,6 +217,7 @@ def test_collector_and_probe_containers_end_to_end(
         "--data-dir=/var/lib/vantage",
         "--round-seconds=2",
         "--ingest-processes=0",
+        "--allow-range=127.0.0.1/32",  # the one target is loopback (special-purpose space)
     )
     poll(lambda: "collector listening on" in collector.logs(), timeout_s=60, what="the collector to listen")
 
@@ -266,11 +267,16 @@ def test_collector_and_probe_containers_end_to_end(
         f"--metrics=127.0.0.1:{probe_metrics_port}",
     )
     poll(lambda: "probe enrolled as" in probe.logs(), timeout_s=60, what="the probe to enroll")
-    poll(
-        lambda: sample(scrape(metrics_port), "vantage_results_accepted_total") >= 1,
-        timeout_s=90,
-        what="the probe's results at the collector",
-    )
+    try:
+        poll(
+            lambda: sample(scrape(metrics_port), "vantage_results_accepted_total") >= 1,
+            timeout_s=90,
+            what="the probe's results at the collector",
+        )
+    except AssertionError as failure:
+        raise AssertionError(
+            f"{failure}\n--- probe\n{probe.logs()[-3000:]}\n--- collector\n{collector.logs()[-3000:]}"
+        ) from None
     assert (state_dir / "credential.json").exists()
     exposition = scrape(probe_metrics_port)
     assert "vantage_probe_uploads_total" in exposition and "_created" not in exposition
