@@ -13,6 +13,10 @@ DEBIAN_PACKAGES=(
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
     procps psmisc curl ca-certificates openssl
+    podman runc                # the container images' tests (tests/deploy/test_containers.py)
+    mmdebstrap                 # their base image, from Debian's archive (deploy/container/build-base.sh)
+    systemd                    # systemd-analyze verify/security for the units (tests/deploy/)
+    util-linux                 # setpriv: file-mode tests as root (tests/deploy/test_path_errors.py)
 )
 
 if [ "$(id -u)" -ne 0 ]; then
