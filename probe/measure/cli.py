@@ -173,7 +173,8 @@ def _add_http(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST:IP",
-        help="connect to IP for HOST, keeping HOST in Host and SNI (like curl --resolve)",
+        help="connect to IP for HOST, keeping HOST in Host and SNI (like curl --resolve); "
+        "an IPv6 address with or without brackets: HOST:[IPV6] or HOST:IPV6",
     )
     parser.add_argument("--ca-file", metavar="FILE", help="trust the CA certificates in FILE (PEM)")
     parser.add_argument("--insecure", action="store_true", help="record certificate errors but go on")

@@ -99,15 +99,7 @@ def _http(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
 
     if args.max_redirects < 0:
         raise UsageError(f"--max-redirects must not be negative, not {args.max_redirects}")
-    overrides: dict[str, str] = {}
-    for entry in args.resolve:
-        host, _, address = entry.rpartition(":")
-        try:
-            overrides[host.lower()] = str(ipaddress.ip_address(address.strip("[]")))
-        except ValueError:
-            raise UsageError(f"--resolve {entry!r}: expected HOST:IP") from None
-        if not host:
-            raise UsageError(f"--resolve {entry!r}: expected HOST:IP")
+    overrides = dict(parse_resolve(entry) for entry in args.resolve)
     requests = []
     for i, url in enumerate(targets):
         try:
@@ -123,6 +115,24 @@ def _http(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
         )
         requests.append(MeasurementRequest(str(i), overrides.get(parts.host.lower(), ""), options))
     return requests
+
+
+def parse_resolve(entry: str) -> tuple[str, str]:
+    """`HOST:ADDR` or `HOST:[ADDR]` -> (host in lower case, address).
+
+    A host name holds no colon, so the first colon ends it and the rest is the address, which
+    may be an IPv6 address with colons of its own (brackets optional).
+    """
+    host, _, address = entry.partition(":")
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise UsageError(f"--resolve {entry!r}: expected HOST:IP or HOST:[IPV6]") from None
+    if not host:
+        raise UsageError(f"--resolve {entry!r}: expected HOST:IP or HOST:[IPV6]")
+    return host.lower(), str(parsed)
 
 
 def _tcp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:

@@ -59,16 +59,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return
 
 
+class _V6Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # beside the IPv4 one
+        super().server_bind()
+
+
+def _server(family: socket.AddressFamily, port: int) -> http.server.ThreadingHTTPServer:
+    if family == socket.AF_INET6:
+        return _V6Server(("::", port), Handler)
+    return http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler)
+
+
 def serve_http(args: argparse.Namespace) -> None:
-    servers = [
-        http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler) for port in [args.port, *args.extra_port]
-    ]
-    if args.tls_port:
-        tls_server = http.server.ThreadingHTTPServer(("0.0.0.0", args.tls_port), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args.cert, args.key)
-        tls_server.socket = context.wrap_socket(tls_server.socket, server_side=True)
-        servers.append(tls_server)
+    servers: list[http.server.ThreadingHTTPServer] = []
+    for family in (socket.AF_INET, socket.AF_INET6):  # the same pages over IPv4 and IPv6
+        servers.extend(_server(family, port) for port in [args.port, *args.extra_port])
+        if args.tls_port:
+            tls_server = _server(family, args.tls_port)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.cert, args.key)
+            tls_server.socket = context.wrap_socket(tls_server.socket, server_side=True)
+            servers.append(tls_server)
     for server in servers:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -36,6 +36,7 @@ LYING_DNS = "198.18.0.54"  # lab_servers.py dns: lies, SERVFAILs, sends malforme
 HIJACKED_DNS = "198.18.0.55"  # DNAT'ed by the target's firewall to LYING_DNS
 WEB = "198.18.0.80"  # HTTP :80, HTTPS :443, :82 (RST injected after the request)
 WEB_NAME = "www.lab.test"
+WEB_V6 = "fd00:0:0:2::80"  # the same HTTP/HTTPS servers over IPv6
 DROPPED_NET = "198.18.1.0/24"
 HOST_UNREACHABLE_NET = "198.18.2.0/24"
 PROHIBITED_NET = "198.18.3.0/24"
@@ -176,7 +177,7 @@ class ProbeLab:
             DNSMASQ, "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
             f"--listen-address={DNS_SERVER}", "--port=53", f"--pid-file={self.workdir / 'dnsmasq.pid'}",
             f"--address=/{WEB_NAME}/{WEB}", "--address=/nx.lab.test/",
-            "--host-record=v6.lab.test,fd00:0:0:2::80", f"--txt-record=big.lab.test,{long_txt}",
+            f"--host-record=v6.lab.test,{WEB_V6}", f"--txt-record=big.lab.test,{long_txt}",
             "--user=root",
         ]  # fmt: skip
         process = subprocess.Popen(
