@@ -251,11 +251,19 @@ async def _exchange(
     writer.write((connection.send(head) or b"") + (connection.send(h11.EndOfMessage()) or b""))
     await writer.drain()
     body = http_step.BodyDigest(options.max_body_bytes)
+    peer_closed = False
     while True:
-        event = connection.next_event()
+        try:
+            event = connection.next_event()
+        except h11.RemoteProtocolError:
+            if peer_closed:  # h11 says "incomplete"; what happened is the peer hung up (issue 18)
+                raise EOFError(_early_close(hop)) from None
+            raise
         if event is h11.NEED_DATA:
             data = await reader.read(_READ_BYTES)
-            if not hop.first_byte_ms:
+            if not data:
+                peer_closed = True
+            elif not hop.first_byte_ms:
                 hop.first_byte_ms = (time.perf_counter() - sent) * 1000
             connection.receive_data(data)  # b"" means the peer closed; h11 raises if too early
             continue
@@ -271,5 +279,12 @@ async def _exchange(
                 return  # the bound is reached: the rest is not read (body_truncated)
         elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
             if not hop.status:
-                raise EOFError("the server closed the connection before answering")
+                raise EOFError(_early_close(hop))
             return
+
+
+def _early_close(hop: _Hop) -> str:
+    if not hop.status:
+        return "the server closed the connection before answering"
+    received = hop.body.length if hop.body else 0
+    return f"the server closed the connection after {received} bytes of the body"

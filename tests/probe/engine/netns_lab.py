@@ -113,8 +113,18 @@ class ProbeLab:
 
     # ------------------------------------------------------------ topology
 
+    @property
+    def netns_etc(self) -> Path:
+        """`ip netns exec` mounts the files here over /etc: the probe's resolv.conf is the lab's."""
+        return Path("/etc/netns") / self.probe_ns
+
     def build_network(self, stage_failures: bool = True) -> None:
         p, t = self.probe_ns, self.target_ns
+        # Names the probe namespace resolves go to the lab's dnsmasq, never to the host's resolver.
+        self.netns_etc.mkdir(parents=True, exist_ok=True)
+        (self.netns_etc / "resolv.conf").write_text(
+            f"nameserver {DNS_SERVER}\noptions timeout:1 attempts:1\n"
+        )
         veth_p, veth_t = f"vtpa{self.tag}p", f"vtpa{self.tag}t"
         run("ip", "netns", "add", p)
         run("ip", "netns", "add", t)
@@ -171,12 +181,14 @@ class ProbeLab:
                 str(self.workdir / "server.key"),
             ],
         )
+        self.spawn("closer", [sys.executable, str(HERE / "lab_servers.py"), "closer", "--listen", WEB])
         self.spawn("lying dns", [sys.executable, str(HERE / "lab_servers.py"), "dns", "--listen", LYING_DNS])
         long_txt = ",".join(c * 200 for c in "abc")
         dnsmasq = [
             DNSMASQ, "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
             f"--listen-address={DNS_SERVER}", "--port=53", f"--pid-file={self.workdir / 'dnsmasq.pid'}",
             f"--address=/{WEB_NAME}/{WEB}", "--address=/nx.lab.test/",
+            "--local=/nodata.lab.test/", "--txt-record=nodata.lab.test,no address here",
             f"--host-record=v6.lab.test,{WEB_V6}", f"--txt-record=big.lab.test,{long_txt}",
             "--user=root",
         ]  # fmt: skip
@@ -249,3 +261,6 @@ class ProbeLab:
                 process.stdout.close()
         for ns in (self.probe_ns, self.target_ns):
             run("ip", "netns", "del", ns, check=False)
+        (self.netns_etc / "resolv.conf").unlink(missing_ok=True)
+        if self.netns_etc.exists():
+            self.netns_etc.rmdir()

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from .netns_lab import WEB_NAME, WEB_V6, ProbeLab
+from .lab_servers import FIN_AT_ACCEPT, RST_AFTER_HELLO, SHORT_BODY, SILENT_CLOSE
+from .netns_lab import WEB, WEB_NAME, WEB_V6, ProbeLab
 
 pytestmark = pytest.mark.netns
 
@@ -30,3 +31,38 @@ def test_resolve_to_an_ipv6_address(lab: ProbeLab, address: str) -> None:
     assert doc["outcome"] == "OUTCOME_OK", doc
     assert doc["http"]["connected_address"] == WEB_V6 and doc["address_family"] == 6
     assert doc["http"]["tls"]["cert_subject"] == f"commonName={WEB_NAME}"
+
+
+def test_hang_ups_are_eof_or_reset_at_the_phase_they_cut(lab: ProbeLab) -> None:
+    # Items 2 and 3: h11's protocol error won over the EOF (http_invalid_response), and a FIN
+    # during the TLS handshake (asyncio's errno-less ConnectionResetError) was unknown_failure.
+    site, secure = f"http://{WEB}", f"https://{WEB_NAME}"
+    staged = {
+        f"{site}:{FIN_AT_ACCEPT}/": ("eof_error", "OPERATION_HTTP_ROUND_TRIP"),
+        f"{site}:{RST_AFTER_HELLO}/": ("connection_reset", "OPERATION_HTTP_ROUND_TRIP"),
+        f"{site}:{SHORT_BODY}/": ("eof_error", "OPERATION_HTTP_ROUND_TRIP"),
+        f"{site}:{SILENT_CLOSE}/": ("eof_error", "OPERATION_HTTP_ROUND_TRIP"),
+        f"{secure}:{FIN_AT_ACCEPT}/": ("eof_error", "OPERATION_TLS_HANDSHAKE"),
+        f"{secure}:{RST_AFTER_HELLO}/": ("connection_reset", "OPERATION_TLS_HANDSHAKE"),
+    }
+    _, docs = lab.measure(*staged, "--resolve", f"{WEB_NAME}:{WEB}", "--timeout", "5000", protocol="http")
+    found = {doc["http"]["url"]: (_kind(doc), _operation(doc)) for doc in docs}
+    assert found == staged
+    short = next(doc for doc in docs if doc["http"]["url"] == f"{site}:{SHORT_BODY}/")
+    assert short["http"]["status_code"] == 200  # what arrived before the EOF is kept
+
+
+def test_name_resolution_failures_are_named(lab: ProbeLab) -> None:
+    # Item 1: getaddrinfo's EAI codes were unknown_failure. The probe namespace resolves through
+    # the lab's dnsmasq (netns_lab.py: netns_etc), which answers NXDOMAIN for nx.lab.test, has
+    # only a TXT record for nodata.lab.test and refuses names it has no upstream for.
+    staged = {
+        "http://nx.lab.test/": "dns_nxdomain_error",
+        "http://nodata.lab.test/": "dns_no_answer",
+        "http://elsewhere.example/": "dns_server_failure",
+    }
+    _, docs = lab.measure(*staged, "--timeout", "5000", protocol="http")
+    found = {doc["http"]["url"]: (_kind(doc), _operation(doc)) for doc in docs}
+    assert found == {url: (kind, "OPERATION_RESOLVE") for url, kind in staged.items()}
+    _, (ok,) = lab.measure(f"http://{WEB_NAME}/", protocol="http")  # the same resolver, a name it knows
+    assert ok["outcome"] == "OUTCOME_OK" and ok["http"]["connected_address"] == WEB
