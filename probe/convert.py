@@ -141,6 +141,9 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
             out.tls.cert_not_after.FromDatetime(tls.cert_not_after)
         out.tls.verification_error = tls.verification_error
         out.tls.cert_dns_names.extend(tls.cert_dns_names)
+        if tls.cert_not_before is not None:
+            out.tls.cert_not_before.FromDatetime(tls.cert_not_before)
+        out.tls.cert_sha256 = tls.cert_sha256
         out.tls.SetInParent()
     for redirect in details.redirects:
         out.redirects.add(status_code=redirect.status_code, location=redirect.location)

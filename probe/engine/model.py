@@ -226,6 +226,8 @@ class TlsInfo:
     cert_not_after: datetime | None = None
     verification_error: str = ""
     cert_dns_names: tuple[str, ...] = ()
+    cert_not_before: datetime | None = None
+    cert_sha256: str = ""  # the leaf certificate's fingerprint (SHA-256 of its DER form)
 
 
 @dataclass(frozen=True, slots=True)

@@ -231,7 +231,7 @@ class HttpTimings(_message.Message):
     def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
 
 class TlsDetails(_message.Message):
-    __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names")
+    __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names", "cert_not_before", "cert_sha256")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CIPHER_FIELD_NUMBER: _ClassVar[int]
     CERT_SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -239,6 +239,8 @@ class TlsDetails(_message.Message):
     CERT_NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     VERIFICATION_ERROR_FIELD_NUMBER: _ClassVar[int]
     CERT_DNS_NAMES_FIELD_NUMBER: _ClassVar[int]
+    CERT_NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CERT_SHA256_FIELD_NUMBER: _ClassVar[int]
     version: str
     cipher: str
     cert_subject: str
@@ -246,7 +248,9 @@ class TlsDetails(_message.Message):
     cert_not_after: _timestamp_pb2.Timestamp
     verification_error: str
     cert_dns_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., cipher: _Optional[str] = ..., cert_subject: _Optional[str] = ..., cert_issuer: _Optional[str] = ..., cert_not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verification_error: _Optional[str] = ..., cert_dns_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    cert_not_before: _timestamp_pb2.Timestamp
+    cert_sha256: str
+    def __init__(self, version: _Optional[str] = ..., cipher: _Optional[str] = ..., cert_subject: _Optional[str] = ..., cert_issuer: _Optional[str] = ..., cert_not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verification_error: _Optional[str] = ..., cert_dns_names: _Optional[_Iterable[str]] = ..., cert_not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cert_sha256: _Optional[str] = ...) -> None: ...
 
 class Redirect(_message.Message):
     __slots__ = ("status_code", "location")

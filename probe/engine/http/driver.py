@@ -11,6 +11,7 @@ environment. The failure's operation is the phase that was running when it happe
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 import time
@@ -24,6 +25,7 @@ from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.http import step as http_step
+from vantage.probe.engine.http.certificate import certificate_facts
 from vantage.probe.engine.model import (
     AddressGuard,
     HttpDetails,
@@ -56,6 +58,7 @@ class _Hop:
     header_size: int = 0
     location: str = ""
     body: http_step.BodyDigest | None = None
+    tls_started: float = 0.0
 
 
 async def measure_http(request: MeasurementRequest, guard: AddressGuard | None = None) -> MeasurementResult:
@@ -165,12 +168,13 @@ async def _fetch(
     hop.connect_ms = (time.perf_counter() - mark) * 1000
     hop.source_address = str(sock.getsockname()[0])
     hop.phase = Operation.TLS_HANDSHAKE
-    mark = time.perf_counter()
+    hop.tls_started = time.perf_counter()
     if parts.scheme == "https":
         reader, writer = await _tls_connect(sock, address, parts, options, hop)
+        # The handshake that went through (with --insecure, the second one, not its connect).
+        hop.tls_ms = (time.perf_counter() - hop.tls_started) * 1000
     else:
         reader, writer = await asyncio.open_connection(sock=sock)
-    hop.tls_ms = (time.perf_counter() - mark) * 1000 if parts.scheme == "https" else 0.0
     try:
         hop.phase = Operation.HTTP_ROUND_TRIP
         await _exchange(reader, writer, parts, options, hop)
@@ -182,6 +186,10 @@ async def _connect(address: str, port: int) -> socket.socket:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
+    # asyncio sets TCP_NODELAY only on sockets it creates itself (base_events._set_nodelay checks
+    # for proto IPPROTO_TCP; this one says 0). Without it Nagle holds the request behind the
+    # unacknowledged TLS Finished: one more round trip in first_byte_ms than curl (issue 18).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         await loop.sock_connect(sock, (address, port))
     except BaseException:
@@ -190,11 +198,21 @@ async def _connect(address: str, port: int) -> socket.socket:
     return sock
 
 
-def _tls_context(options: HttpOptions, verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=options.ca_file or None)
+@functools.lru_cache(maxsize=16)
+def tls_context(ca_file: str, verify: bool) -> ssl.SSLContext:
+    """One context per configuration, for the whole process.
+
+    Loading the system CA store takes ≈ 40 ms of CPU; made per request it was counted in
+    tls_ms and capped a core at ≈ 16 HTTPS requests/s (issue 18). A context is safe to share
+    between connections; the CA file is read once, when its first request starts.
+    """
     if not verify:
+        # Nothing to verify against: no CA store to load at all (curl -k does not read one either).
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    else:
+        context = ssl.create_default_context(cafile=ca_file or None)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -202,31 +220,44 @@ def _tls_context(options: HttpOptions, verify: bool) -> ssl.SSLContext:
 async def _tls_connect(
     sock: socket.socket, address: str, parts: http_step.UrlParts, options: HttpOptions, hop: _Hop
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    server_name = None if parts.host_is_address else parts.host
+    server_hostname = parts.host  # SNI is left out for an address (ssl does that itself)
     try:
         reader, writer = await asyncio.open_connection(
-            sock=sock, ssl=_tls_context(options, verify=True), server_hostname=server_name or parts.host
+            sock=sock, ssl=tls_context(options.ca_file, verify=True), server_hostname=server_hostname
         )
         verification_error = ""
     except ssl.SSLCertVerificationError as exc:
+        # The certificate that failed is the evidence (an interception, a wrong site): the
+        # first handshake consumed the socket, so connect again without verifying to read it.
         hop.tls = http_step.tls_info("", "", None, exc.verify_message)
-        if not options.insecure:
-            raise
         verification_error = exc.verify_message
-        # The first handshake consumed the socket: connect again and skip verification.
         sock = await _connect(address, parts.port)
-        reader, writer = await asyncio.open_connection(
-            sock=sock, ssl=_tls_context(options, verify=False), server_hostname=server_name or parts.host
-        )
+        mark = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(
+                sock=sock, ssl=tls_context("", verify=False), server_hostname=server_hostname
+            )
+        except (OSError, ssl.SSLError):
+            raise exc from None  # the verification failure is what this measurement found
+        hop.tls_started = mark
+        if not options.insecure:
+            hop.tls = _tls_facts(writer, verification_error)
+            writer.close()
+            raise
+    hop.tls = _tls_facts(writer, verification_error)
+    return reader, writer
+
+
+def _tls_facts(writer: asyncio.StreamWriter, verification_error: str) -> TlsInfo:
     ssl_object = writer.get_extra_info("ssl_object")
     cipher = writer.get_extra_info("cipher")
-    hop.tls = http_step.tls_info(
-        ssl_object.version() if ssl_object else "",
-        cipher[0] if cipher else "",
-        writer.get_extra_info("peercert"),
-        verification_error,
-    )
-    return reader, writer
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    try:
+        facts = certificate_facts(der) if der else None
+    except ValueError:
+        facts = None  # not a certificate we can read: the rest of the handshake is still known
+    return http_step.tls_info(ssl_object.version() if ssl_object else "", cipher[0] if cipher else "", facts,
+                              verification_error)  # fmt: skip
 
 
 async def _exchange(

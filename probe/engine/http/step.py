@@ -11,10 +11,9 @@ import hashlib
 import ipaddress
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from vantage.probe.engine.http.certificate import CertificateFacts
 from vantage.probe.engine.model import TlsInfo
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -117,23 +116,19 @@ class BodyDigest:
         return self._hash.hexdigest()
 
 
-def _name_text(name: Any) -> str:
-    """getpeercert()'s ((('commonName', 'x'),), ...) as "commonName=x, ..."."""
-    return ", ".join(f"{key}={value}" for rdn in name for key, value in rdn)
-
-
-def tls_info(version: str, cipher: str, peercert: dict[str, Any] | None, verification_error: str) -> TlsInfo:
-    cert = peercert or {}
-    not_after: datetime | None = None
-    if "notAfter" in cert:
-        not_after = datetime.strptime(cert["notAfter"], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
-    dns_names = tuple(value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS")
+def tls_info(
+    version: str, cipher: str, certificate: CertificateFacts | None, verification_error: str
+) -> TlsInfo:
+    if certificate is None:
+        return TlsInfo(version=version, cipher=cipher, verification_error=verification_error)
     return TlsInfo(
         version=version,
         cipher=cipher,
-        cert_subject=_name_text(cert.get("subject", ())),
-        cert_issuer=_name_text(cert.get("issuer", ())),
-        cert_not_after=not_after,
+        cert_subject=certificate.subject,
+        cert_issuer=certificate.issuer,
+        cert_not_after=certificate.not_after,
         verification_error=verification_error,
-        cert_dns_names=dns_names,
+        cert_dns_names=certificate.dns_names,
+        cert_not_before=certificate.not_before,
+        cert_sha256=certificate.sha256,
     )

@@ -5,6 +5,8 @@ The servers (lab_servers.py) run in the lab's target namespace; each test names 
 
 from __future__ import annotations
 
+import hashlib
+import ssl
 from typing import Any
 
 import pytest
@@ -66,3 +68,21 @@ def test_name_resolution_failures_are_named(lab: ProbeLab) -> None:
     assert found == {url: (kind, "OPERATION_RESOLVE") for url, kind in staged.items()}
     _, (ok,) = lab.measure(f"http://{WEB_NAME}/", protocol="http")  # the same resolver, a name it knows
     assert ok["outcome"] == "OUTCOME_OK" and ok["http"]["connected_address"] == WEB
+
+
+@pytest.mark.parametrize("insecure", [False, True])
+def test_the_certificate_that_failed_verification_is_recorded(lab: ProbeLab, insecure: bool) -> None:
+    # Item 5: subject, issuer, validity, names and fingerprint were lost whenever verification
+    # failed (the lab's CA is not in the system store here), even with --insecure.
+    flags = ["--insecure"] if insecure else []
+    _, (doc,) = lab.measure(f"https://{WEB_NAME}/", "--resolve", f"{WEB_NAME}:{WEB}", *flags, protocol="http")
+    tls = doc["http"]["tls"]
+    der = ssl.PEM_cert_to_DER_cert((lab.workdir / "server.pem").read_text())
+    assert tls["verification_error"] and tls["cert_sha256"] == hashlib.sha256(der).hexdigest()
+    assert tls["cert_subject"] == f"commonName={WEB_NAME}" and "Vantage Test CA" in tls["cert_issuer"]
+    assert tls["cert_dns_names"] == [WEB_NAME] and tls["cert_not_before"] < tls["cert_not_after"]
+    if insecure:
+        assert doc["outcome"] == "OUTCOME_OK" and doc["http"]["status_code"] == 200
+    else:
+        assert _kind(doc) == "ssl_unknown_authority" and _operation(doc) == "OPERATION_TLS_HANDSHAKE"
+        assert doc["http"].get("status_code") is None
