@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vantage.lab.scenario import Action, Scope
+from vantage.lab.views import SeriesPoint
 
 STATUS_COLOURS = {
     "UP": "#2e9e4f",
@@ -24,13 +25,6 @@ STATUS_COLOURS = {
     "UNKNOWN": "#b8b8b8",
 }
 SPAN_COLOURS = {"cut": "#d64545", "loss": "#f0b429", "delay": "#f0b429", "filter": "#8e5bd6"}
-
-
-@dataclass(frozen=True, slots=True)
-class SeriesPoint:
-    t_s: float  # seconds from the scenario's t=0 (round start)
-    reachability: float  # 0..1
-    status: str  # "UP", "DOWN", ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,8 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from vantage.lab.chart import SeriesPoint
 from vantage.lab.report import DetectedEvent
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    t_s: float  # seconds from the scenario's t=0 (round start)
+    reachability: float  # 0..1
+    status: str  # "UP", "DOWN", ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from vantage import __version__
-from vantage.cliutil import CliError
+from vantage.cliutil import CliError, MissingExtra
 
 # (module, what it adds). Order is the order in `vantage --help`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -75,6 +75,25 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    try:
+        return _run(argv)
+    except CliError as exc:
+        print(f"vantage: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ModuleNotFoundError as exc:
+        # An extra that is not installed (the collector's numpy, the lab's matplotlib, ...):
+        # one line naming it, wherever the import happened.
+        missing = MissingExtra.of(exc)
+        if missing is None:
+            raise
+        print(f"vantage: error: {missing}", file=sys.stderr)
+        return missing.exit_code
+    except KeyboardInterrupt:
+        print("vantage: interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: Sequence[str]) -> int:
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
@@ -83,14 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         group_parser = getattr(args, "group_parser", parser)
         group_parser.print_help(sys.stderr)
         return 2
-    try:
-        return int(handler(args) or 0)
-    except CliError as exc:
-        print(f"vantage: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print("vantage: interrupted", file=sys.stderr)
-        return 130
+    return int(handler(args) or 0)
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from typing import Any
+
+from vantage.extras import EXTRA_OF_IMPORT, Extra, missing_extra_message
 
 # argparse exits with 2 on bad usage; our handlers use the same code for
 # invalid arguments they can only check after parsing, and 1 for failures.
@@ -19,6 +22,25 @@ class CliError(Exception):
     def __init__(self, message: str, exit_code: int = EXIT_FAILURE) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class MissingExtra(CliError):
+    """An optional part of the distribution is not installed; the message names the extra."""
+
+    @classmethod
+    def of(cls, error: ModuleNotFoundError) -> MissingExtra | None:
+        message = missing_extra_message(error.name)
+        return None if message is None else cls(message)
+
+
+def require_extra(extra: Extra) -> None:
+    """Raise MissingExtra unless everything `extra` installs can be imported."""
+    for name, owner in EXTRA_OF_IMPORT.items():
+        if owner == extra:
+            try:
+                importlib.import_module(name)
+            except ModuleNotFoundError as exc:
+                raise MissingExtra.of(exc) or CliError(str(exc)) from exc
 
 
 class UsageError(CliError):

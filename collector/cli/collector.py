@@ -13,9 +13,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from vantage.cliutil import CliError, UsageError, add_group
+from vantage.cliutil import CliError, UsageError, add_group, require_extra
 from vantage.collector.cli import admin as cli_admin
 from vantage.collector.cli import targets as cli_targets
+from vantage.extras import COLLECTOR
 
 if TYPE_CHECKING:
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
@@ -116,6 +117,9 @@ def _register_serve(group: Subparsers) -> None:
 def _serve(args: argparse.Namespace) -> int:
     import asyncio
     import logging
+
+    # Up front: the collector loads numpy only when a round is computed or a plan is drawn.
+    require_extra(COLLECTOR)
 
     from vantage.collector.cli.timeargs import parse_duration
     from vantage.collector.service.config import CollectorConfig

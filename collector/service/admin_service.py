@@ -39,7 +39,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
     async def CreateEnrollmentToken(
-        self, request: admin_service_pb2.CreateEnrollmentTokenRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.CreateEnrollmentTokenRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.CreateEnrollmentTokenRequest, admin_service_pb2.CreateEnrollmentTokenResponse
+        ],
     ) -> admin_service_pb2.CreateEnrollmentTokenResponse:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -66,7 +70,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
     async def RevokeProbe(
-        self, request: admin_service_pb2.RevokeProbeRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.RevokeProbeRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.RevokeProbeRequest, admin_service_pb2.RevokeProbeResponse
+        ],
     ) -> admin_service_pb2.RevokeProbeResponse:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -78,7 +86,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return admin_service_pb2.RevokeProbeResponse(probe=self._probe_proto(probe))
 
     async def PinProbeLocation(
-        self, request: admin_service_pb2.PinProbeLocationRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.PinProbeLocationRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.PinProbeLocationRequest, query_service_pb2.ProbeRecord
+        ],
     ) -> query_service_pb2.ProbeRecord:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -98,7 +110,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return self._probe_proto(probe)
 
     async def ImportTargets(
-        self, request: admin_service_pb2.ImportTargetsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.ImportTargetsRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ImportTargetsRequest, admin_service_pb2.ImportTargetsResponse
+        ],
     ) -> admin_service_pb2.ImportTargetsResponse:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -118,7 +134,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
     async def ListTargets(
-        self, request: admin_service_pb2.ListTargetsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.ListTargetsRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ListTargetsRequest, admin_service_pb2.ListTargetsResponse
+        ],
     ) -> admin_service_pb2.ListTargetsResponse:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -138,7 +158,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         )
 
     async def RemoveTargets(
-        self, request: admin_service_pb2.RemoveTargetsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.RemoveTargetsRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.RemoveTargetsRequest, admin_service_pb2.RemoveTargetsResponse
+        ],
     ) -> admin_service_pb2.RemoveTargetsResponse:
         app = self.app
         await app.require_operator(context, ADMIN)
@@ -146,7 +170,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         return admin_service_pb2.RemoveTargetsResponse(removed=removed)
 
     async def ReloadAsnDatabase(
-        self, request: admin_service_pb2.ReloadAsnDatabaseRequest, context: grpc.aio.ServicerContext
+        self,
+        request: admin_service_pb2.ReloadAsnDatabaseRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ReloadAsnDatabaseRequest, admin_service_pb2.ReloadAsnDatabaseResponse
+        ],
     ) -> admin_service_pb2.ReloadAsnDatabaseResponse:
         app = self.app
         await app.require_operator(context, ADMIN)

@@ -100,7 +100,7 @@ class CollectorApp:
 
     # ------------------------------------------------------------ auth
     async def authenticate_probe(
-        self, context: grpc.aio.ServicerContext, *, fresh: bool = False
+        self, context: grpc.aio.ServicerContext[Any, Any], *, fresh: bool = False
     ) -> ProbeRecord:
         credential = bearer_token(context.invocation_metadata())
         if credential is None:
@@ -130,7 +130,7 @@ class CollectorApp:
                 self._probe_cache.pop(digest, None)
 
     async def require_operator(
-        self, context: grpc.aio.ServicerContext, roles: Collection[CredentialRole]
+        self, context: grpc.aio.ServicerContext[Any, Any], roles: Collection[CredentialRole]
     ) -> CredentialRole:
         credential = bearer_token(context.invocation_metadata())
         if credential is None:
@@ -153,7 +153,7 @@ class CollectorApp:
             )
         return role
 
-    async def require_reader(self, context: grpc.aio.ServicerContext) -> None:
+    async def require_reader(self, context: grpc.aio.ServicerContext[Any, Any]) -> None:
         if self.config.require_reader:
             await self.require_operator(context, (CredentialRole.READER, CredentialRole.ADMIN))
 
@@ -186,13 +186,13 @@ class CollectorApp:
         self.executor.shutdown(wait=True)
 
 
-async def abort(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str) -> NoReturn:
+async def abort(context: grpc.aio.ServicerContext[Any, Any], code: grpc.StatusCode, message: str) -> NoReturn:
     await context.abort(code, message)
     raise AssertionError("unreachable: context.abort raises")
 
 
 async def storage_call(
-    app: CollectorApp, context: grpc.aio.ServicerContext, function: Callable[..., T], *args: Any
+    app: CollectorApp, context: grpc.aio.ServicerContext[Any, Any], function: Callable[..., T], *args: Any
 ) -> T:
     """Run a storage call; a backend failure becomes UNAVAILABLE (the client may retry)."""
     try:

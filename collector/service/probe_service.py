@@ -34,7 +34,9 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         self.planner = WorkPlanner(app)
 
     async def Enroll(
-        self, request: probe_service_pb2.EnrollRequest, context: grpc.aio.ServicerContext
+        self,
+        request: probe_service_pb2.EnrollRequest,
+        context: grpc.aio.ServicerContext[probe_service_pb2.EnrollRequest, probe_service_pb2.EnrollResponse],
     ) -> probe_service_pb2.EnrollResponse:
         app = self.app
         if not request.enrollment_token:
@@ -81,7 +83,9 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         )
 
     async def GetWork(
-        self, request: probe_service_pb2.GetWorkRequest, context: grpc.aio.ServicerContext
+        self,
+        request: probe_service_pb2.GetWorkRequest,
+        context: grpc.aio.ServicerContext[probe_service_pb2.GetWorkRequest, probe_service_pb2.WorkPlan],
     ) -> probe_service_pb2.WorkPlan:
         app = self.app
         probe = await app.authenticate_probe(context)
@@ -114,7 +118,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
     async def SubmitResults(
         self,
         request_iterator: AsyncIterator[bytes],
-        context: grpc.aio.ServicerContext,
+        context: grpc.aio.ServicerContext[bytes, probe_service_pb2.BatchAck],
     ) -> AsyncIterator[probe_service_pb2.BatchAck]:
         """Batches arrive undecoded (see add_to_server): ingest decodes them on a worker thread."""
         app = self.app
@@ -144,7 +148,11 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             yield outcome.ack
 
     async def Heartbeat(
-        self, request: probe_service_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
+        self,
+        request: probe_service_pb2.HeartbeatRequest,
+        context: grpc.aio.ServicerContext[
+            probe_service_pb2.HeartbeatRequest, probe_service_pb2.HeartbeatResponse
+        ],
     ) -> probe_service_pb2.HeartbeatResponse:
         app = self.app
         probe = await app.authenticate_probe(context)

@@ -26,7 +26,9 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         self.app = app
 
     async def GetAsStatus(
-        self, request: query_service_pb2.GetAsStatusRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.GetAsStatusRequest,
+        context: grpc.aio.ServicerContext[query_service_pb2.GetAsStatusRequest, query_service_pb2.AsStatus],
     ) -> query_service_pb2.AsStatus:
         app = self.app
         await app.require_reader(context)
@@ -36,7 +38,11 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         return query_service_pb2.AsStatus.FromString(stored.payload)
 
     async def ListAsStatus(
-        self, request: query_service_pb2.ListAsStatusRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.ListAsStatusRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.ListAsStatusRequest, query_service_pb2.ListAsStatusResponse
+        ],
     ) -> query_service_pb2.ListAsStatusResponse:
         app = self.app
         await app.require_reader(context)
@@ -61,7 +67,11 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         )
 
     async def GetCountryStatus(
-        self, request: query_service_pb2.GetCountryStatusRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.GetCountryStatusRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.GetCountryStatusRequest, query_service_pb2.CountryStatus
+        ],
     ) -> query_service_pb2.CountryStatus:
         app = self.app
         await app.require_reader(context)
@@ -72,7 +82,9 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         return query_service_pb2.CountryStatus.FromString(stored.payload)
 
     async def GetTimeline(
-        self, request: query_service_pb2.GetTimelineRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.GetTimelineRequest,
+        context: grpc.aio.ServicerContext[query_service_pb2.GetTimelineRequest, query_service_pb2.Timeline],
     ) -> query_service_pb2.Timeline:
         app = self.app
         await app.require_reader(context)
@@ -120,7 +132,9 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         )
 
     async def WatchEvents(
-        self, request: query_service_pb2.WatchEventsRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.WatchEventsRequest,
+        context: grpc.aio.ServicerContext[query_service_pb2.WatchEventsRequest, query_service_pb2.Event],
     ) -> AsyncIterator[query_service_pb2.Event]:
         app = self.app
         await app.require_reader(context)
@@ -147,7 +161,11 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
             app.events.unsubscribe(watcher)
 
     async def ListProbes(
-        self, request: query_service_pb2.ListProbesRequest, context: grpc.aio.ServicerContext
+        self,
+        request: query_service_pb2.ListProbesRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.ListProbesRequest, query_service_pb2.ListProbesResponse
+        ],
     ) -> query_service_pb2.ListProbesResponse:
         app = self.app
         await app.require_reader(context)

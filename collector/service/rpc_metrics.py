@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
@@ -26,15 +26,23 @@ def _code_name(context: Any, default: str) -> str:
         return default
 
 
-class RpcMetricsInterceptor(grpc.aio.ServerInterceptor):
+if TYPE_CHECKING:
+    # The stubs make the interceptor generic in the messages; at run time the class is not
+    # subscriptable. This one wraps every method of every service, whatever its messages.
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
+
+
+class RpcMetricsInterceptor(_ServerInterceptor):
     def __init__(self, observe: Callable[[str, str], None]) -> None:
         self._observe = observe
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any]]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any]:
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler

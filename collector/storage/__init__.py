@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from vantage.collector.storage.base import Storage, StorageError
+from vantage.extras import missing_extra_message
 
 __all__ = ["DEFAULT_DB_FILE", "Storage", "StorageError", "open_storage", "parse_db_url"]
 
@@ -51,5 +52,8 @@ def open_storage(db_url: str | None, data_dir: Path) -> Storage:
     try:
         from vantage.collector.storage.postgres import PostgresStorage
     except ModuleNotFoundError as exc:
-        raise ValueError("the PostgreSQL backend is not available in this build") from exc
-    return PostgresStorage(where)  # type: ignore[no-any-return,unused-ignore]
+        advice = missing_extra_message(exc.name)  # psycopg is an extra: vantage[postgres]
+        if advice is None:
+            raise
+        raise ValueError(advice) from exc
+    return PostgresStorage(where)

@@ -29,7 +29,8 @@ class SqliteRounds(SqlStorage):
                 CLAIM_ROUND,
                 claim_params(record),
             )
-            return cursor.rowcount == 1
+            inserted: int = cursor.rowcount
+            return inserted == 1
 
     def store_round_result(self, result: RoundResult) -> None:
         with self._tx() as conn:

@@ -6,10 +6,11 @@ import csv
 import io
 from pathlib import Path
 
-from vantage.lab.chart import Series, SeriesPoint, action_spans, write_chart
+from vantage.lab.chart import Series, action_spans, write_chart
 from vantage.lab.datasets import TARGETS_HEADER, asn_csv, country_csv, targets_csv
 from vantage.lab.scenario import load_scenario
 from vantage.lab.topology import load_topology
+from vantage.lab.views import SeriesPoint
 
 LAB = Path(__file__).resolve().parents[2] / "lab"
 TOPOLOGY = load_topology(LAB / "topologies" / "default.toml")
