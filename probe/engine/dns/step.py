@@ -29,6 +29,10 @@ from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions
 # Atlas keeps the raw answer (abuf); a UDP answer without EDNS fits in 512 bytes, and 4 kB
 # covers an EDNS answer while bounding what one result can weigh.
 MAX_ABUF_BYTES = 4096
+# EDNS0 with the DNS flag day 2020 buffer size (https://www.dnsflagday.net/2020/), dig's
+# default too: answers up to 1232 bytes come over UDP instead of falling back to TCP, which a
+# network that blocks TCP/53 would fail (issue 18).
+EDNS_PAYLOAD_BYTES = 1232
 _TC_BIT = 0x02  # in the third header byte
 _FLAGS = tuple(
     (name, int(dns.flags.from_text(name.upper()))) for name in ("qr", "aa", "tc", "rd", "ra", "ad", "cd")
@@ -54,7 +58,7 @@ def build_query(options: DnsOptions, query_id: int) -> bytes:
 def _query_template(query_name: str, query_type: str, recursion_desired: bool) -> bytes:
     # dnspython needs ≈ 10x longer to build a query than to patch two bytes of a cached one;
     # a round asks the same few questions of many servers.
-    query = dns.message.make_query(query_name, query_type)
+    query = dns.message.make_query(query_name, query_type, use_edns=0, payload=EDNS_PAYLOAD_BYTES)
     query.id = 0
     if not recursion_desired:
         query.flags &= ~dns.flags.RD
