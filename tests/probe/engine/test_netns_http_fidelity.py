@@ -86,3 +86,17 @@ def test_the_certificate_that_failed_verification_is_recorded(lab: ProbeLab, ins
     else:
         assert _kind(doc) == "ssl_unknown_authority" and _operation(doc) == "OPERATION_TLS_HANDSHAKE"
         assert doc["http"].get("status_code") is None
+
+
+@pytest.mark.parametrize("protocol", ["icmp", "tcp"])
+def test_a_name_that_does_not_resolve_is_one_failed_measurement(lab: ProbeLab, protocol: str) -> None:
+    # Item 12: one ICMP (or TCP) target name that did not resolve aborted the whole run.
+    targets = [WEB, "nx.lab.test", WEB_NAME] if protocol == "icmp" else [f"{WEB}:80", "nx.lab.test:80"]
+    flags = ["--count", "1"] if protocol == "icmp" else []
+    status, docs = lab.measure(*targets, *flags, protocol=protocol)
+    assert status == 1 and len(docs) == len(targets)
+    (unresolved,) = [doc for doc in docs if doc["target"].get("name") == "nx.lab.test"]
+    assert unresolved["outcome"] == "OUTCOME_FAILURE" and "address" not in unresolved["target"]
+    assert _kind(unresolved) == "dns_nxdomain_error" and _operation(unresolved) == "OPERATION_RESOLVE"
+    measured = [doc for doc in docs if doc is not unresolved]
+    assert all(doc["outcome"] == "OUTCOME_OK" and doc["target"]["address"] == WEB for doc in measured)
