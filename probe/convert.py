@@ -131,6 +131,17 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
     out.body_sha256 = details.body_sha256
     out.body_truncated = details.body_truncated
     out.title = details.title
+    for attempt in details.connect_attempts:
+        added = out.connect_attempts.add(
+            address=attempt.address,
+            started_ms=attempt.started_ms,
+            connect_ms=attempt.connect_ms,
+            abandoned=attempt.abandoned,
+        )
+        if attempt.failure is not None:
+            added.failure.kind = attempt.failure.kind
+            added.failure.operation = int(attempt.failure.operation)  # type: ignore[assignment]
+            added.failure.detail = attempt.failure.detail
     if details.tls is not None:
         tls = details.tls
         out.tls.version = tls.version

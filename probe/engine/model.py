@@ -235,6 +235,17 @@ class Redirect:
 
 
 @dataclass(frozen=True, slots=True)
+class ConnectAttempt:
+    """One TCP connection attempt of an HTTP hop (happy eyeballs, RFC 8305)."""
+
+    address: str
+    started_ms: float  # after the hop's first attempt started
+    connect_ms: float = 0.0  # until it connected, failed or was abandoned
+    failure: Failure | None = None
+    abandoned: bool = False  # still connecting when another attempt won
+
+
+@dataclass(frozen=True, slots=True)
 class HttpDetails:
     url: str
     method: str = "GET"
@@ -250,6 +261,7 @@ class HttpDetails:
     connected_address: str = ""
     http_version: str = ""
     header_size: int = 0
+    connect_attempts: tuple[ConnectAttempt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -261,7 +261,7 @@ class Redirect(_message.Message):
     def __init__(self, status_code: _Optional[int] = ..., location: _Optional[str] = ...) -> None: ...
 
 class HttpDetails(_message.Message):
-    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size")
+    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size", "connect_attempts")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -283,6 +283,7 @@ class HttpDetails(_message.Message):
     CONNECTED_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     HTTP_VERSION_FIELD_NUMBER: _ClassVar[int]
     HEADER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     url: str
     method: str
     status_code: int
@@ -297,7 +298,22 @@ class HttpDetails(_message.Message):
     connected_address: str
     http_version: str
     header_size: int
-    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ...) -> None: ...
+    connect_attempts: _containers.RepeatedCompositeFieldContainer[ConnectAttempt]
+    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ..., connect_attempts: _Optional[_Iterable[_Union[ConnectAttempt, _Mapping]]] = ...) -> None: ...
+
+class ConnectAttempt(_message.Message):
+    __slots__ = ("address", "started_ms", "connect_ms", "failure", "abandoned")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    started_ms: float
+    connect_ms: float
+    failure: Failure
+    abandoned: bool
+    def __init__(self, address: _Optional[str] = ..., started_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., abandoned: _Optional[bool] = ...) -> None: ...
 
 class TcpDetails(_message.Message):
     __slots__ = ("address", "port", "connect_ms")

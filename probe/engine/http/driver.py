@@ -15,7 +15,7 @@ import functools
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import h11
@@ -29,6 +29,7 @@ from vantage.probe.engine.http import step as http_step
 from vantage.probe.engine.http.certificate import certificate_facts
 from vantage.probe.engine.model import (
     AddressGuard,
+    ConnectAttempt,
     HttpDetails,
     HttpOptions,
     HttpTimings,
@@ -60,6 +61,7 @@ class _Hop:
     location: str = ""
     body: http_step.BodyDigest | None = None
     tls_started: float = 0.0
+    attempts: tuple[ConnectAttempt, ...] = ()
 
 
 async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
@@ -117,6 +119,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
         connected_address=hop.address,
         http_version=hop.http_version,
         header_size=hop.header_size,
+        connect_attempts=hop.attempts,
     )
     address = hop.address or request.address
     return MeasurementResult(
@@ -154,21 +157,24 @@ async def _fetch(
     mark = time.perf_counter()
     hop.phase = Operation.RESOLVE
     if connect_to:
-        address = connect_to
+        addresses = [connect_to]
     elif parts.host_is_address:
-        address = parts.host
+        addresses = [parts.host]
     else:
         infos = await loop.getaddrinfo(parts.host, parts.port, type=socket.SOCK_STREAM)
-        address = str(infos[0][4][0])
+        addresses = http_step.connection_order([str(info[4][0]) for info in infos])
         hop.dns_ms = (time.perf_counter() - mark) * 1000
-    hop.address = address
-    refusal = guard(address) if guard is not None else None
-    if refusal is not None:
-        raise _RefusedByPolicy(f"{parts.host} -> {address}: {refusal}")
+    if guard is not None:
+        refusals = {address: guard(address) for address in addresses}
+        allowed = [address for address in addresses if refusals[address] is None]
+        if not allowed:
+            hop.address = addresses[0]
+            raise _RefusedByPolicy(f"{parts.host} -> {addresses[0]}: {refusals[addresses[0]]}")
+        addresses = allowed
+    hop.address = addresses[0]
     hop.phase = Operation.CONNECT
-    mark = time.perf_counter()
-    sock = await _connect(address, parts.port)
-    hop.connect_ms = (time.perf_counter() - mark) * 1000
+    sock, address = await _happy_eyeballs(addresses, parts.port, hop)
+    hop.address = address
     hop.source_address = str(sock.getsockname()[0])
     hop.phase = Operation.TLS_HANDSHAKE
     hop.tls_started = time.perf_counter()
@@ -183,6 +189,65 @@ async def _fetch(
         await _exchange(reader, writer, parts, options, hop)
     finally:
         writer.close()
+
+
+async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[socket.socket, str]:
+    """Connect to the first of `addresses` that answers (RFC 8305 section 5).
+
+    The next address is tried when the one before failed, or has not connected within the
+    Connection Attempt Delay; the first connection wins and the others are abandoned. Every
+    attempt is recorded in `hop.attempts`. When all fail, the first attempt's error is raised
+    (the preferred address's), after the rest were tried.
+    """
+    start = time.perf_counter()
+    waiting = list(addresses)
+    running: dict[asyncio.Task[socket.socket], int] = {}
+    attempts: list[ConnectAttempt] = []
+    errors: dict[int, BaseException] = {}  # by attempt
+    winner: tuple[socket.socket, int] | None = None
+    delay_s = http_step.CONNECTION_ATTEMPT_DELAY_MS / 1000
+    try:
+        while winner is None and (waiting or running):
+            # Each pass ends with an attempt failed or the delay run out: either way the next
+            # address is due (RFC 8305 section 5); a connection ends the loop.
+            if waiting:
+                address = waiting.pop(0)
+                running[asyncio.create_task(_connect(address, port))] = len(attempts)
+                attempts.append(ConnectAttempt(address, (time.perf_counter() - start) * 1000))
+            done, _ = await asyncio.wait(
+                running, timeout=delay_s if waiting else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            now_ms = (time.perf_counter() - start) * 1000
+            for task in done:
+                index = running.pop(task)
+                attempt = attempts[index]
+                error = task.exception()
+                elapsed = now_ms - attempt.started_ms
+                if error is None and winner is None:
+                    winner = (task.result(), index)
+                    attempts[index] = replace(attempt, connect_ms=elapsed)
+                elif error is None:
+                    task.result().close()  # connected in the same instant as the winner
+                    attempts[index] = replace(attempt, connect_ms=elapsed, abandoned=True)
+                else:
+                    errors[index] = error
+                    failure = failure_from_exception(error, Operation.CONNECT)
+                    attempts[index] = replace(attempt, connect_ms=elapsed, failure=failure)
+    finally:
+        now_ms = (time.perf_counter() - start) * 1000
+        for task, index in running.items():
+            task.cancel()  # _connect closes its socket when cancelled
+            attempts[index] = replace(attempts[index], connect_ms=now_ms - attempts[index].started_ms,
+                                      abandoned=True)  # fmt: skip
+        for outcome in await asyncio.gather(*running, return_exceptions=True):
+            if isinstance(outcome, socket.socket):
+                outcome.close()  # it won the race against cancel(): not ours to keep
+        hop.attempts = tuple(attempts)
+    if winner is None:
+        raise errors[min(errors)]
+    sock, index = winner
+    hop.connect_ms = attempts[index].connect_ms
+    return sock, attempts[index].address
 
 
 async def _connect(address: str, port: int) -> socket.socket:

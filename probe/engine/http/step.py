@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -61,6 +62,28 @@ def parse_url(url: str) -> UrlParts:
     bracketed = f"[{host}]" if ":" in host else host
     host_header = bracketed if default_port else f"{bracketed}:{port}"
     return UrlParts(scheme, host, port, target, host_header)
+
+
+# RFC 8305 section 5: the recommended Connection Attempt Delay before the next address is tried.
+CONNECTION_ATTEMPT_DELAY_MS = 250.0
+
+
+def connection_order(addresses: Sequence[str]) -> list[str]:
+    """The order to try a host's addresses in (RFC 8305 section 4).
+
+    The resolver's order (getaddrinfo sorts by RFC 6724) is kept within each family, duplicates
+    dropped, and the families alternate, starting with the family of the first address.
+    """
+    unique = list(dict.fromkeys(addresses))
+    if not unique:
+        return []
+    first_v6 = ":" in unique[0]
+    preferred = [a for a in unique if (":" in a) == first_v6]
+    other = [a for a in unique if (":" in a) != first_v6]
+    ordered: list[str] = []
+    for index in range(max(len(preferred), len(other))):
+        ordered.extend(family[index] for family in (preferred, other) if index < len(family))
+    return ordered
 
 
 def redirect_url(current_url: str, location: str) -> str:

@@ -198,6 +198,9 @@ class ProbeLab:
             "--local=/nodata.lab.test/", "--txt-record=nodata.lab.test,no address here",
             f"--host-record=v6.lab.test,{WEB_V6}", f"--txt-record=big.lab.test,{long_txt}",
             f"--txt-record=huge.lab.test,{huge_txt}",
+            # Happy eyeballs: the IPv6 address (glibc sorts it first) dropped, or both unreachable.
+            f"--host-record=dual.lab.test,{WEB},{V6_DROPPED}",
+            f"--host-record=dead.lab.test,198.18.2.80,{V6_PROHIBITED}",
             "--user=root",
         ]  # fmt: skip
         process = subprocess.Popen(

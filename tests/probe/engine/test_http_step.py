@@ -111,3 +111,23 @@ def test_certificate_facts_from_der_agree_with_openssl(
 def test_what_is_no_certificate_is_a_value_error(der: bytes) -> None:
     with pytest.raises(ValueError):
         certificate_facts(der)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "order"),
+    [
+        ([], []),
+        (["192.0.2.1"], ["192.0.2.1"]),
+        (
+            ["2001:db8::1", "2001:db8::2", "192.0.2.1", "192.0.2.2"],
+            ["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"],
+        ),
+        (["192.0.2.1", "192.0.2.1", "2001:db8::1"], ["192.0.2.1", "2001:db8::1"]),
+        (
+            ["192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1"],
+            ["192.0.2.1", "2001:db8::1", "192.0.2.2", "192.0.2.3"],
+        ),
+    ],
+)
+def test_connection_order_alternates_families_rfc8305(resolved: list[str], order: list[str]) -> None:
+    assert http_step.connection_order(resolved) == order

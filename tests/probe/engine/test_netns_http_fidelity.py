@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .lab_servers import FIN_AT_ACCEPT, RST_AFTER_HELLO, SHORT_BODY, SILENT_CLOSE
-from .netns_lab import WEB, WEB_NAME, WEB_V6, ProbeLab
+from .netns_lab import V6_DROPPED, V6_PROHIBITED, WEB, WEB_NAME, WEB_V6, ProbeLab
 
 pytestmark = pytest.mark.netns
 
@@ -100,3 +100,24 @@ def test_a_name_that_does_not_resolve_is_one_failed_measurement(lab: ProbeLab, p
     assert _kind(unresolved) == "dns_nxdomain_error" and _operation(unresolved) == "OPERATION_RESOLVE"
     measured = [doc for doc in docs if doc is not unresolved]
     assert all(doc["outcome"] == "OUTCOME_OK" and doc["target"]["address"] == WEB for doc in measured)
+
+
+def test_happy_eyeballs_over_the_resolved_addresses(lab: ProbeLab) -> None:
+    # Item 10: only the first resolved address (IPv6 first) was tried. dual.lab.test: a dropped
+    # IPv6 address and the server's IPv4 one; dead.lab.test: admin-prohibited and host unreachable.
+    _, docs = lab.measure(
+        "http://dual.lab.test/", "http://dead.lab.test/", "--timeout", "5000", protocol="http"
+    )
+    by_url = {doc["http"]["url"]: doc for doc in docs}
+    dual = by_url["http://dual.lab.test/"]
+    assert dual["outcome"] == "OUTCOME_OK" and dual["http"]["connected_address"] == WEB, dual
+    dropped, won = dual["http"]["connect_attempts"]
+    assert dropped["address"] == V6_DROPPED and dropped["abandoned"] is True and "failure" not in dropped
+    assert won["address"] == WEB and "failure" not in won and won["connect_ms"] > 0
+    assert won["started_ms"] >= 250  # RFC 8305's Connection Attempt Delay, not a timeout later
+    dead = by_url["http://dead.lab.test/"]
+    assert dead["failure"]["operation"] == "OPERATION_CONNECT"
+    attempts = dead["http"]["connect_attempts"]
+    kinds = {a["address"]: a["failure"]["kind"] for a in attempts}
+    assert kinds == {"198.18.2.80": "host_unreachable", V6_PROHIBITED: "administratively_prohibited"}
+    assert dead["failure"]["kind"] == kinds[attempts[0]["address"]]  # the preferred address's
