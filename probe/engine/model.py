@@ -89,6 +89,11 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
+def is_canonical_ipv4(text: str) -> bool:
+    """Whether `text` is an IPv4 address as str(IPv4Address) writes it (no leading zeros)."""
+    return _DOTTED_QUAD.fullmatch(text) is not None
+
+
 def ip_version(address: str) -> int:
     """4 or 6 for an IP address in text form; ValueError otherwise.
 

@@ -31,6 +31,7 @@ from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
     TcpOptions,
+    is_canonical_ipv4,
 )
 from vantage.probe.engine.sweep_requests import IcmpSweep
 from vantage.probe.measure.cli import expand_prefix
@@ -93,6 +94,10 @@ def _icmp(
         timeout_ms=args.timeout or DEFAULT_ICMP_TIMEOUT_MS,
         payload_bytes=args.size,
     )
+    if len(targets) > 1 and all(map(is_canonical_ipv4, targets)) and len(set(targets)) == len(targets):
+        # Distinct addresses only (a --targets-file, or arguments): one sweep like a prefix's,
+        # its requests built only when a result needs them, instead of 65k requests up front.
+        return IcmpSweep(list(targets), options, from_prefix=True)  # checked just above
     requests: list[MeasurementRequest] = []
     for target in targets:
         expanded = expand_prefix(target)

@@ -67,6 +67,16 @@ def _swept() -> list[MeasurementResult]:
 
 SAMPLES = [
     pytest.param(_result(_details()), id="one reply"),
+    # The one-reply fast path (issue 18) against each field it leaves out of its template.
+    pytest.param(_result(_details(interval_ms=0.0)), id="one reply, interval 0"),
+    pytest.param(_result(_details(), source_address="198.19.0.1"), id="one reply with a source"),
+    pytest.param(_result(_details(), target_id="t-1", port=7), id="one reply with a target id"),
+    pytest.param(_result(_details(replies=(PingReply(1, False, 0.3, 64),))), id="one reply, sequence 1"),
+    pytest.param(
+        _result(_details(reply_ttl=0, replies=(PingReply(0, False, 0.3, 0),))), id="one reply, ttl 0"
+    ),
+    pytest.param(_result(_details(), duration_ms=0.0), id="one reply, no duration"),
+    pytest.param(_result(_details(), outcome=Outcome.MISMATCH), id="one reply, not ok"),
     pytest.param(
         _result(_details(), started_at=AT.replace(microsecond=0), duration_ms=1000.0), id="whole seconds"
     ),
