@@ -49,6 +49,10 @@ def result_to_proto(
     )
     measurement.started_at.FromDatetime(result.started_at)
     measurement.duration.FromTimedelta(timedelta(milliseconds=result.duration_ms))
+    if result.probe_load is not None:
+        measurement.probe_load.in_flight = result.probe_load.in_flight
+        measurement.probe_load.loop_lag_ms = result.probe_load.loop_lag_ms
+        measurement.probe_load.SetInParent()
     if result.failure is not None:
         measurement.failure.kind = result.failure.kind
         measurement.failure.operation = int(result.failure.operation)  # type: ignore[assignment]

@@ -280,6 +280,16 @@ Details = IcmpDetails | DnsDetails | HttpDetails | TcpDetails
 
 
 @dataclass(frozen=True, slots=True)
+class ProbeLoad:
+    """How busy the probe itself was while a measurement ran (issue 18: a busy probe must not
+    pass for a slow network). The timings of a DNS, HTTP or TCP measurement are taken when the
+    event loop gets to a socket's event; a late loop makes them longer by its lag."""
+
+    in_flight: int  # measurements running when this one started, itself included
+    loop_lag_ms: float  # the most the event loop's timer ran late while this one ran
+
+
+@dataclass(frozen=True, slots=True)
 class MeasurementResult:
     """What came of one request; `key` is the request's key."""
 
@@ -297,6 +307,7 @@ class MeasurementResult:
     target_id: str = ""
     address_family: int = 0  # 4 or 6; 0 when no address was used
     source_address: str = ""
+    probe_load: ProbeLoad | None = None
 
 
 def distinct_options(options: Sequence[IcmpOptions]) -> list[IcmpOptions]:

@@ -81,7 +81,7 @@ class Failure(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., operation: _Optional[_Union[Operation, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Measurement(_message.Message):
-    __slots__ = ("id", "probe_id", "target", "protocol", "started_at", "duration", "outcome", "failure", "task_id", "round", "address_family", "source_address", "probe_version", "icmp", "dns", "http", "tcp")
+    __slots__ = ("id", "probe_id", "target", "protocol", "started_at", "duration", "outcome", "failure", "task_id", "round", "address_family", "source_address", "probe_version", "probe_load", "icmp", "dns", "http", "tcp")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROBE_ID_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,7 @@ class Measurement(_message.Message):
     ADDRESS_FAMILY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PROBE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROBE_LOAD_FIELD_NUMBER: _ClassVar[int]
     ICMP_FIELD_NUMBER: _ClassVar[int]
     DNS_FIELD_NUMBER: _ClassVar[int]
     HTTP_FIELD_NUMBER: _ClassVar[int]
@@ -112,11 +113,20 @@ class Measurement(_message.Message):
     address_family: int
     source_address: str
     probe_version: str
+    probe_load: ProbeLoad
     icmp: IcmpDetails
     dns: DnsDetails
     http: HttpDetails
     tcp: TcpDetails
-    def __init__(self, id: _Optional[str] = ..., probe_id: _Optional[str] = ..., target: _Optional[_Union[Target, _Mapping]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., task_id: _Optional[str] = ..., round: _Optional[int] = ..., address_family: _Optional[int] = ..., source_address: _Optional[str] = ..., probe_version: _Optional[str] = ..., icmp: _Optional[_Union[IcmpDetails, _Mapping]] = ..., dns: _Optional[_Union[DnsDetails, _Mapping]] = ..., http: _Optional[_Union[HttpDetails, _Mapping]] = ..., tcp: _Optional[_Union[TcpDetails, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., probe_id: _Optional[str] = ..., target: _Optional[_Union[Target, _Mapping]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., task_id: _Optional[str] = ..., round: _Optional[int] = ..., address_family: _Optional[int] = ..., source_address: _Optional[str] = ..., probe_version: _Optional[str] = ..., probe_load: _Optional[_Union[ProbeLoad, _Mapping]] = ..., icmp: _Optional[_Union[IcmpDetails, _Mapping]] = ..., dns: _Optional[_Union[DnsDetails, _Mapping]] = ..., http: _Optional[_Union[HttpDetails, _Mapping]] = ..., tcp: _Optional[_Union[TcpDetails, _Mapping]] = ...) -> None: ...
+
+class ProbeLoad(_message.Message):
+    __slots__ = ("in_flight", "loop_lag_ms")
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    LOOP_LAG_MS_FIELD_NUMBER: _ClassVar[int]
+    in_flight: int
+    loop_lag_ms: float
+    def __init__(self, in_flight: _Optional[int] = ..., loop_lag_ms: _Optional[float] = ...) -> None: ...
 
 class PingReply(_message.Message):
     __slots__ = ("sequence", "lost", "rtt_ms", "ttl", "duplicate")

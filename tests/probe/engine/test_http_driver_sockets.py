@@ -26,3 +26,17 @@ def test_tls_contexts_are_made_once_per_configuration() -> None:
     assert driver.tls_context("", True) is driver.tls_context("", True)
     assert driver.tls_context("", False) is not driver.tls_context("", True)
     assert not driver.tls_context("", False).check_hostname
+
+
+def test_loop_lag_is_the_worst_seen_while_each_measurement_ran() -> None:
+    from vantage.probe.engine.engine import LoopLag
+
+    lag = LoopLag()
+    first = lag.begin()
+    lag.note(3.0)
+    second = lag.begin()
+    lag.note(1.0)
+    assert (lag.end(first), lag.end(second)) == (3.0, 1.0) and lag.running == 2
+    lag.forget(first)
+    lag.note(7.5)
+    assert lag.end(second) == 7.5 and lag.end(first) == 0.0

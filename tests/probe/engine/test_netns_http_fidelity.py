@@ -121,3 +121,17 @@ def test_happy_eyeballs_over_the_resolved_addresses(lab: ProbeLab) -> None:
     kinds = {a["address"]: a["failure"]["kind"] for a in attempts}
     assert kinds == {"198.18.2.80": "host_unreachable", V6_PROHIBITED: "administratively_prohibited"}
     assert dead["failure"]["kind"] == kinds[attempts[0]["address"]]  # the preferred address's
+
+
+def test_every_measurement_reports_the_probes_own_load(lab: ProbeLab) -> None:
+    # Item 11: timings taken at socket events grow with the probe's own queueing; each result
+    # now says how busy the probe was (in flight, loop lag), so a busy probe cannot pass for a
+    # slow network. Eight at once: the engine starts all eight before the first completes.
+    urls = [f"https://{WEB_NAME}/?{i}" for i in range(8)]
+    common = ["--resolve", f"{WEB_NAME}:{WEB}", "--ca-file", str(lab.ca_file), "--rate", "100000"]
+    _, together = lab.measure(*urls, *common, "--concurrency", "8", protocol="http")
+    _, alone = lab.measure(*urls[:3], *common, "--concurrency", "1", protocol="http")
+    assert sorted(doc["probe_load"]["in_flight"] for doc in together) == list(range(1, 9))
+    assert [doc["probe_load"]["in_flight"] for doc in alone] == [1, 1, 1]
+    for doc in together + alone:
+        assert doc["outcome"] == "OUTCOME_OK" and doc["probe_load"].get("loop_lag_ms", 0.0) >= 0
