@@ -42,7 +42,7 @@ _FLAGS = tuple(
 def validate_options(options: DnsOptions) -> None:
     """Raise ValueError for a question that cannot be asked."""
     try:
-        dns.name.from_text(options.query_name)
+        _asked_name(options.query_name)  # parsed once: interpret compares answers with it
         dns.rdatatype.from_text(options.query_type)
     except dns.exception.DNSException as exc:
         raise ValueError(f"cannot ask {options.query_name!r} {options.query_type!r}: {exc}") from None
@@ -124,8 +124,7 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
         for rdata in rrset
     )
     details = replace(details, rcode=rcode, flags=flags, answers=answers)
-    asked = dns.name.from_text(options.query_name)
-    if message.question and message.question[0].name != asked:
+    if message.question and message.question[0].name != _asked_name(options.query_name):
         failure = Failure(failures.DNS_MALFORMED, Operation.DNS_ROUND_TRIP, "answer to a different question")
         return Outcome.FAILURE, failure, details
     if message.rcode() != dns.rcode.NOERROR:
@@ -141,6 +140,11 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
         if unexpected:
             return Outcome.MISMATCH, None, details
     return Outcome.OK, None, details
+
+
+@functools.lru_cache(maxsize=8192)  # parsed once per name, like the query template
+def _asked_name(query_name: str) -> dns.name.Name:
+    return dns.name.from_text(query_name)
 
 
 def _normalise(value: str) -> str:
