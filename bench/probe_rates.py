@@ -1,7 +1,8 @@
 """DNS queries/s and HTTP measurements/s of the probe engine against lab servers, beside peers.
 
     /work/venv/bin/python bench/probe_rates.py [--dns-queries 3000] [--http-requests 1000]
-                                               [--concurrency 64]
+                                               [--concurrency 64] [--per-request-queries 2000]
+                                               [--per-request-http 200]
 
 Needs root: it builds the probe test lab (tests/probe/engine/netns_lab.py: two namespaces vtpa-XXXX-p
 and vtpa-XXXX-t over veth, dnsmasq and a Python HTTP server in the target namespace, no staged
@@ -16,6 +17,12 @@ at the same concurrency, against the same server:
 
 The servers (dnsmasq, Python's ThreadingHTTPServer) share the same two cores, so the figures
 are a floor for the engine, and the ratio is the comparable number.
+
+Then, per request and one at a time, the CPU (user + system, from wait4) of the paths a user
+takes (issue 18): `vantage probe measure dns --targets-file` (table and --json) against a plain
+dnspython loop and `dig -f` (Debian's bind9-dnsutils; skipped when absent), `vantage probe
+measure http` over HTTPS and HTTP against curl with the same CA bundle and --no-sessionid, and
+HTTP against the HTTP/1.1 work alone (h11 and the body digest over a recorded answer).
 """
 
 from __future__ import annotations
