@@ -23,6 +23,7 @@ import dns.rdatatype
 from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome
+from vantage.probe.engine.dns.wire import CommonAnswer, read_common
 from vantage.probe.engine.failure_map import kind_for_rcode
 from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions
 
@@ -99,6 +100,16 @@ def base_details(options: DnsOptions, server: str, transport: str, tcp_fallback:
 
 
 def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure | None, DnsDetails]:
+    common = read_common(exchange.response)
+    if common is not None and common.question.lower() == _asked_text(options.query_name):
+        return _judge_common(options, exchange, common)
+    return interpret_with_dnspython(options, exchange)
+
+
+def interpret_with_dnspython(
+    options: DnsOptions, exchange: Exchange
+) -> tuple[Outcome, Failure | None, DnsDetails]:
+    """interpret() for any answer: dnspython parses it (every shape read_common leaves out)."""
     details = base_details(options, exchange.server, exchange.transport, exchange.tcp_fallback)
     details = replace(
         details,
@@ -127,7 +138,13 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
     if message.question and message.question[0].name != _asked_name(options.query_name):
         failure = Failure(failures.DNS_MALFORMED, Operation.DNS_ROUND_TRIP, "answer to a different question")
         return Outcome.FAILURE, failure, details
-    if message.rcode() != dns.rcode.NOERROR:
+    return _judge(options, rcode, message.rcode(), answers, details)
+
+
+def _judge(
+    options: DnsOptions, rcode: str, rcode_value: int, answers: tuple[DnsAnswer, ...], details: DnsDetails
+) -> tuple[Outcome, Failure | None, DnsDetails]:
+    if rcode_value != dns.rcode.NOERROR:
         return Outcome.FAILURE, Failure(kind_for_rcode(rcode), Operation.DNS_ROUND_TRIP, rcode), details
     wanted_type = options.query_type.upper()
     relevant = [answer for answer in answers if answer.type == wanted_type]
@@ -145,6 +162,35 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
 @functools.lru_cache(maxsize=8192)  # parsed once per name, like the query template
 def _asked_name(query_name: str) -> dns.name.Name:
     return dns.name.from_text(query_name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _asked_text(query_name: str) -> str:
+    return _asked_name(query_name).to_text().lower()
+
+
+def _judge_common(
+    options: DnsOptions, exchange: Exchange, common: CommonAnswer
+) -> tuple[Outcome, Failure | None, DnsDetails]:
+    """interpret() for an answer of the common shape (engine/dns/wire.py), the same judgement."""
+    rcode = dns.rcode.to_text(common.rcode)  # type: ignore[arg-type]
+    answers = tuple(DnsAnswer(name, kind, ttl, data) for name, kind, ttl, data in common.answers)
+    details = DnsDetails(
+        query_name=options.query_name,
+        query_type=options.query_type.upper(),
+        server=exchange.server,
+        server_port=options.port,
+        transport=exchange.transport,
+        rcode=rcode,
+        flags=tuple(name for name, bit in _FLAGS if common.flags & bit),
+        answers=answers,
+        response_time_ms=exchange.response_time_ms,
+        response_size=len(exchange.response),
+        tcp_fallback=exchange.tcp_fallback,
+        expected=options.expected,
+        abuf=exchange.response[:MAX_ABUF_BYTES],
+    )
+    return _judge(options, rcode, common.rcode, answers, details)
 
 
 def _normalise(value: str) -> str:
