@@ -68,6 +68,7 @@ def result_to_proto(
         measurement.tcp.address = details.address
         measurement.tcp.port = details.port
         measurement.tcp.connect_ms = details.connect_ms
+        measurement.tcp.connect_rtt_ms = details.connect_rtt_ms
     return measurement
 
 
@@ -129,6 +130,7 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
     out.timings.tls_ms = timings.tls_ms
     out.timings.first_byte_ms = timings.first_byte_ms
     out.timings.total_ms = timings.total_ms
+    out.timings.connect_rtt_ms = timings.connect_rtt_ms
     for name, value in details.headers:
         out.headers[name] = value
     out.body_length = details.body_length

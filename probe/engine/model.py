@@ -218,6 +218,7 @@ class HttpTimings:
     tls_ms: float = 0.0
     first_byte_ms: float = 0.0
     total_ms: float = 0.0
+    connect_rtt_ms: float = 0.0  # the kernel's handshake RTT (TcpDetails.connect_rtt_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,6 +275,9 @@ class TcpDetails:
     address: str
     port: int
     connect_ms: float = 0.0
+    # The handshake's round trip as the kernel timed it (TCP_INFO): none of the probe's own
+    # queueing, which connect_ms includes (issue 18). 0.0 when the kernel took no sample.
+    connect_rtt_ms: float = 0.0
 
 
 Details = IcmpDetails | DnsDetails | HttpDetails | TcpDetails

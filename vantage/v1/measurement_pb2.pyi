@@ -227,18 +227,20 @@ class DnsDetails(_message.Message):
     def __init__(self, query_name: _Optional[str] = ..., query_type: _Optional[str] = ..., server: _Optional[str] = ..., server_port: _Optional[int] = ..., transport: _Optional[str] = ..., rcode: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., answers: _Optional[_Iterable[_Union[DnsAnswer, _Mapping]]] = ..., response_time_ms: _Optional[float] = ..., response_size: _Optional[int] = ..., tcp_fallback: _Optional[bool] = ..., expected: _Optional[_Iterable[str]] = ..., abuf: _Optional[bytes] = ...) -> None: ...
 
 class HttpTimings(_message.Message):
-    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms")
+    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms", "connect_rtt_ms")
     DNS_MS_FIELD_NUMBER: _ClassVar[int]
     CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
     TLS_MS_FIELD_NUMBER: _ClassVar[int]
     FIRST_BYTE_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_MS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_RTT_MS_FIELD_NUMBER: _ClassVar[int]
     dns_ms: float
     connect_ms: float
     tls_ms: float
     first_byte_ms: float
     total_ms: float
-    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
+    connect_rtt_ms: float
+    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...
 
 class TlsDetails(_message.Message):
     __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names", "cert_not_before", "cert_sha256")
@@ -326,11 +328,13 @@ class ConnectAttempt(_message.Message):
     def __init__(self, address: _Optional[str] = ..., started_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., abandoned: _Optional[bool] = ...) -> None: ...
 
 class TcpDetails(_message.Message):
-    __slots__ = ("address", "port", "connect_ms")
+    __slots__ = ("address", "port", "connect_ms", "connect_rtt_ms")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_RTT_MS_FIELD_NUMBER: _ClassVar[int]
     address: str
     port: int
     connect_ms: float
-    def __init__(self, address: _Optional[str] = ..., port: _Optional[int] = ..., connect_ms: _Optional[float] = ...) -> None: ...
+    connect_rtt_ms: float
+    def __init__(self, address: _Optional[str] = ..., port: _Optional[int] = ..., connect_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...

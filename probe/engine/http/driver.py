@@ -38,6 +38,7 @@ from vantage.probe.engine.model import (
     Redirect,
     TlsInfo,
 )
+from vantage.probe.engine.tcp_driver import handshake_rtt_ms
 
 _READ_BYTES = 65536
 
@@ -61,6 +62,7 @@ class _Hop:
     location: str = ""
     body: http_step.BodyDigest | None = None
     tls_started: float = 0.0
+    connect_rtt_ms: float = 0.0
     attempts: tuple[ConnectAttempt, ...] = ()
 
 
@@ -108,7 +110,9 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     details = HttpDetails(
         url=options.url,
         status_code=hop.status,
-        timings=HttpTimings(hop.dns_ms, hop.connect_ms, hop.tls_ms, hop.first_byte_ms, total_ms),
+        timings=HttpTimings(
+            hop.dns_ms, hop.connect_ms, hop.tls_ms, hop.first_byte_ms, total_ms, hop.connect_rtt_ms
+        ),
         headers=http_step.select_headers(hop.headers),
         body_length=body.length if body else 0,
         body_sha256=body.sha256 if body else "",
@@ -175,6 +179,7 @@ async def _fetch(
     hop.phase = Operation.CONNECT
     sock, address = await _happy_eyeballs(addresses, parts.port, hop)
     hop.address = address
+    hop.connect_rtt_ms = handshake_rtt_ms(sock)
     hop.source_address = str(sock.getsockname()[0])
     hop.phase = Operation.TLS_HANDSHAKE
     hop.tls_started = time.perf_counter()

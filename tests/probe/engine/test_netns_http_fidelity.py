@@ -135,3 +135,19 @@ def test_every_measurement_reports_the_probes_own_load(lab: ProbeLab) -> None:
     assert [doc["probe_load"]["in_flight"] for doc in alone] == [1, 1, 1]
     for doc in together + alone:
         assert doc["outcome"] == "OUTCOME_OK" and doc["probe_load"].get("loop_lag_ms", 0.0) >= 0
+
+
+def test_the_kernel_times_the_handshake_free_of_the_probes_queueing(lab: ProbeLab) -> None:
+    # Item 11, the other half: connect_ms is taken when the event loop gets to the socket;
+    # connect_rtt_ms is the kernel's own SYN/SYN-ACK round trip (TCP_INFO), which the probe's
+    # queueing cannot lengthen, so it is never longer than connect_ms.
+    targets = [f"{WEB}:80"] * 16
+    _, tcp = lab.measure(*targets, "--concurrency", "16", "--rate", "100000", protocol="tcp")
+    _, http = lab.measure(f"http://{WEB_NAME}/", f"https://{WEB_NAME}/", "--resolve", f"{WEB_NAME}:{WEB}",
+                          "--ca-file", str(lab.ca_file), protocol="http")  # fmt: skip
+    timings = [(doc["tcp"]["connect_rtt_ms"], doc["tcp"]["connect_ms"]) for doc in tcp]
+    timings += [
+        (doc["http"]["timings"]["connect_rtt_ms"], doc["http"]["timings"]["connect_ms"]) for doc in http
+    ]
+    assert len(timings) == 18
+    assert all(0 < kernel <= loop for kernel, loop in timings), timings
