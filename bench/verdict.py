@@ -21,7 +21,8 @@ adds its log-likelihood ratio (math.log per observation) into nested per-AS/per-
 votes and corroborates per AS: only the UP/DOWN/UNKNOWN decision, no evidence, events or learning.
 Both are timed in CPU seconds (time.process_time: the machine is shared) with the cyclic garbage
 collector paused for both, as evaluate_round does itself. Prints seconds, observations/s, the
-ratio, how often the two agree on UP/DOWN, and the state's size and (de)serialisation time.
+ratio, how often the two agree on UP/DOWN, and the state's size and (de)serialisation time, as
+one blob and as per-AS rows (the rows the round changed: what the collector writes).
 Then the simulator's scores (24 h of 5-minute rounds, the default scenario mix) per event kind.
 """
 
@@ -224,7 +225,17 @@ def main() -> int:
     )
     data, to_s = cpu(out.state.to_bytes)
     _, from_s = cpu(lambda: EngineState.from_bytes(data))
-    print(f"  state: {len(data) / 1e6:.1f} MB, to_bytes {to_s:.2f} s, from_bytes {from_s:.2f} s")
+    print(f"  state as one blob: {len(data) / 1e6:.1f} MB, to_bytes {to_s:.2f} s, from_bytes {from_s:.2f} s")
+    changed, rows_s = cpu(lambda: out.state.rows(out.changed_asns))
+    written = sum(len(v) for v in changed.values() if v is not None)
+    every_row = {k: v for k, v in out.state.rows().items() if v is not None}
+    _, from_rows_s = cpu(lambda: EngineState.from_rows(every_row))
+    held = sum(len(v) for v in every_row.values())
+    print(
+        f"  state as rows: {len(changed):,} of {len(every_row):,} rows written this round "
+        f"({written / 1e6:.1f} of {held / 1e6:.1f} MB; every AS was measured), rows {rows_s:.2f} s, "
+        f"from_rows {from_rows_s:.2f} s (a collector that computed the last round keeps it in memory)"
+    )
 
     if not args.skip_simulation:
         from vantage.collector.verdict.scoring import run_simulation

@@ -12,6 +12,9 @@ Theory of operation:
 - A measurement of round n arriving after n was computed (store-and-forward
   from a probe that was cut off) is stored and counted, but round n is not
   recomputed: verdicts are what was known at the time (docs/collector.md).
+- The engine state is stored as rows (one per AS plus a meta row, collector/verdict/state.py);
+  a round writes only the rows it changed. The collector that computed the last round keeps its
+  state in memory and skips the load; any other reads the rows (or, once, schema 1's blob).
 - The clock and the sleep are injectable: tests call `step()` directly or run
   real processes with 1-2 s rounds; nothing waits for a real 5-minute round.
 """
@@ -22,6 +25,7 @@ import asyncio
 import dataclasses
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -49,6 +53,31 @@ except ImportError as _missing:
     _ENGINE_PROBLEM = f"{type(_missing).__name__}: {_missing}"
 
 STATE_NAMES = {1: "alive", 2: "silent", 3: "revoked"}
+
+# The state this collector left after the last round it computed: (round, EngineState).
+_LAST_STATE: weakref.WeakKeyDictionary[CollectorApp, tuple[int, Any]] = weakref.WeakKeyDictionary()
+
+
+def load_state(app: CollectorApp) -> tuple[Any, bool]:
+    """The engine state for the next round, and whether it came from schema 1's blob (then every
+    row must be written). From memory when this collector computed the latest round."""
+    assert _engine is not None
+    latest = app.storage.latest_round()
+    held = _LAST_STATE.get(app)
+    if (
+        held is not None
+        and latest is not None
+        and latest.number == held[0]
+        and latest.computed_by == app.config.collector_id
+    ):
+        return held[1], False
+    rows = app.storage.load_engine_rows()
+    if rows:
+        return _engine.EngineState.from_rows(rows), False
+    blob = app.storage.load_engine_state()
+    if blob:
+        return _engine.EngineState.from_bytes(blob), True
+    return _engine.EngineState.initial(), False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +113,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
     targets = {t.target_id: t for t in storage.list_targets()}
     measurements = round_measurements(storage.round_batches(number), number, storage.task_kinds(number))
     observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
-    state_blob = storage.load_engine_state()
-    state = _engine.EngineState.from_bytes(state_blob) if state_blob else _engine.EngineState.initial()
+    state, from_blob = load_state(app)
     verdict_started = time.perf_counter()
     output = _engine.evaluate_round(
         observations,
@@ -119,6 +147,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         algorithm_version=version,
     )
     events = tuple(stored_event(e) for e in output.events)
+    rows = output.state.rows(None if from_blob else output.changed_asns)
     suspects = tuple(sorted(set(output.suspect_probes) | set(output.offline_probes)))
     storage.store_round_result(
         RoundResult(
@@ -137,9 +166,10 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
             as_verdicts=as_rows,
             country_verdicts=country_rows,
             events=events,
-            engine_state=output.state.to_bytes(),
+            engine_rows=tuple(rows.items()),
         )
     )
+    _LAST_STATE[app] = (number, output.state)
     # Discovery results feed block histories only after the round is stored, then selection.
     try:
         if app.discovery.after_round(number, measurements, app.clock()):

@@ -152,14 +152,21 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def store_round_result(self, result: RoundResult) -> None:
         """Store one computed round in one transaction: the round record (computed_at set),
-        per-AS and per-country verdicts, events (upserted by id) and the engine state."""
+        per-AS and per-country verdicts, events (upserted by id), the engine state blob when
+        not empty and the engine state rows given."""
 
     @abc.abstractmethod
     def latest_round(self) -> RoundRecord | None:
         """The most recent computed round (computed_at set), None before the first."""
 
     @abc.abstractmethod
-    def load_engine_state(self) -> bytes | None: ...
+    def load_engine_state(self) -> bytes | None:
+        """The engine state blob (schema 1's form), None when none was stored."""
+
+    @abc.abstractmethod
+    def load_engine_rows(self) -> dict[str, bytes]:
+        """Every stored engine state row by key (empty before the first round that wrote rows).
+        A row is replaced or deleted only by a round at least as new as the one that wrote it."""
 
     @abc.abstractmethod
     def latest_as_verdicts(

@@ -56,6 +56,7 @@ class MemoryStorage(Storage):
         self._latest_country: dict[str, StoredCountryVerdict] = {}
         self._events: dict[str, StoredEvent] = {}
         self._engine_state: tuple[int, bytes] | None = None
+        self._engine_rows: dict[str, tuple[int, bytes]] = {}
         self._campaigns: dict[str, CampaignRecord] = {}
         self._blocks: dict[str, BlockHistoryRecord] = {}
         self._declined: dict[str, str] = {}  # target_id -> target
@@ -297,8 +298,17 @@ class MemoryStorage(Storage):
                     self._latest_country[c.country] = c
             for e in result.events:
                 self._events[e.event_id] = e
-            if self._engine_state is None or result.round.number >= self._engine_state[0]:
-                self._engine_state = (result.round.number, result.engine_state)
+            number = result.round.number
+            if result.engine_state and (self._engine_state is None or number >= self._engine_state[0]):
+                self._engine_state = (number, result.engine_state)
+            for key, data in result.engine_rows:
+                held = self._engine_rows.get(key)
+                if held is not None and held[0] > number:
+                    continue
+                if data is None:
+                    self._engine_rows.pop(key, None)
+                else:
+                    self._engine_rows[key] = (number, data)
 
     def latest_round(self) -> RoundRecord | None:
         with self._lock:
@@ -310,6 +320,11 @@ class MemoryStorage(Storage):
         with self._lock:
             self._check()
             return self._engine_state[1] if self._engine_state else None
+
+    def load_engine_rows(self) -> dict[str, bytes]:
+        with self._lock:
+            self._check()
+            return {key: data for key, (_, data) in self._engine_rows.items()}
 
     def latest_as_verdicts(
         self, *, country: str = "", statuses: Collection[int] = (), after_asn: int = 0, limit: int = 100

@@ -302,7 +302,10 @@ class RoundResult:
     as_verdicts: tuple[StoredAsVerdict, ...]
     country_verdicts: tuple[StoredCountryVerdict, ...]
     events: tuple[StoredEvent, ...]
-    engine_state: bytes
+    # The whole engine state as one blob (schema 1's form; empty: not written), and/or its rows
+    # (row key -> bytes, None deletes the row): only the rows this round changed.
+    engine_state: bytes = b""
+    engine_rows: tuple[tuple[str, bytes | None], ...] = ()
 
 
 # ------------------------------------------------------------ target discovery (docs/discovery.md)

@@ -121,6 +121,12 @@ STORE_ENGINE_STATE = (
     "INSERT INTO engine_state (singleton, state, round) VALUES (1, ?, ?) ON CONFLICT (singleton) "
     "DO UPDATE SET state = excluded.state, round = excluded.round WHERE excluded.round >= engine_state.round"
 )
+STORE_ENGINE_ROW = (
+    "INSERT INTO engine_state_rows (row_key, round, state) VALUES (?, ?, ?) ON CONFLICT (row_key) "
+    "DO UPDATE SET state = excluded.state, round = excluded.round "
+    "WHERE excluded.round >= engine_state_rows.round"
+)
+DELETE_ENGINE_ROW = "DELETE FROM engine_state_rows WHERE row_key = ? AND round <= ?"
 
 
 # ------------------------------------------------------------ record → parameters

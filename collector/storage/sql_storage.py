@@ -308,7 +308,15 @@ class SqlStorage(Storage):
         ):
             if rows:
                 self._executemany(conn, self._sql(sql), rows)
-        conn.execute(self._sql(q.STORE_ENGINE_STATE), (result.engine_state, result.round.number))
+        number = result.round.number
+        if result.engine_state:
+            conn.execute(self._sql(q.STORE_ENGINE_STATE), (result.engine_state, number))
+        stored = [(key, number, data) for key, data in result.engine_rows if data is not None]
+        deleted = [(key, number) for key, data in result.engine_rows if data is None]
+        if stored:
+            self._executemany(conn, self._sql(q.STORE_ENGINE_ROW), stored)
+        if deleted:
+            self._executemany(conn, self._sql(q.DELETE_ENGINE_ROW), deleted)
 
     def latest_round(self) -> RoundRecord | None:
         rows = self._select(
@@ -319,6 +327,10 @@ class SqlStorage(Storage):
     def load_engine_state(self) -> bytes | None:
         rows = self._select("SELECT state FROM engine_state WHERE singleton = 1")
         return bytes(rows[0][0]) if rows else None
+
+    def load_engine_rows(self) -> dict[str, bytes]:
+        rows = self._select("SELECT row_key, state FROM engine_state_rows")
+        return {key: bytes(data) for key, data in rows}
 
     def latest_as_verdicts(
         self, *, country: str = "", statuses: Collection[int] = (), after_asn: int = 0, limit: int = 100

@@ -81,6 +81,11 @@ DEFAULT_EVENT_OPEN_IMMEDIATELY_CONFIDENCE = 0.95
 DEFAULT_COUNTRY_DOWN_SHARE = 0.5
 DEFAULT_COUNTRY_DEGRADED_SHARE = 0.2
 DEFAULT_COUNTRY_FILTERED_SHARE = 0.2
+# Bounded state: an AS or a target not measured for this long is forgotten (its availability,
+# belief and baselines would be stale anyway: the availability EWMA's half-life is ~3 h, the
+# baselines' ~10 rounds). Seven days is the issue's default, and the revise window's: a late
+# result can still find the state its round was computed from.
+DEFAULT_FORGET_AFTER_S = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,7 @@ class VerdictConfig:
     country_down_share: float = DEFAULT_COUNTRY_DOWN_SHARE
     country_degraded_share: float = DEFAULT_COUNTRY_DEGRADED_SHARE
     country_filtered_share: float = DEFAULT_COUNTRY_FILTERED_SHARE
+    forget_after_s: float = DEFAULT_FORGET_AFTER_S
     # The vectorised fast path (fast.py) for plain ASes; False runs the reference path only. Both
     # give the same verdicts (tests/collector/verdict/test_fast_path.py).
     vectorized: bool = True
@@ -132,5 +138,7 @@ class VerdictConfig:
             raise ValueError("answer_probability_when_down must be in (0, 1)")
         if not 0.0 < self.max_availability < 1.0:
             raise ValueError("max_availability must be in (0, 1)")
+        if self.forget_after_s <= 0.0:
+            raise ValueError("forget_after_s must be positive")
         if self.event_open_rounds < 1 or self.event_close_rounds < 1:
             raise ValueError("event hysteresis needs at least one round")

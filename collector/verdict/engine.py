@@ -8,7 +8,9 @@ Stages (each its own module, each pure):
 4. inside-out interference per probe AS, against control vantage points elsewhere (interference.py);
 5. combine: DOWN/DEGRADED from reachability, else FILTERED from interference, else UP/UNKNOWN;
 6. roll up per country (country.py); open/update/close events with hysteresis (events.py);
-7. learn: target availabilities and AS baselines, only from rounds judged UP.
+7. learn: target availabilities and AS baselines, only from rounds judged UP;
+8. forget: ASes and targets not measured for `forget_after_s` (counted in rounds of
+   `round_length`) leave the state, so it stays bounded (state.py).
 
 No I/O, no clock, no randomness: `round_start` is an argument, and the same observations with the
 same state give the same output (outputs are sorted; input order does not matter beyond float
@@ -18,6 +20,7 @@ rounding at the sixth decimal).
 from __future__ import annotations
 
 import gc
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,7 +43,7 @@ from vantage.collector.verdict.model import (
     Status,
 )
 from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
-from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack
+from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack, TargetMemory
 from vantage.collector.verdict.summary import as_summary
 from vantage.collector.verdict.vantage_points import find_offline
 
@@ -60,6 +63,8 @@ class RoundOutput:
     state: EngineState
     offline_probes: tuple[str, ...]
     suspect_probes: tuple[str, ...]
+    # ASes whose state rows this round changed or deleted (state.rows(changed_asns))
+    changed_asns: frozenset[int] = frozenset()
 
 
 def _ewma(old: float | None, new: float | None, alpha: float) -> float | None:
@@ -108,11 +113,13 @@ def _evaluate(
         plain, plain_tallies = fast.plain, fast.plain_tallies
         country_of: dict[int, str] = {**fast.country_of, **grouped.target_country}
         basic_ok: set[str] = set(fast.basic_ok)
+        measured = fast.measured
     else:
         grouped = group(rows)
         offline = find_offline(grouped.probes, grouped.answered_by_asn, config)
         country_of = dict(grouped.target_country)
         basic_ok = set()
+        measured = {o.target_id: o.target_asn for o in rows}
 
     views_by_asn: dict[int, list[VantageView]] = {}
     for asn, by_probe in grouped.reachability.items():
@@ -216,12 +223,21 @@ def _evaluate(
             plain_tallies.attempts,
             config,
         )
+    home = dict(state.target_home)
+    home.update(measured)
+    last_of = dict(state.target_last_round)
+    last_of.update(dict.fromkeys(measured, round_number))
+    changed = set(measured.values())
+    changed.update(v.asn for v in verdicts)
+    changed.update(_forget(targets, home, last_of, new_ases, new_tracks, round_number, round_length, config))
     new_state = EngineState(
         targets=targets,
         ases=new_ases,
         countries=new_countries,
         tracks=new_tracks,
         last_round=round_number,
+        target_home=home,
+        target_last_round=last_of,
     )
     return RoundOutput(
         round_number=round_number,
@@ -232,7 +248,42 @@ def _evaluate(
         state=new_state,
         offline_probes=tuple(sorted(offline)),
         suspect_probes=tuple(sorted(suspects - offline)),
+        changed_asns=frozenset(changed),
     )
+
+
+def _forget(
+    targets: dict[str, TargetMemory],
+    home: dict[str, int],
+    last_of: dict[str, int],
+    ases: dict[int, AsMemory],
+    tracks: dict[tuple[str, EventKind], EventTrack],
+    round_number: int,
+    round_length: timedelta,
+    config: VerdictConfig,
+) -> set[int]:
+    """Drop (in place) what was last measured before the horizon; the ASes whose rows changed.
+
+    An AS's event trackers go with it, except one holding an open event: an event is closed by
+    evidence, never by forgetting (it stays open, bounded by the number of events)."""
+    horizon = round_number - math.ceil(config.forget_after_s / round_length.total_seconds())
+    changed: set[int] = set()
+    stale_targets = [tid for tid, last in last_of.items() if last < horizon]
+    for tid in stale_targets:
+        del last_of[tid]
+        changed.add(home.pop(tid))
+        targets.pop(tid, None)
+    stale_ases = [asn for asn, memory in ases.items() if memory.last_round < horizon]
+    for asn in stale_ases:
+        del ases[asn]
+        changed.add(asn)
+    if stale_ases:
+        gone = {f"AS{asn}" for asn in stale_ases}
+        for key in [k for k, t in tracks.items() if k[0] in gone]:
+            event = tracks[key].event
+            if event is None or event.ended_at is not None:
+                del tracks[key]
+    return changed
 
 
 def _step_events(

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import count, repeat
 from operator import itemgetter
 from typing import Any
 
@@ -84,12 +84,17 @@ class FastRound:
     country_of: dict[int, str]
     rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
     plain_tallies: PlainTallies  # what the plain ASes' targets did, for learning
+    measured: dict[str, int]  # every target of the round -> its AS (state.target_seen)
 
 
 def _factorise(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    index = {s: i for i, s in enumerate(dict.fromkeys(column))}
-    codes = np.fromiter(map(index.__getitem__, column), dtype=np.int64, count=len(column))
-    return codes, list(index)
+    """Dense codes in order of first appearance, and the values: one C-level pass over the column
+    (setdefault keeps each value's first row), then an array lookup turns first rows into codes."""
+    first_row: dict[str, int] = {}
+    rows = np.fromiter(map(first_row.setdefault, column, count()), dtype=np.int64, count=len(column))
+    dense = np.zeros(len(column), dtype=np.int64)
+    dense[np.fromiter(first_row.values(), dtype=np.int64, count=len(first_row))] = np.arange(len(first_row))
+    return dense[rows], list(first_row)
 
 
 def evaluate_fast(
@@ -152,7 +157,10 @@ def evaluate_fast(
     rest_mask = valid & ~np.isin(target_asn, plain_asns)
     rest_mask |= valid & (kind == _INSIDE)
     rest = [observations[i] for i in np.flatnonzero(rest_mask).tolist()]
-    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies)
+    home = np.zeros(len(target_ids), dtype=np.int64)
+    home[target_codes] = target_asn
+    measured = dict(zip(target_ids, home.tolist(), strict=True))
+    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, measured)
 
 
 def _offline(

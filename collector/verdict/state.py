@@ -1,10 +1,17 @@
 """The engine's memory between rounds, and its versioned byte form.
 
-The collector stores `EngineState.to_bytes()` after each round and hands it back (possibly to
-another collector) for the next one, so everything the engine learns lives here: per-target
-availability (Trinocular's A(E)), per-AS belief, status and baselines, per-country status, and the
-event trackers (hysteresis counters and the open events). The byte form is compact JSON with a
-format version; a state of an unknown version is refused rather than misread.
+The collector stores the state after each round and hands it back (possibly to another collector)
+for the next one, so everything the engine learns lives here: per-target availability
+(Trinocular's A(E)), per-AS belief, status and baselines, per-country status, and the event
+trackers (hysteresis counters and the open events).
+
+Two byte forms, both compact JSON with a format version (a state of an unknown version is refused
+rather than misread): `to_bytes` is the whole state as one document; `rows` cuts it into one row
+per AS (its memory, its event trackers and the targets whose home it is) plus one "meta" row
+(round, countries, country trackers), so that a round writes only the rows of the ASes it touched
+(`RoundOutput.changed_asns`) and an AS forgotten by the engine is a deleted row. `from_rows` reads
+them back. The state stays bounded: `target_home` and `target_last_round` say where and when each
+target was last measured, and the engine forgets what was not measured for `VerdictConfig.forget_after_s`.
 
 The mappings inside a state are never mutated after construction: `evaluate_round` builds new ones.
 Floats are stored exactly (JSON keeps the shortest repr that round-trips), so a round computed from
@@ -14,6 +21,8 @@ the stored bytes is the round computed from the state in memory.
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -21,6 +30,9 @@ from typing import Any, NamedTuple
 from vantage.collector.verdict.model import Event, EventKind, Status
 
 STATE_FORMAT_VERSION = 1
+ROWS_FORMAT_VERSION = 1
+META_ROW = "meta"
+_AS_SCOPE = re.compile(r"AS(\d+)")  # a country scope is a two-letter code ("AS" is American Samoa)
 
 # (availability 0..1, rounds seen, ever answered)
 TargetMemory = tuple[float, int, bool]
@@ -72,6 +84,10 @@ class EngineState:
     # key: (scope, kind) where scope is "AS<n>" or a country code
     tracks: dict[tuple[str, EventKind], EventTrack] = field(default_factory=dict)
     last_round: int | None = None
+    # target id -> the AS it was last measured in (where its row lives) / the last round it was
+    # measured (when to forget it). Two flat dicts: a round updates 750,000 of each in C.
+    target_home: dict[str, int] = field(default_factory=dict)
+    target_last_round: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def initial(cls) -> EngineState:
@@ -85,8 +101,107 @@ class EngineState:
             "ases": {str(asn): _as_to_json(m) for asn, m in self.ases.items()},
             "countries": {cc: [int(m.status), m.since.isoformat()] for cc, m in self.countries.items()},
             "tracks": [[scope, int(kind), _track_to_json(t)] for (scope, kind), t in self.tracks.items()],
+            "home": self.target_home,
+            "last_round_of": self.target_last_round,
         }
         return json.dumps(document, separators=(",", ":")).encode()
+
+    def rows(self, asns: Collection[int] | None = None) -> dict[str, bytes | None]:
+        """The per-AS rows of these ASes (all when None) and the meta row; None for an AS the
+        state no longer holds anything of (a row to delete)."""
+        wanted = set(self.ases) | set(self.target_home.values()) if asns is None else set(asns)
+        tracks_of: dict[int, list[list[Any]]] = {}
+        meta_tracks: list[list[Any]] = []
+        for (scope, kind), t in self.tracks.items():
+            match = _AS_SCOPE.fullmatch(scope)
+            if match is None:
+                meta_tracks.append([scope, int(kind), _track_to_json(t)])
+            elif int(match.group(1)) in wanted:
+                tracks_of.setdefault(int(match.group(1)), []).append([int(kind), _track_to_json(t)])
+        targets_of: dict[int, dict[str, list[Any]]] = {}
+        targets, last_of = self.targets, self.target_last_round
+        for tid, asn in self.target_home.items():
+            if asn in wanted:
+                last = last_of[tid]
+                target = targets.get(tid)
+                entry = [last] if target is None else [last, target[0], target[1], int(target[2])]
+                targets_of.setdefault(asn, {})[tid] = entry
+        out: dict[str, bytes | None] = {}
+        dumps = json.dumps
+        for asn in wanted:
+            memory = self.ases.get(asn)
+            row_tracks = tracks_of.get(asn)
+            row_targets = targets_of.get(asn)
+            if memory is None and not row_tracks and not row_targets:
+                out[f"as:{asn}"] = None
+                continue
+            # Sorted, so that the same state gives the same bytes whatever order it was built in.
+            document = [
+                None if memory is None else _as_to_json(memory),
+                sorted(row_tracks) if row_tracks else [],
+                dict(sorted(row_targets.items())) if row_targets else {},
+            ]
+            out[f"as:{asn}"] = dumps(document, separators=(",", ":")).encode()
+        meta = {
+            "version": ROWS_FORMAT_VERSION,
+            "last_round": self.last_round,
+            "countries": {
+                cc: [int(m.status), m.since.isoformat()] for cc, m in sorted(self.countries.items())
+            },
+            "tracks": sorted(meta_tracks),
+        }
+        out[META_ROW] = dumps(meta, separators=(",", ":")).encode()
+        return out
+
+    @classmethod
+    def from_rows(cls, rows: Mapping[str, bytes]) -> EngineState:
+        """The state `rows` cut (every row, as storage holds them)."""
+        if META_ROW not in rows:
+            raise ValueError("verdict engine state rows have no meta row")
+        try:
+            meta = json.loads(rows[META_ROW])
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ValueError(f"verdict engine state meta row is not valid JSON: {exc}") from exc
+        if not isinstance(meta, dict) or meta.get("version") != ROWS_FORMAT_VERSION:
+            found = meta.get("version") if isinstance(meta, dict) else None
+            raise ValueError(f"verdict engine state rows version {found!r} is not {ROWS_FORMAT_VERSION}")
+        key = META_ROW
+        try:
+            ases: dict[int, AsMemory] = {}
+            targets: dict[str, TargetMemory] = {}
+            home: dict[str, int] = {}
+            last_of: dict[str, int] = {}
+            tracks = {(scope, EventKind(kind)): _track_from_json(t) for scope, kind, t in meta["tracks"]}
+            for key, data in rows.items():
+                if key == META_ROW:
+                    continue
+                if not key.startswith("as:"):
+                    raise ValueError("unknown row key")
+                asn = int(key[3:])
+                memory, row_tracks, row_targets = json.loads(data)
+                if memory is not None:
+                    ases[asn] = _as_from_json(memory)
+                for kind, t in row_tracks:
+                    tracks[(f"AS{asn}", EventKind(kind))] = _track_from_json(t)
+                for tid, entry in row_targets.items():
+                    home[tid] = asn
+                    last_of[tid] = int(entry[0])
+                    if len(entry) == 4:
+                        targets[tid] = (float(entry[1]), int(entry[2]), bool(entry[3]))
+            return cls(
+                targets=targets,
+                ases=ases,
+                countries={
+                    cc: CountryMemory(Status(status), datetime.fromisoformat(since))
+                    for cc, (status, since) in meta["countries"].items()
+                },
+                tracks=tracks,
+                last_round=meta["last_round"],
+                target_home=home,
+                target_last_round=last_of,
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"verdict engine state row {key!r} is malformed: {exc!r}") from exc
 
     @classmethod
     def from_bytes(cls, data: bytes) -> EngineState:
@@ -111,6 +226,12 @@ class EngineState:
                     (scope, EventKind(kind)): _track_from_json(t) for scope, kind, t in document["tracks"]
                 },
                 last_round=document["last_round"],
+                # A state stored before target_home existed: its targets count as measured in its
+                # last round (home unknown: AS 0) until they are measured again.
+                target_home={tid: int(a) for tid, a in document.get("home", {}).items()}
+                or dict.fromkeys(document["targets"], 0),
+                target_last_round={tid: int(n) for tid, n in document.get("last_round_of", {}).items()}
+                or dict.fromkeys(document["targets"], document["last_round"] or 0),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"verdict engine state is malformed: {exc!r}") from exc

@@ -530,6 +530,38 @@ def test_an_older_round_stored_late_does_not_replace_newer_verdicts(storage: Sto
     assert [v.round for v in storage.as_timeline(1, 0, 1e12)] == [9, 10]
 
 
+def rows_result(number: int, rows: dict[str, bytes | None]) -> RoundResult:
+    return RoundResult(
+        round=round_record(number, computed=True),
+        as_verdicts=(),
+        country_verdicts=(),
+        events=(),
+        engine_rows=tuple(rows.items()),
+    )
+
+
+def test_engine_state_rows_are_written_changed_rows_only_and_deleted(storage: Storage) -> None:
+    assert storage.load_engine_rows() == {}
+    storage.store_round_result(rows_result(1, {"meta": b"m1", "as:1": b"a1", "as:2": b"b1"}))
+    assert storage.load_engine_rows() == {"meta": b"m1", "as:1": b"a1", "as:2": b"b1"}
+    # Round 2 touched AS 2 only and forgot AS 1: AS 1's row goes, the others are as written.
+    storage.store_round_result(rows_result(2, {"meta": b"m2", "as:1": None, "as:2": b"b2"}))
+    assert storage.load_engine_rows() == {"meta": b"m2", "as:2": b"b2"}
+    assert storage.load_engine_state() is None  # no blob given, none written
+
+
+def test_an_older_round_stored_late_does_not_replace_newer_engine_rows(storage: Storage) -> None:
+    storage.store_round_result(rows_result(10, {"meta": b"m10", "as:1": b"a10", "as:3": b"c10"}))
+    storage.store_round_result(rows_result(9, {"meta": b"m9", "as:1": b"a9", "as:2": b"b9", "as:3": None}))
+    assert storage.load_engine_rows() == {"meta": b"m10", "as:1": b"a10", "as:2": b"b9", "as:3": b"c10"}
+
+
+def test_engine_state_rows_hold_large_binary_values(storage: Storage) -> None:
+    blob = bytes(range(256)) * 4096  # 1 MiB, every byte value
+    storage.store_round_result(rows_result(1, {"meta": b"m", "as:64500": blob}))
+    assert storage.load_engine_rows()["as:64500"] == blob
+
+
 def test_timelines_are_half_open_and_ordered(storage: Storage) -> None:
     for n in (1, 2, 3, 4):
         storage.store_round_result(

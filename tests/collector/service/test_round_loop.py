@@ -134,7 +134,7 @@ def test_rounds_produce_verdicts_events_and_watcher_messages(tmp_path: Path) -> 
         assert stored and stored[0].opened_round >= FIRST_ROUND + 5
         country = storage.latest_country_verdict("KZ")
         assert country is not None
-        assert storage.load_engine_state()
+        assert storage.load_engine_rows()  # the engine state, one row per AS (state.py)
         latest_round = storage.latest_round()
         assert latest_round is not None and latest_round.computed_by == "test"
     finally:

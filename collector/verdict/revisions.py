@@ -1,0 +1,137 @@
+"""Revisions: which computed rounds a late result makes dirty, and recomputing them in order.
+
+Theory of operation
+-------------------
+Store-and-forward lets a probe that was cut off upload what it measured once its link returns.
+Its results belong to rounds already computed. A late result of round r, within the revise window,
+marks r dirty; a late result older than the window, or of a round that was never computed, is
+stored and counted but revises nothing (`Refusal` says why, for the ack and a metric).
+
+The engine's state chains rounds together (beliefs, baselines, availabilities, event trackers), so
+recomputing round r changes the state every later round started from: a revision recomputes r and
+every computed round after it, in order, from the state the engine held before r. Given the same
+observations and that starting state, `evaluate_round` is deterministic, so the last revision of
+each round is exactly what the round would have given had every result arrived on time
+(tests/collector/verdict/test_revisions.py replays the same measurements both ways and compares
+the timelines field by field).
+
+Pure: round numbers and times are arguments; the caller reads late results and checkpoints from
+storage and stores each recomputation as a new revision.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from vantage.collector.verdict.config import VerdictConfig
+from vantage.collector.verdict.engine import RoundOutput, evaluate_round
+from vantage.collector.verdict.model import Observation
+from vantage.collector.verdict.state import EngineState
+
+# The issue's default, and the engine's forget time: a round older than the state remembers
+# cannot be recomputed faithfully.
+DEFAULT_REVISE_WINDOW_S = 7 * 24 * 3600.0
+
+REFUSED_TOO_OLD = "older than the revise window"
+REFUSED_NO_ROUND = "round was never computed"
+
+
+@dataclass(frozen=True, slots=True)
+class LateResult:
+    """A stored result of a round that had already been computed when it arrived."""
+
+    probe_id: str
+    round_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    round_number: int
+    results: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirtyRound:
+    """A round to revise because of late results: how many, from how many probes."""
+
+    round_number: int
+    late_results: int
+    late_probes: int
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionPlan:
+    dirty: tuple[DirtyRound, ...]  # the rounds the late results belong to, ascending
+    recompute: tuple[int, ...]  # the earliest dirty round and every computed round after it
+    refused: tuple[Refusal, ...]
+
+
+def window_rounds(revise_window_s: float, round_length: timedelta) -> int:
+    """How many rounds back a late result may revise."""
+    if revise_window_s <= 0:
+        raise ValueError("the revise window must be positive")
+    return math.ceil(revise_window_s / round_length.total_seconds())
+
+
+def plan_revisions(
+    late: Iterable[LateResult],
+    computed: Collection[int],
+    *,
+    current_round: int,
+    revise_window_s: float = DEFAULT_REVISE_WINDOW_S,
+    round_length: timedelta,
+) -> RevisionPlan:
+    """The rounds `late` makes dirty and the rounds to recompute, in order; what it cannot revise."""
+    oldest = current_round - window_rounds(revise_window_s, round_length)
+    counts: dict[int, int] = {}
+    probes: dict[int, set[str]] = {}
+    refused: dict[tuple[int, str], int] = {}
+    for result in late:
+        number = result.round_number
+        if number < oldest:
+            reason = REFUSED_TOO_OLD
+        elif number not in computed:
+            reason = REFUSED_NO_ROUND
+        else:
+            counts[number] = counts.get(number, 0) + 1
+            probes.setdefault(number, set()).add(result.probe_id)
+            continue
+        refused[(number, reason)] = refused.get((number, reason), 0) + 1
+    dirty = tuple(DirtyRound(n, counts[n], len(probes[n])) for n in sorted(counts))
+    recompute = tuple(sorted(n for n in computed if dirty and n >= dirty[0].round_number))
+    return RevisionPlan(
+        dirty=dirty,
+        recompute=recompute,
+        refused=tuple(Refusal(n, c, reason) for (n, reason), c in sorted(refused.items())),
+    )
+
+
+def recompute(
+    rounds: Sequence[int],
+    state_before: EngineState,
+    observations_of: Callable[[int], Sequence[Observation]],
+    *,
+    round_start_of: Callable[[int], datetime],
+    round_length: timedelta,
+    config: VerdictConfig | None = None,
+) -> list[RoundOutput]:
+    """Recompute `rounds` (ascending, consecutive computed rounds) from the state the engine held
+    before the first of them; each output is the round's new revision."""
+    outputs = []
+    state = state_before
+    for number in rounds:
+        out = evaluate_round(
+            observations_of(number),
+            state,
+            round_number=number,
+            round_start=round_start_of(number),
+            round_length=round_length,
+            config=config,
+        )
+        outputs.append(out)
+        state = out.state
+    return outputs
