@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
     iproute2 nftables          # network namespaces, staged cuts and filtering
     dnsmasq-base               # DNS servers in the lab (no system service)
     fping                      # the ICMP peer the benchmark compares against
+    traceroute scamper         # the traceroute peers bench/traceroute.py compares against
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
     procps psmisc curl ca-certificates openssl

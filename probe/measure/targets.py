@@ -24,6 +24,7 @@ from vantage.probe.engine.model import (
     IcmpOptions,
     MeasurementRequest,
     TcpOptions,
+    TracerouteOptions,
 )
 from vantage.probe.engine.sweep_requests import IcmpSweep
 from vantage.probe.measure.cli import expand_prefix
@@ -138,8 +139,31 @@ def _tcp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRe
     return requests
 
 
+def _traceroute(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+    from vantage.probe.engine.model import DEFAULT_TRACE_TIMEOUT_MS
+
+    options = TracerouteOptions(
+        method=args.protocol,
+        port=args.port,
+        first_ttl=args.first_ttl,
+        max_ttl=args.max_ttl,
+        probes_per_hop=args.queries,
+        max_silent_hops=args.max_silent,
+        timeout_ms=args.timeout or DEFAULT_TRACE_TIMEOUT_MS,
+        probes_in_flight=args.sim_queries,
+    )
+    problem = options.problem()
+    if problem is not None:
+        raise UsageError(problem)
+    requests = []
+    for i, target in enumerate(targets):
+        address, name = _address_of(target)
+        requests.append(MeasurementRequest(str(i), address, options, name=name))
+    return requests
+
+
 # One builder per kind in vantage/protocols.py (tests/test_protocols.py checks the keys).
-BUILDERS = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp}
+BUILDERS = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp, "traceroute": _traceroute}
 
 
 def _split_host_port(text: str, default_port: int | None) -> tuple[str, int]:
