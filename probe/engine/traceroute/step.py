@@ -198,7 +198,10 @@ class TraceSession:
         while not self.stop_reason:
             ttl = self._judged_ttl + 1
             probes = self._hop_probes(ttl)
-            if len(probes) < per_hop or any(p.reply is None for p in probes):
+            complete = len(probes) == per_hop and all(p.reply is not None for p in probes)
+            # An unreachable ends the path at this hop: its other probes are not waited for
+            # (routers rate-limit unreachables, so they are usually lost; scamper does the same).
+            if not complete and not any(self._ends_path(p.reply) for p in probes):
                 return
             self._judged_ttl = ttl
             replies = [p.reply for p in probes if p.reply is not None and not p.reply.lost]
@@ -229,6 +232,9 @@ class TraceSession:
             self._anomalies.append(LOOP)
             return LOOP
         return ""
+
+    def _ends_path(self, reply: TraceReply | None) -> bool:
+        return reply is not None and reply.icmp_type == ICMP_UNREACHABLE and not self._reached(reply)
 
     def _reached(self, reply: TraceReply) -> bool:
         if reply.icmp_type == -1 or reply.icmp_type == 0:  # TCP answer or echo reply

@@ -318,7 +318,15 @@ class PathLab:
                 run("ip", "-n", ns, "route", "add", "198.19.8.0/21", "via", f"198.19.{10 + index}.1")
         run("ip", "-n", self.target_ns, "addr", "add", f"{PATH_TARGET}/32", "dev", "lo")
         r2, r3 = self.router_ns(2), self.router_ns(3)
-        run("ip", "-n", r3, "route", "add", "unreachable", f"{PATH_UNREACHABLE}/32")
+        # Before routing, as an unreachable route would answer, but through icmp_send, whose
+        # rate limits the sysctls above lift (an unreachable route's ip_error allows about
+        # one answer a second, and repeated traces would lose them).
+        ruleset = self.workdir / f"{self.tag}-r3.nft"
+        ruleset.write_text(
+            "table ip vtpp_unreachable {\n  chain pre {\n    type filter hook prerouting priority 0;\n"
+            f"    ip daddr {PATH_UNREACHABLE} reject with icmp type host-unreachable\n  }}\n}}\n"
+        )
+        run("ip", "netns", "exec", r3, "nft", "-f", str(ruleset))
         run("ip", "-n", r3, "route", "add", f"{PATH_LOOP}/32", "via", "198.19.13.1")  # back to r2
         run("ip", "-n", r2, "route", "add", f"{PATH_LOOP}/32", "via", path_hop_address(3))
 

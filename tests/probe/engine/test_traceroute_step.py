@@ -185,6 +185,18 @@ def test_stop_rules(path: list[Answer], stop: str, hops: int, anomalies: tuple[s
     assert details.destination_reached is (stop == COMPLETED)
 
 
+def test_an_unreachable_stops_the_trace_without_waiting_for_its_hop() -> None:
+    c = codec()
+    session = TraceSession(TracerouteOptions(max_ttl=1), DESTINATION)
+    for number, _ in session.next_probes(0):
+        session.sent(number, 0)
+    answer = c.decode_icmp(unreachable(router(1), 1)(c, 1, sent_packet(c, 1, 1)))
+    assert answer is not None
+    session.answer(answer, MS)  # probes 0 and 2 still outstanding
+    assert session.done and session.stop_reason == UNREACHABLE
+    assert [r.lost for r in session.details().hops[0].replies] == [True, False, True]
+
+
 def test_max_ttl_stops_a_path_that_never_ends() -> None:
     details = trace([time_exceeded(f"198.18.{n}.1") for n in range(1, 40)], max_ttl=8).session.details()
     assert details.stop_reason == MAX_TTL and len(details.hops) == 8
