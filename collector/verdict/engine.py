@@ -222,6 +222,7 @@ def _evaluate(
         countries=new_countries,
         tracks=new_tracks,
         last_round=round_number,
+        paths=state.paths,  # collector/verdict/paths.py updates it from the round's traces
     )
     return RoundOutput(
         round_number=round_number,

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from vantage.collector.verdict.model import Event, EventKind, Status
+from vantage.collector.verdict.paths import PathMemory, Trace, TracedHop
 
 STATE_FORMAT_VERSION = 1
 
@@ -72,6 +73,8 @@ class EngineState:
     # key: (scope, kind) where scope is "AS<n>" or a country code
     tracks: dict[tuple[str, EventKind], EventTrack] = field(default_factory=dict)
     last_round: int | None = None
+    # The traces from before: the last reaching trace per (vantage point, target AS).
+    paths: PathMemory = field(default_factory=PathMemory)
 
     @classmethod
     def initial(cls) -> EngineState:
@@ -86,6 +89,8 @@ class EngineState:
             "countries": {cc: [int(m.status), m.since.isoformat()] for cc, m in self.countries.items()},
             "tracks": [[scope, int(kind), _track_to_json(t)] for (scope, kind), t in self.tracks.items()],
         }
+        if self.paths.before:  # absent in states written before traceroute (same version)
+            document["paths"] = [_trace_to_json(t) for t in self.paths.before.values()]
         return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
@@ -111,9 +116,30 @@ class EngineState:
                     (scope, EventKind(kind)): _track_from_json(t) for scope, kind, t in document["tracks"]
                 },
                 last_round=document["last_round"],
+                paths=PathMemory(
+                    {(t.probe_id, t.target_asn): t for t in map(_trace_from_json, document.get("paths", []))}
+                ),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"verdict engine state is malformed: {exc!r}") from exc
+
+
+def _trace_to_json(t: Trace) -> list[Any]:
+    hops = [[h.ttl, h.address, h.asn] for h in t.hops]
+    return [t.probe_id, t.probe_asn, t.target_id, t.target_asn, t.started_unix_s, int(t.reached), hops]
+
+
+def _trace_from_json(item: list[Any]) -> Trace:
+    probe_id, probe_asn, target_id, target_asn, started, reached, hops = item
+    return Trace(
+        str(probe_id),
+        int(probe_asn),
+        str(target_id),
+        int(target_asn),
+        float(started),
+        tuple(TracedHop(int(ttl), str(address), int(asn)) for ttl, address, asn in hops),
+        bool(reached),
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -28,6 +28,8 @@ def build_observations(
     observations: list[Observation] = []
     append = observations.append
     for m in measurements:
+        if m.protocol == Protocol.TRACEROUTE:
+            continue  # path evidence (collector/wire/traces.py), not a reachability vote
         probe = probes.get(m.probe_id)
         if probe is not None and probe.revoked:
             continue  # a revoked probe's results are kept, never believed
