@@ -10,7 +10,8 @@ The vantage points of an AS are chosen by rendezvous hashing (collector/assignme
 rendezvous.py) over the probes that can send raw packets, outside the AS, one per probe AS:
 the same probes come first for the same AS every time, so the on-demand traces come from the
 probes whose baseline traces are the "before". One target per AS is traced: the first by
-stable hash among its targets with an IPv4 address (the probe traces IPv4 only).
+stable hash among its targets with an IPv4 address (every probe has IPv4; not every probe
+has IPv6).
 """
 
 from __future__ import annotations

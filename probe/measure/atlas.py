@@ -25,8 +25,12 @@ from vantage.probe.engine.model import (
 
 ATLAS_FIRMWARE = 5080
 ATLAS_KINDS = ("icmp", "dns", "http", "traceroute")
-# Atlas's "err" letters for ICMP unreachable codes in traceroute replies.
-_UNREACHABLE_LETTERS = {0: "N", 1: "H", 2: "P", 3: "p", 9: "A", 10: "A", 13: "A"}
+# Atlas's "err" letters for ICMP unreachable codes in traceroute replies, by IP version:
+# (the unreachable type, the destination's own port unreachable code, letters by code).
+_UNREACHABLE_LETTERS = {
+    4: (3, 3, {0: "N", 1: "H", 2: "P", 9: "A", 10: "A", 13: "A"}),
+    6: (1, 4, {0: "N", 1: "A", 3: "H", 5: "A", 6: "A"}),
+}
 
 
 def write_atlas(results: list[MeasurementResult], stream: TextIO) -> None:
@@ -122,12 +126,13 @@ def _http(result: MeasurementResult, d: HttpDetails) -> dict[str, Any]:
     return doc
 
 
-def _reply(reply: TraceReply) -> dict[str, Any]:
+def _reply(reply: TraceReply, family: int) -> dict[str, Any]:
     if reply.lost:
         return {"x": "*"}
     out: dict[str, Any] = {"from": reply.from_address, "rtt": round(reply.rtt_ms, 3), "ttl": reply.reply_ttl}
-    if reply.icmp_type == 3 and reply.icmp_code != 3:
-        out["err"] = _UNREACHABLE_LETTERS.get(reply.icmp_code, str(reply.icmp_code))
+    unreachable, port_unreachable, letters = _UNREACHABLE_LETTERS[6 if family == 6 else 4]
+    if reply.icmp_type == unreachable and reply.icmp_code != port_unreachable:
+        out["err"] = letters.get(reply.icmp_code, str(reply.icmp_code))
     if reply.quoted_ttl not in (0, 1):
         out["ittl"] = reply.quoted_ttl
     if reply.tcp_flags:
@@ -158,7 +163,7 @@ def _traceroute(result: MeasurementResult, d: TracerouteDetails | None) -> dict[
         proto=d.method.upper(),
         paris_id=d.flow_id % 16 or 16,  # Atlas: 0 is classic traceroute, 1-16 Paris variations
         size=size,
-        result=[{"hop": hop.ttl, "result": [_reply(r) for r in hop.replies]} for hop in d.hops],
+        result=[{"hop": hop.ttl, "result": [_reply(r, doc["af"]) for r in hop.replies]} for hop in d.hops],
     )
     if d.method in ("udp", "tcp"):
         doc["dst_port"] = d.port

@@ -181,14 +181,19 @@ def cells(result: MeasurementResult, name: str) -> list[str]:
     return [label, *["-"] * (len(COLUMNS["tcp"]) - 1)]
 
 
-# traceroute(8)'s annotations for ICMP unreachable codes (RFC 792, RFC 1812).
-_UNREACHABLE_MARKS = {0: "!N", 1: "!H", 2: "!P", 9: "!X", 10: "!X", 13: "!X"}
+# traceroute(8)'s annotations for ICMP unreachable codes (RFC 792, RFC 1812; RFC 4443), by IP
+# version: (unreachable type, the destination's own port unreachable code, marks by code).
+_UNREACHABLE_MARKS = {
+    4: (3, 3, {0: "!N", 1: "!H", 2: "!P", 9: "!X", 10: "!X", 13: "!X"}),
+    6: (1, 4, {0: "!N", 1: "!X", 3: "!H", 5: "!X", 6: "!X"}),
+}
 
 
-def _reply_mark(reply: TraceReply) -> str:
+def _reply_mark(reply: TraceReply, family: int) -> str:
     marks = []
-    if reply.icmp_type == 3 and reply.icmp_code != 3:
-        marks.append(_UNREACHABLE_MARKS.get(reply.icmp_code, f"!{reply.icmp_code}"))
+    unreachable, port_unreachable, by_code = _UNREACHABLE_MARKS[6 if family == 6 else 4]
+    if reply.icmp_type == unreachable and reply.icmp_code != port_unreachable:
+        marks.append(by_code.get(reply.icmp_code, f"!{reply.icmp_code}"))
     if reply.mpls:
         labels = ",".join(
             f"L={m.label},E={m.traffic_class},S={int(m.bottom_of_stack)},T={m.ttl}" for m in reply.mpls
@@ -220,7 +225,7 @@ def trace_lines(result: MeasurementResult) -> str:
             if reply.from_address != shown:
                 parts.append(reply.from_address)
                 shown = reply.from_address
-            mark = _reply_mark(reply)
+            mark = _reply_mark(reply, result.address_family)
             parts.append(f"{reply.rtt_ms:.3f} ms" + (f" {mark}" if mark else ""))
         lines.append(f"{hop.ttl:>2}  {'  '.join(parts)}\n")
     notes = f"stopped: {details.stop_reason}"

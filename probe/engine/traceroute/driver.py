@@ -1,9 +1,11 @@
 """The asyncio driver of one traceroute: raw sockets, the clock, the rate cap (I/O edge).
 
-Sockets (IPv4; root or CAP_NET_RAW): a raw ICMP socket that reads every ICMP message (time
+Sockets (root or CAP_NET_RAW): a raw ICMP (ICMPv6) socket that reads every ICMP message (time
 exceeded, unreachable, echo replies) and sends ICMP probes; for UDP and TCP probes a raw
-socket of that protocol sends them (the kernel writes the IP header, with the TTL set by
-IP_TTL before each probe), and for TCP it also reads the target's SYN-ACK or RST. The source
+socket of that protocol sends them (the kernel writes the IP header, with the TTL or hop
+limit set by IP_TTL / IPV6_UNICAST_HOPS before each probe), and for TCP it also reads the
+target's SYN-ACK or RST. IPv6 answers come without their IP header: the sender is recvmsg's
+address and the hop limit its IPV6_HOPLIMIT message. The source
 address the kernel will use is found by connecting a UDP socket (no packet is sent), because
 the UDP and TCP checksums cover it. Receive times are the kernel's (SO_TIMESTAMPNS), send
 times the wall clock just after sendto, the same clock.
@@ -26,7 +28,13 @@ from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine.context import DriverContext
 from vantage.probe.engine.failure_map import kind_for_icmp_error
-from vantage.probe.engine.icmp.sockets import SO_TIMESTAMPNS, ancillary_facts, set_receive_buffer
+from vantage.probe.engine.icmp.sockets import (
+    ICMP6_FILTER,
+    SO_TIMESTAMPNS,
+    ancillary_facts,
+    icmp6_filter_passing,
+    set_receive_buffer,
+)
 from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
@@ -34,7 +42,7 @@ from vantage.probe.engine.model import (
     TracerouteOptions,
 )
 from vantage.probe.engine.pacing import Pacer
-from vantage.probe.engine.traceroute.packets import ICMP_UNREACHABLE, TraceCodec
+from vantage.probe.engine.traceroute.packets import ICMP6, TraceCodec, icmp_numbers
 from vantage.probe.engine.traceroute.step import COMPLETED, UNREACHABLE, TraceSession, last_responding_hop
 
 _RECEIVE_BUFFER_BYTES = 1 << 20
@@ -44,16 +52,20 @@ class TracerouteUnavailable(Exception):
     """No raw socket (traceroute needs root or CAP_NET_RAW)."""
 
 
+def _af(family: int) -> int:
+    return socket.AF_INET6 if family == 6 else socket.AF_INET
+
+
 def source_address_for(destination: str) -> str:
     """The address the kernel sends from towards `destination` (a UDP connect sends nothing)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+    with socket.socket(_af(6 if ":" in destination else 4), socket.SOCK_DGRAM) as probe:
         probe.connect((destination, 9))
         return str(probe.getsockname()[0])
 
 
-def _raw_socket(protocol: int) -> socket.socket:
+def _raw_socket(family: int, protocol: int) -> socket.socket:
     try:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, protocol)
+        sock = socket.socket(_af(family), socket.SOCK_RAW, protocol)
     except PermissionError as exc:
         raise TracerouteUnavailable(
             f"traceroute needs a raw socket ({exc.strerror}): run as root or give the program "
@@ -62,6 +74,12 @@ def _raw_socket(protocol: int) -> socket.socket:
     sock.setblocking(False)
     set_receive_buffer(sock, _RECEIVE_BUFFER_BYTES)
     sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    if family == 6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_RECVHOPLIMIT, 1)
+        if protocol == socket.IPPROTO_ICMPV6:
+            sock.setsockopt(
+                socket.IPPROTO_ICMPV6, ICMP6_FILTER, icmp6_filter_passing(set(ICMP6.quoting) | {129})
+            )
     return sock
 
 
@@ -91,9 +109,6 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
             source_address=source,
         )
 
-    if ":" in request.address:
-        detail = "IPv6 traceroute is not implemented yet"
-        return result(Outcome.FAILURE, Failure(f.UNKNOWN_FAILURE, Operation.TRACE, detail), None)
     if context.address_guard is not None and (why := context.address_guard(request.address)):
         return result(Outcome.REFUSED_BY_POLICY, Failure(f.REFUSED_BY_POLICY, Operation.POLICY, why), None)
     try:
@@ -115,16 +130,17 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     details = session.details(packet_size=codec.packet_bytes, flow_id=codec.flow_id)
     if details.destination_reached:
         return result(Outcome.OK, None, details, source)
-    return result(Outcome.FAILURE, trace_failure(details, session.stop_reason), details, source)
+    return result(Outcome.FAILURE, trace_failure(details, session.stop_reason, codec.family), details, source)
 
 
-def trace_failure(details: TracerouteDetails, stop_reason: str) -> Failure:
+def trace_failure(details: TracerouteDetails, stop_reason: str, family: int = 4) -> Failure:
     """Why a trace that did not reach its destination stopped, in the failure vocabulary."""
     last = last_responding_hop(details)
     where = f"last answer from {last.addresses[-1]} at hop {last.ttl}" if last else "no hop answered"
     if stop_reason == UNREACHABLE and last is not None:
-        reply = next(r for r in last.replies if not r.lost and r.icmp_type == ICMP_UNREACHABLE)
-        kind = kind_for_icmp_error(4, reply.icmp_type, reply.icmp_code)
+        unreachable = icmp_numbers(family).unreachable
+        reply = next(r for r in last.replies if not r.lost and r.icmp_type == unreachable)
+        kind = kind_for_icmp_error(family, reply.icmp_type, reply.icmp_code)
         return Failure(kind, Operation.TRACE, f"{reply.from_address} answered unreachable at hop {last.ttl}")
     if stop_reason == "loop":
         return Failure(f.TTL_EXCEEDED, Operation.TRACE, f"routing loop; {where}")
@@ -133,24 +149,34 @@ def trace_failure(details: TracerouteDetails, stop_reason: str) -> Failure:
 
 async def _trace(session: TraceSession, codec: TraceCodec, pacer: Pacer) -> None:
     loop = asyncio.get_running_loop()
-    icmp = _raw_socket(socket.IPPROTO_ICMP)
+    family = codec.family
+    icmp = _raw_socket(family, socket.IPPROTO_ICMPV6 if family == 6 else socket.IPPROTO_ICMP)
     sockets = [icmp]
     try:
         if codec.method == "icmp":
             sender = icmp
         else:
-            sender = _raw_socket(socket.IPPROTO_UDP if codec.method == "udp" else socket.IPPROTO_TCP)
+            sender = _raw_socket(family, socket.IPPROTO_UDP if codec.method == "udp" else socket.IPPROTO_TCP)
             sockets.append(sender)
+        hops_option = (
+            (socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS)
+            if family == 6
+            else (socket.IPPROTO_IP, socket.IP_TTL)
+        )
         woken = asyncio.Event()
 
         def drain(sock: socket.socket, tcp: bool) -> None:
             for _ in range(256):
                 try:
-                    data, ancdata, _flags, _address = sock.recvmsg(4096, 256)
+                    data, ancdata, _flags, address = sock.recvmsg(4096, 256)
                 except (BlockingIOError, InterruptedError):
                     break
-                received_ns, _ttl = ancillary_facts(ancdata)
-                answer = codec.decode_tcp(data) if tcp else codec.decode_icmp(data)
+                received_ns, hop_limit = ancillary_facts(ancdata)
+                sender_address = str(address[0]) if address else ""
+                if tcp:
+                    answer = codec.decode_tcp(data, sender_address, hop_limit)
+                else:
+                    answer = codec.decode_icmp(data, sender_address, hop_limit)
                 if answer is not None:
                     session.answer(answer, received_ns or time.time_ns())
             woken.set()
@@ -168,7 +194,7 @@ async def _trace(session: TraceSession, codec: TraceCodec, pacer: Pacer) -> None
             pacer.give_back(granted - len(due))
             for number, ttl in due:
                 if ttl != current_ttl:
-                    sender.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+                    sender.setsockopt(*hops_option, ttl)
                     current_ttl = ttl
                 with contextlib.suppress(OSError):  # no route, a full buffer: lost like any other
                     sender.sendto(codec.pack(number), destination)

@@ -1,4 +1,4 @@
-"""Traceroute probes, packed and decoded by hand with `struct` (pure; IPv4).
+"""Traceroute probes, packed and decoded by hand with `struct` (pure; IPv4 and IPv6).
 
 Theory of operation. A trace sends probes with increasing TTL; a router where a probe's TTL
 runs out answers with ICMP time exceeded, quoting the probe's IP header and at least its first
@@ -19,8 +19,12 @@ one trace follows one path. The probe number goes where the hash does not look:
 * TCP SYN: ports constant; the probe number is the sequence number (a per-run base + number),
   which the target's SYN-ACK or RST acknowledges (+1).
 
-The IP header is the kernel's (a raw socket without IP_HDRINCL, TTL by IP_TTL), so the IP
-identification is the kernel's too. Answers are decoded into `TraceAnswer`s; anything that is
+The IP header is the kernel's (a raw socket without IP_HDRINCL, TTL by IP_TTL or
+IPV6_UNICAST_HOPS), so the IP identification is the kernel's too. IPv4 raw sockets deliver
+the IP header with each answer; IPv6 raw sockets never do (RFC 3542), so the sender and the hop
+limit come from recvmsg (`sender`, `hop_limit`). The kernel always writes the ICMPv6 checksum
+(RFC 3542 §3.1): the two chosen payload bytes, computed over the IPv6 pseudo-header, make it
+come out as the constant anyway. Answers are decoded into `TraceAnswer`s; anything that is
 not ours, or is malformed, is None (counted by the session as unmatched), never an exception.
 Quoted packets whose identity is ours but whose other fields differ from what we sent are
 reported as such (`anomaly`). RFC 4884 extensions are parsed for RFC 4950 MPLS label stacks.
@@ -34,15 +38,30 @@ from typing import NamedTuple
 
 METHODS = ("icmp", "udp", "tcp")
 IP_PROTOCOL = {"icmp": 1, "udp": 17, "tcp": 6}
+ICMP6_PROTOCOL = 58
 PROTOCOL_TCP = 6
+IPV6_HEADER_BYTES = 40
 
-ICMP_ECHO_REPLY = 0
-ICMP_UNREACHABLE = 3
-ICMP_ECHO_REQUEST = 8
-ICMP_TIME_EXCEEDED = 11
-ICMP_PARAMETER_PROBLEM = 12
-ICMP_QUOTING_TYPES = frozenset({ICMP_UNREACHABLE, ICMP_TIME_EXCEEDED, ICMP_PARAMETER_PROBLEM})
-PORT_UNREACHABLE = 3
+
+class IcmpNumbers(NamedTuple):
+    """The ICMP message types a trace meets, per IP version (RFC 792, RFC 4443)."""
+
+    echo_request: int
+    echo_reply: int
+    unreachable: int
+    time_exceeded: int
+    port_unreachable: int  # the unreachable code a UDP probe's destination answers with
+    quoting: frozenset[int]  # the types that quote the probe
+
+
+ICMP4 = IcmpNumbers(8, 0, 3, 11, 3, frozenset({3, 11, 12}))
+ICMP6 = IcmpNumbers(128, 129, 1, 3, 4, frozenset({1, 2, 3, 4}))
+
+
+def icmp_numbers(family: int) -> IcmpNumbers:
+    return ICMP6 if family == 6 else ICMP4
+
+
 TCP_SYN = 0x02
 TCP_RST = 0x04
 TCP_ACK = 0x10
@@ -86,11 +105,6 @@ class TraceAnswer(NamedTuple):
     tcp_flags: int = 0
     anomaly: str = ""
 
-    @property
-    def from_destination_itself(self) -> bool:
-        """An echo reply or a TCP answer: the probe reached whoever sent it."""
-        return self.icmp_type in (ICMP_ECHO_REPLY, -1)
-
 
 def _fold(total: int) -> int:
     while total >> 16:
@@ -109,7 +123,9 @@ def internet_checksum(data: bytes) -> int:
     return ~_fold(word_sum(data)) & 0xFFFF
 
 
-def _address(data: bytes, offset: int) -> str:
+def _address(data: bytes, offset: int, family: int = 4) -> str:
+    if family == 6:
+        return str(ipaddress.IPv6Address(data[offset : offset + 16]))
     return str(ipaddress.IPv4Address(data[offset : offset + 4]))
 
 
@@ -130,9 +146,11 @@ class TraceCodec:
         self.flow_id = flow_id & 0xFFFF
         self.port = port
         self.seq_base = seq_base & 0xFFFFFFFF
-        self._source_raw = ipaddress.IPv4Address(source).packed
-        self._destination_raw = ipaddress.IPv4Address(destination).packed
-        self.protocol = IP_PROTOCOL[method]
+        self.family = 6 if ":" in destination else 4
+        self.icmp = icmp_numbers(self.family)
+        self._source_raw = ipaddress.ip_address(source).packed
+        self._destination_raw = ipaddress.ip_address(destination).packed
+        self.protocol = ICMP6_PROTOCOL if self.family == 6 and method == "icmp" else IP_PROTOCOL[method]
         # ICMP: one checksum for every probe, derived from the flow id (any value works).
         self.icmp_checksum = (self.flow_id * 0x9E37 + 0x5A5A) & 0xFFFF or 1
 
@@ -140,9 +158,11 @@ class TraceCodec:
     def packet_bytes(self) -> int:
         """The IP packet size of each probe."""
         transport = {"icmp": 8, "udp": 8, "tcp": 20 + len(TCP_MSS_OPTION)}[self.method]
-        return IPV4_HEADER_BYTES + transport + (0 if self.method == "tcp" else PAYLOAD_BYTES)
+        header = IPV6_HEADER_BYTES if self.family == 6 else IPV4_HEADER_BYTES
+        return header + transport + (0 if self.method == "tcp" else PAYLOAD_BYTES)
 
     def _pseudo_sum(self, length: int) -> int:
+        # IPv4 (RFC 768) and IPv6 (RFC 8200 §8.1) pseudo-headers sum to the same words.
         return word_sum(self._source_raw + self._destination_raw) + self.protocol + length
 
     def pack(self, probe: int) -> bytes:
@@ -152,13 +172,13 @@ class TraceCodec:
         if self.method == "icmp":
             # Choose the two payload bytes so that the checksum is self.icmp_checksum: the
             # one's complement sum of the whole message must then be 0xFFFF.
-            partial = (
-                (ICMP_ECHO_REQUEST << 8) + self.icmp_checksum + self.flow_id + probe + word_sum(PROBE_TAG)
-            )
+            checksum, request = self.icmp_checksum, self.icmp.echo_request
+            partial = (request << 8) + checksum + self.flow_id + probe + word_sum(PROBE_TAG)
+            if self.family == 6:  # the kernel's ICMPv6 checksum covers the pseudo-header
+                partial += self._pseudo_sum(8 + PAYLOAD_BYTES)
             filler = ~_fold(partial) & 0xFFFF
-            return struct.pack(
-                "!BBHHHH", ICMP_ECHO_REQUEST, 0, self.icmp_checksum, self.flow_id, probe, filler
-            ) + (PROBE_TAG)
+            header = struct.pack("!BBHHHH", request, 0, checksum, self.flow_id, probe, filler)
+            return header + PROBE_TAG
         if self.method == "udp":
             length = 8 + PAYLOAD_BYTES
             checksum = probe + 1
@@ -177,16 +197,22 @@ class TraceCodec:
 
     # ------------------------------------------------------------ answers
 
-    def decode_icmp(self, data: bytes) -> TraceAnswer | None:
-        """An IPv4 packet from the raw ICMP socket: an answer to one of our probes, or None."""
-        if len(data) < IPV4_HEADER_BYTES or data[0] >> 4 != 4:
+    def decode_icmp(self, data: bytes, sender: str = "", hop_limit: int = 0) -> TraceAnswer | None:
+        """An answer from the raw ICMP socket (IPv4: with its IP header; IPv6: the ICMPv6
+        message alone, `sender` and `hop_limit` from recvmsg): one to our probes, or None."""
+        if self.family == 4:
+            if len(data) < IPV4_HEADER_BYTES or data[0] >> 4 != 4:
+                return None
+            header = (data[0] & 0x0F) * 4
+            if header < IPV4_HEADER_BYTES:
+                return None
+            reply_ttl, sender = data[8], _address(data, 12)
+        else:
+            header, reply_ttl = 0, hop_limit
+        if len(data) < header + 8:
             return None
-        header = (data[0] & 0x0F) * 4
-        if header < IPV4_HEADER_BYTES or len(data) < header + 8:
-            return None
-        reply_ttl, sender = data[8], _address(data, 12)
         icmp_type, code = data[header], data[header + 1]
-        if icmp_type == ICMP_ECHO_REPLY:
+        if icmp_type == self.icmp.echo_reply:
             if self.method != "icmp":
                 return None
             ident, sequence = struct.unpack_from("!HH", data, header + 4)
@@ -195,7 +221,7 @@ class TraceCodec:
             if data[header + 10 : header + 8 + PAYLOAD_BYTES] != PROBE_TAG:
                 return None
             return TraceAnswer(sequence, sender, icmp_type, code, 0, reply_ttl)
-        if icmp_type not in ICMP_QUOTING_TYPES:
+        if icmp_type not in self.icmp.quoting:
             return None
         return self._decode_quote(data, header, sender, reply_ttl, icmp_type, code)
 
@@ -204,22 +230,33 @@ class TraceCodec:
     ) -> TraceAnswer | None:
         quoted = header + 8
         garbage = TraceAnswer(-1, sender, icmp_type, code, 0, reply_ttl, anomaly=GARBAGE_QUOTE)
-        if len(data) < quoted + IPV4_HEADER_BYTES or data[quoted] >> 4 != 4:
-            return garbage  # no IPv4 header where the quoted packet should be
-        quoted_header = (data[quoted] & 0x0F) * 4
+        if self.family == 4:
+            if len(data) < quoted + IPV4_HEADER_BYTES or data[quoted] >> 4 != 4:
+                return garbage  # no IPv4 header where the quoted packet should be
+            quoted_header = (data[quoted] & 0x0F) * 4
+            if quoted_header < IPV4_HEADER_BYTES:
+                return garbage
+            protocol, quoted_ttl = data[quoted + 9], data[quoted + 8]
+            destination = data[quoted + 16 : quoted + 20]
+        else:
+            if len(data) < quoted + IPV6_HEADER_BYTES or data[quoted] >> 4 != 6:
+                return garbage
+            quoted_header = IPV6_HEADER_BYTES  # our probes carry no extension headers
+            protocol, quoted_ttl = data[quoted + 6], data[quoted + 7]
+            destination = data[quoted + 24 : quoted + 40]
         inner = quoted + quoted_header
-        if quoted_header < IPV4_HEADER_BYTES or len(data) < inner + 8:
+        if len(data) < inner + 8:
             return garbage
         probe = self._probe_of_quote(data, inner)
         if probe is None:
             return None
         anomaly = ""
-        if data[quoted + 9] != self.protocol or data[quoted + 16 : quoted + 20] != self._destination_raw:
+        if protocol != self.protocol or destination != self._destination_raw:
             anomaly = QUOTE_REWRITTEN
-        mpls, bad = parse_extensions(data, header)
+        mpls, bad = parse_extensions(data, header, self.family)
         if bad and not anomaly:
             anomaly = BAD_EXTENSION
-        return TraceAnswer(probe, sender, icmp_type, code, data[quoted + 8], reply_ttl, mpls, 0, anomaly)
+        return TraceAnswer(probe, sender, icmp_type, code, quoted_ttl, reply_ttl, mpls, 0, anomaly)
 
     def _probe_of_quote(self, data: bytes, inner: int) -> int | None:
         first: int
@@ -229,7 +266,7 @@ class TraceCodec:
         first, second, third, fourth = struct.unpack_from("!HHHH", data, inner)
         if self.method == "icmp":
             # type/code, checksum, identifier, sequence
-            if first != ICMP_ECHO_REQUEST << 8 or third != self.flow_id:
+            if first != self.icmp.echo_request << 8 or third != self.flow_id:
                 return None
             if second != self.icmp_checksum:
                 return None  # not the checksum we always send: someone else's echo, or a rewrite
@@ -243,12 +280,21 @@ class TraceCodec:
         probe = ((third << 16 | fourth) - self.seq_base) & 0xFFFFFFFF
         return probe if probe < 0xFFFF else None
 
-    def decode_tcp(self, data: bytes) -> TraceAnswer | None:
-        """An IPv4 packet from the raw TCP socket: the target's SYN-ACK or RST to a probe."""
-        if self.method != "tcp" or len(data) < IPV4_HEADER_BYTES or data[0] >> 4 != 4:
+    def decode_tcp(self, data: bytes, sender: str = "", hop_limit: int = 0) -> TraceAnswer | None:
+        """From the raw TCP socket (IPv4: with its IP header; IPv6: the segment alone): the
+        target's SYN-ACK or RST to a probe."""
+        if self.method != "tcp":
             return None
-        header = (data[0] & 0x0F) * 4
-        if header < IPV4_HEADER_BYTES or len(data) < header + 14 or data[9] != PROTOCOL_TCP:
+        if self.family == 4:
+            if len(data) < IPV4_HEADER_BYTES or data[0] >> 4 != 4 or data[9] != PROTOCOL_TCP:
+                return None
+            header = (data[0] & 0x0F) * 4
+            if header < IPV4_HEADER_BYTES:
+                return None
+            sender, hop_limit = _address(data, 12), data[8]
+        else:
+            header = 0
+        if len(data) < header + 14:
             return None
         source_port, destination_port, _seq, ack = struct.unpack_from("!HHII", data, header)
         flags = data[header + 13]
@@ -257,18 +303,19 @@ class TraceCodec:
         probe = (ack - 1 - self.seq_base) & 0xFFFFFFFF
         if probe >= 0xFFFF:
             return None
-        return TraceAnswer(probe, _address(data, 12), -1, 0, 0, data[8], tcp_flags=flags & 0x3F)
+        return TraceAnswer(probe, sender, -1, 0, 0, hop_limit, tcp_flags=flags & 0x3F)
 
 
-def parse_extensions(data: bytes, header: int) -> tuple[tuple[MplsEntry, ...], bool]:
+def parse_extensions(data: bytes, header: int, family: int = 4) -> tuple[tuple[MplsEntry, ...], bool]:
     """(MPLS label stack entries, whether a valid extension header had malformed objects).
 
-    RFC 4884 §5: byte 5 of a time exceeded or unreachable message is the original datagram's
-    length in 32-bit words, with the extension structure after it (at least 128 bytes in);
+    RFC 4884 §5: byte 5 of an ICMPv4 time exceeded or unreachable message is the original
+    datagram's length in 32-bit words (ICMPv6: byte 4, in 64-bit words), with the extension
+    structure after it (at least 128 bytes in);
     routers that predate it put the extension at byte 128 with the length 0 (§5.4), which is
     accepted when the extension header's version and checksum are right.
     """
-    words = data[header + 5]
+    words = data[header + 4] * 2 if family == 6 else data[header + 5]
     start = header + 8 + (words * 4 if words else RFC4884_ORIGINAL_BYTES)
     if words and words * 4 < RFC4884_ORIGINAL_BYTES:
         return (), False  # a length too short for an extension to follow (RFC 4884 §4.1)

@@ -37,12 +37,7 @@ from vantage.probe.engine.model import (
     TracerouteDetails,
     TracerouteOptions,
 )
-from vantage.probe.engine.traceroute.packets import (
-    ICMP_TIME_EXCEEDED,
-    ICMP_UNREACHABLE,
-    PORT_UNREACHABLE,
-    TraceAnswer,
-)
+from vantage.probe.engine.traceroute.packets import ICMP4, IcmpNumbers, TraceAnswer, icmp_numbers
 
 COMPLETED = "completed"
 UNREACHABLE = "unreachable"
@@ -91,12 +86,14 @@ class TraceSession:
     _silent_run: int = 0
     _seen_at: dict[str, int] = field(default_factory=dict)  # address -> last TTL it answered at
     _anomalies: list[str] = field(default_factory=list)
+    _icmp: IcmpNumbers = ICMP4
 
     def __post_init__(self) -> None:
         problem = self.options.problem()
         if problem is not None:
             raise ValueError(problem)
         self._judged_ttl = self.options.first_ttl - 1
+        self._icmp = icmp_numbers(6 if ":" in self.destination else 4)
 
     # ------------------------------------------------------------ sending
 
@@ -220,10 +217,11 @@ class TraceSession:
             if ttl == self.options.first_ttl and self._answers_in_its_name(ttl, replies):
                 self._anomalies.append(DESTINATION_AT_EVERY_TTL)
             return COMPLETED
-        if any(r.icmp_type == ICMP_UNREACHABLE for r in replies):
+        if any(r.icmp_type == self._icmp.unreachable for r in replies):
             return UNREACHABLE
         looped = False
-        for address in dict.fromkeys(r.from_address for r in replies if r.icmp_type == ICMP_TIME_EXCEEDED):
+        exceeded = self._icmp.time_exceeded
+        for address in dict.fromkeys(r.from_address for r in replies if r.icmp_type == exceeded):
             earlier = self._seen_at.get(address)
             if earlier is not None and earlier < ttl - 1:
                 looped = True
@@ -234,15 +232,15 @@ class TraceSession:
         return ""
 
     def _ends_path(self, reply: TraceReply | None) -> bool:
-        return reply is not None and reply.icmp_type == ICMP_UNREACHABLE and not self._reached(reply)
+        return reply is not None and reply.icmp_type == self._icmp.unreachable and not self._reached(reply)
 
     def _reached(self, reply: TraceReply) -> bool:
-        if reply.icmp_type == -1 or reply.icmp_type == 0:  # TCP answer or echo reply
+        if reply.icmp_type in (-1, self._icmp.echo_reply):  # a TCP answer or an echo reply
             return True
         # A UDP probe reaching its destination gets port unreachable from the destination.
         return (
-            reply.icmp_type == ICMP_UNREACHABLE
-            and reply.icmp_code == PORT_UNREACHABLE
+            reply.icmp_type == self._icmp.unreachable
+            and reply.icmp_code == self._icmp.port_unreachable
             and reply.from_address == self.destination
         )
 

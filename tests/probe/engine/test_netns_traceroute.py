@@ -13,7 +13,16 @@ from typing import Any
 
 import pytest
 
-from .netns_lab import PATH_LOOP, PATH_TARGET, PATH_UNREACHABLE, VANTAGE, PathLab, path_hop_address
+from .netns_lab import (
+    PATH_LOOP,
+    PATH_TARGET,
+    PATH_TARGET6,
+    PATH_UNREACHABLE,
+    PATH_UNREACHABLE6,
+    VANTAGE,
+    PathLab,
+    path_hop_address,
+)
 
 pytestmark = pytest.mark.netns
 METHODS = ["icmp", "udp", "tcp"]
@@ -91,11 +100,34 @@ def test_a_silent_router_is_a_row_of_stars(path_lab: PathLab) -> None:
 def test_the_atlas_form_parses_with_ripe_atlas_sagan(path_lab: PathLab) -> None:
     from ripe.atlas.sagan import Result, TracerouteResult
 
-    for method in METHODS:
-        _, out = trace(path_lab, PATH_TARGET, "--protocol", method, fmt="--format=atlas")
-        raw = json.loads(out)
-        parsed = Result.get(raw, on_error=Result.ACTION_FAIL, on_malformation=Result.ACTION_FAIL)
-        assert isinstance(parsed, TracerouteResult)
-        assert parsed.destination_ip_responded and parsed.total_hops == 4
-        assert parsed.ip_path[0] == [path_hop_address(1)] * 3
-        assert parsed.protocol == method.upper()
+    for target, family in ((PATH_TARGET, 4), (PATH_TARGET6, 6)):
+        for method in METHODS:
+            _, out = trace(path_lab, target, "--protocol", method, fmt="--format=atlas")
+            raw = json.loads(out)
+            parsed = Result.get(raw, on_error=Result.ACTION_FAIL, on_malformation=Result.ACTION_FAIL)
+            assert isinstance(parsed, TracerouteResult)
+            assert parsed.destination_ip_responded and parsed.total_hops == 4
+            assert parsed.ip_path[0] == [path_hop_address(1, family)] * 3
+            assert parsed.protocol == method.upper() and parsed.af == family
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ipv6_traces_name_every_router_and_reach_the_target(path_lab: PathLab, method: str) -> None:
+    status, doc = document(path_lab, PATH_TARGET6, "--protocol", method)
+    assert status == 0 and doc["outcome"] == "OUTCOME_OK", doc
+    assert addresses(doc) == [{path_hop_address(n, 6)} for n in (1, 2, 3)] + [{PATH_TARGET6}]
+    first = doc["traceroute"]["hops"][0]["replies"][0]
+    assert first["icmp_type"] == 3 and first["quoted_ttl"] == 1 and first["reply_ttl"] == 64
+    assert doc["address_family"] == 6 and doc["traceroute"]["packet_size"] > 40
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_ipv6_address_unreachable_ends_the_trace(path_lab: PathLab, method: str) -> None:
+    status, doc = document(path_lab, PATH_UNREACHABLE6, "--protocol", method, "--timeout", "300")
+    assert status == 1 and doc["failure"]["kind"] == "host_unreachable"
+    assert doc["traceroute"]["stop_reason"] == "unreachable"
+    assert addresses(doc)[-1] == {path_hop_address(3, 6)}
+    _, table = trace(
+        path_lab, PATH_UNREACHABLE6, "--protocol", method, "--timeout", "300", fmt="--format=table"
+    )
+    assert " !H" in table.splitlines()[3]

@@ -380,3 +380,70 @@ def test_invalid_options_are_refused_by_name() -> None:
         TraceSession(TracerouteOptions(method="sctp"), DESTINATION)
     with pytest.raises(ValueError, match="TTLs"):
         TraceSession(TracerouteOptions(first_ttl=9, max_ttl=3), DESTINATION)
+
+
+# ---------------------------------------------------------------- IPv6
+
+SOURCE6, DESTINATION6 = "fd00:0:0:11::1", "fd00:0:0:100::1"
+
+
+@pytest.mark.parametrize("method", ["icmp", "udp", "tcp"])
+def test_ipv6_answers_without_their_ip_header(method: str) -> None:
+    from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoReply, ICMPv6TimeExceeded, IPv6
+
+    port = {"icmp": 0, "udp": 33434, "tcp": 80}[method]
+    c = TraceCodec(method, SOURCE6, DESTINATION6, flow_id=40001, port=port, seq_base=7)
+    assert c.family == 6 and c.packet_bytes == 40 + len(c.pack(0))
+    session = TraceSession(TracerouteOptions(method=method, port=port, probes_per_hop=1), DESTINATION6)
+    nh = {"icmp": 58, "udp": 17, "tcp": 6}[method]
+    for number, ttl in session.next_probes(0):
+        session.sent(number, 0)
+        probe = IPv6(src=SOURCE6, dst=DESTINATION6, hlim=1, nh=nh) / Raw(c.pack(number))
+        if ttl < 3:  # routers: time exceeded quoting the probe (the raw socket gives the ICMPv6 part)
+            answer = c.decode_icmp(bytes(ICMPv6TimeExceeded() / probe), f"fd00:0:0:{10 + ttl}::2", 64 - ttl)
+        elif method == "icmp":
+            reply = ICMPv6EchoReply(id=c.flow_id, seq=number, data=c.pack(number)[8:])
+            answer = c.decode_icmp(bytes(reply), DESTINATION6, 62)
+        elif method == "udp":
+            answer = c.decode_icmp(bytes(ICMPv6DestUnreach(code=4) / probe), DESTINATION6, 62)
+        else:
+            syn_ack = TCP(sport=80, dport=c.flow_id, ack=c.seq_base + number + 1, flags="SA")
+            answer = c.decode_tcp(bytes(syn_ack), DESTINATION6, 62)
+        assert answer is not None and answer.probe == number
+        session.answer(answer, MS)
+        if session.done:
+            break
+    details = session.details()
+    assert details.stop_reason == COMPLETED
+    assert [hop.addresses for hop in details.hops] == [
+        ("fd00:0:0:11::2",),
+        ("fd00:0:0:12::2",),
+        (DESTINATION6,),
+    ]
+    assert details.hops[0].replies[0].quoted_ttl == 1 and details.hops[0].replies[0].reply_ttl == 63
+
+
+def test_ipv6_unreachable_and_the_constant_icmpv6_checksum() -> None:
+    from scapy.layers.inet6 import ICMPv6DestUnreach, ICMPv6EchoRequest, IPv6
+
+    c = TraceCodec("icmp", SOURCE6, DESTINATION6, flow_id=40001, port=0)
+    checksums = set()
+    for number in (0, 1, 99):
+        packet = IPv6(bytes(IPv6(src=SOURCE6, dst=DESTINATION6, nh=58) / Raw(c.pack(number))))
+        echo = packet[ICMPv6EchoRequest]
+        recomputed = ICMPv6EchoRequest(bytes(echo))
+        del recomputed.cksum
+        # What the kernel will write (it always computes the ICMPv6 checksum) is our constant.
+        checksums.add(IPv6(bytes(IPv6(src=SOURCE6, dst=DESTINATION6) / recomputed))[ICMPv6EchoRequest].cksum)
+    assert checksums == {c.icmp_checksum}
+    session = TraceSession(TracerouteOptions(max_ttl=1), DESTINATION6)
+    for number, _ in session.next_probes(0):
+        session.sent(number, 0)
+    probe = IPv6(src=SOURCE6, dst=DESTINATION6, hlim=1, nh=58) / Raw(c.pack(0))
+    answer = c.decode_icmp(bytes(ICMPv6DestUnreach(code=3) / probe), "fd00:0:0:11::2", 64)
+    assert answer is not None
+    session.answer(answer, MS)
+    assert session.stop_reason == UNREACHABLE
+    assert c.decode_icmp(bytes(ICMPv6DestUnreach(code=3) / Raw(b"\x45" + b"\0" * 39)), "fd00::9", 64) == (
+        packets.TraceAnswer(-1, "fd00::9", 1, 3, 0, 64, anomaly=packets.GARBAGE_QUOTE)
+    )
