@@ -139,6 +139,13 @@ def _register_serve(group: Subparsers) -> None:
         help="discovery: most echo requests per second over all campaigns (default 100)",
     )
     p.add_argument(
+        "--traceroutes",
+        action="store_true",
+        help="schedule traceroutes: each target AS from 3 vantage points every 3 hours, and every "
+        "round from 5 while it is DOWN or DEGRADED, so verdicts say where paths stop (needs probes "
+        "with raw sockets)",
+    )
+    p.add_argument(
         "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
     )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -210,6 +217,7 @@ def _serve(args: argparse.Namespace) -> int:
         require_reader=args.require_reader_token,
         discovery_block_budget_per_hour=budget,
         discovery_rate_pps=rate,
+        traceroutes=args.traceroutes,
     )
     options = ServeOptions(
         listen=args.listen,

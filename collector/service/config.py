@@ -47,6 +47,11 @@ class CollectorConfig:
     # from): echo requests per /24 per hour, and per second over all campaigns.
     discovery_block_budget_per_hour: int = DEFAULT_BLOCK_BUDGET_PER_HOUR
     discovery_rate_pps: float = DEFAULT_CAMPAIGN_RATE_PPS
+    # Schedule traceroutes (collector/assignment/traces.py): a baseline every few hours and
+    # on-demand traces of DOWN/DEGRADED ASes, so that verdicts say where a cut is. Off unless
+    # asked (`--traceroutes`): the probe's record does not yet say whether it has raw sockets,
+    # and a probe with only unprivileged ICMP would report every trace as a failure.
+    traceroutes: bool = False
 
     @property
     def silent_after_s(self) -> float:
