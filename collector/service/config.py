@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vantage.collector.assignment.traces import DEFAULT_BASELINE_EVERY_S
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
@@ -52,6 +53,9 @@ class CollectorConfig:
     # asked (`--traceroutes`): the probe's record does not yet say whether it has raw sockets,
     # and a probe with only unprivileged ICMP would report every trace as a failure.
     traceroutes: bool = False
+    # How often each target AS gets its baseline traces (3 hours; a lab with rounds of seconds
+    # needs seconds).
+    trace_baseline_s: float = DEFAULT_BASELINE_EVERY_S
 
     @property
     def silent_after_s(self) -> float:

@@ -133,7 +133,8 @@ class WorkPlanner:
             for probe_id, specs in census.items():
                 result.setdefault(probe_id, []).extend(specs)
         if self.app.config.traceroutes:  # the baseline and on-demand traces (assignment/traces.py)
-            trace_config = TraceConfig.for_round_length(self.app.config.round_seconds)
+            config = self.app.config
+            trace_config = TraceConfig.for_round_length(config.round_seconds, config.trace_baseline_s)
             traces = plan_traces(
                 slots, [target_slot(t) for t in targets], round_number, dict.fromkeys(affected), trace_config
             )

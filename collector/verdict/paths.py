@@ -9,9 +9,9 @@ vantage point's trace of this round with its "before":
 * it still reaches: no cut on its path (the same AS path), or a path change (another AS path);
 * it stops: at its last responding hop, in AS S. With A the affected AS, and N the AS that
   followed S on the "before" path:
-  - S is A and the hop is A's first on the "before" path (its border router), or S is not A
-    but N is A (the last hop before A): **border** — the link into A or A's edge;
-  - S is A, deeper than its first hop: **inside** A;
+  - S is not A but N is A (the last hop before A): **border** — the link into A, or A's
+    border router, is where the paths end;
+  - S is A (even its first router answers, but nothing beyond): **inside** A;
   - S is not A and N is another AS: **upstream** of A — a transit cut between S and N;
   - S is not on the "before" path at all: unknown (the path changed and then stopped).
 
@@ -127,13 +127,8 @@ def _vote(asn: int, trace: Trace, before: Trace | None) -> _Vote:
     if last is None:
         return _Vote(CutPlace.UNKNOWN, 0, 0, "", trace.probe_asn)
     stop = last.asn
-    if stop == asn:
-        if before is not None:
-            in_as = [hop.address for hop in before.hops if hop.asn == asn]
-            place = CutPlace.BORDER if in_as[:1] == [last.address] else CutPlace.INSIDE
-        else:  # no "before": the number of A's hops this trace saw says it
-            place = CutPlace.BORDER if sum(hop.asn == asn for hop in trace.hops) == 1 else CutPlace.INSIDE
-        return _Vote(place, stop, 0, last.address, trace.probe_asn)
+    if stop == asn:  # the path entered A: whatever stopped it is inside A
+        return _Vote(CutPlace.INSIDE, stop, 0, last.address, trace.probe_asn)
     path = before.as_path if before is not None else ()
     if stop and stop in path and path.index(stop) + 1 < len(path):
         following = path[path.index(stop) + 1]
@@ -199,15 +194,10 @@ def _with_summary(r: Localisation) -> Localisation:
         text = f"{who}{of} still reach {a} as before: no cut on the path"
     elif r.place is CutPlace.PATH_CHANGE:
         text = f"{who}{of} still reach {a} by other AS paths than before: a path change, no cut"
-    elif r.place is CutPlace.BORDER and r.stop_asn != r.asn:
+    elif r.place is CutPlace.BORDER:
         text = (
             f"{who}{of} stop at the last hop of AS{r.stop_asn} before {a} ({r.stop_address}); "
             f"before the event they continued into {a}: a cut at the border of {a}"
-        )
-    elif r.place is CutPlace.BORDER:
-        text = (
-            f"{who}{of} stop at the border of {a} (its first hop, {r.stop_address}); "
-            "before the event they continued inside it"
         )
     elif r.place is CutPlace.UPSTREAM:
         text = (

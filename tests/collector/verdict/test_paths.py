@@ -64,9 +64,9 @@ def found(traces: list[Trace], mem: PathMemory | None = None) -> Localisation:
             "before the event they continued into AS9198: a cut at the border of AS9198",
         ),
         (
-            ["r1299a", "r1299b", "r35168", "b1"], False, CutPlace.BORDER, A, 0,
-            "paths from 3 vantage points in 3 ASes stop at the border of AS9198 (its first hop, b1); "
-            "before the event they continued inside it",
+            ["r1299a", "r1299b", "r35168", "b1"], False, CutPlace.INSIDE, A, 0,
+            "paths from 3 vantage points in 3 ASes enter AS9198 and stop inside it (last hop b1): "
+            "a cut inside AS9198",
         ),
         (
             ["r1299a", "r1299b", "r35168", "b1", "c1"], False, CutPlace.INSIDE, A, 0,
@@ -83,7 +83,7 @@ def found(traces: list[Trace], mem: PathMemory | None = None) -> Localisation:
             "paths from 3 vantage points in 3 ASes still reach AS9198 as before: no cut on the path",
         ),
     ],
-    ids=["transit-cut", "border-link", "border-router-answers", "inside", "path-change", "no-cut"],
+    ids=["transit-cut", "border", "inside-at-its-first-router", "inside", "path-change", "no-cut"],
 )  # fmt: skip
 def test_each_place(
     path: list[str], reached: bool, place: CutPlace, stop_asn: int, next_asn: int, sentence: str
@@ -113,7 +113,7 @@ def test_stopped_paths_outweigh_reaching_ones() -> None:
 def test_without_a_before_only_an_inside_stop_can_be_placed() -> None:
     assert found(during(["r1299a", "r1299b"]), PathMemory()).place is CutPlace.UNKNOWN
     assert found(during(["r1299a", "r35168", "b1", "c1"]), PathMemory()).place is CutPlace.INSIDE
-    assert found(during(["r1299a", "r35168", "b1"]), PathMemory()).place is CutPlace.BORDER
+    assert found(during(["r1299a", "r35168", "b1"]), PathMemory()).place is CutPlace.INSIDE
 
 
 def test_a_stop_off_the_old_path_is_unknown_and_says_so() -> None:
