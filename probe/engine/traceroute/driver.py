@@ -196,9 +196,13 @@ async def _trace(session: TraceSession, codec: TraceCodec, pacer: Pacer) -> None
                 if ttl != current_ttl:
                     sender.setsockopt(*hops_option, ttl)
                     current_ttl = ttl
+                packet = codec.pack(number)
+                # Stamped before sendto, as ping(8) does: on a veth the answer can be received
+                # (and kernel-timestamped) inside the sendto call itself.
+                sent_ns = time.time_ns()
                 with contextlib.suppress(OSError):  # no route, a full buffer: lost like any other
-                    sender.sendto(codec.pack(number), destination)
-                session.sent(number, time.time_ns())
+                    sender.sendto(packet, destination)
+                session.sent(number, sent_ns)
             if session.done:
                 break
             waits = [session.next_deadline_ns()]
