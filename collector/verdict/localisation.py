@@ -4,7 +4,8 @@ After the verdict engine has decided a round (collector/verdict/engine.py), each
 DOWN or DEGRADED and was traced this round gets the localisation of collector/verdict/paths.py
 in its evidence (`Evidence.path`), and its sentence appended to the evidence summary and to
 the AS's events of the round, which is what `vantage status --asn` and `vantage timeline`
-print. The traces towards ASes that are UP become the "before" of later rounds.
+print; an event keeps its last finding in rounds without traces and when it closes. The
+traces towards ASes that are UP become the "before" of later rounds.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from vantage.collector.verdict.paths import Localisation, PathMemory, Trace, loc
 
 # The statuses for which paths are localised: the AS is (partly) cut off from the outside.
 LOCALISED_STATUSES = frozenset({Status.DOWN, Status.DEGRADED})
+# An event closes a few rounds after its AS is UP again (the engine's hysteresis); a finding
+# whose event never opened is forgotten after this many rounds UP.
+FORGET_AFTER_UP_ROUNDS = 10
 
 
 def _sentence(localisation: Localisation) -> str:
@@ -49,9 +53,24 @@ def localise_round(
         else v
         for v in verdicts
     )
+    # The finding of the event: this round's, else the last one of the event (rounds without
+    # traces, the round it closes in). Forgotten when the event closes, or after
+    # FORGET_AFTER_UP_ROUNDS rounds UP without an event (one that never opened).
+    findings = dict(memory.findings)
+    findings.update((asn, (_sentence(localisation), 0)) for asn, localisation in found.items())
     out_events = tuple(
-        replace(e, summary=f"{e.summary} {_sentence(found[e.asn])}") if e.asn in found and e.is_open else e
+        replace(e, summary=f"{e.summary} {findings[e.asn][0]}") if e.asn and e.asn in findings else e
         for e in events
     )
+    closed = {e.asn for e in events if e.asn and not e.is_open}
+    with_events = {e.asn for e in events if e.asn}
     up = {v.asn for v in verdicts if v.status is Status.UP}
-    return out_verdicts, out_events, memory.updated(traces, up)
+    for asn, (sentence, up_rounds) in list(findings.items()):
+        if asn in closed:
+            del findings[asn]
+        elif asn in up and asn not in with_events:
+            if up_rounds + 1 >= FORGET_AFTER_UP_ROUNDS:
+                del findings[asn]
+            else:
+                findings[asn] = (sentence, up_rounds + 1)
+    return out_verdicts, out_events, PathMemory(memory.updated(traces, up).before, findings)

@@ -81,9 +81,13 @@ def map_hops(hops: Iterable[tuple[int, str]], locate: Locate) -> tuple[TracedHop
 
 @dataclass(frozen=True, slots=True)
 class PathMemory:
-    """The last reaching trace per (probe id, target AS), taken while that AS was UP."""
+    """The last reaching trace per (probe id, target AS), taken while that AS was UP; and the
+    last finding per AS during its event (its sentence), so that the event keeps saying where
+    the cut was in rounds without traces and when it closes."""
 
     before: Mapping[tuple[str, int], Trace] = field(default_factory=dict)
+    # asn -> (sentence, rounds the AS has been UP with no event since)
+    findings: Mapping[int, tuple[str, int]] = field(default_factory=dict)
 
     def updated(self, traces: Iterable[Trace], up_asns: frozenset[int] | set[int]) -> PathMemory:
         """A new memory with this round's reaching traces towards ASes that are UP."""
@@ -94,7 +98,7 @@ class PathMemory:
                 kept = before.get(key)
                 if kept is None or kept.started_unix_s <= trace.started_unix_s:
                     before[key] = trace
-        return PathMemory(before)
+        return PathMemory(before, self.findings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -81,7 +81,7 @@ class EngineState:
         return cls()
 
     def to_bytes(self) -> bytes:
-        document = {
+        document: dict[str, Any] = {
             "version": STATE_FORMAT_VERSION,
             "last_round": self.last_round,
             "targets": {tid: [a, n, int(ever)] for tid, (a, n, ever) in self.targets.items()},
@@ -91,6 +91,8 @@ class EngineState:
         }
         if self.paths.before:  # absent in states written before traceroute (same version)
             document["paths"] = [_trace_to_json(t) for t in self.paths.before.values()]
+        if self.paths.findings:
+            document["path_findings"] = {str(asn): list(kept) for asn, kept in self.paths.findings.items()}
         return json.dumps(document, separators=(",", ":")).encode()
 
     @classmethod
@@ -117,7 +119,11 @@ class EngineState:
                 },
                 last_round=document["last_round"],
                 paths=PathMemory(
-                    {(t.probe_id, t.target_asn): t for t in map(_trace_from_json, document.get("paths", []))}
+                    {(t.probe_id, t.target_asn): t for t in map(_trace_from_json, document.get("paths", []))},
+                    {
+                        int(asn): (str(text), int(up_rounds))
+                        for asn, (text, up_rounds) in document.get("path_findings", {}).items()
+                    },
                 ),
             )
         except (KeyError, TypeError, ValueError) as exc:

@@ -92,3 +92,19 @@ def test_a_state_written_before_traceroute_still_loads() -> None:
     blob = out.state.to_bytes()
     assert b'"paths"' not in blob  # an empty memory writes nothing: older readers see no change
     assert EngineState.from_bytes(blob).paths == PathMemory()
+
+
+def test_an_event_keeps_its_finding_in_rounds_without_traces_and_when_it_closes() -> None:
+    rounds = [*warm(), *[full_round(TARGET_ASN, range(3), 10, ok=False) for _ in range(4)], *warm(4)]
+    memory = PathMemory()
+    summaries: list[list[str]] = []
+    for n, out in enumerate(run(rounds)):
+        # Traces from before, then only in round 5 (stopping): rounds 6 on have none.
+        round_traces = traces(None, float(n)) if n < 4 else traces(2, float(n)) if n == 5 else []
+        _, events, memory = localise_round(out.as_verdicts, out.events, round_traces, memory)
+        summaries.append([e.summary for e in events if e.asn == TARGET_ASN])
+    with_finding = [
+        n for n, texts in enumerate(summaries) if texts and all("a transit cut" in t for t in texts)
+    ]
+    assert with_finding == [5, 6, 7, 9]  # round 9 closes the event (round 8 has none of it)
+    assert not memory.findings  # forgotten once the event is over
