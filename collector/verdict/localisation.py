@@ -14,10 +14,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from vantage.collector.verdict.model import AsVerdict, Event, Status
-from vantage.collector.verdict.paths import Localisation, PathMemory, Trace, localise
+from vantage.collector.verdict.paths import CutPlace, Localisation, PathMemory, Trace, localise
 
 # The statuses for which paths are localised: the AS is (partly) cut off from the outside.
 LOCALISED_STATUSES = frozenset({Status.DOWN, Status.DEGRADED})
+REACHING = frozenset({CutPlace.NO_CUT, CutPlace.PATH_CHANGE})
 # An event closes a few rounds after its AS is UP again (the engine's hysteresis); a finding
 # whose event never opened is forgotten after this many rounds UP.
 FORGET_AFTER_UP_ROUNDS = 10
@@ -57,7 +58,12 @@ def localise_round(
     # traces, the round it closes in). Forgotten when the event closes, or after
     # FORGET_AFTER_UP_ROUNDS rounds UP without an event (one that never opened).
     findings = dict(memory.findings)
-    findings.update((asn, (_sentence(localisation), 0)) for asn, localisation in found.items())
+    for asn, localisation in found.items():
+        # Paths that reach again while the status still lags (the last rounds of an outage) do
+        # not make the event forget where its paths had stopped.
+        if localisation.place in REACHING and asn in findings:
+            continue
+        findings[asn] = (_sentence(localisation), 0)
     out_events = tuple(
         replace(e, summary=f"{e.summary} {findings[e.asn][0]}") if e.asn and e.asn in findings else e
         for e in events

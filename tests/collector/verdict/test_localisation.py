@@ -99,8 +99,9 @@ def test_an_event_keeps_its_finding_in_rounds_without_traces_and_when_it_closes(
     memory = PathMemory()
     summaries: list[list[str]] = []
     for n, out in enumerate(run(rounds)):
-        # Traces from before, then only in round 5 (stopping): rounds 6 on have none.
-        round_traces = traces(None, float(n)) if n < 4 else traces(2, float(n)) if n == 5 else []
+        # Traces from before, stopping in round 5, none in round 6, reaching again from round 7
+        # (while the AS is still DOWN: the event keeps where its paths had stopped).
+        round_traces = traces(None, float(n)) if n < 4 or n > 6 else traces(2, float(n)) if n == 5 else []
         _, events, memory = localise_round(out.as_verdicts, out.events, round_traces, memory)
         summaries.append([e.summary for e in events if e.asn == TARGET_ASN])
     with_finding = [
