@@ -21,6 +21,7 @@ BENCHMARKS = (
     "ingest.py",
     "ingest_scaleout.py",
     "icmp_sweep.py",
+    "traceroute.py",
     "probe_rates.py",
     "probe_footprint.py",
 )

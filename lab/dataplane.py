@@ -17,6 +17,8 @@ Semantics, per action kind (scope S = the ASes the action names):
   probes time out) — as when a country pulls its cables.
 * cut, method "withdraw": every route between S and the rest becomes
   `unreachable` on every router, as after a BGP withdrawal.
+* cut, method "inside": S's routers forward nothing from outside into their LAN
+  (nftables); they still answer themselves, so traceroutes end inside S.
 * loss: nftables on S's border interfaces drops `numgen random mod 100 < N`
   packets each way.
 * filter: nftables on S's routers, on traffic their own users send (it enters
@@ -50,6 +52,9 @@ class RouterState:
     nft_ruleset: str
     delays_ms: tuple[tuple[str, int], ...]  # (interface, delay) pairs, sorted
     runs_liar_dns: bool
+    # The source of what the router itself sends on its routes (`src`), its ICMP errors included:
+    # its address in its own AS, so that a traceroute's hop maps to the AS (a link /30 is in none).
+    source_address: str = ""
 
 
 def apply_action(active: tuple[Action, ...], action: Action) -> tuple[Action, ...]:
@@ -86,6 +91,7 @@ def desired_state(topology: Topology, active: tuple[Action, ...]) -> dict[int, R
                 and asn in a.scope.member_asns(topology)
                 for a in active
             ),
+            source_address=autonomous_system.router_address,
         )
     return states
 
@@ -151,6 +157,10 @@ def _nft_ruleset(topology: Topology, asn: int, active: tuple[Action, ...]) -> st
                 continue
             for protocol in action.protocols:
                 forward.extend(_filter_rules(match, protocol, action.port, action.filter_action))
+        elif action.kind == "cut" and action.method == "inside":
+            # The router answers (its own ICMP is not forwarded), its hosts are gone: a cut
+            # inside the AS, behind its border router (what a traceroute tells from "link").
+            forward.append(f'iifname != "{LAN_INTERFACE}" oifname "{LAN_INTERFACE}" drop')
         elif action.kind == "loss":
             border = _border_interfaces(topology, asn, members)
             if border:

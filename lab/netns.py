@@ -288,7 +288,8 @@ def apply_router_state(state: LabState, router: RouterState, *, netem_available:
         if route.via is None:
             commands.append(f"route replace unreachable {route.prefix}")
         else:
-            commands.append(f"route replace {route.prefix} via {route.via}")
+            source = f" src {router.source_address}" if router.source_address else ""
+            commands.append(f"route replace {route.prefix} via {route.via}{source}")
     batch(namespace, commands)
     run_command(in_namespace(namespace, ["nft", "-f", "-"]), stdin=router.nft_ruleset)
     if netem_available:

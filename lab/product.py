@@ -45,6 +45,10 @@ SETTLE_CENSUSES = 1
 DISCOVERY_TIMEOUT_CENSUSES = 8
 
 
+# Each AS gets its baseline traces every this many rounds in the lab.
+LAB_TRACE_BASELINE_ROUNDS = 4
+
+
 def vantage_argv(*arguments: str) -> list[str]:
     """The `vantage` command of this very installation (not whatever is first on PATH)."""
     return [sys.executable, "-m", "vantage.cli", *arguments]
@@ -253,6 +257,11 @@ class Product:
             str(datasets.discovery_budget_per_hour(self.topology)),
             "--discovery-rate",
             str(datasets.discovery_rate_pps(self.topology)),
+            # Traceroutes, so that verdicts say where a cut is: a baseline of every AS every few
+            # rounds (the lab's rounds are seconds; a deployment's baseline is hours).
+            "--traceroutes",
+            "--trace-baseline",
+            str(LAB_TRACE_BASELINE_ROUNDS * self.topology.round_seconds),
         )
         log = self.logs / "collector.log"
         netns.start_process(self.state, netns.collector_ns(self.state), argv, role="collector", log_path=log)

@@ -8,8 +8,9 @@ scenario names exists, so a typo fails before any namespace is built.
 
 Actions (field `do`):
   cut      scope; method = "link" (the scope's border links go down: outside
-           probes time out) or "withdraw" (routes withdrawn everywhere: routers
-           answer "network unreachable")
+           probes time out), "withdraw" (routes withdrawn everywhere: routers
+           answer "network unreachable") or "inside" (the scope's routers still
+           answer, but forward nothing from outside into their networks)
   restore  scope: undo the cuts made on exactly that scope
   loss     scope, percent: drop that share of packets crossing the scope's border
   delay    scope, ms: needs the sch_netem kernel module (refused at start otherwise)
@@ -31,7 +32,7 @@ from typing import Any
 from vantage.lab.topology import Topology
 
 ACTION_KINDS = ("cut", "restore", "loss", "delay", "filter", "clear")
-CUT_METHODS = ("link", "withdraw")
+CUT_METHODS = ("link", "withdraw", "inside")
 FILTER_ACTIONS = ("drop", "reject", "reset", "dns-rewrite")
 FILTER_PROTOCOLS = ("icmp", "dns", "http", "tcp")
 EVENT_KINDS = ("outage", "degradation", "filtering")

@@ -16,6 +16,7 @@ from vantage.probe.engine.model import (
     IcmpDetails,
     MeasurementResult,
     TcpDetails,
+    TracerouteDetails,
 )
 from vantage.v1 import measurement_pb2
 
@@ -69,7 +70,46 @@ def result_to_proto(
         measurement.tcp.port = details.port
         measurement.tcp.connect_ms = details.connect_ms
         measurement.tcp.connect_rtt_ms = details.connect_rtt_ms
+    elif isinstance(details, TracerouteDetails):
+        fill_traceroute(measurement.traceroute, details)
     return measurement
+
+
+def fill_traceroute(out: measurement_pb2.TracerouteDetails, details: TracerouteDetails) -> None:
+    out.method = details.method
+    out.port = details.port
+    out.first_ttl = details.first_ttl
+    out.max_ttl = details.max_ttl
+    out.probes_per_hop = details.probes_per_hop
+    for hop in details.hops:
+        hop_out = out.hops.add(ttl=hop.ttl)
+        for reply in hop.replies:
+            reply_out = hop_out.replies.add(lost=reply.lost)
+            if reply.lost:
+                continue
+            reply_out.from_address = reply.from_address
+            reply_out.rtt_ms = reply.rtt_ms
+            if reply.icmp_type >= 0:
+                reply_out.icmp_type = reply.icmp_type
+                reply_out.icmp_code = reply.icmp_code
+            reply_out.quoted_ttl = reply.quoted_ttl
+            reply_out.reply_ttl = reply.reply_ttl
+            for label in reply.mpls:
+                reply_out.mpls.add(
+                    label=label.label,
+                    traffic_class=label.traffic_class,
+                    bottom_of_stack=label.bottom_of_stack,
+                    ttl=label.ttl,
+                )
+            reply_out.anomaly = reply.anomaly
+            reply_out.tcp_flags = reply.tcp_flags
+    out.destination_reached = details.destination_reached
+    out.stop_reason = details.stop_reason
+    out.anomalies.extend(details.anomalies)
+    out.unmatched_replies = details.unmatched_replies
+    out.packet_size = details.packet_size
+    out.flow_id = details.flow_id
+    out.SetInParent()
 
 
 def _fill_icmp(out: measurement_pb2.IcmpDetails, details: IcmpDetails) -> None:

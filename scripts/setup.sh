@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
     dnsmasq-base               # DNS servers in the lab (no system service)
     fping                      # the ICMP peer the benchmark compares against
     bind9-dnsutils             # dig: the DNS peer of bench/probe_rates.py (dig -f)
+    traceroute scamper         # the traceroute peers bench/traceroute.py compares against
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
     procps psmisc curl ca-certificates openssl

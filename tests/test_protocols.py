@@ -46,7 +46,7 @@ def test_the_table_uses_the_domain_enum_in_wire_order() -> None:
         assert protocols.kind_of(int(kind.protocol)) is kind
         assert protocols.kind_named(kind.name) is kind
     assert protocols.kind_of(0) is None and protocols.kind_of(max(Protocol) + 1) is None
-    assert protocols.kind_named("traceroute") is None
+    assert protocols.kind_named("quic") is None
 
 
 def test_the_options_types_are_the_engine_models() -> None:
@@ -63,14 +63,20 @@ def test_named_modules_exist_and_drivers_have_the_engine_entry(kind: protocols.M
     if kind.step_module:
         importlib.import_module(kind.step_module)
     driver = kind.driver()
-    if kind.needs_raw_socket:
+    if kind.sweep:
         assert hasattr(driver, "run_icmp_sweep")  # the engine's one sweep driver
     else:
         assert asyncio.iscoroutinefunction(driver.measure)
 
 
 def test_default_ports() -> None:
-    assert {kind.name: kind.default_port for kind in KINDS} == {"icmp": 0, "dns": 53, "http": 80, "tcp": 0}
+    assert {kind.name: kind.default_port for kind in KINDS} == {
+        "icmp": 0,
+        "dns": 53,
+        "http": 80,
+        "tcp": 0,
+        "traceroute": 0,
+    }
     assert protocols.DNS.default_port == model.DEFAULT_DNS_PORT
 
 
@@ -83,8 +89,8 @@ def test_capabilities_leave_out_raw_socket_kinds_without_the_icmp_socket() -> No
 
 
 def test_listed_names() -> None:
-    assert protocols.listed_names() == "icmp, dns, http or tcp"
-    assert protocols.listed_names("and", upper=True) == "ICMP, DNS, HTTP and TCP"
+    assert protocols.listed_names() == "icmp, dns, http, tcp or traceroute"
+    assert protocols.listed_names("and", upper=True) == "ICMP, DNS, HTTP, TCP and TRACEROUTE"
 
 
 def test_the_measure_cli_has_every_kind_and_nothing_else() -> None:
@@ -171,11 +177,11 @@ def test_no_module_but_the_table_restates_the_kinds() -> None:
 @pytest.mark.parametrize(
     "source",
     [
-        'NAMES = {"icmp": 1, "dns": 2, "http": 3, "tcp": 4}',
-        "KNOWN = (Protocol.ICMP, Protocol.DNS, Protocol.HTTP, Protocol.TCP)",
-        "ALL = [pb.PROTOCOL_ICMP, pb.PROTOCOL_DNS, pb.PROTOCOL_HTTP, pb.PROTOCOL_TCP]",
-        "PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP = 1, 2, 3, 4",
-        "_KNOWN_PROTOCOLS = frozenset({1, 2, 3, 4})",
+        'NAMES = {"icmp": 1, "dns": 2, "http": 3, "tcp": 4, "traceroute": 5}',
+        "KNOWN = (Protocol.ICMP, Protocol.DNS, Protocol.HTTP, Protocol.TCP, Protocol.TRACEROUTE)",
+        "ALL = [pb.PROTOCOL_ICMP, pb.PROTOCOL_DNS, pb.PROTOCOL_HTTP, pb.PROTOCOL_TCP, pb.PROTOCOL_TRACEROUTE]",  # noqa: E501
+        "PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP, PROTOCOL_TRACEROUTE = 1, 2, 3, 4, 5",
+        "_KNOWN_PROTOCOLS = frozenset({1, 2, 3, 4, 5})",
     ],
 )
 def test_the_copy_detector_sees_a_copy(source: str) -> None:

@@ -25,6 +25,7 @@ class Operation(enum.IntEnum):
     ICMP_ECHO = 5
     DNS_ROUND_TRIP = 6
     POLICY = 7
+    TRACE = 8
 
 
 # Timeouts and transport errors (OONI names).

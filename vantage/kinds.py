@@ -17,6 +17,7 @@ class Protocol(enum.IntEnum):
     DNS = 2
     HTTP = 3
     TCP = 4
+    TRACEROUTE = 5
 
 
 class Outcome(enum.IntEnum):

@@ -1,6 +1,6 @@
 """The measurement kinds: one table, read by the probe and the collector alike.
 
-Each kind of measurement (ICMP echo, a DNS query, an HTTP fetch, a TCP connect) is declared
+Each kind of measurement (ICMP echo, a DNS query, an HTTP fetch, a TCP connect, a traceroute) is declared
 here once: its name, its vantage.v1 wire number, its default port, whether it needs a raw
 socket, and the modules that hold its options type, its pure step and its driver. Validation,
 target files, CLI tables, probe capabilities, the engine's dispatch and the conversions derive
@@ -28,6 +28,7 @@ __all__ = [
     "KINDS",
     "OPTIONS_MODULE",
     "TCP",
+    "TRACEROUTE",
     "MeasurementKind",
     "kind_named",
     "kind_of",
@@ -52,6 +53,9 @@ class MeasurementKind(NamedTuple):
     # The asyncio driver. A raw-socket kind's driver runs a sweep (engine/icmp/driver.py);
     # any other driver module has `async def measure(request, context) -> MeasurementResult`.
     driver_module: str
+    # Runs as one sweep per raw socket (ICMP echo: engine/icmp/driver.py's run_icmp_sweep)
+    # rather than through a per-request `measure` (every other kind, raw socket or not).
+    sweep: bool = False
 
     def options_type(self) -> type:
         options_type: type = getattr(import_module(OPTIONS_MODULE), self.options_class)
@@ -71,6 +75,7 @@ ICMP = MeasurementKind(
     options_class="IcmpOptions",
     step_module=f"{_ENGINE}.icmp.session",  # the sweep's book-keeping
     driver_module=f"{_ENGINE}.icmp.driver",
+    sweep=True,
 )
 DNS = MeasurementKind(
     Protocol.DNS,
@@ -99,8 +104,17 @@ TCP = MeasurementKind(
     step_module="",
     driver_module=f"{_ENGINE}.tcp_driver",
 )
+TRACEROUTE = MeasurementKind(
+    Protocol.TRACEROUTE,
+    "traceroute",
+    default_port=0,  # ICMP by default; a UDP or TCP trace's port is in its options
+    needs_raw_socket=True,  # TTL-limited probes and the ICMP answers quoting them
+    options_class="TracerouteOptions",
+    step_module=f"{_ENGINE}.traceroute.step",
+    driver_module=f"{_ENGINE}.traceroute.driver",
+)
 # The table, in wire-number order (capabilities and CLI listings keep this order).
-KINDS: tuple[MeasurementKind, ...] = (ICMP, DNS, HTTP, TCP)
+KINDS: tuple[MeasurementKind, ...] = (ICMP, DNS, HTTP, TCP, TRACEROUTE)
 
 _BY_NUMBER = {int(kind.protocol): kind for kind in KINDS}
 _BY_NAME = {kind.name: kind for kind in KINDS}

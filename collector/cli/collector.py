@@ -139,6 +139,21 @@ def _register_serve(group: Subparsers) -> None:
         help="discovery: most echo requests per second over all campaigns (default 100)",
     )
     p.add_argument(
+        "--traceroutes",
+        action="store_true",
+        help="schedule traceroutes: each target AS from 3 vantage points every 3 hours, and every "
+        "round from 5 while it is DOWN or DEGRADED, so verdicts say where paths stop (needs probes "
+        "with raw sockets)",
+    )
+    p.add_argument(
+        "--trace-baseline",
+        metavar="SECONDS",
+        type=float,
+        default=None,
+        help="with --traceroutes: how often each target AS gets its baseline traces (default 10800; "
+        "a lab with rounds of seconds needs seconds)",
+    )
+    p.add_argument(
         "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
     )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
@@ -220,6 +235,8 @@ def _serve(args: argparse.Namespace) -> int:
     rate = DEFAULT_CAMPAIGN_RATE_PPS if args.discovery_rate is None else args.discovery_rate
     if budget < 1 or rate <= 0:
         raise UsageError("--discovery-budget must be at least 1 and --discovery-rate positive")
+    if args.trace_baseline is not None and not args.trace_baseline > 0:
+        raise UsageError(f"--trace-baseline must be positive, not {args.trace_baseline}")
     config = CollectorConfig(
         collector_id=args.collector_id or default_collector_id(),
         round_seconds=args.round_seconds,
@@ -228,6 +245,8 @@ def _serve(args: argparse.Namespace) -> int:
         require_reader=args.require_reader_token,
         discovery_block_budget_per_hour=budget,
         discovery_rate_pps=rate,
+        traceroutes=args.traceroutes,
+        **({} if args.trace_baseline is None else {"trace_baseline_s": args.trace_baseline}),
     )
     options = ServeOptions(
         listen=args.listen,

@@ -197,6 +197,8 @@ def _print_evidence(status: Any) -> None:
         print(f"  failure {f.failure} ({PROTOCOL_NAMES.get(f.protocol, '?')}): {f.count}")
     if e.suspect_probes:
         print(f"  suspect probes: {', '.join(e.suspect_probes)}")
+    if e.HasField("path"):
+        print(f"  where the paths stop ({e.path.place}): {e.path.summary}")
     print(f"algorithm {status.algorithm_version}")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vantage.collector.assignment.traces import DEFAULT_BASELINE_EVERY_S
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
@@ -47,6 +48,14 @@ class CollectorConfig:
     # from): echo requests per /24 per hour, and per second over all campaigns.
     discovery_block_budget_per_hour: int = DEFAULT_BLOCK_BUDGET_PER_HOUR
     discovery_rate_pps: float = DEFAULT_CAMPAIGN_RATE_PPS
+    # Schedule traceroutes (collector/assignment/traces.py): a baseline every few hours and
+    # on-demand traces of DOWN/DEGRADED ASes, so that verdicts say where a cut is. Off unless
+    # asked (`--traceroutes`): the probe's record does not yet say whether it has raw sockets,
+    # and a probe with only unprivileged ICMP would report every trace as a failure.
+    traceroutes: bool = False
+    # How often each target AS gets its baseline traces (3 hours; a lab with rounds of seconds
+    # needs seconds).
+    trace_baseline_s: float = DEFAULT_BASELINE_EVERY_S
 
     @property
     def silent_after_s(self) -> float:

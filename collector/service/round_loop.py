@@ -36,9 +36,11 @@ from vantage.collector.service.followers import EventRelay, missed_rounds
 from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
 from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
+from vantage.collector.verdict.localisation import localise_round
 from vantage.collector.wire.measurements import round_measurements
 from vantage.collector.wire.observations import build_observations
 from vantage.collector.wire.record_messages import probe_state
+from vantage.collector.wire.traces import round_traces
 from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
 
 log = logging.getLogger("vantage.collector")
@@ -111,7 +113,8 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         return None
     probes = {p.probe_id: p for p in storage.list_probes()}
     targets = {t.target_id: t for t in storage.list_targets()}
-    measurements = round_measurements(storage.round_batches(number), number, storage.task_kinds(number))
+    batches = storage.round_batches(number)
+    measurements = round_measurements(batches, number, storage.task_kinds(number))
     observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
     state, from_blob = load_state(app)
     verdict_started = time.perf_counter()
@@ -131,7 +134,14 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         app.discovery.not_analysable([probe_slot(p) for p in probes.values() if not p.revoked]),
         round_start=datetime.fromtimestamp(start_unix_s, UTC),
     )
-    output = dataclasses.replace(output, as_verdicts=as_verdicts)
+    # Where the paths towards DOWN/DEGRADED ASes stop, against the traces from before
+    # (collector/verdict/localisation.py); traces towards UP ASes become that "before".
+    traces = round_traces(batches, number, app.locator.locate)
+    as_verdicts, localised_events, paths = localise_round(
+        as_verdicts, output.events, traces, output.state.paths
+    )
+    state = dataclasses.replace(output.state, paths=paths)
+    output = dataclasses.replace(output, as_verdicts=as_verdicts, events=localised_events, state=state)
     as_rows, as_messages = stored_as_verdicts(
         output.as_verdicts,
         round_number=number,

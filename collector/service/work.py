@@ -15,10 +15,12 @@ import time
 from typing import Any
 
 from vantage.collector.assignment.plan import AssignmentConfig, ProbeSlot, TargetSlot, TaskSpec, assign_round
+from vantage.collector.assignment.traces import TraceConfig, plan_traces
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.storage.records import IssuedTask, ProbeRecord, TargetRecord
 from vantage.collector.targets.files import tag_values
 from vantage.collector.targets.hostnames import parse_http_url
+from vantage.collector.verdict.model import Status
 from vantage.collector.wire.tasks import task_to_proto
 from vantage.kinds import Protocol
 from vantage.v1 import probe_service_pb2
@@ -109,12 +111,14 @@ class WorkPlanner:
         probes = [p for p in storage.list_probes() if not p.revoked]
         targets = storage.list_targets()
         campaigns = [c for c in storage.list_campaigns() if c.active]
+        affected = self._affected_ases() if self.app.config.traceroutes else ()
         key = (
             round_number,
             tuple(_probe_key(p) for p in probes),
             tuple((t.target_id, t.protocols, t.asn, t.country, t.tags) for t in targets),
             tuple(campaigns),
             id(self.app.guard.policy),
+            affected,
         )
         with self._lock:
             if key == self._cache_key:
@@ -128,11 +132,31 @@ class WorkPlanner:
             )
             for probe_id, specs in census.items():
                 result.setdefault(probe_id, []).extend(specs)
+        if self.app.config.traceroutes:  # the baseline and on-demand traces (assignment/traces.py)
+            config = self.app.config
+            trace_config = TraceConfig.for_round_length(config.round_seconds, config.trace_baseline_s)
+            traces = plan_traces(
+                slots, [target_slot(t) for t in targets], round_number, dict.fromkeys(affected), trace_config
+            )
+            for probe_id, specs in traces.items():
+                result.setdefault(probe_id, []).extend(specs)
         with self._lock:
             self._cache_key, self._cache = key, result
             self._cache_fleet = {p.probe_id: _probe_key(p) for p in probes}
             self._cache_at = time.monotonic()
         return result
+
+    def _affected_ases(self) -> tuple[int, ...]:
+        """The ASes DOWN or DEGRADED in the latest round: they are traced on demand."""
+        statuses = (int(Status.DOWN), int(Status.DEGRADED))
+        affected: list[int] = []
+        after = 0
+        while True:
+            page = self.app.storage.latest_as_verdicts(statuses=statuses, after_asn=after, limit=1000)
+            affected.extend(v.asn for v in page)
+            if len(page) < 1000:
+                return tuple(affected)
+            after = page[-1].asn
 
 
 def _probe_key(probe: ProbeRecord) -> tuple[Any, ...]:

@@ -238,6 +238,7 @@ def _evaluate(
         last_round=round_number,
         target_home=home,
         target_last_round=last_of,
+        paths=state.paths,  # collector/verdict/paths.py updates it from the round's traces
     )
     return RoundOutput(
         round_number=round_number,

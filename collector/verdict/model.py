@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from vantage.collector.verdict.paths import Localisation
 from vantage.kinds import Outcome, Protocol, TaskKind
 
 __all__ = [
@@ -128,6 +129,8 @@ class Evidence:
     interference_status: Status
     inside_vantage_points: int
     summary: str
+    # Where the paths towards the AS stop (collector/verdict/paths.py), when it was traced.
+    path: Localisation | None = None
 
 
 @dataclass(frozen=True, slots=True)

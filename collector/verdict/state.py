@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from vantage.collector.verdict.model import Event, EventKind, Status
+from vantage.collector.verdict.paths import PathMemory, Trace, TracedHop
 
 STATE_FORMAT_VERSION = 1
 ROWS_FORMAT_VERSION = 1
@@ -88,13 +89,15 @@ class EngineState:
     # measured (when to forget it). Two flat dicts: a round updates 750,000 of each in C.
     target_home: dict[str, int] = field(default_factory=dict)
     target_last_round: dict[str, int] = field(default_factory=dict)
+    # The traces from before: the last reaching trace per (vantage point, target AS).
+    paths: PathMemory = field(default_factory=PathMemory)
 
     @classmethod
     def initial(cls) -> EngineState:
         return cls()
 
     def to_bytes(self) -> bytes:
-        document = {
+        document: dict[str, Any] = {
             "version": STATE_FORMAT_VERSION,
             "last_round": self.last_round,
             "targets": {tid: [a, n, int(ever)] for tid, (a, n, ever) in self.targets.items()},
@@ -104,6 +107,10 @@ class EngineState:
             "home": self.target_home,
             "last_round_of": self.target_last_round,
         }
+        if self.paths.before:  # absent in states written before traceroute (same version)
+            document["paths"] = [_trace_to_json(t) for t in self.paths.before.values()]
+        if self.paths.findings:
+            document["path_findings"] = {str(asn): list(kept) for asn, kept in self.paths.findings.items()}
         return json.dumps(document, separators=(",", ":")).encode()
 
     def rows(self, asns: Collection[int] | None = None) -> dict[str, bytes | None]:
@@ -150,6 +157,11 @@ class EngineState:
             },
             "tracks": sorted(meta_tracks),
         }
+        # The traces from before ride in the meta row: written every round, as they change.
+        if self.paths.before:
+            meta["paths"] = [_trace_to_json(t) for t in self.paths.before.values()]
+        if self.paths.findings:
+            meta["path_findings"] = {str(asn): list(kept) for asn, kept in self.paths.findings.items()}
         out[META_ROW] = dumps(meta, separators=(",", ":")).encode()
         return out
 
@@ -199,6 +211,7 @@ class EngineState:
                 last_round=meta["last_round"],
                 target_home=home,
                 target_last_round=last_of,
+                paths=_paths_from_json(meta),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"verdict engine state row {key!r} is malformed: {exc!r}") from exc
@@ -232,9 +245,39 @@ class EngineState:
                 or dict.fromkeys(document["targets"], 0),
                 target_last_round={tid: int(n) for tid, n in document.get("last_round_of", {}).items()}
                 or dict.fromkeys(document["targets"], document["last_round"] or 0),
+                paths=_paths_from_json(document),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"verdict engine state is malformed: {exc!r}") from exc
+
+
+def _paths_from_json(document: dict[str, Any]) -> PathMemory:
+    """The traces from before and the kept findings (absent in states written before traceroute)."""
+    return PathMemory(
+        {(t.probe_id, t.target_asn): t for t in map(_trace_from_json, document.get("paths", []))},
+        {
+            int(asn): (str(text), int(up_rounds))
+            for asn, (text, up_rounds) in document.get("path_findings", {}).items()
+        },
+    )
+
+
+def _trace_to_json(t: Trace) -> list[Any]:
+    hops = [[h.ttl, h.address, h.asn] for h in t.hops]
+    return [t.probe_id, t.probe_asn, t.target_id, t.target_asn, t.started_unix_s, int(t.reached), hops]
+
+
+def _trace_from_json(item: list[Any]) -> Trace:
+    probe_id, probe_asn, target_id, target_asn, started, reached, hops = item
+    return Trace(
+        str(probe_id),
+        int(probe_asn),
+        str(target_id),
+        int(target_asn),
+        float(started),
+        tuple(TracedHop(int(ttl), str(address), int(asn)) for ttl, address, asn in hops),
+        bool(reached),
+    )
 
 
 def _iso(value: datetime | None) -> str | None:

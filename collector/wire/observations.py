@@ -31,6 +31,8 @@ def build_observations(
     for m in measurements:
         if m.kind == _DISCOVERY:
             continue  # a census echo feeds block histories (docs/discovery.md), never a verdict
+        if m.protocol == Protocol.TRACEROUTE:
+            continue  # path evidence (collector/wire/traces.py), not a reachability vote
         probe = probes.get(m.probe_id)
         if probe is not None and probe.revoked:
             continue  # a revoked probe's results are kept, never believed

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from vantage.collector.storage.records import StoredAsVerdict, StoredCountryVerdict, StoredEvent
 from vantage.collector.verdict.model import AsVerdict, CountryVerdict, Event, Evidence
+from vantage.collector.verdict.paths import Localisation
 from vantage.collector.wire.record_messages import timestamp
 from vantage.v1 import query_service_pb2
 
@@ -53,6 +54,20 @@ def evidence_to_proto(e: Evidence) -> query_service_pb2.Evidence:
         reachability_status=int(e.reachability_status),  # type: ignore[arg-type]
         interference_status=int(e.interference_status),  # type: ignore[arg-type]
         inside_vantage_points=e.inside_vantage_points,
+        path=None if e.path is None else path_to_proto(e.path),
+    )
+
+
+def path_to_proto(p: Localisation) -> query_service_pb2.PathLocalisation:
+    return query_service_pb2.PathLocalisation(
+        place=str(p.place),
+        stop_asn=p.stop_asn,
+        stop_address=p.stop_address,
+        next_asn=p.next_asn,
+        agreeing_vantage_points=p.agreeing_vantage_points,
+        agreeing_asns=list(p.agreeing_asns),
+        traced_vantage_points=p.traced_vantage_points,
+        summary=p.summary,
     )
 
 

@@ -25,12 +25,18 @@ from vantage.probe.engine.model import (
     DEFAULT_ICMP_INTERVAL_MS,
     DEFAULT_ICMP_TIMEOUT_MS,
     DEFAULT_TCP_TIMEOUT_MS,
+    DEFAULT_TRACE_FIRST_TTL,
+    DEFAULT_TRACE_MAX_TTL,
+    DEFAULT_TRACE_METHOD,
+    DEFAULT_TRACE_PROBES_PER_HOP,
+    DEFAULT_TRACE_TIMEOUT_MS,
     DnsOptions,
     HttpOptions,
     IcmpOptions,
     MeasurementRequest,
     Options,
     TcpOptions,
+    TracerouteOptions,
 )
 
 
@@ -56,6 +62,10 @@ class PlannedOptions:
     query_type: str = ""  # DNS
     expected: tuple[str, ...] = ()  # DNS answers outside this set are a mismatch
     url: str = ""  # HTTP
+    trace_method: str = ""  # TRACEROUTE: "icmp", "udp" or "tcp"
+    first_ttl: int = 0  # TRACEROUTE
+    max_ttl: int = 0  # TRACEROUTE
+    probes_per_hop: int = 0  # TRACEROUTE
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +119,10 @@ def task_packets(task: PlannedTask) -> int:
     """Packets (or requests) the task sends: what the rate cap has to cover."""
     if task.protocol is Protocol.ICMP:
         return task.options.count or DEFAULT_ICMP_COUNT
+    if task.protocol is Protocol.TRACEROUTE:  # at most: a trace usually stops well before max_ttl
+        opts = task.options
+        first, last = opts.first_ttl or DEFAULT_TRACE_FIRST_TTL, opts.max_ttl or DEFAULT_TRACE_MAX_TTL
+        return max(1, last - first + 1) * (opts.probes_per_hop or DEFAULT_TRACE_PROBES_PER_HOP)
     return 1
 
 
@@ -148,6 +162,18 @@ def request_from_task(task: PlannedTask) -> MeasurementRequest:
         if not target.port:
             raise ValueError(f"task {task.id}: TCP task without a port")
         options = TcpOptions(port=target.port, timeout_ms=float(opts.timeout_ms or DEFAULT_TCP_TIMEOUT_MS))
+    elif protocol is Protocol.TRACEROUTE:
+        options = TracerouteOptions(
+            method=opts.trace_method or DEFAULT_TRACE_METHOD,
+            port=target.port,
+            first_ttl=opts.first_ttl or DEFAULT_TRACE_FIRST_TTL,
+            max_ttl=opts.max_ttl or DEFAULT_TRACE_MAX_TTL,
+            probes_per_hop=opts.probes_per_hop or DEFAULT_TRACE_PROBES_PER_HOP,
+            timeout_ms=float(opts.timeout_ms or DEFAULT_TRACE_TIMEOUT_MS),
+        )
+        problem = options.problem()
+        if problem is not None:
+            raise ValueError(f"task {task.id}: {problem}")
     else:
         raise ValueError(f"task {task.id}: unknown protocol {int(protocol)}")
     return MeasurementRequest(

@@ -126,6 +126,10 @@ def planned_task(task: probe_service_pb2.Task) -> PlannedTask:
             query_type=options.query_type,
             expected=tuple(options.expected),
             url=options.url,
+            trace_method=options.trace_method,
+            first_ttl=options.first_ttl,
+            max_ttl=options.max_ttl,
+            probes_per_hop=options.probes_per_hop,
         ),
     )
 

@@ -14,9 +14,14 @@ from vantage.probe.engine.model import AddressGuard
 if TYPE_CHECKING:  # the engine makes the Random; this module only names its type
     import random
 
+    from vantage.probe.engine.pacing import Pacer
+
 
 @dataclass(frozen=True, slots=True)
 class DriverContext:
     rng: random.Random  # DNS query ids must be unpredictable to off-path spoofers
     # Every address met that the caller could not check beforehand (EngineLimits.address_guard).
     address_guard: AddressGuard | None = None
+    # The run's global rate cap: a driver that sends more than one packet per request (a
+    # traceroute) takes a token for each further packet.
+    pacer: Pacer | None = None

@@ -222,7 +222,7 @@ class Engine:
 
         from vantage.probe.engine.context import DriverContext
 
-        context = DriverContext(rng=self._rng, address_guard=self.limits.address_guard)
+        context = DriverContext(rng=self._rng, address_guard=self.limits.address_guard, pacer=pacer)
         semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         running: set[asyncio.Task[None]] = set()
         lag = LoopLag()
@@ -255,7 +255,7 @@ class Engine:
         # The driver module named in vantage/protocols.py, imported at its kind's first request:
         # an ICMP sweep never loads dnspython, h11 or ssl (start-up time, RSS).
         kind = kind_of(request.protocol)
-        if kind is None or kind.needs_raw_socket:
+        if kind is None or kind.sweep:
             raise TypeError(f"no per-request driver for {type(request.options).__name__}")
         measured: MeasurementResult = await kind.driver().measure(request, context)
         return measured

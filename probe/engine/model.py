@@ -40,6 +40,20 @@ DEFAULT_HTTP_MAX_BODY_BYTES = 1 << 20
 DEFAULT_HTTP_MAX_REDIRECTS = 5
 # A TCP connect gets 5 s: Linux retries a SYN after 1 s and 3 s, so 5 s sees the second retry.
 DEFAULT_TCP_TIMEOUT_MS = 5000.0
+# Traceroute: traceroute(8)'s defaults (3 probes per hop, 30 hops, UDP port 33434, 16 probes
+# in flight with -N) and RIPE Atlas's TCP traceroutes to port 80; a probe is lost after 1 s
+# (Atlas waits 4 s, scamper 5 s; in a trace the next hops answer meanwhile, and 1 s is twice
+# the longest RTT of a terrestrial path). Stop after 5 silent hops in a row: scamper's gap limit.
+TRACE_METHODS = ("icmp", "udp", "tcp")
+DEFAULT_TRACE_METHOD = "icmp"
+DEFAULT_TRACE_FIRST_TTL = 1
+DEFAULT_TRACE_MAX_TTL = 30
+DEFAULT_TRACE_PROBES_PER_HOP = 3
+DEFAULT_TRACE_MAX_SILENT_HOPS = 5
+DEFAULT_TRACE_TIMEOUT_MS = 1000.0
+DEFAULT_TRACE_PROBES_IN_FLIGHT = 16
+DEFAULT_TRACE_UDP_PORT = 33434
+DEFAULT_TRACE_TCP_PORT = 80
 NS_PER_MS = 1_000_000
 
 
@@ -83,7 +97,39 @@ class TcpOptions:
     timeout_ms: float = DEFAULT_TCP_TIMEOUT_MS
 
 
-Options = IcmpOptions | DnsOptions | HttpOptions | TcpOptions
+@dataclass(frozen=True, slots=True)
+class TracerouteOptions:
+    method: str = DEFAULT_TRACE_METHOD  # "icmp", "udp" or "tcp" probes
+    port: int = 0  # UDP/TCP destination port; 0: DEFAULT_TRACE_UDP_PORT / DEFAULT_TRACE_TCP_PORT
+    first_ttl: int = DEFAULT_TRACE_FIRST_TTL
+    max_ttl: int = DEFAULT_TRACE_MAX_TTL
+    probes_per_hop: int = DEFAULT_TRACE_PROBES_PER_HOP
+    max_silent_hops: int = DEFAULT_TRACE_MAX_SILENT_HOPS
+    timeout_ms: float = DEFAULT_TRACE_TIMEOUT_MS  # per probe
+    probes_in_flight: int = DEFAULT_TRACE_PROBES_IN_FLIGHT
+
+    @property
+    def destination_port(self) -> int:
+        if self.port or self.method == "icmp":
+            return self.port
+        return DEFAULT_TRACE_UDP_PORT if self.method == "udp" else DEFAULT_TRACE_TCP_PORT
+
+    def problem(self) -> str | None:
+        """Why these options cannot be run, or None."""
+        if self.method not in TRACE_METHODS:
+            return f"trace method must be one of {', '.join(TRACE_METHODS)}, not {self.method!r}"
+        if not 1 <= self.first_ttl <= self.max_ttl <= 255:
+            return f"TTLs must satisfy 1 <= first ({self.first_ttl}) <= max ({self.max_ttl}) <= 255"
+        if not 1 <= self.probes_per_hop <= 10:
+            return f"probes per hop must be between 1 and 10, not {self.probes_per_hop}"
+        if self.max_silent_hops < 1 or self.probes_in_flight < 1:
+            return "max silent hops and probes in flight must be at least 1"
+        if not 0 <= self.port < 65536:
+            return f"port {self.port} is out of range"
+        return None
+
+
+Options = IcmpOptions | DnsOptions | HttpOptions | TcpOptions | TracerouteOptions
 
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
@@ -141,6 +187,8 @@ class MeasurementRequest:
             raise ValueError(f"{self.key}: port {options.port} is out of range")
         if options.timeout_ms <= 0:
             raise ValueError(f"{self.key}: timeout must be positive")
+        if isinstance(options, TracerouteOptions) and (problem := options.problem()) is not None:
+            raise ValueError(f"{self.key}: {problem}")
 
     @property
     def protocol(self) -> Protocol:
@@ -280,7 +328,60 @@ class TcpDetails:
     connect_rtt_ms: float = 0.0
 
 
-Details = IcmpDetails | DnsDetails | HttpDetails | TcpDetails
+@dataclass(frozen=True, slots=True)
+class MplsLabel:
+    """One RFC 4950 label stack entry a hop quoted."""
+
+    label: int
+    traffic_class: int
+    bottom_of_stack: bool
+    ttl: int
+
+
+@dataclass(frozen=True, slots=True)
+class TraceReply:
+    """What came back for one traceroute probe, or that nothing did (`lost`)."""
+
+    lost: bool
+    from_address: str = ""
+    rtt_ms: float = 0.0
+    icmp_type: int = -1  # -1: no ICMP (lost, or a TCP answer)
+    icmp_code: int = 0
+    quoted_ttl: int = 0  # 0: nothing quoted
+    reply_ttl: int = 0
+    mpls: tuple[MplsLabel, ...] = ()
+    anomaly: str = ""  # docs/probe-engine.md "Traceroute"
+    tcp_flags: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class TraceHop:
+    ttl: int
+    replies: tuple[TraceReply, ...]  # one per probe, in sending order
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        """The distinct addresses that answered, in order of first answer."""
+        return tuple(dict.fromkeys(r.from_address for r in self.replies if not r.lost))
+
+
+@dataclass(frozen=True, slots=True)
+class TracerouteDetails:
+    method: str
+    port: int
+    first_ttl: int
+    max_ttl: int
+    probes_per_hop: int
+    hops: tuple[TraceHop, ...]
+    destination_reached: bool
+    stop_reason: str  # "completed", "unreachable", "gap_limit", "loop", "max_ttl"
+    anomalies: tuple[str, ...] = ()
+    unmatched_replies: int = 0
+    packet_size: int = 0
+    flow_id: int = 0
+
+
+Details = IcmpDetails | DnsDetails | HttpDetails | TcpDetails | TracerouteDetails
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""`vantage probe measure {icmp|dns|http|tcp}`: one-off measurements, like ping, dig and curl -w.
+"""`vantage probe measure {icmp|dns|http|tcp|traceroute}`: one-off measurements, like ping, dig,
+curl -w and traceroute.
 
 Registered by vantage.probe.cli through `register_measure`. Parsing the command line into
 MeasurementRequests happens here (the only place that reads files or /etc/resolv.conf);
@@ -27,7 +28,8 @@ connect. Many targets are measured at once under one global rate cap (--rate,
 default 100 packets or requests per second).
 
 Output: a table by default; --json prints one JSON object per measurement (the
-vantage.v1.Measurement in protobuf's JSON mapping). Exit status 0 when every
+vantage.v1.Measurement in protobuf's JSON mapping); --format atlas prints RIPE
+Atlas results (ping, dns, http and traceroute, the kinds Atlas has). Exit status 0 when every
 measurement succeeded, 1 when any failed or mismatched, 2 for invalid arguments.
 """
 
@@ -55,13 +57,20 @@ examples:
   vantage probe measure tcp 192.0.2.80:443 [2001:db8::80]:80
   vantage probe measure tcp 192.0.2.80 198.51.100.7 --port 22
 """,
+    "traceroute": """\
+examples:
+  vantage probe measure traceroute 192.0.2.1
+  vantage probe measure traceroute 192.0.2.80 --protocol tcp --port 443 --json
+  vantage probe measure traceroute 198.51.100.7 --protocol udp --max-ttl 20 --format atlas
+""",
 }
+OUTPUT_FORMATS = ("table", "json", "atlas")
 
 
 def register_measure(probe_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     measure = probe_subparsers.add_parser(
         "measure",
-        help="measure targets once (icmp, dns, http, tcp) and print the results",
+        help="measure targets once (icmp, dns, http, tcp, traceroute) and print the results",
         description=MEASURE_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -72,6 +81,7 @@ def register_measure(probe_subparsers: argparse._SubParsersAction[argparse.Argum
         "dns": "one DNS query per name to a given server",
         "http": "HTTP(S) GET with per-phase timings, status, TLS facts, body hash",
         "tcp": "TCP connect: time, or why not",
+        "traceroute": "the path hop by hop: Paris-style ICMP, UDP or TCP SYN probes with increasing TTL",
     }
     for protocol, help_text in helps.items():
         parser = protocols.add_parser(
@@ -87,6 +97,7 @@ def register_measure(probe_subparsers: argparse._SubParsersAction[argparse.Argum
     _add_dns(protocols.choices["dns"])
     _add_http(protocols.choices["http"])
     _add_tcp(protocols.choices["tcp"])
+    _add_traceroute(protocols.choices["traceroute"])
 
 
 def _add_common(parser: argparse.ArgumentParser, protocol: str) -> None:
@@ -95,6 +106,7 @@ def _add_common(parser: argparse.ArgumentParser, protocol: str) -> None:
         "dns": "name to ask for",
         "http": "http:// or https:// URL",
         "tcp": "HOST:PORT, [IPv6]:PORT, or an address with --port",
+        "traceroute": "IP address or host name",
     }[protocol]
     parser.add_argument("targets", nargs="*", metavar="TARGET", help=what)
     parser.add_argument(
@@ -119,6 +131,13 @@ def _add_common(parser: argparse.ArgumentParser, protocol: str) -> None:
     )
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per measurement (vantage.v1.Measurement)"
+    )
+    parser.add_argument(
+        "--format",
+        choices=OUTPUT_FORMATS,
+        default=None,
+        help="table (default), json (as --json) or atlas: RIPE Atlas result JSON, one per line "
+        "(ping, dns, http, traceroute)",
     )
 
 
@@ -187,6 +206,50 @@ def _add_tcp(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, metavar="PORT", help="port for targets given without one")
 
 
+def _add_traceroute(parser: argparse.ArgumentParser) -> None:
+    from vantage.probe.engine import model  # the defaults live there
+
+    parser.add_argument(
+        "--protocol",
+        choices=model.TRACE_METHODS,
+        default=model.DEFAULT_TRACE_METHOD,
+        help=f"what the probes are (default {model.DEFAULT_TRACE_METHOD}: ICMP echo)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        metavar="N",
+        help=f"destination port of udp/tcp probes (default {model.DEFAULT_TRACE_UDP_PORT} for udp, "
+        f"{model.DEFAULT_TRACE_TCP_PORT} for tcp)",
+    )
+    parser.add_argument("--first-ttl", "-f", type=int, default=model.DEFAULT_TRACE_FIRST_TTL, metavar="N")
+    parser.add_argument("--max-ttl", "-m", type=int, default=model.DEFAULT_TRACE_MAX_TTL, metavar="N")
+    parser.add_argument(
+        "--queries",
+        "-q",
+        type=int,
+        default=model.DEFAULT_TRACE_PROBES_PER_HOP,
+        metavar="N",
+        help=f"probes per hop (default {model.DEFAULT_TRACE_PROBES_PER_HOP})",
+    )
+    parser.add_argument(
+        "--max-silent",
+        type=int,
+        default=model.DEFAULT_TRACE_MAX_SILENT_HOPS,
+        metavar="N",
+        help=f"stop after N hops in a row without an answer (default {model.DEFAULT_TRACE_MAX_SILENT_HOPS})",
+    )
+    parser.add_argument(
+        "--sim-queries",
+        "-N",
+        type=int,
+        default=model.DEFAULT_TRACE_PROBES_IN_FLIGHT,
+        metavar="N",
+        help=f"probes in flight at once (default {model.DEFAULT_TRACE_PROBES_IN_FLIGHT}, as traceroute -N)",
+    )
+
+
 def measure_handler(args: argparse.Namespace) -> int:
     from vantage.probe.measure.run import run_measurements
     from vantage.probe.measure.targets import build_plan
@@ -197,6 +260,16 @@ def measure_handler(args: argparse.Namespace) -> int:
         raise UsageError(f"--concurrency must be at least 1, not {args.concurrency}")
     if args.timeout is not None and args.timeout <= 0:
         raise UsageError(f"--timeout must be positive, not {args.timeout}")
+    if args.format is None:
+        args.format = "json" if args.json else "table"
+    elif args.json and args.format != "json":
+        raise UsageError(f"--json and --format {args.format} contradict each other")
+    args.json = args.format == "json"
+    if args.format == "atlas":
+        from vantage.probe.measure.atlas import ATLAS_KINDS
+
+        if args.measure_protocol not in ATLAS_KINDS:
+            raise UsageError(f"--format atlas: RIPE Atlas has no {args.measure_protocol} measurements")
     targets = list(args.targets)
     if args.targets_file:
         targets.extend(_read_targets_file(args.targets_file))

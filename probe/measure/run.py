@@ -95,9 +95,12 @@ async def _run(
 
     progress = Progress(len(requests), sys.stderr) if sys.stderr.isatty() and len(requests) > 1 else None
     counts = dict.fromkeys(Outcome, 0)
-    table = None if args.json else TableWriter(args.measure_protocol, sys.stdout)
+    atlas = getattr(args, "format", "") == "atlas"
+    table = None if args.json or atlas else TableWriter(args.measure_protocol, sys.stdout)
     if args.json:
         from vantage.probe.measure.json_lines import write_json
+    if atlas:
+        from vantage.probe.measure.atlas import write_atlas
     # Results carry their request's name for ICMP and TCP; DNS and HTTP rows read the results'
     # own details, so the names are needed only there.
     names = {request.key: request.name for request in requests} if args.measure_protocol != "icmp" else None
@@ -110,6 +113,8 @@ async def _run(
                 counts[result.outcome] += 1
             if table is not None:
                 table.write_batch(chunk, [names[r.key] for r in chunk] if names is not None else None)
+            elif atlas:
+                write_atlas(chunk, sys.stdout)
             else:
                 write_json(chunk, sys.stdout)
             if progress is not None:

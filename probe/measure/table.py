@@ -12,6 +12,8 @@ from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
     TcpDetails,
+    TraceReply,
+    TracerouteDetails,
 )
 
 _OK = Outcome.OK
@@ -37,6 +39,9 @@ COLUMNS: dict[str, tuple[tuple[str, int], ...]] = {
     ),
     "http": (("URL", 40), ("STATUS", 7), ("DNS/CONN/TLS/TTFB/TOTAL ms", 32), ("BYTES", 9), ("TLS", 8)),
     "tcp": (("TARGET", 40), ("PORT", 6), ("CONNECT ms", 11)),
+    # A trace is printed as traceroute(8) prints it (trace_lines): one line per hop, the
+    # address when it changes, each probe's RTT or "*", and !H/!N/!X/MPLS annotations.
+    "traceroute": (("HOP", 3), ("ADDRESS", 16), ("RTT ms", 30)),
 }
 
 
@@ -58,6 +63,7 @@ class TableWriter:
         # One format string per table: a sweep prints 65k rows, and str.format pads in C.
         self._row = " ".join(f"{{:<{width}}}" for _, width in self.columns) + " {}\n"
         self._icmp = protocol == "icmp"
+        self._trace = protocol == "traceroute"
 
     def _answered_once(self, result: MeasurementResult) -> str:
         details = result.details
@@ -81,6 +87,9 @@ class TableWriter:
 
     def write_batch(self, results: list[MeasurementResult], names: list[str] | None = None) -> None:
         """Rows for `results` in one write; `names` are the requests' names (default: the results')."""
+        if self._trace:
+            self.stream.write("".join(trace_lines(result) for result in results))
+            return
         if not self._header_written:
             self.stream.write(self._row.format(*(name for name, _ in self.columns), "RESULT"))
             self._header_written = True
@@ -170,3 +179,60 @@ def cells(result: MeasurementResult, name: str) -> list[str]:
         connect = _ms(details.connect_ms) if result.outcome is Outcome.OK else "-"
         return [label, str(details.port), connect]
     return [label, *["-"] * (len(COLUMNS["tcp"]) - 1)]
+
+
+# traceroute(8)'s annotations for ICMP unreachable codes (RFC 792, RFC 1812; RFC 4443), by IP
+# version: (unreachable type, the destination's own port unreachable code, marks by code).
+_UNREACHABLE_MARKS = {
+    4: (3, 3, {0: "!N", 1: "!H", 2: "!P", 9: "!X", 10: "!X", 13: "!X"}),
+    6: (1, 4, {0: "!N", 1: "!X", 3: "!H", 5: "!X", 6: "!X"}),
+}
+
+
+def _reply_mark(reply: TraceReply, family: int) -> str:
+    marks = []
+    unreachable, port_unreachable, by_code = _UNREACHABLE_MARKS[6 if family == 6 else 4]
+    if reply.icmp_type == unreachable and reply.icmp_code != port_unreachable:
+        marks.append(by_code.get(reply.icmp_code, f"!{reply.icmp_code}"))
+    if reply.mpls:
+        labels = ",".join(
+            f"L={m.label},E={m.traffic_class},S={int(m.bottom_of_stack)},T={m.ttl}" for m in reply.mpls
+        )
+        marks.append(f"<MPLS:{labels}>")
+    if reply.anomaly:
+        marks.append(f"[{reply.anomaly}]")
+    return " ".join(marks)
+
+
+def trace_lines(result: MeasurementResult) -> str:
+    """One trace as traceroute(8) prints it, then its outcome."""
+    details = result.details
+    target = f"{result.name} ({result.address})" if result.name else f"{result.address} ({result.address})"
+    if not isinstance(details, TracerouteDetails):
+        return f"traceroute to {target}: {outcome_text(result)}\n"
+    probes = f"{details.method}" + (f" port {details.port}" if details.port else "")
+    lines = [
+        f"traceroute to {target}, {details.max_ttl} hops max, {details.packet_size} byte packets, "
+        f"{probes} probes\n"
+    ]
+    for hop in details.hops:
+        parts: list[str] = []
+        shown = ""
+        for reply in hop.replies:
+            if reply.lost:
+                parts.append("*")
+                continue
+            if reply.from_address != shown:
+                parts.append(reply.from_address)
+                shown = reply.from_address
+            mark = _reply_mark(reply, result.address_family)
+            parts.append(f"{reply.rtt_ms:.3f} ms" + (f" {mark}" if mark else ""))
+        lines.append(f"{hop.ttl:>2}  {'  '.join(parts)}\n")
+    notes = f"stopped: {details.stop_reason}"
+    if details.anomalies:
+        notes += f"; anomalies: {', '.join(details.anomalies)}"
+    if details.unmatched_replies:
+        notes += f"; {details.unmatched_replies} unmatched ICMP messages"
+    result_text = "ok" if result.outcome is _OK else outcome_text(result)
+    lines.append(f"    {notes}; result: {result_text}\n")
+    return "".join(lines)

@@ -31,6 +31,7 @@ from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
     TcpOptions,
+    TracerouteOptions,
     is_canonical_ipv4,
 )
 from vantage.probe.engine.sweep_requests import IcmpSweep
@@ -210,8 +211,37 @@ def _tcp(
     return requests
 
 
+def _traceroute(
+    targets: Sequence[str], args: argparse.Namespace, unresolved: list[Unresolved]
+) -> list[MeasurementRequest]:
+    from vantage.probe.engine.model import DEFAULT_TRACE_TIMEOUT_MS
+
+    options = TracerouteOptions(
+        method=args.protocol,
+        port=args.port,
+        first_ttl=args.first_ttl,
+        max_ttl=args.max_ttl,
+        probes_per_hop=args.queries,
+        max_silent_hops=args.max_silent,
+        timeout_ms=args.timeout or DEFAULT_TRACE_TIMEOUT_MS,
+        probes_in_flight=args.sim_queries,
+    )
+    problem = options.problem()
+    if problem is not None:
+        raise UsageError(problem)
+    requests = []
+    for i, target in enumerate(targets):
+        try:
+            address, name = _address_of(target)
+        except Unresolved as exc:
+            unresolved.append(exc)
+            continue
+        requests.append(MeasurementRequest(str(i), address, options, name=name))
+    return requests
+
+
 # One builder per kind in vantage/protocols.py (tests/test_protocols.py checks the keys).
-BUILDERS = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp}
+BUILDERS = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp, "traceroute": _traceroute}
 
 
 def _split_host_port(text: str, default_port: int | None) -> tuple[str, int]:

@@ -99,3 +99,20 @@ def test_reject_and_drop_verdicts() -> None:
 def test_delay_is_planned_on_the_border() -> None:
     delay = Action(0, "delay", KZ, "d", delay_ms=200)
     assert desired_state(TOPOLOGY, (delay,))[9198].delays_ms == (("to12389", 200), ("to1299", 200))
+
+
+def test_an_inside_cut_keeps_the_router_answering_and_drops_what_enters_its_network() -> None:
+    active = apply_action((), Action(0, "cut", Scope(asns=(29355,)), "inside", method="inside"))
+    state = desired_state(TOPOLOGY, active)
+    kcell = state[29355]
+    assert not kcell.interfaces_down and all(route.via for route in kcell.routes)
+    assert 'iifname != "lan" oifname "lan" drop' in kcell.nft_ruleset
+    assert "drop" not in state[9198].nft_ruleset
+    assert apply_action(active, Action(1, "restore", Scope(asns=(29355,)), "restore")) == ()
+
+
+def test_routers_send_from_their_own_address() -> None:
+    # A traceroute maps each hop to its AS: routers answer from their address in their AS's
+    # allocation (the route's src), not from a link /30 that belongs to no AS.
+    for asn, router in desired_state(TOPOLOGY, ()).items():
+        assert router.source_address == TOPOLOGY.as_by_number(asn).router_address

@@ -18,6 +18,7 @@ class Protocol(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     PROTOCOL_DNS: _ClassVar[Protocol]
     PROTOCOL_HTTP: _ClassVar[Protocol]
     PROTOCOL_TCP: _ClassVar[Protocol]
+    PROTOCOL_TRACEROUTE: _ClassVar[Protocol]
 
 class Outcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -37,11 +38,13 @@ class Operation(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OPERATION_ICMP_ECHO: _ClassVar[Operation]
     OPERATION_DNS_ROUND_TRIP: _ClassVar[Operation]
     OPERATION_POLICY: _ClassVar[Operation]
+    OPERATION_TRACE: _ClassVar[Operation]
 PROTOCOL_UNSPECIFIED: Protocol
 PROTOCOL_ICMP: Protocol
 PROTOCOL_DNS: Protocol
 PROTOCOL_HTTP: Protocol
 PROTOCOL_TCP: Protocol
+PROTOCOL_TRACEROUTE: Protocol
 OUTCOME_UNSPECIFIED: Outcome
 OUTCOME_OK: Outcome
 OUTCOME_FAILURE: Outcome
@@ -55,6 +58,7 @@ OPERATION_HTTP_ROUND_TRIP: Operation
 OPERATION_ICMP_ECHO: Operation
 OPERATION_DNS_ROUND_TRIP: Operation
 OPERATION_POLICY: Operation
+OPERATION_TRACE: Operation
 
 class Target(_message.Message):
     __slots__ = ("address", "name", "port", "url", "target_id")
@@ -81,7 +85,7 @@ class Failure(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., operation: _Optional[_Union[Operation, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Measurement(_message.Message):
-    __slots__ = ("id", "probe_id", "target", "protocol", "started_at", "duration", "outcome", "failure", "task_id", "round", "address_family", "source_address", "probe_version", "probe_load", "icmp", "dns", "http", "tcp")
+    __slots__ = ("id", "probe_id", "target", "protocol", "started_at", "duration", "outcome", "failure", "task_id", "round", "address_family", "source_address", "probe_version", "probe_load", "icmp", "dns", "http", "tcp", "traceroute")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROBE_ID_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
@@ -100,6 +104,7 @@ class Measurement(_message.Message):
     DNS_FIELD_NUMBER: _ClassVar[int]
     HTTP_FIELD_NUMBER: _ClassVar[int]
     TCP_FIELD_NUMBER: _ClassVar[int]
+    TRACEROUTE_FIELD_NUMBER: _ClassVar[int]
     id: str
     probe_id: str
     target: Target
@@ -118,7 +123,8 @@ class Measurement(_message.Message):
     dns: DnsDetails
     http: HttpDetails
     tcp: TcpDetails
-    def __init__(self, id: _Optional[str] = ..., probe_id: _Optional[str] = ..., target: _Optional[_Union[Target, _Mapping]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., task_id: _Optional[str] = ..., round: _Optional[int] = ..., address_family: _Optional[int] = ..., source_address: _Optional[str] = ..., probe_version: _Optional[str] = ..., probe_load: _Optional[_Union[ProbeLoad, _Mapping]] = ..., icmp: _Optional[_Union[IcmpDetails, _Mapping]] = ..., dns: _Optional[_Union[DnsDetails, _Mapping]] = ..., http: _Optional[_Union[HttpDetails, _Mapping]] = ..., tcp: _Optional[_Union[TcpDetails, _Mapping]] = ...) -> None: ...
+    traceroute: TracerouteDetails
+    def __init__(self, id: _Optional[str] = ..., probe_id: _Optional[str] = ..., target: _Optional[_Union[Target, _Mapping]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., task_id: _Optional[str] = ..., round: _Optional[int] = ..., address_family: _Optional[int] = ..., source_address: _Optional[str] = ..., probe_version: _Optional[str] = ..., probe_load: _Optional[_Union[ProbeLoad, _Mapping]] = ..., icmp: _Optional[_Union[IcmpDetails, _Mapping]] = ..., dns: _Optional[_Union[DnsDetails, _Mapping]] = ..., http: _Optional[_Union[HttpDetails, _Mapping]] = ..., tcp: _Optional[_Union[TcpDetails, _Mapping]] = ..., traceroute: _Optional[_Union[TracerouteDetails, _Mapping]] = ...) -> None: ...
 
 class ProbeLoad(_message.Message):
     __slots__ = ("in_flight", "loop_lag_ms")
@@ -338,3 +344,75 @@ class TcpDetails(_message.Message):
     connect_ms: float
     connect_rtt_ms: float
     def __init__(self, address: _Optional[str] = ..., port: _Optional[int] = ..., connect_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...
+
+class MplsLabel(_message.Message):
+    __slots__ = ("label", "traffic_class", "bottom_of_stack", "ttl")
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    TRAFFIC_CLASS_FIELD_NUMBER: _ClassVar[int]
+    BOTTOM_OF_STACK_FIELD_NUMBER: _ClassVar[int]
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    label: int
+    traffic_class: int
+    bottom_of_stack: bool
+    ttl: int
+    def __init__(self, label: _Optional[int] = ..., traffic_class: _Optional[int] = ..., bottom_of_stack: _Optional[bool] = ..., ttl: _Optional[int] = ...) -> None: ...
+
+class TraceReply(_message.Message):
+    __slots__ = ("lost", "from_address", "rtt_ms", "icmp_type", "icmp_code", "quoted_ttl", "reply_ttl", "mpls", "anomaly", "tcp_flags")
+    LOST_FIELD_NUMBER: _ClassVar[int]
+    FROM_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    RTT_MS_FIELD_NUMBER: _ClassVar[int]
+    ICMP_TYPE_FIELD_NUMBER: _ClassVar[int]
+    ICMP_CODE_FIELD_NUMBER: _ClassVar[int]
+    QUOTED_TTL_FIELD_NUMBER: _ClassVar[int]
+    REPLY_TTL_FIELD_NUMBER: _ClassVar[int]
+    MPLS_FIELD_NUMBER: _ClassVar[int]
+    ANOMALY_FIELD_NUMBER: _ClassVar[int]
+    TCP_FLAGS_FIELD_NUMBER: _ClassVar[int]
+    lost: bool
+    from_address: str
+    rtt_ms: float
+    icmp_type: int
+    icmp_code: int
+    quoted_ttl: int
+    reply_ttl: int
+    mpls: _containers.RepeatedCompositeFieldContainer[MplsLabel]
+    anomaly: str
+    tcp_flags: int
+    def __init__(self, lost: _Optional[bool] = ..., from_address: _Optional[str] = ..., rtt_ms: _Optional[float] = ..., icmp_type: _Optional[int] = ..., icmp_code: _Optional[int] = ..., quoted_ttl: _Optional[int] = ..., reply_ttl: _Optional[int] = ..., mpls: _Optional[_Iterable[_Union[MplsLabel, _Mapping]]] = ..., anomaly: _Optional[str] = ..., tcp_flags: _Optional[int] = ...) -> None: ...
+
+class TraceHop(_message.Message):
+    __slots__ = ("ttl", "replies")
+    TTL_FIELD_NUMBER: _ClassVar[int]
+    REPLIES_FIELD_NUMBER: _ClassVar[int]
+    ttl: int
+    replies: _containers.RepeatedCompositeFieldContainer[TraceReply]
+    def __init__(self, ttl: _Optional[int] = ..., replies: _Optional[_Iterable[_Union[TraceReply, _Mapping]]] = ...) -> None: ...
+
+class TracerouteDetails(_message.Message):
+    __slots__ = ("method", "port", "first_ttl", "max_ttl", "probes_per_hop", "hops", "destination_reached", "stop_reason", "anomalies", "unmatched_replies", "packet_size", "flow_id")
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TTL_FIELD_NUMBER: _ClassVar[int]
+    MAX_TTL_FIELD_NUMBER: _ClassVar[int]
+    PROBES_PER_HOP_FIELD_NUMBER: _ClassVar[int]
+    HOPS_FIELD_NUMBER: _ClassVar[int]
+    DESTINATION_REACHED_FIELD_NUMBER: _ClassVar[int]
+    STOP_REASON_FIELD_NUMBER: _ClassVar[int]
+    ANOMALIES_FIELD_NUMBER: _ClassVar[int]
+    UNMATCHED_REPLIES_FIELD_NUMBER: _ClassVar[int]
+    PACKET_SIZE_FIELD_NUMBER: _ClassVar[int]
+    FLOW_ID_FIELD_NUMBER: _ClassVar[int]
+    method: str
+    port: int
+    first_ttl: int
+    max_ttl: int
+    probes_per_hop: int
+    hops: _containers.RepeatedCompositeFieldContainer[TraceHop]
+    destination_reached: bool
+    stop_reason: str
+    anomalies: _containers.RepeatedScalarFieldContainer[str]
+    unmatched_replies: int
+    packet_size: int
+    flow_id: int
+    def __init__(self, method: _Optional[str] = ..., port: _Optional[int] = ..., first_ttl: _Optional[int] = ..., max_ttl: _Optional[int] = ..., probes_per_hop: _Optional[int] = ..., hops: _Optional[_Iterable[_Union[TraceHop, _Mapping]]] = ..., destination_reached: _Optional[bool] = ..., stop_reason: _Optional[str] = ..., anomalies: _Optional[_Iterable[str]] = ..., unmatched_replies: _Optional[int] = ..., packet_size: _Optional[int] = ..., flow_id: _Optional[int] = ...) -> None: ...

@@ -87,7 +87,7 @@ class GetWorkRequest(_message.Message):
     def __init__(self, capabilities: _Optional[_Union[ProbeCapabilities, _Mapping]] = ..., software_version: _Optional[str] = ...) -> None: ...
 
 class TaskOptions(_message.Message):
-    __slots__ = ("count", "interval_ms", "timeout_ms", "query_name", "query_type", "expected", "url")
+    __slots__ = ("count", "interval_ms", "timeout_ms", "query_name", "query_type", "expected", "url", "trace_method", "first_ttl", "max_ttl", "probes_per_hop")
     COUNT_FIELD_NUMBER: _ClassVar[int]
     INTERVAL_MS_FIELD_NUMBER: _ClassVar[int]
     TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,10 @@ class TaskOptions(_message.Message):
     QUERY_TYPE_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_FIELD_NUMBER: _ClassVar[int]
     URL_FIELD_NUMBER: _ClassVar[int]
+    TRACE_METHOD_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TTL_FIELD_NUMBER: _ClassVar[int]
+    MAX_TTL_FIELD_NUMBER: _ClassVar[int]
+    PROBES_PER_HOP_FIELD_NUMBER: _ClassVar[int]
     count: int
     interval_ms: int
     timeout_ms: int
@@ -102,7 +106,11 @@ class TaskOptions(_message.Message):
     query_type: str
     expected: _containers.RepeatedScalarFieldContainer[str]
     url: str
-    def __init__(self, count: _Optional[int] = ..., interval_ms: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., query_name: _Optional[str] = ..., query_type: _Optional[str] = ..., expected: _Optional[_Iterable[str]] = ..., url: _Optional[str] = ...) -> None: ...
+    trace_method: str
+    first_ttl: int
+    max_ttl: int
+    probes_per_hop: int
+    def __init__(self, count: _Optional[int] = ..., interval_ms: _Optional[int] = ..., timeout_ms: _Optional[int] = ..., query_name: _Optional[str] = ..., query_type: _Optional[str] = ..., expected: _Optional[_Iterable[str]] = ..., url: _Optional[str] = ..., trace_method: _Optional[str] = ..., first_ttl: _Optional[int] = ..., max_ttl: _Optional[int] = ..., probes_per_hop: _Optional[int] = ...) -> None: ...
 
 class Task(_message.Message):
     __slots__ = ("id", "kind", "protocol", "target", "options")

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from vantage.v1 import measurement_pb2 as vantage_dot_v1_dot_measurement__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evantage/v1/query_service.proto\x12\nvantage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cvantage/v1/measurement.proto\"r\n\x0cProtocolStat\x12&\n\x08protocol\x18\x01 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\x10\n\x08\x61ttempts\x18\x02 \x01(\r\x12\x11\n\tsuccesses\x18\x03 \x01(\r\x12\x15\n\rsuccess_ratio\x18\x04 \x01(\x01\"V\n\x0c\x46\x61ilureCount\x12\x0f\n\x07\x66\x61ilure\x18\x01 \x01(\t\x12&\n\x08protocol\x18\x02 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\r\n\x05\x63ount\x18\x03 \x01(\r\"\x8d\x01\n\x0e\x46ilteredTarget\x12\x0e\n\x06target\x18\x01 \x01(\t\x12&\n\x08protocol\x18\x02 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\x0f\n\x07\x66\x61ilure\x18\x03 \x01(\t\x12\x17\n\x0finside_failures\x18\x04 \x01(\r\x12\x19\n\x11\x63ontrol_successes\x18\x05 \x01(\r\"\xf2\x03\n\x08\x45vidence\x12\x16\n\x0evantage_points\x18\x01 \x01(\r\x12\x14\n\x0cvantage_ases\x18\x02 \x01(\r\x12\x0f\n\x07targets\x18\x03 \x01(\r\x12+\n\tprotocols\x18\x04 \x03(\x0b\x32\x18.vantage.v1.ProtocolStat\x12*\n\x08\x66\x61ilures\x18\x05 \x03(\x0b\x32\x18.vantage.v1.FailureCount\x12\x12\n\nloss_ratio\x18\x06 \x01(\x01\x12\x1b\n\x13\x62\x61seline_loss_ratio\x18\x07 \x01(\x01\x12\x0e\n\x06rtt_ms\x18\x08 \x01(\x01\x12\x17\n\x0f\x62\x61seline_rtt_ms\x18\t \x01(\x01\x12\x16\n\x0esuspect_probes\x18\n \x03(\t\x12\x34\n\x10\x66iltered_targets\x18\x0b \x03(\x0b\x32\x1a.vantage.v1.FilteredTarget\x12\x0f\n\x07summary\x18\x0c \x01(\t\x12\x14\n\x0cvantage_asns\x18\r \x03(\r\x12/\n\x13reachability_status\x18\x0e \x01(\x0e\x32\x12.vantage.v1.Status\x12/\n\x13interference_status\x18\x0f \x01(\x0e\x32\x12.vantage.v1.Status\x12\x1d\n\x15inside_vantage_points\x18\x10 \x01(\r\"\xaf\x02\n\x08\x41sStatus\x12\x0b\n\x03\x61sn\x18\x01 \x01(\r\x12\x0f\n\x07\x61s_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\"\n\x06status\x18\x04 \x01(\x0e\x32\x12.vantage.v1.Status\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\x0e\n\x06\x62\x65lief\x18\x06 \x01(\x01\x12\r\n\x05round\x18\x07 \x01(\x03\x12/\n\x0bround_start\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05since\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08\x65vidence\x18\n \x01(\x0b\x32\x14.vantage.v1.Evidence\x12\x19\n\x11\x61lgorithm_version\x18\x0b \x01(\t\"\xca\x02\n\rCountryStatus\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\"\n\x06status\x18\x02 \x01(\x0e\x32\x12.vantage.v1.Status\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\r\n\x05round\x18\x04 \x01(\x03\x12/\n\x0bround_start\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x66\x66\x65\x63ted_share\x18\x07 \x01(\x01\x12\x15\n\rmeasured_ases\x18\x08 \x01(\r\x12*\n\x0c\x64riving_ases\x18\t \x03(\x0b\x32\x14.vantage.v1.AsStatus\x12\x19\n\x11\x61lgorithm_version\x18\n \x01(\t\x12\x0f\n\x07summary\x18\x0b \x01(\t\"!\n\x12GetAsStatusRequest\x12\x0b\n\x03\x61sn\x18\x01 \x01(\r\"s\n\x13ListAsStatusRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12$\n\x08statuses\x18\x02 \x03(\x0e\x32\x12.vantage.v1.Status\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x14ListAsStatusResponse\x12&\n\x08statuses\x18\x01 \x03(\x0b\x32\x14.vantage.v1.AsStatus\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x17GetCountryStatusRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\"\x95\x01\n\x12GetTimelineRequest\x12\r\n\x03\x61sn\x18\x01 \x01(\rH\x00\x12\x11\n\x07\x63ountry\x18\x02 \x01(\tH\x00\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05scope\"\xb3\x01\n\rTimelinePoint\x12\r\n\x05round\x18\x01 \x01(\x03\x12/\n\x0bround_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x06status\x18\x03 \x01(\x0e\x32\x12.vantage.v1.Status\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x0e\n\x06\x62\x65lief\x18\x05 \x01(\x01\x12\x1a\n\x12reachability_ratio\x18\x06 \x01(\x01\"X\n\x08Timeline\x12)\n\x06points\x18\x01 \x03(\x0b\x32\x19.vantage.v1.TimelinePoint\x12!\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x11.vantage.v1.Event\"\xbf\x02\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.vantage.v1.EventKind\x12%\n\x05state\x18\x03 \x01(\x0e\x32\x16.vantage.v1.EventState\x12\x0b\n\x03\x61sn\x18\x04 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12.\n\nstarted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08severity\x18\x08 \x01(\x01\x12\x12\n\nconfidence\x18\t \x01(\x01\x12\x0f\n\x07summary\x18\n \x01(\t\x12\x14\n\x0copened_round\x18\x0b \x01(\x03\x12\x15\n\rupdated_round\x18\x0c \x01(\x03\"H\n\x12WatchEventsRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\x12\x14\n\x0cinclude_open\x18\x03 \x01(\x08\"\x87\x03\n\x0bProbeRecord\x12\x10\n\x08probe_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03\x61sn\x18\x03 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x14\n\x0cobserved_asn\x18\x05 \x01(\r\x12\x18\n\x10observed_country\x18\x06 \x01(\t\x12\x12\n\npinned_asn\x18\x07 \x01(\r\x12\x16\n\x0epinned_country\x18\x08 \x01(\t\x12/\n\x0b\x65nrolled_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_contact\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10results_received\x18\x0b \x01(\x04\x12\x0f\n\x07suspect\x18\x0c \x01(\x08\x12%\n\x05state\x18\r \x01(\x0e\x32\x16.vantage.v1.ProbeState\x12\x0f\n\x07\x61\x64\x64ress\x18\x0e \x01(\t\x12\x18\n\x10software_version\x18\x0f \x01(\t\"1\n\x11ListProbesRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\"=\n\x12ListProbesResponse\x12\'\n\x06probes\x18\x01 \x03(\x0b\x32\x17.vantage.v1.ProbeRecord\"2\n\x12GetCoverageRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\"\xe2\x01\n\nAsCoverage\x12\x0b\n\x03\x61sn\x18\x01 \x01(\r\x12\x0f\n\x07\x61s_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x11\n\taddresses\x18\x04 \x01(\x04\x12\x14\n\x0c\x62locks_known\x18\x05 \x01(\x04\x12\x19\n\x11\x62locks_responsive\x18\x06 \x01(\x04\x12\x0f\n\x07targets\x18\x07 \x01(\r\x12\x16\n\x0evantage_points\x18\x08 \x01(\r\x12\x14\n\x0cvantage_ases\x18\t \x01(\r\x12\x12\n\nanalysable\x18\n \x01(\x08\x12\x0e\n\x06reason\x18\x0b \x01(\t\"\x94\x01\n\x0f\x43ountryCoverage\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x01(\x04\x12\x1c\n\x14\x61nalysable_addresses\x18\x03 \x01(\x04\x12\x18\n\x10\x61nalysable_share\x18\x04 \x01(\x01\x12\x0c\n\x04\x61ses\x18\x05 \x01(\r\x12\x17\n\x0f\x61nalysable_ases\x18\x06 \x01(\r\"b\n\x12\x43overageThresholds\x12\x1d\n\x15min_responsive_blocks\x18\x01 \x01(\r\x12\x18\n\x10min_vantage_ases\x18\x02 \x01(\r\x12\x13\n\x0bmin_targets\x18\x03 \x01(\r\"\x94\x01\n\x08\x43overage\x12$\n\x04\x61ses\x18\x01 \x03(\x0b\x32\x16.vantage.v1.AsCoverage\x12.\n\tcountries\x18\x02 \x03(\x0b\x32\x1b.vantage.v1.CountryCoverage\x12\x32\n\nthresholds\x18\x03 \x01(\x0b\x32\x1e.vantage.v1.CoverageThresholds*~\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\r\n\tSTATUS_UP\x10\x01\x12\x13\n\x0fSTATUS_DEGRADED\x10\x02\x12\x0f\n\x0bSTATUS_DOWN\x10\x03\x12\x13\n\x0fSTATUS_FILTERED\x10\x04\x12\x12\n\x0eSTATUS_UNKNOWN\x10\x05*t\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45VENT_KIND_OUTAGE\x10\x01\x12\x1a\n\x16\x45VENT_KIND_DEGRADATION\x10\x02\x12\x18\n\x14\x45VENT_KIND_FILTERING\x10\x03*W\n\nEventState\x12\x1b\n\x17\x45VENT_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_STATE_OPEN\x10\x01\x12\x16\n\x12\x45VENT_STATE_CLOSED\x10\x02*q\n\nProbeState\x12\x1b\n\x17PROBE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11PROBE_STATE_ALIVE\x10\x01\x12\x16\n\x12PROBE_STATE_SILENT\x10\x02\x12\x17\n\x13PROBE_STATE_REVOKED\x10\x03\x32\x95\x04\n\x0cQueryService\x12\x43\n\x0bGetAsStatus\x12\x1e.vantage.v1.GetAsStatusRequest\x1a\x14.vantage.v1.AsStatus\x12Q\n\x0cListAsStatus\x12\x1f.vantage.v1.ListAsStatusRequest\x1a .vantage.v1.ListAsStatusResponse\x12R\n\x10GetCountryStatus\x12#.vantage.v1.GetCountryStatusRequest\x1a\x19.vantage.v1.CountryStatus\x12\x43\n\x0bGetTimeline\x12\x1e.vantage.v1.GetTimelineRequest\x1a\x14.vantage.v1.Timeline\x12\x42\n\x0bWatchEvents\x12\x1e.vantage.v1.WatchEventsRequest\x1a\x11.vantage.v1.Event0\x01\x12K\n\nListProbes\x12\x1d.vantage.v1.ListProbesRequest\x1a\x1e.vantage.v1.ListProbesResponse\x12\x43\n\x0bGetCoverage\x12\x1e.vantage.v1.GetCoverageRequest\x1a\x14.vantage.v1.CoverageBt\n\nvantage.v1B\x11QueryServiceProtoP\x01Z#vantage/gen/go/vantage/v1;vantagev1\xa2\x02\x03VTG\xaa\x02\nVantage.V1\xca\x02\nVantage\\V1\xea\x02\x0bVantage::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evantage/v1/query_service.proto\x12\nvantage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cvantage/v1/measurement.proto\"r\n\x0cProtocolStat\x12&\n\x08protocol\x18\x01 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\x10\n\x08\x61ttempts\x18\x02 \x01(\r\x12\x11\n\tsuccesses\x18\x03 \x01(\r\x12\x15\n\rsuccess_ratio\x18\x04 \x01(\x01\"V\n\x0c\x46\x61ilureCount\x12\x0f\n\x07\x66\x61ilure\x18\x01 \x01(\t\x12&\n\x08protocol\x18\x02 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\r\n\x05\x63ount\x18\x03 \x01(\r\"\x8d\x01\n\x0e\x46ilteredTarget\x12\x0e\n\x06target\x18\x01 \x01(\t\x12&\n\x08protocol\x18\x02 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\x0f\n\x07\x66\x61ilure\x18\x03 \x01(\t\x12\x17\n\x0finside_failures\x18\x04 \x01(\r\x12\x19\n\x11\x63ontrol_successes\x18\x05 \x01(\r\"\x9e\x04\n\x08\x45vidence\x12\x16\n\x0evantage_points\x18\x01 \x01(\r\x12\x14\n\x0cvantage_ases\x18\x02 \x01(\r\x12\x0f\n\x07targets\x18\x03 \x01(\r\x12+\n\tprotocols\x18\x04 \x03(\x0b\x32\x18.vantage.v1.ProtocolStat\x12*\n\x08\x66\x61ilures\x18\x05 \x03(\x0b\x32\x18.vantage.v1.FailureCount\x12\x12\n\nloss_ratio\x18\x06 \x01(\x01\x12\x1b\n\x13\x62\x61seline_loss_ratio\x18\x07 \x01(\x01\x12\x0e\n\x06rtt_ms\x18\x08 \x01(\x01\x12\x17\n\x0f\x62\x61seline_rtt_ms\x18\t \x01(\x01\x12\x16\n\x0esuspect_probes\x18\n \x03(\t\x12\x34\n\x10\x66iltered_targets\x18\x0b \x03(\x0b\x32\x1a.vantage.v1.FilteredTarget\x12\x0f\n\x07summary\x18\x0c \x01(\t\x12\x14\n\x0cvantage_asns\x18\r \x03(\r\x12/\n\x13reachability_status\x18\x0e \x01(\x0e\x32\x12.vantage.v1.Status\x12/\n\x13interference_status\x18\x0f \x01(\x0e\x32\x12.vantage.v1.Status\x12\x1d\n\x15inside_vantage_points\x18\x10 \x01(\r\x12*\n\x04path\x18\x11 \x01(\x0b\x32\x1c.vantage.v1.PathLocalisation\"\xc3\x01\n\x10PathLocalisation\x12\r\n\x05place\x18\x01 \x01(\t\x12\x10\n\x08stop_asn\x18\x02 \x01(\r\x12\x14\n\x0cstop_address\x18\x03 \x01(\t\x12\x10\n\x08next_asn\x18\x04 \x01(\r\x12\x1f\n\x17\x61greeing_vantage_points\x18\x05 \x01(\r\x12\x15\n\ragreeing_asns\x18\x06 \x03(\r\x12\x1d\n\x15traced_vantage_points\x18\x07 \x01(\r\x12\x0f\n\x07summary\x18\x08 \x01(\t\"\xaf\x02\n\x08\x41sStatus\x12\x0b\n\x03\x61sn\x18\x01 \x01(\r\x12\x0f\n\x07\x61s_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\"\n\x06status\x18\x04 \x01(\x0e\x32\x12.vantage.v1.Status\x12\x12\n\nconfidence\x18\x05 \x01(\x01\x12\x0e\n\x06\x62\x65lief\x18\x06 \x01(\x01\x12\r\n\x05round\x18\x07 \x01(\x03\x12/\n\x0bround_start\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05since\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12&\n\x08\x65vidence\x18\n \x01(\x0b\x32\x14.vantage.v1.Evidence\x12\x19\n\x11\x61lgorithm_version\x18\x0b \x01(\t\"\xca\x02\n\rCountryStatus\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\"\n\x06status\x18\x02 \x01(\x0e\x32\x12.vantage.v1.Status\x12\x12\n\nconfidence\x18\x03 \x01(\x01\x12\r\n\x05round\x18\x04 \x01(\x03\x12/\n\x0bround_start\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05since\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x61\x66\x66\x65\x63ted_share\x18\x07 \x01(\x01\x12\x15\n\rmeasured_ases\x18\x08 \x01(\r\x12*\n\x0c\x64riving_ases\x18\t \x03(\x0b\x32\x14.vantage.v1.AsStatus\x12\x19\n\x11\x61lgorithm_version\x18\n \x01(\t\x12\x0f\n\x07summary\x18\x0b \x01(\t\"!\n\x12GetAsStatusRequest\x12\x0b\n\x03\x61sn\x18\x01 \x01(\r\"s\n\x13ListAsStatusRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12$\n\x08statuses\x18\x02 \x03(\x0e\x32\x12.vantage.v1.Status\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x14ListAsStatusResponse\x12&\n\x08statuses\x18\x01 \x03(\x0b\x32\x14.vantage.v1.AsStatus\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"*\n\x17GetCountryStatusRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\"\x95\x01\n\x12GetTimelineRequest\x12\r\n\x03\x61sn\x18\x01 \x01(\rH\x00\x12\x11\n\x07\x63ountry\x18\x02 \x01(\tH\x00\x12)\n\x05since\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12)\n\x05until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x07\n\x05scope\"\xb3\x01\n\rTimelinePoint\x12\r\n\x05round\x18\x01 \x01(\x03\x12/\n\x0bround_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x06status\x18\x03 \x01(\x0e\x32\x12.vantage.v1.Status\x12\x12\n\nconfidence\x18\x04 \x01(\x01\x12\x0e\n\x06\x62\x65lief\x18\x05 \x01(\x01\x12\x1a\n\x12reachability_ratio\x18\x06 \x01(\x01\"X\n\x08Timeline\x12)\n\x06points\x18\x01 \x03(\x0b\x32\x19.vantage.v1.TimelinePoint\x12!\n\x06\x65vents\x18\x02 \x03(\x0b\x32\x11.vantage.v1.Event\"\xbf\x02\n\x05\x45vent\x12\n\n\x02id\x18\x01 \x01(\t\x12#\n\x04kind\x18\x02 \x01(\x0e\x32\x15.vantage.v1.EventKind\x12%\n\x05state\x18\x03 \x01(\x0e\x32\x16.vantage.v1.EventState\x12\x0b\n\x03\x61sn\x18\x04 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x05 \x01(\t\x12.\n\nstarted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nded_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08severity\x18\x08 \x01(\x01\x12\x12\n\nconfidence\x18\t \x01(\x01\x12\x0f\n\x07summary\x18\n \x01(\t\x12\x14\n\x0copened_round\x18\x0b \x01(\x03\x12\x15\n\rupdated_round\x18\x0c \x01(\x03\"H\n\x12WatchEventsRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\x12\x14\n\x0cinclude_open\x18\x03 \x01(\x08\"\x87\x03\n\x0bProbeRecord\x12\x10\n\x08probe_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0b\n\x03\x61sn\x18\x03 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x14\n\x0cobserved_asn\x18\x05 \x01(\r\x12\x18\n\x10observed_country\x18\x06 \x01(\t\x12\x12\n\npinned_asn\x18\x07 \x01(\r\x12\x16\n\x0epinned_country\x18\x08 \x01(\t\x12/\n\x0b\x65nrolled_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0clast_contact\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10results_received\x18\x0b \x01(\x04\x12\x0f\n\x07suspect\x18\x0c \x01(\x08\x12%\n\x05state\x18\r \x01(\x0e\x32\x16.vantage.v1.ProbeState\x12\x0f\n\x07\x61\x64\x64ress\x18\x0e \x01(\t\x12\x18\n\x10software_version\x18\x0f \x01(\t\"1\n\x11ListProbesRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\"=\n\x12ListProbesResponse\x12\'\n\x06probes\x18\x01 \x03(\x0b\x32\x17.vantage.v1.ProbeRecord\"2\n\x12GetCoverageRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\"\xe2\x01\n\nAsCoverage\x12\x0b\n\x03\x61sn\x18\x01 \x01(\r\x12\x0f\n\x07\x61s_name\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x11\n\taddresses\x18\x04 \x01(\x04\x12\x14\n\x0c\x62locks_known\x18\x05 \x01(\x04\x12\x19\n\x11\x62locks_responsive\x18\x06 \x01(\x04\x12\x0f\n\x07targets\x18\x07 \x01(\r\x12\x16\n\x0evantage_points\x18\x08 \x01(\r\x12\x14\n\x0cvantage_ases\x18\t \x01(\r\x12\x12\n\nanalysable\x18\n \x01(\x08\x12\x0e\n\x06reason\x18\x0b \x01(\t\"\x94\x01\n\x0f\x43ountryCoverage\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x11\n\taddresses\x18\x02 \x01(\x04\x12\x1c\n\x14\x61nalysable_addresses\x18\x03 \x01(\x04\x12\x18\n\x10\x61nalysable_share\x18\x04 \x01(\x01\x12\x0c\n\x04\x61ses\x18\x05 \x01(\r\x12\x17\n\x0f\x61nalysable_ases\x18\x06 \x01(\r\"b\n\x12\x43overageThresholds\x12\x1d\n\x15min_responsive_blocks\x18\x01 \x01(\r\x12\x18\n\x10min_vantage_ases\x18\x02 \x01(\r\x12\x13\n\x0bmin_targets\x18\x03 \x01(\r\"\x94\x01\n\x08\x43overage\x12$\n\x04\x61ses\x18\x01 \x03(\x0b\x32\x16.vantage.v1.AsCoverage\x12.\n\tcountries\x18\x02 \x03(\x0b\x32\x1b.vantage.v1.CountryCoverage\x12\x32\n\nthresholds\x18\x03 \x01(\x0b\x32\x1e.vantage.v1.CoverageThresholds*~\n\x06Status\x12\x16\n\x12STATUS_UNSPECIFIED\x10\x00\x12\r\n\tSTATUS_UP\x10\x01\x12\x13\n\x0fSTATUS_DEGRADED\x10\x02\x12\x0f\n\x0bSTATUS_DOWN\x10\x03\x12\x13\n\x0fSTATUS_FILTERED\x10\x04\x12\x12\n\x0eSTATUS_UNKNOWN\x10\x05*t\n\tEventKind\x12\x1a\n\x16\x45VENT_KIND_UNSPECIFIED\x10\x00\x12\x15\n\x11\x45VENT_KIND_OUTAGE\x10\x01\x12\x1a\n\x16\x45VENT_KIND_DEGRADATION\x10\x02\x12\x18\n\x14\x45VENT_KIND_FILTERING\x10\x03*W\n\nEventState\x12\x1b\n\x17\x45VENT_STATE_UNSPECIFIED\x10\x00\x12\x14\n\x10\x45VENT_STATE_OPEN\x10\x01\x12\x16\n\x12\x45VENT_STATE_CLOSED\x10\x02*q\n\nProbeState\x12\x1b\n\x17PROBE_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11PROBE_STATE_ALIVE\x10\x01\x12\x16\n\x12PROBE_STATE_SILENT\x10\x02\x12\x17\n\x13PROBE_STATE_REVOKED\x10\x03\x32\x95\x04\n\x0cQueryService\x12\x43\n\x0bGetAsStatus\x12\x1e.vantage.v1.GetAsStatusRequest\x1a\x14.vantage.v1.AsStatus\x12Q\n\x0cListAsStatus\x12\x1f.vantage.v1.ListAsStatusRequest\x1a .vantage.v1.ListAsStatusResponse\x12R\n\x10GetCountryStatus\x12#.vantage.v1.GetCountryStatusRequest\x1a\x19.vantage.v1.CountryStatus\x12\x43\n\x0bGetTimeline\x12\x1e.vantage.v1.GetTimelineRequest\x1a\x14.vantage.v1.Timeline\x12\x42\n\x0bWatchEvents\x12\x1e.vantage.v1.WatchEventsRequest\x1a\x11.vantage.v1.Event0\x01\x12K\n\nListProbes\x12\x1d.vantage.v1.ListProbesRequest\x1a\x1e.vantage.v1.ListProbesResponse\x12\x43\n\x0bGetCoverage\x12\x1e.vantage.v1.GetCoverageRequest\x1a\x14.vantage.v1.CoverageBt\n\nvantage.v1B\x11QueryServiceProtoP\x01Z#vantage/gen/go/vantage/v1;vantagev1\xa2\x02\x03VTG\xaa\x02\nVantage.V1\xca\x02\nVantage\\V1\xea\x02\x0bVantage::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,14 +34,14 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vantage.v1.query_service_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\nvantage.v1B\021QueryServiceProtoP\001Z#vantage/gen/go/vantage/v1;vantagev1\242\002\003VTG\252\002\nVantage.V1\312\002\nVantage\\V1\352\002\013Vantage::V1'
-  _globals['_STATUS']._serialized_start=3893
-  _globals['_STATUS']._serialized_end=4019
-  _globals['_EVENTKIND']._serialized_start=4021
-  _globals['_EVENTKIND']._serialized_end=4137
-  _globals['_EVENTSTATE']._serialized_start=4139
-  _globals['_EVENTSTATE']._serialized_end=4226
-  _globals['_PROBESTATE']._serialized_start=4228
-  _globals['_PROBESTATE']._serialized_end=4341
+  _globals['_STATUS']._serialized_start=4135
+  _globals['_STATUS']._serialized_end=4261
+  _globals['_EVENTKIND']._serialized_start=4263
+  _globals['_EVENTKIND']._serialized_end=4379
+  _globals['_EVENTSTATE']._serialized_start=4381
+  _globals['_EVENTSTATE']._serialized_end=4468
+  _globals['_PROBESTATE']._serialized_start=4470
+  _globals['_PROBESTATE']._serialized_end=4583
   _globals['_PROTOCOLSTAT']._serialized_start=109
   _globals['_PROTOCOLSTAT']._serialized_end=223
   _globals['_FAILURECOUNT']._serialized_start=225
@@ -49,45 +49,47 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_FILTEREDTARGET']._serialized_start=314
   _globals['_FILTEREDTARGET']._serialized_end=455
   _globals['_EVIDENCE']._serialized_start=458
-  _globals['_EVIDENCE']._serialized_end=956
-  _globals['_ASSTATUS']._serialized_start=959
-  _globals['_ASSTATUS']._serialized_end=1262
-  _globals['_COUNTRYSTATUS']._serialized_start=1265
-  _globals['_COUNTRYSTATUS']._serialized_end=1595
-  _globals['_GETASSTATUSREQUEST']._serialized_start=1597
-  _globals['_GETASSTATUSREQUEST']._serialized_end=1630
-  _globals['_LISTASSTATUSREQUEST']._serialized_start=1632
-  _globals['_LISTASSTATUSREQUEST']._serialized_end=1747
-  _globals['_LISTASSTATUSRESPONSE']._serialized_start=1749
-  _globals['_LISTASSTATUSRESPONSE']._serialized_end=1836
-  _globals['_GETCOUNTRYSTATUSREQUEST']._serialized_start=1838
-  _globals['_GETCOUNTRYSTATUSREQUEST']._serialized_end=1880
-  _globals['_GETTIMELINEREQUEST']._serialized_start=1883
-  _globals['_GETTIMELINEREQUEST']._serialized_end=2032
-  _globals['_TIMELINEPOINT']._serialized_start=2035
-  _globals['_TIMELINEPOINT']._serialized_end=2214
-  _globals['_TIMELINE']._serialized_start=2216
-  _globals['_TIMELINE']._serialized_end=2304
-  _globals['_EVENT']._serialized_start=2307
-  _globals['_EVENT']._serialized_end=2626
-  _globals['_WATCHEVENTSREQUEST']._serialized_start=2628
-  _globals['_WATCHEVENTSREQUEST']._serialized_end=2700
-  _globals['_PROBERECORD']._serialized_start=2703
-  _globals['_PROBERECORD']._serialized_end=3094
-  _globals['_LISTPROBESREQUEST']._serialized_start=3096
-  _globals['_LISTPROBESREQUEST']._serialized_end=3145
-  _globals['_LISTPROBESRESPONSE']._serialized_start=3147
-  _globals['_LISTPROBESRESPONSE']._serialized_end=3208
-  _globals['_GETCOVERAGEREQUEST']._serialized_start=3210
-  _globals['_GETCOVERAGEREQUEST']._serialized_end=3260
-  _globals['_ASCOVERAGE']._serialized_start=3263
-  _globals['_ASCOVERAGE']._serialized_end=3489
-  _globals['_COUNTRYCOVERAGE']._serialized_start=3492
-  _globals['_COUNTRYCOVERAGE']._serialized_end=3640
-  _globals['_COVERAGETHRESHOLDS']._serialized_start=3642
-  _globals['_COVERAGETHRESHOLDS']._serialized_end=3740
-  _globals['_COVERAGE']._serialized_start=3743
-  _globals['_COVERAGE']._serialized_end=3891
-  _globals['_QUERYSERVICE']._serialized_start=4344
-  _globals['_QUERYSERVICE']._serialized_end=4877
+  _globals['_EVIDENCE']._serialized_end=1000
+  _globals['_PATHLOCALISATION']._serialized_start=1003
+  _globals['_PATHLOCALISATION']._serialized_end=1198
+  _globals['_ASSTATUS']._serialized_start=1201
+  _globals['_ASSTATUS']._serialized_end=1504
+  _globals['_COUNTRYSTATUS']._serialized_start=1507
+  _globals['_COUNTRYSTATUS']._serialized_end=1837
+  _globals['_GETASSTATUSREQUEST']._serialized_start=1839
+  _globals['_GETASSTATUSREQUEST']._serialized_end=1872
+  _globals['_LISTASSTATUSREQUEST']._serialized_start=1874
+  _globals['_LISTASSTATUSREQUEST']._serialized_end=1989
+  _globals['_LISTASSTATUSRESPONSE']._serialized_start=1991
+  _globals['_LISTASSTATUSRESPONSE']._serialized_end=2078
+  _globals['_GETCOUNTRYSTATUSREQUEST']._serialized_start=2080
+  _globals['_GETCOUNTRYSTATUSREQUEST']._serialized_end=2122
+  _globals['_GETTIMELINEREQUEST']._serialized_start=2125
+  _globals['_GETTIMELINEREQUEST']._serialized_end=2274
+  _globals['_TIMELINEPOINT']._serialized_start=2277
+  _globals['_TIMELINEPOINT']._serialized_end=2456
+  _globals['_TIMELINE']._serialized_start=2458
+  _globals['_TIMELINE']._serialized_end=2546
+  _globals['_EVENT']._serialized_start=2549
+  _globals['_EVENT']._serialized_end=2868
+  _globals['_WATCHEVENTSREQUEST']._serialized_start=2870
+  _globals['_WATCHEVENTSREQUEST']._serialized_end=2942
+  _globals['_PROBERECORD']._serialized_start=2945
+  _globals['_PROBERECORD']._serialized_end=3336
+  _globals['_LISTPROBESREQUEST']._serialized_start=3338
+  _globals['_LISTPROBESREQUEST']._serialized_end=3387
+  _globals['_LISTPROBESRESPONSE']._serialized_start=3389
+  _globals['_LISTPROBESRESPONSE']._serialized_end=3450
+  _globals['_GETCOVERAGEREQUEST']._serialized_start=3452
+  _globals['_GETCOVERAGEREQUEST']._serialized_end=3502
+  _globals['_ASCOVERAGE']._serialized_start=3505
+  _globals['_ASCOVERAGE']._serialized_end=3731
+  _globals['_COUNTRYCOVERAGE']._serialized_start=3734
+  _globals['_COUNTRYCOVERAGE']._serialized_end=3882
+  _globals['_COVERAGETHRESHOLDS']._serialized_start=3884
+  _globals['_COVERAGETHRESHOLDS']._serialized_end=3982
+  _globals['_COVERAGE']._serialized_start=3985
+  _globals['_COVERAGE']._serialized_end=4133
+  _globals['_QUERYSERVICE']._serialized_start=4586
+  _globals['_QUERYSERVICE']._serialized_end=5119
 # @@protoc_insertion_point(module_scope)

@@ -94,7 +94,7 @@ class FilteredTarget(_message.Message):
     def __init__(self, target: _Optional[str] = ..., protocol: _Optional[_Union[_measurement_pb2.Protocol, str]] = ..., failure: _Optional[str] = ..., inside_failures: _Optional[int] = ..., control_successes: _Optional[int] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("vantage_points", "vantage_ases", "targets", "protocols", "failures", "loss_ratio", "baseline_loss_ratio", "rtt_ms", "baseline_rtt_ms", "suspect_probes", "filtered_targets", "summary", "vantage_asns", "reachability_status", "interference_status", "inside_vantage_points")
+    __slots__ = ("vantage_points", "vantage_ases", "targets", "protocols", "failures", "loss_ratio", "baseline_loss_ratio", "rtt_ms", "baseline_rtt_ms", "suspect_probes", "filtered_targets", "summary", "vantage_asns", "reachability_status", "interference_status", "inside_vantage_points", "path")
     VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
     VANTAGE_ASES_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +111,7 @@ class Evidence(_message.Message):
     REACHABILITY_STATUS_FIELD_NUMBER: _ClassVar[int]
     INTERFERENCE_STATUS_FIELD_NUMBER: _ClassVar[int]
     INSIDE_VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
     vantage_points: int
     vantage_ases: int
     targets: int
@@ -127,7 +128,28 @@ class Evidence(_message.Message):
     reachability_status: Status
     interference_status: Status
     inside_vantage_points: int
-    def __init__(self, vantage_points: _Optional[int] = ..., vantage_ases: _Optional[int] = ..., targets: _Optional[int] = ..., protocols: _Optional[_Iterable[_Union[ProtocolStat, _Mapping]]] = ..., failures: _Optional[_Iterable[_Union[FailureCount, _Mapping]]] = ..., loss_ratio: _Optional[float] = ..., baseline_loss_ratio: _Optional[float] = ..., rtt_ms: _Optional[float] = ..., baseline_rtt_ms: _Optional[float] = ..., suspect_probes: _Optional[_Iterable[str]] = ..., filtered_targets: _Optional[_Iterable[_Union[FilteredTarget, _Mapping]]] = ..., summary: _Optional[str] = ..., vantage_asns: _Optional[_Iterable[int]] = ..., reachability_status: _Optional[_Union[Status, str]] = ..., interference_status: _Optional[_Union[Status, str]] = ..., inside_vantage_points: _Optional[int] = ...) -> None: ...
+    path: PathLocalisation
+    def __init__(self, vantage_points: _Optional[int] = ..., vantage_ases: _Optional[int] = ..., targets: _Optional[int] = ..., protocols: _Optional[_Iterable[_Union[ProtocolStat, _Mapping]]] = ..., failures: _Optional[_Iterable[_Union[FailureCount, _Mapping]]] = ..., loss_ratio: _Optional[float] = ..., baseline_loss_ratio: _Optional[float] = ..., rtt_ms: _Optional[float] = ..., baseline_rtt_ms: _Optional[float] = ..., suspect_probes: _Optional[_Iterable[str]] = ..., filtered_targets: _Optional[_Iterable[_Union[FilteredTarget, _Mapping]]] = ..., summary: _Optional[str] = ..., vantage_asns: _Optional[_Iterable[int]] = ..., reachability_status: _Optional[_Union[Status, str]] = ..., interference_status: _Optional[_Union[Status, str]] = ..., inside_vantage_points: _Optional[int] = ..., path: _Optional[_Union[PathLocalisation, _Mapping]] = ...) -> None: ...
+
+class PathLocalisation(_message.Message):
+    __slots__ = ("place", "stop_asn", "stop_address", "next_asn", "agreeing_vantage_points", "agreeing_asns", "traced_vantage_points", "summary")
+    PLACE_FIELD_NUMBER: _ClassVar[int]
+    STOP_ASN_FIELD_NUMBER: _ClassVar[int]
+    STOP_ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_ASN_FIELD_NUMBER: _ClassVar[int]
+    AGREEING_VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    AGREEING_ASNS_FIELD_NUMBER: _ClassVar[int]
+    TRACED_VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    place: str
+    stop_asn: int
+    stop_address: str
+    next_asn: int
+    agreeing_vantage_points: int
+    agreeing_asns: _containers.RepeatedScalarFieldContainer[int]
+    traced_vantage_points: int
+    summary: str
+    def __init__(self, place: _Optional[str] = ..., stop_asn: _Optional[int] = ..., stop_address: _Optional[str] = ..., next_asn: _Optional[int] = ..., agreeing_vantage_points: _Optional[int] = ..., agreeing_asns: _Optional[_Iterable[int]] = ..., traced_vantage_points: _Optional[int] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class AsStatus(_message.Message):
     __slots__ = ("asn", "as_name", "country", "status", "confidence", "belief", "round", "round_start", "since", "evidence", "algorithm_version")

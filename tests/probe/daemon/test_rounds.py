@@ -105,3 +105,57 @@ def test_a_name_resolving_to_a_refused_address_is_refused() -> None:
     vetted, refusal = asyncio.run(vet_task(task, build_policy(allow_ranges=["127.0.0.0/8", "::1/128"])))
     assert refusal is None and vetted.target.address in {"127.0.0.1", "::1"}
     assert vetted.options.url == "http://localhost:8080/"  # Host and SNI keep the name
+
+
+def trace_task(task_id: str, address: str, **options: object) -> PlannedTask:
+    return planned_task(
+        probe_service_pb2.Task(
+            id=task_id,
+            protocol=measurement_pb2.PROTOCOL_TRACEROUTE,
+            target=measurement_pb2.Target(address=address, target_id=f"t-{task_id}"),
+            options=probe_service_pb2.TaskOptions(**options),  # type: ignore[arg-type]
+        )
+    )
+
+
+def test_traceroute_tasks_become_requests_and_pay_for_their_packets() -> None:
+    from vantage.probe.daemon.plan import request_from_task, task_packets
+    from vantage.probe.engine.model import TracerouteOptions
+
+    task = trace_task("tr", "192.0.2.9", trace_method="tcp", max_ttl=12, probes_per_hop=2, timeout_ms=500)
+    request = request_from_task(task)
+    assert request.options == TracerouteOptions(method="tcp", max_ttl=12, probes_per_hop=2, timeout_ms=500.0)
+    assert request.options.destination_port == 80
+    assert task_packets(task) == 24  # the rate cap covers every probe a trace may send
+    assert task_packets(trace_task("d", "192.0.2.9")) == 90  # 30 hops x 3 probes by default
+    with pytest.raises(ValueError, match="trace method"):
+        request_from_task(trace_task("bad", "192.0.2.9", trace_method="sctp"))
+
+
+def test_traceroute_tasks_are_refused_and_reported_like_any_other(tmp_path: Path) -> None:
+    tasks = [trace_task("refused", "198.18.100.1")]
+    registry = CollectorRegistry()
+    metrics = ProbeMetrics(registry)
+
+    async def scenario() -> list[measurement_pb2.Measurement]:
+        outbox = AsyncOutbox(open_outbox(tmp_path, 1000))
+        writer = ResultWriter(outbox, metrics, asyncio.Event())
+        await run_round(
+            tasks,
+            RoundContext("probe-1", 42, "test"),
+            engine=Engine(EngineLimits()),
+            policy=build_policy(),  # 198.18.0.0/15 refused: nothing is sent
+            writer=writer,
+            metrics=metrics,
+            stop=asyncio.Event(),
+        )
+        rows = await outbox.read_after(0, 100)
+        await outbox.close()
+        return [measurement_pb2.Measurement.FromString(row.payload) for row in rows]
+
+    by_task = {m.task_id: m for m in asyncio.run(scenario())}
+    assert by_task["refused"].outcome == measurement_pb2.OUTCOME_REFUSED_BY_POLICY
+    assert by_task["refused"].protocol == measurement_pb2.PROTOCOL_TRACEROUTE
+    assert "198.18.0.0/15" in by_task["refused"].failure.detail
+    sample = registry.get_sample_value
+    assert sample("vantage_probe_refused_tasks_total", {"reason": "benchmarking"}) == 1

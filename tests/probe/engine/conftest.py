@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .netns_lab import ProbeLab
+from .netns_lab import PathLab, ProbeLab
 
 
 @pytest.fixture(scope="module")
@@ -19,3 +19,14 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeLab]:
         yield probe_lab
     finally:
         probe_lab.close()
+
+
+@pytest.fixture(scope="module")
+def path_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PathLab]:
+    """probe - r1 - r2 - r3 - target (netns_lab.PathLab)."""
+    lab = PathLab(Path(tmp_path_factory.mktemp("path-lab")))
+    try:
+        lab.build()
+        yield lab
+    finally:
+        lab.close()

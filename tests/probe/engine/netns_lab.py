@@ -275,3 +275,123 @@ class ProbeLab:
         (self.netns_etc / "resolv.conf").unlink(missing_ok=True)
         if self.netns_etc.exists():
             self.netns_etc.rmdir()
+
+
+# ---------------------------------------------------------------- multi-hop paths
+
+# A chain for traceroute: probe - r1 - r2 - r3 - target, link i being 198.19.(10+i).0/30
+# (.1 on the near side, .2 on the far side), so hop i answers from 198.19.(10+i).2 and the
+# target is hop 4. The target holds PATH_TARGET on lo and routes to no one; r2 can be made
+# silent (it sends no time exceeded) and r3 rejects PATH_UNREACHABLE with host unreachable.
+PATH_ROUTERS = 3
+PATH_TARGET = "198.18.100.1"
+PATH_UNREACHABLE = "198.18.101.1"  # r3 answers host unreachable
+PATH_LOOP = "198.18.102.1"  # r3 sends it back to r2, r2 to r3: a routing loop
+PATH_PREFIX = "198.18.100.0/22"
+# The same path in IPv6: link i is fd00:0:0:(10+i)::/64, the target fd00:0:0:100::1.
+PATH_TARGET6 = "fd00:0:0:100::1"
+PATH_UNREACHABLE6 = "fd00:0:0:101::1"  # r3 answers address unreachable
+PATH_PREFIX6 = "fd00:0:0:100::/56"
+
+
+def path_hop_address(hop: int, family: int = 4) -> str:
+    """The address hop `hop` (1-based) answers from: the far side of link `hop`."""
+    return f"fd00:0:0:{10 + hop}::2" if family == 6 else f"198.19.{10 + hop}.2"
+
+
+@dataclass
+class PathLab:
+    """probe - r1 - r2 - r3 - target namespaces (see PATH_* above); close() deletes them."""
+
+    workdir: Path
+    tag: str = field(default_factory=lambda: secrets.token_hex(3))
+
+    @property
+    def names(self) -> list[str]:
+        return [f"vtpp-{self.tag}-{i}" for i in range(PATH_ROUTERS + 2)]
+
+    @property
+    def probe_ns(self) -> str:
+        return self.names[0]
+
+    @property
+    def target_ns(self) -> str:
+        return self.names[-1]
+
+    def router_ns(self, hop: int) -> str:
+        return self.names[hop]
+
+    def build(self) -> None:
+        names = self.names
+        for ns in names:
+            run("ip", "netns", "add", ns)
+            run("ip", "-n", ns, "link", "set", "lo", "up")
+            for setting in (
+                "net.ipv4.ip_forward=1",
+                "net.ipv4.icmp_ratelimit=0",
+                "net.ipv4.icmp_msgs_per_sec=1000000",
+                "net.ipv4.icmp_msgs_burst=100000",
+                "net.ipv4.conf.all.rp_filter=0",
+                "net.ipv6.conf.all.forwarding=1",
+                "net.ipv6.icmp.ratelimit=0",
+            ):
+                run("ip", "netns", "exec", ns, "sysctl", "-qw", setting, check=False)
+        for link in range(1, len(names)):
+            near, far = names[link - 1], names[link]
+            a, b = f"vtpp{self.tag}{link}a", f"vtpp{self.tag}{link}b"
+            run("ip", "-n", near, "link", "add", a, "type", "veth", "peer", "name", b, "netns", far)
+            run("ip", "-n", near, "addr", "add", f"198.19.{10 + link}.1/30", "dev", a)
+            run("ip", "-n", far, "addr", "add", f"198.19.{10 + link}.2/30", "dev", b)
+            run("ip", "-n", near, "-6", "addr", "add", f"fd00:0:0:{10 + link}::1/64", "dev", a, "nodad")
+            run("ip", "-n", far, "-6", "addr", "add", f"fd00:0:0:{10 + link}::2/64", "dev", b, "nodad")
+            run("ip", "-n", near, "link", "set", a, "up")
+            run("ip", "-n", far, "link", "set", b, "up")
+        for index, ns in enumerate(names):
+            if index < len(names) - 1:  # towards the target
+                run("ip", "-n", ns, "route", "add", PATH_PREFIX, "via", f"198.19.{11 + index}.2")
+                run("ip", "-n", ns, "-6", "route", "add", PATH_PREFIX6, "via", f"fd00:0:0:{11 + index}::2")
+            if index > 1:  # back towards the probe (and every link before this one)
+                run("ip", "-n", ns, "route", "add", "198.19.8.0/21", "via", f"198.19.{10 + index}.1")
+                run(
+                    "ip",
+                    "-n",
+                    ns,
+                    "-6",
+                    "route",
+                    "add",
+                    "fd00:0:0:10::/60",
+                    "via",
+                    f"fd00:0:0:{10 + index}::1",
+                )
+        run("ip", "-n", self.target_ns, "addr", "add", f"{PATH_TARGET}/32", "dev", "lo")
+        run("ip", "-n", self.target_ns, "-6", "addr", "add", f"{PATH_TARGET6}/128", "dev", "lo", "nodad")
+        r2, r3 = self.router_ns(2), self.router_ns(3)
+        # Before routing, as an unreachable route would answer, but through icmp_send, whose
+        # rate limits the sysctls above lift (an unreachable route's ip_error allows about
+        # one answer a second, and repeated traces would lose them).
+        ruleset = self.workdir / f"{self.tag}-r3.nft"
+        ruleset.write_text(
+            "table ip vtpp_unreachable {\n  chain pre {\n    type filter hook prerouting priority 0;\n"
+            f"    ip daddr {PATH_UNREACHABLE} reject with icmp type host-unreachable\n  }}\n}}\n"
+            "table ip6 vtpp_unreachable6 {\n  chain pre {\n    type filter hook prerouting priority 0;\n"
+            f"    ip6 daddr {PATH_UNREACHABLE6} reject with icmpv6 type addr-unreachable\n  }}\n}}\n"
+        )
+        run("ip", "netns", "exec", r3, "nft", "-f", str(ruleset))
+        run("ip", "-n", r3, "route", "add", f"{PATH_LOOP}/32", "via", "198.19.13.1")  # back to r2
+        run("ip", "-n", r2, "route", "add", f"{PATH_LOOP}/32", "via", path_hop_address(3))
+
+    def silence(self, hop: int) -> None:
+        """Hop `hop` stops sending ICMP time exceeded (it still forwards)."""
+        ruleset = self.workdir / f"silence-{hop}.nft"
+        ruleset.write_text(
+            "table ip vtpp_silent {\n  chain out {\n    type filter hook output priority 0;\n"
+            "    icmp type time-exceeded drop\n  }\n}\n"
+        )
+        run("ip", "netns", "exec", self.router_ns(hop), "nft", "-f", str(ruleset))
+
+    def exec_argv(self, *argv: str) -> list[str]:
+        return ["ip", "netns", "exec", self.probe_ns, *argv]
+
+    def close(self) -> None:
+        for ns in self.names:
+            run("ip", "netns", "del", ns, check=False)
