@@ -7,6 +7,7 @@ their traces stop at AS1299: the evidence, its sentence and the event say so.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 from vantage.collector.verdict.engine import EngineState
@@ -45,17 +46,10 @@ def test_a_down_as_gets_the_place_of_the_cut_in_its_evidence_and_event() -> None
         verdicts, events, memory = localise_round(
             out.as_verdicts, out.events, traces(stop, at=float(n)), memory
         )
-        state = EngineState.from_bytes(
-            EngineState(
-                out.state.targets,
-                out.state.ases,
-                out.state.countries,
-                out.state.tracks,
-                out.state.last_round,
-                memory,
-            ).to_bytes()
+        state = EngineState.from_rows(
+            {key: row for key, row in dataclasses.replace(out.state, paths=memory).rows().items() if row}
         )
-        memory = state.paths  # as the collector keeps it: in the engine state's bytes
+        memory = state.paths  # as the collector keeps it: in the engine state's stored rows
         localised.append((verdicts, events))
     before, _ = localised[3]
     assert verdict_of(outputs[3]).status is Status.UP and verdict_of_in(before).evidence.path is None
