@@ -19,6 +19,10 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # A timeline without `since` covers the last day (288 five-minute rounds).
 DEFAULT_TIMELINE_S = 86400.0
+# ListEvents answers the most recent events: default 1000, at most 10000 (an Atom feed
+# carries tens; an archive page hundreds).
+DEFAULT_EVENTS_LIMIT = 1000
+MAX_EVENTS_LIMIT = 10000
 
 
 class QueryService(query_service_pb2_grpc.QueryServiceServicer):
@@ -159,6 +163,34 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                     )
         finally:
             app.events.unsubscribe(watcher)
+
+    async def ListEvents(
+        self,
+        request: query_service_pb2.ListEventsRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.ListEventsRequest, query_service_pb2.ListEventsResponse
+        ],
+    ) -> query_service_pb2.ListEventsResponse:
+        app = self.app
+        await app.require_reader(context)
+        if request.limit > MAX_EVENTS_LIMIT:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"limit is at most {MAX_EVENTS_LIMIT}")
+        since = unix_s(request.since) if request.HasField("since") else None
+        until = unix_s(request.until) if request.HasField("until") else None
+        if since is not None and until is not None and since >= until:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
+        events = await app.blocking(
+            app.storage.list_events,
+            asn=request.asn or None,
+            country=request.country.upper() or None,
+            open_only=request.open_only,
+            since_unix_s=since,
+            until_unix_s=until,
+        )
+        recent = events[-(request.limit or DEFAULT_EVENTS_LIMIT) :]
+        return query_service_pb2.ListEventsResponse(
+            events=[query_service_pb2.Event.FromString(e.payload) for e in recent]
+        )
 
     async def ListProbes(
         self,

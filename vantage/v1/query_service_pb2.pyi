@@ -334,3 +334,25 @@ class ListProbesResponse(_message.Message):
     PROBES_FIELD_NUMBER: _ClassVar[int]
     probes: _containers.RepeatedCompositeFieldContainer[ProbeRecord]
     def __init__(self, probes: _Optional[_Iterable[_Union[ProbeRecord, _Mapping]]] = ...) -> None: ...
+
+class ListEventsRequest(_message.Message):
+    __slots__ = ("country", "asn", "since", "until", "open_only", "limit")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ASN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    asn: int
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    open_only: bool
+    limit: int
+    def __init__(self, country: _Optional[str] = ..., asn: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., open_only: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...

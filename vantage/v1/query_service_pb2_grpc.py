@@ -64,6 +64,11 @@ class QueryServiceStub:
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.ListProbesRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListProbesResponse.FromString,
                 _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/vantage.v1.QueryService/ListEvents',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -106,6 +111,14 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListEvents(self, request, context):
+        """Events of a period, oldest first: what a feed, an event permalink or an archive needs
+        (WatchEvents only follows the present).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -138,6 +151,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.ListProbes,
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListProbesRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_query__service__pb2.ListProbesResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -302,6 +320,33 @@ class QueryService:
             '/vantage.v1.QueryService/ListProbes',
             vantage_dot_v1_dot_query__service__pb2.ListProbesRequest.SerializeToString,
             vantage_dot_v1_dot_query__service__pb2.ListProbesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/ListEvents',
+            vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -157,3 +157,20 @@ def test_a_missing_data_file_does_not_start_a_server(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert finished.returncode == 2 and "no such file" in finished.stderr
+
+
+def test_list_events_filters_by_scope_and_period(history_collector: CollectorProcess) -> None:
+    channel, query = stub(history_collector)
+    with channel:
+        kz = query.ListEvents(query_service_pb2.ListEventsRequest(country="kz"), timeout=10)
+        outage = query_service_pb2.EVENT_KIND_OUTAGE
+        assert {(e.asn, e.country, e.kind) for e in kz.events} == {(64500, "", outage), (0, "KZ", outage)}
+        assert not query.ListEvents(query_service_pb2.ListEventsRequest(asn=64520), timeout=10).events
+        opened = query.ListEvents(query_service_pb2.ListEventsRequest(open_only=True), timeout=10)
+        assert {e.id for e in opened.events} == {e.id for e in kz.events}
+        before = query_service_pb2.ListEventsRequest()
+        before.until.FromSeconds(int(FIRST_ROUND * ROUND_S))
+        assert not query.ListEvents(before, timeout=10).events
+        with pytest.raises(grpc.RpcError) as failure:
+            query.ListEvents(query_service_pb2.ListEventsRequest(limit=10**6), timeout=10)
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
