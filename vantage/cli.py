@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vantage.collector.cli.collector",  # vantage collector ...
     "vantage.collector.cli.queries",  # vantage status | timeline | watch | probes
     "vantage.lab.cli",  # vantage lab ...
+    "vantage.web.cli",  # vantage web
 )
 
 # Which module registers each command word. `vantage probe measure icmp` builds only the
@@ -36,6 +37,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "watch": "vantage.collector.cli.queries",
     "probes": "vantage.collector.cli.queries",
     "lab": "vantage.lab.cli",
+    "web": "vantage.web.cli",
 }
 
 DESCRIPTION = """\
@@ -47,6 +49,7 @@ off the Internet or censored, with evidence.
   vantage status|timeline|watch|probes
                            ask a collector what it sees
   vantage lab ...          a mini-Internet in network namespaces, and the demo
+  vantage web              the public web site, JSON API, charts and feeds
 """
 
 

@@ -1,0 +1,49 @@
+"""HTTP freshness from the round: a page is fresh until the collector's next round is due.
+
+Rounds are numbered from the epoch (round N starts at N x round length), so one
+round's number and start give the round length; round N is computed after it
+ends, so round N+1 is due at (N + 2) x length. The ETag names the round (and
+the software version and the content type, since one address answers several
+forms): the same round, the same bytes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A page is never fresh for less than this (a round that is late must not make every
+# request reach the collector) nor more than this (a stalled collector is noticed).
+MIN_FRESH_S = 5
+MAX_FRESH_S = 3600
+# Grace after the next round is due, for the collector to compute and store it.
+ROUND_GRACE_S = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    etag: str
+    max_age_s: int
+
+    @property
+    def cache_control(self) -> str:
+        return f"public, max-age={self.max_age_s}"
+
+
+def freshness(
+    round_number: int, round_start_unix_s: float, *, now_unix_s: float, version: str, variant: str
+) -> Freshness:
+    if round_number > 0 and round_start_unix_s > 0:
+        round_s = round_start_unix_s / round_number
+        due = (round_number + 2) * round_s + ROUND_GRACE_S
+        max_age = int(min(MAX_FRESH_S, max(MIN_FRESH_S, due - now_unix_s)))
+    else:
+        max_age = MIN_FRESH_S
+    return Freshness(f'"{version}-{round_number}-{variant}"', max_age)
+
+
+def matches(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 section 13.1.2: If-None-Match with a list of tags (weak comparison) or '*'."""
+    if not if_none_match:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag.removeprefix("W/") in tags
