@@ -331,9 +331,13 @@ async def _event_view(state: State, event_id: str) -> tuple[models.EventPage, pa
         )
     now = state.clock()
     start = event.started_at.ToNanoseconds() / 1e9
-    end = event.ended_at.ToNanoseconds() / 1e9 if event.HasField("ended_at") else now
+    if event.HasField("ended_at"):
+        end = event.ended_at.ToNanoseconds() / 1e9
+    else:  # ongoing: up to the end of the latest round (the collector may have stopped computing)
+        round_number, round_start = await state.source.latest_round()
+        end = max(start, round_start + round_start / round_number) if round_number else now
     margin = max(3600.0, 0.25 * (end - start))
-    window = params.Window(start - margin, min(now, end + margin), explicit=True)
+    window = params.Window(start - margin, end + margin, explicit=True)
     if window.duration_s > state.site.max_window_s:
         window = params.Window(window.until_unix_s - state.site.max_window_s, window.until_unix_s, True)
     if ref.asn:
