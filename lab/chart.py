@@ -112,7 +112,7 @@ def render_chart(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
-    from matplotlib.ticker import FuncFormatter, MaxNLocator
+    from matplotlib.ticker import FixedLocator, FuncFormatter
 
     figure, (top, bottom) = plt.subplots(
         2,
@@ -159,7 +159,8 @@ def render_chart(
         bottom.set_xlabel("seconds since the scenario started")
     else:
         origin = start_unix_s
-        bottom.xaxis.set_major_locator(MaxNLocator(nbins=max(3, int(width_in * 0.8)), steps=[1, 2, 3, 6, 10]))
+        ticks = _utc_ticks(origin, duration_s, most=max(3, int(width_in * 0.8)))
+        bottom.xaxis.set_major_locator(FixedLocator([t - origin for t in ticks]))
         bottom.xaxis.set_major_formatter(FuncFormatter(lambda x, _: _utc_tick(origin + x, duration_s)))
         bottom.set_xlabel(f"UTC, from {_utc_tick(origin, 0, full=True)}")
     bottom.set_xlim(min([0.0, *(p.t_s for s in ases for p in s.points)]), duration_s)
@@ -187,6 +188,17 @@ def _metadata(image_format: str) -> dict[str, str | None]:
     if image_format == "png":
         return {"Software": None}
     return {}
+
+
+# Tick steps a reader counts in: minutes, hours, days, weeks.
+_TICK_STEPS_S = (60, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400, 172800, 604800)
+
+
+def _utc_ticks(start_unix_s: float, span_s: float, *, most: int) -> list[float]:
+    """Instants on whole UTC minutes, hours or days (the first step giving at most `most` ticks)."""
+    step = next((s for s in _TICK_STEPS_S if span_s / s <= most), _TICK_STEPS_S[-1])
+    first = -(-start_unix_s // step) * step
+    return [first + n * step for n in range(int((start_unix_s + span_s - first) // step) + 1)]
 
 
 def _utc_tick(unix_s: float, span_s: float, *, full: bool = False) -> str:

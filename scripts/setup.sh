@@ -12,6 +12,7 @@ DEBIAN_PACKAGES=(
     fping                      # the ICMP peer the benchmark compares against
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
+    chromium fonts-dejavu-core # the browser test of vantage web (Playwright drives Debian's chromium)
     procps psmisc curl ca-certificates openssl
 )
 
