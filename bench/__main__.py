@@ -17,6 +17,7 @@ BENCHMARKS = (
     "assignment/plan.py",
     "verdict.py",
     "metrics_render.py",
+    "web.py",
     "ingest.py",
     "ingest_scaleout.py",
     "icmp_sweep.py",

@@ -62,6 +62,21 @@ def _undoes(given: Scope, applied: Scope) -> bool:
     return given.everything or given == applied
 
 
+def status_bars(points: Sequence[SeriesPoint], round_seconds: float) -> dict[str, list[tuple[float, float]]]:
+    """(start, width) bars per status, consecutive rounds of one status merged into one bar."""
+    bars: dict[str, list[tuple[float, float]]] = {}
+    previous: tuple[str, float] | None = None  # status and end of the last bar
+    for point in points:
+        runs = bars.setdefault(point.status, [])
+        if previous == (point.status, point.t_s) and runs:
+            start, width = runs[-1]
+            runs[-1] = (start, width + round_seconds)
+        else:
+            runs.append((point.t_s, round_seconds))
+        previous = (point.status, point.t_s + round_seconds)
+    return bars
+
+
 def write_chart(
     path: Path,
     *,
@@ -146,12 +161,12 @@ def render_chart(
     top.legend(loc="lower left", fontsize=8, ncol=max(1, len(countries)))
     top.grid(alpha=0.3)
 
+    # One collection per AS and status (a bar per round each was a collection of its own:
+    # seconds per chart at a day of 5-minute rounds).
     for row, series in enumerate(ases):
-        for point in series.points:
+        for status, bars in status_bars(series.points, round_seconds).items():
             bottom.broken_barh(
-                [(point.t_s, round_seconds)],
-                (row - 0.4, 0.8),
-                color=STATUS_COLOURS.get(point.status, STATUS_COLOURS["UNKNOWN"]),
+                bars, (row - 0.4, 0.8), color=STATUS_COLOURS.get(status, STATUS_COLOURS["UNKNOWN"])
             )
     bottom.set_yticks(range(len(ases)), [series.label for series in ases], fontsize=8)
     bottom.invert_yaxis()

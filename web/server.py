@@ -56,6 +56,7 @@ class State:
     env: jinja2.Environment
     clock: Callable[[], float] = time.time
     cache: OrderedDict[tuple[str, str, int], tuple[bytes, str]] = field(default_factory=OrderedDict)
+    building: dict[tuple[str, str, int], asyncio.Future[bytes]] = field(default_factory=dict)
     last_overview: models.Overview | None = None
     known: tuple[int, tuple[str, ...], int] | None = None  # (round, countries, AS count)
 
@@ -187,7 +188,14 @@ async def _fresh(
     key = (request.path_qs, variant, round_number)
     cached = state.cache.get(key)
     if cached is None:
-        cached = (await build(fresh.max_age_s), content_type)
+        # One build per address and round, however many ask at once (a spike on a new round).
+        building = state.building.get(key)
+        if building is None:
+            building = asyncio.ensure_future(build(fresh.max_age_s))
+            state.building[key] = building
+            building.add_done_callback(lambda _: state.building.pop(key, None))
+        body = await asyncio.shield(building)
+        cached = (body, content_type)
         state.cache[key] = cached
         while len(state.cache) > CACHE_ENTRIES:
             state.cache.popitem(last=False)
