@@ -31,6 +31,7 @@ class Declaration:
     wire_imports: tuple[str, ...]
     clock_calls: frozenset[str]
     wire: tuple[str, ...]
+    wire_edges: tuple[str, ...]
     edges: tuple[str, ...]
     allowed: dict[str, tuple[str, ...]]
 
@@ -44,6 +45,7 @@ def declaration() -> Declaration:
         wire_imports=tuple(purity["wire_imports"]),
         clock_calls=frozenset(purity["clock_calls"]),
         wire=tuple(purity["wire"]),
+        wire_edges=tuple(purity["wire_edges"]),
         edges=tuple(purity["edges"]),
         allowed={module: tuple(names) for module, names in purity.get("allowed", {}).items()},
     )
@@ -143,9 +145,15 @@ def problems(module: str) -> list[str]:
     """Why `module` breaks the rule of its kind (empty when it keeps it)."""
     rules = declaration()
     kind = kind_of(module)
-    if kind == EDGE:
-        return []
     found = imports_of(module)
+    if kind == EDGE:
+        if matches(module, rules.wire_edges):
+            return []
+        return [
+            f"{module} (edge) imports {name}, but only wire modules and wire_edges handle protobuf"
+            for name in sorted(found.names)
+            if under(name, rules.wire_imports)
+        ]
     allowed = (*rules.allowed.get(module, ()), *(rules.wire_imports if kind == WIRE else ()))
     reasons = [
         f"{module} ({kind}) imports {name}"
@@ -165,7 +173,7 @@ def problems(module: str) -> list[str]:
 
 
 def checked_modules() -> list[str]:
-    return sorted(module for module in modules() if kind_of(module) != EDGE)
+    return sorted(modules())
 
 
 @pytest.mark.parametrize("module", checked_modules())
@@ -191,8 +199,12 @@ def test_the_pure_core_is_most_of_the_package() -> None:
 
 def test_every_pattern_names_a_module() -> None:
     rules = declaration()
-    for pattern in (*rules.edges, *rules.wire):
+    for pattern in (*rules.edges, *rules.wire, *rules.wire_edges):
         assert any(fnmatch.fnmatchcase(module, pattern) for module in modules()), f"{pattern} matches nothing"
+    for pattern in rules.wire_edges:
+        for module in modules():
+            if fnmatch.fnmatchcase(module, pattern):
+                assert kind_of(module) == EDGE, f"{module} is in wire_edges but is not an edge"
     for module, names in rules.allowed.items():
         assert kind_of(module) == PURE, f"{module} is allowed {names} but is not pure"
         assert all(any(under(i, (n,)) for i in imports_of(module).names) for n in names), (

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vantage.collector.cli.timeargs import format_instant
+from vantage.protocols import KINDS
 
 STATUS_NAMES = {0: "-", 1: "UP", 2: "DEGRADED", 3: "DOWN", 4: "FILTERED", 5: "UNKNOWN"}
-PROTOCOL_NAMES = {0: "?", 1: "icmp", 2: "dns", 3: "http", 4: "tcp"}
+PROTOCOL_NAMES = {0: "?", **{int(kind.protocol): kind.name for kind in KINDS}}
 PROBE_STATE_NAMES = {0: "-", 1: "alive", 2: "silent", 3: "revoked"}
 EVENT_KIND_NAMES = {0: "-", 1: "outage", 2: "degradation", 3: "filtering"}
 EVENT_STATE_NAMES = {0: "-", 1: "open", 2: "closed"}

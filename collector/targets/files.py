@@ -4,9 +4,10 @@ Two formats, recognised by their header line (these names in this order; case an
 names are ignored, as spreadsheets change them):
 
 - the project's own CSV, ``target,protocols,country,asn,tags``:
-  target = an IP address, an RFC 1123 host name or an http(s) URL; protocols = one or more of
-  icmp, dns, http, tcp separated by ';'; country (ISO 3166-1 alpha-2), asn (1..4294967295) and
-  tags (';'-separated) may be empty; an empty country takes `default_country`;
+  target = an IP address, an RFC 1123 host name or an http(s) URL; protocols = one or more
+  of the kind names in vantage/protocols.py (icmp, dns, http, tcp) separated by ';'; country
+  (ISO 3166-1 alpha-2), asn (1..4294967295) and tags (';'-separated) may be empty; an empty
+  country takes `default_country`;
 - Citizen Lab test lists, ``url,category_code,category_description,date_added,source,notes``:
   every row becomes a URL target measured with http;dns;tcp, tagged with its category code and
   ``list:CC`` (the list's country) or ``list:global``. The list's country is `default_country`
@@ -35,6 +36,7 @@ from typing import Literal
 from vantage.collector.targets.countries import ISO_3166_ALPHA2, normalize_country
 from vantage.collector.targets.hostnames import parse_http_url, validate_hostname
 from vantage.kinds import Protocol
+from vantage.protocols import KINDS, listed_names
 
 __all__ = [
     "CITIZENLAB_HEADER",
@@ -55,7 +57,7 @@ CITIZENLAB_PROTOCOLS = (Protocol.DNS, Protocol.HTTP, Protocol.TCP)
 MAX_ASN = 4_294_967_295  # 32-bit AS numbers (RFC 6793); 0 is reserved (RFC 7607)
 
 TargetKind = Literal["address", "hostname", "url"]
-_PROTOCOL_NAMES = {"icmp": Protocol.ICMP, "dns": Protocol.DNS, "http": Protocol.HTTP, "tcp": Protocol.TCP}
+_PROTOCOL_NAMES = {kind.name: kind.protocol for kind in KINDS}
 # Record types a DNS measurement may ask for (what dnspython and the probe engine handle well).
 _QUERY_TYPES = frozenset({"A", "AAAA", "CNAME", "MX", "NS", "PTR", "SOA", "SRV", "TXT", "CAA", "HTTPS"})
 
@@ -179,10 +181,10 @@ def _classify_target(text: str) -> tuple[str, TargetKind]:
 def _parse_protocols(text: str) -> tuple[Protocol, ...]:
     names = [name.strip().lower() for name in text.split(";") if name.strip()]
     if not names:
-        raise ValueError("protocols is empty; give one or more of icmp;dns;http;tcp")
+        raise ValueError(f"protocols is empty; give one or more of {';'.join(_PROTOCOL_NAMES)}")
     unknown = [name for name in names if name not in _PROTOCOL_NAMES]
     if unknown:
-        raise ValueError(f"unknown protocol {unknown[0]!r}; expected icmp, dns, http or tcp")
+        raise ValueError(f"unknown protocol {unknown[0]!r}; expected {listed_names()}")
     return tuple(sorted({_PROTOCOL_NAMES[name] for name in names}))
 
 

@@ -9,11 +9,15 @@ from collections.abc import Callable
 from vantage.collector.storage.records import TargetRecord
 from vantage.collector.targets.hostnames import parse_http_url, validate_hostname
 from vantage.collector.wire.validation import normalized_address
+from vantage.protocols import HTTP, ICMP, kind_of
 from vantage.v1 import admin_service_pb2
 
 # Default protocols when a row names none: ping an address, fetch a URL or a host.
-PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP = 1, 2, 3, 4
-DEFAULT_PROTOCOLS = {"address": (PROTOCOL_ICMP,), "url": (PROTOCOL_HTTP,), "hostname": (PROTOCOL_HTTP,)}
+DEFAULT_PROTOCOLS = {
+    "address": (int(ICMP.protocol),),
+    "url": (int(HTTP.protocol),),
+    "hostname": (int(HTTP.protocol),),
+}
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
 
@@ -52,7 +56,7 @@ def target_from_spec(
         raise TargetError("empty target")
     kind, address = classify_target(text)
     protocols = tuple(sorted(set(int(p) for p in spec.protocols)))
-    unknown = [p for p in protocols if p not in (PROTOCOL_ICMP, PROTOCOL_DNS, PROTOCOL_HTTP, PROTOCOL_TCP)]
+    unknown = [p for p in protocols if kind_of(p) is None]
     if unknown:
         raise TargetError(f"unknown protocol number(s) {unknown}")
     country = spec.country.strip().upper()

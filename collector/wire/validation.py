@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from vantage.failures import FAILURE_KINDS
+from vantage.protocols import KINDS
 from vantage.v1 import measurement_pb2
 
 # Probe clocks drift; NTP-synced hosts are within a second, unsynced ones
@@ -36,7 +37,8 @@ MAX_TEXT_LENGTH = 2048
 MAX_NAME_LENGTH = 255  # a DNS name's limit
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-_KNOWN_PROTOCOLS = frozenset({1, 2, 3, 4})
+_KNOWN_PROTOCOLS = frozenset(int(kind.protocol) for kind in KINDS)
+_PROTOCOL_NAMES_TEXT = "/".join(kind.name.upper() for kind in KINDS)  # "ICMP/DNS/HTTP/TCP"
 _KNOWN_OUTCOMES = frozenset({1, 2, 3, 4})
 _OUTCOME_FAILURE = 2
 _OUTCOME_REFUSED = 4
@@ -298,7 +300,7 @@ def _explain(
     protocol = m.protocol
     if protocol not in _KNOWN_PROTOCOLS:
         return reject(
-            "protocol", RejectReason.UNKNOWN_PROTOCOL, f"protocol {protocol} is not ICMP/DNS/HTTP/TCP"
+            "protocol", RejectReason.UNKNOWN_PROTOCOL, f"protocol {protocol} is not {_PROTOCOL_NAMES_TEXT}"
         )
     outcome = m.outcome
     if outcome not in _KNOWN_OUTCOMES:

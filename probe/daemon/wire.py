@@ -44,11 +44,11 @@ from vantage.probe.daemon.plan import (
 from vantage.probe.daemon.policy import Refusal
 from vantage.probe.daemon.scheduler import PlanTiming
 from vantage.probe.engine.model import MeasurementResult
+from vantage.protocols import KINDS, kind_of
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 # A fixed namespace so that ids are stable across restarts and versions.
 MEASUREMENT_ID_NAMESPACE = uuid.UUID("5b0a7c9e-3f4d-4c61-9a8e-0d2b6f1e7a33")
-_PROTOCOLS = {p.value: p for p in Protocol}
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +110,7 @@ def planned_task(task: probe_service_pb2.Task) -> PlannedTask:
     target, options = task.target, task.options
     return PlannedTask(
         id=task.id,
-        protocol=_PROTOCOLS.get(task.protocol, Protocol.UNSPECIFIED),
+        protocol=kind.protocol if (kind := kind_of(task.protocol)) is not None else Protocol.UNSPECIFIED,
         target=PlannedTarget(
             address=target.address,
             name=target.name,
@@ -274,10 +274,9 @@ def encode_result(
 
 
 def capabilities(*, icmp: bool, ipv6: bool) -> probe_service_pb2.ProbeCapabilities:
-    protocols = [measurement_pb2.PROTOCOL_DNS, measurement_pb2.PROTOCOL_HTTP, measurement_pb2.PROTOCOL_TCP]
-    if icmp:
-        protocols.insert(0, measurement_pb2.PROTOCOL_ICMP)
-    return probe_service_pb2.ProbeCapabilities(icmp=icmp, ipv6=ipv6, protocols=protocols)
+    """Every kind in vantage/protocols.py; those needing a raw socket only with the ICMP socket."""
+    protocols = [int(kind.protocol) for kind in KINDS if icmp or not kind.needs_raw_socket]
+    return probe_service_pb2.ProbeCapabilities(icmp=icmp, ipv6=ipv6, protocols=protocols)  # type: ignore[arg-type]
 
 
 def heartbeat_request(

@@ -19,19 +19,18 @@ from typing import TYPE_CHECKING
 from vantage.probe.engine.icmp.sockets import IcmpSocket, open_icmp_socket
 from vantage.probe.engine.model import (
     AddressGuard,
-    DnsOptions,
-    HttpOptions,
     IcmpOptions,
     MeasurementRequest,
     MeasurementResult,
-    TcpOptions,
 )
 from vantage.probe.engine.pacing import Pacer
 from vantage.probe.engine.sweep_requests import IcmpSweep
+from vantage.protocols import kind_of
 
 if TYPE_CHECKING:  # asyncio and the drivers are imported when a run starts (see Engine.prepare)
     import asyncio
 
+    from vantage.probe.engine.context import DriverContext
     from vantage.probe.engine.icmp.fork import ForkedSweep
 
 # A polite default (the issue: "e.g. 100 packets/s, raised explicitly"); 256 concurrent
@@ -220,12 +219,15 @@ class Engine:
     ) -> None:
         import asyncio
 
+        from vantage.probe.engine.context import DriverContext
+
+        context = DriverContext(rng=self._rng, address_guard=self.limits.address_guard)
         semaphore = asyncio.Semaphore(self.limits.max_concurrency)
         running: set[asyncio.Task[None]] = set()
 
         async def one(request: MeasurementRequest) -> None:
             try:
-                emit([await self._measure_one(request)])
+                emit([await self._measure_one(request, context)])
             finally:
                 semaphore.release()
 
@@ -239,22 +241,14 @@ class Engine:
         while running:
             await asyncio.gather(*list(running))
 
-    async def _measure_one(self, request: MeasurementRequest) -> MeasurementResult:
-        # Imported here: an ICMP sweep never loads dnspython, h11 or ssl (start-up time, RSS).
-        options = request.options
-        if isinstance(options, DnsOptions):
-            from vantage.probe.engine.dns.driver import measure_dns
-
-            return await measure_dns(request, self._rng)
-        if isinstance(options, HttpOptions):
-            from vantage.probe.engine.http.driver import measure_http
-
-            return await measure_http(request, self.limits.address_guard)
-        if isinstance(options, TcpOptions):
-            from vantage.probe.engine.tcp_driver import measure_tcp
-
-            return await measure_tcp(request)
-        raise TypeError(f"no driver for {type(options).__name__}")
+    async def _measure_one(self, request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
+        # The driver module named in vantage/protocols.py, imported at its kind's first request:
+        # an ICMP sweep never loads dnspython, h11 or ssl (start-up time, RSS).
+        kind = kind_of(request.protocol)
+        if kind is None or kind.needs_raw_socket:
+            raise TypeError(f"no per-request driver for {type(request.options).__name__}")
+        measured: MeasurementResult = await kind.driver().measure(request, context)
+        return measured
 
 
 def _raise_worker_failure(workers: Sequence[asyncio.Task[None]]) -> None:

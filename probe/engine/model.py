@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from vantage.failures import Failure
 from vantage.kinds import Outcome, Protocol
+from vantage.protocols import DNS, KINDS
 
 T = TypeVar("T")
 
@@ -30,7 +31,7 @@ DEFAULT_ICMP_PAYLOAD_BYTES = 56
 DEFAULT_DNS_TIMEOUT_MS = 5000.0
 DEFAULT_DNS_QUERY_NAME = "."
 DEFAULT_DNS_QUERY_TYPE = "SOA"
-DEFAULT_DNS_PORT = 53
+DEFAULT_DNS_PORT = DNS.default_port
 # A whole HTTP fetch (all redirects) gets 10 s, OONI's urlgetter order of magnitude; the body
 # is hashed over at most 1 MiB (the bound) so a huge page costs bounded memory; five
 # redirects follow http -> https -> www -> a landing page with room to spare (browsers allow 20).
@@ -101,12 +102,9 @@ def ip_version(address: str) -> int:
     raise ValueError(f"{address!r} is not an IP address")
 
 
-_PROTOCOL_OF: dict[type, Protocol] = {
-    IcmpOptions: Protocol.ICMP,
-    DnsOptions: Protocol.DNS,
-    HttpOptions: Protocol.HTTP,
-    TcpOptions: Protocol.TCP,
-}
+# Each options type's kind, as vantage/protocols.py declares it (tests/test_protocols.py checks
+# that `Options` names the same types).
+_PROTOCOL_OF: dict[type, Protocol] = {globals()[kind.options_class]: kind.protocol for kind in KINDS}
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,11 +9,18 @@ from datetime import UTC, datetime
 
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
+from vantage.probe.engine.context import DriverContext
 from vantage.probe.engine.failure_map import failure_from_exception
-from vantage.probe.engine.model import MeasurementRequest, MeasurementResult, TcpDetails, TcpOptions
+from vantage.probe.engine.model import (
+    MeasurementRequest,
+    MeasurementResult,
+    TcpDetails,
+    TcpOptions,
+)
 
 
-async def measure_tcp(request: MeasurementRequest) -> MeasurementResult:
+async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
+    """One TCP connect (vantage/protocols.py names this module as TCP's driver)."""
     options = request.options
     assert isinstance(options, TcpOptions)
     family = socket.AF_INET6 if ":" in request.address else socket.AF_INET

@@ -34,8 +34,7 @@ RESOLV_CONF = "/etc/resolv.conf"
 def build_requests(
     protocol: str, targets: Sequence[str], args: argparse.Namespace
 ) -> Sequence[MeasurementRequest]:
-    builders = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp}
-    return builders[protocol](targets, args)
+    return BUILDERS[protocol](targets, args)
 
 
 def _icmp(targets: Sequence[str], args: argparse.Namespace) -> Sequence[MeasurementRequest]:
@@ -137,6 +136,10 @@ def _tcp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRe
         options = TcpOptions(port=port, timeout_ms=args.timeout or DEFAULT_TCP_TIMEOUT_MS)
         requests.append(MeasurementRequest(str(i), address, options, name=name))
     return requests
+
+
+# One builder per kind in vantage/protocols.py (tests/test_protocols.py checks the keys).
+BUILDERS = {"icmp": _icmp, "dns": _dns, "http": _http, "tcp": _tcp}
 
 
 def _split_host_port(text: str, default_port: int | None) -> tuple[str, int]:

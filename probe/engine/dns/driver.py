@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-import random
 import socket
 import time
 from datetime import UTC, datetime
 
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
+from vantage.probe.engine.context import DriverContext
 from vantage.probe.engine.dns import step as dns_step
 from vantage.probe.engine.failure_map import failure_from_exception
-from vantage.probe.engine.model import DnsDetails, DnsOptions, MeasurementRequest, MeasurementResult
+from vantage.probe.engine.model import (
+    DnsDetails,
+    DnsOptions,
+    MeasurementRequest,
+    MeasurementResult,
+)
 
 _MAX_UDP_BYTES = 65535
 # Linux IP_RECVERR / IPV6_RECVERR (include/uapi/linux/in.h, in6.h): without them a UDP socket
@@ -21,7 +26,9 @@ _IP_RECVERR = 11
 _IPV6_RECVERR = 25
 
 
-async def measure_dns(request: MeasurementRequest, rng: random.Random) -> MeasurementResult:
+async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
+    """One DNS query (vantage/protocols.py names this module as DNS's driver)."""
+    rng = context.rng
     options = request.options
     assert isinstance(options, DnsOptions)
     started_at = datetime.now(UTC)

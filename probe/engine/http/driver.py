@@ -22,6 +22,7 @@ import h11
 from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
+from vantage.probe.engine.context import DriverContext
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.http import step as http_step
 from vantage.probe.engine.model import (
@@ -58,7 +59,9 @@ class _Hop:
     body: http_step.BodyDigest | None = None
 
 
-async def measure_http(request: MeasurementRequest, guard: AddressGuard | None = None) -> MeasurementResult:
+async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
+    """One HTTP(S) fetch (vantage/protocols.py names this module as HTTP's driver)."""
+    guard = context.address_guard
     options = request.options
     assert isinstance(options, HttpOptions)
     started_at = datetime.now(UTC)

@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from tests.conftest import REPO_ROOT
-from tests.purity import imported_modules
+from tests.test_purity import WIRE, declaration, imports_of, kind_of, matches, problems, under
 from vantage.kinds import Protocol
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
@@ -24,48 +23,25 @@ from vantage.probe.daemon.wire import plan_from_proto, planned_task, received_pl
 from vantage.probe.engine import Engine
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
-DAEMON = REPO_ROOT / "probe" / "daemon"
-# The one list of daemon modules that may handle vantage.v1 messages, and why.
-WIRE_EDGES = {
-    "wire.py": "converts plans in and results out",
-    "link.py": "the gRPC channel and its stubs",
-    "enroll.py": "the Enroll call",
-    "uploader.py": "the UploadResults stream",
-    "heartbeat.py": "the Heartbeat call",
-}
-# Importing any of these is handling protobuf (probe/convert.py builds Measurements).
-PROTOBUF_MODULES = ("vantage.v1", "google.protobuf", "vantage.probe.convert")
+# The daemon's logic; which modules may handle protobuf is declared once, in pyproject.toml's
+# [tool.vantage.purity] (wire and wire_edges), and checked for every module by tests/test_purity.py.
+DAEMON_LOGIC = ("plan", "policy", "scheduler", "round_tasks", "runner", "planstore")
 
 
-def _protobuf_imports(path: Path) -> set[str]:
-    return {
-        name
-        for name in imported_modules(path)
-        if any(name == module or name.startswith(module + ".") for module in PROTOBUF_MODULES)
-    }
-
-
-def _daemon_modules() -> list[Path]:
-    return sorted(DAEMON.rglob("*.py"))
-
-
-@pytest.mark.parametrize(
-    "module",
-    [p for p in _daemon_modules() if p.name not in WIRE_EDGES],
-    ids=lambda p: str(p.relative_to(DAEMON)),
-)
-def test_daemon_logic_imports_no_protobuf(module: Path) -> None:
-    assert not _protobuf_imports(module), f"{module.name} imports {sorted(_protobuf_imports(module))}"
-
-
-def test_the_logic_modules_are_checked_and_the_edges_exist() -> None:
-    names = {p.name for p in _daemon_modules()}
-    assert set(WIRE_EDGES) <= names, f"stale wire edges: {sorted(set(WIRE_EDGES) - names)}"
-    assert {"round_tasks.py", "runner.py", "policy.py", "scheduler.py", "planstore.py"} <= names - set(
-        WIRE_EDGES
+@pytest.mark.parametrize("name", DAEMON_LOGIC)
+def test_daemon_logic_imports_no_protobuf(name: str) -> None:
+    module = f"vantage.probe.daemon.{name}"
+    assert not matches(module, declaration().wire_edges) and kind_of(module) != WIRE, module
+    assert not problems(module), "\n".join(problems(module))
+    assert not any(
+        under(imported, ("vantage.v1", "google.protobuf")) for imported in imports_of(module).names
     )
-    # The check can fail: the wire edge does import protobuf.
-    assert _protobuf_imports(DAEMON / "wire.py")
+
+
+def test_the_check_can_fail() -> None:
+    # The daemon's wire edge does import protobuf, and is declared to.
+    assert any(under(imported, ("vantage.v1",)) for imported in imports_of("vantage.probe.daemon.wire").names)
+    assert kind_of("vantage.probe.daemon.wire") == WIRE
 
 
 def _work_plan() -> probe_service_pb2.WorkPlan:

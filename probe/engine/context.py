@@ -1,0 +1,22 @@
+"""What the engine hands every per-request driver: `await measure(request, context)`.
+
+A driver module named in vantage/protocols.py (other than a raw-socket kind's sweep driver)
+has that one entry point, so the engine dispatches by the table instead of by a list of kinds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from vantage.probe.engine.model import AddressGuard
+
+if TYPE_CHECKING:  # the engine makes the Random; this module only names its type
+    import random
+
+
+@dataclass(frozen=True, slots=True)
+class DriverContext:
+    rng: random.Random  # DNS query ids must be unpredictable to off-path spoofers
+    # Every address met that the caller could not check beforehand (EngineLimits.address_guard).
+    address_guard: AddressGuard | None = None
