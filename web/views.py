@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from vantage.v1 import measurement_pb2, query_service_pb2
+from vantage.protocols import KINDS
+from vantage.v1 import query_service_pb2
 from vantage.web.models import (
     STATUS_ORDER,
     AsPage,
@@ -53,12 +54,8 @@ KIND_WORDS = {
 }
 
 
-PROTOCOL_WORDS = {
-    measurement_pb2.PROTOCOL_ICMP: "ICMP",
-    measurement_pb2.PROTOCOL_DNS: "DNS",
-    measurement_pb2.PROTOCOL_HTTP: "HTTP",
-    measurement_pb2.PROTOCOL_TCP: "TCP",
-}
+# The measurement kinds' names from their one table (vantage/protocols.py), as pages print them.
+PROTOCOL_WORDS = {int(kind.protocol): kind.name.upper() for kind in KINDS}
 
 
 def _seconds(stamp: object) -> float:
