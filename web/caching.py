@@ -17,12 +17,16 @@ MIN_FRESH_S = 5
 MAX_FRESH_S = 3600
 # Grace after the next round is due, for the collector to compute and store it.
 ROUND_GRACE_S = 5
+# A page whose next round is overdue (a stalled collector, an archive) reloads itself this
+# seldom, not every MIN_FRESH_S.
+OVERDUE_REFRESH_S = 300
 
 
 @dataclass(frozen=True, slots=True)
 class Freshness:
     etag: str
     max_age_s: int
+    refresh_s: int  # when a page open in a browser reloads itself (web/static/refresh.js)
 
     @property
     def cache_control(self) -> str:
@@ -32,13 +36,13 @@ class Freshness:
 def freshness(
     round_number: int, round_start_unix_s: float, *, now_unix_s: float, version: str, variant: str
 ) -> Freshness:
-    if round_number > 0 and round_start_unix_s > 0:
-        round_s = round_start_unix_s / round_number
-        due = (round_number + 2) * round_s + ROUND_GRACE_S
-        max_age = int(min(MAX_FRESH_S, max(MIN_FRESH_S, due - now_unix_s)))
-    else:
-        max_age = MIN_FRESH_S
-    return Freshness(f'"{version}-{round_number}-{variant}"', max_age)
+    etag = f'"{version}-{round_number}-{variant}"'
+    if round_number <= 0 or round_start_unix_s <= 0:
+        return Freshness(etag, MIN_FRESH_S, OVERDUE_REFRESH_S)
+    round_s = round_start_unix_s / round_number
+    until_due_s = (round_number + 2) * round_s + ROUND_GRACE_S - now_unix_s
+    max_age = int(min(MAX_FRESH_S, max(MIN_FRESH_S, until_due_s)))
+    return Freshness(etag, max_age, max_age if until_due_s > 0 else OVERDUE_REFRESH_S)
 
 
 def matches(if_none_match: str | None, etag: str) -> bool:

@@ -191,7 +191,7 @@ async def _fresh(
         # One build per address and round, however many ask at once (a spike on a new round).
         building = state.building.get(key)
         if building is None:
-            building = asyncio.ensure_future(build(fresh.max_age_s))
+            building = asyncio.ensure_future(build(fresh.refresh_s))
             state.building[key] = building
             building.add_done_callback(lambda _: state.building.pop(key, None))
         body = await asyncio.shield(building)
