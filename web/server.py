@@ -36,6 +36,10 @@ PAGE_CSP = (
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 EMBED_CSP = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors *"
+# Text compresses several times over; PNG does not.
+COMPRESSIBLE = frozenset(
+    ("text/html", "application/json", "image/svg+xml", "application/atom+xml", "text/csv")
+)
 NOT_UP = tuple(int(s) for s in views.NOT_UP)
 STATUS_NUMBERS = {word: number for number, word in views.STATUS_WORDS.items() if number}
 
@@ -165,8 +169,13 @@ async def _headers_middleware(request: web.Request, handler: Handler) -> web.Str
         response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     else:
         response.headers["X-Frame-Options"] = "DENY"
-    if isinstance(response, web.Response) and response.status == 200 and response.body is not None:
-        response.enable_compression()
+    if (
+        isinstance(response, web.Response)
+        and response.status == 200
+        and response.body is not None
+        and response.content_type in COMPRESSIBLE
+    ):
+        response.enable_compression()  # gzip or deflate, as the client accepts
     return response
 
 

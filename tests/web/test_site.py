@@ -100,6 +100,9 @@ def test_etag_cache_control_304_and_compression(web_site: WebProcess) -> None:
     assert status == 304 and body == b"" and again["ETag"] == headers["ETag"]
     status, zipped, body = web_site.get("/", **{"Accept-Encoding": "gzip"})
     assert zipped["Content-Encoding"] == "gzip" and b"/country/KZ" in gzip.decompress(body)
+    _, svg, _ = web_site.get("/chart/country/KZ.svg", **{"Accept-Encoding": "gzip"})
+    _, png, _ = web_site.get("/chart/country/KZ.png", **{"Accept-Encoding": "gzip"})
+    assert svg["Content-Encoding"] == "gzip" and "Content-Encoding" not in png
 
 
 def test_security_headers(web_site: WebProcess) -> None:
