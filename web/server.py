@@ -29,6 +29,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 # Rendered bodies kept per (address, form, round): a news spike is served from memory.
 CACHE_ENTRIES = 512
 OVERVIEW_AS_LIMIT = 200
+UNAVAILABLE_REFRESH_S = 60
 # Pages: nothing from elsewhere, no inline script or style, never framed. Charts may be
 # embedded anywhere (<img>, or an <iframe> of the SVG): frame-ancestors * and CORP cross-origin.
 PAGE_CSP = (
@@ -151,8 +152,16 @@ async def _errors_middleware(request: web.Request, handler: Handler) -> web.Stre
         return web.json_response(body, status=error.status, headers=headers)
     page = {"known_countries": (), "known_ases": None, "last_known": None, **error.page}
     heading = {400: "Bad request", 404: "Not found", 503: "Collector unavailable"}.get(error.status, "Error")
+    # A 503 page tries again by itself; the collector may be back in a minute.
+    refresh_s = UNAVAILABLE_REFRESH_S if error.status == 503 else 0
     html = render(
-        state.env, "error.html", site=state.site, refresh_s=0, heading=heading, message=error.message, **page
+        state.env,
+        "error.html",
+        site=state.site,
+        refresh_s=refresh_s,
+        heading=heading,
+        message=error.message,
+        **page,
     )
     return web.Response(text=html, status=error.status, content_type="text/html", headers=headers)
 

@@ -159,6 +159,7 @@ def test_a_collector_that_is_down_gives_503_with_the_last_known_state(
             html = body.decode()
             assert status == 503 and "not answering" in html and "Traceback" not in html
             assert "Last known state, as of 2026-01-05 08:35 UTC" in html and "KZ" in html
+            assert 'data-refresh-s="60"' in html  # it tries again by itself
         status, _, body = site.get("/api/v1/status")
         assert status == 503 and json.loads(body)["error"] == "unavailable"
     finally:
