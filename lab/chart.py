@@ -183,7 +183,7 @@ def render_chart(
         handles=[Patch(color=colour, label=status) for status, colour in STATUS_COLOURS.items()],
         loc="upper center",
         bbox_to_anchor=(0.5, -0.25 if len(ases) > 4 else -0.45),
-        ncol=len(STATUS_COLOURS),
+        ncol=len(STATUS_COLOURS) if width_in >= 6 else 3,  # a phone-sized chart: two rows
         fontsize=8,
     )
     figure.suptitle(title, fontsize=12, y=0.995)

@@ -1,8 +1,9 @@
 """Embeddable charts: a timeline (and its ASes' strips) drawn by the lab's renderer (lab/chart.py).
 
-Sized for a news article column (8 in at 100 dpi = 800 px wide, text at 8-12 pt
-stays legible when a phone scales it to half), with a title, a UTC axis, the
-events of the window shaded and a source line naming this site.
+Two sizes: `article` for a news article's column (8 in at 100 dpi = 800 px wide)
+and `phone` (4.8 in = 480 px: shown about 360 px wide on a phone, the 8-12 pt
+text stays 8 px or more), each with a title, a UTC axis, the events of the window
+shaded and a source line naming this site.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from vantage.web.models import EventRow, Timeline
 
 # Events shaded as the lab shades the staged actions that cause them.
 SPAN_KIND = {"outage": "cut", "degradation": "loss", "filtering": "filter"}
-WIDTH_IN = 8.0
+SIZES_IN = {"article": 8.0, "phone": 4.8}  # width in inches; ?size=
 DPI = 100
 # A country with hundreds of ASes gets strips for the worst of them only: a chart stays readable.
 MAX_STRIPS = 12
@@ -56,6 +57,7 @@ def chart(
     until_unix_s: float,
     source: str,
     image_format: str,
+    size: str = "article",
 ) -> bytes:
     round_s = _round_seconds(main, *(t for _, t in strips))
     return render_chart(
@@ -66,7 +68,7 @@ def chart(
         duration_s=until_unix_s - since_unix_s,
         round_seconds=round_s,
         image_format=image_format,
-        width_in=WIDTH_IN,
+        width_in=SIZES_IN[size],
         dpi=DPI,
         start_unix_s=since_unix_s,
         source=source,

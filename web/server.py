@@ -406,11 +406,15 @@ async def _probes(request: web.Request) -> web.Response:
 # --- charts -----------------------------------------------------------------------------------
 
 
-def _format(request: web.Request) -> str:
+def _format(request: web.Request) -> tuple[str, str]:
+    """The chart's format (.svg, .png) and size (?size=article, the default, or phone)."""
     fmt = request.match_info["fmt"]
     if fmt not in charts.FORMATS:
         raise HttpError(404, "not_found", f"No chart format {fmt!r}: use .svg or .png.")
-    return fmt
+    size = request.query.get("size", "article")
+    if size not in charts.SIZES_IN:
+        raise params.BadParameter("size", f"{size!r} is not a chart size ({', '.join(charts.SIZES_IN)})")
+    return fmt, size
 
 
 def _source_line(state: State, path: str) -> str:
@@ -429,7 +433,7 @@ _CHART_LOCK = asyncio.Lock()
 async def _chart_country(request: web.Request) -> web.Response:
     state = request.app[STATE]
     country = params.parse_country(request.match_info["country"])
-    fmt = _format(request)
+    fmt, size = _format(request)
     window = _window(request)
 
     async def build(_: int) -> bytes:
@@ -444,15 +448,16 @@ async def _chart_country(request: web.Request) -> web.Response:
             until_unix_s=window.until_unix_s,
             source=_source_line(state, f"/country/{country}"),
             image_format=fmt,
+            size=size,
         )
 
-    return await _fresh(request, fmt, charts.FORMATS[fmt], build)
+    return await _fresh(request, f"{fmt}-{size}", charts.FORMATS[fmt], build)
 
 
 async def _chart_as(request: web.Request) -> web.Response:
     state = request.app[STATE]
     asn = params.parse_asn(request.match_info["asn"])
-    fmt = _format(request)
+    fmt, size = _format(request)
     window = _window(request)
 
     async def build(_: int) -> bytes:
@@ -473,16 +478,17 @@ async def _chart_as(request: web.Request) -> web.Response:
             until_unix_s=window.until_unix_s,
             source=_source_line(state, f"/as/{asn}"),
             image_format=fmt,
+            size=size,
         )
 
-    return await _fresh(request, fmt, charts.FORMATS[fmt], build)
+    return await _fresh(request, f"{fmt}-{size}", charts.FORMATS[fmt], build)
 
 
 async def _chart_event(request: web.Request) -> web.Response:
     state = request.app[STATE]
     event_id = request.match_info["event"]
     params.parse_event_id(event_id)
-    fmt = _format(request)
+    fmt, size = _format(request)
 
     async def build(_: int) -> bytes:
         view, window = await _event_view(state, event_id)
@@ -496,9 +502,10 @@ async def _chart_event(request: web.Request) -> web.Response:
             until_unix_s=window.until_unix_s,
             source=_source_line(state, f"/event/{event_id}"),
             image_format=fmt,
+            size=size,
         )
 
-    return await _fresh(request, fmt, charts.FORMATS[fmt], build)
+    return await _fresh(request, f"{fmt}-{size}", charts.FORMATS[fmt], build)
 
 
 # --- feeds ------------------------------------------------------------------------------------

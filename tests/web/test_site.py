@@ -57,6 +57,11 @@ def test_charts_are_svg_and_png_with_a_source_line(web_site: WebProcess) -> None
     assert status == 200 and png.startswith(b"\x89PNG\r\n\x1a\n")
     assert web_site.get(f"/chart/event/{AS_OUTAGE}.svg")[0] == 200
     assert web_site.get("/chart/country/KZ.gif")[0] == 404
+    _, _, phone = web_site.get("/chart/country/KZ.svg?size=phone")
+    assert ElementTree.fromstring(phone).get("width") == "345.6pt"  # 4.8 in, against 8 in (576pt)
+    assert ElementTree.fromstring(svg).get("width") == "576pt"
+    status, _, body = web_site.get("/chart/country/KZ.svg?size=huge")
+    assert status == 400 and b"not a chart size" in body
 
 
 def test_the_api_mirrors_query_service(web_site: WebProcess) -> None:
