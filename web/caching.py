@@ -1,10 +1,9 @@
 """HTTP freshness from the round: a page is fresh until the collector's next round is due.
 
-Rounds are numbered from the epoch (round N starts at N x round length), so one
-round's number and start give the round length; round N is computed after it
-ends, so round N+1 is due at (N + 2) x length. The ETag names the round (and
-the software version and the content type, since one address answers several
-forms): the same round, the same bytes.
+Round N starts at its `start` and lasts `length`; it is computed after it ends,
+so round N+1 is due at start + 2 x length (QueryService.GetLatestRound says
+which round is the latest). The ETag names the round (and the software version
+and the form, since one address answers several): the same round, the same bytes.
 """
 
 from __future__ import annotations
@@ -34,13 +33,18 @@ class Freshness:
 
 
 def freshness(
-    round_number: int, round_start_unix_s: float, *, now_unix_s: float, version: str, variant: str
+    round_number: int,
+    round_start_unix_s: float,
+    round_length_s: float,
+    *,
+    now_unix_s: float,
+    version: str,
+    variant: str,
 ) -> Freshness:
     etag = f'"{version}-{round_number}-{variant}"'
-    if round_number <= 0 or round_start_unix_s <= 0:
+    if round_number <= 0 or round_length_s <= 0:
         return Freshness(etag, MIN_FRESH_S, OVERDUE_REFRESH_S)
-    round_s = round_start_unix_s / round_number
-    until_due_s = (round_number + 2) * round_s + ROUND_GRACE_S - now_unix_s
+    until_due_s = round_start_unix_s + 2 * round_length_s + ROUND_GRACE_S - now_unix_s
     max_age = int(min(MAX_FRESH_S, max(MIN_FRESH_S, until_due_s)))
     return Freshness(etag, max_age, max_age if until_due_s > 0 else OVERDUE_REFRESH_S)
 

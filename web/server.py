@@ -196,9 +196,14 @@ async def _fresh(
 ) -> web.Response:
     """The response for this address and form: 304, a cached body, or a new one built for the round."""
     state = request.app[STATE]
-    round_number, round_start = await state.source.latest_round()
+    round_number, round_start, round_length = await state.source.latest_round()
     fresh = caching.freshness(
-        round_number, round_start, now_unix_s=state.clock(), version=__version__, variant=variant
+        round_number,
+        round_start,
+        round_length,
+        now_unix_s=state.clock(),
+        version=__version__,
+        variant=variant,
     )
     headers = {"ETag": fresh.etag, "Cache-Control": fresh.cache_control, "Vary": "Accept-Encoding"}
     if caching.matches(request.headers.get("If-None-Match"), fresh.etag):
@@ -238,7 +243,7 @@ def _html(request: web.Request, template: str, refresh_s: int, **values: Any) ->
 
 async def _known(state: State) -> tuple[tuple[str, ...], int]:
     """The countries with a verdict and the number of ASes, for 404 pages (once per round)."""
-    round_number, _ = await state.source.latest_round()
+    round_number, _, _ = await state.source.latest_round()
     if state.known is None or state.known[0] != round_number:
         ases = await state.source.all_as_statuses()
         state.known = (round_number, tuple(sorted({s.country for s in ases if s.country})), len(ases))
@@ -360,8 +365,8 @@ async def _event_view(state: State, event_id: str) -> tuple[models.EventPage, pa
     if event.HasField("ended_at"):
         end = event.ended_at.ToNanoseconds() / 1e9
     else:  # ongoing: up to the end of the latest round (the collector may have stopped computing)
-        round_number, round_start = await state.source.latest_round()
-        end = max(start, round_start + round_start / round_number) if round_number else now
+        round_number, round_start, round_length = await state.source.latest_round()
+        end = max(start, round_start + round_length) if round_number else now
     margin = max(3600.0, 0.25 * (end - start))
     window = params.Window(start - margin, end + margin, explicit=True)
     if window.duration_s > state.site.max_window_s:
@@ -579,7 +584,7 @@ async def _api_status(request: web.Request) -> web.Response:
         ases = await state.source.all_as_statuses(statuses=NOT_UP)
         countries = sorted({s.country for s in ases if s.country})
         statuses = await asyncio.gather(*(state.source.country_status(c) for c in countries))
-        round_number, round_start = await state.source.latest_round()
+        round_number, round_start, _ = await state.source.latest_round()
         return {
             "round": round_number,
             "round_start": params.iso(round_start) if round_number else None,

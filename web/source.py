@@ -84,13 +84,13 @@ class Source:
                 failures.append(f"{address}: {exc.code().name}")
         raise CollectorDown("no collector answered (" + "; ".join(failures) + ")")
 
-    async def latest_round(self) -> tuple[int, float]:
-        """(round, its start) of the newest verdict: what every page's freshness derives from."""
-        page = await self._call("ListAsStatus", query_service_pb2.ListAsStatusRequest(page_size=1))
-        if not page.statuses:
-            return 0, 0.0
-        first = page.statuses[0]
-        return first.round, first.round_start.ToNanoseconds() / 1e9
+    async def latest_round(self) -> tuple[int, float, float]:
+        """(round, its start, its length) of the latest computed round; zeros before the first."""
+        try:
+            info = await self._call("GetLatestRound", query_service_pb2.GetLatestRoundRequest())
+        except NotFound:
+            return 0, 0.0, 0.0
+        return info.round, info.start.ToNanoseconds() / 1e9, info.length_s
 
     async def as_status(self, asn: int) -> query_service_pb2.AsStatus:
         return await self._call("GetAsStatus", query_service_pb2.GetAsStatusRequest(asn=asn))  # type: ignore[no-any-return]

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
-from vantage.collector.wire.record_messages import probe_to_proto, unix_s
+from vantage.collector.wire.record_messages import probe_to_proto, timestamp, unix_s
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
 # ListAsStatus pages, as the wire format documents: default 100, at most 1000.
@@ -190,6 +190,26 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         recent = events[-(request.limit or DEFAULT_EVENTS_LIMIT) :]
         return query_service_pb2.ListEventsResponse(
             events=[query_service_pb2.Event.FromString(e.payload) for e in recent]
+        )
+
+    async def GetLatestRound(
+        self,
+        request: query_service_pb2.GetLatestRoundRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.GetLatestRoundRequest, query_service_pb2.RoundInfo
+        ],
+    ) -> query_service_pb2.RoundInfo:
+        app = self.app
+        await app.require_reader(context)
+        latest = await storage_call(app, context, app.storage.latest_round)
+        if latest is None or latest.computed_at_unix_s is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, "no round computed yet")
+        return query_service_pb2.RoundInfo(
+            round=latest.number,
+            start=timestamp(latest.start_unix_s),
+            length_s=latest.length_s,
+            computed_at=timestamp(latest.computed_at_unix_s),
+            algorithm_version=latest.algorithm_version,
         )
 
     async def ListProbes(

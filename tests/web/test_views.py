@@ -136,12 +136,16 @@ def test_countries_ases_and_event_ids() -> None:
 def test_a_page_is_fresh_until_the_next_round_is_due() -> None:
     # Round N was computed after it ended at (N+1)·300 s; round N+1 is due at (N+2)·300 s.
     due = (ROUND + 2) * ROUND_S + caching.ROUND_GRACE_S
-    fresh = caching.freshness(ROUND, ROUND * ROUND_S, now_unix_s=due - 200, version="1", variant="html")
+    fresh = caching.freshness(
+        ROUND, ROUND * ROUND_S, ROUND_S, now_unix_s=due - 200, version="1", variant="html"
+    )
     assert fresh.max_age_s == 200 and fresh.cache_control == "public, max-age=200"
     assert fresh.etag == f'"1-{ROUND}-html"' and fresh.refresh_s == 200
-    late = caching.freshness(ROUND, ROUND * ROUND_S, now_unix_s=due + 900, version="1", variant="html")
+    late = caching.freshness(
+        ROUND, ROUND * ROUND_S, ROUND_S, now_unix_s=due + 900, version="1", variant="html"
+    )
     assert late.max_age_s == caching.MIN_FRESH_S and late.refresh_s == caching.OVERDUE_REFRESH_S
-    empty = caching.freshness(0, 0, now_unix_s=JAN5, version="1", variant="json")
+    empty = caching.freshness(0, 0, 0, now_unix_s=JAN5, version="1", variant="json")
     assert (empty.max_age_s, empty.refresh_s) == (caching.MIN_FRESH_S, caching.OVERDUE_REFRESH_S)
 
 

@@ -69,6 +69,11 @@ class QueryServiceStub:
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.FromString,
                 _registered_method=True)
+        self.GetLatestRound = channel.unary_unary(
+                '/vantage.v1.QueryService/GetLatestRound',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.RoundInfo.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -119,6 +124,14 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetLatestRound(self, request, context):
+        """The latest computed round: what every answer above is as of (a cache in front of these
+        queries keys on it). NOT_FOUND before the first round.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -156,6 +169,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.ListEvents,
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'GetLatestRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLatestRound,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.RoundInfo.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -347,6 +365,33 @@ class QueryService:
             '/vantage.v1.QueryService/ListEvents',
             vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.SerializeToString,
             vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLatestRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/GetLatestRound',
+            vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.RoundInfo.FromString,
             options,
             channel_credentials,
             insecure,

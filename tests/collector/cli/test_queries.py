@@ -174,3 +174,12 @@ def test_list_events_filters_by_scope_and_period(history_collector: CollectorPro
         with pytest.raises(grpc.RpcError) as failure:
             query.ListEvents(query_service_pb2.ListEventsRequest(limit=10**6), timeout=10)
         assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_latest_round(history_collector: CollectorProcess) -> None:
+    channel, query = stub(history_collector)
+    with channel:
+        latest = query.GetLatestRound(query_service_pb2.GetLatestRoundRequest(), timeout=10)
+    assert latest.round == FIRST_ROUND + ROUNDS - 1 and latest.length_s == ROUND_S
+    assert latest.start.ToSeconds() == int(latest.round * ROUND_S)
+    assert latest.computed_at.ToSeconds() >= (latest.round + 1) * ROUND_S and latest.algorithm_version
