@@ -86,6 +86,11 @@ def document(*, title: str, base_url: str, version: str) -> dict[str, Any]:
                 ],
             ),
             "/ases/{asn}": _get("One AS with its evidence (GetAsStatus)", "AsStatus", [_ASN]),
+            "/countries": _get(
+                "Every country's latest status (ListCountryStatus)",
+                "ListCountryStatusResponse",
+                [{"name": "status", "in": "query", "schema": {"type": "string"}}],
+            ),
             "/countries/{country}": _get("One country (GetCountryStatus)", "CountryStatus", [_COUNTRY]),
             "/coverage/{country}": _get("What a country's verdict rests on", "Coverage", [_COUNTRY]),
             "/timeline/as/{asn}": _get(
@@ -124,6 +129,7 @@ def document(*, title: str, base_url: str, version: str) -> dict[str, Any]:
                 "ListAsStatusResponse": _message("vantage.v1.ListAsStatusResponse"),
                 "AsStatus": _message("vantage.v1.AsStatus"),
                 "CountryStatus": _message("vantage.v1.CountryStatus"),
+                "ListCountryStatusResponse": _message("vantage.v1.ListCountryStatusResponse"),
                 "Coverage": _message("{country, measured_ases, targets, vantage_points, vantage_ases}"),
                 "Timeline": _message("vantage.v1.Timeline"),
                 "ListEventsResponse": _message("vantage.v1.ListEventsResponse"),

@@ -100,6 +100,7 @@ def build_app(site: Site, source: Source, *, clock: Callable[[], float] = time.t
     r.add_get("/api/v1/status", _api_status)
     r.add_get("/api/v1/ases", _api_ases)
     r.add_get("/api/v1/ases/{asn}", _api_as)
+    r.add_get("/api/v1/countries", _api_countries)
     r.add_get("/api/v1/countries/{country}", _api_country)
     r.add_get("/api/v1/coverage/{country}", _api_coverage)
     r.add_get("/api/v1/timeline/as/{asn:[^./]+}.csv", _api_timeline_as_csv)
@@ -245,8 +246,12 @@ async def _known(state: State) -> tuple[tuple[str, ...], int]:
     """The countries with a verdict and the number of ASes, for 404 pages (once per round)."""
     round_number, _, _ = await state.source.latest_round()
     if state.known is None or state.known[0] != round_number:
-        ases = await state.source.all_as_statuses()
-        state.known = (round_number, tuple(sorted({s.country for s in ases if s.country})), len(ases))
+        countries = await state.source.country_statuses()
+        state.known = (
+            round_number,
+            tuple(c.country for c in countries),
+            sum(c.measured_ases for c in countries),
+        )
     return state.known[1], state.known[2]
 
 
@@ -274,9 +279,9 @@ async def _as_or_404(state: State, asn: int) -> Any:
 
 
 async def _overview_view(state: State) -> models.Overview:
-    ases = await state.source.all_as_statuses(statuses=NOT_UP)
-    countries = sorted({s.country for s in ases if s.country})
-    country_statuses = await asyncio.gather(*(state.source.country_status(c) for c in countries))
+    ases, country_statuses = await asyncio.gather(
+        state.source.all_as_statuses(statuses=NOT_UP), state.source.country_statuses(NOT_UP)
+    )
     now = state.clock()
     events = await state.source.events(since_unix_s=now - params.DEFAULT_WINDOW_S, limit=200)
     view = views.overview(country_statuses, ases, events, now_unix_s=now)
@@ -581,16 +586,33 @@ async def _api_status(request: web.Request) -> web.Response:
     state = request.app[STATE]
 
     async def build() -> Any:
-        ases = await state.source.all_as_statuses(statuses=NOT_UP)
-        countries = sorted({s.country for s in ases if s.country})
-        statuses = await asyncio.gather(*(state.source.country_status(c) for c in countries))
+        ases, countries = await asyncio.gather(
+            state.source.all_as_statuses(statuses=NOT_UP), state.source.country_statuses(NOT_UP)
+        )
         round_number, round_start, _ = await state.source.latest_round()
         return {
             "round": round_number,
             "round_start": params.iso(round_start) if round_number else None,
-            "countries": [_dict(c) for c in statuses if c.status != 1],
+            "countries": [_dict(c) for c in countries],
             "ases": [_dict(s) for s in ases],
         }
+
+    return await _api(request, build)
+
+
+def _status_filter(request: web.Request) -> list[int]:
+    status_word = request.query.get("status", "").upper()
+    if status_word and status_word not in STATUS_NUMBERS:
+        raise params.BadParameter("status", f"{status_word!r} is not one of {', '.join(STATUS_NUMBERS)}")
+    return [int(STATUS_NUMBERS[status_word])] if status_word else []
+
+
+async def _api_countries(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    statuses = _status_filter(request)
+
+    async def build() -> Any:
+        return {"statuses": [_dict(c) for c in await state.source.country_statuses(statuses)]}
 
     return await _api(request, build)
 
@@ -599,16 +621,13 @@ async def _api_ases(request: web.Request) -> web.Response:
     state = request.app[STATE]
     query = request.query
     country = params.parse_country(query["country"]) if query.get("country") else ""
-    status_word = query.get("status", "").upper()
-    if status_word and status_word not in STATUS_NUMBERS:
-        raise params.BadParameter("status", f"{status_word!r} is not one of {', '.join(STATUS_NUMBERS)}")
+    statuses = _status_filter(request)
     page_size = params.parse_int("page_size", query.get("page_size"), default=100, low=1, high=1000)
     token = query.get("page_token", "")
     if token and not token.isdigit():
         raise params.BadParameter("page_token", f"{token!r} is not a page token from a previous answer")
 
     async def build() -> Any:
-        statuses = [int(STATUS_NUMBERS[status_word])] if status_word else []
         return _dict(
             await state.source.as_page(
                 country=country, statuses=statuses, page_size=page_size, page_token=token

@@ -100,6 +100,10 @@ class Source:
             "GetCountryStatus", query_service_pb2.GetCountryStatusRequest(country=country)
         )
 
+    async def country_statuses(self, statuses: Sequence[int] = ()) -> list[query_service_pb2.CountryStatus]:
+        request = query_service_pb2.ListCountryStatusRequest(statuses=statuses)  # type: ignore[arg-type]
+        return list((await self._call("ListCountryStatus", request)).statuses)
+
     async def as_page(
         self, *, country: str = "", statuses: Sequence[int] = (), page_size: int = 100, page_token: str = ""
     ) -> query_service_pb2.ListAsStatusResponse:

@@ -85,6 +85,25 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
             await abort(context, grpc.StatusCode.NOT_FOUND, f"no verdict for country {country!r} yet")
         return query_service_pb2.CountryStatus.FromString(stored.payload)
 
+    async def ListCountryStatus(
+        self,
+        request: query_service_pb2.ListCountryStatusRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.ListCountryStatusRequest, query_service_pb2.ListCountryStatusResponse
+        ],
+    ) -> query_service_pb2.ListCountryStatusResponse:
+        app = self.app
+        await app.require_reader(context)
+        wanted = {int(s) for s in request.statuses}
+        rows = await storage_call(app, context, app.storage.latest_country_verdicts)
+        return query_service_pb2.ListCountryStatusResponse(
+            statuses=[
+                query_service_pb2.CountryStatus.FromString(row.payload)
+                for row in rows
+                if not wanted or row.status in wanted
+            ]
+        )
+
     async def GetTimeline(
         self,
         request: query_service_pb2.GetTimelineRequest,

@@ -74,6 +74,8 @@ def test_the_api_mirrors_query_service(web_site: WebProcess) -> None:
     assert document["openapi"].startswith("3.") and "/timeline/country/{country}" in document["paths"]  # type: ignore[index]
     status = get_json("/api/v1/status")
     assert [a["asn"] for a in status["ases"]] == [64500] and status["countries"][0]["country"] == "KZ"  # type: ignore[index]
+    countries = get_json("/api/v1/countries?status=down")["statuses"]  # type: ignore[index]
+    assert [c["country"] for c in countries] == ["KZ"]  # type: ignore[index]
     assert get_json("/api/v1/ases/64500")["status"] == "STATUS_DOWN"  # type: ignore[index]
     page = get_json("/api/v1/ases?page_size=1")
     assert page["next_page_token"] == "64500"  # type: ignore[index]

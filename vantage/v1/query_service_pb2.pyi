@@ -374,3 +374,15 @@ class RoundInfo(_message.Message):
     computed_at: _timestamp_pb2.Timestamp
     algorithm_version: str
     def __init__(self, round: _Optional[int] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., length_s: _Optional[float] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., algorithm_version: _Optional[str] = ...) -> None: ...
+
+class ListCountryStatusRequest(_message.Message):
+    __slots__ = ("statuses",)
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedScalarFieldContainer[Status]
+    def __init__(self, statuses: _Optional[_Iterable[_Union[Status, str]]] = ...) -> None: ...
+
+class ListCountryStatusResponse(_message.Message):
+    __slots__ = ("statuses",)
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedCompositeFieldContainer[CountryStatus]
+    def __init__(self, statuses: _Optional[_Iterable[_Union[CountryStatus, _Mapping]]] = ...) -> None: ...

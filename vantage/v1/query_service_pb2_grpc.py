@@ -49,6 +49,11 @@ class QueryServiceStub:
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.GetCountryStatusRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_query__service__pb2.CountryStatus.FromString,
                 _registered_method=True)
+        self.ListCountryStatus = channel.unary_unary(
+                '/vantage.v1.QueryService/ListCountryStatus',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusResponse.FromString,
+                _registered_method=True)
         self.GetTimeline = channel.unary_unary(
                 '/vantage.v1.QueryService/GetTimeline',
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.GetTimelineRequest.SerializeToString,
@@ -93,6 +98,13 @@ class QueryServiceServicer:
 
     def GetCountryStatus(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCountryStatus(self, request, context):
+        """Every country's latest status (about 250 at most: one answer, no pages).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -149,6 +161,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.GetCountryStatus,
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetCountryStatusRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_query__service__pb2.CountryStatus.SerializeToString,
+            ),
+            'ListCountryStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCountryStatus,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusResponse.SerializeToString,
             ),
             'GetTimeline': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTimeline,
@@ -257,6 +274,33 @@ class QueryService:
             '/vantage.v1.QueryService/GetCountryStatus',
             vantage_dot_v1_dot_query__service__pb2.GetCountryStatusRequest.SerializeToString,
             vantage_dot_v1_dot_query__service__pb2.CountryStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCountryStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/ListCountryStatus',
+            vantage_dot_v1_dot_query__service__pb2.ListCountryStatusRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.ListCountryStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -183,3 +183,14 @@ def test_latest_round(history_collector: CollectorProcess) -> None:
     assert latest.round == FIRST_ROUND + ROUNDS - 1 and latest.length_s == ROUND_S
     assert latest.start.ToSeconds() == int(latest.round * ROUND_S)
     assert latest.computed_at.ToSeconds() >= (latest.round + 1) * ROUND_S and latest.algorithm_version
+
+
+def test_list_country_status(history_collector: CollectorProcess) -> None:
+    channel, query = stub(history_collector)
+    with channel:
+        every = query.ListCountryStatus(query_service_pb2.ListCountryStatusRequest(), timeout=10)
+        down = query.ListCountryStatus(
+            query_service_pb2.ListCountryStatusRequest(statuses=[query_service_pb2.STATUS_DOWN]), timeout=10
+        )
+    assert [c.country for c in every.statuses] == ["KZ", "NL"]
+    assert [(c.country, c.status) for c in down.statuses] == [("KZ", query_service_pb2.STATUS_DOWN)]
