@@ -14,6 +14,7 @@ from pathlib import Path
 
 BENCHMARKS = (
     "asn_lookup.py",
+    "discovery.py",
     "assignment/plan.py",
     "verdict.py",
     "metrics_render.py",

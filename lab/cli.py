@@ -91,9 +91,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo",
         help="the demo: Kazakhstan, January 2022, staged and caught live (a few minutes)",
         description=(
-            "Build the default topology (9 ASes in 4 countries, 5 probes, 3-second rounds), run the "
-            "kazakhstan-2022 scenario (mobile operators throttled then cut, the national cut, a brief "
-            "return, dark again, selective restoration with filtering), show the collector's view live, "
+            "Build the default topology (9 ASes in 4 countries, 5 probes, 3-second rounds), find its "
+            "targets by discovery (a census of every country's address space, in which only a sparse, "
+            "seeded set of hosts answers), run the kazakhstan-2022 scenario (mobile operators throttled "
+            "then cut, the national cut, a brief return, dark again, selective restoration with "
+            "filtering), show the collector's view live, "
             "then each detected event beside the staged truth and a chart. Everything is removed at the end."
         ),
     )

@@ -91,6 +91,7 @@ def _build(topology: Topology, topology_path: Path) -> tuple[Lab, Product]:
             f"({', '.join(topology.countries)}), {len(topology.links)} links"
         )
         lab.network_up()
+        lab.start_flapping()
         product.deploy(progress=_progress)
         _progress(f"lab {lab.state.lab_id} up in {time.monotonic() - started:.1f} s")
     except BaseException:
@@ -209,9 +210,11 @@ def lab_demo(*, chart: Path | None, plain: bool) -> int:
         return status
     print(
         "Vantage demo: Kazakhstan, January 2022, staged in network namespaces on this machine.\n"
-        "A small Internet (9 ASes in 4 countries) with real servers, a real collector and 5 real probes;\n"
-        "the mobile operators are throttled then cut, the country goes dark, comes back briefly for the\n"
-        "president's address, goes dark again, then returns with only some sites reachable.\n",
+        "A small Internet (9 ASes in 4 countries) with real servers, a real collector and 5 real probes.\n"
+        "No target list: each AS owns a few /24s in which only a sparse, seeded set of hosts answers,\n"
+        "and the collector finds them by discovery (a census of every country) before the staging.\n"
+        "Then the mobile operators are throttled then cut, the country goes dark, comes back briefly for\n"
+        "the president's address, goes dark again, then returns with only some sites reachable.\n",
         flush=True,
     )
     lab_run(DEMO_SCENARIO, topology=None, lab_id=None, chart=chart, plain=plain)

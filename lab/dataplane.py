@@ -5,7 +5,9 @@ action it recomputes, purely, the whole desired state of every router — which
 of its link interfaces are down, one route per remote AS prefix (via a
 neighbour, or `unreachable`), its nftables ruleset, the netem delays on its
 border, and whether it runs a lying DNS server — and the netns adapter
-reconciles the kernel to it. Restoring is then just "the same computation
+reconciles the kernel to it. Routes are per AS, to the one prefix it
+announces (its allocation: infrastructure /24 and host blocks together).
+Restoring is then just "the same computation
 without that action", and nothing can be left half-undone.
 
 Semantics, per action kind (scope S = the ASes the action names):
@@ -113,7 +115,7 @@ def _routes(
     ]
     routes = []
     for destination, neighbour in sorted(topology.next_hops(asn).items()):
-        prefix = topology.as_by_number(destination).prefix
+        prefix = topology.as_by_number(destination).announced
         link = topology.link_between(asn, neighbour)
         withdrawn = any((asn in scope) != (destination in scope) for scope in withdrawn_scopes)
         if withdrawn or link.interface_on(asn) in down:

@@ -25,8 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from vantage.lab import responders
 from vantage.lab.dataplane import RouterState
-from vantage.lab.topology import LAN_INTERFACE, Topology
+from vantage.lab.topology import LAN_INTERFACE, AutonomousSystem, Topology
 
 NAME_PREFIX = "vlab-"
 # The lab's state directories; /run is a tmpfs, emptied at boot like /run/netns.
@@ -200,6 +201,81 @@ def build_network(state: LabState, topology: Topology) -> None:
                 f"link set {link.interface_on(link.asn_b)} up",
             ],
         )
+
+
+def build_address_space(state: LabState, topology: Topology, plan: responders.ResponderPlan) -> None:
+    """Make every address of every AS's host blocks exist in its hosts namespace; load the responders.
+
+    A `local` route for a whole /24 on lo (AnyIP) makes the kernel accept and
+    answer every address in it at the cost of one route; the hosts
+    namespace's nftables table (lab/responders.py) then drops what is
+    addressed to a non-responder and counts the echo requests and replies.
+    The AS's router sends its allocation to the hosts namespace (its
+    infrastructure /24 stays on the bridge: the more specific route wins).
+    """
+    for autonomous_system in topology.ases:
+        blocks = autonomous_system.space.blocks
+        if not blocks:
+            continue
+        first_host = autonomous_system.hosts[0].address
+        batch(
+            router_ns(state, autonomous_system.asn),
+            [f"route add {autonomous_system.allocation} via {first_host}"],
+        )
+        hosts = hosts_ns(state, autonomous_system.asn)
+        batch(hosts, [f"route add local {block} dev lo" for block in blocks])
+        ruleset = responders.space_ruleset(blocks, plan.responders_in(autonomous_system.asn, 0))
+        run_command(in_namespace(hosts, ["nft", "-f", "-"]), stdin=ruleset)
+
+
+def set_responders(state: LabState, autonomous_system: AutonomousSystem, addresses: frozenset[str]) -> None:
+    """Replace the set of addresses that answer in the AS's host blocks (one nftables transaction)."""
+    run_command(
+        in_namespace(hosts_ns(state, autonomous_system.asn), ["nft", "-f", "-"]),
+        stdin=responders.responders_update(addresses),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class EchoCounts:
+    """What the kernel of one hosts namespace counted since its table was loaded."""
+
+    requests: dict[str, int]  # address -> echo requests received (answered or dropped)
+    replies: dict[str, int]  # address -> echo replies sent
+    requests_per_block: dict[str, int]  # "198.18.5.0/24" -> echo requests received
+
+
+def echo_counts(state: LabState, autonomous_system: AutonomousSystem) -> EchoCounts:
+    """Read the hosts namespace's nftables counters (`nft -j`)."""
+    namespace = hosts_ns(state, autonomous_system.asn)
+
+    def set_counters(name: str) -> dict[str, int]:
+        output = run_command(
+            in_namespace(namespace, ["nft", "-j", "list", "set", "ip", responders.SPACE_TABLE, name])
+        )
+        counts: dict[str, int] = {}
+        for item in json.loads(output)["nftables"]:
+            for element in item.get("set", {}).get("elem", []):
+                entry = element["elem"]
+                counts[str(entry["val"])] = int(entry["counter"]["packets"])
+        return counts
+
+    output = run_command(
+        in_namespace(namespace, ["nft", "-j", "list", "counters", "table", "ip", responders.SPACE_TABLE])
+    )
+    by_name = {
+        str(item["counter"]["name"]): int(item["counter"]["packets"])
+        for item in json.loads(output)["nftables"]
+        if "counter" in item
+    }
+    return EchoCounts(
+        requests=set_counters(responders.REQUESTS_SET),
+        replies=set_counters(responders.REPLIES_SET),
+        requests_per_block={
+            block: by_name.get(responders.block_counter_name(block), 0)
+            for block in autonomous_system.space.blocks
+        },
+    )
 
 
 def apply_router_state(state: LabState, router: RouterState, *, netem_available: bool) -> None:

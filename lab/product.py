@@ -1,10 +1,15 @@
 """Vantage itself, deployed into the lab exactly as a user would deploy it: through the `vantage` CLI.
 
 The collector runs in its own namespace in the hosting AS (`vantage collector
-serve --plaintext --round-seconds N --asn-db <generated files>`); targets are
-imported with `vantage collector targets import`, each probe gets a token from
-`vantage collector token create` and runs `vantage probe run ... --allow-range
-198.18.0.0/15` in its AS's probe namespace. Everything the lab learns comes from
+serve --plaintext --round-seconds N --asn-db <generated files> --allow-range
+198.18.0.0/15`); targets are imported with `vantage collector targets import`,
+each probe gets a token from `vantage collector token create` and runs
+`vantage probe run ... --allow-range 198.18.0.0/15` in its AS's probe
+namespace. In a topology with host blocks only the test-list (inside-out)
+targets are imported: once the probes are enrolled, `vantage collector targets
+discover --country CC ...` censuses every country, `vantage coverage --json`
+is polled until every AS is analysable, and the campaign is then cancelled so
+that the targets it chose stay fixed while a scenario runs. Everything the lab learns comes from
 `vantage status|timeline|watch|probes --json`, run inside the collector's
 namespace against 127.0.0.1. No module of the collector or the probe is
 imported here: if the CLI works for the lab, it works for a user.
@@ -18,7 +23,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,6 +37,12 @@ LOCAL_ENDPOINT = f"127.0.0.1:{COLLECTOR_PORT}"
 # only stop a broken start from hanging the lab forever.
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_QUERY_TIMEOUT_S = 30.0
+# After the first census is complete and every AS analysable, discovery runs this many more
+# censuses before the campaign is cancelled: an address's score then reflects two censuses, so a
+# flapping host that was off in one ranks below the steady ones and is not a target.
+SETTLE_CENSUSES = 1
+# Bound on the whole discovery phase, in census periods (the first census takes one or two).
+DISCOVERY_TIMEOUT_CENSUSES = 8
 
 
 def vantage_argv(*arguments: str) -> list[str]:
@@ -83,12 +94,25 @@ class Product:
 
     # -- deployment -------------------------------------------------------------------------------
 
-    def deploy(self, *, progress: Callable[[str], None] = lambda message: None) -> None:
-        """Collector, datasets, targets, tokens, probes: the whole product, started in order."""
+    def deploy(
+        self,
+        *,
+        progress: Callable[[str], None] = lambda message: None,
+        discover: bool | None = None,
+        allow_ranges: Sequence[str] | None = None,
+        exclude: Path | None = None,
+    ) -> None:
+        """Collector, datasets, targets, tokens, probes (and discovery): the whole product, in order.
+
+        discover: census every country and wait for coverage (default: when the topology has host
+        blocks); False with host blocks imports the test lists only and leaves discovery to the
+        caller. allow_ranges, exclude: for `vantage collector serve` (start_collector).
+        """
         progress("starting the collector")
-        self.start_collector()
-        progress("importing targets")
-        self.import_targets()
+        self.start_collector(allow_ranges=allow_ranges, exclude=exclude)
+        discovering = self.topology.discovers_targets
+        progress("importing test-list (inside-out) targets" if discovering else "importing targets")
+        self.import_targets(test_lists_only=discovering)
         for autonomous_system in self.topology.probe_ases:
             progress(f"enrolling a probe in AS{autonomous_system.asn} ({autonomous_system.country})")
             token = self.create_token(f"lab-probe-as{autonomous_system.asn}")
@@ -99,6 +123,87 @@ class Product:
                 "probe enrolled as",
                 f"probe in AS{autonomous_system.asn}",
             )
+        if discovering if discover is None else discover:
+            self.discover(self.topology.countries, progress=progress)
+
+    # -- discovery --------------------------------------------------------------------------------
+
+    def discover(
+        self,
+        countries: Sequence[str],
+        *,
+        progress: Callable[[str], None] = lambda message: None,
+        settle_censuses: int = SETTLE_CENSUSES,
+        cancel_when_covered: bool = True,
+    ) -> str:
+        """Census `countries`, wait until every AS of them is analysable, then cancel; the campaign id."""
+        arguments = [f"--country={country}" for country in countries]
+        census = f"{self.topology.census_seconds}s"
+        progress(f"discovering targets in {', '.join(countries)} (one census every {census})")
+        campaign = json.loads(
+            self.admin("targets", "discover", *arguments, "--census-period", census, "--json")
+        )
+        campaign_id = str(campaign["id"])
+        self.wait_for_coverage(campaign_id, countries, settle_censuses=settle_censuses)
+        if cancel_when_covered:
+            # Re-discovery during a staged shutdown would retire the dark ASes' targets (their
+            # latest census failed); the scenario measures detection, so the targets stay fixed.
+            self.admin("targets", "discover", "--cancel", campaign_id, "--json")
+            progress(f"discovery campaign {campaign_id} done; its targets stay in use")
+        return campaign_id
+
+    def campaign(self, campaign_id: str) -> dict[str, Any]:
+        document = json.loads(self.admin("targets", "discover", "--list", "--all", "--json") or "{}")
+        for campaign in document.get("campaigns", []):
+            if campaign.get("id") == campaign_id:
+                return dict(campaign)
+        raise netns.LabError(f"discovery campaign {campaign_id} is not listed by the collector")
+
+    def coverage(self) -> list[dict[str, Any]]:
+        document = self.query("coverage")
+        return list(document.get("ases", [])) if isinstance(document, dict) else []
+
+    def wait_for_coverage(
+        self, campaign_id: str, countries: Sequence[str], *, settle_censuses: int = SETTLE_CENSUSES
+    ) -> None:
+        """Poll until the first census is complete and every AS of `countries` is analysable with
+        targets, then `settle_censuses` census periods more; one progress line per change."""
+        census_s = float(self.topology.census_seconds)
+        expected = {a.asn for a in self.topology.ases if a.country in countries}
+        deadline = time.monotonic() + DISCOVERY_TIMEOUT_CENSUSES * census_s
+        covered_at: float | None = None
+        last_line = ""
+        while True:
+            campaign = self.campaign(campaign_id)
+            ases = {int(a.get("asn", 0)): a for a in self.coverage()}
+            analysable = {
+                asn for asn in expected if ases.get(asn, {}).get("analysable") and ases[asn].get("targets")
+            }
+            done, total = int(campaign.get("blocks_done", 0)), int(campaign.get("blocks_total", 0))
+            targets = sum(int(ases.get(asn, {}).get("targets", 0)) for asn in expected)
+            line = (
+                f"  discovery: blocks {done}/{total} censused, {int(campaign.get('responders', 0))} "
+                f"responders; {len(analysable)}/{len(expected)} ASes analysable, {targets} targets"
+            )
+            if line != last_line:
+                print(line, flush=True)
+                last_line = line
+            now = time.monotonic()
+            if covered_at is None and total and done >= total and analysable == expected:
+                covered_at = now
+            if covered_at is not None and now >= covered_at + settle_censuses * census_s:
+                return
+            if now > deadline:
+                missing = ", ".join(
+                    f"AS{asn}: {ases.get(asn, {}).get('reason', 'no coverage')}"
+                    for asn in sorted(expected - analysable)
+                )
+                raise netns.LabError(
+                    f"discovery did not cover the lab within {DISCOVERY_TIMEOUT_CENSUSES} census periods "
+                    f"(blocks {done}/{total}; {missing or 'waiting for the census'}); "
+                    f"see {self.logs / 'collector.log'}"
+                )
+            time.sleep(min(2.0, census_s / 4))
 
     def write_inputs(self) -> tuple[Path, Path, Path]:
         inputs = self.state.work_dir / "inputs"
@@ -109,9 +214,16 @@ class Product:
         asn_file.write_text(datasets.asn_csv(self.topology), encoding="utf-8")
         country_file.write_text(datasets.country_csv(self.topology), encoding="utf-8")
         targets_file.write_text(datasets.targets_csv(self.topology), encoding="utf-8")
+        (inputs / "lab-test-lists.csv").write_text(
+            datasets.inside_out_targets_csv(self.topology), encoding="utf-8"
+        )
         return asn_file, country_file, targets_file
 
-    def start_collector(self) -> None:
+    def start_collector(
+        self, *, allow_ranges: Sequence[str] | None = None, exclude: Path | None = None
+    ) -> None:
+        """`vantage collector serve`: `allow_ranges` opens (default: the lab's address plan), `exclude`
+        is a ZMap-form blocklist."""
         asn_file, country_file, _ = self.write_inputs()
         self.data_dir.mkdir(exist_ok=True)
         argv = vantage_argv(
@@ -128,6 +240,19 @@ class Product:
             str(asn_file),
             "--asn-db",
             str(country_file),
+            *(
+                argument
+                # The lab's own space (198.18.0.0/15 by default) is special-purpose.
+                for cidr in (allow_ranges if allow_ranges is not None else [self.topology.address_plan])
+                for argument in ("--allow-range", cidr)
+            ),
+            *(["--exclude", str(exclude)] if exclude is not None else []),
+            # A census every few rounds needs a larger per-/24 budget and campaign rate than
+            # the defaults (made for a census a day); exactly as large as it needs.
+            "--discovery-budget",
+            str(datasets.discovery_budget_per_hour(self.topology)),
+            "--discovery-rate",
+            str(datasets.discovery_rate_pps(self.topology)),
         )
         log = self.logs / "collector.log"
         netns.start_process(self.state, netns.collector_ns(self.state), argv, role="collector", log_path=log)
@@ -136,9 +261,10 @@ class Product:
         self.state.save()
         self._wait_for_log(log, "collector listening on", "the collector")
 
-    def import_targets(self) -> None:
-        targets_file = self.state.work_dir / "inputs" / "lab-targets.csv"
-        self.admin("targets", "import", str(targets_file))
+    def import_targets(self, *, test_lists_only: bool = False) -> None:
+        """Every target host, or (`test_lists_only`, when discovery finds the rest) the test lists'."""
+        name = "lab-test-lists.csv" if test_lists_only else "lab-targets.csv"
+        self.admin("targets", "import", str(self.state.work_dir / "inputs" / name))
 
     def create_token(self, name: str) -> str:
         token = self.admin("token", "create", "--name", name).strip()
@@ -166,6 +292,8 @@ class Product:
             # or two of the restoration instead of minutes later.
             "--retry-max-seconds",
             str(2 * self.topology.round_seconds),
+            "--max-rate",
+            str(datasets.probe_max_rate(self.topology)),
         )
         netns.start_process(
             self.state,
@@ -207,7 +335,7 @@ class Product:
         argv = netns.in_namespace(netns.collector_ns(self.state), vantage_argv(*arguments))
         return netns.run_command(argv, timeout_s=timeout_s)
 
-    def admin(self, *arguments: str) -> str:
+    def admin(self, *arguments: str, timeout_s: float = DEFAULT_QUERY_TIMEOUT_S) -> str:
         return self.cli(
             "collector",
             *arguments,
@@ -216,6 +344,7 @@ class Product:
             "--data-dir",
             str(self.data_dir),
             "--plaintext",
+            timeout_s=timeout_s,
         )
 
     def query(self, *arguments: str) -> Any:

@@ -1,15 +1,19 @@
 """One lab's lifetime: preflight, build the network and services, reconcile actions, tear down.
 
 `Lab.create()` allocates an id and a work directory and records the state
-before anything exists; `Lab.network_up()` builds namespaces, links, routes and
+before anything exists; `Lab.network_up()` builds namespaces, links, routes,
+the host blocks (every address exists, the planned responders answer) and
 the target hosts' servers; `Lab.apply(active)` reconciles every router to the
-actions in force; `Lab.down()` removes everything. Used as a context manager,
-it tears down on any exception and on Ctrl-C.
+actions in force; `Lab.start_flapping()` starts the process that loads each
+flap period's responders as its time comes; `Lab.down()` removes everything. Used
+as a context manager, it tears down on any exception and on Ctrl-C.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import random
 import secrets
 import shutil
 import sys
@@ -18,6 +22,7 @@ from types import TracebackType
 
 from vantage.lab import netns, services
 from vantage.lab.dataplane import RouterState, desired_state
+from vantage.lab.responders import FLAP_PATTERN_PERIODS, ResponderPlan, plan_responders
 from vantage.lab.scenario import Action
 from vantage.lab.topology import Topology
 
@@ -47,6 +52,7 @@ class Lab:
         self.topology = topology
         self._applied: dict[int, RouterState] = {}
         self._netem: bool | None = None
+        self.responder_plan: ResponderPlan = plan_responders(topology, random.Random(topology.seed))
 
     @classmethod
     def create(cls, topology: Topology, *, topology_path: str = "", state_root: Path | None = None) -> Lab:
@@ -72,8 +78,41 @@ class Lab:
         """Namespaces, links, base routes and the target hosts' servers."""
         netns.build_network(self.state, self.topology)
         self.apply(())
+        netns.build_address_space(self.state, self.topology, self.responder_plan)
         for autonomous_system in self.topology.ases:
             services.start_host_services(self.state, autonomous_system)
+
+    def load_period(self, period: int) -> None:
+        """Load the responders of flap period `period` now (tests step through periods by hand)."""
+        for autonomous_system in self.topology.ases:
+            if autonomous_system.space.blocks:
+                wanted = self.responder_plan.responders_in(autonomous_system.asn, period)
+                netns.set_responders(self.state, autonomous_system, wanted)
+
+    def start_flapping(self) -> None:
+        """Start the lab's flapper process (lab/flapper.py): from now on each flap period loads itself."""
+        flapping = [a for a in self.topology.ases if any(b.flapping for b in self.responder_plan.of(a.asn))]
+        if not flapping or any(p.get("role") == "flapper" for p in self.state.processes):
+            return
+        schedule = {
+            "flap_seconds": self.responder_plan.flap_seconds,
+            "namespaces": {
+                netns.hosts_ns(self.state, a.asn): [
+                    sorted(self.responder_plan.responders_in(a.asn, period))
+                    for period in range(FLAP_PATTERN_PERIODS)
+                ]
+                for a in flapping
+            },
+        }
+        schedule_file = self.state.work_dir / "flapping.json"
+        schedule_file.write_text(json.dumps(schedule, indent=1), encoding="utf-8")
+        netns.start_process(
+            self.state,
+            netns.collector_ns(self.state),
+            [sys.executable, "-m", "vantage.lab.flapper", str(schedule_file)],
+            role="flapper",
+            log_path=self.state.work_dir / "logs" / "flapper.log",
+        )
 
     def needs_netem(self, actions: tuple[Action, ...]) -> None:
         if any(action.kind == "delay" for action in actions) and not self.netem_available:

@@ -4,10 +4,17 @@ Theory of operation. A topology file (TOML) names the ASes of a small Internet;
 everything else is derived here, purely, so that the namespace builder only
 executes a plan:
 
-* AS number k in file order (1-based) owns the k-th /24 of the address plan
-  (198.18.0.0/15 by default, the benchmarking range): its router is .1 on a
-  bridge called "lan", its target hosts are .10, .11, ..., its probe (if any)
-  .100 and the collector (if it sits there) .200.
+* Each AS, in file order, owns the next free prefix of the address plan
+  (198.18.0.0/15 by default, the benchmarking range) aligned to its size: a
+  /24 by default (so AS number k owns the k-th /24), larger when its
+  `[as.space]` table asks for more (`prefix_length = 22`: four /24s). The
+  first /24 of an AS's allocation is its infrastructure: its router is .1 on
+  a bridge called "lan", its target hosts are .10, .11, ..., its probe (if
+  any) .100 and the collector (if it sits there) .200. The other /24s are its
+  host blocks: every address in them exists (lab/netns.py), but only a
+  sparse, seeded set answers ICMP echo (lab/responders.py plans which, and
+  when: some blocks entirely dark, some hosts flapping), so that a target
+  list can only be found by discovery, not written by hand.
 * Links between ASes are point-to-point /30s carved from the last /20 of the
   plan; they belong to no AS in the generated dataset (infrastructure).
 * Routing is static and shortest-path over the link graph (ties broken by the
@@ -40,6 +47,16 @@ ROUTER_OCTET = 1
 MAX_HOSTS_PER_AS = PROBE_OCTET - HOST_FIRST_OCTET
 LAN_INTERFACE = "lan"
 LINK_INTERFACE_PREFIX = "to"
+# Responder plans are seeded (lab/responders.py): the same topology file gives the same hosts.
+DEFAULT_SEED = 2022
+# How long a flapping host keeps answering (or not) before its next period.
+DEFAULT_FLAP_SECONDS = 15
+# A lab with host blocks finds its targets by discovery, censusing every address once per this
+# many rounds (`--census-period`); a real deployment censuses once a day.
+DEFAULT_CENSUS_ROUNDS = 10
+INFRASTRUCTURE_PREFIX_LENGTH = 24
+# A host block's addresses .1-.254 can answer (.0 and .255 never: many scanners skip them).
+RESPONDER_OCTETS = range(1, 255)
 
 
 class TopologyError(ValueError):
@@ -60,15 +77,35 @@ class Host:
 
 
 @dataclass(frozen=True, slots=True)
+class AddressSpace:
+    """An AS's host blocks (the /24s of its allocation after its infrastructure /24) and how sparse they are.
+
+    Which addresses answer is planned from these counts by lab/responders.py.
+    """
+
+    blocks: tuple[str, ...] = ()  # e.g. ("198.18.5.0/24", "198.18.6.0/24", "198.18.7.0/24")
+    dark_blocks: int = 0  # blocks in which nothing answers
+    responders_per_block: int = 0  # addresses answering in each other block
+    flapping_per_block: int = 0  # of those, how many answer only in some flap periods
+
+
+@dataclass(frozen=True, slots=True)
 class AutonomousSystem:
     asn: int
     name: str
     country: str
     role: str
-    prefix: str  # e.g. "198.18.1.0/24"
+    prefix: str  # the infrastructure /24, e.g. "198.18.1.0/24"
     router_address: str
     hosts: tuple[Host, ...]
     probe_address: str | None  # None: no probe in this AS
+    allocation: str = ""  # all of its address space, e.g. "198.18.4.0/22" ("" : just `prefix`)
+    space: AddressSpace = AddressSpace()
+
+    @property
+    def announced(self) -> str:
+        """The one prefix the AS announces (its allocation): what other routers route to it."""
+        return self.allocation or self.prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +143,14 @@ class Topology:
     links: tuple[Link, ...]
     collector_asn: int
     collector_address: str
+    seed: int = DEFAULT_SEED
+    flap_seconds: int = DEFAULT_FLAP_SECONDS
+    census_seconds: int = DEFAULT_CENSUS_ROUNDS * DEFAULT_ROUND_SECONDS
+
+    @property
+    def discovers_targets(self) -> bool:
+        """True when some AS has host blocks: its targets are found by discovery, not listed."""
+        return any(a.space.blocks for a in self.ases)
 
     def as_by_number(self, asn: int) -> AutonomousSystem:
         for autonomous_system in self.ases:
@@ -195,14 +240,24 @@ def _build(document: dict[str, Any], source: str) -> Topology:
     if not isinstance(plan, ipaddress.IPv4Network) or plan.prefixlen > 20:
         raise TopologyError(f"{source}: address_plan must be an IPv4 network of /20 or larger")
 
+    seed = _field(document, "seed", int, source, default=DEFAULT_SEED)
+    flap_seconds = _field(document, "flap_seconds", int, source, default=DEFAULT_FLAP_SECONDS)
+    if flap_seconds < 1:
+        raise TopologyError(f"{source}: flap_seconds must be at least 1")
+    census_seconds = _field(
+        document, "census_seconds", int, source, default=DEFAULT_CENSUS_ROUNDS * round_seconds
+    )
+    if census_seconds < 2 * round_seconds:
+        raise TopologyError(f"{source}: census_seconds must be at least two rounds ({2 * round_seconds})")
+
     raw_ases = document.get("as")
     if not isinstance(raw_ases, list) or not raw_ases:
         raise TopologyError(f"{source}: at least one [[as]] table is required")
-    as_prefixes = list(plan.subnets(new_prefix=24))
     link_block = list(plan.subnets(new_prefix=20))[-1]
-    usable_as_slots = [p for p in as_prefixes[1:] if not p.subnet_of(link_block)]
-    if len(raw_ases) > len(usable_as_slots):
-        raise TopologyError(f"{source}: {len(raw_ases)} ASes do not fit the address plan {plan}")
+    plan_base = int(plan.network_address)
+    # Allocations are laid out in /24 units from the plan's second /24 up to the link block.
+    next_free_slot = 1
+    slots_before_links = (int(link_block.network_address) - plan_base) >> 8
 
     ases: list[AutonomousSystem] = []
     seen_asns: set[int] = set()
@@ -227,8 +282,24 @@ def _build(document: dict[str, Any], source: str) -> Topology:
         role = _field(raw, "role", str, where, default="access")
         if role not in ROLES:
             raise TopologyError(f"{where}: role must be one of {', '.join(ROLES)}, got {role!r}")
-        prefix = usable_as_slots[index]
-        base = int(prefix.network_address)
+        prefix_length, space_counts = _space_fields(raw, where)
+        slots = 1 << (INFRASTRUCTURE_PREFIX_LENGTH - prefix_length)
+        first_slot = -(-next_free_slot // slots) * slots  # aligned to its own size
+        if first_slot + slots > slots_before_links:
+            raise TopologyError(f"{source}: {len(raw_ases)} ASes do not fit the address plan {plan}")
+        next_free_slot = first_slot + slots
+        base = plan_base + (first_slot << 8)
+        prefix = ipaddress.IPv4Network((base, INFRASTRUCTURE_PREFIX_LENGTH))
+        allocation = ipaddress.IPv4Network((base, prefix_length))
+        dark_blocks, responders, flapping = space_counts
+        if dark_blocks > slots - 1:
+            raise TopologyError(f"{where}: space.dark_blocks {dark_blocks} > its {slots - 1} host blocks")
+        space = AddressSpace(
+            blocks=tuple(str(block) for block in list(allocation.subnets(new_prefix=24))[1:]),
+            dark_blocks=dark_blocks,
+            responders_per_block=responders,
+            flapping_per_block=flapping,
+        )
         hosts = _hosts(raw, where, base, seen_hosts)
         has_probe = _field(raw, "probe", bool, where, default=False)
         if _field(raw, "collector", bool, where, default=False):
@@ -243,6 +314,8 @@ def _build(document: dict[str, Any], source: str) -> Topology:
                 router_address=str(ipaddress.IPv4Address(base + ROUTER_OCTET)),
                 hosts=hosts,
                 probe_address=str(ipaddress.IPv4Address(base + PROBE_OCTET)) if has_probe else None,
+                allocation=str(allocation),
+                space=space,
             )
         )
     if len(collector_asns) != 1:
@@ -262,9 +335,37 @@ def _build(document: dict[str, Any], source: str) -> Topology:
         links=links,
         collector_asn=collector_asn,
         collector_address=str(ipaddress.IPv4Address(collector_base + COLLECTOR_OCTET)),
+        seed=seed,
+        flap_seconds=flap_seconds,
+        census_seconds=census_seconds,
     )
     _check_connected(topology, source)
     return topology
+
+
+def _space_fields(raw: dict[str, Any], where: str) -> tuple[int, tuple[int, int, int]]:
+    """An AS's `[as.space]` table: (prefix_length, (dark_blocks, responders, flapping)); none: a /24."""
+    table = raw.get("space", {})
+    if not isinstance(table, dict):
+        raise TopologyError(f"{where}: space must be a table ([as.space])")
+    where = f"{where} space"
+    unknown = sorted(set(table) - {"prefix_length", "dark_blocks", "responders", "flapping"})
+    if unknown:
+        raise TopologyError(f"{where}: unknown field {unknown[0]!r}")
+    prefix_length = _field(table, "prefix_length", int, where, default=INFRASTRUCTURE_PREFIX_LENGTH)
+    if not 16 <= prefix_length <= INFRASTRUCTURE_PREFIX_LENGTH:
+        raise TopologyError(f"{where}: prefix_length must be 16..24, got {prefix_length}")
+    counts = tuple(
+        _field(table, key, int, where, default=0) for key in ("dark_blocks", "responders", "flapping")
+    )
+    dark_blocks, responders, flapping = counts
+    if min(counts) < 0:
+        raise TopologyError(f"{where}: dark_blocks, responders and flapping must not be negative")
+    if responders > len(RESPONDER_OCTETS):
+        raise TopologyError(f"{where}: responders must be at most {len(RESPONDER_OCTETS)} per block")
+    if flapping > responders:
+        raise TopologyError(f"{where}: flapping ({flapping}) must not exceed responders ({responders})")
+    return prefix_length, (dark_blocks, responders, flapping)
 
 
 def _hosts(raw: dict[str, Any], where: str, base: int, seen_hosts: set[str]) -> tuple[Host, ...]:

@@ -21,7 +21,7 @@ from vantage.cliutil import CliError, MissingExtra
 COMMAND_MODULES: tuple[str, ...] = (
     "vantage.probe.cli",  # vantage probe ...
     "vantage.collector.cli.collector",  # vantage collector ...
-    "vantage.collector.cli.queries",  # vantage status | timeline | watch | probes
+    "vantage.collector.cli.queries",  # vantage status | timeline | watch | probes | coverage
     "vantage.lab.cli",  # vantage lab ...
     "vantage.web.cli",  # vantage web
 )
@@ -36,6 +36,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "timeline": "vantage.collector.cli.queries",
     "watch": "vantage.collector.cli.queries",
     "probes": "vantage.collector.cli.queries",
+    "coverage": "vantage.collector.cli.queries",
     "lab": "vantage.lab.cli",
     "web": "vantage.web.cli",
 }
@@ -46,7 +47,7 @@ off the Internet or censored, with evidence.
 
   vantage probe ...        run a probe daemon, or one-off measurements
   vantage collector ...    run a collector, administer probes and targets
-  vantage status|timeline|watch|probes
+  vantage status|timeline|watch|probes|coverage
                            ask a collector what it sees
   vantage lab ...          a mini-Internet in network namespaces, and the demo
   vantage web              the public web site, JSON API, charts and feeds

@@ -35,3 +35,4 @@ class TaskKind(enum.IntEnum):
     UNSPECIFIED = 0
     REACHABILITY = 1  # outside-in: can the world reach the target's AS?
     INTERFERENCE = 2  # inside-out: is the probe's own network interfering?
+    DISCOVERY = 3  # census of a block: one echo to one address, feeds block histories only

@@ -26,7 +26,7 @@ from __future__ import annotations
 import gzip
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,7 +37,7 @@ from vantage.collector.asn.ipnum import OCTET_VALUES, parse_ip, parse_ipv4
 from vantage.collector.asn.merge import first_hits, merged_ipv4
 from vantage.collector.asn.rangetable import RangeTable
 
-__all__ = ["AsnDatabase", "AsnInfo", "DatasetError", "LoadedFile"]
+__all__ = ["AsnDatabase", "AsnInfo", "DatasetError", "Ipv4Range", "LoadedFile"]
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAPPED_V4_PREFIX = 0xFFFF  # ::ffff:0:0/96, shifted right by 32
@@ -49,6 +49,21 @@ class AsnInfo:
     asn: int  # 0 when only the country is known
     name: str  # "" when no dataset names the AS
     country: str  # ISO 3166-1 alpha-2 as the dataset gives it, "" when unknown
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv4Range:
+    """An inclusive range of IPv4 addresses (as integers) with the AS and country the datasets give it."""
+
+    first: int
+    last: int
+    asn: int  # 0 when only the country is known
+    country: str  # "" when unknown
+
+    @property
+    def size(self) -> int:
+        """Number of addresses in the range."""
+        return self.last - self.first + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +212,63 @@ class AsnDatabase:
             for position, info in zip(v4_positions, found, strict=True):
                 results[position] = info
         return results
+
+    # Enumeration (target discovery). These walk the merged IPv4 table once per call (O(ranges));
+    # they add no field the lookup path reads, so lookups stay exactly as fast.
+
+    def ipv4_ranges(self, *, asns: Iterable[int] = (), countries: Iterable[str] = ()) -> list[Ipv4Range]:
+        """The IPv4 ranges whose AS is in `asns` or whose country is in `countries`, in address order.
+
+        Adjacent segments of the same (AS, country) are joined into one range. Country codes
+        compare case-insensitively (datasets print them upper case). Both empty -> [].
+        """
+        wanted_asns = {asn for asn in asns if asn}
+        wanted_countries = {country.upper() for country in countries if country}
+        if not wanted_asns and not wanted_countries:
+            return []
+        # Decide once per distinct answer (tens of thousands of shared AsnInfo objects), by identity.
+        decided: dict[int, bool] = {}
+        table = self.ipv4
+        starts, ends = table.starts, table.ends
+        ranges: list[Ipv4Range] = []
+        last_info: AsnInfo | None = None
+        for index, info in enumerate(table.values):
+            if info is None:
+                continue
+            wanted = decided.get(id(info))
+            if wanted is None:
+                wanted = decided[id(info)] = (
+                    info.asn in wanted_asns or info.country.upper() in wanted_countries
+                )
+            if not wanted:
+                continue
+            start = starts[index]
+            if ranges and last_info is info and ranges[-1].last + 1 == start:
+                ranges[-1] = Ipv4Range(ranges[-1].first, ends[index], info.asn, info.country)
+            else:
+                ranges.append(Ipv4Range(start, ends[index], info.asn, info.country))
+            last_info = info
+        return ranges
+
+    def known_asns(self) -> frozenset[int]:
+        """Every AS number some loaded dataset maps an address range to (IPv4 or IPv6)."""
+        known = {info.asn for info in self._distinct_ipv4_infos()}
+        for table in self.ipv6.asn_tables:
+            known.update(table.values)
+        known.discard(0)
+        return frozenset(known)
+
+    def known_countries(self) -> frozenset[str]:
+        """Every country code (upper case) some loaded dataset maps an address range to."""
+        known = {info.country.upper() for info in self._distinct_ipv4_infos()}
+        for table in self.ipv6.country_tables:
+            known.update(code.upper() for code in table.values)
+        known.discard("")
+        return frozenset(known)
+
+    def _distinct_ipv4_infos(self) -> list[AsnInfo]:
+        values = self.ipv4.values  # shared objects: distinct by identity, without hashing each
+        return [info for info in dict(zip(map(id, values), values, strict=True)).values() if info is not None]
 
     def _info(self, asn: int, country: str) -> AsnInfo | None:
         if asn == 0 and not country:

@@ -52,7 +52,9 @@ def _register_serve(group: Subparsers) -> None:
         "  vantage collector serve --data-dir ./collector --plaintext\n"
         "  vantage collector serve --listen 203.0.113.5:7443 --data-dir /var/lib/vantage \\\n"
         "      --tls-cert collector.crt --tls-key collector.key --metrics 127.0.0.1:9464 \\\n"
-        "      --asn-db asn-ipv4.csv.gz --asn-db country-ipv4.csv.gz\n",
+        "      --asn-db asn-ipv4.csv.gz --asn-db country-ipv4.csv.gz --exclude blocklist.conf\n\n"
+        "No task reaches a probe for an excluded, private or special-purpose address (IANA\n"
+        "registries) unless --allow-range opens it: a lab passes --allow-range 198.18.0.0/15.\n",
     )
     p.add_argument(
         "--listen", metavar="HOST:PORT", default="127.0.0.1:7443", help="gRPC address (default %(default)s)"
@@ -106,6 +108,35 @@ def _register_serve(group: Subparsers) -> None:
         "--require-reader-token",
         action="store_true",
         help="queries need a credential: creates DIR/reader.credential (0600); admin also works",
+    )
+    p.add_argument(
+        "--exclude",
+        metavar="FILE",
+        type=Path,
+        help="never probe these networks (ZMap blocklist form: one CIDR per line, # comments);"
+        " re-read on SIGHUP and on `vantage collector asn reload`",
+    )
+    p.add_argument(
+        "--allow-range",
+        metavar="CIDR",
+        action="append",
+        default=[],
+        help="open a private or special-purpose range for tasks (repeatable; refused by default)",
+    )
+    p.add_argument(
+        "--discovery-budget",
+        metavar="N",
+        type=int,
+        default=None,
+        help="discovery: most echo requests per /24 per hour (default 15, under Trinocular's 20;"
+        " a lab with a census period of seconds needs more)",
+    )
+    p.add_argument(
+        "--discovery-rate",
+        metavar="PPS",
+        type=float,
+        default=None,
+        help="discovery: most echo requests per second over all campaigns (default 100)",
     )
     p.add_argument(
         "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
@@ -165,12 +196,20 @@ def _serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
+
+    budget = DEFAULT_BLOCK_BUDGET_PER_HOUR if args.discovery_budget is None else args.discovery_budget
+    rate = DEFAULT_CAMPAIGN_RATE_PPS if args.discovery_rate is None else args.discovery_rate
+    if budget < 1 or rate <= 0:
+        raise UsageError("--discovery-budget must be at least 1 and --discovery-rate positive")
     config = CollectorConfig(
         collector_id=args.collector_id or default_collector_id(),
         round_seconds=args.round_seconds,
         limits=ValidationLimits(clock_skew_s=skew, retention_s=retention),
         max_batch_items=max_batch,
         require_reader=args.require_reader_token,
+        discovery_block_budget_per_hour=budget,
+        discovery_rate_pps=rate,
     )
     options = ServeOptions(
         listen=args.listen,
@@ -183,9 +222,18 @@ def _serve(args: argparse.Namespace) -> int:
         asn_db=tuple(args.asn_db),
         db_url=args.db,
         ingest_processes=ingest_processes,
+        exclude_file=args.exclude,
+        allow_ranges=tuple(args.allow_range),
     )
+    from vantage.collector.discovery.policy import ExclusionError, parse_allow_ranges
     from vantage.collector.storage import StorageError
 
+    try:
+        parse_allow_ranges(args.allow_range)
+    except ExclusionError as exc:
+        raise UsageError(str(exc)) from None
+    if args.exclude is not None and not args.exclude.is_file():
+        raise UsageError(f"--exclude: no such file: {args.exclude}")
     try:
         return asyncio.run(serve(options))
     except (OSError, ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable

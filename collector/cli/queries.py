@@ -100,6 +100,10 @@ def register(subparsers: Subparsers) -> None:
     add_connection_options(p, admin=False)
     p.set_defaults(handler=_probes)
 
+    from vantage.collector.cli.discovery import register_coverage
+
+    register_coverage(subparsers)
+
 
 def _query_stub(channel: Any) -> Any:
     from vantage.v1 import query_service_pb2_grpc

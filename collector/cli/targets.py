@@ -72,6 +72,7 @@ def _register_targets(group: Subparsers) -> None:
     )
     p.add_argument("--country", default="", help="only this country")
     p.add_argument("--asn", type=int, default=0, help="only this AS")
+    p.add_argument("--source", default="", help="only this source: csv, citizenlab, discovery")
     p.add_argument("--json", action="store_true", help="one JSON document (protobuf JSON mapping)")
     add_connection_options(p, admin=True)
     p.set_defaults(handler=_targets_list)
@@ -87,6 +88,10 @@ def _register_targets(group: Subparsers) -> None:
     p.add_argument("targets", metavar="TARGET", nargs="+")
     add_connection_options(p, admin=True)
     p.set_defaults(handler=_targets_remove)
+
+    from vantage.collector.cli import discovery as cli_discovery
+
+    cli_discovery.register_targets(sub)  # discover, import-hitlist
 
 
 def _read_text(path: Path) -> str:
@@ -146,7 +151,11 @@ def _targets_list(args: argparse.Namespace) -> int:
         token = ""
         while True:
             request = admin_service_pb2.ListTargetsRequest(
-                country=args.country.upper(), asn=args.asn, page_size=1000, page_token=token
+                country=args.country.upper(),
+                asn=args.asn,
+                page_size=1000,
+                page_token=token,
+                source=args.source,
             )
             response = rpc(args, functools.partial(stub.ListTargets, request, metadata=metadata, timeout=60))
             targets.extend(response.targets)

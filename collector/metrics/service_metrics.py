@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -38,7 +39,9 @@ __all__ = [
     "DEFAULT_ROUND_BUCKETS_S",
     "PROBE_STATES",
     "STATUS_HELP",
+    "CampaignFigures",
     "CollectorMetrics",
+    "CountryCoverageFigures",
     "MetricsServer",
     "VerdictCollector",
     "VerdictSnapshot",
@@ -54,6 +57,27 @@ DEFAULT_INGEST_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 
 DEFAULT_ROUND_BUCKETS_S = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 # States always exported (zero when absent) so `vantage_probes{state="revoked"}` never vanishes.
 PROBE_STATES = ("alive", "silent", "revoked")
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignFigures:
+    """A discovery campaign's progress (labels: the campaign id, a handful per collector)."""
+
+    campaign_id: str
+    blocks_total: int
+    blocks_done: int
+    responders: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountryCoverageFigures:
+    """What discovery can analyse of one country (label: the country code)."""
+
+    country: str
+    addresses: int
+    analysable_addresses: int
+    ases: int
+    analysable_ases: int
 
 
 class CollectorMetrics:
@@ -79,6 +103,8 @@ class CollectorMetrics:
         self._verdict_duration = BucketCounts(DEFAULT_ROUND_BUCKETS_S)
         self._probes: dict[str, int] = dict.fromkeys(PROBE_STATES, 0)
         self._storage_bytes: int | None = None
+        self._campaigns: tuple[CampaignFigures, ...] = ()
+        self._coverage: tuple[CountryCoverageFigures, ...] = ()
         self.verdicts = VerdictCollector(clock=clock, prerender=prerender_snapshots)
         registry.register(_ServiceCollector(self))
         registry.register(self.verdicts)
@@ -122,6 +148,14 @@ class CollectorMetrics:
     def set_storage_bytes(self, size: int) -> None:
         with self._lock:
             self._storage_bytes = size
+
+    def set_discovery(
+        self, campaigns: Sequence[CampaignFigures], coverage: Sequence[CountryCoverageFigures]
+    ) -> None:
+        """The active campaigns' progress and the coverage per country (replaces the previous)."""
+        with self._lock:
+            self._campaigns = tuple(campaigns)
+            self._coverage = tuple(coverage)
 
     def set_verdict_snapshot(self, snapshot: VerdictSnapshot) -> None:
         """Publish the latest round's verdicts; returns at once (the render runs on its own thread)."""
@@ -186,6 +220,7 @@ class CollectorMetrics:
             yield GaugeMetricFamily(
                 "vantage_storage_bytes", "Size of the collector's stored data.", value=self._storage_bytes
             )
+        yield from _discovery_families(self._campaigns, self._coverage)
 
 
 class VerdictCollector:
@@ -259,3 +294,42 @@ class _ServiceCollector:
 def _counter(name: str, documentation: str, value: float) -> CounterMetricFamily:
     # No `created` argument: no `_created` series.
     return CounterMetricFamily(name, documentation, value=value)
+
+
+def _discovery_families(
+    campaigns: Sequence[CampaignFigures], coverage: Sequence[CountryCoverageFigures]
+) -> Iterable[Metric]:
+    """Discovery progress per campaign and coverage per country (docs/discovery.md)."""
+    for name, documentation, value_of in (
+        ("vantage_discovery_blocks", "IPv4 /24 blocks of an active discovery campaign.", "blocks_total"),
+        ("vantage_discovery_blocks_done", "Blocks whose first census is complete.", "blocks_done"),
+        ("vantage_discovery_responders", "Addresses that answered in the last 16 censuses.", "responders"),
+    ):
+        family = GaugeMetricFamily(name, documentation, labels=["campaign"])
+        for campaign in campaigns:
+            family.add_metric([campaign.campaign_id], getattr(campaign, value_of))
+        yield family
+    for name, documentation, value_of in (
+        ("vantage_coverage_addresses", "IPv4 addresses of a country in discovery campaigns.", "addresses"),
+        (
+            "vantage_coverage_analysable_addresses",
+            "Of those, addresses in ASes that are analysable (enough responsive blocks and vantage points).",
+            "analysable_addresses",
+        ),
+        ("vantage_coverage_ases", "ASes of a country in discovery campaigns.", "ases"),
+        ("vantage_coverage_analysable_ases", "Of those, ASes that are analysable.", "analysable_ases"),
+    ):
+        family = GaugeMetricFamily(name, documentation, labels=["country"])
+        for country in coverage:
+            family.add_metric([country.country], getattr(country, value_of))
+        yield family
+    share = GaugeMetricFamily(
+        "vantage_coverage_analysable_share",
+        "Share (0..1) of a country's campaign address space that is analysable.",
+        labels=["country"],
+    )
+    for country in coverage:
+        share.add_metric(
+            [country.country], country.analysable_addresses / country.addresses if country.addresses else 0.0
+        )
+    yield share

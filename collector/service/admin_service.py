@@ -5,13 +5,21 @@ Every call needs an admin credential (see app.require_operator).
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
 import grpc
 
+from vantage.collector.service.address_guard import load_policy
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.auth import ENROLLMENT_TOKEN_PREFIX, hash_secret, new_id, new_secret
+from vantage.collector.service.discovery_rpc import (
+    DiscoveryRequestError,
+    campaign_to_proto,
+    hitlist_blocks,
+    new_campaign,
+)
 from vantage.collector.storage.records import CredentialRole, EnrollmentToken, TargetRecord
 from vantage.collector.wire.record_messages import probe_to_proto, target_to_proto, timestamp, unix_s
 from vantage.collector.wire.targets import TargetError, target_from_spec
@@ -150,6 +158,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             if t.target_id > request.page_token
             and (not request.country or t.country == request.country.upper())
             and (not request.asn or t.asn == request.asn)
+            and (not request.source or t.source == request.source)
         ]
         page = selected[:page_size]
         next_token = page[-1].target_id if len(selected) > page_size else ""
@@ -179,7 +188,10 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         app = self.app
         await app.require_operator(context, ADMIN)
         try:
+            # The exclusion list first: on a bad file neither is reloaded.
+            policy = await app.blocking(load_policy, app.guard.source)
             ranges = await app.blocking(app.locator.reload)
+            app.guard.install(policy)
         except (OSError, ValueError) as exc:
             await abort(
                 context,
@@ -188,3 +200,81 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             )
         log.info("ASN datasets reloaded: %d ranges", ranges)
         return admin_service_pb2.ReloadAsnDatabaseResponse(ranges=ranges)
+
+    # ------------------------------------------------------------ target discovery
+    async def StartDiscovery(
+        self,
+        request: admin_service_pb2.StartDiscoveryRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.StartDiscoveryRequest, admin_service_pb2.DiscoveryCampaign
+        ],
+    ) -> admin_service_pb2.DiscoveryCampaign:
+        app = self.app
+        await app.require_operator(context, ADMIN)
+        try:
+            record = new_campaign(
+                request,
+                app.locator,
+                now_unix_s=app.clock(),
+                round_seconds=app.config.round_seconds,
+                bounds=app.discovery.bounds,
+            )
+        except DiscoveryRequestError as exc:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        await storage_call(app, context, app.storage.add_campaign, record)
+        log.info("discovery campaign %s started: %s %s", record.campaign_id, record.countries, record.asns)
+        progress = await app.blocking(app.discovery.progress, record, app.clock())
+        return campaign_to_proto(record, progress)
+
+    async def ListDiscovery(
+        self,
+        request: admin_service_pb2.ListDiscoveryRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ListDiscoveryRequest, admin_service_pb2.ListDiscoveryResponse
+        ],
+    ) -> admin_service_pb2.ListDiscoveryResponse:
+        app = self.app
+        await app.require_operator(context, ADMIN)
+        records = await storage_call(app, context, app.storage.list_campaigns)
+        now = app.clock()
+        campaigns = []
+        for record in records:
+            if record.active or request.include_cancelled:
+                progress = await app.blocking(app.discovery.progress, record, now)
+                campaigns.append(campaign_to_proto(record, progress))
+        return admin_service_pb2.ListDiscoveryResponse(campaigns=campaigns)
+
+    async def CancelDiscovery(
+        self,
+        request: admin_service_pb2.CancelDiscoveryRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.CancelDiscoveryRequest, admin_service_pb2.DiscoveryCampaign
+        ],
+    ) -> admin_service_pb2.DiscoveryCampaign:
+        app = self.app
+        await app.require_operator(context, ADMIN)
+        record = await storage_call(app, context, app.storage.cancel_campaign, request.id, app.clock())
+        if record is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, f"no discovery campaign {request.id!r}")
+        log.info("discovery campaign %s cancelled", record.campaign_id)
+        progress = await app.blocking(app.discovery.progress, record, app.clock())
+        return campaign_to_proto(record, progress)
+
+    async def ImportHitlist(
+        self,
+        request: admin_service_pb2.ImportHitlistRequest,
+        context: grpc.aio.ServicerContext[
+            admin_service_pb2.ImportHitlistRequest, admin_service_pb2.ImportHitlistResponse
+        ],
+    ) -> admin_service_pb2.ImportHitlistResponse:
+        app = self.app
+        await app.require_operator(context, ADMIN)
+        now = app.clock()
+        result = await app.blocking(hitlist_blocks, request, app.storage, app.locator, app.discovery, now)
+        await storage_call(app, context, app.storage.store_blocks, result.blocks)
+        if result.blocks:
+            asns = {block.asn for block in result.blocks}
+            await app.blocking(functools.partial(app.discovery.refresh_targets, now, extra_asns=asns))
+        return admin_service_pb2.ImportHitlistResponse(
+            imported=result.imported, skipped=result.skipped, blocks=len(result.blocks), errors=result.errors
+        )

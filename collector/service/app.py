@@ -22,8 +22,10 @@ from typing import Any, NoReturn, TypeVar
 
 import grpc
 
+from vantage.collector.service.address_guard import AddressGuard
 from vantage.collector.service.auth import bearer_token, hash_secret
 from vantage.collector.service.config import CollectorConfig
+from vantage.collector.service.discovery import DiscoveryBounds, DiscoveryRuntime
 from vantage.collector.service.event_fanout import EventHub
 from vantage.collector.service.ingest_pool import IngestPool
 from vantage.collector.service.locator import Locator
@@ -72,6 +74,7 @@ class CollectorApp:
         metrics: Any = None,
         worker_threads: int = DEFAULT_WORKER_THREADS,
         ingest_pool: IngestPool | None = None,
+        guard: AddressGuard | None = None,
     ) -> None:
         self.storage = storage
         self.config = config
@@ -81,6 +84,14 @@ class CollectorApp:
         self.events = EventHub()
         self.executor = ThreadPoolExecutor(max_workers=worker_threads, thread_name_prefix="storage")
         self.ingest_pool = ingest_pool if ingest_pool is not None else IngestPool(0)
+        # What no task may be sent to (address_guard.py); the default refuses special-purpose space.
+        self.guard = guard if guard is not None else AddressGuard()
+        self.discovery = DiscoveryRuntime(
+            storage,
+            locator,
+            config.round_seconds,
+            DiscoveryBounds(config.discovery_block_budget_per_hour, config.discovery_rate_pps),
+        )
         self._probe_cache: dict[str, tuple[float, ProbeRecord]] = {}
         self._operator_cache: dict[str, tuple[float, CredentialRole | None]] = {}
         # Suspect probes from the latest computed round (for ListProbes).

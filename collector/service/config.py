@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
     DEFAULT_MAX_BATCH_ITEMS,
@@ -42,6 +43,10 @@ class CollectorConfig:
     round_grace_fraction: float = DEFAULT_ROUND_GRACE_FRACTION
     # Queries need a reader (or admin) credential when set.
     require_reader: bool = False
+    # Discovery's politeness bounds (collector/discovery/config.py says where the numbers come
+    # from): echo requests per /24 per hour, and per second over all campaigns.
+    discovery_block_budget_per_hour: int = DEFAULT_BLOCK_BUDGET_PER_HOUR
+    discovery_rate_pps: float = DEFAULT_CAMPAIGN_RATE_PPS
 
     @property
     def silent_after_s(self) -> float:

@@ -77,3 +77,22 @@ class Locator:
     def as_name(self, asn: int) -> str:
         db = self._db
         return str(db.as_name(asn)) if db is not None else ""
+
+    # ------------------------------------------------------------ target discovery
+    def ipv4_ranges(self, *, asns: Sequence[int] = (), countries: Sequence[str] = ()) -> list[Any]:
+        """The loaded IPv4 ranges of these ASes / countries (AsnDatabase.ipv4_ranges)."""
+        db = self._db
+        return list(db.ipv4_ranges(asns=asns, countries=countries)) if db is not None else []
+
+    def known_asns(self) -> frozenset[int]:
+        db = self._db
+        return frozenset(db.known_asns()) if db is not None else frozenset()
+
+    def known_countries(self) -> frozenset[str]:
+        db = self._db
+        return frozenset(db.known_countries()) if db is not None else frozenset()
+
+    @property
+    def generation(self) -> int:
+        """Changes on every reload: caches of what the datasets say key on it."""
+        return id(self._db)

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
+from vantage.collector.service.discovery_rpc import coverage
 from vantage.collector.wire.record_messages import probe_to_proto, timestamp, unix_s
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
@@ -255,3 +256,12 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                 if (not country or p.country == country) and (not request.asn or p.asn == request.asn)
             ]
         )
+
+    async def GetCoverage(
+        self,
+        request: query_service_pb2.GetCoverageRequest,
+        context: grpc.aio.ServicerContext[query_service_pb2.GetCoverageRequest, query_service_pb2.Coverage],
+    ) -> query_service_pb2.Coverage:
+        app = self.app
+        await app.require_reader(context)
+        return await storage_call(app, context, coverage, request, app.storage, app.locator, app.discovery)

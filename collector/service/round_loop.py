@@ -19,6 +19,7 @@ Theory of operation:
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +29,9 @@ from typing import Any
 
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
+from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
+from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
 from vantage.collector.wire.measurements import round_measurements
 from vantage.collector.wire.observations import build_observations
 from vantage.collector.wire.record_messages import probe_state
@@ -93,7 +96,14 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         config=_engine.VerdictConfig(),
     )
     verdict_s = time.perf_counter() - verdict_started
-    version = str(_engine.ALGORITHM_VERSION)
+    version = gated_version(str(_engine.ALGORITHM_VERSION))
+    # An AS of a discovery campaign that is not analysable is UNKNOWN, with the reason.
+    as_verdicts = gate_by_coverage(
+        output.as_verdicts,
+        app.discovery.not_analysable([probe_slot(p) for p in probes.values() if not p.revoked]),
+        round_start=datetime.fromtimestamp(start_unix_s, UTC),
+    )
+    output = dataclasses.replace(output, as_verdicts=as_verdicts)
     as_rows, as_messages = stored_as_verdicts(
         output.as_verdicts,
         round_number=number,
@@ -130,6 +140,12 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
             engine_state=output.state.to_bytes(),
         )
     )
+    # Discovery results feed block histories only after the round is stored, then selection.
+    try:
+        if app.discovery.after_round(number, measurements, app.clock()):
+            app.discovery.refresh_targets(app.clock())
+    except Exception:
+        log.exception("round %d: discovery update failed", number)
     return ComputedRound(
         number=number,
         events=events,
@@ -150,6 +166,31 @@ def housekeeping(app: CollectorApp) -> dict[str, int]:
         state = probe_state(probe, now_unix_s=now, silent_after_s=app.config.silent_after_s)
         counts[STATE_NAMES[state]] += 1
     return counts
+
+
+def publish_discovery_metrics(app: CollectorApp) -> None:
+    """Campaign progress and coverage per country, for Prometheus (blocking)."""
+    from vantage.collector.discovery.coverage import country_coverage
+    from vantage.collector.metrics.service_metrics import CampaignFigures, CountryCoverageFigures
+
+    discovery = app.discovery
+    now = app.clock()
+    campaigns = []
+    for record in discovery.active_campaigns():
+        progress = discovery.progress(record, now)
+        campaigns.append(
+            CampaignFigures(
+                record.campaign_id, progress.blocks_total, progress.blocks_done, progress.responders
+            )
+        )
+    rows = discovery.coverage_rows([probe_slot(p) for p in app.storage.list_probes() if not p.revoked])
+    coverage = [
+        CountryCoverageFigures(
+            c.country, c.address_space, c.analysable_address_space, c.ases, c.analysable_ases
+        )
+        for c in (country_coverage(code, rows) for code in sorted({row.country for row in rows}))
+    ]
+    app.metrics.set_discovery(campaigns, coverage)
 
 
 class RoundLoop:
@@ -202,6 +243,7 @@ class RoundLoop:
             if app.metrics is not None:
                 app.metrics.set_probe_states(counts)
                 app.metrics.set_storage_bytes(app.storage.storage_bytes())
+                await app.blocking(publish_discovery_metrics, app)
         except Exception:
             log.exception("housekeeping failed")
         return computed

@@ -30,6 +30,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from vantage.collector.service.address_guard import AddressGuard, GuardSource
 from vantage.collector.service.admin_service import AdminService
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.auth import (
@@ -81,6 +82,9 @@ class ServeOptions:
     asn_db: Sequence[Path] = field(default_factory=tuple)
     db_url: str | None = None
     ingest_processes: int = 0  # worker processes for large batches (ingest_pool.py)
+    # The address policy (address_guard.py): ZMap-form exclusion list, ranges opened.
+    exclude_file: Path | None = None
+    allow_ranges: tuple[str, ...] = ()
 
 
 def split_host_port(text: str) -> tuple[str, int]:
@@ -157,13 +161,20 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     data_dir = options.data_dir
     # Owner-only: the database holds credential hashes and every raw result.
     data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # First: a bad exclusion file stops the start before anything is opened.
+    guard = AddressGuard(GuardSource(options.exclude_file, options.allow_ranges))
     storage = open_storage(options.db_url, data_dir)
     locator = Locator(options.asn_db)
     if options.asn_db:
         log.info("ASN datasets: %d ranges from %d file(s)", locator.range_count, len(options.asn_db))
     metrics, metrics_server = start_metrics(options.metrics_listen)
     app = CollectorApp(
-        storage, options.config, locator, metrics=metrics, ingest_pool=IngestPool(options.ingest_processes)
+        storage,
+        options.config,
+        locator,
+        metrics=metrics,
+        ingest_pool=IngestPool(options.ingest_processes),
+        guard=guard,
     )
     prepare_credentials(
         storage, data_dir, require_reader=options.config.require_reader, now_unix_s=app.clock()
@@ -195,6 +206,7 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_guard, app)
     try:
         await stop.wait()
     finally:
@@ -212,6 +224,14 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
             metrics_server.close()
         log.info("collector stopped")
     return 0
+
+
+def reload_guard(app: CollectorApp) -> None:
+    """SIGHUP: re-read the exclusion file; a bad file keeps the policy in force."""
+    try:
+        app.guard.reload()
+    except ValueError as exc:
+        log.error("exclusion list not reloaded, the previous one stays in force: %s", exc)
 
 
 def default_collector_id() -> str:

@@ -35,6 +35,8 @@ SHORT_ROUND_SECONDS = 30.0
 # asking probe is new or moved): a target import shows within that time.
 PLAN_REFRESH_SHARE = 0.1
 SHORT_ROUND_TASK_SHARE = 0.5
+# Addresses refused by the address policy are logged once each, up to this many.
+REFUSED_WARNED_LIMIT = 1000
 
 
 def config_for_round(round_seconds: float) -> AssignmentConfig:
@@ -54,11 +56,27 @@ class WorkPlanner:
         self._cache: dict[str, list[TaskSpec]] = {}
         self._cache_fleet: dict[str, tuple[Any, ...]] = {}
         self._cache_at = float("-inf")
+        self._refused_warned: set[str] = set()
 
     def tasks_for(self, probe: ProbeRecord, round_number: int) -> list[probe_service_pb2.Task]:
         """Blocking (storage reads): run on a worker thread."""
         specs = self._assignment(round_number, probe).get(probe.probe_id, [])
-        tasks = [task_to_proto(spec) for spec in specs]
+        guard = self.app.guard
+        permitted = [spec for spec in specs if guard.permits(spec.address)]
+        refused = [spec for spec in specs if not guard.permits(spec.address)]
+        if refused and refused[0].address not in self._refused_warned:
+            # Once per address (bounded), not every round for every probe.
+            if len(self._refused_warned) < REFUSED_WARNED_LIMIT:
+                self._refused_warned.add(refused[0].address)
+            log.warning(
+                "round %d: %d task(s) for probe %s refused by the address policy (e.g. %s: %s)",
+                round_number,
+                len(specs) - len(permitted),
+                probe.probe_id,
+                refused[0].address,
+                guard.reason(refused[0].address),
+            )
+        tasks = [task_to_proto(spec) for spec in permitted]
         self.app.storage.record_tasks(
             [
                 IssuedTask(
@@ -90,18 +108,26 @@ class WorkPlanner:
         storage = self.app.storage
         probes = [p for p in storage.list_probes() if not p.revoked]
         targets = storage.list_targets()
+        campaigns = [c for c in storage.list_campaigns() if c.active]
         key = (
             round_number,
             tuple(_probe_key(p) for p in probes),
             tuple((t.target_id, t.protocols, t.asn, t.country, t.tags) for t in targets),
+            tuple(campaigns),
+            id(self.app.guard.policy),
         )
         with self._lock:
             if key == self._cache_key:
                 self._cache_at = time.monotonic()
                 return self._cache
-        result = assign_round(
-            [probe_slot(p) for p in probes], [target_slot(t) for t in targets], round_number, self.config
-        )
+        slots = [probe_slot(p) for p in probes]
+        result = assign_round(slots, [target_slot(t) for t in targets], round_number, self.config)
+        if campaigns:  # this round's census echoes (service/discovery.py), kind DISCOVERY
+            census = self.app.discovery.census_tasks(
+                slots, round_number, self.app.guard.policy, self.config.timeout_ms, campaigns
+            )
+            for probe_id, specs in census.items():
+                result.setdefault(probe_id, []).extend(specs)
         with self._lock:
             self._cache_key, self._cache = key, result
             self._cache_fleet = {p.probe_id: _probe_key(p) for p in probes}

@@ -17,6 +17,8 @@ import abc
 from collections.abc import Collection, Sequence
 
 from vantage.collector.storage.records import (
+    BlockHistoryRecord,
+    CampaignRecord,
     CredentialRole,
     EnrollmentToken,
     IngestCounts,
@@ -100,7 +102,8 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def remove_targets(self, keys: Collection[str]) -> int:
-        """Remove targets whose id or target string is in `keys`; returns how many."""
+        """Remove targets whose id or target string is in `keys`; returns how many. A removed
+        target of source "discovery" is declined: sync_discovered_targets never adds it again."""
 
     # ------------------------------------------------------------ work and ingest
     @abc.abstractmethod
@@ -196,3 +199,42 @@ class Storage(abc.ABC):
     ) -> list[StoredEvent]:
         """Events matching every given filter, by start time then id. With since/until:
         events overlapping [since, until) (open events extend to now)."""
+
+    # ------------------------------------------------------------ target discovery
+    @abc.abstractmethod
+    def add_campaign(self, campaign: CampaignRecord) -> None:
+        """Store a new discovery campaign (StorageError when its id exists)."""
+
+    @abc.abstractmethod
+    def list_campaigns(self) -> list[CampaignRecord]:
+        """Every campaign, cancelled ones included, by creation time then id."""
+
+    @abc.abstractmethod
+    def cancel_campaign(self, campaign_id: str, now_unix_s: float) -> CampaignRecord | None:
+        """Mark cancelled (idempotent: the first time is kept); None when unknown."""
+
+    @abc.abstractmethod
+    def store_blocks(self, blocks: Sequence[BlockHistoryRecord]) -> None:
+        """Insert or replace block histories by block key, in one transaction."""
+
+    @abc.abstractmethod
+    def load_blocks(self, keys: Collection[str]) -> dict[str, BlockHistoryRecord]:
+        """The stored histories of these blocks (absent keys are left out)."""
+
+    @abc.abstractmethod
+    def list_blocks(self, *, asns: Collection[int] | None = None) -> list[BlockHistoryRecord]:
+        """Stored histories (of these ASes when given), ordered by block key."""
+
+    @abc.abstractmethod
+    def sync_discovered_targets(
+        self, targets: Sequence[TargetRecord], retire: Collection[str]
+    ) -> UpsertCounts:
+        """Discovery's selection, in one transaction: insert `targets` (source "discovery")
+        that are new, replace those stored with source "discovery", leave alone any stored
+        with another source (a hand-imported target always wins); remove the targets whose
+        id is in `retire` only if their source is "discovery". Declined targets (discovered
+        ones the operator removed) are never added again."""
+
+    @abc.abstractmethod
+    def declined_targets(self) -> set[str]:
+        """Target strings of the discovered targets the operator removed."""

@@ -12,6 +12,9 @@ from collections.abc import Collection, Sequence
 
 from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import (
+    DISCOVERY_SOURCE,
+    BlockHistoryRecord,
+    CampaignRecord,
     CredentialRole,
     EnrollmentToken,
     IngestCounts,
@@ -53,6 +56,9 @@ class MemoryStorage(Storage):
         self._latest_country: dict[str, StoredCountryVerdict] = {}
         self._events: dict[str, StoredEvent] = {}
         self._engine_state: tuple[int, bytes] | None = None
+        self._campaigns: dict[str, CampaignRecord] = {}
+        self._blocks: dict[str, BlockHistoryRecord] = {}
+        self._declined: dict[str, str] = {}  # target_id -> target
 
     def _check(self) -> None:
         if self._closed:
@@ -187,7 +193,9 @@ class MemoryStorage(Storage):
             self._check()
             doomed = [k for k, t in self._targets.items() if k in wanted or t.target in wanted]
             for key in doomed:
-                del self._targets[key]
+                removed = self._targets.pop(key)
+                if removed.source == DISCOVERY_SOURCE:
+                    self._declined[key] = removed.target
             return len(doomed)
 
     # ------------------------------------------------------------ work and ingest
@@ -382,3 +390,77 @@ class MemoryStorage(Storage):
                 and (until_unix_s is None or e.started_at_unix_s < until_unix_s)
             ]
             return sorted(selected, key=lambda e: (e.started_at_unix_s, e.event_id))
+
+    # ------------------------------------------------------------ target discovery
+    def add_campaign(self, campaign: CampaignRecord) -> None:
+        with self._lock:
+            self._check()
+            if campaign.campaign_id in self._campaigns:
+                raise StorageError(f"campaign {campaign.campaign_id} exists")
+            self._campaigns[campaign.campaign_id] = campaign
+
+    def list_campaigns(self) -> list[CampaignRecord]:
+        with self._lock:
+            self._check()
+            return sorted(self._campaigns.values(), key=lambda c: (c.created_at_unix_s, c.campaign_id))
+
+    def cancel_campaign(self, campaign_id: str, now_unix_s: float) -> CampaignRecord | None:
+        with self._lock:
+            self._check()
+            campaign = self._campaigns.get(campaign_id)
+            if campaign is None:
+                return None
+            if campaign.cancelled_at_unix_s is None:
+                campaign = dataclasses.replace(campaign, cancelled_at_unix_s=now_unix_s)
+                self._campaigns[campaign_id] = campaign
+            return campaign
+
+    def store_blocks(self, blocks: Sequence[BlockHistoryRecord]) -> None:
+        with self._lock:
+            self._check()
+            for block in blocks:
+                self._blocks[block.block] = block
+
+    def load_blocks(self, keys: Collection[str]) -> dict[str, BlockHistoryRecord]:
+        with self._lock:
+            self._check()
+            return {key: self._blocks[key] for key in keys if key in self._blocks}
+
+    def list_blocks(self, *, asns: Collection[int] | None = None) -> list[BlockHistoryRecord]:
+        with self._lock:
+            self._check()
+            wanted = None if asns is None else set(asns)
+            return [
+                self._blocks[key]
+                for key in sorted(self._blocks)
+                if wanted is None or self._blocks[key].asn in wanted
+            ]
+
+    def sync_discovered_targets(
+        self, targets: Sequence[TargetRecord], retire: Collection[str]
+    ) -> UpsertCounts:
+        imported = updated = 0
+        with self._lock:
+            self._check()
+            for new in targets:
+                old = self._targets.get(new.target_id)
+                if new.target_id in self._declined:
+                    continue  # the operator removed it
+                if old is None:
+                    imported += 1
+                elif old.source == DISCOVERY_SOURCE:
+                    updated += 1
+                    new = dataclasses.replace(new, added_at_unix_s=old.added_at_unix_s)
+                else:
+                    continue  # hand-imported: it wins
+                self._targets[new.target_id] = new
+            for key in set(retire):
+                old = self._targets.get(key)
+                if old is not None and old.source == DISCOVERY_SOURCE:
+                    del self._targets[key]
+        return UpsertCounts(imported=imported, updated=updated)
+
+    def declined_targets(self) -> set[str]:
+        with self._lock:
+            self._check()
+            return set(self._declined.values())

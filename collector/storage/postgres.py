@@ -233,6 +233,7 @@ class PostgresStorage(PostgresRounds):
     def remove_targets(self, keys: Collection[str]) -> int:
         key_list = list(keys)
         with self._tx() as conn:
+            self._decline_removed(conn, "target_id = ANY(%s) OR target = ANY(%s)", (key_list, key_list))
             cursor = conn.execute(
                 "DELETE FROM targets WHERE target_id = ANY(%s) OR target = ANY(%s)", (key_list, key_list)
             )

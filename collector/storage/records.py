@@ -303,3 +303,42 @@ class RoundResult:
     country_verdicts: tuple[StoredCountryVerdict, ...]
     events: tuple[StoredEvent, ...]
     engine_state: bytes
+
+
+# ------------------------------------------------------------ target discovery (docs/discovery.md)
+DISCOVERY_SOURCE = "discovery"  # TargetRecord.source of a target that discovery selected
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignRecord:
+    """A discovery campaign as the operator started it. Nothing else about it is state: its
+    schedule is a function of time and these fields (collector/discovery/)."""
+
+    campaign_id: str
+    countries: tuple[str, ...]  # ISO 3166-1 alpha-2, upper case, sorted
+    asns: tuple[int, ...]  # sorted
+    census_period_s: float
+    refresh_s: float
+    created_at_unix_s: float
+    cancelled_at_unix_s: float | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.cancelled_at_unix_s is None
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHistoryRecord:
+    """One block's response history: opaque to storage (the discovery core reads it).
+
+    `block` is the CIDR text ("198.51.100.0/24", an IPv6 /48); `history` for an IPv4 /24
+    is 256 little-endian uint16 bitmaps (bit 0 = the latest census), shifted to census
+    `epoch`. `asn`/`country` are where the datasets placed the block when it was written
+    (for per-AS reads)."""
+
+    block: str
+    epoch: int
+    history: bytes
+    asn: int
+    country: str
+    updated_at_unix_s: float

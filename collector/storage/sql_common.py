@@ -17,6 +17,8 @@ from importlib import resources
 from typing import Any
 
 from vantage.collector.storage.records import (
+    BlockHistoryRecord,
+    CampaignRecord,
     ProbeRecord,
     RoundRecord,
     StoredAsVerdict,
@@ -283,4 +285,54 @@ def event_from_row(row: Row) -> StoredEvent:
         opened_round=int(row[6]),
         updated_round=int(row[7]),
         payload=bytes(row[8]),
+    )
+
+
+# ------------------------------------------------------------ target discovery
+CAMPAIGN_COLUMNS = "campaign_id, countries, asns, census_period_s, refresh_s, created_at, cancelled_at"
+BLOCK_COLUMNS = "block, epoch, history, asn, country, updated_at"
+INSERT_CAMPAIGN = f"INSERT INTO discovery_campaigns ({CAMPAIGN_COLUMNS}) VALUES ({placeholders(7)})"
+STORE_BLOCK = (
+    f"INSERT INTO block_histories ({BLOCK_COLUMNS}) VALUES ({placeholders(6)}) "
+    "ON CONFLICT (block) DO UPDATE SET epoch = excluded.epoch, history = excluded.history, "
+    "asn = excluded.asn, country = excluded.country, updated_at = excluded.updated_at"
+)
+
+
+def campaign_params(c: CampaignRecord) -> tuple[object, ...]:
+    return (
+        c.campaign_id,
+        " ".join(c.countries),
+        " ".join(str(asn) for asn in c.asns),
+        c.census_period_s,
+        c.refresh_s,
+        c.created_at_unix_s,
+        c.cancelled_at_unix_s,
+    )
+
+
+def campaign_from_row(row: Row) -> CampaignRecord:
+    return CampaignRecord(
+        campaign_id=row[0],
+        countries=tuple(row[1].split()),
+        asns=tuple(int(a) for a in row[2].split()),
+        census_period_s=float(row[3]),
+        refresh_s=float(row[4]),
+        created_at_unix_s=float(row[5]),
+        cancelled_at_unix_s=None if row[6] is None else float(row[6]),
+    )
+
+
+def block_params(b: BlockHistoryRecord) -> tuple[object, ...]:
+    return (b.block, b.epoch, b.history, b.asn, b.country, b.updated_at_unix_s)
+
+
+def block_from_row(row: Row) -> BlockHistoryRecord:
+    return BlockHistoryRecord(
+        block=row[0],
+        epoch=int(row[1]),
+        history=bytes(row[2]),
+        asn=int(row[3]),
+        country=row[4],
+        updated_at_unix_s=float(row[5]),
     )

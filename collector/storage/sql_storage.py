@@ -12,14 +12,18 @@ not the same on the two servers.
 from __future__ import annotations
 
 import abc
+import dataclasses
 from collections.abc import Callable, Collection, Iterable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 from vantage.collector.storage import sql_batches as qb
 from vantage.collector.storage import sql_common as q
-from vantage.collector.storage.base import Storage
+from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import (
+    DISCOVERY_SOURCE,
+    BlockHistoryRecord,
+    CampaignRecord,
     CredentialRole,
     EnrollmentToken,
     IssuedTask,
@@ -404,3 +408,101 @@ class SqlStorage(Storage):
             params,
         )
         return [q.event_from_row(row) for row in rows]
+
+    # ------------------------------------------------------------ target discovery
+    def add_campaign(self, campaign: CampaignRecord) -> None:
+        try:
+            with self._tx() as conn:
+                conn.execute(self._sql(q.INSERT_CAMPAIGN), q.campaign_params(campaign))
+        except StorageError:
+            raise
+        except Exception as exc:  # a duplicate id: the server's integrity error
+            raise StorageError(f"campaign {campaign.campaign_id}: {exc}") from exc
+
+    def list_campaigns(self) -> list[CampaignRecord]:
+        rows = self._select(
+            f"SELECT {q.CAMPAIGN_COLUMNS} FROM discovery_campaigns ORDER BY created_at, campaign_id"
+        )
+        return [q.campaign_from_row(row) for row in rows]
+
+    def cancel_campaign(self, campaign_id: str, now_unix_s: float) -> CampaignRecord | None:
+        with self._tx() as conn:
+            conn.execute(
+                self._sql(
+                    "UPDATE discovery_campaigns SET cancelled_at = COALESCE(cancelled_at, ?) "
+                    "WHERE campaign_id = ?"
+                ),
+                (now_unix_s, campaign_id),
+            )
+        rows = self._select(
+            f"SELECT {q.CAMPAIGN_COLUMNS} FROM discovery_campaigns WHERE campaign_id = ?", (campaign_id,)
+        )
+        return q.campaign_from_row(rows[0]) if rows else None
+
+    def store_blocks(self, blocks: Sequence[BlockHistoryRecord]) -> None:
+        if not blocks:
+            return
+        with self._tx() as conn:
+            self._executemany(conn, self._sql(q.STORE_BLOCK), [q.block_params(b) for b in blocks])
+
+    def load_blocks(self, keys: Collection[str]) -> dict[str, BlockHistoryRecord]:
+        wanted = sorted(set(keys))
+        found: dict[str, BlockHistoryRecord] = {}
+        for start in range(0, len(wanted), 500):  # stay under SQLite's bound-parameter limit
+            condition, params = self._in("block", wanted[start : start + 500])
+            rows = self._select(f"SELECT {q.BLOCK_COLUMNS} FROM block_histories WHERE {condition}", params)
+            for row in rows:
+                block = q.block_from_row(row)
+                found[block.block] = block
+        return found
+
+    def list_blocks(self, *, asns: Collection[int] | None = None) -> list[BlockHistoryRecord]:
+        if asns is None:
+            rows = self._select(f"SELECT {q.BLOCK_COLUMNS} FROM block_histories ORDER BY block")
+        else:
+            wanted = sorted(set(asns))
+            if not wanted:
+                return []
+            condition, params = self._in("asn", wanted)
+            rows = self._select(
+                f"SELECT {q.BLOCK_COLUMNS} FROM block_histories WHERE {condition} ORDER BY block", params
+            )
+        return [q.block_from_row(row) for row in rows]
+
+    def sync_discovered_targets(
+        self, targets: Sequence[TargetRecord], retire: Collection[str]
+    ) -> UpsertCounts:
+        imported = updated = 0
+        select = self._sql("SELECT source, added_at FROM targets WHERE target_id = ?")
+        declined = self._sql("SELECT 1 FROM declined_targets WHERE target_id = ?")
+        upsert = self._sql(self.UPSERT_TARGET)
+        with self._tx() as conn:
+            self._lock_targets(conn)
+            for new in targets:
+                if conn.execute(declined, (new.target_id,)).fetchone() is not None:
+                    continue  # the operator removed it
+                row = conn.execute(select, (new.target_id,)).fetchone()
+                if row is None:
+                    imported += 1
+                elif row[0] == DISCOVERY_SOURCE:
+                    updated += 1
+                    new = dataclasses.replace(new, added_at_unix_s=float(row[1]))
+                else:
+                    continue  # hand-imported: it wins
+                conn.execute(upsert, q.target_params(new))
+            delete = self._sql("DELETE FROM targets WHERE target_id = ? AND source = ?")
+            self._executemany(conn, delete, [(key, DISCOVERY_SOURCE) for key in sorted(set(retire))])
+        return UpsertCounts(imported=imported, updated=updated)
+
+    def declined_targets(self) -> set[str]:
+        return {row[0] for row in self._select("SELECT target FROM declined_targets")}
+
+    def _decline_removed(self, conn: Any, where: str, params: Sequence[object]) -> None:
+        """Inside remove_targets' transaction, before the delete: remember the discovered targets
+        about to go (`where` selects them in the backend's placeholder style)."""
+        conn.execute(
+            "INSERT INTO declined_targets (target_id, target) "
+            f"SELECT target_id, target FROM targets WHERE ({where}) AND source = '{DISCOVERY_SOURCE}' "
+            "ON CONFLICT (target_id) DO NOTHING",
+            params,
+        )

@@ -210,6 +210,7 @@ class SqliteStorage(SqliteRounds):
         removed = 0
         with self._tx() as conn:
             for key in set(keys):
+                self._decline_removed(conn, "target_id = ? OR target = ?", (key, key))
                 removed += conn.execute(
                     "DELETE FROM targets WHERE target_id = ? OR target = ?", (key, key)
                 ).rowcount

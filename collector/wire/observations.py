@@ -16,6 +16,7 @@ from vantage.collector.storage.records import ProbeRecord, RoundMeasurement, Tar
 from vantage.collector.verdict.model import Observation, Outcome, Protocol, TaskKind
 
 Locate = Callable[[str], tuple[int, str]]
+_DISCOVERY = int(TaskKind.DISCOVERY)
 
 
 def build_observations(
@@ -28,6 +29,8 @@ def build_observations(
     observations: list[Observation] = []
     append = observations.append
     for m in measurements:
+        if m.kind == _DISCOVERY:
+            continue  # a census echo feeds block histories (docs/discovery.md), never a verdict
         probe = probes.get(m.probe_id)
         if probe is not None and probe.revoked:
             continue  # a revoked probe's results are kept, never believed

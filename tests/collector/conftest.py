@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,9 +48,18 @@ class CollectorProcess:
         return self.process.returncode
 
 
-def start_collector(data_dir: Path, *extra: str, listen: str = "127.0.0.1:0") -> CollectorProcess:
+# The documentation and loopback ranges the tests' targets use are special-purpose: the
+# collector refuses them unless opened (collector/service/address_guard.py). No packet is ever
+# sent to them by these tests (no probe measures the plans they read).
+TEST_RANGES = ("127.0.0.0/8", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "::1/128")
+
+
+def start_collector(
+    data_dir: Path, *extra: str, listen: str = "127.0.0.1:0", open_ranges: Sequence[str] = TEST_RANGES
+) -> CollectorProcess:
     """Start a collector and wait (bounded) for its `collector listening on` line."""
-    args = [*VANTAGE, "collector", "serve", "--listen", listen, "--data-dir", str(data_dir), *extra]
+    opened = [arg for cidr in open_ranges for arg in ("--allow-range", cidr)]
+    args = [*VANTAGE, "collector", "serve", "--listen", listen, "--data-dir", str(data_dir), *opened, *extra]
     if "--tls-cert" not in extra:
         args.append("--plaintext")
     process = subprocess.Popen(

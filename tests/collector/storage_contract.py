@@ -13,8 +13,11 @@ import uuid
 import pytest
 
 from tests.collector.batches import MeasurementRow, batch_of
-from vantage.collector.storage.base import Storage
+from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import (
+    DISCOVERY_SOURCE,
+    BlockHistoryRecord,
+    CampaignRecord,
     CredentialRole,
     EnrollmentToken,
     IssuedTask,
@@ -563,3 +566,93 @@ def test_stored_ids_query_handles_large_sets(storage: Storage, count: int) -> No
     assert storage.stored_measurement_ids([r.measurement_id for r in rows]) == {
         r.measurement_id for r in rows
     }
+
+
+# ------------------------------------------------------------ target discovery
+def campaign(campaign_id: str = "c1", **extra: object) -> CampaignRecord:
+    fields: dict[str, object] = {
+        "countries": ("KZ",),
+        "asns": (64500, 64501),
+        "census_period_s": 86400.0,
+        "refresh_s": 604800.0,
+        "created_at_unix_s": T0,
+    }
+    fields.update(extra)
+    return CampaignRecord(campaign_id=campaign_id, **fields)  # type: ignore[arg-type]
+
+
+def block(key: str, *, epoch: int = 3, asn: int = 64500, fill: int = 0) -> BlockHistoryRecord:
+    history = fill.to_bytes(2, "little") * 256
+    return BlockHistoryRecord(
+        block=key, epoch=epoch, history=history, asn=asn, country="KZ", updated_at_unix_s=T0
+    )
+
+
+def test_campaigns_add_list_cancel(storage: Storage) -> None:
+    storage.add_campaign(campaign("c2", created_at_unix_s=T0 + 1, countries=(), asns=(64502,)))
+    storage.add_campaign(campaign("c1"))
+    assert [c.campaign_id for c in storage.list_campaigns()] == ["c1", "c2"]
+    assert storage.list_campaigns()[0] == campaign("c1")
+    assert storage.list_campaigns()[1].countries == () and storage.list_campaigns()[1].asns == (64502,)
+    with pytest.raises(StorageError):
+        storage.add_campaign(campaign("c1"))
+    cancelled = storage.cancel_campaign("c1", T0 + 10)
+    assert cancelled is not None and cancelled.cancelled_at_unix_s == T0 + 10 and not cancelled.active
+    again = storage.cancel_campaign("c1", T0 + 20)
+    assert again is not None and again.cancelled_at_unix_s == T0 + 10  # the first time is kept
+    assert storage.cancel_campaign("nope", T0) is None
+    assert [c.active for c in storage.list_campaigns()] == [False, True]
+
+
+def test_block_histories_store_replace_and_read(storage: Storage) -> None:
+    storage.store_blocks([block("198.51.100.0/24", fill=1), block("203.0.113.0/24", asn=64501)])
+    storage.store_blocks([block("198.51.100.0/24", epoch=4, fill=0xFFFF)])  # replaces
+    found = storage.load_blocks(["198.51.100.0/24", "192.0.2.0/24"])
+    assert set(found) == {"198.51.100.0/24"}
+    assert found["198.51.100.0/24"] == block("198.51.100.0/24", epoch=4, fill=0xFFFF)
+    assert len(found["198.51.100.0/24"].history) == 512
+    assert [b.block for b in storage.list_blocks()] == ["198.51.100.0/24", "203.0.113.0/24"]
+    assert [b.block for b in storage.list_blocks(asns=[64501])] == ["203.0.113.0/24"]
+    assert storage.list_blocks(asns=[]) == []
+    storage.store_blocks([])
+
+
+def test_block_reads_handle_many_keys(storage: Storage) -> None:
+    keys = [f"10.{n // 256}.{n % 256}.0/24" for n in range(1200)]
+    storage.store_blocks([block(key) for key in keys])
+    assert set(storage.load_blocks([*keys, "192.0.2.0/24"])) == set(keys)
+
+
+def test_discovered_targets_never_replace_hand_imported_ones(storage: Storage) -> None:
+    hand = target("192.0.2.1", source="csv")
+    storage.upsert_targets([hand])
+    found = target("192.0.2.1", source=DISCOVERY_SOURCE, tags=("discovery:block",))
+    fresh = target("192.0.2.2", source=DISCOVERY_SOURCE)
+    counts = storage.sync_discovered_targets([found, fresh], retire=())
+    assert (counts.imported, counts.updated) == (1, 0)
+    by_id = {t.target: t for t in storage.list_targets()}
+    assert by_id["192.0.2.1"] == hand
+    assert by_id["192.0.2.2"].source == DISCOVERY_SOURCE
+    # Re-selection replaces a discovered target and keeps when it was first added.
+    moved = target("192.0.2.2", source=DISCOVERY_SOURCE, asn=64999, added_at_unix_s=T0 + 50)
+    counts = storage.sync_discovered_targets([moved], retire=())
+    assert (counts.imported, counts.updated) == (0, 1)
+    stored = {t.target: t for t in storage.list_targets()}["192.0.2.2"]
+    assert stored.asn == 64999 and stored.added_at_unix_s == fresh.added_at_unix_s
+    # Retiring removes discovered targets only.
+    storage.sync_discovered_targets([], retire=[hand.target_id, fresh.target_id, "unknown"])
+    assert [t.target for t in storage.list_targets()] == ["192.0.2.1"]
+
+
+def test_a_removed_discovered_target_is_declined_and_never_added_again(storage: Storage) -> None:
+    found = target("192.0.2.7", source=DISCOVERY_SOURCE)
+    hand = target("192.0.2.8", source="csv")
+    storage.upsert_targets([hand])
+    storage.sync_discovered_targets([found], retire=())
+    assert storage.remove_targets(["192.0.2.7", "192.0.2.8"]) == 2
+    assert storage.declined_targets() == {"192.0.2.7"}  # the hand-imported one is simply gone
+    counts = storage.sync_discovered_targets([found, target("192.0.2.8", source=DISCOVERY_SOURCE)], retire=())
+    assert (counts.imported, counts.updated) == (1, 0)
+    assert [t.target for t in storage.list_targets()] == ["192.0.2.8"]
+    storage.upsert_targets([target("192.0.2.7", source="csv")])  # a hand import measures it again
+    assert {t.target for t in storage.list_targets()} == {"192.0.2.7", "192.0.2.8"}

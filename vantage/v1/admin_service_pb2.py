@@ -22,48 +22,67 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from vantage.v1 import measurement_pb2 as vantage_dot_v1_dot_measurement__pb2
 from vantage.v1 import query_service_pb2 as vantage_dot_v1_dot_query__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evantage/v1/admin_service.proto\x12\nvantage.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cvantage/v1/measurement.proto\x1a\x1evantage/v1/query_service.proto\"\\\n\x1c\x43reateEnrollmentTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x1d\x43reateEnrollmentTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x12RevokeProbeRequest\x12\x10\n\x08probe_id\x18\x01 \x01(\t\"=\n\x13RevokeProbeResponse\x12&\n\x05probe\x18\x01 \x01(\x0b\x32\x17.vantage.v1.ProbeRecord\"I\n\x17PinProbeLocationRequest\x12\x10\n\x08probe_id\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\"\x9b\x01\n\nTargetSpec\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\'\n\tprotocols\x18\x03 \x03(\x0e\x32\x14.vantage.v1.Protocol\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0b\n\x03\x61sn\x18\x05 \x01(\r\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x0c\n\x04line\x18\x08 \x01(\r\"?\n\x14ImportTargetsRequest\x12\'\n\x07targets\x18\x01 \x03(\x0b\x32\x16.vantage.v1.TargetSpec\"9\n\x08RowError\x12\x0c\n\x04line\x18\x01 \x01(\r\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"`\n\x15ImportTargetsResponse\x12\x10\n\x08imported\x18\x01 \x01(\r\x12\x0f\n\x07updated\x18\x02 \x01(\r\x12$\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x14.vantage.v1.RowError\"Y\n\x12ListTargetsRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\"W\n\x13ListTargetsResponse\x12\'\n\x07targets\x18\x01 \x03(\x0b\x32\x16.vantage.v1.TargetSpec\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x14RemoveTargetsRequest\x12\x0f\n\x07targets\x18\x01 \x03(\t\"(\n\x15RemoveTargetsResponse\x12\x0f\n\x07removed\x18\x01 \x01(\r\"\x1a\n\x18ReloadAsnDatabaseRequest\"+\n\x19ReloadAsnDatabaseResponse\x12\x0e\n\x06ranges\x18\x01 \x01(\x04\x32\xfc\x04\n\x0c\x41\x64minService\x12l\n\x15\x43reateEnrollmentToken\x12(.vantage.v1.CreateEnrollmentTokenRequest\x1a).vantage.v1.CreateEnrollmentTokenResponse\x12N\n\x0bRevokeProbe\x12\x1e.vantage.v1.RevokeProbeRequest\x1a\x1f.vantage.v1.RevokeProbeResponse\x12P\n\x10PinProbeLocation\x12#.vantage.v1.PinProbeLocationRequest\x1a\x17.vantage.v1.ProbeRecord\x12T\n\rImportTargets\x12 .vantage.v1.ImportTargetsRequest\x1a!.vantage.v1.ImportTargetsResponse\x12N\n\x0bListTargets\x12\x1e.vantage.v1.ListTargetsRequest\x1a\x1f.vantage.v1.ListTargetsResponse\x12T\n\rRemoveTargets\x12 .vantage.v1.RemoveTargetsRequest\x1a!.vantage.v1.RemoveTargetsResponse\x12`\n\x11ReloadAsnDatabase\x12$.vantage.v1.ReloadAsnDatabaseRequest\x1a%.vantage.v1.ReloadAsnDatabaseResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evantage/v1/admin_service.proto\x12\nvantage.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cvantage/v1/measurement.proto\x1a\x1evantage/v1/query_service.proto\"\\\n\x1c\x43reateEnrollmentTokenRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12.\n\nexpires_at\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"p\n\x1d\x43reateEnrollmentTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\x12\x10\n\x08token_id\x18\x02 \x01(\t\x12.\n\nexpires_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"&\n\x12RevokeProbeRequest\x12\x10\n\x08probe_id\x18\x01 \x01(\t\"=\n\x13RevokeProbeResponse\x12&\n\x05probe\x18\x01 \x01(\x0b\x32\x17.vantage.v1.ProbeRecord\"I\n\x17PinProbeLocationRequest\x12\x10\n\x08probe_id\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\"\x9b\x01\n\nTargetSpec\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\'\n\tprotocols\x18\x03 \x03(\x0e\x32\x14.vantage.v1.Protocol\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0b\n\x03\x61sn\x18\x05 \x01(\r\x12\x0c\n\x04tags\x18\x06 \x03(\t\x12\x0e\n\x06source\x18\x07 \x01(\t\x12\x0c\n\x04line\x18\x08 \x01(\r\"?\n\x14ImportTargetsRequest\x12\'\n\x07targets\x18\x01 \x03(\x0b\x32\x16.vantage.v1.TargetSpec\"9\n\x08RowError\x12\x0c\n\x04line\x18\x01 \x01(\r\x12\x0e\n\x06target\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"`\n\x15ImportTargetsResponse\x12\x10\n\x08imported\x18\x01 \x01(\r\x12\x0f\n\x07updated\x18\x02 \x01(\r\x12$\n\x06\x65rrors\x18\x03 \x03(\x0b\x32\x14.vantage.v1.RowError\"i\n\x12ListTargetsRequest\x12\x0f\n\x07\x63ountry\x18\x01 \x01(\t\x12\x0b\n\x03\x61sn\x18\x02 \x01(\r\x12\x11\n\tpage_size\x18\x03 \x01(\r\x12\x12\n\npage_token\x18\x04 \x01(\t\x12\x0e\n\x06source\x18\x05 \x01(\t\"W\n\x13ListTargetsResponse\x12\'\n\x07targets\x18\x01 \x03(\x0b\x32\x16.vantage.v1.TargetSpec\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\'\n\x14RemoveTargetsRequest\x12\x0f\n\x07targets\x18\x01 \x03(\t\"(\n\x15RemoveTargetsResponse\x12\x0f\n\x07removed\x18\x01 \x01(\r\"\x1a\n\x18ReloadAsnDatabaseRequest\"+\n\x19ReloadAsnDatabaseResponse\x12\x0e\n\x06ranges\x18\x01 \x01(\x04\"\x96\x01\n\x15StartDiscoveryRequest\x12\x11\n\tcountries\x18\x01 \x03(\t\x12\x0c\n\x04\x61sns\x18\x02 \x03(\r\x12\x30\n\rcensus_period\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x07refresh\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\"\x92\x03\n\x11\x44iscoveryCampaign\x12\n\n\x02id\x18\x01 \x01(\t\x12\x11\n\tcountries\x18\x02 \x03(\t\x12\x0c\n\x04\x61sns\x18\x03 \x03(\r\x12\x30\n\rcensus_period\x18\x04 \x01(\x0b\x32\x19.google.protobuf.Duration\x12*\n\x07refresh\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12(\n\x05state\x18\x06 \x01(\x0e\x32\x19.vantage.v1.CampaignState\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x30\n\x0c\x63\x61ncelled_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0c\x62locks_total\x18\t \x01(\x04\x12\x13\n\x0b\x62locks_done\x18\n \x01(\x04\x12\x12\n\nresponders\x18\x0b \x01(\x04\x12\'\n\x03\x65ta\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"1\n\x14ListDiscoveryRequest\x12\x19\n\x11include_cancelled\x18\x01 \x01(\x08\"I\n\x15ListDiscoveryResponse\x12\x30\n\tcampaigns\x18\x01 \x03(\x0b\x32\x1d.vantage.v1.DiscoveryCampaign\"$\n\x16\x43\x61ncelDiscoveryRequest\x12\n\n\x02id\x18\x01 \x01(\t\"M\n\x0cHitlistEntry\x12\x0f\n\x07\x61\x64\x64ress\x18\x01 \x01(\t\x12\x0f\n\x07history\x18\x02 \x01(\r\x12\r\n\x05score\x18\x03 \x01(\x11\x12\x0c\n\x04line\x18\x04 \x01(\r\"T\n\x14ImportHitlistRequest\x12)\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x18.vantage.v1.HitlistEntry\x12\x11\n\tmin_score\x18\x02 \x01(\x11\"p\n\x15ImportHitlistResponse\x12\x10\n\x08imported\x18\x01 \x01(\r\x12\x0f\n\x07skipped\x18\x02 \x01(\r\x12\x0e\n\x06\x62locks\x18\x03 \x01(\r\x12$\n\x06\x65rrors\x18\x04 \x03(\x0b\x32\x14.vantage.v1.RowError*h\n\rCampaignState\x12\x1e\n\x1a\x43\x41MPAIGN_STATE_UNSPECIFIED\x10\x00\x12\x19\n\x15\x43\x41MPAIGN_STATE_ACTIVE\x10\x01\x12\x1c\n\x18\x43\x41MPAIGN_STATE_CANCELLED\x10\x02\x32\xd2\x07\n\x0c\x41\x64minService\x12l\n\x15\x43reateEnrollmentToken\x12(.vantage.v1.CreateEnrollmentTokenRequest\x1a).vantage.v1.CreateEnrollmentTokenResponse\x12N\n\x0bRevokeProbe\x12\x1e.vantage.v1.RevokeProbeRequest\x1a\x1f.vantage.v1.RevokeProbeResponse\x12P\n\x10PinProbeLocation\x12#.vantage.v1.PinProbeLocationRequest\x1a\x17.vantage.v1.ProbeRecord\x12T\n\rImportTargets\x12 .vantage.v1.ImportTargetsRequest\x1a!.vantage.v1.ImportTargetsResponse\x12N\n\x0bListTargets\x12\x1e.vantage.v1.ListTargetsRequest\x1a\x1f.vantage.v1.ListTargetsResponse\x12T\n\rRemoveTargets\x12 .vantage.v1.RemoveTargetsRequest\x1a!.vantage.v1.RemoveTargetsResponse\x12`\n\x11ReloadAsnDatabase\x12$.vantage.v1.ReloadAsnDatabaseRequest\x1a%.vantage.v1.ReloadAsnDatabaseResponse\x12R\n\x0eStartDiscovery\x12!.vantage.v1.StartDiscoveryRequest\x1a\x1d.vantage.v1.DiscoveryCampaign\x12T\n\rListDiscovery\x12 .vantage.v1.ListDiscoveryRequest\x1a!.vantage.v1.ListDiscoveryResponse\x12T\n\x0f\x43\x61ncelDiscovery\x12\".vantage.v1.CancelDiscoveryRequest\x1a\x1d.vantage.v1.DiscoveryCampaign\x12T\n\rImportHitlist\x12 .vantage.v1.ImportHitlistRequest\x1a!.vantage.v1.ImportHitlistResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vantage.v1.admin_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEENROLLMENTTOKENREQUEST']._serialized_start=141
-  _globals['_CREATEENROLLMENTTOKENREQUEST']._serialized_end=233
-  _globals['_CREATEENROLLMENTTOKENRESPONSE']._serialized_start=235
-  _globals['_CREATEENROLLMENTTOKENRESPONSE']._serialized_end=347
-  _globals['_REVOKEPROBEREQUEST']._serialized_start=349
-  _globals['_REVOKEPROBEREQUEST']._serialized_end=387
-  _globals['_REVOKEPROBERESPONSE']._serialized_start=389
-  _globals['_REVOKEPROBERESPONSE']._serialized_end=450
-  _globals['_PINPROBELOCATIONREQUEST']._serialized_start=452
-  _globals['_PINPROBELOCATIONREQUEST']._serialized_end=525
-  _globals['_TARGETSPEC']._serialized_start=528
-  _globals['_TARGETSPEC']._serialized_end=683
-  _globals['_IMPORTTARGETSREQUEST']._serialized_start=685
-  _globals['_IMPORTTARGETSREQUEST']._serialized_end=748
-  _globals['_ROWERROR']._serialized_start=750
-  _globals['_ROWERROR']._serialized_end=807
-  _globals['_IMPORTTARGETSRESPONSE']._serialized_start=809
-  _globals['_IMPORTTARGETSRESPONSE']._serialized_end=905
-  _globals['_LISTTARGETSREQUEST']._serialized_start=907
-  _globals['_LISTTARGETSREQUEST']._serialized_end=996
-  _globals['_LISTTARGETSRESPONSE']._serialized_start=998
-  _globals['_LISTTARGETSRESPONSE']._serialized_end=1085
-  _globals['_REMOVETARGETSREQUEST']._serialized_start=1087
-  _globals['_REMOVETARGETSREQUEST']._serialized_end=1126
-  _globals['_REMOVETARGETSRESPONSE']._serialized_start=1128
-  _globals['_REMOVETARGETSRESPONSE']._serialized_end=1168
-  _globals['_RELOADASNDATABASEREQUEST']._serialized_start=1170
-  _globals['_RELOADASNDATABASEREQUEST']._serialized_end=1196
-  _globals['_RELOADASNDATABASERESPONSE']._serialized_start=1198
-  _globals['_RELOADASNDATABASERESPONSE']._serialized_end=1241
-  _globals['_ADMINSERVICE']._serialized_start=1244
-  _globals['_ADMINSERVICE']._serialized_end=1880
+  _globals['_CAMPAIGNSTATE']._serialized_start=2292
+  _globals['_CAMPAIGNSTATE']._serialized_end=2396
+  _globals['_CREATEENROLLMENTTOKENREQUEST']._serialized_start=173
+  _globals['_CREATEENROLLMENTTOKENREQUEST']._serialized_end=265
+  _globals['_CREATEENROLLMENTTOKENRESPONSE']._serialized_start=267
+  _globals['_CREATEENROLLMENTTOKENRESPONSE']._serialized_end=379
+  _globals['_REVOKEPROBEREQUEST']._serialized_start=381
+  _globals['_REVOKEPROBEREQUEST']._serialized_end=419
+  _globals['_REVOKEPROBERESPONSE']._serialized_start=421
+  _globals['_REVOKEPROBERESPONSE']._serialized_end=482
+  _globals['_PINPROBELOCATIONREQUEST']._serialized_start=484
+  _globals['_PINPROBELOCATIONREQUEST']._serialized_end=557
+  _globals['_TARGETSPEC']._serialized_start=560
+  _globals['_TARGETSPEC']._serialized_end=715
+  _globals['_IMPORTTARGETSREQUEST']._serialized_start=717
+  _globals['_IMPORTTARGETSREQUEST']._serialized_end=780
+  _globals['_ROWERROR']._serialized_start=782
+  _globals['_ROWERROR']._serialized_end=839
+  _globals['_IMPORTTARGETSRESPONSE']._serialized_start=841
+  _globals['_IMPORTTARGETSRESPONSE']._serialized_end=937
+  _globals['_LISTTARGETSREQUEST']._serialized_start=939
+  _globals['_LISTTARGETSREQUEST']._serialized_end=1044
+  _globals['_LISTTARGETSRESPONSE']._serialized_start=1046
+  _globals['_LISTTARGETSRESPONSE']._serialized_end=1133
+  _globals['_REMOVETARGETSREQUEST']._serialized_start=1135
+  _globals['_REMOVETARGETSREQUEST']._serialized_end=1174
+  _globals['_REMOVETARGETSRESPONSE']._serialized_start=1176
+  _globals['_REMOVETARGETSRESPONSE']._serialized_end=1216
+  _globals['_RELOADASNDATABASEREQUEST']._serialized_start=1218
+  _globals['_RELOADASNDATABASEREQUEST']._serialized_end=1244
+  _globals['_RELOADASNDATABASERESPONSE']._serialized_start=1246
+  _globals['_RELOADASNDATABASERESPONSE']._serialized_end=1289
+  _globals['_STARTDISCOVERYREQUEST']._serialized_start=1292
+  _globals['_STARTDISCOVERYREQUEST']._serialized_end=1442
+  _globals['_DISCOVERYCAMPAIGN']._serialized_start=1445
+  _globals['_DISCOVERYCAMPAIGN']._serialized_end=1847
+  _globals['_LISTDISCOVERYREQUEST']._serialized_start=1849
+  _globals['_LISTDISCOVERYREQUEST']._serialized_end=1898
+  _globals['_LISTDISCOVERYRESPONSE']._serialized_start=1900
+  _globals['_LISTDISCOVERYRESPONSE']._serialized_end=1973
+  _globals['_CANCELDISCOVERYREQUEST']._serialized_start=1975
+  _globals['_CANCELDISCOVERYREQUEST']._serialized_end=2011
+  _globals['_HITLISTENTRY']._serialized_start=2013
+  _globals['_HITLISTENTRY']._serialized_end=2090
+  _globals['_IMPORTHITLISTREQUEST']._serialized_start=2092
+  _globals['_IMPORTHITLISTREQUEST']._serialized_end=2176
+  _globals['_IMPORTHITLISTRESPONSE']._serialized_start=2178
+  _globals['_IMPORTHITLISTRESPONSE']._serialized_end=2290
+  _globals['_ADMINSERVICE']._serialized_start=2399
+  _globals['_ADMINSERVICE']._serialized_end=3377
 # @@protoc_insertion_point(module_scope)

@@ -70,6 +70,26 @@ class AdminServiceStub:
                 request_serializer=vantage_dot_v1_dot_admin__service__pb2.ReloadAsnDatabaseRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_admin__service__pb2.ReloadAsnDatabaseResponse.FromString,
                 _registered_method=True)
+        self.StartDiscovery = channel.unary_unary(
+                '/vantage.v1.AdminService/StartDiscovery',
+                request_serializer=vantage_dot_v1_dot_admin__service__pb2.StartDiscoveryRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_admin__service__pb2.DiscoveryCampaign.FromString,
+                _registered_method=True)
+        self.ListDiscovery = channel.unary_unary(
+                '/vantage.v1.AdminService/ListDiscovery',
+                request_serializer=vantage_dot_v1_dot_admin__service__pb2.ListDiscoveryRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_admin__service__pb2.ListDiscoveryResponse.FromString,
+                _registered_method=True)
+        self.CancelDiscovery = channel.unary_unary(
+                '/vantage.v1.AdminService/CancelDiscovery',
+                request_serializer=vantage_dot_v1_dot_admin__service__pb2.CancelDiscoveryRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_admin__service__pb2.DiscoveryCampaign.FromString,
+                _registered_method=True)
+        self.ImportHitlist = channel.unary_unary(
+                '/vantage.v1.AdminService/ImportHitlist',
+                request_serializer=vantage_dot_v1_dot_admin__service__pb2.ImportHitlistRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_admin__service__pb2.ImportHitlistResponse.FromString,
+                _registered_method=True)
 
 
 class AdminServiceServicer:
@@ -112,7 +132,40 @@ class AdminServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ReloadAsnDatabase(self, request, context):
-        """Re-read the IP-to-AS and IP-to-country datasets without a restart.
+        """Re-read the IP-to-AS and IP-to-country datasets without a restart, and
+        the exclusion list (--exclude FILE; SIGHUP re-reads that alone). A bad
+        file is FAILED_PRECONDITION and everything in force stays.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StartDiscovery(self, request, context):
+        """Target discovery (docs/discovery.md): census the address space of the
+        given countries and ASes, turn responders into reachability targets.
+        An unknown country code or an AS absent from the loaded datasets is
+        INVALID_ARGUMENT naming it; nothing is stored then.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListDiscovery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelDiscovery(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportHitlist(self, request, context):
+        """Response histories from a standard hitlist (ISI/ANT IPv4, IPv6 address
+        lists), parsed by the client and sent in chunks; merged into the same
+        per-block store that discovery keeps.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -155,6 +208,26 @@ def add_AdminServiceServicer_to_server(servicer, server):
                     servicer.ReloadAsnDatabase,
                     request_deserializer=vantage_dot_v1_dot_admin__service__pb2.ReloadAsnDatabaseRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_admin__service__pb2.ReloadAsnDatabaseResponse.SerializeToString,
+            ),
+            'StartDiscovery': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartDiscovery,
+                    request_deserializer=vantage_dot_v1_dot_admin__service__pb2.StartDiscoveryRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_admin__service__pb2.DiscoveryCampaign.SerializeToString,
+            ),
+            'ListDiscovery': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListDiscovery,
+                    request_deserializer=vantage_dot_v1_dot_admin__service__pb2.ListDiscoveryRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_admin__service__pb2.ListDiscoveryResponse.SerializeToString,
+            ),
+            'CancelDiscovery': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelDiscovery,
+                    request_deserializer=vantage_dot_v1_dot_admin__service__pb2.CancelDiscoveryRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_admin__service__pb2.DiscoveryCampaign.SerializeToString,
+            ),
+            'ImportHitlist': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportHitlist,
+                    request_deserializer=vantage_dot_v1_dot_admin__service__pb2.ImportHitlistRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_admin__service__pb2.ImportHitlistResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -346,6 +419,114 @@ class AdminService:
             '/vantage.v1.AdminService/ReloadAsnDatabase',
             vantage_dot_v1_dot_admin__service__pb2.ReloadAsnDatabaseRequest.SerializeToString,
             vantage_dot_v1_dot_admin__service__pb2.ReloadAsnDatabaseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartDiscovery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.AdminService/StartDiscovery',
+            vantage_dot_v1_dot_admin__service__pb2.StartDiscoveryRequest.SerializeToString,
+            vantage_dot_v1_dot_admin__service__pb2.DiscoveryCampaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListDiscovery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.AdminService/ListDiscovery',
+            vantage_dot_v1_dot_admin__service__pb2.ListDiscoveryRequest.SerializeToString,
+            vantage_dot_v1_dot_admin__service__pb2.ListDiscoveryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelDiscovery(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.AdminService/CancelDiscovery',
+            vantage_dot_v1_dot_admin__service__pb2.CancelDiscoveryRequest.SerializeToString,
+            vantage_dot_v1_dot_admin__service__pb2.DiscoveryCampaign.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportHitlist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.AdminService/ImportHitlist',
+            vantage_dot_v1_dot_admin__service__pb2.ImportHitlistRequest.SerializeToString,
+            vantage_dot_v1_dot_admin__service__pb2.ImportHitlistResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -17,6 +17,7 @@ class TaskKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     TASK_KIND_UNSPECIFIED: _ClassVar[TaskKind]
     TASK_KIND_REACHABILITY: _ClassVar[TaskKind]
     TASK_KIND_INTERFERENCE: _ClassVar[TaskKind]
+    TASK_KIND_DISCOVERY: _ClassVar[TaskKind]
 
 class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -32,6 +33,7 @@ class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 TASK_KIND_UNSPECIFIED: TaskKind
 TASK_KIND_REACHABILITY: TaskKind
 TASK_KIND_INTERFERENCE: TaskKind
+TASK_KIND_DISCOVERY: TaskKind
 REJECT_REASON_UNSPECIFIED: RejectReason
 REJECT_REASON_MALFORMED: RejectReason
 REJECT_REASON_BAD_ADDRESS: RejectReason

@@ -386,3 +386,73 @@ class ListCountryStatusResponse(_message.Message):
     STATUSES_FIELD_NUMBER: _ClassVar[int]
     statuses: _containers.RepeatedCompositeFieldContainer[CountryStatus]
     def __init__(self, statuses: _Optional[_Iterable[_Union[CountryStatus, _Mapping]]] = ...) -> None: ...
+
+class GetCoverageRequest(_message.Message):
+    __slots__ = ("country", "asn")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ASN_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    asn: int
+    def __init__(self, country: _Optional[str] = ..., asn: _Optional[int] = ...) -> None: ...
+
+class AsCoverage(_message.Message):
+    __slots__ = ("asn", "as_name", "country", "addresses", "blocks_known", "blocks_responsive", "targets", "vantage_points", "vantage_ases", "analysable", "reason")
+    ASN_FIELD_NUMBER: _ClassVar[int]
+    AS_NAME_FIELD_NUMBER: _ClassVar[int]
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_KNOWN_FIELD_NUMBER: _ClassVar[int]
+    BLOCKS_RESPONSIVE_FIELD_NUMBER: _ClassVar[int]
+    TARGETS_FIELD_NUMBER: _ClassVar[int]
+    VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
+    VANTAGE_ASES_FIELD_NUMBER: _ClassVar[int]
+    ANALYSABLE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    asn: int
+    as_name: str
+    country: str
+    addresses: int
+    blocks_known: int
+    blocks_responsive: int
+    targets: int
+    vantage_points: int
+    vantage_ases: int
+    analysable: bool
+    reason: str
+    def __init__(self, asn: _Optional[int] = ..., as_name: _Optional[str] = ..., country: _Optional[str] = ..., addresses: _Optional[int] = ..., blocks_known: _Optional[int] = ..., blocks_responsive: _Optional[int] = ..., targets: _Optional[int] = ..., vantage_points: _Optional[int] = ..., vantage_ases: _Optional[int] = ..., analysable: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CountryCoverage(_message.Message):
+    __slots__ = ("country", "addresses", "analysable_addresses", "analysable_share", "ases", "analysable_ases")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    ANALYSABLE_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    ANALYSABLE_SHARE_FIELD_NUMBER: _ClassVar[int]
+    ASES_FIELD_NUMBER: _ClassVar[int]
+    ANALYSABLE_ASES_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    addresses: int
+    analysable_addresses: int
+    analysable_share: float
+    ases: int
+    analysable_ases: int
+    def __init__(self, country: _Optional[str] = ..., addresses: _Optional[int] = ..., analysable_addresses: _Optional[int] = ..., analysable_share: _Optional[float] = ..., ases: _Optional[int] = ..., analysable_ases: _Optional[int] = ...) -> None: ...
+
+class CoverageThresholds(_message.Message):
+    __slots__ = ("min_responsive_blocks", "min_vantage_ases", "min_targets")
+    MIN_RESPONSIVE_BLOCKS_FIELD_NUMBER: _ClassVar[int]
+    MIN_VANTAGE_ASES_FIELD_NUMBER: _ClassVar[int]
+    MIN_TARGETS_FIELD_NUMBER: _ClassVar[int]
+    min_responsive_blocks: int
+    min_vantage_ases: int
+    min_targets: int
+    def __init__(self, min_responsive_blocks: _Optional[int] = ..., min_vantage_ases: _Optional[int] = ..., min_targets: _Optional[int] = ...) -> None: ...
+
+class Coverage(_message.Message):
+    __slots__ = ("ases", "countries", "thresholds")
+    ASES_FIELD_NUMBER: _ClassVar[int]
+    COUNTRIES_FIELD_NUMBER: _ClassVar[int]
+    THRESHOLDS_FIELD_NUMBER: _ClassVar[int]
+    ases: _containers.RepeatedCompositeFieldContainer[AsCoverage]
+    countries: _containers.RepeatedCompositeFieldContainer[CountryCoverage]
+    thresholds: CoverageThresholds
+    def __init__(self, ases: _Optional[_Iterable[_Union[AsCoverage, _Mapping]]] = ..., countries: _Optional[_Iterable[_Union[CountryCoverage, _Mapping]]] = ..., thresholds: _Optional[_Union[CoverageThresholds, _Mapping]] = ...) -> None: ...

@@ -79,6 +79,11 @@ class QueryServiceStub:
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_query__service__pb2.RoundInfo.FromString,
                 _registered_method=True)
+        self.GetCoverage = channel.unary_unary(
+                '/vantage.v1.QueryService/GetCoverage',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.GetCoverageRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.Coverage.FromString,
+                _registered_method=True)
 
 
 class QueryServiceServicer:
@@ -144,6 +149,13 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCoverage(self, request, context):
+        """What the collector can measure: per AS and per country (docs/discovery.md).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_QueryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -191,6 +203,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.GetLatestRound,
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_query__service__pb2.RoundInfo.SerializeToString,
+            ),
+            'GetCoverage': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCoverage,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetCoverageRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.Coverage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -436,6 +453,33 @@ class QueryService:
             '/vantage.v1.QueryService/GetLatestRound',
             vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.SerializeToString,
             vantage_dot_v1_dot_query__service__pb2.RoundInfo.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCoverage(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/GetCoverage',
+            vantage_dot_v1_dot_query__service__pb2.GetCoverageRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.Coverage.FromString,
             options,
             channel_credentials,
             insecure,

@@ -139,6 +139,7 @@ class Collector:
         argv = [
             *VANTAGE, "collector", "serve", "--listen", self.address, "--data-dir", str(self.data_dir),
             "--plaintext", "--round-seconds", str(self.round_seconds),
+            "--allow-range", "127.0.0.0/8",  # the tests' targets are loopback (special-purpose)
         ]  # fmt: skip
         self.process = self.processes.add(Process(self.log_name, argv, self.data_dir.parent / self.log_name))
         count = self.process.log().count("collector listening on") + 1

@@ -1,0 +1,129 @@
+"""From responders to reachability targets: per AS, up to M blocks, in each the K best addresses.
+
+`select_targets` takes an AS's prefixes (its IPv4 ranges in the datasets) and the block
+histories, and returns the addresses to measure:
+
+1. candidates: in each block of each prefix, the addresses of the prefix scoring at least
+   `min_score` (history.score), except addresses a hand-imported target already measures (a
+   hand-imported target always wins: the discovered one is simply not made);
+2. blocks are shared out among prefixes in proportion to their address space by the D'Hondt
+   method (the next block goes to the prefix with the largest size / (blocks it has + 1)), so a
+   /16 gets about 256 times the blocks of a /24, and a prefix without candidates none;
+3. within a prefix, the blocks with the best K scores first (sum of their top K), then in each
+   chosen block its K best addresses. Ties go to addresses already in use (no churn for nothing),
+   then to a stable hash.
+
+Retiring: `target_changes` compares with the AS's current discovered targets: those no longer
+selected (dead, or outscored) are retired, new ones added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+
+from vantage.collector.asn.database import Ipv4Range
+from vantage.collector.assignment.rendezvous import pair_weight
+from vantage.collector.discovery.config import SelectionConfig
+from vantage.collector.discovery.history import BlockHistory, score
+from vantage.collector.discovery.space import dotted
+
+_TIE_SALT = 0x5E1EC7
+# (-score, 0 if already a target else 1, tie hash, address text)
+_Candidate = tuple[int, int, int, str]
+# (-(sum of its best K scores), tie hash, block, country, its best K candidates)
+_Block = tuple[int, int, int, str, list[_Candidate]]
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedTarget:
+    address: str  # dotted quad
+    block: int
+    asn: int
+    country: str
+    score: int  # 0..99
+
+
+@dataclass(frozen=True, slots=True)
+class TargetChanges:
+    add: tuple[SelectedTarget, ...]
+    retire: tuple[str, ...]  # addresses of current discovered targets to remove
+    keep: tuple[str, ...]
+
+
+def select_targets(
+    asn: int,
+    prefixes: Sequence[Ipv4Range],
+    histories: Mapping[int, BlockHistory],
+    config: SelectionConfig,
+    *,
+    hand_imported: Collection[str] = frozenset(),
+    current: Collection[str] = frozenset(),
+) -> tuple[SelectedTarget, ...]:
+    """The AS's discovered reachability targets (module docstring), best block first."""
+    k = config.targets_per_block
+    per_prefix: list[tuple[int, list[_Block]]] = []
+    for prefix in prefixes:
+        blocks: list[_Block] = []
+        for block, history in _histories_in(prefix, histories):
+            candidates: list[_Candidate] = []
+            for packed in history.responses:
+                address = block << 8 | packed >> 16
+                if not prefix.first <= address <= prefix.last:
+                    continue
+                value = score(packed & 0xFFFF)
+                if value < config.min_score:
+                    continue
+                text = dotted(address)
+                if text in hand_imported:
+                    continue
+                candidates.append(
+                    (-value, 0 if text in current else 1, pair_weight(_TIE_SALT, address), text)
+                )
+            if candidates:
+                best = sorted(candidates)[:k]
+                blocks.append(
+                    (sum(c[0] for c in best), pair_weight(_TIE_SALT, block), block, prefix.country, best)
+                )
+        if blocks:
+            blocks.sort()
+            per_prefix.append((prefix.size, blocks))
+    taken = [0] * len(per_prefix)
+    for _ in range(config.max_blocks_per_as):  # D'Hondt: size / (seats + 1), first prefix on ties
+        best_index, best_quota = -1, 0.0
+        for index, (size, blocks) in enumerate(per_prefix):
+            if taken[index] < len(blocks) and size / (taken[index] + 1) > best_quota:
+                best_index, best_quota = index, size / (taken[index] + 1)
+        if best_index < 0:
+            break
+        taken[best_index] += 1
+    picked = sorted(
+        item for (_, blocks), count in zip(per_prefix, taken, strict=True) for item in blocks[:count]
+    )
+    return tuple(
+        SelectedTarget(text, block, asn, country, -negative_score)
+        for _, _, block, country, best in picked
+        for negative_score, _, _, text in best
+    )
+
+
+def target_changes(current: Collection[str], selected: Sequence[SelectedTarget]) -> TargetChanges:
+    """What to add and retire so that the AS's discovered targets become `selected`."""
+    wanted = {target.address for target in selected}
+    return TargetChanges(
+        add=tuple(target for target in selected if target.address not in current),
+        retire=tuple(sorted(address for address in current if address not in wanted)),
+        keep=tuple(sorted(address for address in current if address in wanted)),
+    )
+
+
+def _histories_in(prefix: Ipv4Range, histories: Mapping[int, BlockHistory]) -> list[tuple[int, BlockHistory]]:
+    first_block, last_block = prefix.first >> 8, prefix.last >> 8
+    if last_block - first_block + 1 <= len(histories):
+        found = []
+        for block in range(first_block, last_block + 1):
+            history = histories.get(block)
+            if history is not None:
+                found.append((block, history))
+        return found
+    return sorted((b, h) for b, h in histories.items() if first_block <= b <= last_block)
