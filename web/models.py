@@ -149,13 +149,34 @@ class Overview:
 
 
 @dataclass(frozen=True, slots=True)
+class AsCoverageRow:
+    """One AS in GetCoverage: whether the collector can analyse it, and why not."""
+
+    asn: int
+    name: str
+    targets: int
+    vantage_points: int
+    vantage_ases: int
+    blocks_responsive: int
+    blocks_known: int
+    analysable: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class Coverage:
-    """What the country's verdict rests on (until a coverage RPC exists: counted from its ASes' evidence)."""
+    """What the country's verdict rests on: counted from its ASes' evidence, and GetCoverage's
+    view (address space, analysable ASes) when the collector has one."""
 
     measured_ases: int
     targets: int
     vantage_points: int  # the most any of its ASes was measured from this round
     vantage_ases: int
+    analysable_pct: int | None = None  # share of the country's addresses in analysable ASes
+    addresses: int = 0
+    ases: int = 0
+    analysable_ases: int = 0
+    rows: tuple[AsCoverageRow, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -302,12 +302,13 @@ async def _overview(request: web.Request) -> web.Response:
 async def _country_view(state: State, country: str, window: params.Window) -> models.CountryPage:
     status = await _country_or_404(state, country)
     source = state.source
-    ases, timeline, events = await asyncio.gather(
+    ases, timeline, events, discovered = await asyncio.gather(
         source.all_as_statuses(country=country),
         source.timeline(country=country, since_unix_s=window.since_unix_s, until_unix_s=window.until_unix_s),
         source.events(country=country, since_unix_s=window.since_unix_s, until_unix_s=window.until_unix_s),
+        source.coverage(country=country),
     )
-    return views.country_page(status, ases, timeline, events, now_unix_s=state.clock())
+    return views.country_page(status, ases, timeline, events, now_unix_s=state.clock(), discovered=discovered)
 
 
 async def _strips(
@@ -663,9 +664,17 @@ async def _api_coverage(request: web.Request) -> web.Response:
 
     async def build() -> Any:
         status = await _country_or_404(state, country)
-        ases = await state.source.all_as_statuses(country=country)
-        coverage = views.country_page(status, ases, _EMPTY_TIMELINE, (), now_unix_s=0).coverage
-        return {"country": country, **{k: getattr(coverage, k) for k in coverage.__slots__}}
+        ases, discovered = await asyncio.gather(
+            state.source.all_as_statuses(country=country), state.source.coverage(country=country)
+        )
+        counted = views.coverage(status, [views.as_row(s) for s in ases], None)
+        return {
+            "country": country,
+            "counted": {
+                k: getattr(counted, k) for k in ("measured_ases", "targets", "vantage_points", "vantage_ases")
+            },
+            "discovery": _dict(discovered) if discovered is not None else None,  # GetCoverage
+        }
 
     return await _api(request, build)
 
@@ -751,12 +760,3 @@ async def _api_probes(request: web.Request) -> web.Response:
         return _dict(response)
 
     return await _api(request, build)
-
-
-def _empty_timeline() -> Any:
-    from vantage.v1 import query_service_pb2
-
-    return query_service_pb2.Timeline()
-
-
-_EMPTY_TIMELINE = _empty_timeline()

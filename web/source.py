@@ -28,6 +28,10 @@ class NotFound(LookupError):
     pass
 
 
+class Unsupported(LookupError):
+    """The collector is older than this call (UNIMPLEMENTED)."""
+
+
 class CollectorDown(ConnectionError):
     """No collector answered; the message says which and why, for the 503 page."""
 
@@ -79,6 +83,8 @@ class Source:
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.NOT_FOUND:
                     raise NotFound(exc.details()) from None
+                if exc.code() == grpc.StatusCode.UNIMPLEMENTED:
+                    raise Unsupported(f"{address}: {method}") from None
                 if exc.code() not in _FAILOVER:
                     raise CollectorDown(f"{address}: {exc.code().name}: {exc.details()}") from None
                 failures.append(f"{address}: {exc.code().name}")
@@ -158,6 +164,15 @@ class Source:
             request.until.CopyFrom(_stamp(until_unix_s))
         response = await self._call("ListEvents", request)
         return list(response.events)
+
+    async def coverage(self, *, country: str = "", asn: int = 0) -> query_service_pb2.Coverage | None:
+        """GetCoverage (the collector's discovery), or None from a collector without it."""
+        try:
+            return await self._call(  # type: ignore[no-any-return]
+                "GetCoverage", query_service_pb2.GetCoverageRequest(country=country, asn=asn)
+            )
+        except Unsupported:
+            return None
 
     async def probes(self) -> query_service_pb2.ListProbesResponse:
         return await self._call("ListProbes", query_service_pb2.ListProbesRequest())  # type: ignore[no-any-return]

@@ -9,6 +9,7 @@ from vantage.protocols import KINDS
 from vantage.v1 import query_service_pb2
 from vantage.web.models import (
     STATUS_ORDER,
+    AsCoverageRow,
     AsPage,
     AsRow,
     CountryPage,
@@ -197,6 +198,42 @@ def overview(
     )
 
 
+def coverage(
+    status: query_service_pb2.CountryStatus,
+    rows: Sequence[AsRow],
+    discovered: query_service_pb2.Coverage | None,
+) -> Coverage:
+    counted = Coverage(
+        measured_ases=status.measured_ases,
+        targets=sum(r.evidence.targets for r in rows),
+        vantage_points=max((r.evidence.vantage_points for r in rows), default=0),
+        vantage_ases=len({asn for r in rows for asn in r.evidence.vantage_asns}),
+    )
+    country = (
+        next((c for c in discovered.countries if c.country == status.country), None) if discovered else None
+    )
+    if discovered is None or country is None:
+        return counted
+    return Coverage(
+        counted.measured_ases,
+        counted.targets,
+        counted.vantage_points,
+        counted.vantage_ases,
+        analysable_pct=round(100 * country.analysable_share),
+        addresses=country.addresses,
+        ases=country.ases,
+        analysable_ases=country.analysable_ases,
+        rows=tuple(
+            AsCoverageRow(
+                a.asn, a.as_name, a.targets, a.vantage_points, a.vantage_ases,
+                a.blocks_responsive, a.blocks_known, a.analysable, a.reason,
+            )
+            for a in sorted(discovered.ases, key=lambda a: (a.analysable, a.asn))
+            if a.country == status.country
+        ),
+    )  # fmt: skip
+
+
 def country_page(
     status: query_service_pb2.CountryStatus,
     ases: Iterable[query_service_pb2.AsStatus],
@@ -204,6 +241,7 @@ def country_page(
     events: Iterable[query_service_pb2.Event],
     *,
     now_unix_s: float,
+    discovered: query_service_pb2.Coverage | None = None,
 ) -> CountryPage:
     rows = _worst_first([as_row(s) for s in ases])
     return CountryPage(
@@ -211,12 +249,7 @@ def country_page(
         ases=rows,
         timeline=timeline(country_timeline, now_unix_s=now_unix_s),
         events=event_rows(events, now_unix_s=now_unix_s),
-        coverage=Coverage(
-            measured_ases=status.measured_ases,
-            targets=sum(r.evidence.targets for r in rows),
-            vantage_points=max((r.evidence.vantage_points for r in rows), default=0),
-            vantage_ases=len({asn for r in rows for asn in r.evidence.vantage_asns}),
-        ),
+        coverage=coverage(status, rows, discovered),
     )
 
 

@@ -209,6 +209,36 @@ def test_country_page_counts_coverage_from_its_ases() -> None:
     assert [a.asn for a in page.ases] == [64500, 64510]
 
 
+def test_country_coverage_from_discovery_when_the_collector_has_it() -> None:
+    discovered = query_service_pb2.Coverage(
+        countries=[query_service_pb2.CountryCoverage(
+            country="KZ", addresses=65536, analysable_addresses=49152, analysable_share=0.75, ases=2,
+            analysable_ases=1)],
+        ases=[
+            query_service_pb2.AsCoverage(asn=64500, as_name="Kaz", country="KZ", targets=12, vantage_points=3,
+                                         vantage_ases=3, blocks_known=64, blocks_responsive=40,
+                                         analysable=True),
+            query_service_pb2.AsCoverage(asn=64510, country="KZ", targets=1, analysable=False,
+                                         reason="2 responsive blocks, 3 needed"),
+            query_service_pb2.AsCoverage(asn=64520, country="NL", analysable=True),
+        ],
+    )  # fmt: skip
+    status = country_status("KZ", query_service_pb2.STATUS_DOWN)
+    page = views.country_page(
+        status, [as_status(64500, query_service_pb2.STATUS_DOWN)], timeline([], []), [], now_unix_s=JAN5,
+        discovered=discovered,
+    )  # fmt: skip
+    c = page.coverage
+    assert (c.analysable_pct, c.addresses, c.ases, c.analysable_ases) == (75, 65536, 2, 1)
+    assert [(r.asn, r.analysable, r.reason) for r in c.rows] == [
+        (64510, False, "2 responsive blocks, 3 needed"), (64500, True, ""),
+    ]  # fmt: skip
+    # Without discovery (an older collector, or a country outside its campaigns): counted only.
+    assert views.coverage(status, page.ases, None).analysable_pct is None
+    other = views.coverage(country_status("DE", query_service_pb2.STATUS_UP), (), discovered)
+    assert other.analysable_pct is None and other.rows == ()
+
+
 def test_event_page_finds_the_peak_within_the_event() -> None:
     outage = event("outage-as64500-20260105T075000Z", asn=64500, start=(ROUND - 2) * ROUND_S, end=JAN5 + 300)
     page = views.event_page(
