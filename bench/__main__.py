@@ -18,6 +18,7 @@ BENCHMARKS = (
     "assignment/plan.py",
     "verdict.py",
     "metrics_render.py",
+    "web.py",
     "ingest.py",
     "ingest_scaleout.py",
     "icmp_sweep.py",

@@ -14,6 +14,7 @@ DEBIAN_PACKAGES=(
     traceroute scamper         # the traceroute peers bench/traceroute.py compares against
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
+    chromium fonts-dejavu-core # the browser test of vantage web (Playwright drives Debian's chromium)
     procps psmisc curl ca-certificates openssl
     podman runc                # the container images' tests (tests/deploy/test_containers.py)
     mmdebstrap                 # their base image, from Debian's archive (deploy/container/build-base.sh)

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "vantage.collector.cli.collector",  # vantage collector ...
     "vantage.collector.cli.queries",  # vantage status | timeline | watch | probes | coverage
     "vantage.lab.cli",  # vantage lab ...
+    "vantage.web.cli",  # vantage web
 )
 
 # Which module registers each command word. `vantage probe measure icmp` builds only the
@@ -37,6 +38,7 @@ COMMAND_OWNERS: dict[str, str] = {
     "probes": "vantage.collector.cli.queries",
     "coverage": "vantage.collector.cli.queries",
     "lab": "vantage.lab.cli",
+    "web": "vantage.web.cli",
 }
 
 DESCRIPTION = """\
@@ -48,6 +50,7 @@ off the Internet or censored, with evidence.
   vantage status|timeline|watch|probes|coverage
                            ask a collector what it sees
   vantage lab ...          a mini-Internet in network namespaces, and the demo
+  vantage web              the public web site, JSON API, charts and feeds
 """
 
 

@@ -20,6 +20,7 @@ class Extra:
 COLLECTOR = Extra("collector", "the collector")
 LAB = Extra("lab", "the lab")
 POSTGRES = Extra("postgres", "PostgreSQL storage")
+WEB = Extra("web", "the web site")
 
 # Top-level import name -> the extra that installs it.
 EXTRA_OF_IMPORT: dict[str, Extra] = {
@@ -29,6 +30,8 @@ EXTRA_OF_IMPORT: dict[str, Extra] = {
     "matplotlib": LAB,
     "psycopg": POSTGRES,
     "psycopg_pool": POSTGRES,
+    "aiohttp": WEB,
+    "jinja2": WEB,
 }
 
 

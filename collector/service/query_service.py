@@ -12,7 +12,7 @@ import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.discovery_rpc import coverage
-from vantage.collector.wire.record_messages import probe_to_proto, unix_s
+from vantage.collector.wire.record_messages import probe_to_proto, timestamp, unix_s
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
 # ListAsStatus pages, as the wire format documents: default 100, at most 1000.
@@ -20,6 +20,10 @@ DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 # A timeline without `since` covers the last day (288 five-minute rounds).
 DEFAULT_TIMELINE_S = 86400.0
+# ListEvents answers the most recent events: default 1000, at most 10000 (an Atom feed
+# carries tens; an archive page hundreds).
+DEFAULT_EVENTS_LIMIT = 1000
+MAX_EVENTS_LIMIT = 10000
 
 
 class QueryService(query_service_pb2_grpc.QueryServiceServicer):
@@ -81,6 +85,25 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         if stored is None:
             await abort(context, grpc.StatusCode.NOT_FOUND, f"no verdict for country {country!r} yet")
         return query_service_pb2.CountryStatus.FromString(stored.payload)
+
+    async def ListCountryStatus(
+        self,
+        request: query_service_pb2.ListCountryStatusRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.ListCountryStatusRequest, query_service_pb2.ListCountryStatusResponse
+        ],
+    ) -> query_service_pb2.ListCountryStatusResponse:
+        app = self.app
+        await app.require_reader(context)
+        wanted = {int(s) for s in request.statuses}
+        rows = await storage_call(app, context, app.storage.latest_country_verdicts)
+        return query_service_pb2.ListCountryStatusResponse(
+            statuses=[
+                query_service_pb2.CountryStatus.FromString(row.payload)
+                for row in rows
+                if not wanted or row.status in wanted
+            ]
+        )
 
     async def GetTimeline(
         self,
@@ -160,6 +183,54 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                     )
         finally:
             app.events.unsubscribe(watcher)
+
+    async def ListEvents(
+        self,
+        request: query_service_pb2.ListEventsRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.ListEventsRequest, query_service_pb2.ListEventsResponse
+        ],
+    ) -> query_service_pb2.ListEventsResponse:
+        app = self.app
+        await app.require_reader(context)
+        if request.limit > MAX_EVENTS_LIMIT:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, f"limit is at most {MAX_EVENTS_LIMIT}")
+        since = unix_s(request.since) if request.HasField("since") else None
+        until = unix_s(request.until) if request.HasField("until") else None
+        if since is not None and until is not None and since >= until:
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
+        events = await app.blocking(
+            app.storage.list_events,
+            asn=request.asn or None,
+            country=request.country.upper() or None,
+            open_only=request.open_only,
+            since_unix_s=since,
+            until_unix_s=until,
+        )
+        recent = events[-(request.limit or DEFAULT_EVENTS_LIMIT) :]
+        return query_service_pb2.ListEventsResponse(
+            events=[query_service_pb2.Event.FromString(e.payload) for e in recent]
+        )
+
+    async def GetLatestRound(
+        self,
+        request: query_service_pb2.GetLatestRoundRequest,
+        context: grpc.aio.ServicerContext[
+            query_service_pb2.GetLatestRoundRequest, query_service_pb2.RoundInfo
+        ],
+    ) -> query_service_pb2.RoundInfo:
+        app = self.app
+        await app.require_reader(context)
+        latest = await storage_call(app, context, app.storage.latest_round)
+        if latest is None or latest.computed_at_unix_s is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, "no round computed yet")
+        return query_service_pb2.RoundInfo(
+            round=latest.number,
+            start=timestamp(latest.start_unix_s),
+            length_s=latest.length_s,
+            computed_at=timestamp(latest.computed_at_unix_s),
+            algorithm_version=latest.algorithm_version,
+        )
 
     async def ListProbes(
         self,

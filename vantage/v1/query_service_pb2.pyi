@@ -357,6 +357,58 @@ class ListProbesResponse(_message.Message):
     probes: _containers.RepeatedCompositeFieldContainer[ProbeRecord]
     def __init__(self, probes: _Optional[_Iterable[_Union[ProbeRecord, _Mapping]]] = ...) -> None: ...
 
+class ListEventsRequest(_message.Message):
+    __slots__ = ("country", "asn", "since", "until", "open_only", "limit")
+    COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    ASN_FIELD_NUMBER: _ClassVar[int]
+    SINCE_FIELD_NUMBER: _ClassVar[int]
+    UNTIL_FIELD_NUMBER: _ClassVar[int]
+    OPEN_ONLY_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    country: str
+    asn: int
+    since: _timestamp_pb2.Timestamp
+    until: _timestamp_pb2.Timestamp
+    open_only: bool
+    limit: int
+    def __init__(self, country: _Optional[str] = ..., asn: _Optional[int] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., open_only: _Optional[bool] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class ListEventsResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[Event]
+    def __init__(self, events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+
+class GetLatestRoundRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RoundInfo(_message.Message):
+    __slots__ = ("round", "start", "length_s", "computed_at", "algorithm_version")
+    ROUND_FIELD_NUMBER: _ClassVar[int]
+    START_FIELD_NUMBER: _ClassVar[int]
+    LENGTH_S_FIELD_NUMBER: _ClassVar[int]
+    COMPUTED_AT_FIELD_NUMBER: _ClassVar[int]
+    ALGORITHM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    round: int
+    start: _timestamp_pb2.Timestamp
+    length_s: float
+    computed_at: _timestamp_pb2.Timestamp
+    algorithm_version: str
+    def __init__(self, round: _Optional[int] = ..., start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., length_s: _Optional[float] = ..., computed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., algorithm_version: _Optional[str] = ...) -> None: ...
+
+class ListCountryStatusRequest(_message.Message):
+    __slots__ = ("statuses",)
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedScalarFieldContainer[Status]
+    def __init__(self, statuses: _Optional[_Iterable[_Union[Status, str]]] = ...) -> None: ...
+
+class ListCountryStatusResponse(_message.Message):
+    __slots__ = ("statuses",)
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    statuses: _containers.RepeatedCompositeFieldContainer[CountryStatus]
+    def __init__(self, statuses: _Optional[_Iterable[_Union[CountryStatus, _Mapping]]] = ...) -> None: ...
+
 class GetCoverageRequest(_message.Message):
     __slots__ = ("country", "asn")
     COUNTRY_FIELD_NUMBER: _ClassVar[int]

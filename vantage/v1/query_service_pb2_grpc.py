@@ -49,6 +49,11 @@ class QueryServiceStub:
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.GetCountryStatusRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_query__service__pb2.CountryStatus.FromString,
                 _registered_method=True)
+        self.ListCountryStatus = channel.unary_unary(
+                '/vantage.v1.QueryService/ListCountryStatus',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusResponse.FromString,
+                _registered_method=True)
         self.GetTimeline = channel.unary_unary(
                 '/vantage.v1.QueryService/GetTimeline',
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.GetTimelineRequest.SerializeToString,
@@ -63,6 +68,16 @@ class QueryServiceStub:
                 '/vantage.v1.QueryService/ListProbes',
                 request_serializer=vantage_dot_v1_dot_query__service__pb2.ListProbesRequest.SerializeToString,
                 response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListProbesResponse.FromString,
+                _registered_method=True)
+        self.ListEvents = channel.unary_unary(
+                '/vantage.v1.QueryService/ListEvents',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.FromString,
+                _registered_method=True)
+        self.GetLatestRound = channel.unary_unary(
+                '/vantage.v1.QueryService/GetLatestRound',
+                request_serializer=vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.SerializeToString,
+                response_deserializer=vantage_dot_v1_dot_query__service__pb2.RoundInfo.FromString,
                 _registered_method=True)
         self.GetCoverage = channel.unary_unary(
                 '/vantage.v1.QueryService/GetCoverage',
@@ -92,6 +107,13 @@ class QueryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCountryStatus(self, request, context):
+        """Every country's latest status (about 250 at most: one answer, no pages).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetTimeline(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -107,6 +129,22 @@ class QueryServiceServicer:
 
     def ListProbes(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListEvents(self, request, context):
+        """Events of a period, oldest first: what a feed, an event permalink or an archive needs
+        (WatchEvents only follows the present).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetLatestRound(self, request, context):
+        """The latest computed round: what every answer above is as of (a cache in front of these
+        queries keys on it). NOT_FOUND before the first round.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -136,6 +174,11 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetCountryStatusRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_query__service__pb2.CountryStatus.SerializeToString,
             ),
+            'ListCountryStatus': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCountryStatus,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.ListCountryStatusResponse.SerializeToString,
+            ),
             'GetTimeline': grpc.unary_unary_rpc_method_handler(
                     servicer.GetTimeline,
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetTimelineRequest.FromString,
@@ -150,6 +193,16 @@ def add_QueryServiceServicer_to_server(servicer, server):
                     servicer.ListProbes,
                     request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListProbesRequest.FromString,
                     response_serializer=vantage_dot_v1_dot_query__service__pb2.ListProbesResponse.SerializeToString,
+            ),
+            'ListEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListEvents,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.SerializeToString,
+            ),
+            'GetLatestRound': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetLatestRound,
+                    request_deserializer=vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.FromString,
+                    response_serializer=vantage_dot_v1_dot_query__service__pb2.RoundInfo.SerializeToString,
             ),
             'GetCoverage': grpc.unary_unary_rpc_method_handler(
                     servicer.GetCoverage,
@@ -249,6 +302,33 @@ class QueryService:
             _registered_method=True)
 
     @staticmethod
+    def ListCountryStatus(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/ListCountryStatus',
+            vantage_dot_v1_dot_query__service__pb2.ListCountryStatusRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.ListCountryStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetTimeline(request,
             target,
             options=(),
@@ -319,6 +399,60 @@ class QueryService:
             '/vantage.v1.QueryService/ListProbes',
             vantage_dot_v1_dot_query__service__pb2.ListProbesRequest.SerializeToString,
             vantage_dot_v1_dot_query__service__pb2.ListProbesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/ListEvents',
+            vantage_dot_v1_dot_query__service__pb2.ListEventsRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.ListEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetLatestRound(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/vantage.v1.QueryService/GetLatestRound',
+            vantage_dot_v1_dot_query__service__pb2.GetLatestRoundRequest.SerializeToString,
+            vantage_dot_v1_dot_query__service__pb2.RoundInfo.FromString,
             options,
             channel_credentials,
             insecure,

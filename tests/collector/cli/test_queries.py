@@ -157,3 +157,40 @@ def test_a_missing_data_file_does_not_start_a_server(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert finished.returncode == 2 and "no such file" in finished.stderr
+
+
+def test_list_events_filters_by_scope_and_period(history_collector: CollectorProcess) -> None:
+    channel, query = stub(history_collector)
+    with channel:
+        kz = query.ListEvents(query_service_pb2.ListEventsRequest(country="kz"), timeout=10)
+        outage = query_service_pb2.EVENT_KIND_OUTAGE
+        assert {(e.asn, e.country, e.kind) for e in kz.events} == {(64500, "", outage), (0, "KZ", outage)}
+        assert not query.ListEvents(query_service_pb2.ListEventsRequest(asn=64520), timeout=10).events
+        opened = query.ListEvents(query_service_pb2.ListEventsRequest(open_only=True), timeout=10)
+        assert {e.id for e in opened.events} == {e.id for e in kz.events}
+        before = query_service_pb2.ListEventsRequest()
+        before.until.FromSeconds(int(FIRST_ROUND * ROUND_S))
+        assert not query.ListEvents(before, timeout=10).events
+        with pytest.raises(grpc.RpcError) as failure:
+            query.ListEvents(query_service_pb2.ListEventsRequest(limit=10**6), timeout=10)
+        assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_latest_round(history_collector: CollectorProcess) -> None:
+    channel, query = stub(history_collector)
+    with channel:
+        latest = query.GetLatestRound(query_service_pb2.GetLatestRoundRequest(), timeout=10)
+    assert latest.round == FIRST_ROUND + ROUNDS - 1 and latest.length_s == ROUND_S
+    assert latest.start.ToSeconds() == int(latest.round * ROUND_S)
+    assert latest.computed_at.ToSeconds() >= (latest.round + 1) * ROUND_S and latest.algorithm_version
+
+
+def test_list_country_status(history_collector: CollectorProcess) -> None:
+    channel, query = stub(history_collector)
+    with channel:
+        every = query.ListCountryStatus(query_service_pb2.ListCountryStatusRequest(), timeout=10)
+        down = query.ListCountryStatus(
+            query_service_pb2.ListCountryStatusRequest(statuses=[query_service_pb2.STATUS_DOWN]), timeout=10
+        )
+    assert [c.country for c in every.statuses] == ["KZ", "NL"]
+    assert [(c.country, c.status) for c in down.statuses] == [("KZ", query_service_pb2.STATUS_DOWN)]
