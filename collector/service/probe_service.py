@@ -11,7 +11,13 @@ import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
-from vantage.collector.service.ingest import BatchOutcome, BatchRefused, ingest_batch, store_checked_batch
+from vantage.collector.service.ingest import (
+    BatchOutcome,
+    BatchRefused,
+    frame_batch,
+    ingest_batch,
+    store_checked_batch,
+)
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import ProbeRecord, TokenStatus
@@ -179,6 +185,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
                 now_unix_s=now,
             )
         started = time.perf_counter()
+        frame_batch(raw, max_items=config.max_batch_items)  # refused before it is shipped to a worker
         checked = await app.ingest_pool.check(
             raw,
             probe_id=probe.probe_id,

@@ -1,0 +1,109 @@
+"""Issue 19 regressions through the real interface: gRPC on loopback against a collector process."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from tests.collector.conftest import CollectorProcess, enroll, start_collector
+from tests.collector.factories import batch, measurement
+from tests.collector.service.test_probe_service import stored_ids, submit
+from vantage.collector.service.auth import bearer_metadata
+from vantage.v1 import probe_service_pb2
+
+SUBMIT = "/vantage.v1.ProbeService/SubmitResults"
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The process's peak resident set (VmHWM) in MB, from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmHWM")
+
+
+def submit_raw(
+    collector: CollectorProcess, credential: str, payloads: list[bytes]
+) -> list[probe_service_pb2.BatchAck]:
+    """SubmitResults with hand-made wire bytes (what a hostile probe can send)."""
+    acks: list[probe_service_pb2.BatchAck] = []
+    with collector.channel() as channel:
+        call = channel.stream_stream(
+            SUBMIT, request_serializer=None, response_deserializer=probe_service_pb2.BatchAck.FromString
+        )
+        for ack in call(iter(payloads), metadata=bearer_metadata(credential), timeout=60):
+            acks.append(ack)
+    return acks
+
+
+def test_an_8m_item_batch_is_refused_before_it_is_decoded(collector: CollectorProcess) -> None:
+    """8 M empty items (16 MB) cost 1.78 GB of collector memory when decoded before counting."""
+    enrolled = enroll(collector)
+    small = [measurement(enrolled.probe_id) for _ in range(3)]
+    before_mb = peak_rss_mb(collector.process.pid)
+    empty_items = b"\x12\x00" * 8_000_000
+    with pytest.raises(grpc.RpcError) as failure:
+        submit_raw(collector, enrolled.credential, [batch("small", small).SerializeToString(), empty_items])
+    assert failure.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    assert "more than 5000 measurements" in (failure.value.details() or "")
+    peak_mb = peak_rss_mb(collector.process.pid)
+    print(f"collector peak RSS: {before_mb:.0f} MB before, {peak_mb:.0f} MB after an 8 M-item batch")
+    assert peak_mb - before_mb < 200  # the message itself is 16 MB; decoding it all took 1.7 GB
+    assert stored_ids(collector, [m.id for m in small]) == {m.id for m in small}
+
+
+def test_malformed_wire_bytes_are_invalid_argument(collector: CollectorProcess) -> None:
+    enrolled = enroll(collector)
+    with pytest.raises(grpc.RpcError) as failure:
+        submit_raw(collector, enrolled.credential, [b"\x12\xff\xff\xff\x0f" + b"\x00" * 20_000])
+    assert failure.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_poisoned_numbers_and_huge_strings_are_rejected_per_item(collector: CollectorProcess) -> None:
+    enrolled = enroll(collector)
+    probe = enrolled.probe_id
+    infinite, huge, zone, detail = (measurement(probe) for _ in range(4))
+    infinite.icmp.avg_rtt_ms = float("inf")
+    huge.icmp.avg_rtt_ms = 1e308
+    zone.target.address = "::1%" + "z" * 1000
+    detail.outcome = 2  # a failure, with a 1 MB detail
+    detail.failure.kind = "generic_timeout_error"
+    detail.failure.detail = "d" * 1_000_000
+    fine = measurement(probe)
+    (ack,) = submit(collector, enrolled.credential, [batch("b", [infinite, huge, zone, detail, fine])])
+    assert ack.accepted == 1
+    assert [(r.index, r.field) for r in ack.rejected] == [
+        (0, "icmp.avg_rtt_ms"),
+        (1, "icmp.avg_rtt_ms"),
+        (2, "target.address"),
+        (3, ""),  # over 64 KiB encoded: refused from its length, before decoding
+    ]
+    assert stored_ids(collector, [m.id for m in (infinite, huge, zone, detail, fine)]) == {fine.id}
+
+
+@pytest.fixture
+def century_collector(tmp_path: Path) -> Iterator[CollectorProcess]:
+    handle = start_collector(tmp_path / "collector", "--round-seconds", "3600", "--retention", "36500d")
+    try:
+        yield handle
+    finally:
+        handle.stop(signal.SIGKILL)
+
+
+def test_a_start_before_1970_is_one_rejection_not_an_unacked_batch(
+    century_collector: CollectorProcess,
+) -> None:
+    """Issue 19 (9): with retention past 1970 an assertion fired and the batch got UNKNOWN."""
+    enrolled = enroll(century_collector)
+    before_1970 = measurement(enrolled.probe_id)
+    before_1970.started_at.seconds = -100
+    fine = measurement(enrolled.probe_id)
+    (ack,) = submit(century_collector, enrolled.credential, [batch("b", [before_1970, fine])])
+    assert ack.accepted == 1
+    assert [(r.index, r.field, r.reason) for r in ack.rejected] == [
+        (0, "started_at", probe_service_pb2.REJECT_REASON_MALFORMED)
+    ]
