@@ -124,7 +124,7 @@ class CollectorApp:
         if cached is not None and not fresh and now - cached[0] < AUTH_CACHE_S:
             probe = cached[1]
         else:
-            found = await self.blocking(self.storage.probe_by_credential, digest)
+            found = await storage_call(self, context, self.storage.probe_by_credential, digest)
             if found is None:
                 self._probe_cache.pop(digest, None)
                 await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown probe credential")
@@ -154,7 +154,7 @@ class CollectorApp:
         if cached is not None and now - cached[0] < AUTH_CACHE_S:
             role = cached[1]
         else:
-            role = await self.blocking(self.storage.credential_role, digest)
+            role = await storage_call(self, context, self.storage.credential_role, digest)
             self._operator_cache[digest] = (now, role)
         if role is None:
             await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown credential")

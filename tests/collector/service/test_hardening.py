@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import signal
+import stat
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import grpc
 import pytest
@@ -12,8 +14,10 @@ import pytest
 from tests.collector.conftest import CollectorProcess, enroll, start_collector
 from tests.collector.factories import batch, measurement
 from tests.collector.service.test_probe_service import stored_ids, submit
+from tests.collector.tcp_proxy import TcpProxy
+from tests.scaleout import pg
 from vantage.collector.service.auth import bearer_metadata
-from vantage.v1 import probe_service_pb2
+from vantage.v1 import probe_service_pb2, probe_service_pb2_grpc
 
 SUBMIT = "/vantage.v1.ProbeService/SubmitResults"
 
@@ -107,3 +111,50 @@ def test_a_start_before_1970_is_one_rejection_not_an_unacked_batch(
     assert [(r.index, r.field, r.reason) for r in ack.rejected] == [
         (0, "started_at", probe_service_pb2.REJECT_REASON_MALFORMED)
     ]
+
+
+def test_data_dir_and_database_files_are_made_private_at_every_start(tmp_path: Path) -> None:
+    """Issue 19 (11): an existing data dir stayed as it was, database files were 0644."""
+    data_dir = tmp_path / "collector"
+    first = start_collector(data_dir, "--round-seconds", "3600")
+    first.stop()
+    files = [path for path in data_dir.iterdir() if path.name.startswith("collector.sqlite3")]
+    assert files
+    assert {stat.S_IMODE(path.stat().st_mode) for path in files} <= {0o600}
+    data_dir.chmod(0o755)
+    for path in files:
+        path.chmod(0o644)
+    second = start_collector(data_dir, "--round-seconds", "3600")
+    try:
+        assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+        modes = {
+            path.name: stat.S_IMODE(path.stat().st_mode) for path in data_dir.iterdir() if path.is_file()
+        }
+        assert set(modes.values()) == {0o600}, modes
+    finally:
+        second.stop(signal.SIGKILL)
+
+
+def test_a_database_outage_is_unavailable_for_probe_credentials(tmp_path: Path) -> None:
+    """Issue 19 (10): the credential lookup failed with UNKNOWN; docs/ingest.md says UNAVAILABLE."""
+    pg.require_server()
+    dsn = urlsplit(pg.postgres_dsn())
+    proxy = TcpProxy((dsn.hostname or "127.0.0.1", dsn.port or 5432))
+    schema = pg.create_schema("outage")
+    proxied = urlunsplit(dsn._replace(netloc=f"{dsn.username}:{dsn.password}@127.0.0.1:{proxy.port}"))
+    handle = start_collector(
+        tmp_path / "collector", "--round-seconds", "3600", "--db", pg.with_search_path(proxied, schema)
+    )
+    try:
+        enrolled = enroll(handle)
+        proxy.cut()
+        for credential in (enrolled.credential, "vpc_never-issued"):
+            with handle.channel() as channel, pytest.raises(grpc.RpcError) as failure:
+                probe_service_pb2_grpc.ProbeServiceStub(channel).Heartbeat(
+                    probe_service_pb2.HeartbeatRequest(), metadata=bearer_metadata(credential), timeout=60
+                )
+            assert failure.value.code() == grpc.StatusCode.UNAVAILABLE, failure.value.details()
+    finally:
+        handle.stop(signal.SIGKILL)
+        proxy.cut()
+        pg.drop_schema(schema)
