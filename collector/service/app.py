@@ -15,10 +15,11 @@ import asyncio
 import functools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
 
@@ -34,15 +35,50 @@ from vantage.collector.storage.records import CredentialRole, ProbeContact, Prob
 
 log = logging.getLogger("vantage.collector")
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 # How long a credential→probe answer is trusted before the database is asked
 # again: a revocation by another collector on the same database takes effect
 # within this time (revocations through this collector take effect at once).
 AUTH_CACHE_S = 5.0
+# At most this many credential answers are remembered (least recently used dropped first):
+# the keys are what clients send, so guesses must not grow memory (issue 19). A fleet larger
+# than this only costs a database lookup per call beyond it.
+AUTH_CACHE_ENTRIES = 16384
 # Storage work runs on this many threads; SQLite serialises writes anyway, the
 # extra threads let validation of one batch overlap another's commit and let
 # queries run beside ingest.
 DEFAULT_WORKER_THREADS = 4
+
+
+class BoundedCache(Generic[K, V]):
+    """A dict of at most `capacity` entries that drops the least recently used first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def items(self) -> list[tuple[K, V]]:
+        return list(self._entries.items())
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +128,10 @@ class CollectorApp:
             config.round_seconds,
             DiscoveryBounds(config.discovery_block_budget_per_hour, config.discovery_rate_pps),
         )
-        self._probe_cache: dict[str, tuple[float, ProbeRecord]] = {}
-        self._operator_cache: dict[str, tuple[float, CredentialRole | None]] = {}
+        self._probe_cache: BoundedCache[str, tuple[float, ProbeRecord]] = BoundedCache(AUTH_CACHE_ENTRIES)
+        self._operator_cache: BoundedCache[str, tuple[float, CredentialRole | None]] = BoundedCache(
+            AUTH_CACHE_ENTRIES
+        )
         # Suspect probes from the latest computed round (for ListProbes).
         self.suspect_probes: frozenset[str] = frozenset()
 
@@ -126,19 +164,19 @@ class CollectorApp:
         else:
             found = await storage_call(self, context, self.storage.probe_by_credential, digest)
             if found is None:
-                self._probe_cache.pop(digest, None)
+                self._probe_cache.pop(digest)
                 await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown probe credential")
             probe = found
-            self._probe_cache[digest] = (now, probe)
+            self._probe_cache.put(digest, (now, probe))
         if probe.revoked:
             await abort(context, grpc.StatusCode.UNAUTHENTICATED, f"probe {probe.probe_id} is revoked")
         return probe
 
     def forget_probe(self, probe_id: str) -> None:
         """Drop cached auth answers for a probe (after a revocation or a pin here)."""
-        for digest, (_, probe) in list(self._probe_cache.items()):
+        for digest, (_, probe) in self._probe_cache.items():
             if probe.probe_id == probe_id:
-                self._probe_cache.pop(digest, None)
+                self._probe_cache.pop(digest)
 
     async def require_operator(
         self, context: grpc.aio.ServicerContext[Any, Any], roles: Collection[CredentialRole]
@@ -155,7 +193,7 @@ class CollectorApp:
             role = cached[1]
         else:
             role = await storage_call(self, context, self.storage.credential_role, digest)
-            self._operator_cache[digest] = (now, role)
+            self._operator_cache.put(digest, (now, role))
         if role is None:
             await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown credential")
         if role not in roles:
