@@ -12,30 +12,12 @@ measurement (a 10 MB failure detail) is rejected before it is decoded.
 
 from __future__ import annotations
 
+from vantage.wireframe import FrameError, skip_value, varint
+
+__all__ = ["FrameError", "TooManyItems", "oversized_items"]
+
 # ResultBatch.measurements = 2, length-delimited: tag (2 << 3) | 2.
 _MEASUREMENTS_TAG = 0x12
-_VARINT, _FIXED64, _LENGTH_DELIMITED, _FIXED32 = 0, 1, 2, 5
-
-
-class FrameError(ValueError):
-    """The bytes are not a well-formed protobuf message (the reason names the offset)."""
-
-
-def _varint(raw: bytes, offset: int) -> tuple[int, int]:
-    value = 0
-    shift = 0
-    end = len(raw)
-    while True:
-        if offset >= end:
-            raise FrameError(f"truncated varint at byte {offset}")
-        byte = raw[offset]
-        offset += 1
-        value |= (byte & 0x7F) << shift
-        if byte < 0x80:
-            return value, offset
-        shift += 7
-        if shift >= 64:
-            raise FrameError(f"varint longer than 10 bytes at byte {offset}")
 
 
 class TooManyItems(ValueError):
@@ -59,7 +41,7 @@ def oversized_items(raw: bytes, *, max_items: int, max_item_bytes: int) -> tuple
             if length < 0x80:
                 offset += 2 + length
             else:
-                length, offset = _varint(raw, offset + 1)
+                length, offset = varint(raw, offset + 1)
                 offset += length
                 if length > max_item_bytes:
                     oversized.append(count)
@@ -67,19 +49,8 @@ def oversized_items(raw: bytes, *, max_items: int, max_item_bytes: int) -> tuple
             if count > max_items:
                 raise TooManyItems(f"more than {max_items} measurements")
             continue
-        key, offset = _varint(raw, offset)
-        wire_type = key & 7
-        if wire_type == _VARINT:
-            _, offset = _varint(raw, offset)
-        elif wire_type == _FIXED64:
-            offset += 8
-        elif wire_type == _FIXED32:
-            offset += 4
-        elif wire_type == _LENGTH_DELIMITED:
-            length, offset = _varint(raw, offset)
-            offset += length
-        else:
-            raise FrameError(f"wire type {wire_type} of field {key >> 3} at byte {offset}")
+        key, offset = varint(raw, offset)
+        offset = skip_value(raw, offset, key)
     if offset > end:
         raise FrameError(f"a field runs {offset - end} bytes past the end of the message")
     return tuple(oversized)

@@ -83,6 +83,9 @@ class Daemon:
             max_concurrency=config.max_concurrency,
             max_tasks_per_round=config.max_tasks_per_round,
             allow_ranges=config.allow_range,
+            max_icmp_count=config.max_icmp_count,
+            max_timeout_ms=config.max_timeout_ms,
+            max_interval_ms=config.max_interval_ms,
         )
         self.backoff = BackoffPolicy(max_delay_s=config.retry_max_seconds)
         self.link = Link(
@@ -94,6 +97,7 @@ class Daemon:
             revoked_backoff_s=config.revoked_backoff_seconds,
             rng=rng,
             metrics=self.metrics,
+            plan_decoder=wire.plan_decoder(config.max_tasks_per_round),
         )
         self.stop = asyncio.Event()
         self.capabilities = wire.capabilities(icmp=icmp_available(), ipv6=ipv6_routable())
@@ -223,13 +227,14 @@ class Daemon:
         taken = cap_plan(len(received.tasks), self.policy)
         tasks = received.tasks[:taken]
         if new_round:
-            cut = len(received.tasks) - taken
+            offered = len(received.tasks) + received.tasks_cut  # the cut while decoding, too
+            cut = offered - taken
             if cut:
                 self.metrics.refused.labels(reason="over-task-cap").inc(cut)
                 log.warning(
                     "round %d: the plan has %d tasks, more than --max-tasks-per-round %d: %d not measured",
                     received.timing.round,
-                    len(received.tasks),
+                    offered,
                     taken,
                     cut,
                 )
