@@ -25,6 +25,7 @@ import grpc
 
 from vantage.collector.service.address_guard import AddressGuard
 from vantage.collector.service.auth import bearer_token, hash_secret
+from vantage.collector.service.auth_limit import FailureLimiter
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.discovery import DiscoveryBounds, DiscoveryRuntime
 from vantage.collector.service.event_fanout import EventHub
@@ -132,6 +133,8 @@ class CollectorApp:
         self._operator_cache: BoundedCache[str, tuple[float, CredentialRole | None]] = BoundedCache(
             AUTH_CACHE_ENTRIES
         )
+        # Failed authentications per source address (auth_limit.py).
+        self.auth_failures = FailureLimiter(config.auth_limits)
         # Suspect probes from the latest computed round (for ListProbes).
         self.suspect_probes: frozenset[str] = frozenset()
 
@@ -148,24 +151,58 @@ class CollectorApp:
         return number * self.config.round_seconds
 
     # ------------------------------------------------------------ auth
+    async def refuse_if_blocked(self, context: grpc.aio.ServicerContext[Any, Any], kind: str) -> None:
+        """RESOURCE_EXHAUSTED when the caller's address failed authentication too often
+        (auth_limit.py); the caller checks first that the credential is not one known good."""
+        address = parse_peer(context.peer()).address
+        wait_s = self.auth_failures.blocked_for_s(address, time.monotonic())
+        if wait_s > 0:
+            if self.metrics is not None:
+                self.metrics.observe_auth(kind=kind, throttled=True)
+            await abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"too many failed authentications from {address}: retry in {wait_s:.0f} s",
+            )
+
+    async def auth_failed(
+        self, context: grpc.aio.ServicerContext[Any, Any], kind: str, message: str
+    ) -> NoReturn:
+        """Count a failed authentication against the caller's address, then UNAUTHENTICATED."""
+        address = parse_peer(context.peer()).address
+        limits = self.auth_failures.limits
+        if self.auth_failures.failed(address, time.monotonic()):
+            log.warning(
+                "%d failed authentications from %s within %.0f s: refusing its unknown credentials"
+                " for %.0f s",
+                limits.max_failures,
+                address,
+                limits.window_s,
+                limits.block_s,
+            )
+        if self.metrics is not None:
+            self.metrics.observe_auth(kind=kind, throttled=False)
+        await abort(context, grpc.StatusCode.UNAUTHENTICATED, message)
+
     async def authenticate_probe(
         self, context: grpc.aio.ServicerContext[Any, Any], *, fresh: bool = False
     ) -> ProbeRecord:
         credential = bearer_token(context.invocation_metadata())
         if credential is None:
-            await abort(
-                context, grpc.StatusCode.UNAUTHENTICATED, "missing `authorization: Bearer <credential>`"
-            )
+            await self.refuse_if_blocked(context, "probe")
+            await self.auth_failed(context, "probe", "missing `authorization: Bearer <credential>`")
         digest = hash_secret(credential)
         now = time.monotonic()
         cached = self._probe_cache.get(digest)
+        if cached is None:  # a credential never seen good here: subject to the failure limit
+            await self.refuse_if_blocked(context, "probe")
         if cached is not None and not fresh and now - cached[0] < AUTH_CACHE_S:
             probe = cached[1]
         else:
             found = await storage_call(self, context, self.storage.probe_by_credential, digest)
             if found is None:
                 self._probe_cache.pop(digest)
-                await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown probe credential")
+                await self.auth_failed(context, "probe", "unknown probe credential")
             probe = found
             self._probe_cache.put(digest, (now, probe))
         if probe.revoked:
@@ -183,19 +220,20 @@ class CollectorApp:
     ) -> CredentialRole:
         credential = bearer_token(context.invocation_metadata())
         if credential is None:
-            await abort(
-                context, grpc.StatusCode.UNAUTHENTICATED, "missing `authorization: Bearer <credential>`"
-            )
+            await self.refuse_if_blocked(context, "operator")
+            await self.auth_failed(context, "operator", "missing `authorization: Bearer <credential>`")
         digest = hash_secret(credential)
         now = time.monotonic()
         cached = self._operator_cache.get(digest)
+        if cached is None or cached[1] is None:  # never seen good here: subject to the failure limit
+            await self.refuse_if_blocked(context, "operator")
         if cached is not None and now - cached[0] < AUTH_CACHE_S:
             role = cached[1]
         else:
             role = await storage_call(self, context, self.storage.credential_role, digest)
             self._operator_cache.put(digest, (now, role))
         if role is None:
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown credential")
+            await self.auth_failed(context, "operator", "unknown credential")
         if role not in roles:
             await abort(
                 context, grpc.StatusCode.PERMISSION_DENIED, f"a {role.value} credential cannot do this"

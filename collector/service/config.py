@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
+from vantage.collector.service.auth_limit import FailureLimits
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
     DEFAULT_MAX_BATCH_ITEMS,
@@ -47,6 +48,8 @@ class CollectorConfig:
     # from): echo requests per /24 per hour, and per second over all campaigns.
     discovery_block_budget_per_hour: int = DEFAULT_BLOCK_BUDGET_PER_HOUR
     discovery_rate_pps: float = DEFAULT_CAMPAIGN_RATE_PPS
+    # Failed authentications per source address before it is refused for a while.
+    auth_limits: FailureLimits = field(default_factory=FailureLimits)
 
     @property
     def silent_after_s(self) -> float:

@@ -45,8 +45,9 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         context: grpc.aio.ServicerContext[probe_service_pb2.EnrollRequest, probe_service_pb2.EnrollResponse],
     ) -> probe_service_pb2.EnrollResponse:
         app = self.app
+        await app.refuse_if_blocked(context, "enrollment")  # a token cannot be known good before use
         if not request.enrollment_token:
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing enrollment token")
+            await app.auth_failed(context, "enrollment", "missing enrollment token")
         now = app.clock()
         probe_id = str(uuid.uuid4())
         credential = new_secret(PROBE_CREDENTIAL_PREFIX)
@@ -80,7 +81,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             app, context, app.storage.enroll_probe, hash_secret(request.enrollment_token), probe, now
         )
         if status is not TokenStatus.OK:
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, TOKEN_PROBLEMS[status])
+            await app.auth_failed(context, "enrollment", TOKEN_PROBLEMS[status])
         log.info(
             "probe %s enrolled from %s (AS%d %s)", probe_id, probe.address, probe.asn, probe.country or "??"
         )

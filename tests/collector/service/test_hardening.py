@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import stat
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -11,12 +12,13 @@ from urllib.parse import urlsplit, urlunsplit
 import grpc
 import pytest
 
-from tests.collector.conftest import CollectorProcess, enroll, start_collector
+from tests.collector.conftest import CollectorProcess, create_token, enroll, start_collector
 from tests.collector.factories import batch, measurement
 from tests.collector.service.test_probe_service import stored_ids, submit
 from tests.collector.tcp_proxy import TcpProxy
 from tests.scaleout import pg
 from vantage.collector.service.auth import bearer_metadata
+from vantage.collector.service.auth_limit import DEFAULT_MAX_FAILURES
 from vantage.v1 import probe_service_pb2, probe_service_pb2_grpc
 
 SUBMIT = "/vantage.v1.ProbeService/SubmitResults"
@@ -158,3 +160,56 @@ def test_a_database_outage_is_unavailable_for_probe_credentials(tmp_path: Path) 
         handle.stop(signal.SIGKILL)
         proxy.cut()
         pg.drop_schema(schema)
+
+
+@pytest.fixture
+def metered_collector(tmp_path: Path) -> Iterator[CollectorProcess]:
+    handle = start_collector(tmp_path / "collector", "--round-seconds", "3600", "--metrics", "127.0.0.1:0")
+    try:
+        yield handle
+    finally:
+        handle.stop(signal.SIGKILL)
+
+
+def metrics_text(collector: CollectorProcess) -> str:
+    line = next(line for line in collector.lines if line.startswith("collector metrics on "))
+    url = line.split(" on ", 1)[1].strip()
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode())
+
+
+def heartbeat_code(collector: CollectorProcess, credential: str) -> grpc.StatusCode:
+    with collector.channel() as channel:
+        try:
+            probe_service_pb2_grpc.ProbeServiceStub(channel).Heartbeat(
+                probe_service_pb2.HeartbeatRequest(), metadata=bearer_metadata(credential), timeout=10
+            )
+        except grpc.RpcError as failure:
+            return failure.code()
+    return grpc.StatusCode.OK
+
+
+def test_guessing_from_one_address_is_limited_and_enrolled_probes_are_not(
+    metered_collector: CollectorProcess,
+) -> None:
+    """Issue 19 (3): ~750 probe, 800 enrollment and 970 admin guesses a second were answered."""
+    collector = metered_collector
+    enrolled = enroll(collector)
+    assert heartbeat_code(collector, enrolled.credential) is grpc.StatusCode.OK
+    codes = [heartbeat_code(collector, f"vpc_guess-{n}") for n in range(DEFAULT_MAX_FAILURES)]
+    assert set(codes) == {grpc.StatusCode.UNAUTHENTICATED}
+    assert heartbeat_code(collector, "vpc_guess-next") is grpc.StatusCode.RESOURCE_EXHAUSTED
+    with collector.channel() as channel, pytest.raises(grpc.RpcError) as enrollment:
+        probe_service_pb2_grpc.ProbeServiceStub(channel).Enroll(
+            probe_service_pb2.EnrollRequest(enrollment_token="vet_guess"), timeout=10
+        )
+    assert enrollment.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    # The probe that authenticated before, from the same address, goes on as ever; so does the
+    # admin (its credential authenticated when the test created the enrollment token).
+    for _ in range(3):
+        assert heartbeat_code(collector, enrolled.credential) is grpc.StatusCode.OK
+    create_token(collector)
+    text = metrics_text(collector)
+    assert f'vantage_auth_failures_total{{kind="probe"}} {float(DEFAULT_MAX_FAILURES)}' in text
+    assert 'vantage_auth_throttled_total{kind="probe"} 1.0' in text
+    assert 'vantage_auth_throttled_total{kind="enrollment"} 1.0' in text
