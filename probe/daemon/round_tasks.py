@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from vantage.kinds import Protocol
 from vantage.probe.daemon import wire
 from vantage.probe.daemon.metrics import ProbeMetrics
-from vantage.probe.daemon.outbox import AsyncOutbox, NewResult
+from vantage.probe.daemon.outbox import AsyncOutbox, NewResult, OutboxFull
 from vantage.probe.daemon.plan import PlannedTask, request_from_task, task_host, with_address
 from vantage.probe.daemon.policy import (
     NOT_AN_ADDRESS,
@@ -87,7 +87,12 @@ class ResultWriter:
             return
         pending, labels = self._pending, self._labels
         self._pending, self._labels = [], []
-        outcome = await self._outbox.add(pending)
+        try:
+            outcome = await self._outbox.add(pending)
+        except OutboxFull as full:  # keep measuring and uploading; these results are lost
+            self._metrics.disk_full_dropped.inc(full.count)
+            log.error("%s; measuring and uploading go on", full)
+            return
         self.written += outcome.added
         self._metrics.observe_written(labels, outcome)
         if outcome.dropped:

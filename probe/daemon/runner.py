@@ -165,7 +165,14 @@ class Daemon:
                     continue
                 fetch_failures = 0
                 self.round_length_s = received.timing.round_length_s
-                save_plan(self.config.state_dir, encoded, received_at)
+                try:
+                    save_plan(self.config.state_dir, encoded, received_at)
+                except OSError as exc:  # a full disk: measure from memory, keep the probe alive
+                    log.error(
+                        "cannot save the work plan in %s (%s): measuring from memory",
+                        self.config.state_dir,
+                        exc,
+                    )
                 new_round = state.plan is None or received.timing.round != state.plan.round
                 tasks = self._accept_plan(received, new_round)
                 state = replace(

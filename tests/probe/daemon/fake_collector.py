@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent import futures
 from typing import Any
 
@@ -21,10 +21,11 @@ SERVICE = "vantage.v1.ProbeService"
 
 
 class FakeCollector:
-    def __init__(self, plan: bytes) -> None:
-        self.plan = plan
+    def __init__(self, plan: bytes | Callable[[], bytes]) -> None:
+        self.plan = plan  # the bytes, or a function making them at each GetWork (rounds move on)
         self.received: list[measurement_pb2.Measurement] = []
         self.get_work_calls = 0
+        self.accepting = True  # False: SubmitResults answers UNAVAILABLE (results pile up)
         self._lock = threading.Lock()
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
         handlers = {
@@ -68,9 +69,11 @@ class FakeCollector:
     def _get_work(self, request: Any, context: Any) -> bytes:
         with self._lock:
             self.get_work_calls += 1
-        return self.plan
+        return self.plan() if callable(self.plan) else self.plan
 
     def _submit(self, batches: Iterator[probe_service_pb2.ResultBatch], context: Any) -> Iterator[Any]:
+        if not self.accepting:
+            context.abort(grpc.StatusCode.UNAVAILABLE, "not accepting results now")
         for batch in batches:
             with self._lock:
                 self.received.extend(batch.measurements)
