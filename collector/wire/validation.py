@@ -206,7 +206,8 @@ def check_measurement(
     target_id = target.target_id
     protocol = m.protocol
     outcome = m.outcome
-    kind = m.failure.kind
+    failure = m.failure
+    kind = failure.kind
     round_number = m.round
     task_id = m.task_id
     source = m.source_address
@@ -227,7 +228,7 @@ def check_measurement(
         and (not source or normalized_address(source) is not None)
         and ((kind in FAILURE_KINDS) if kind else outcome not in _FAILURE_OUTCOMES)
         and len(task_id) <= MAX_TEXT_LENGTH
-        and len(m.failure.detail) <= MAX_TEXT_LENGTH
+        and len(failure.detail) <= MAX_TEXT_LENGTH
         and len(m.probe_version) <= MAX_NAME_LENGTH
         and bad_timing(m) is None
     ):
@@ -299,7 +300,8 @@ def check_batch(
         canonical = (memo[address] if address in memo else normalize(address)) if address else ""
         protocol = m.protocol
         outcome = m.outcome
-        kind = m.failure.kind
+        failure = m.failure
+        kind = failure.kind
         round_number = m.round
         source = m.source_address
         if (
@@ -318,7 +320,7 @@ def check_batch(
             and (not source or normalize(source) is not None)
             and ((kind in failure_kinds) if kind else outcome not in failure_outcomes)
             and len(m.task_id) <= MAX_TEXT_LENGTH
-            and len(m.failure.detail) <= MAX_TEXT_LENGTH
+            and len(failure.detail) <= MAX_TEXT_LENGTH
             and len(m.probe_version) <= MAX_NAME_LENGTH
             and timing_problem(m) is None
             and not (oversized and index in oversized)
