@@ -16,9 +16,12 @@ interpreter start and imports. Python runs from compiled bytecode, as after `pip
 (which writes the .pyc files): the bench compiles the package first and clears
 PYTHONDONTWRITEBYTECODE for its children, because with that variable set (as in some shells
 and containers) and no .pyc present, every start recompiles the ~60 modules it imports.
-Peer: `fping -i 0 -r 0 -t 1000 -a -g PREFIX` (Debian's fping, the C reference sweeper).
-Printed: targets/s for each, the ratio, the share of targets whose reply was matched, and
-each process's peak RSS (wait4's ru_maxrss). Bar (issue 3): at least fping's rate, every reply
+Every input form a user has is measured against fping given the same targets the same way
+(issue 18): a PREFIX (`fping -g`), a --targets-file (`fping -f`), the addresses as arguments;
+ours also with --json. Peer: `fping -i 0 -r 0 -t 1000 -a` (Debian's fping, the C reference
+sweeper). Printed: targets/s for each, the ratio to fping for the same input (best runs and
+medians), the share of targets whose reply was matched, and each process's peak RSS (wait4's
+ru_maxrss). Bar (issue 3): at least fping's rate, every reply
 matched, peak RSS < 150 MB. Measured here before: fping ≈ 60k targets/s on this kind of machine.
 """
 
@@ -111,34 +114,24 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="vtpa-bench-"))
     lab = ProbeLab(workdir)
     # Per tool, per run: (seconds, share of targets matched, peak RSS kB, CPU seconds).
-    rows: dict[str, list[tuple[float, float, int, float]]] = {
-        "engine": [],
-        "inline": [],
-        "cli": [],
-        "fping": [],
-    }
+    rows: dict[str, list[tuple[float, float, int, float]]] = {name: [] for name in LABELS}
+    hosts = [str(address) for address in ipaddress.ip_network(args.prefix).hosts()]
+    targets_file = workdir / "targets.txt"
+    targets_file.write_text("\n".join(hosts) + "\n")
+    # The same targets in each input form, for fping and for us (issue 18: every path a user takes).
+    inputs = {"prefix": [args.prefix], "file": ["--targets-file", str(targets_file)], "args": hosts}
+    fping_inputs = {"prefix": ["-g", args.prefix], "file": ["-f", str(targets_file)], "args": hosts}
     try:
         lab.build_network(stage_failures=False)
         ns = ["ip", "netns", "exec", lab.probe_ns]
         out = str(workdir / "out.txt")
         for _ in range(args.repeat):
-            # fping: alive targets are printed one per line (-a).
-            fping = [
-                *ns,
-                "fping",
-                "-i",
-                "0",
-                "-r",
-                "0",
-                "-t",
-                str(int(args.timeout_ms)),
-                "-a",
-                "-g",
-                args.prefix,
-            ]
-            elapsed, cpu, rss = run_with_rusage(fping, out)
-            alive = sum(1 for line in Path(out).read_text().splitlines() if line.strip())
-            rows["fping"].append((elapsed, alive / targets, rss, cpu))
+            for form, given in fping_inputs.items():
+                # fping: alive targets are printed one per line (-a).
+                fping = [*ns, "fping", "-i", "0", "-r", "0", "-t", str(int(args.timeout_ms)), "-a", *given]
+                elapsed, cpu, rss = run_with_rusage(fping, out)
+                alive = sum(1 for line in Path(out).read_text().splitlines() if line.strip())
+                rows[f"fping {form}"].append((elapsed, alive / targets, rss, cpu))
             # Ours, the engine: timed inside the process, from the first request to the last result.
             for name, sender in (("engine", "auto"), ("inline", "inline")):
                 engine = [*ns, sys.executable, __file__, "--inner-sweep", "--prefix", args.prefix,
@@ -147,39 +140,61 @@ def main() -> int:
                 _, cpu, rss = run_with_rusage(engine, out)
                 report = json.loads(Path(out).read_text())
                 rows[name].append((report["elapsed_s"], report["matched"] / targets, rss, cpu))
-            # Ours, the CLI end to end (start, imports, table output to a file).
-            cli = [*ns, VANTAGE, "probe", "measure", "icmp", args.prefix, "--count", "1",
-                   "--rate", str(args.rate), "--timeout", str(args.timeout_ms)]  # fmt: skip
-            elapsed, cpu, rss = run_with_rusage(cli, out)
-            ok = sum(1 for line in Path(out).read_text().splitlines()[1:] if line.rstrip().endswith(" ok"))
-            rows["cli"].append((elapsed, ok / targets, rss, cpu))
+            # Ours, the CLI end to end (start, imports, output to a file): every input form,
+            # as a table and as JSON lines.
+            for form, given in inputs.items():
+                for output in ("table", "json"):
+                    cli = [*ns, VANTAGE, "probe", "measure", "icmp", *given, "--count", "1",
+                           "--rate", str(args.rate), "--timeout", str(args.timeout_ms),
+                           *(["--json"] if output == "json" else [])]  # fmt: skip
+                    elapsed, cpu, rss = run_with_rusage(cli, out)
+                    rows[f"cli {form} {output}"].append((elapsed, _answered(out, output) / targets, rss, cpu))
     finally:
         lab.close()
         shutil.rmtree(workdir, ignore_errors=True)
     best = {name: min(runs) for name, runs in rows.items()}  # the fastest run of each
-    print(f"ICMP sweep of {targets} addresses ({args.prefix}), {args.repeat} run(s) each, best shown")
-    print(f"{'tool':<34}{'targets/s':>11}{'matched':>9}{'peak RSS':>10}{'CPU s':>7}   all runs (s)")
-    labels = {
-        "fping": "fping -i0 (peer)",
-        "engine": "vantage engine (measure's path)",
-        "inline": "vantage engine, sender inline",
-        "cli": "vantage probe measure icmp (CLI)",
-    }
-    for name in ("fping", "engine", "inline", "cli"):
-        elapsed, share, rss, cpu = best[name]
-        runs = ", ".join(f"{run[0]:.2f}" for run in rows[name])
-        rate = targets / elapsed
-        print(f"{labels[name]:<34}{rate:>11,.0f}{share:>9.2%}{rss / 1024:>7.0f} MB{cpu:>7.2f}   {runs}")
-    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
-    print("CPU s: user + system of the process and its children (the forked sender's included)")
-    fping_rate = targets / best["fping"][0]
-    print(f"ratio of the best runs: engine/fping {targets / best['engine'][0] / fping_rate:.2f}x; "
-          f"CLI/fping {targets / best['cli'][0] / fping_rate:.2f}x")  # fmt: skip
     # Medians too: on a shared machine one lucky run should not carry the verdict.
     median = {name: statistics.median(run[0] for run in runs) for name, runs in rows.items()}
-    print(f"ratio of the medians: engine/fping {median['fping'] / median['engine']:.2f}x; "
-          f"CLI/fping {median['fping'] / median['cli']:.2f}x")  # fmt: skip
+    print(f"ICMP sweep of {targets} addresses ({args.prefix}), {args.repeat} run(s) each, best shown")
+    print(f"{'tool':<46}{'targets/s':>10}{'matched':>9}{'RSS':>8}{'CPU s':>7}"
+          f"{'vs fping':>10}{'median':>8}   all runs (s)")  # fmt: skip
+    for name, label in LABELS.items():
+        elapsed, share, rss, cpu = best[name]
+        runs = ", ".join(f"{run[0]:.2f}" for run in rows[name])
+        # Each of ours against fping given the same targets the same way (engine rows: PREFIX).
+        peer = "fping " + (name.split()[1] if name.startswith("cli") else "prefix")
+        ratio, median_ratio = best[peer][0] / elapsed, median[peer] / median[name]
+        print(f"{label:<46}{targets / elapsed:>10,.0f}{share:>9.2%}{rss / 1024:>5.0f} MB{cpu:>7.2f}"
+              f"{ratio:>9.2f}x{median_ratio:>7.2f}x   {runs}")  # fmt: skip
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
+    print("CPU s: user + system of the process and its children (the forked sender's included)")
+    print("vs fping: fping's best time over ours for the same input form (>= 1.00x: as fast)")
     return 0
+
+
+# Rows of the report: fping for each input form, the engine alone, and our CLI for each input
+# form and output form.
+LABELS = {
+    "fping prefix": "fping -g PREFIX (peer)",
+    "fping file": "fping -f FILE (peer)",
+    "fping args": "fping ADDRESS... (peer)",
+    "engine": "vantage engine (measure's path)",
+    "inline": "vantage engine, sender inline",
+    "cli prefix table": "vantage probe measure icmp PREFIX",
+    "cli prefix json": "vantage probe measure icmp PREFIX --json",
+    "cli file table": "vantage ... --targets-file FILE",
+    "cli file json": "vantage ... --targets-file FILE --json",
+    "cli args table": "vantage ... ADDRESS...",
+    "cli args json": "vantage ... ADDRESS... --json",
+}
+
+
+def _answered(path: str, output: str) -> int:
+    """Targets that answered, in a table (rows ending " ok") or JSON lines (OUTCOME_OK)."""
+    lines = Path(path).read_text().splitlines()
+    if output == "json":
+        return sum(1 for line in lines if '"outcome": "OUTCOME_OK"' in line)
+    return sum(1 for line in lines[1:] if line.rstrip().endswith(" ok"))
 
 
 if __name__ == "__main__":

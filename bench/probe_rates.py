@@ -1,7 +1,8 @@
 """DNS queries/s and HTTP measurements/s of the probe engine against lab servers, beside peers.
 
     /work/venv/bin/python bench/probe_rates.py [--dns-queries 3000] [--http-requests 1000]
-                                               [--concurrency 64]
+                                               [--concurrency 64] [--per-request-queries 2000]
+                                               [--per-request-http 200]
 
 Needs root: it builds the probe test lab (tests/probe/engine/netns_lab.py: two namespaces vtpa-XXXX-p
 and vtpa-XXXX-t over veth, dnsmasq and a Python HTTP server in the target namespace, no staged
@@ -16,6 +17,12 @@ at the same concurrency, against the same server:
 
 The servers (dnsmasq, Python's ThreadingHTTPServer) share the same two cores, so the figures
 are a floor for the engine, and the ratio is the comparable number.
+
+Then, per request and one at a time, the CPU (user + system, from wait4) of the paths a user
+takes (issue 18): `vantage probe measure dns --targets-file` (table and --json) against a plain
+dnspython loop and `dig -f` (Debian's bind9-dnsutils; skipped when absent), `vantage probe
+measure http` over HTTPS and HTTP against curl with the same CA bundle and --no-sessionid, and
+HTTP against the HTTP/1.1 work alone (h11 and the body digest over a recorded answer).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -90,6 +98,107 @@ def inner_dnspython(count: int, concurrency: int) -> None:
     print(json.dumps({"ok": ok, "elapsed_s": elapsed}))
 
 
+def inner_dnspython_loop(names_file: str) -> None:
+    """The plain dnspython loop of issue 18: one query after the other, nothing else."""
+    import dns.message
+    import dns.query
+
+    for name in Path(names_file).read_text().split():
+        dns.query.udp(dns.message.make_query(name, "A"), DNS_SERVER, timeout=5)
+
+
+def inner_http_parse(count: int) -> None:
+    """The HTTP/1.1 work alone: h11 writing the engine's request and parsing the lab's answer."""
+    import h11
+
+    from vantage.probe.engine.http import step as http_step
+
+    body = b"<!doctype html><title>Vantage lab page</title><p>hello from the lab</p>\n"
+    response = (b"HTTP/1.0 200 OK\r\nServer: vantage-test/1 Python/3.11.7\r\nDate: Tue, 01 Dec 2026 "
+                b"22:00:00 GMT\r\nContent-Type: text/html\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(body), body))  # fmt: skip
+    start = time.process_time()
+    for _ in range(count):
+        connection = h11.Connection(h11.CLIENT)
+        head = h11.Request(method="GET", target="/", headers=[("Host", WEB_NAME), ("User-Agent", "x"),
+                           ("Accept", "*/*"), ("Connection", "close")])  # fmt: skip
+        connection.send(head)
+        connection.send(h11.EndOfMessage())
+        connection.receive_data(response)
+        digest = http_step.BodyDigest(1 << 20)
+        while True:
+            event = connection.next_event()
+            if isinstance(event, h11.Data):
+                digest.feed(bytes(event.data))
+            elif event is h11.NEED_DATA:
+                connection.receive_data(b"")
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                break
+        digest.sha256  # noqa: B018 (the engine hashes every body)
+    print(json.dumps({"cpu_s": time.process_time() - start}))
+
+
+def _rusage(ns: str, argv: list[str], stdout: Path) -> tuple[float, float]:
+    """(wall seconds, CPU seconds user + system) of a child in the namespace, from wait4."""
+    with open(stdout, "w") as out:
+        start = time.perf_counter()
+        process = subprocess.Popen(["ip", "netns", "exec", ns, *argv], stdout=out, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) not in (0, 1):
+        raise RuntimeError(f"{argv[:6]} exited {os.waitstatus_to_exitcode(status)}")
+    return elapsed, usage.ru_utime + usage.ru_stime
+
+
+def per_request_costs(
+    lab: Any, workdir: Path, queries: int, requests: int
+) -> list[tuple[str, str, float, float]]:
+    """Issue 18's "speed on every path": CPU and wall time per DNS query, HTTPS request and HTTP
+    request, ours through the CLI a user runs, beside dig -f, a plain dnspython loop, curl with the
+    same CA bundle, and the HTTP/1.1 parse alone. Rows: (group, label, ms CPU each, ms wall each)."""
+    from tests.probe.engine.netns_lab import VANTAGE
+
+    ns, out = lab.probe_ns, workdir / "out.txt"
+    names = [f"n{i}.{WEB_NAME}" for i in range(queries)]  # dnsmasq answers every name under it
+    (workdir / "names.txt").write_text("\n".join(names) + "\n")
+    (workdir / "dig.txt").write_text("".join(f"@{DNS_SERVER} {name} A\n" for name in names))
+    rows = []
+
+    def row(group: str, label: str, argv: list[str], count: int) -> None:
+        wall, cpu = _rusage(ns, argv, out)
+        rows.append((group, label, cpu * 1000 / count, wall * 1000 / count))
+
+    measure_dns = [VANTAGE, "probe", "measure", "dns", "--targets-file", str(workdir / "names.txt"),
+                   "--server", DNS_SERVER, "--type", "A", "--rate", "1000000",
+                   "--concurrency", "1"]  # fmt: skip
+    row("dns", "vantage probe measure dns (table)", measure_dns, queries)
+    row("dns", "vantage probe measure dns --json", [*measure_dns, "--json"], queries)
+    row("dns", "plain dnspython loop (peer)", [sys.executable, __file__, "--inner", "dnspython-loop",
+        "--names-file", str(workdir / "names.txt")], queries)  # fmt: skip
+    if shutil.which("dig"):
+        row("dns", "dig -f (peer)", ["dig", "+tries=1", "+time=5", "-f", str(workdir / "dig.txt")], queries)
+    urls = workdir / "urls.txt"
+    for scheme in ("https", "http"):
+        url = f"{scheme}://{WEB_NAME}/"
+        urls.write_text(f"{url}\n" * requests)
+        ours = [VANTAGE, "probe", "measure", "http", "--targets-file", str(urls), "--resolve",
+                f"{WEB_NAME}:{WEB}", "--ca-file", str(lab.ca_file), "--rate", "1000000",
+                "--concurrency", "1", "--json"]  # fmt: skip
+        row(scheme, f"vantage probe measure http {scheme.upper()} --json", ours, requests)
+        config = workdir / "curl.cfg"
+        config.write_text(f'url = "{url}"\noutput = "/dev/null"\n' * requests)
+        port = 443 if scheme == "https" else 80
+        curl = ["curl", "--silent", "--noproxy", "*", "--no-sessionid", "--cacert", str(lab.ca_file),
+                "--resolve", f"{WEB_NAME}:{port}:{WEB}", "--config", str(config)]  # fmt: skip
+        row(scheme, f"curl, {requests} {scheme.upper()} URLs, same CA bundle (peer)", curl, requests)
+    parse = subprocess.run([sys.executable, __file__, "--inner", "http-parse",
+                            "--http-requests", str(requests * 20)],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    parse_ms = json.loads(parse.stdout)["cpu_s"] * 1000 / (requests * 20)
+    rows.append(("http", "HTTP/1.1 parse alone (h11 + body digest)", parse_ms, parse_ms))
+    return rows
+
+
 def _in_namespace(ns: str, argv: list[str]) -> dict[str, float]:
     result = subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True, timeout=300)
     if result.returncode != 0:
@@ -117,8 +226,22 @@ def main() -> int:
     parser.add_argument("--dns-queries", type=int, default=3000)
     parser.add_argument("--http-requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
-    parser.add_argument("--inner", choices=("engine-dns", "engine-http", "dnspython"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--per-request-queries", type=int, default=2000, help="DNS names for the per-query costs"
+    )
+    parser.add_argument(
+        "--per-request-http", type=int, default=200, help="HTTP(S) requests for the per-request costs"
+    )
+    inner_modes = ("engine-dns", "engine-http", "dnspython", "dnspython-loop", "http-parse")
+    parser.add_argument("--inner", choices=inner_modes, help=argparse.SUPPRESS)
+    parser.add_argument("--names-file", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.inner == "dnspython-loop":
+        inner_dnspython_loop(args.names_file)
+        return 0
+    if args.inner == "http-parse":
+        inner_http_parse(args.http_requests)
+        return 0
     if args.inner:
         inner = {
             "engine-dns": inner_engine_dns,
@@ -151,6 +274,7 @@ def main() -> int:
                 args.http_requests,
             ),
         }
+        costs = per_request_costs(lab, workdir, args.per_request_queries, args.per_request_http)
     finally:
         lab.close()
     print(f"concurrency {args.concurrency}; servers: dnsmasq, Python ThreadingHTTPServer (same 2 cores)")
@@ -167,6 +291,27 @@ def main() -> int:
         print(f"{labels[key]:<44}{rates[key]:>11,.0f}{int(figure['ok']):>8}/{count}")
     print(f"ratio DNS engine/dnspython: {rates['dns engine'] / rates['dns dnspython']:.2f}x; "
           f"HTTP engine/curl: {rates['http engine'] / rates['http curl']:.2f}x")  # fmt: skip
+    print()
+    print(
+        "Per request, one at a time (issue 18: every path a user takes); CPU = user + system of the process"
+    )
+    print(f"{'':<58}{'CPU ms':>8}{'wall ms':>9}")
+    for _group, label, cpu_ms, wall_ms in costs:
+        print(f"{label:<58}{cpu_ms:>8.3f}{wall_ms:>9.3f}")
+    cost = {label: cpu_ms for _group, label, cpu_ms, _wall in costs}
+    first = {group: next(c for g, _l, c, _w in costs if g == group) for group, *_ in costs}
+    peer = {
+        group: [(label, c) for g, label, c, _w in costs if g == group and "(peer)" in label]
+        for group, *_ in costs
+    }
+    print("ratios (ours over the peer's CPU per request; <= 1.00x: at least as fast):")
+    for group, peers in peer.items():
+        for label, peer_ms in peers:
+            ratio = first[group] / peer_ms
+            print(f"  {group}: vantage {first[group]:.3f} ms / {label} {peer_ms:.3f} ms = {ratio:.2f}x")
+    parse_ms = cost["HTTP/1.1 parse alone (h11 + body digest)"]
+    print(f"  http: vantage {first['http']:.3f} ms / the HTTP/1.1 parse alone {parse_ms:.3f} ms = "
+          f"{first['http'] / parse_ms:.1f}x (goal <= 2x)")  # fmt: skip
     print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs (shared machine)")
     return 0
 

@@ -49,6 +49,10 @@ def result_to_proto(
     )
     measurement.started_at.FromDatetime(result.started_at)
     measurement.duration.FromTimedelta(timedelta(milliseconds=result.duration_ms))
+    if result.probe_load is not None:
+        measurement.probe_load.in_flight = result.probe_load.in_flight
+        measurement.probe_load.loop_lag_ms = result.probe_load.loop_lag_ms
+        measurement.probe_load.SetInParent()
     if result.failure is not None:
         measurement.failure.kind = result.failure.kind
         measurement.failure.operation = int(result.failure.operation)  # type: ignore[assignment]
@@ -64,6 +68,7 @@ def result_to_proto(
         measurement.tcp.address = details.address
         measurement.tcp.port = details.port
         measurement.tcp.connect_ms = details.connect_ms
+        measurement.tcp.connect_rtt_ms = details.connect_rtt_ms
     return measurement
 
 
@@ -125,12 +130,24 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
     out.timings.tls_ms = timings.tls_ms
     out.timings.first_byte_ms = timings.first_byte_ms
     out.timings.total_ms = timings.total_ms
+    out.timings.connect_rtt_ms = timings.connect_rtt_ms
     for name, value in details.headers:
         out.headers[name] = value
     out.body_length = details.body_length
     out.body_sha256 = details.body_sha256
     out.body_truncated = details.body_truncated
     out.title = details.title
+    for attempt in details.connect_attempts:
+        added = out.connect_attempts.add(
+            address=attempt.address,
+            started_ms=attempt.started_ms,
+            connect_ms=attempt.connect_ms,
+            abandoned=attempt.abandoned,
+        )
+        if attempt.failure is not None:
+            added.failure.kind = attempt.failure.kind
+            added.failure.operation = int(attempt.failure.operation)  # type: ignore[assignment]
+            added.failure.detail = attempt.failure.detail
     if details.tls is not None:
         tls = details.tls
         out.tls.version = tls.version
@@ -141,6 +158,9 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
             out.tls.cert_not_after.FromDatetime(tls.cert_not_after)
         out.tls.verification_error = tls.verification_error
         out.tls.cert_dns_names.extend(tls.cert_dns_names)
+        if tls.cert_not_before is not None:
+            out.tls.cert_not_before.FromDatetime(tls.cert_not_before)
+        out.tls.cert_sha256 = tls.cert_sha256
         out.tls.SetInParent()
     for redirect in details.redirects:
         out.redirects.add(status_code=redirect.status_code, location=redirect.location)

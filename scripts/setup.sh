@@ -10,9 +10,14 @@ DEBIAN_PACKAGES=(
     iproute2 nftables          # network namespaces, staged cuts and filtering
     dnsmasq-base               # DNS servers in the lab (no system service)
     fping                      # the ICMP peer the benchmark compares against
+    bind9-dnsutils             # dig: the DNS peer of bench/probe_rates.py (dig -f)
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
     procps psmisc curl ca-certificates openssl
+    podman runc                # the container images' tests (tests/deploy/test_containers.py)
+    mmdebstrap                 # their base image, from Debian's archive (deploy/container/build-base.sh)
+    systemd                    # systemd-analyze verify/security for the units (tests/deploy/)
+    util-linux                 # setpriv: file-mode tests as root (tests/deploy/test_path_errors.py)
 )
 
 if [ "$(id -u)" -ne 0 ]; then

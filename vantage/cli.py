@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from vantage import __version__
-from vantage.cliutil import CliError, MissingExtra
+from vantage.cliutil import EXIT_FAILURE, CliError, MissingExtra
 
 # (module, what it adds). Order is the order in `vantage --help`.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -89,6 +89,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"vantage: error: {missing}", file=sys.stderr)
         return missing.exit_code
+    except OSError as exc:
+        # A file or directory that cannot be used, found where no check caught it first:
+        # one line naming it rather than a traceback.
+        if exc.filename is None:
+            raise
+        from vantage.pathcheck import os_error_line
+
+        print(f"vantage: error: {os_error_line(exc)}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("vantage: interrupted", file=sys.stderr)
         return 130

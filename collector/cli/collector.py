@@ -175,9 +175,27 @@ def _serve(args: argparse.Namespace) -> int:
         retention = parse_duration(args.retention)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    for path in [*args.asn_db, args.tls_cert, args.tls_key]:
-        if path is not None and not Path(path).is_file():
-            raise UsageError(f"no such file: {path}")
+    from vantage.collector.service.auth import ADMIN_CREDENTIAL_FILE
+    from vantage.pathcheck import (
+        PathProblem,
+        check_optional_readable_file,
+        check_readable_file,
+        ensure_writable_dir,
+        os_error_line,
+    )
+
+    # One line naming the path and what is wrong, before anything starts.
+    try:
+        for dataset in args.asn_db:
+            check_readable_file(Path(dataset), "dataset (--asn-db)")
+        if args.tls_cert is not None:
+            check_readable_file(args.tls_cert, "TLS certificate (--tls-cert)")
+        if args.tls_key is not None:
+            check_readable_file(args.tls_key, "TLS key (--tls-key)")
+        ensure_writable_dir(args.data_dir, "data dir")
+        check_optional_readable_file(args.data_dir / ADMIN_CREDENTIAL_FILE, "admin credential file")
+    except PathProblem as exc:
+        raise UsageError(str(exc)) from None
     if args.db:
         from vantage.collector.storage import parse_db_url
 
@@ -236,5 +254,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise UsageError(f"--exclude: no such file: {args.exclude}")
     try:
         return asyncio.run(serve(options))
-    except (OSError, ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable
+    except OSError as exc:
+        raise CliError(f"collector failed to start: {os_error_line(exc)}") from None
+    except (ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable
         raise CliError(f"collector failed to start: {exc}") from None

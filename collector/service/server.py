@@ -28,7 +28,8 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import _async as reflection_aio
+from grpc_reflection.v1alpha import reflection, reflection_pb2, reflection_pb2_grpc
 
 from vantage.collector.service.address_guard import AddressGuard, GuardSource
 from vantage.collector.service.admin_service import AdminService
@@ -140,12 +141,14 @@ def start_metrics(listen: str | None) -> tuple[Any, Any]:
 
 def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
     limit = app.config.max_message_bytes
-    interceptors = []
-    if app.metrics is not None:
-        metrics = app.metrics
-        interceptors.append(
-            RpcMetricsInterceptor(lambda method, code: metrics.observe_rpc(method=method, code=code))
+    # Always installed: besides counting calls, it answers undecodable requests with
+    # INVALID_ARGUMENT (rpc_metrics.py).
+    metrics = app.metrics
+    interceptors = [
+        RpcMetricsInterceptor(
+            None if metrics is None else lambda method, code: metrics.observe_rpc(method=method, code=code)
         )
+    ]
     server = grpc.aio.server(
         interceptors=interceptors,
         options=[
@@ -162,10 +165,31 @@ def build_server(app: CollectorApp) -> tuple[grpc.aio.Server, Any]:
     admin_service_pb2_grpc.add_AdminServiceServicer_to_server(AdminService(app), server)
     health_servicer = health.aio.HealthServicer()  # type: ignore[attr-defined]
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    reflection.enable_server_reflection(
-        (*SERVICE_NAMES, reflection.SERVICE_NAME, health.SERVICE_NAME), server
-    )
+    enable_reflection((*SERVICE_NAMES, health.SERVICE_NAME), server)
     return server, health_servicer
+
+
+# grpcio-reflection implements only v1alpha; grpc.reflection.v1 is the same protocol
+# (grpc/reflection/v1/reflection.proto has v1alpha's messages, field for field, under a
+# new package), so one servicer answers both, and clients that only speak v1 (newer
+# grpcurl, grpc-java, Postman) work too.
+REFLECTION_V1_SERVICE_NAME = "grpc.reflection.v1.ServerReflection"
+
+
+def enable_reflection(service_names: Sequence[str], server: grpc.aio.Server) -> None:
+    names = (*service_names, reflection.SERVICE_NAME, REFLECTION_V1_SERVICE_NAME)
+    servicer = reflection_aio.ReflectionServicer(names)
+    reflection_pb2_grpc.add_ServerReflectionServicer_to_server(servicer, server)
+    v1_handlers = {
+        "ServerReflectionInfo": grpc.stream_stream_rpc_method_handler(
+            servicer.ServerReflectionInfo,
+            request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+            response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+        )
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(REFLECTION_V1_SERVICE_NAME, v1_handlers),)
+    )
 
 
 async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = None) -> int:

@@ -118,7 +118,15 @@ def run_handler(args: argparse.Namespace) -> int:
     import logging
 
     from vantage import __version__
+    from vantage.pathcheck import (
+        PathProblem,
+        check_optional_readable_file,
+        check_readable_file,
+        ensure_writable_dir,
+        os_error_line,
+    )
     from vantage.probe.daemon.config import PARSERS, ConfigError, resolve_config
+    from vantage.probe.daemon.credentials import CredentialError, credential_path
     from vantage.probe.daemon.enroll import FatalError
     from vantage.probe.daemon.runner import run_daemon
 
@@ -133,9 +141,20 @@ def run_handler(args: argparse.Namespace) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Paths first: one line naming the path and what is wrong, never a traceback
+    # from deep inside the start (the lock file, the outbox database).
+    try:
+        ensure_writable_dir(config.state_dir, "state dir")
+        check_optional_readable_file(credential_path(config.state_dir), "credential file")
+        if config.ca_file is not None:
+            check_readable_file(config.ca_file, "CA file (--ca-file)")
+    except PathProblem as exc:
+        raise CliError(str(exc)) from None
     try:
         return asyncio.run(run_daemon(config, version=__version__))
-    except FatalError as exc:
+    except (FatalError, CredentialError) as exc:
         raise CliError(str(exc)) from None
+    except OSError as exc:
+        raise CliError(f"probe stopped: {os_error_line(exc)}") from None
     except ModuleNotFoundError as exc:  # pragma: no cover - an incomplete install
         raise CliError(f"this installation lacks {exc.name}: {exc}") from None

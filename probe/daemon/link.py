@@ -10,12 +10,20 @@ credential, and classifies errors once:
   Retrying cannot fix that, so every collector is put aside for the long
   revoked-credential delay and one clear log line says what happened and what
   to do. The probe keeps its outbox and keeps running, it just stops asking.
+
+Reconnecting is the probe's decision, not gRPC's: a channel's own reconnect
+backoff (up to 120 s by default) stacked on the probe's made probes take two to
+three minutes to come back after an outage. The channel options bound gRPC's
+backoff by the probe's policy (channel_backoff_options); when the probe's
+policy says "try now" and the channel is still in TRANSIENT_FAILURE, a fresh
+channel replaces it; and a change of the host's routes (the link came back,
+another network) clears every backoff and redials at once (network_changed,
+watch_network).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -48,6 +56,57 @@ UNREACHABLE_CODES = frozenset(
 )
 
 
+# How often the routing tables are compared for a network change (two small /proc reads).
+NETWORK_POLL_S = 2.0
+# /proc/self/net, not /proc/net: the systemd unit's ProcSubset=pid hides /proc/net (a
+# symlink to self/net) but keeps the process's own directory.
+ROUTE_TABLES = (Path("/proc/self/net/route"), Path("/proc/self/net/ipv6_route"))
+
+
+def channel_backoff_options(policy: BackoffPolicy) -> list[tuple[str, int]]:
+    """gRPC channel options that keep the channel's reconnect backoff within `policy`.
+
+    gRPC core's defaults (1 s initial, 120 s maximum, 20 s minimum connect
+    timeout) would otherwise keep a channel in TRANSIENT_FAILURE for up to two
+    minutes after the collector is back, whatever the probe's own schedule says.
+    """
+    return [
+        ("grpc.initial_reconnect_backoff_ms", round(policy.initial_delay_s * 1000)),
+        ("grpc.min_reconnect_backoff_ms", round(policy.min_delay_s * 1000)),
+        ("grpc.max_reconnect_backoff_ms", round(policy.max_delay_s * 1000)),
+    ]
+
+
+def routes_fingerprint(tables: tuple[str, ...]) -> str:
+    """What identifies the host's network: the routing tables' lines, order aside.
+
+    /proc/net/route's header and the per-route counters in ipv6_route (refcount, use)
+    change without the network changing, so only destination, gateway, flags and
+    interface are kept.
+    """
+    lines = []
+    for table in tables:
+        for line in table.splitlines():
+            fields = line.split()
+            if not fields or fields[0] == "Iface":
+                continue
+            if len(fields) == 10:  # ipv6_route: dest plen src plen next-hop metric ref use flags iface
+                lines.append(" ".join((*fields[0:5], fields[8], fields[9])))
+            else:  # route: iface dest gateway flags refcnt use metric mask ...
+                lines.append(" ".join((fields[0], fields[1], fields[2], fields[3], *fields[7:8])))
+    return "\n".join(sorted(lines))
+
+
+def read_route_tables() -> tuple[str, ...]:
+    texts = []
+    for table in ROUTE_TABLES:
+        try:
+            texts.append(table.read_text())
+        except OSError:
+            texts.append("")  # no IPv6, or no /proc: compares equal to itself
+    return tuple(texts)
+
+
 class LinkDown(Exception):
     """No collector can be used now; `wait_s` says when one may be."""
 
@@ -73,6 +132,7 @@ class Link:
         self._pool = PoolState.create(addresses, pool_key)
         # GetWork's response deserializer (wire.plan_decoder: cuts an oversized plan unread).
         self._plan_decoder = plan_decoder
+        self._pool_key = pool_key
         self._plaintext = plaintext
         self._ca_file = ca_file
         self._backoff = backoff
@@ -80,15 +140,23 @@ class Link:
         self._rng = rng
         self._metrics = metrics
         self._channels: dict[str, grpc.aio.Channel] = {}
+        self._closing: set[asyncio.Future[None]] = set()
+        self._retry_now = asyncio.Event()
         self.secret = ""
         self.revoked = False
 
     def rekey(self, pool_key: str) -> None:
         """Re-rank the collectors for this probe id (known only after enrollment)."""
+        self._pool_key = pool_key
         self._pool = PoolState.create([e.address for e in self._pool.endpoints], pool_key)
 
     def _channel(self, address: str) -> grpc.aio.Channel:
         channel = self._channels.get(address)
+        if channel is not None and channel.get_state() is grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+            # The probe's policy says "try now"; the channel would wait out its own backoff
+            # and fail the call at once. A fresh channel dials now.
+            self._discard(channel)
+            channel = None
         if channel is None:
             # round_robin: a DNS name with several records spreads over all of them and
             # skips the dead ones (with one address it behaves as pick_first).
@@ -96,6 +164,7 @@ class Link:
                 ("grpc.max_receive_message_length", 64 << 20),
                 ("grpc.keepalive_time_ms", 60_000),
                 ("grpc.lb_policy_name", "round_robin"),
+                *channel_backoff_options(self._backoff),
             ]
             if self._plaintext:
                 channel = grpc.aio.insecure_channel(address, options=options)
@@ -106,6 +175,11 @@ class Link:
                 )
             self._channels[address] = channel
         return channel
+
+    def _discard(self, channel: grpc.aio.Channel) -> None:
+        closing = asyncio.ensure_future(channel.close(grace=None))
+        self._closing.add(closing)
+        closing.add_done_callback(self._closing.discard)
 
     def metadata(self) -> tuple[tuple[str, str], ...]:
         return (("authorization", f"Bearer {self.secret}"),) if self.secret else ()
@@ -133,8 +207,23 @@ class Link:
             try:
                 return self.acquire()
             except LinkDown as down:
-                await _wait(stop, down.wait_s)
+                await _wait(stop, down.wait_s, self._retry_now)
         return None
+
+    async def network_changed(self) -> None:
+        """The host's network changed: forget every backoff and redial now.
+
+        The channels are closed, not kept: a channel in TRANSIENT_FAILURE waits out
+        its own backoff, and gRPC's Python API cannot reset it. A revoked credential
+        stays put aside: a new network does not make it valid again.
+        """
+        if not self.revoked:
+            self._pool = PoolState.create([e.address for e in self._pool.endpoints], self._pool_key)
+        channels, self._channels = self._channels, {}
+        for channel in channels.values():
+            await channel.close(grace=None)
+        self._retry_now.set()
+        self._retry_now = asyncio.Event()
 
     def succeeded(self, address: str) -> None:
         if self.revoked:
@@ -192,6 +281,8 @@ class Link:
         for channel in self._channels.values():
             await channel.close(grace=None)
         self._channels.clear()
+        if self._closing:
+            await asyncio.gather(*self._closing, return_exceptions=True)
 
 
 def _details(error: BaseException) -> str:
@@ -200,6 +291,31 @@ def _details(error: BaseException) -> str:
     return str(error)
 
 
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=max(0.01, seconds))
+async def _wait(stop: asyncio.Event, seconds: float, wake: asyncio.Event | None = None) -> None:
+    """Sleep `seconds`, or less when `stop` (or `wake`) is set first."""
+    waiters = [asyncio.ensure_future(stop.wait())]
+    if wake is not None:
+        waiters.append(asyncio.ensure_future(wake.wait()))
+    try:
+        await asyncio.wait(waiters, timeout=max(0.01, seconds), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
+async def watch_network(
+    link: Link,
+    stop: asyncio.Event,
+    *,
+    poll_s: float = NETWORK_POLL_S,
+    read_tables: Callable[[], tuple[str, ...]] = read_route_tables,
+) -> None:
+    """Tell `link` when the host's routes change, until `stop` is set."""
+    last = routes_fingerprint(read_tables())
+    while not stop.is_set():
+        await _wait(stop, poll_s)
+        current = routes_fingerprint(read_tables())
+        if current != last:
+            log.info("the host's routes changed: reconnecting to the collectors now")
+            last = current
+            await link.network_changed()

@@ -7,10 +7,12 @@ vocabularies, gRPC codes from a fixed enum. Never a target address or URL.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Info
+from prometheus_client.metrics_core import Metric
 
 from vantage.probe.daemon.outbox import AddOutcome
 
@@ -116,10 +118,35 @@ class ProbeMetrics:
         self.upload_errors.labels(rpc=rpc, code=code).inc()
 
 
+class WithoutCreatedSeries:
+    """A registry view without prometheus_client's `*_created` samples.
+
+    Every Counter carries a `_created` timestamp series that no rule or panel reads
+    and that doubled the probe's exposition. prometheus_client can only turn it off
+    process-wide (disable_created_metrics); this view drops it from what the
+    probe's /metrics serves, leaving the registry (and other registries) as they are.
+    """
+
+    def __init__(self, source: CollectorRegistry) -> None:
+        self._source = source
+
+    def collect(self) -> Iterator[Metric]:
+        for family in self._source.collect():
+            family.samples = [sample for sample in family.samples if not sample.name.endswith("_created")]
+            yield family
+
+
+def exposed_registry(registry: CollectorRegistry) -> CollectorRegistry:
+    """The registry /metrics serves: `registry` without `*_created` series."""
+    exposed = CollectorRegistry(auto_describe=False)
+    exposed.register(WithoutCreatedSeries(registry))
+    return exposed
+
+
 def start_metrics_server(registry: CollectorRegistry, listen: str) -> tuple[Any, int]:
     """Serve /metrics on HOST:PORT (port 0: any free port). Returns (server, port)."""
     from prometheus_client import start_http_server
 
     host, _, port = listen.rpartition(":")
-    server, _thread = start_http_server(int(port), addr=host.strip("[]"), registry=registry)
+    server, _thread = start_http_server(int(port), addr=host.strip("[]"), registry=exposed_registry(registry))
     return server, int(server.server_port)

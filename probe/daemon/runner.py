@@ -27,7 +27,12 @@ from typing import Any
 from prometheus_client import CollectorRegistry
 
 from vantage.probe.daemon import wire
-from vantage.probe.daemon.backoff import BackoffPolicy, backoff_delay_s
+from vantage.probe.daemon.backoff import (
+    DEFAULT_INITIAL_DELAY_S,
+    DEFAULT_MIN_DELAY_S,
+    BackoffPolicy,
+    backoff_delay_s,
+)
 from vantage.probe.daemon.config import DaemonConfig
 from vantage.probe.daemon.credentials import (
     Credential,
@@ -36,7 +41,7 @@ from vantage.probe.daemon.credentials import (
 from vantage.probe.daemon.enroll import FatalError, obtain_credential
 from vantage.probe.daemon.heartbeat import run_heartbeats
 from vantage.probe.daemon.host import icmp_available, ipv6_routable, lock_state_dir
-from vantage.probe.daemon.link import Link, LinkDown
+from vantage.probe.daemon.link import Link, LinkDown, watch_network
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.plan import PlannedTask, RoundPlan, task_packets
@@ -63,6 +68,22 @@ DEFAULT_GET_WORK_TIMEOUT_S = 30.0
 MIN_GET_WORK_TIMEOUT_S = 1.0
 
 
+def reconnect_policy(retry_max_s: float, heartbeat_s: float) -> BackoffPolicy:
+    """The probe's retry policy: never wait longer than one heartbeat interval.
+
+    A collector that comes back is then reached within one heartbeat interval
+    (the link also bounds gRPC's channel backoff by this policy). Full jitter
+    still spreads a fleet's retries over that interval.
+    """
+    max_delay_s = min(retry_max_s, heartbeat_s)
+    initial_delay_s = min(DEFAULT_INITIAL_DELAY_S, max_delay_s)
+    return BackoffPolicy(
+        initial_delay_s=initial_delay_s,
+        max_delay_s=max_delay_s,
+        min_delay_s=min(DEFAULT_MIN_DELAY_S, initial_delay_s),
+    )
+
+
 def get_work_timeout_s(round_length_s: float | None) -> float:
     if round_length_s is None:
         return DEFAULT_GET_WORK_TIMEOUT_S
@@ -87,7 +108,7 @@ class Daemon:
             max_timeout_ms=config.max_timeout_ms,
             max_interval_ms=config.max_interval_ms,
         )
-        self.backoff = BackoffPolicy(max_delay_s=config.retry_max_seconds)
+        self.backoff = reconnect_policy(config.retry_max_seconds, config.heartbeat_seconds)
         self.link = Link(
             config.collectors,
             pool_key=config.name or socket.gethostname(),
@@ -324,6 +345,7 @@ class Daemon:
                     ),
                     name="heartbeat",
                 ),
+                asyncio.create_task(watch_network(self.link, self.stop), name="network-watch"),
             ]
             return await self._supervise(loops)
         finally:

@@ -33,6 +33,16 @@ ERRNO_KINDS: dict[int, str] = {
     errno.EACCES: f.ADMINISTRATIVELY_PROHIBITED,
 }
 
+# getaddrinfo's EAI_* codes (glibc resolv/netdb.h; socket.gaierror's errno) -> failure kind. The
+# resolver folds SERVFAIL, REFUSED and an unanswered query into EAI_AGAIN ("try again").
+EAI_KINDS: dict[int, str] = {
+    -2: f.DNS_NXDOMAIN,  # EAI_NONAME: NXDOMAIN (or no such name in /etc/hosts and DNS)
+    -3: f.DNS_SERVER_FAILURE,  # EAI_AGAIN
+    -4: f.DNS_SERVER_FAILURE,  # EAI_FAIL: a non-recoverable failure (FORMERR, NOTIMP)
+    -5: f.DNS_NO_ANSWER,  # EAI_NODATA: the name exists without an address
+    -9: f.DNS_NO_ANSWER,  # EAI_ADDRFAMILY: no address of the asked family
+}
+
 # OpenSSL X509_V_ERR_* codes (include/openssl/x509_vfy.h) -> failure kind.
 X509_UNKNOWN_AUTHORITY_CODES = frozenset({2, 18, 19, 20, 21, 27})
 X509_HOSTNAME_MISMATCH_CODES = frozenset({62, 64})  # hostname / IP address mismatch
@@ -112,6 +122,13 @@ def failure_from_exception(exc: BaseException, operation: Operation) -> Failure:
         return Failure(f.SSL_FAILED_HANDSHAKE, Operation.TLS_HANDSHAKE, detail)
     if isinstance(exc, EOFError):  # also asyncio.IncompleteReadError: the peer closed early
         return Failure(f.EOF_ERROR, operation, detail)
+    if isinstance(exc, ConnectionResetError) and exc.errno is None:
+        # asyncio's own "Connection lost" (sslproto.eof_received during a handshake, a stream's
+        # drain after the transport closed): the peer sent a FIN. An RST carries ECONNRESET.
+        return Failure(f.EOF_ERROR, operation, detail)
+    if isinstance(exc, OSError) and exc.errno is not None and exc.errno < 0:
+        # getaddrinfo's EAI_* codes (socket.gaierror): negative, unlike every errno.
+        return Failure(EAI_KINDS.get(exc.errno, f.UNKNOWN_FAILURE), operation, detail)
     if isinstance(exc, OSError) and exc.errno is not None:
         kind = ERRNO_KINDS.get(exc.errno, f.UNKNOWN_FAILURE)
         return Failure(kind, operation, detail)

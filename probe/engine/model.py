@@ -89,6 +89,11 @@ _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _DOTTED_QUAD = re.compile(rf"{_OCTET}(?:\.{_OCTET}){{3}}")
 
 
+def is_canonical_ipv4(text: str) -> bool:
+    """Whether `text` is an IPv4 address as str(IPv4Address) writes it (no leading zeros)."""
+    return _DOTTED_QUAD.fullmatch(text) is not None
+
+
 def ip_version(address: str) -> int:
     """4 or 6 for an IP address in text form; ValueError otherwise.
 
@@ -213,6 +218,7 @@ class HttpTimings:
     tls_ms: float = 0.0
     first_byte_ms: float = 0.0
     total_ms: float = 0.0
+    connect_rtt_ms: float = 0.0  # the kernel's handshake RTT (TcpDetails.connect_rtt_ms)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,12 +230,25 @@ class TlsInfo:
     cert_not_after: datetime | None = None
     verification_error: str = ""
     cert_dns_names: tuple[str, ...] = ()
+    cert_not_before: datetime | None = None
+    cert_sha256: str = ""  # the leaf certificate's fingerprint (SHA-256 of its DER form)
 
 
 @dataclass(frozen=True, slots=True)
 class Redirect:
     status_code: int
     location: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectAttempt:
+    """One TCP connection attempt of an HTTP hop (happy eyeballs, RFC 8305)."""
+
+    address: str
+    started_ms: float  # after the hop's first attempt started
+    connect_ms: float = 0.0  # until it connected, failed or was abandoned
+    failure: Failure | None = None
+    abandoned: bool = False  # still connecting when another attempt won
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +267,7 @@ class HttpDetails:
     connected_address: str = ""
     http_version: str = ""
     header_size: int = 0
+    connect_attempts: tuple[ConnectAttempt, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,9 +275,22 @@ class TcpDetails:
     address: str
     port: int
     connect_ms: float = 0.0
+    # The handshake's round trip as the kernel timed it (TCP_INFO): none of the probe's own
+    # queueing, which connect_ms includes (issue 18). 0.0 when the kernel took no sample.
+    connect_rtt_ms: float = 0.0
 
 
 Details = IcmpDetails | DnsDetails | HttpDetails | TcpDetails
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeLoad:
+    """How busy the probe itself was while a measurement ran (issue 18: a busy probe must not
+    pass for a slow network). The timings of a DNS, HTTP or TCP measurement are taken when the
+    event loop gets to a socket's event; a late loop makes them longer by its lag."""
+
+    in_flight: int  # measurements running when this one started, itself included
+    loop_lag_ms: float  # the most the event loop's timer ran late while this one ran
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +311,7 @@ class MeasurementResult:
     target_id: str = ""
     address_family: int = 0  # 4 or 6; 0 when no address was used
     source_address: str = ""
+    probe_load: ProbeLoad | None = None
 
 
 def distinct_options(options: Sequence[IcmpOptions]) -> list[IcmpOptions]:

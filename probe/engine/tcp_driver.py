@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 import time
 from datetime import UTC, datetime
 
@@ -28,7 +29,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     start = time.perf_counter()
     loop = asyncio.get_running_loop()
     failure: Failure | None = None
-    connect_ms = 0.0
+    connect_ms = connect_rtt_ms = 0.0
     source = ""
     with socket.socket(family, socket.SOCK_STREAM) as sock:
         sock.setblocking(False)
@@ -36,6 +37,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
             async with asyncio.timeout(options.timeout_ms / 1000):
                 await loop.sock_connect(sock, (request.address, options.port))
             connect_ms = (time.perf_counter() - start) * 1000
+            connect_rtt_ms = handshake_rtt_ms(sock)
             source = str(sock.getsockname()[0])
         except (OSError, TimeoutError) as exc:
             failure = failure_from_exception(exc, Operation.CONNECT)
@@ -47,10 +49,31 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
         duration_ms=(time.perf_counter() - start) * 1000,
         outcome=Outcome.OK if failure is None else Outcome.FAILURE,
         failure=failure,
-        details=TcpDetails(address=request.address, port=options.port, connect_ms=connect_ms),
+        details=TcpDetails(request.address, options.port, connect_ms, connect_rtt_ms),
         name=request.name,
         port=options.port,
         target_id=request.target_id,
         address_family=6 if family == socket.AF_INET6 else 4,
         source_address=source,
     )
+
+
+# struct tcp_info (include/uapi/linux/tcp.h): eight one-byte fields, then u32s; tcpi_rtt (the
+# smoothed RTT in µs) is the 16th of them. Right after the handshake it is the SYN/SYN-ACK
+# round trip itself: the first sample sets it (net/ipv4/tcp_input.c tcp_rtt_estimator), timed
+# by the kernel when the SYN-ACK arrived, however late the event loop reads the socket.
+_TCP_INFO_BYTES = 104
+_TCPI_RTT = struct.Struct("=I")
+_TCPI_RTT_OFFSET = 8 + 15 * 4
+
+
+def handshake_rtt_ms(sock: socket.socket) -> float:
+    """The kernel's round-trip time of a just-connected TCP socket; 0.0 when it has none."""
+    try:
+        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES)
+    except OSError:
+        return 0.0
+    if len(info) < _TCPI_RTT_OFFSET + 4:
+        return 0.0
+    rtt_us: int = _TCPI_RTT.unpack_from(info, _TCPI_RTT_OFFSET)[0]
+    return rtt_us / 1000

@@ -173,7 +173,8 @@ def _add_http(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="HOST:IP",
-        help="connect to IP for HOST, keeping HOST in Host and SNI (like curl --resolve)",
+        help="connect to IP for HOST, keeping HOST in Host and SNI (like curl --resolve); "
+        "an IPv6 address with or without brackets: HOST:[IPV6] or HOST:IPV6",
     )
     parser.add_argument("--ca-file", metavar="FILE", help="trust the CA certificates in FILE (PEM)")
     parser.add_argument("--insecure", action="store_true", help="record certificate errors but go on")
@@ -188,7 +189,7 @@ def _add_tcp(parser: argparse.ArgumentParser) -> None:
 
 def measure_handler(args: argparse.Namespace) -> int:
     from vantage.probe.measure.run import run_measurements
-    from vantage.probe.measure.targets import build_requests
+    from vantage.probe.measure.targets import build_plan
 
     if args.rate is None or args.rate <= 0:
         raise UsageError(f"--rate must be a positive number, not {args.rate}")
@@ -201,8 +202,8 @@ def measure_handler(args: argparse.Namespace) -> int:
         targets.extend(_read_targets_file(args.targets_file))
     if not targets:
         raise UsageError("no targets: give TARGET arguments or --targets-file")
-    requests = build_requests(args.measure_protocol, targets, args)
-    return run_measurements(requests, args)
+    plan = build_plan(args.measure_protocol, targets, args)
+    return run_measurements(plan.requests, args, plan.unresolved)
 
 
 def _read_targets_file(path: str) -> Sequence[str]:

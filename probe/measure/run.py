@@ -18,6 +18,7 @@ from vantage.cliutil import EXIT_FAILURE, CliError
 from vantage.kinds import Outcome
 from vantage.probe.engine import Engine, EngineLimits, IcmpUnavailable, MeasurementRequest
 from vantage.probe.engine.engine import PreparedRun
+from vantage.probe.engine.model import MeasurementResult
 
 # Redraw the progress bar at most 10 times a second: cheap even for 100k results/s.
 PROGRESS_REDRAW_S = 0.1
@@ -47,13 +48,23 @@ class Progress:
             self.stream.flush()
 
 
-def run_measurements(requests: Sequence[MeasurementRequest], args: argparse.Namespace) -> int:
+def run_measurements(
+    requests: Sequence[MeasurementRequest],
+    args: argparse.Namespace,
+    unresolved: Sequence[MeasurementResult] = (),
+) -> int:
+    """Measure `requests` and print every result; `unresolved` (names that did not resolve) first."""
     # A sweep holds hundreds of thousands of long-lived objects (requests, then results) and
     # makes no garbage cycles worth collecting in a run this short: no collections at all
     # (they walked every live object again and again). Frozen, the requests are not even
     # looked at if the collector runs again.
     gc.disable()
     gc.freeze()
+    if unresolved:
+        _write(list(unresolved), args, None)
+        if not requests:
+            sys.stdout.flush()
+            return EXIT_FAILURE
     limits = EngineLimits(
         max_rate_per_s=args.rate,
         max_concurrency=args.concurrency,
@@ -71,7 +82,7 @@ def run_measurements(requests: Sequence[MeasurementRequest], args: argparse.Name
         counts = asyncio.run(_run(engine, requests, prepared, args))
     finally:
         prepared.close()
-    failed = counts[Outcome.FAILURE] + counts[Outcome.MISMATCH]
+    failed = counts[Outcome.FAILURE] + counts[Outcome.MISMATCH] + len(unresolved)
     return EXIT_FAILURE if failed else 0
 
 
@@ -105,3 +116,15 @@ async def _run(
                 progress.step(len(chunk))
     sys.stdout.flush()
     return counts
+
+
+def _write(results: list[MeasurementResult], args: argparse.Namespace, names: list[str] | None) -> None:
+    """Results printed outside the engine's stream (unresolved names): a table of their own rows."""
+    if args.json:
+        from vantage.probe.measure.json_lines import write_json
+
+        write_json(results, sys.stdout)
+    else:
+        from vantage.probe.measure.table import TableWriter
+
+        TableWriter(args.measure_protocol, sys.stdout).write_batch(results, names)

@@ -110,7 +110,7 @@ assert [width for _, width in COLUMNS["icmp"]] == [28, 5, 5, 6, 4, 24, 4], "upda
 def icmp_cells(result: MeasurementResult, name: str) -> tuple[object, ...]:
     """An ICMP row's cells and its outcome (str.format pads and prints the numbers)."""
     details = result.details
-    label = f"{name} ({result.address})" if name else result.address
+    label = f"{name} ({result.address})" if name and result.address else name or result.address
     if not isinstance(details, IcmpDetails):
         return (label, "-", "-", "-", "-", "-", "-", outcome_text(result))
     sent, received = details.sent, details.received
@@ -136,7 +136,7 @@ def icmp_cells(result: MeasurementResult, name: str) -> tuple[object, ...]:
 
 def cells(result: MeasurementResult, name: str) -> list[str]:
     details = result.details
-    label = f"{name} ({result.address})" if name and result.address else result.address
+    label = f"{name} ({result.address})" if name and result.address else name or result.address
     if isinstance(details, IcmpDetails):
         loss = 100.0 * (details.sent - details.received) / details.sent if details.sent else 100.0
         rtts = (

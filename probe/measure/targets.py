@@ -9,9 +9,15 @@ from __future__ import annotations
 import argparse
 import ipaddress
 import socket
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from vantage.cliutil import UsageError
+from vantage.failures import Failure, Operation
+from vantage.kinds import Outcome
+from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.icmp.packets import MIN_PAYLOAD_BYTES
 from vantage.probe.engine.model import (
     DEFAULT_DNS_PORT,
@@ -23,21 +29,59 @@ from vantage.probe.engine.model import (
     HttpOptions,
     IcmpOptions,
     MeasurementRequest,
+    MeasurementResult,
     TcpOptions,
+    is_canonical_ipv4,
 )
 from vantage.probe.engine.sweep_requests import IcmpSweep
 from vantage.probe.measure.cli import expand_prefix
+from vantage.protocols import kind_named
 
 RESOLV_CONF = "/etc/resolv.conf"
 
 
-def build_requests(
-    protocol: str, targets: Sequence[str], args: argparse.Namespace
+class Unresolved(Exception):
+    """A target name that did not resolve: measured as the DNS failure it is (issue 18)."""
+
+    def __init__(self, name: str, failure: Failure, started_at: datetime, duration_ms: float) -> None:
+        super().__init__(f"{name}: {failure.kind}")
+        self.name = name
+        self.failure = failure
+        self.started_at = started_at
+        self.duration_ms = duration_ms
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    requests: Sequence[MeasurementRequest]
+    # One failed result per target whose name did not resolve; every other target is measured.
+    unresolved: tuple[MeasurementResult, ...] = ()
+
+
+def build_plan(protocol: str, targets: Sequence[str], args: argparse.Namespace) -> Plan:
+    unresolved: list[Unresolved] = []
+    requests = BUILDERS[protocol](targets, args, unresolved)
+    kind = kind_named(protocol)
+    assert kind is not None, protocol  # BUILDERS has a builder for every kind, and only those
+    results = tuple(
+        MeasurementResult(
+            key=f"unresolved-{i}",
+            protocol=kind.protocol,
+            address="",
+            started_at=u.started_at,
+            duration_ms=u.duration_ms,
+            outcome=Outcome.FAILURE,
+            failure=u.failure,
+            name=u.name,
+        )
+        for i, u in enumerate(unresolved)
+    )
+    return Plan(requests, results)
+
+
+def _icmp(
+    targets: Sequence[str], args: argparse.Namespace, unresolved: list[Unresolved]
 ) -> Sequence[MeasurementRequest]:
-    return BUILDERS[protocol](targets, args)
-
-
-def _icmp(targets: Sequence[str], args: argparse.Namespace) -> Sequence[MeasurementRequest]:
     if args.count < 1:
         raise UsageError(f"--count must be at least 1, not {args.count}")
     if args.interval < 0:
@@ -50,6 +94,10 @@ def _icmp(targets: Sequence[str], args: argparse.Namespace) -> Sequence[Measurem
         timeout_ms=args.timeout or DEFAULT_ICMP_TIMEOUT_MS,
         payload_bytes=args.size,
     )
+    if len(targets) > 1 and all(map(is_canonical_ipv4, targets)) and len(set(targets)) == len(targets):
+        # Distinct addresses only (a --targets-file, or arguments): one sweep like a prefix's,
+        # its requests built only when a result needs them, instead of 65k requests up front.
+        return IcmpSweep(list(targets), options, from_prefix=True)  # checked just above
     requests: list[MeasurementRequest] = []
     for target in targets:
         expanded = expand_prefix(target)
@@ -59,12 +107,18 @@ def _icmp(targets: Sequence[str], args: argparse.Namespace) -> Sequence[Measurem
                 return sweep
             requests.extend(sweep)
             continue
-        address, name = _address_of(target)
+        try:
+            address, name = _address_of(target)
+        except Unresolved as exc:
+            unresolved.append(exc)
+            continue
         requests.append(MeasurementRequest(str(len(requests)), address, options, name=name))
     return requests
 
 
-def _dns(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+def _dns(
+    targets: Sequence[str], args: argparse.Namespace, unresolved: list[Unresolved]
+) -> list[MeasurementRequest]:
     from vantage.probe.engine.dns.step import validate_options  # dnspython: not for other protocols
 
     server, port = (
@@ -93,20 +147,14 @@ def _dns(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRe
     return requests
 
 
-def _http(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+def _http(
+    targets: Sequence[str], args: argparse.Namespace, unresolved: list[Unresolved]
+) -> list[MeasurementRequest]:
     from vantage.probe.engine.http import step as http_step  # only HTTP needs it
 
     if args.max_redirects < 0:
         raise UsageError(f"--max-redirects must not be negative, not {args.max_redirects}")
-    overrides: dict[str, str] = {}
-    for entry in args.resolve:
-        host, _, address = entry.rpartition(":")
-        try:
-            overrides[host.lower()] = str(ipaddress.ip_address(address.strip("[]")))
-        except ValueError:
-            raise UsageError(f"--resolve {entry!r}: expected HOST:IP") from None
-        if not host:
-            raise UsageError(f"--resolve {entry!r}: expected HOST:IP")
+    overrides = dict(parse_resolve(entry) for entry in args.resolve)
     requests = []
     for i, url in enumerate(targets):
         try:
@@ -124,7 +172,27 @@ def _http(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementR
     return requests
 
 
-def _tcp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRequest]:
+def parse_resolve(entry: str) -> tuple[str, str]:
+    """`HOST:ADDR` or `HOST:[ADDR]` -> (host in lower case, address).
+
+    A host name holds no colon, so the first colon ends it and the rest is the address, which
+    may be an IPv6 address with colons of its own (brackets optional).
+    """
+    host, _, address = entry.partition(":")
+    if address.startswith("[") and address.endswith("]"):
+        address = address[1:-1]
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        raise UsageError(f"--resolve {entry!r}: expected HOST:IP or HOST:[IPV6]") from None
+    if not host:
+        raise UsageError(f"--resolve {entry!r}: expected HOST:IP or HOST:[IPV6]")
+    return host.lower(), str(parsed)
+
+
+def _tcp(
+    targets: Sequence[str], args: argparse.Namespace, unresolved: list[Unresolved]
+) -> list[MeasurementRequest]:
     requests = []
     for i, target in enumerate(targets):
         host, port = _split_host_port(target, args.port)
@@ -132,7 +200,11 @@ def _tcp(targets: Sequence[str], args: argparse.Namespace) -> list[MeasurementRe
             raise UsageError(f"target {target!r} has no port: write HOST:PORT or give --port")
         if not 0 < port < 65536:
             raise UsageError(f"target {target!r}: port {port} is out of range")
-        address, name = _address_of(host)
+        try:
+            address, name = _address_of(host)
+        except Unresolved as exc:
+            unresolved.append(exc)
+            continue
         options = TcpOptions(port=port, timeout_ms=args.timeout or DEFAULT_TCP_TIMEOUT_MS)
         requests.append(MeasurementRequest(str(i), address, options, name=name))
     return requests
@@ -164,12 +236,15 @@ def _address_of(target: str) -> tuple[str, str]:
         return str(ipaddress.ip_address(target)), ""
     except ValueError:
         pass
+    started_at = datetime.now(UTC)
+    start = time.perf_counter()
     try:
         infos = socket.getaddrinfo(target, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise UsageError(
-            f"target {target!r} is neither an IP address nor a name that resolves ({exc})"
-        ) from None
+        # UnicodeError: a name the IDNA codec refuses (an empty label) is no name at all.
+        error = exc if isinstance(exc, OSError) else socket.gaierror(socket.EAI_NONAME, str(exc))
+        failure = failure_from_exception(error, Operation.RESOLVE)
+        raise Unresolved(target, failure, started_at, (time.perf_counter() - start) * 1000) from None
     return str(infos[0][4][0]), target
 
 

@@ -81,7 +81,7 @@ class Failure(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., operation: _Optional[_Union[Operation, str]] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class Measurement(_message.Message):
-    __slots__ = ("id", "probe_id", "target", "protocol", "started_at", "duration", "outcome", "failure", "task_id", "round", "address_family", "source_address", "probe_version", "icmp", "dns", "http", "tcp")
+    __slots__ = ("id", "probe_id", "target", "protocol", "started_at", "duration", "outcome", "failure", "task_id", "round", "address_family", "source_address", "probe_version", "probe_load", "icmp", "dns", "http", "tcp")
     ID_FIELD_NUMBER: _ClassVar[int]
     PROBE_ID_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
@@ -95,6 +95,7 @@ class Measurement(_message.Message):
     ADDRESS_FAMILY_FIELD_NUMBER: _ClassVar[int]
     SOURCE_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PROBE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    PROBE_LOAD_FIELD_NUMBER: _ClassVar[int]
     ICMP_FIELD_NUMBER: _ClassVar[int]
     DNS_FIELD_NUMBER: _ClassVar[int]
     HTTP_FIELD_NUMBER: _ClassVar[int]
@@ -112,11 +113,20 @@ class Measurement(_message.Message):
     address_family: int
     source_address: str
     probe_version: str
+    probe_load: ProbeLoad
     icmp: IcmpDetails
     dns: DnsDetails
     http: HttpDetails
     tcp: TcpDetails
-    def __init__(self, id: _Optional[str] = ..., probe_id: _Optional[str] = ..., target: _Optional[_Union[Target, _Mapping]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., task_id: _Optional[str] = ..., round: _Optional[int] = ..., address_family: _Optional[int] = ..., source_address: _Optional[str] = ..., probe_version: _Optional[str] = ..., icmp: _Optional[_Union[IcmpDetails, _Mapping]] = ..., dns: _Optional[_Union[DnsDetails, _Mapping]] = ..., http: _Optional[_Union[HttpDetails, _Mapping]] = ..., tcp: _Optional[_Union[TcpDetails, _Mapping]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., probe_id: _Optional[str] = ..., target: _Optional[_Union[Target, _Mapping]] = ..., protocol: _Optional[_Union[Protocol, str]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., duration: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., outcome: _Optional[_Union[Outcome, str]] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., task_id: _Optional[str] = ..., round: _Optional[int] = ..., address_family: _Optional[int] = ..., source_address: _Optional[str] = ..., probe_version: _Optional[str] = ..., probe_load: _Optional[_Union[ProbeLoad, _Mapping]] = ..., icmp: _Optional[_Union[IcmpDetails, _Mapping]] = ..., dns: _Optional[_Union[DnsDetails, _Mapping]] = ..., http: _Optional[_Union[HttpDetails, _Mapping]] = ..., tcp: _Optional[_Union[TcpDetails, _Mapping]] = ...) -> None: ...
+
+class ProbeLoad(_message.Message):
+    __slots__ = ("in_flight", "loop_lag_ms")
+    IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    LOOP_LAG_MS_FIELD_NUMBER: _ClassVar[int]
+    in_flight: int
+    loop_lag_ms: float
+    def __init__(self, in_flight: _Optional[int] = ..., loop_lag_ms: _Optional[float] = ...) -> None: ...
 
 class PingReply(_message.Message):
     __slots__ = ("sequence", "lost", "rtt_ms", "ttl", "duplicate")
@@ -217,21 +227,23 @@ class DnsDetails(_message.Message):
     def __init__(self, query_name: _Optional[str] = ..., query_type: _Optional[str] = ..., server: _Optional[str] = ..., server_port: _Optional[int] = ..., transport: _Optional[str] = ..., rcode: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., answers: _Optional[_Iterable[_Union[DnsAnswer, _Mapping]]] = ..., response_time_ms: _Optional[float] = ..., response_size: _Optional[int] = ..., tcp_fallback: _Optional[bool] = ..., expected: _Optional[_Iterable[str]] = ..., abuf: _Optional[bytes] = ...) -> None: ...
 
 class HttpTimings(_message.Message):
-    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms")
+    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms", "connect_rtt_ms")
     DNS_MS_FIELD_NUMBER: _ClassVar[int]
     CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
     TLS_MS_FIELD_NUMBER: _ClassVar[int]
     FIRST_BYTE_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_MS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_RTT_MS_FIELD_NUMBER: _ClassVar[int]
     dns_ms: float
     connect_ms: float
     tls_ms: float
     first_byte_ms: float
     total_ms: float
-    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ...) -> None: ...
+    connect_rtt_ms: float
+    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...
 
 class TlsDetails(_message.Message):
-    __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names")
+    __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names", "cert_not_before", "cert_sha256")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     CIPHER_FIELD_NUMBER: _ClassVar[int]
     CERT_SUBJECT_FIELD_NUMBER: _ClassVar[int]
@@ -239,6 +251,8 @@ class TlsDetails(_message.Message):
     CERT_NOT_AFTER_FIELD_NUMBER: _ClassVar[int]
     VERIFICATION_ERROR_FIELD_NUMBER: _ClassVar[int]
     CERT_DNS_NAMES_FIELD_NUMBER: _ClassVar[int]
+    CERT_NOT_BEFORE_FIELD_NUMBER: _ClassVar[int]
+    CERT_SHA256_FIELD_NUMBER: _ClassVar[int]
     version: str
     cipher: str
     cert_subject: str
@@ -246,7 +260,9 @@ class TlsDetails(_message.Message):
     cert_not_after: _timestamp_pb2.Timestamp
     verification_error: str
     cert_dns_names: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, version: _Optional[str] = ..., cipher: _Optional[str] = ..., cert_subject: _Optional[str] = ..., cert_issuer: _Optional[str] = ..., cert_not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verification_error: _Optional[str] = ..., cert_dns_names: _Optional[_Iterable[str]] = ...) -> None: ...
+    cert_not_before: _timestamp_pb2.Timestamp
+    cert_sha256: str
+    def __init__(self, version: _Optional[str] = ..., cipher: _Optional[str] = ..., cert_subject: _Optional[str] = ..., cert_issuer: _Optional[str] = ..., cert_not_after: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., verification_error: _Optional[str] = ..., cert_dns_names: _Optional[_Iterable[str]] = ..., cert_not_before: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cert_sha256: _Optional[str] = ...) -> None: ...
 
 class Redirect(_message.Message):
     __slots__ = ("status_code", "location")
@@ -257,7 +273,7 @@ class Redirect(_message.Message):
     def __init__(self, status_code: _Optional[int] = ..., location: _Optional[str] = ...) -> None: ...
 
 class HttpDetails(_message.Message):
-    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size")
+    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size", "connect_attempts")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -279,6 +295,7 @@ class HttpDetails(_message.Message):
     CONNECTED_ADDRESS_FIELD_NUMBER: _ClassVar[int]
     HTTP_VERSION_FIELD_NUMBER: _ClassVar[int]
     HEADER_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     url: str
     method: str
     status_code: int
@@ -293,14 +310,31 @@ class HttpDetails(_message.Message):
     connected_address: str
     http_version: str
     header_size: int
-    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ...) -> None: ...
+    connect_attempts: _containers.RepeatedCompositeFieldContainer[ConnectAttempt]
+    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ..., connect_attempts: _Optional[_Iterable[_Union[ConnectAttempt, _Mapping]]] = ...) -> None: ...
+
+class ConnectAttempt(_message.Message):
+    __slots__ = ("address", "started_ms", "connect_ms", "failure", "abandoned")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    ABANDONED_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    started_ms: float
+    connect_ms: float
+    failure: Failure
+    abandoned: bool
+    def __init__(self, address: _Optional[str] = ..., started_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., failure: _Optional[_Union[Failure, _Mapping]] = ..., abandoned: _Optional[bool] = ...) -> None: ...
 
 class TcpDetails(_message.Message):
-    __slots__ = ("address", "port", "connect_ms")
+    __slots__ = ("address", "port", "connect_ms", "connect_rtt_ms")
     ADDRESS_FIELD_NUMBER: _ClassVar[int]
     PORT_FIELD_NUMBER: _ClassVar[int]
     CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
+    CONNECT_RTT_MS_FIELD_NUMBER: _ClassVar[int]
     address: str
     port: int
     connect_ms: float
-    def __init__(self, address: _Optional[str] = ..., port: _Optional[int] = ..., connect_ms: _Optional[float] = ...) -> None: ...
+    connect_rtt_ms: float
+    def __init__(self, address: _Optional[str] = ..., port: _Optional[int] = ..., connect_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 
+from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine.context import DriverContext
 from vantage.probe.engine.dns import step as dns_step
-from vantage.probe.engine.failure_map import failure_from_exception
+from vantage.probe.engine.failure_map import failure_from_exception, kind_for_icmp_error
+from vantage.probe.engine.icmp.sockets import QueuedError, read_error_queue
 from vantage.probe.engine.model import (
     DnsDetails,
     DnsOptions,
@@ -38,6 +41,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     server = request.address
     transport = "tcp" if options.use_tcp else "udp"
     tcp_fallback = False
+    truncated: dns_step.Exchange | None = None
     try:
         async with asyncio.timeout(options.timeout_ms / 1000):
             if options.use_tcp:
@@ -45,11 +49,18 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
             else:
                 response, rtt_ms = await _udp_exchange(server, options.port, query, query_id)
                 if dns_step.is_truncated(response):
+                    truncated = dns_step.Exchange(server, options.port, "udp", response, rtt_ms)
                     transport, tcp_fallback = "tcp", True
                     response, rtt_ms = await _tcp_exchange(server, options.port, query)
     except (OSError, EOFError, TimeoutError) as exc:
-        error = failure_from_exception(exc, Operation.DNS_ROUND_TRIP)
-        details = dns_step.base_details(options, server, transport, tcp_fallback)
+        error = _icmp_failure(exc) or failure_from_exception(exc, Operation.DNS_ROUND_TRIP)
+        if truncated is not None:
+            # TCP failed after a truncated UDP answer: the part that came is the evidence (a
+            # network that blocks TCP/53 still answered over UDP), under the TCP failure.
+            _, _, details = dns_step.interpret(options, truncated)
+            details = replace(details, transport="tcp", tcp_fallback=True)
+        else:
+            details = dns_step.base_details(options, server, transport, tcp_fallback)
         return _result(request, started_at, start, Outcome.FAILURE, error, details)
     exchange = dns_step.Exchange(server, options.port, transport, response, rtt_ms, tcp_fallback)
     outcome, failure, details = dns_step.interpret(options, exchange)
@@ -73,12 +84,44 @@ async def _udp_exchange(server: str, port: int, query: bytes, query_id: int) -> 
         # from other sources are never read.
         await loop.sock_connect(sock, (server, port))
         sent = time.perf_counter()
-        await loop.sock_sendall(sock, query)
-        while True:
-            wire = await loop.sock_recv(sock, _MAX_UDP_BYTES)
-            if dns_step.answers_query(query_id, wire):
-                return wire, (time.perf_counter() - sent) * 1000
-            # Anything else (a late answer to someone else, junk) is ignored: keep waiting.
+        try:
+            await loop.sock_sendall(sock, query)
+            while True:
+                wire = await loop.sock_recv(sock, _MAX_UDP_BYTES)
+                if dns_step.answers_query(query_id, wire):
+                    return wire, (time.perf_counter() - sent) * 1000
+                # Anything else (a late answer to someone else, junk) is ignored: keep waiting.
+        except OSError as exc:
+            # The errno folds ICMP errors together (admin-prohibited and TTL exceeded read as
+            # EHOSTUNREACH); the error queue holds the ICMP type and code themselves.
+            queued = read_error_queue(sock, limit=4)
+            if queued:
+                raise _IcmpError(4 if family == socket.AF_INET else 6, queued[-1], exc) from exc
+            raise
+
+
+class _IcmpError(OSError):
+    """A UDP query answered by an ICMP error, with what the error queue said about it."""
+
+    def __init__(self, family: int, queued: QueuedError, cause: OSError) -> None:
+        super().__init__(cause.errno, cause.strerror)
+        self.family = family
+        self.queued = queued
+
+
+def _icmp_failure(exc: BaseException) -> Failure | None:
+    if not isinstance(exc, _IcmpError):
+        return None
+    queued = exc.queued
+    detail = f"ICMP type {queued.icmp_type} code {queued.code} from {queued.offender} ({exc.strerror})"
+    if (exc.family, queued.icmp_type, queued.code) in _PORT_UNREACHABLE:
+        return Failure(failures.CONNECTION_REFUSED, Operation.DNS_ROUND_TRIP, detail)  # as dig says it
+    kind = kind_for_icmp_error(exc.family, queued.icmp_type, queued.code)
+    return Failure(kind, Operation.DNS_ROUND_TRIP, detail)
+
+
+# Port unreachable: the server's host answered, and nothing listens (dig: "connection refused").
+_PORT_UNREACHABLE = frozenset({(4, 3, 3), (6, 1, 4)})
 
 
 async def _tcp_exchange(server: str, port: int, query: bytes) -> tuple[bytes, float]:

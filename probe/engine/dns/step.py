@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import struct
 from dataclasses import dataclass, replace
 
 import dns.exception
@@ -23,12 +24,17 @@ import dns.rdatatype
 from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome
+from vantage.probe.engine.dns.wire import CommonAnswer, read_common
 from vantage.probe.engine.failure_map import kind_for_rcode
 from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions
 
 # Atlas keeps the raw answer (abuf); a UDP answer without EDNS fits in 512 bytes, and 4 kB
 # covers an EDNS answer while bounding what one result can weigh.
 MAX_ABUF_BYTES = 4096
+# EDNS0 with the DNS flag day 2020 buffer size (https://www.dnsflagday.net/2020/), dig's
+# default too: answers up to 1232 bytes come over UDP instead of falling back to TCP, which a
+# network that blocks TCP/53 would fail (issue 18).
+EDNS_PAYLOAD_BYTES = 1232
 _TC_BIT = 0x02  # in the third header byte
 _FLAGS = tuple(
     (name, int(dns.flags.from_text(name.upper()))) for name in ("qr", "aa", "tc", "rd", "ra", "ad", "cd")
@@ -38,7 +44,7 @@ _FLAGS = tuple(
 def validate_options(options: DnsOptions) -> None:
     """Raise ValueError for a question that cannot be asked."""
     try:
-        dns.name.from_text(options.query_name)
+        _asked_name(options.query_name)  # parsed once: interpret compares answers with it
         dns.rdatatype.from_text(options.query_type)
     except dns.exception.DNSException as exc:
         raise ValueError(f"cannot ask {options.query_name!r} {options.query_type!r}: {exc}") from None
@@ -52,13 +58,26 @@ def build_query(options: DnsOptions, query_id: int) -> bytes:
 
 @functools.lru_cache(maxsize=4096)
 def _query_template(query_name: str, query_type: str, recursion_desired: bool) -> bytes:
-    # dnspython needs ≈ 10x longer to build a query than to patch two bytes of a cached one;
-    # a round asks the same few questions of many servers.
-    query = dns.message.make_query(query_name, query_type)
-    query.id = 0
-    if not recursion_desired:
-        query.flags &= ~dns.flags.RD
-    return query.to_wire()
+    """The query with id 0, as dnspython's make_query(name, type, use_edns=0, payload=1232)
+    writes it (tests/probe/engine/test_dns_step.py compares them), put together from its parts.
+
+    make_query and to_wire cost ≈ 1 ms of CPU a query here, the largest part of a run that asks
+    many different names (issue 18); a round asking the same few questions of many servers
+    reuses the template anyway.
+    """
+    flags = int(dns.flags.RD) if recursion_desired else 0
+    header = _QUERY_HEADER.pack(0, flags, 1, 0, 0, 1)  # one question, one additional (OPT)
+    name_wire = _asked_name(query_name).to_wire()
+    assert name_wire is not None  # None only when writing into a file-like object
+    question = name_wire + _QUESTION_TAIL.pack(dns.rdatatype.from_text(query_type), 1)
+    return header + question + _OPT_RECORD
+
+
+_QUERY_HEADER = struct.Struct("!HHHHHH")
+_QUESTION_TAIL = struct.Struct("!HH")  # type, class IN
+# EDNS0's OPT record: the root name, type OPT (41), the payload size as its class, TTL 0
+# (extended rcode 0, version 0, no flags), no options (RFC 6891 section 6.1.2).
+_OPT_RECORD = b"\x00" + struct.pack("!HHIH", 41, EDNS_PAYLOAD_BYTES, 0, 0)
 
 
 def answers_query(query_id: int, wire: bytes) -> bool:
@@ -95,6 +114,16 @@ def base_details(options: DnsOptions, server: str, transport: str, tcp_fallback:
 
 
 def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure | None, DnsDetails]:
+    common = read_common(exchange.response)
+    if common is not None and common.question.lower() == _asked_text(options.query_name):
+        return _judge_common(options, exchange, common)
+    return interpret_with_dnspython(options, exchange)
+
+
+def interpret_with_dnspython(
+    options: DnsOptions, exchange: Exchange
+) -> tuple[Outcome, Failure | None, DnsDetails]:
+    """interpret() for any answer: dnspython parses it (every shape read_common leaves out)."""
     details = base_details(options, exchange.server, exchange.transport, exchange.tcp_fallback)
     details = replace(
         details,
@@ -120,11 +149,16 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
         for rdata in rrset
     )
     details = replace(details, rcode=rcode, flags=flags, answers=answers)
-    asked = dns.name.from_text(options.query_name)
-    if message.question and message.question[0].name != asked:
+    if message.question and message.question[0].name != _asked_name(options.query_name):
         failure = Failure(failures.DNS_MALFORMED, Operation.DNS_ROUND_TRIP, "answer to a different question")
         return Outcome.FAILURE, failure, details
-    if message.rcode() != dns.rcode.NOERROR:
+    return _judge(options, rcode, message.rcode(), answers, details)
+
+
+def _judge(
+    options: DnsOptions, rcode: str, rcode_value: int, answers: tuple[DnsAnswer, ...], details: DnsDetails
+) -> tuple[Outcome, Failure | None, DnsDetails]:
+    if rcode_value != dns.rcode.NOERROR:
         return Outcome.FAILURE, Failure(kind_for_rcode(rcode), Operation.DNS_ROUND_TRIP, rcode), details
     wanted_type = options.query_type.upper()
     relevant = [answer for answer in answers if answer.type == wanted_type]
@@ -137,6 +171,40 @@ def interpret(options: DnsOptions, exchange: Exchange) -> tuple[Outcome, Failure
         if unexpected:
             return Outcome.MISMATCH, None, details
     return Outcome.OK, None, details
+
+
+@functools.lru_cache(maxsize=8192)  # parsed once per name, like the query template
+def _asked_name(query_name: str) -> dns.name.Name:
+    return dns.name.from_text(query_name)
+
+
+@functools.lru_cache(maxsize=8192)
+def _asked_text(query_name: str) -> str:
+    return _asked_name(query_name).to_text().lower()
+
+
+def _judge_common(
+    options: DnsOptions, exchange: Exchange, common: CommonAnswer
+) -> tuple[Outcome, Failure | None, DnsDetails]:
+    """interpret() for an answer of the common shape (engine/dns/wire.py), the same judgement."""
+    rcode = dns.rcode.to_text(common.rcode)  # type: ignore[arg-type]
+    answers = tuple(DnsAnswer(name, kind, ttl, data) for name, kind, ttl, data in common.answers)
+    details = DnsDetails(
+        query_name=options.query_name,
+        query_type=options.query_type.upper(),
+        server=exchange.server,
+        server_port=options.port,
+        transport=exchange.transport,
+        rcode=rcode,
+        flags=tuple(name for name, bit in _FLAGS if common.flags & bit),
+        answers=answers,
+        response_time_ms=exchange.response_time_ms,
+        response_size=len(exchange.response),
+        tcp_fallback=exchange.tcp_fallback,
+        expected=options.expected,
+        abuf=exchange.response[:MAX_ABUF_BYTES],
+    )
+    return _judge(options, rcode, common.rcode, answers, details)
 
 
 def _normalise(value: str) -> str:

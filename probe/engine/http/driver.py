@@ -11,10 +11,11 @@ environment. The failure's operation is the phase that was running when it happe
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import h11
@@ -25,8 +26,10 @@ from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine.context import DriverContext
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.http import step as http_step
+from vantage.probe.engine.http.certificate import certificate_facts
 from vantage.probe.engine.model import (
     AddressGuard,
+    ConnectAttempt,
     HttpDetails,
     HttpOptions,
     HttpTimings,
@@ -35,6 +38,7 @@ from vantage.probe.engine.model import (
     Redirect,
     TlsInfo,
 )
+from vantage.probe.engine.tcp_driver import handshake_rtt_ms
 
 _READ_BYTES = 65536
 
@@ -57,6 +61,9 @@ class _Hop:
     header_size: int = 0
     location: str = ""
     body: http_step.BodyDigest | None = None
+    tls_started: float = 0.0
+    connect_rtt_ms: float = 0.0
+    attempts: tuple[ConnectAttempt, ...] = ()
 
 
 async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
@@ -103,7 +110,9 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     details = HttpDetails(
         url=options.url,
         status_code=hop.status,
-        timings=HttpTimings(hop.dns_ms, hop.connect_ms, hop.tls_ms, hop.first_byte_ms, total_ms),
+        timings=HttpTimings(
+            hop.dns_ms, hop.connect_ms, hop.tls_ms, hop.first_byte_ms, total_ms, hop.connect_rtt_ms
+        ),
         headers=http_step.select_headers(hop.headers),
         body_length=body.length if body else 0,
         body_sha256=body.sha256 if body else "",
@@ -114,6 +123,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
         connected_address=hop.address,
         http_version=hop.http_version,
         header_size=hop.header_size,
+        connect_attempts=hop.attempts,
     )
     address = hop.address or request.address
     return MeasurementResult(
@@ -151,29 +161,34 @@ async def _fetch(
     mark = time.perf_counter()
     hop.phase = Operation.RESOLVE
     if connect_to:
-        address = connect_to
+        addresses = [connect_to]
     elif parts.host_is_address:
-        address = parts.host
+        addresses = [parts.host]
     else:
         infos = await loop.getaddrinfo(parts.host, parts.port, type=socket.SOCK_STREAM)
-        address = str(infos[0][4][0])
+        addresses = http_step.connection_order([str(info[4][0]) for info in infos])
         hop.dns_ms = (time.perf_counter() - mark) * 1000
-    hop.address = address
-    refusal = guard(address) if guard is not None else None
-    if refusal is not None:
-        raise _RefusedByPolicy(f"{parts.host} -> {address}: {refusal}")
+    if guard is not None:
+        refusals = {address: guard(address) for address in addresses}
+        allowed = [address for address in addresses if refusals[address] is None]
+        if not allowed:
+            hop.address = addresses[0]
+            raise _RefusedByPolicy(f"{parts.host} -> {addresses[0]}: {refusals[addresses[0]]}")
+        addresses = allowed
+    hop.address = addresses[0]
     hop.phase = Operation.CONNECT
-    mark = time.perf_counter()
-    sock = await _connect(address, parts.port)
-    hop.connect_ms = (time.perf_counter() - mark) * 1000
+    sock, address = await _happy_eyeballs(addresses, parts.port, hop)
+    hop.address = address
+    hop.connect_rtt_ms = handshake_rtt_ms(sock)
     hop.source_address = str(sock.getsockname()[0])
     hop.phase = Operation.TLS_HANDSHAKE
-    mark = time.perf_counter()
+    hop.tls_started = time.perf_counter()
     if parts.scheme == "https":
         reader, writer = await _tls_connect(sock, address, parts, options, hop)
+        # The handshake that went through (with --insecure, the second one, not its connect).
+        hop.tls_ms = (time.perf_counter() - hop.tls_started) * 1000
     else:
         reader, writer = await asyncio.open_connection(sock=sock)
-    hop.tls_ms = (time.perf_counter() - mark) * 1000 if parts.scheme == "https" else 0.0
     try:
         hop.phase = Operation.HTTP_ROUND_TRIP
         await _exchange(reader, writer, parts, options, hop)
@@ -181,10 +196,73 @@ async def _fetch(
         writer.close()
 
 
+async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[socket.socket, str]:
+    """Connect to the first of `addresses` that answers (RFC 8305 section 5).
+
+    The next address is tried when the one before failed, or has not connected within the
+    Connection Attempt Delay; the first connection wins and the others are abandoned. Every
+    attempt is recorded in `hop.attempts`. When all fail, the first attempt's error is raised
+    (the preferred address's), after the rest were tried.
+    """
+    start = time.perf_counter()
+    waiting = list(addresses)
+    running: dict[asyncio.Task[socket.socket], int] = {}
+    attempts: list[ConnectAttempt] = []
+    errors: dict[int, BaseException] = {}  # by attempt
+    winner: tuple[socket.socket, int] | None = None
+    delay_s = http_step.CONNECTION_ATTEMPT_DELAY_MS / 1000
+    try:
+        while winner is None and (waiting or running):
+            # Each pass ends with an attempt failed or the delay run out: either way the next
+            # address is due (RFC 8305 section 5); a connection ends the loop.
+            if waiting:
+                address = waiting.pop(0)
+                running[asyncio.create_task(_connect(address, port))] = len(attempts)
+                attempts.append(ConnectAttempt(address, (time.perf_counter() - start) * 1000))
+            done, _ = await asyncio.wait(
+                running, timeout=delay_s if waiting else None, return_when=asyncio.FIRST_COMPLETED
+            )
+            now_ms = (time.perf_counter() - start) * 1000
+            for task in done:
+                index = running.pop(task)
+                attempt = attempts[index]
+                error = task.exception()
+                elapsed = now_ms - attempt.started_ms
+                if error is None and winner is None:
+                    winner = (task.result(), index)
+                    attempts[index] = replace(attempt, connect_ms=elapsed)
+                elif error is None:
+                    task.result().close()  # connected in the same instant as the winner
+                    attempts[index] = replace(attempt, connect_ms=elapsed, abandoned=True)
+                else:
+                    errors[index] = error
+                    failure = failure_from_exception(error, Operation.CONNECT)
+                    attempts[index] = replace(attempt, connect_ms=elapsed, failure=failure)
+    finally:
+        now_ms = (time.perf_counter() - start) * 1000
+        for task, index in running.items():
+            task.cancel()  # _connect closes its socket when cancelled
+            attempts[index] = replace(attempts[index], connect_ms=now_ms - attempts[index].started_ms,
+                                      abandoned=True)  # fmt: skip
+        for outcome in await asyncio.gather(*running, return_exceptions=True):
+            if isinstance(outcome, socket.socket):
+                outcome.close()  # it won the race against cancel(): not ours to keep
+        hop.attempts = tuple(attempts)
+    if winner is None:
+        raise errors[min(errors)]
+    sock, index = winner
+    hop.connect_ms = attempts[index].connect_ms
+    return sock, attempts[index].address
+
+
 async def _connect(address: str, port: int) -> socket.socket:
     loop = asyncio.get_running_loop()
     sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
     sock.setblocking(False)
+    # asyncio sets TCP_NODELAY only on sockets it creates itself (base_events._set_nodelay checks
+    # for proto IPPROTO_TCP; this one says 0). Without it Nagle holds the request behind the
+    # unacknowledged TLS Finished: one more round trip in first_byte_ms than curl (issue 18).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     try:
         await loop.sock_connect(sock, (address, port))
     except BaseException:
@@ -193,11 +271,21 @@ async def _connect(address: str, port: int) -> socket.socket:
     return sock
 
 
-def _tls_context(options: HttpOptions, verify: bool) -> ssl.SSLContext:
-    context = ssl.create_default_context(cafile=options.ca_file or None)
+@functools.lru_cache(maxsize=16)
+def tls_context(ca_file: str, verify: bool) -> ssl.SSLContext:
+    """One context per configuration, for the whole process.
+
+    Loading the system CA store takes ≈ 40 ms of CPU; made per request it was counted in
+    tls_ms and capped a core at ≈ 16 HTTPS requests/s (issue 18). A context is safe to share
+    between connections; the CA file is read once, when its first request starts.
+    """
     if not verify:
+        # Nothing to verify against: no CA store to load at all (curl -k does not read one either).
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
+    else:
+        context = ssl.create_default_context(cafile=ca_file or None)
     context.set_alpn_protocols(["http/1.1"])
     return context
 
@@ -205,31 +293,44 @@ def _tls_context(options: HttpOptions, verify: bool) -> ssl.SSLContext:
 async def _tls_connect(
     sock: socket.socket, address: str, parts: http_step.UrlParts, options: HttpOptions, hop: _Hop
 ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    server_name = None if parts.host_is_address else parts.host
+    server_hostname = parts.host  # SNI is left out for an address (ssl does that itself)
     try:
         reader, writer = await asyncio.open_connection(
-            sock=sock, ssl=_tls_context(options, verify=True), server_hostname=server_name or parts.host
+            sock=sock, ssl=tls_context(options.ca_file, verify=True), server_hostname=server_hostname
         )
         verification_error = ""
     except ssl.SSLCertVerificationError as exc:
+        # The certificate that failed is the evidence (an interception, a wrong site): the
+        # first handshake consumed the socket, so connect again without verifying to read it.
         hop.tls = http_step.tls_info("", "", None, exc.verify_message)
-        if not options.insecure:
-            raise
         verification_error = exc.verify_message
-        # The first handshake consumed the socket: connect again and skip verification.
         sock = await _connect(address, parts.port)
-        reader, writer = await asyncio.open_connection(
-            sock=sock, ssl=_tls_context(options, verify=False), server_hostname=server_name or parts.host
-        )
+        mark = time.perf_counter()
+        try:
+            reader, writer = await asyncio.open_connection(
+                sock=sock, ssl=tls_context("", verify=False), server_hostname=server_hostname
+            )
+        except (OSError, ssl.SSLError):
+            raise exc from None  # the verification failure is what this measurement found
+        hop.tls_started = mark
+        if not options.insecure:
+            hop.tls = _tls_facts(writer, verification_error)
+            writer.close()
+            raise
+    hop.tls = _tls_facts(writer, verification_error)
+    return reader, writer
+
+
+def _tls_facts(writer: asyncio.StreamWriter, verification_error: str) -> TlsInfo:
     ssl_object = writer.get_extra_info("ssl_object")
     cipher = writer.get_extra_info("cipher")
-    hop.tls = http_step.tls_info(
-        ssl_object.version() if ssl_object else "",
-        cipher[0] if cipher else "",
-        writer.get_extra_info("peercert"),
-        verification_error,
-    )
-    return reader, writer
+    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+    try:
+        facts = certificate_facts(der) if der else None
+    except ValueError:
+        facts = None  # not a certificate we can read: the rest of the handshake is still known
+    return http_step.tls_info(ssl_object.version() if ssl_object else "", cipher[0] if cipher else "", facts,
+                              verification_error)  # fmt: skip
 
 
 async def _exchange(
@@ -254,11 +355,19 @@ async def _exchange(
     writer.write((connection.send(head) or b"") + (connection.send(h11.EndOfMessage()) or b""))
     await writer.drain()
     body = http_step.BodyDigest(options.max_body_bytes)
+    peer_closed = False
     while True:
-        event = connection.next_event()
+        try:
+            event = connection.next_event()
+        except h11.RemoteProtocolError:
+            if peer_closed:  # h11 says "incomplete"; what happened is the peer hung up (issue 18)
+                raise EOFError(_early_close(hop)) from None
+            raise
         if event is h11.NEED_DATA:
             data = await reader.read(_READ_BYTES)
-            if not hop.first_byte_ms:
+            if not data:
+                peer_closed = True
+            elif not hop.first_byte_ms:
                 hop.first_byte_ms = (time.perf_counter() - sent) * 1000
             connection.receive_data(data)  # b"" means the peer closed; h11 raises if too early
             continue
@@ -274,5 +383,12 @@ async def _exchange(
                 return  # the bound is reached: the rest is not read (body_truncated)
         elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
             if not hop.status:
-                raise EOFError("the server closed the connection before answering")
+                raise EOFError(_early_close(hop))
             return
+
+
+def _early_close(hop: _Hop) -> str:
+    if not hop.status:
+        return "the server closed the connection before answering"
+    received = hop.body.length if hop.body else 0
+    return f"the server closed the connection after {received} bytes of the body"

@@ -10,11 +10,11 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from vantage.probe.engine.http.certificate import CertificateFacts
 from vantage.probe.engine.model import TlsInfo
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -62,6 +62,28 @@ def parse_url(url: str) -> UrlParts:
     bracketed = f"[{host}]" if ":" in host else host
     host_header = bracketed if default_port else f"{bracketed}:{port}"
     return UrlParts(scheme, host, port, target, host_header)
+
+
+# RFC 8305 section 5: the recommended Connection Attempt Delay before the next address is tried.
+CONNECTION_ATTEMPT_DELAY_MS = 250.0
+
+
+def connection_order(addresses: Sequence[str]) -> list[str]:
+    """The order to try a host's addresses in (RFC 8305 section 4).
+
+    The resolver's order (getaddrinfo sorts by RFC 6724) is kept within each family, duplicates
+    dropped, and the families alternate, starting with the family of the first address.
+    """
+    unique = list(dict.fromkeys(addresses))
+    if not unique:
+        return []
+    first_v6 = ":" in unique[0]
+    preferred = [a for a in unique if (":" in a) == first_v6]
+    other = [a for a in unique if (":" in a) != first_v6]
+    ordered: list[str] = []
+    for index in range(max(len(preferred), len(other))):
+        ordered.extend(family[index] for family in (preferred, other) if index < len(family))
+    return ordered
 
 
 def redirect_url(current_url: str, location: str) -> str:
@@ -117,23 +139,19 @@ class BodyDigest:
         return self._hash.hexdigest()
 
 
-def _name_text(name: Any) -> str:
-    """getpeercert()'s ((('commonName', 'x'),), ...) as "commonName=x, ..."."""
-    return ", ".join(f"{key}={value}" for rdn in name for key, value in rdn)
-
-
-def tls_info(version: str, cipher: str, peercert: dict[str, Any] | None, verification_error: str) -> TlsInfo:
-    cert = peercert or {}
-    not_after: datetime | None = None
-    if "notAfter" in cert:
-        not_after = datetime.strptime(cert["notAfter"], "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)
-    dns_names = tuple(value for kind, value in cert.get("subjectAltName", ()) if kind == "DNS")
+def tls_info(
+    version: str, cipher: str, certificate: CertificateFacts | None, verification_error: str
+) -> TlsInfo:
+    if certificate is None:
+        return TlsInfo(version=version, cipher=cipher, verification_error=verification_error)
     return TlsInfo(
         version=version,
         cipher=cipher,
-        cert_subject=_name_text(cert.get("subject", ())),
-        cert_issuer=_name_text(cert.get("issuer", ())),
-        cert_not_after=not_after,
+        cert_subject=certificate.subject,
+        cert_issuer=certificate.issuer,
+        cert_not_after=certificate.not_after,
         verification_error=verification_error,
-        cert_dns_names=dns_names,
+        cert_dns_names=certificate.dns_names,
+        cert_not_before=certificate.not_before,
+        cert_sha256=certificate.sha256,
     )

@@ -332,6 +332,7 @@ def make_flush(requests: Sequence[MeasurementRequest], book: PingSweep, emit: Em
                     target_id,
                     family,  # address_family
                     "",  # source_address
+                    None,  # probe_load: a sweep's times are the kernel's own timestamps
                 )
             )
         emit(emitted)

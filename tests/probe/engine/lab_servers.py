@@ -2,6 +2,11 @@
 
     python lab_servers.py http --port 80 [--tls-port 443 --cert F --key F]
     python lab_servers.py dns --listen 198.18.0.54 [--port 53]
+    python lab_servers.py closer --listen 198.18.0.80
+
+The closer answers TCP the way a censor's middlebox or a broken server hangs up (one behaviour
+per port, see CLOSER_PORTS): a FIN at accept, an RST once the client has spoken, a response cut short of its
+Content-Length, or a close after reading the request without a word (nginx `return 444`).
 
 The HTTP server answers a few fixed paths (a page, redirect chains, a redirect loop, a body
 larger than the probe's bounded read, a 404). The DNS responder misbehaves on purpose: SERVFAIL
@@ -16,12 +21,17 @@ import contextlib
 import http.server
 import socket
 import ssl
+import struct
 import sys
 import threading
 
 PAGE = b"<!doctype html><title>Vantage lab page</title><p>hello from the lab</p>\n"
 BIG_BYTES = 2 * 1024 * 1024 + 123
 LIE = "203.0.113.66"
+# Port -> what the closer does with each connection.
+FIN_AT_ACCEPT, RST_AFTER_HELLO, SHORT_BODY, SILENT_CLOSE = 84, 85, 86, 87
+CLOSER_PORTS = (FIN_AT_ACCEPT, RST_AFTER_HELLO, SHORT_BODY, SILENT_CLOSE)
+SHORT_BODY_HEAD = b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\n"
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -59,16 +69,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return
 
 
+class _V6Server(http.server.ThreadingHTTPServer):
+    address_family = socket.AF_INET6
+
+    def server_bind(self) -> None:
+        self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)  # beside the IPv4 one
+        super().server_bind()
+
+
+def _server(family: socket.AddressFamily, port: int) -> http.server.ThreadingHTTPServer:
+    if family == socket.AF_INET6:
+        return _V6Server(("::", port), Handler)
+    return http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler)
+
+
 def serve_http(args: argparse.Namespace) -> None:
-    servers = [
-        http.server.ThreadingHTTPServer(("0.0.0.0", port), Handler) for port in [args.port, *args.extra_port]
-    ]
-    if args.tls_port:
-        tls_server = http.server.ThreadingHTTPServer(("0.0.0.0", args.tls_port), Handler)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(args.cert, args.key)
-        tls_server.socket = context.wrap_socket(tls_server.socket, server_side=True)
-        servers.append(tls_server)
+    servers: list[http.server.ThreadingHTTPServer] = []
+    for family in (socket.AF_INET, socket.AF_INET6):  # the same pages over IPv4 and IPv6
+        servers.extend(_server(family, port) for port in [args.port, *args.extra_port])
+        if args.tls_port:
+            tls_server = _server(family, args.tls_port)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(args.cert, args.key)
+            tls_server.socket = context.wrap_socket(tls_server.socket, server_side=True)
+            servers.append(tls_server)
     for server in servers:
         server.daemon_threads = True
         threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -103,6 +127,57 @@ def serve_dns(args: argparse.Namespace) -> None:
         sock.sendto(response.to_wire(), peer)
 
 
+def _drain_and_close(conn: socket.socket) -> None:
+    """Read until the peer closes (bounded), then close: a FIN, never an RST for unread data."""
+    conn.settimeout(5)
+    with contextlib.suppress(OSError):
+        while conn.recv(65536):
+            pass
+    conn.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    conn.settimeout(5)
+    data = b""
+    with contextlib.suppress(OSError):
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+
+
+def _hang_up(port: int, conn: socket.socket) -> None:
+    if port == RST_AFTER_HELLO:  # after the client's first bytes (a request, a ClientHello)
+        conn.settimeout(5)
+        with contextlib.suppress(OSError):
+            conn.recv(65536)
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        conn.close()
+        return
+    if port == FIN_AT_ACCEPT:
+        conn.shutdown(socket.SHUT_WR)
+    else:
+        _read_request(conn)
+        if port == SHORT_BODY:
+            conn.sendall(SHORT_BODY_HEAD + b"only ten!\n")
+        conn.shutdown(socket.SHUT_WR)
+    _drain_and_close(conn)
+
+
+def serve_closer(args: argparse.Namespace) -> None:
+    def accept_loop(port: int, listener: socket.socket) -> None:
+        while True:
+            conn, _ = listener.accept()
+            threading.Thread(target=_hang_up, args=(port, conn), daemon=True).start()
+
+    for port in CLOSER_PORTS:  # all bound before "ready"
+        listener = socket.create_server((args.listen, port))
+        threading.Thread(target=accept_loop, args=(port, listener), daemon=True).start()
+    print("ready", flush=True)
+    threading.Event().wait()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="kind", required=True)
@@ -115,8 +190,10 @@ def main() -> int:
     dns_parser = sub.add_parser("dns")
     dns_parser.add_argument("--listen", required=True)
     dns_parser.add_argument("--port", type=int, default=53)
+    closer_parser = sub.add_parser("closer")
+    closer_parser.add_argument("--listen", required=True)
     args = parser.parse_args()
-    (serve_http if args.kind == "http" else serve_dns)(args)
+    {"http": serve_http, "dns": serve_dns, "closer": serve_closer}[args.kind](args)
     return 0
 
 

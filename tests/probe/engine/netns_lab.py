@@ -34,8 +34,10 @@ PROBE_V6, TARGET_V6 = "fd00:0:0:1::1", "fd00:0:0:1::2"
 DNS_SERVER = "198.18.0.53"  # dnsmasq
 LYING_DNS = "198.18.0.54"  # lab_servers.py dns: lies, SERVFAILs, sends malformed answers
 HIJACKED_DNS = "198.18.0.55"  # DNAT'ed by the target's firewall to LYING_DNS
+NO_TCP_DNS = "198.18.0.56"  # dnsmasq again, with TCP/53 reset by the firewall
 WEB = "198.18.0.80"  # HTTP :80, HTTPS :443, :82 (RST injected after the request)
 WEB_NAME = "www.lab.test"
+WEB_V6 = "fd00:0:0:2::80"  # the same HTTP/HTTPS servers over IPv6
 DROPPED_NET = "198.18.1.0/24"
 HOST_UNREACHABLE_NET = "198.18.2.0/24"
 PROHIBITED_NET = "198.18.3.0/24"
@@ -50,6 +52,10 @@ table inet vtpa {
   chain pre {
     type nat hook prerouting priority dstnat;
     ip daddr 198.18.0.55 udp dport 53 dnat ip to 198.18.0.54
+  }
+  chain no_tcp_dns {
+    type filter hook input priority -10;
+    ip daddr 198.18.0.56 tcp dport 53 reject with tcp reset
   }
   chain in {
     type filter hook input priority 0;
@@ -112,8 +118,18 @@ class ProbeLab:
 
     # ------------------------------------------------------------ topology
 
+    @property
+    def netns_etc(self) -> Path:
+        """`ip netns exec` mounts the files here over /etc: the probe's resolv.conf is the lab's."""
+        return Path("/etc/netns") / self.probe_ns
+
     def build_network(self, stage_failures: bool = True) -> None:
         p, t = self.probe_ns, self.target_ns
+        # Names the probe namespace resolves go to the lab's dnsmasq, never to the host's resolver.
+        self.netns_etc.mkdir(parents=True, exist_ok=True)
+        (self.netns_etc / "resolv.conf").write_text(
+            f"nameserver {DNS_SERVER}\noptions timeout:1 attempts:1\n"
+        )
         veth_p, veth_t = f"vtpa{self.tag}p", f"vtpa{self.tag}t"
         run("ip", "netns", "add", p)
         run("ip", "netns", "add", t)
@@ -137,7 +153,7 @@ class ProbeLab:
         run("ip", "-n", p, "-6", "route", "add", "fd00:0:0:2::/64", "via", TARGET_V6)
         run("ip", "-n", t, "route", "add", "local", "198.18.0.0/16", "dev", "lo")
         run("ip", "-n", t, "-6", "route", "add", "local", "fd00:0:0:2::/64", "dev", "lo")
-        for address in (DNS_SERVER, LYING_DNS, HIJACKED_DNS, WEB):
+        for address in (DNS_SERVER, LYING_DNS, HIJACKED_DNS, NO_TCP_DNS, WEB):
             run("ip", "-n", t, "addr", "add", f"{address}/32", "dev", "lo")
         if not stage_failures:  # the benchmark: the whole /16 answers
             return
@@ -170,13 +186,21 @@ class ProbeLab:
                 str(self.workdir / "server.key"),
             ],
         )
+        self.spawn("closer", [sys.executable, str(HERE / "lab_servers.py"), "closer", "--listen", WEB])
         self.spawn("lying dns", [sys.executable, str(HERE / "lab_servers.py"), "dns", "--listen", LYING_DNS])
-        long_txt = ",".join(c * 200 for c in "abc")
+        long_txt = ",".join(c * 200 for c in "abc")  # ≈ 650 bytes: over 512, within EDNS0's 1232
+        huge_txt = ",".join(c * 250 for c in "abcdef")  # ≈ 1.6 kB: over UDP only truncated
         dnsmasq = [
             DNSMASQ, "--no-daemon", "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
-            f"--listen-address={DNS_SERVER}", "--port=53", f"--pid-file={self.workdir / 'dnsmasq.pid'}",
+            f"--listen-address={DNS_SERVER},{NO_TCP_DNS}", "--port=53",
+            f"--pid-file={self.workdir / 'dnsmasq.pid'}",
             f"--address=/{WEB_NAME}/{WEB}", "--address=/nx.lab.test/",
-            "--host-record=v6.lab.test,fd00:0:0:2::80", f"--txt-record=big.lab.test,{long_txt}",
+            "--local=/nodata.lab.test/", "--txt-record=nodata.lab.test,no address here",
+            f"--host-record=v6.lab.test,{WEB_V6}", f"--txt-record=big.lab.test,{long_txt}",
+            f"--txt-record=huge.lab.test,{huge_txt}",
+            # Happy eyeballs: the IPv6 address (glibc sorts it first) dropped, or both unreachable.
+            f"--host-record=dual.lab.test,{WEB},{V6_DROPPED}",
+            f"--host-record=dead.lab.test,198.18.2.80,{V6_PROHIBITED}",
             "--user=root",
         ]  # fmt: skip
         process = subprocess.Popen(
@@ -248,3 +272,6 @@ class ProbeLab:
                 process.stdout.close()
         for ns in (self.probe_ns, self.target_ns):
             run("ip", "netns", "del", ns, check=False)
+        (self.netns_etc / "resolv.conf").unlink(missing_ok=True)
+        if self.netns_etc.exists():
+            self.netns_etc.rmdir()

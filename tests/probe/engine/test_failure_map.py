@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import socket
 import ssl
 
 import pytest
@@ -60,6 +61,23 @@ def _cert_error(code: int, message: str) -> ssl.SSLCertVerificationError:
             Operation.TLS_HANDSHAKE,
         ),
         (ssl.SSLEOFError(8, "EOF"), Operation.TLS_HANDSHAKE, f.EOF_ERROR, None),
+        # Issue 18, item 3: asyncio's errno-less "Connection lost" is a FIN.
+        (ConnectionResetError(), Operation.TLS_HANDSHAKE, f.EOF_ERROR, None),
+        # Issue 18, item 1: getaddrinfo's EAI codes.
+        (
+            socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+            Operation.RESOLVE,
+            f.DNS_NXDOMAIN,
+            None,
+        ),
+        (
+            socket.gaierror(socket.EAI_AGAIN, "Temporary failure"),
+            Operation.RESOLVE,
+            f.DNS_SERVER_FAILURE,
+            None,
+        ),
+        (socket.gaierror(socket.EAI_NODATA, "No address"), Operation.RESOLVE, f.DNS_NO_ANSWER, None),
+        (socket.gaierror(socket.EAI_FAIL, "Non-recoverable"), Operation.RESOLVE, f.DNS_SERVER_FAILURE, None),
         (OSError(errno.EINVAL, "odd"), Operation.CONNECT, f.UNKNOWN_FAILURE, None),
         (RuntimeError("surprise"), Operation.CONNECT, f.UNKNOWN_FAILURE, None),
     ],
@@ -110,9 +128,16 @@ def test_icmp_errors(family: int, icmp_type: int, code: int, kind: str) -> None:
 def test_every_table_entry_is_in_the_vocabulary() -> None:
     tables = [
         failure_map.ERRNO_KINDS,
+        failure_map.EAI_KINDS,
         failure_map.RCODE_KINDS,
         failure_map.ICMP4_ERROR_KINDS,
         failure_map.ICMP6_ERROR_KINDS,
     ]
     for table in tables:
         assert set(table.values()) <= FAILURE_KINDS
+
+
+def test_eai_codes_are_the_c_librarys() -> None:
+    assert set(failure_map.EAI_KINDS) == {
+        socket.EAI_NONAME, socket.EAI_AGAIN, socket.EAI_FAIL, socket.EAI_NODATA, socket.EAI_ADDRFAMILY
+    }  # fmt: skip

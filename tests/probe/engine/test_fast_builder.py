@@ -21,7 +21,7 @@ def test_builds_the_same_frozen_objects_as_the_constructor() -> None:
     details = fast_builder(IcmpDetails)(*details_values)
     assert details == IcmpDetails(*details_values)
     result = fast_builder(MeasurementResult)(
-        "k", Protocol.ICMP, "192.0.2.1", None, 1.0, Outcome.OK, None, details, "", 0, "", "", 4, ""
+        "k", Protocol.ICMP, "192.0.2.1", None, 1.0, Outcome.OK, None, details, "", 0, "", "", 4, "", None
     )
     assert result.details is details and result.address == "192.0.2.1"
     assert pickle.loads(pickle.dumps(result)) == result

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
+import ssl
+import subprocess
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
 from vantage.probe.engine.http import step as http_step
+from vantage.probe.engine.http.certificate import certificate_facts
 
 
 @pytest.mark.parametrize(
@@ -67,15 +72,62 @@ def test_body_digest_is_bounded() -> None:
     assert digest.sha256 == hashlib.sha256(b"1234567890").hexdigest()
 
 
-def test_tls_info_from_getpeercert() -> None:
-    cert = {
-        "subject": ((("commonName", "www.example.test"),),),
-        "issuer": ((("organizationName", "Vantage Test CA"),), (("commonName", "Test CA"),)),
-        "notAfter": "Jan  2 03:04:05 2031 GMT",
-        "subjectAltName": (("DNS", "www.example.test"), ("IP Address", "192.0.2.1")),
-    }
-    info = http_step.tls_info("TLSv1.3", "TLS_AES_256_GCM_SHA384", cert, "")
-    assert info.cert_subject == "commonName=www.example.test"
-    assert info.cert_issuer == "organizationName=Vantage Test CA, commonName=Test CA"
-    assert info.cert_not_after == datetime(2031, 1, 2, 3, 4, 5, tzinfo=UTC)
-    assert info.cert_dns_names == ("www.example.test",)
+def _certificate(tmp_path: Path, subject: str, san: str, days: int) -> tuple[bytes, Path]:
+    key, pem = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out",
+                    str(pem), "-days", str(days), "-subj", subject, "-addext", f"subjectAltName={san}"],
+                   check=True, capture_output=True)  # fmt: skip
+    return ssl.PEM_cert_to_DER_cert(pem.read_text()), pem
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+@pytest.mark.parametrize(
+    ("subject", "san", "days"),
+    [
+        ("/O=Vantage Test CA/CN=www.example.test", "DNS:www.example.test,IP:192.0.2.1", 3),
+        ("/C=ZZ/ST=Nowhere/L=Lab/OU=\xc3\xa9quipe/CN=b\xc3\xa9ta.test", "DNS:a.test,DNS:*.b.test", 20000),
+    ],
+)
+def test_certificate_facts_from_der_agree_with_openssl(
+    tmp_path: Path, subject: str, san: str, days: int
+) -> None:
+    # Issue 18, item 5: a certificate is read from DER, whether it verified or not; the facts
+    # must be the ones OpenSSL's own decoder (getpeercert's) gives.
+    der, pem = _certificate(tmp_path, subject, san, days)
+    decoded = ssl._ssl._test_decode_cert(str(pem))  # type: ignore[attr-defined]
+    facts = certificate_facts(der)
+    info = http_step.tls_info("TLSv1.3", "TLS_AES_256_GCM_SHA384", facts, "")
+    names = lambda name: ", ".join(f"{key}={value}" for rdn in name for key, value in rdn)  # noqa: E731
+    assert info.cert_subject == names(decoded["subject"]) and info.cert_issuer == names(decoded["issuer"])
+    assert "commonName=" in info.cert_subject
+    parse = lambda text: datetime.strptime(text, "%b %d %H:%M:%S %Y %Z").replace(tzinfo=UTC)  # noqa: E731
+    assert info.cert_not_after == parse(decoded["notAfter"])
+    assert info.cert_not_before == parse(decoded["notBefore"])
+    assert info.cert_dns_names == tuple(v for k, v in decoded["subjectAltName"] if k == "DNS")
+    assert info.cert_sha256 == hashlib.sha256(der).hexdigest()
+
+
+@pytest.mark.parametrize("der", [b"", b"\x30\x05\x02\x01", b"\x04\x00", b"\x30\x84\xff\xff\xff\xff"])
+def test_what_is_no_certificate_is_a_value_error(der: bytes) -> None:
+    with pytest.raises(ValueError):
+        certificate_facts(der)
+
+
+@pytest.mark.parametrize(
+    ("resolved", "order"),
+    [
+        ([], []),
+        (["192.0.2.1"], ["192.0.2.1"]),
+        (
+            ["2001:db8::1", "2001:db8::2", "192.0.2.1", "192.0.2.2"],
+            ["2001:db8::1", "192.0.2.1", "2001:db8::2", "192.0.2.2"],
+        ),
+        (["192.0.2.1", "192.0.2.1", "2001:db8::1"], ["192.0.2.1", "2001:db8::1"]),
+        (
+            ["192.0.2.1", "192.0.2.2", "192.0.2.3", "2001:db8::1"],
+            ["192.0.2.1", "2001:db8::1", "192.0.2.2", "192.0.2.3"],
+        ),
+    ],
+)
+def test_connection_order_alternates_families_rfc8305(resolved: list[str], order: list[str]) -> None:
+    assert http_step.connection_order(resolved) == order

@@ -37,10 +37,15 @@ def test_dns_answers_failures_and_truncation(lab: ProbeLab) -> None:
     assert _kind(by_name["nx.lab.test"]) == "dns_nxdomain_error"
     assert _kind(by_name["elsewhere.example"]) == "dns_refused_error"  # dnsmasq without upstream refuses
 
+    # Over 512 bytes: EDNS0 (issue 18, item 9) brings it over UDP; over 1232 only TCP does.
     _, (big,) = lab.measure("big.lab.test", "--server", DNS_SERVER, "--type", "TXT", protocol="dns")
     assert big["outcome"] == "OUTCOME_OK"
-    assert big["dns"]["tcp_fallback"] is True and big["dns"]["transport"] == "tcp"
+    assert big["dns"].get("tcp_fallback") is None and big["dns"]["transport"] == "udp"
     assert big["dns"]["response_size"] > 512
+    _, (huge,) = lab.measure("huge.lab.test", "--server", DNS_SERVER, "--type", "TXT", protocol="dns")
+    assert huge["outcome"] == "OUTCOME_OK"
+    assert huge["dns"]["tcp_fallback"] is True and huge["dns"]["transport"] == "tcp"
+    assert huge["dns"]["response_size"] > 1232
 
     _, (v6,) = lab.measure("v6.lab.test", "--server", DNS_SERVER, "--type", "AAAA", "--tcp", protocol="dns")
     assert v6["dns"]["transport"] == "tcp" and v6["dns"].get("tcp_fallback") is None

@@ -28,6 +28,8 @@ from vantage import cli
         ["probe", "measure", "dns", "x.test", "--server", "192.0.2.53", "--type", "BOGUS"],
         ["probe", "measure", "http", "ftp://x.test/"],
         ["probe", "measure", "http", "http://x.test/", "--resolve", "x.test"],
+        ["probe", "measure", "http", "http://x.test/", "--resolve", ":192.0.2.80"],
+        ["probe", "measure", "http", "http://x.test/", "--resolve", "x.test:[192.0.2.80"],
         ["probe", "measure", "tcp", "192.0.2.1"],
         ["probe", "measure", "tcp", "192.0.2.1:99999"],
         ["probe", "measure", "tcp", "192.0.2.1:80", "--concurrency", "0"],
@@ -149,3 +151,18 @@ def test_progress_bar_draws_and_ends_with_a_newline() -> None:
 def test_no_progress_bar_when_stderr_is_not_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["probe", "measure", "tcp", "127.0.0.1:1", "127.0.0.1:2"]) == 1
     assert "[" not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ("X.test:192.0.2.80", ("x.test", "192.0.2.80")),
+        ("x.test:2001:db8::80", ("x.test", "2001:db8::80")),  # issue 18: split at the first colon
+        ("x.test:[2001:db8::80]", ("x.test", "2001:db8::80")),
+        ("x.test:[2001:DB8:0::80]", ("x.test", "2001:db8::80")),
+    ],
+)
+def test_resolve_takes_ipv4_and_ipv6_with_or_without_brackets(entry: str, expected: tuple[str, str]) -> None:
+    from vantage.probe.measure.targets import parse_resolve
+
+    assert parse_resolve(entry) == expected

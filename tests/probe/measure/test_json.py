@@ -1,4 +1,4 @@
-"""The hand-written ICMP JSON of `measure --json` equals protobuf's JSON mapping, field for field."""
+"""The hand-written ICMP and DNS JSON of `measure --json` equals protobuf's JSON mapping, field for field."""
 
 from __future__ import annotations
 
@@ -67,6 +67,16 @@ def _swept() -> list[MeasurementResult]:
 
 SAMPLES = [
     pytest.param(_result(_details()), id="one reply"),
+    # The one-reply fast path (issue 18) against each field it leaves out of its template.
+    pytest.param(_result(_details(interval_ms=0.0)), id="one reply, interval 0"),
+    pytest.param(_result(_details(), source_address="198.19.0.1"), id="one reply with a source"),
+    pytest.param(_result(_details(), target_id="t-1", port=7), id="one reply with a target id"),
+    pytest.param(_result(_details(replies=(PingReply(1, False, 0.3, 64),))), id="one reply, sequence 1"),
+    pytest.param(
+        _result(_details(reply_ttl=0, replies=(PingReply(0, False, 0.3, 0),))), id="one reply, ttl 0"
+    ),
+    pytest.param(_result(_details(), duration_ms=0.0), id="one reply, no duration"),
+    pytest.param(_result(_details(), outcome=Outcome.MISMATCH), id="one reply, not ok"),
     pytest.param(
         _result(_details(), started_at=AT.replace(microsecond=0), duration_ms=1000.0), id="whole seconds"
     ),
@@ -158,3 +168,56 @@ def test_lines_are_sorted_json_with_fresh_ids() -> None:
     first, second = (json.loads(line) for line in stream.getvalue().splitlines())
     assert first["id"] != second["id"] and first["icmp"]["reply_ttl"] == 64
     assert stream.getvalue().splitlines()[0] == json.dumps(first, sort_keys=True)
+
+
+def _dns_samples() -> list[MeasurementResult]:
+    """DNS results as the driver makes them: answers interpreted by the engine's own step."""
+    import dns.message
+    import dns.rcode
+    import dns.rrset
+
+    from vantage.probe.engine.dns import step as dns_step
+    from vantage.probe.engine.model import DnsOptions, ProbeLoad
+
+    samples = []
+    for rcode, records, expected, load in (
+        (dns.rcode.NOERROR, ["198.18.0.80"], (), ProbeLoad(1, 0.0)),
+        (dns.rcode.NOERROR, ["198.18.0.80", "198.18.0.81"], ("198.18.0.80",), ProbeLoad(32, 7.25)),
+        (dns.rcode.NXDOMAIN, [], (), None),
+        (dns.rcode.NOERROR, [], (), ProbeLoad(0, 0.0)),
+    ):
+        options = DnsOptions(query_name="www.lab.test", query_type="A", expected=expected)
+        response = dns.message.make_response(dns.message.from_wire(dns_step.build_query(options, 9)))
+        response.set_rcode(rcode)
+        for data in records:
+            response.answer.append(
+                dns.rrset.from_text("www.lab.test.", 0 if expected else 60, "IN", "A", data)
+            )
+        exchange = dns_step.Exchange(
+            "198.18.0.53", 53, "udp", response.to_wire(), 0.25, tcp_fallback=bool(expected)
+        )
+        outcome, failure, details = dns_step.interpret(options, exchange)
+        samples.append(
+            MeasurementResult(
+                key="0", protocol=Protocol.DNS, address="198.18.0.53", started_at=AT, duration_ms=1.5,
+                outcome=outcome, failure=failure, details=details, name="www.lab.test", port=53,
+                address_family=4, source_address="198.19.0.1" if load else "", probe_load=load,
+            )
+        )  # fmt: skip
+    options = DnsOptions(query_name="x.lab.test")
+    timed_out = dns_step.base_details(options, "fd00::53", "udp")
+    samples.append(
+        MeasurementResult(
+            key="1", protocol=Protocol.DNS, address="fd00::53", started_at=AT.replace(microsecond=0),
+            duration_ms=5000.0, outcome=Outcome.FAILURE, details=timed_out, address_family=6,
+            failure=Failure(failures.GENERIC_TIMEOUT, Operation.DNS_ROUND_TRIP, "TimeoutError: "),
+        )
+    )  # fmt: skip
+    return samples
+
+
+@pytest.mark.parametrize("result", _dns_samples())
+def test_dns_documents_equal_protobufs_json_mapping(result: MeasurementResult) -> None:
+    # Issue 18: DNS JSON without protobuf's slow path, the same documents.
+    proto = result_to_proto(result, probe_id="", measurement_id="m-1", probe_version=__version__)
+    assert measurement_document(result, "m-1") == MessageToDict(proto, preserving_proto_field_name=True)
