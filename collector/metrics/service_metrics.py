@@ -97,6 +97,7 @@ class CollectorMetrics:
         self._rejected: dict[str, int] = {}
         self._ingest = BucketCounts(DEFAULT_INGEST_BUCKETS_S)
         self._rpcs: dict[tuple[str, str], int] = {}
+        self._auth: dict[tuple[str, bool], int] = {}
         self._rounds = 0
         self._last_round: tuple[int, float] | None = None
         self._round_duration = BucketCounts(DEFAULT_ROUND_BUCKETS_S)
@@ -124,6 +125,12 @@ class CollectorMetrics:
             for reason, count in rejected_by_reason.items():
                 self._rejected[reason] = self._rejected.get(reason, 0) + count
             self._ingest.observe(latency_s)
+
+    def observe_auth(self, *, kind: str, throttled: bool) -> None:
+        """One failed authentication (kind: probe, operator, enrollment), or one refused unchecked
+        because its source address failed too often (collector/service/auth_limit.py)."""
+        with self._lock:
+            self._auth[(kind, throttled)] = self._auth.get((kind, throttled), 0) + 1
 
     def observe_rpc(self, *, method: str, code: str) -> None:
         """One finished gRPC call (method name without the service, status code name such as "OK")."""
@@ -187,6 +194,18 @@ class CollectorMetrics:
         yield self._ingest.family(
             "vantage_ingest_latency_seconds", "Time to validate and store one result batch."
         )
+        for throttled, name, documentation in (
+            (False, "vantage_auth_failures", "Failed authentications, by kind of credential."),
+            (
+                True,
+                "vantage_auth_throttled",
+                "Authentications refused unchecked: the source failed too often.",
+            ),
+        ):
+            family = CounterMetricFamily(name, documentation, labels=["kind"])
+            for kind in ("enrollment", "operator", "probe"):
+                family.add_metric([kind], self._auth.get((kind, throttled), 0))
+            yield family
         rpcs = CounterMetricFamily(
             "vantage_grpc_requests",
             "Finished gRPC calls by method and status code.",

@@ -15,15 +15,17 @@ import asyncio
 import functools
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, NoReturn, TypeVar
+from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
 
 from vantage.collector.service.address_guard import AddressGuard
 from vantage.collector.service.auth import bearer_token, hash_secret
+from vantage.collector.service.auth_limit import FailureLimiter
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.discovery import DiscoveryBounds, DiscoveryRuntime
 from vantage.collector.service.event_fanout import EventHub
@@ -34,15 +36,50 @@ from vantage.collector.storage.records import CredentialRole, ProbeContact, Prob
 
 log = logging.getLogger("vantage.collector")
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 # How long a credential→probe answer is trusted before the database is asked
 # again: a revocation by another collector on the same database takes effect
 # within this time (revocations through this collector take effect at once).
 AUTH_CACHE_S = 5.0
+# At most this many credential answers are remembered (least recently used dropped first):
+# the keys are what clients send, so guesses must not grow memory (issue 19). A fleet larger
+# than this only costs a database lookup per call beyond it.
+AUTH_CACHE_ENTRIES = 16384
 # Storage work runs on this many threads; SQLite serialises writes anyway, the
 # extra threads let validation of one batch overlap another's commit and let
 # queries run beside ingest.
 DEFAULT_WORKER_THREADS = 4
+
+
+class BoundedCache(Generic[K, V]):
+    """A dict of at most `capacity` entries that drops the least recently used first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._entries: OrderedDict[K, V] = OrderedDict()
+
+    def get(self, key: K) -> V | None:
+        value = self._entries.get(key)
+        if value is not None:
+            self._entries.move_to_end(key)
+        return value
+
+    def put(self, key: K, value: V) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+
+    def pop(self, key: K) -> None:
+        self._entries.pop(key, None)
+
+    def items(self) -> list[tuple[K, V]]:
+        return list(self._entries.items())
+
+    def __len__(self) -> int:
+        return len(self._entries)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,8 +129,12 @@ class CollectorApp:
             config.round_seconds,
             DiscoveryBounds(config.discovery_block_budget_per_hour, config.discovery_rate_pps),
         )
-        self._probe_cache: dict[str, tuple[float, ProbeRecord]] = {}
-        self._operator_cache: dict[str, tuple[float, CredentialRole | None]] = {}
+        self._probe_cache: BoundedCache[str, tuple[float, ProbeRecord]] = BoundedCache(AUTH_CACHE_ENTRIES)
+        self._operator_cache: BoundedCache[str, tuple[float, CredentialRole | None]] = BoundedCache(
+            AUTH_CACHE_ENTRIES
+        )
+        # Failed authentications per source address (auth_limit.py).
+        self.auth_failures = FailureLimiter(config.auth_limits)
         # Suspect probes from the latest computed round (for ListProbes).
         self.suspect_probes: frozenset[str] = frozenset()
 
@@ -110,54 +151,89 @@ class CollectorApp:
         return number * self.config.round_seconds
 
     # ------------------------------------------------------------ auth
+    async def refuse_if_blocked(self, context: grpc.aio.ServicerContext[Any, Any], kind: str) -> None:
+        """RESOURCE_EXHAUSTED when the caller's address failed authentication too often
+        (auth_limit.py); the caller checks first that the credential is not one known good."""
+        address = parse_peer(context.peer()).address
+        wait_s = self.auth_failures.blocked_for_s(address, time.monotonic())
+        if wait_s > 0:
+            if self.metrics is not None:
+                self.metrics.observe_auth(kind=kind, throttled=True)
+            await abort(
+                context,
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"too many failed authentications from {address}: retry in {wait_s:.0f} s",
+            )
+
+    async def auth_failed(
+        self, context: grpc.aio.ServicerContext[Any, Any], kind: str, message: str
+    ) -> NoReturn:
+        """Count a failed authentication against the caller's address, then UNAUTHENTICATED."""
+        address = parse_peer(context.peer()).address
+        limits = self.auth_failures.limits
+        if self.auth_failures.failed(address, time.monotonic()):
+            log.warning(
+                "%d failed authentications from %s within %.0f s: refusing its unknown credentials"
+                " for %.0f s",
+                limits.max_failures,
+                address,
+                limits.window_s,
+                limits.block_s,
+            )
+        if self.metrics is not None:
+            self.metrics.observe_auth(kind=kind, throttled=False)
+        await abort(context, grpc.StatusCode.UNAUTHENTICATED, message)
+
     async def authenticate_probe(
         self, context: grpc.aio.ServicerContext[Any, Any], *, fresh: bool = False
     ) -> ProbeRecord:
         credential = bearer_token(context.invocation_metadata())
         if credential is None:
-            await abort(
-                context, grpc.StatusCode.UNAUTHENTICATED, "missing `authorization: Bearer <credential>`"
-            )
+            await self.refuse_if_blocked(context, "probe")
+            await self.auth_failed(context, "probe", "missing `authorization: Bearer <credential>`")
         digest = hash_secret(credential)
         now = time.monotonic()
         cached = self._probe_cache.get(digest)
+        if cached is None:  # a credential never seen good here: subject to the failure limit
+            await self.refuse_if_blocked(context, "probe")
         if cached is not None and not fresh and now - cached[0] < AUTH_CACHE_S:
             probe = cached[1]
         else:
-            found = await self.blocking(self.storage.probe_by_credential, digest)
+            found = await storage_call(self, context, self.storage.probe_by_credential, digest)
             if found is None:
-                self._probe_cache.pop(digest, None)
-                await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown probe credential")
+                self._probe_cache.pop(digest)
+                await self.auth_failed(context, "probe", "unknown probe credential")
             probe = found
-            self._probe_cache[digest] = (now, probe)
+            self._probe_cache.put(digest, (now, probe))
         if probe.revoked:
             await abort(context, grpc.StatusCode.UNAUTHENTICATED, f"probe {probe.probe_id} is revoked")
         return probe
 
     def forget_probe(self, probe_id: str) -> None:
         """Drop cached auth answers for a probe (after a revocation or a pin here)."""
-        for digest, (_, probe) in list(self._probe_cache.items()):
+        for digest, (_, probe) in self._probe_cache.items():
             if probe.probe_id == probe_id:
-                self._probe_cache.pop(digest, None)
+                self._probe_cache.pop(digest)
 
     async def require_operator(
         self, context: grpc.aio.ServicerContext[Any, Any], roles: Collection[CredentialRole]
     ) -> CredentialRole:
         credential = bearer_token(context.invocation_metadata())
         if credential is None:
-            await abort(
-                context, grpc.StatusCode.UNAUTHENTICATED, "missing `authorization: Bearer <credential>`"
-            )
+            await self.refuse_if_blocked(context, "operator")
+            await self.auth_failed(context, "operator", "missing `authorization: Bearer <credential>`")
         digest = hash_secret(credential)
         now = time.monotonic()
         cached = self._operator_cache.get(digest)
+        if cached is None or cached[1] is None:  # never seen good here: subject to the failure limit
+            await self.refuse_if_blocked(context, "operator")
         if cached is not None and now - cached[0] < AUTH_CACHE_S:
             role = cached[1]
         else:
-            role = await self.blocking(self.storage.credential_role, digest)
-            self._operator_cache[digest] = (now, role)
+            role = await storage_call(self, context, self.storage.credential_role, digest)
+            self._operator_cache.put(digest, (now, role))
         if role is None:
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "unknown credential")
+            await self.auth_failed(context, "operator", "unknown credential")
         if role not in roles:
             await abort(
                 context, grpc.StatusCode.PERMISSION_DENIED, f"a {role.value} credential cannot do this"

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from vantage.collector.assignment.traces import DEFAULT_BASELINE_EVERY_S
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
+from vantage.collector.service.auth_limit import FailureLimits
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
     DEFAULT_MAX_BATCH_ITEMS,
@@ -56,6 +57,8 @@ class CollectorConfig:
     # How often each target AS gets its baseline traces (3 hours; a lab with rounds of seconds
     # needs seconds).
     trace_baseline_s: float = DEFAULT_BASELINE_EVERY_S
+    # Failed authentications per source address before it is refused for a while.
+    auth_limits: FailureLimits = field(default_factory=FailureLimits)
 
     @property
     def silent_after_s(self) -> float:

@@ -22,7 +22,13 @@ from google.protobuf.message import DecodeError
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import IngestCounts, ProbeRecord, ResultBatchRecord
-from vantage.collector.wire.validation import Rejection, ValidationLimits, check_batch
+from vantage.collector.wire.batch_frame import FrameError, TooManyItems, oversized_items
+from vantage.collector.wire.validation import (
+    MAX_MEASUREMENT_BYTES,
+    Rejection,
+    ValidationLimits,
+    check_batch,
+)
 from vantage.v1 import probe_service_pb2
 
 
@@ -45,23 +51,35 @@ class BatchRefused(Exception):
         return BatchRefused, (self.code, self.message)  # raised in an ingest process, re-raised here
 
 
-def decode_batch(raw: bytes, *, max_items: int) -> probe_service_pb2.ResultBatch:
+def frame_batch(raw: bytes, *, max_items: int) -> tuple[int, ...]:
+    """Refuse a batch of more than `max_items` items from its bytes, before decoding it (an
+    oversized batch costs O(max_items), not O(its size): collector/wire/batch_frame.py);
+    returns the indexes of items over MAX_MEASUREMENT_BYTES."""
     try:
-        batch = probe_service_pb2.ResultBatch.FromString(raw)
+        return oversized_items(raw, max_items=max_items, max_item_bytes=MAX_MEASUREMENT_BYTES)
+    except FrameError as exc:
+        raise BatchRefused(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"a ResultBatch of {len(raw)} bytes could not be decoded ({exc});"
+            " earlier batches on this stream were committed and acked",
+        ) from exc
+    except TooManyItems as exc:
+        raise BatchRefused(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"a batch of {len(raw)} bytes has {exc}, the limit per batch"
+            " (earlier batches on this stream were committed and acked)",
+        ) from exc
+
+
+def decode_batch(raw: bytes) -> probe_service_pb2.ResultBatch:
+    try:
+        return probe_service_pb2.ResultBatch.FromString(raw)
     except DecodeError as exc:
         raise BatchRefused(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"a ResultBatch of {len(raw)} bytes could not be decoded ({exc});"
             " earlier batches on this stream were committed and acked",
         ) from exc
-    count = len(batch.measurements)
-    if count > max_items:
-        raise BatchRefused(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            f"batch {batch.batch_id!r} has {count} measurements; the limit is {max_items}"
-            " per batch (earlier batches on this stream were committed and acked)",
-        )
-    return batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +103,12 @@ def check_raw_batch(
     raw: bytes, *, probe_id: str, limits: ValidationLimits, max_items: int, now_unix_s: float
 ) -> CheckedBatch:
     """Decode and validate (the CPU-bound half of ingest; no storage, no locator)."""
-    batch = decode_batch(raw, max_items=max_items)
+    oversized = frame_batch(raw, max_items=max_items)
+    batch = decode_batch(raw)
     measurements = batch.measurements
-    checked = check_batch(measurements, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits)
+    checked = check_batch(
+        measurements, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits, oversized=oversized
+    )
     accepted_payload = None
     if checked.rejections and checked.accepted:  # store exactly the accepted items
         kept = probe_service_pb2.ResultBatch(

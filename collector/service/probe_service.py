@@ -11,7 +11,13 @@ import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.auth import PROBE_CREDENTIAL_PREFIX, hash_secret, new_secret
-from vantage.collector.service.ingest import BatchOutcome, BatchRefused, ingest_batch, store_checked_batch
+from vantage.collector.service.ingest import (
+    BatchOutcome,
+    BatchRefused,
+    frame_batch,
+    ingest_batch,
+    store_checked_batch,
+)
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import ProbeRecord, TokenStatus
@@ -26,6 +32,20 @@ TOKEN_PROBLEMS = {
     TokenStatus.EXPIRED: "enrollment token expired",
 }
 MAX_NAME_LENGTH = 128
+# A proposed credential carries at least as much randomness as one the collector makes
+# (32 bytes in URL-safe base64: 43 characters), and is bounded.
+MIN_PROPOSED_SECRET_CHARS = 43
+MAX_PROPOSED_SECRET_CHARS = 128
+_URL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def is_probe_credential(text: str) -> bool:
+    secret = text.removeprefix(PROBE_CREDENTIAL_PREFIX)
+    return (
+        text.startswith(PROBE_CREDENTIAL_PREFIX)
+        and MIN_PROPOSED_SECRET_CHARS <= len(secret) <= MAX_PROPOSED_SECRET_CHARS
+        and set(secret) <= _URL_SAFE
+    )
 
 
 class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
@@ -39,11 +59,20 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         context: grpc.aio.ServicerContext[probe_service_pb2.EnrollRequest, probe_service_pb2.EnrollResponse],
     ) -> probe_service_pb2.EnrollResponse:
         app = self.app
+        await app.refuse_if_blocked(context, "enrollment")  # a token cannot be known good before use
         if not request.enrollment_token:
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, "missing enrollment token")
+            await app.auth_failed(context, "enrollment", "missing enrollment token")
         now = app.clock()
         probe_id = str(uuid.uuid4())
-        credential = new_secret(PROBE_CREDENTIAL_PREFIX)
+        proposed = request.proposed_credential
+        if proposed and not is_probe_credential(proposed):
+            await abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"proposed_credential must be {PROBE_CREDENTIAL_PREFIX!r} and at least"
+                f" {MIN_PROPOSED_SECRET_CHARS} URL-safe base64 characters",
+            )
+        credential = proposed or new_secret(PROBE_CREDENTIAL_PREFIX)
         draft = ProbeRecord(
             probe_id=probe_id,
             name=request.name[:MAX_NAME_LENGTH],
@@ -74,7 +103,13 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             app, context, app.storage.enroll_probe, hash_secret(request.enrollment_token), probe, now
         )
         if status is not TokenStatus.OK:
-            await abort(context, grpc.StatusCode.UNAUTHENTICATED, TOKEN_PROBLEMS[status])
+            await app.auth_failed(context, "enrollment", TOKEN_PROBLEMS[status])
+        enrolled = await storage_call(app, context, app.storage.probe_by_credential, draft.credential_hash)
+        if enrolled is not None and enrolled.probe_id != probe_id:  # a retry: the probe enrolled before
+            log.info("probe %s repeated its enrollment (its first answer was lost)", enrolled.probe_id)
+            return probe_service_pb2.EnrollResponse(
+                probe_id=enrolled.probe_id, credential=credential, asn=enrolled.asn, country=enrolled.country
+            )
         log.info(
             "probe %s enrolled from %s (AS%d %s)", probe_id, probe.address, probe.asn, probe.country or "??"
         )
@@ -179,6 +214,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
                 now_unix_s=now,
             )
         started = time.perf_counter()
+        frame_batch(raw, max_items=config.max_batch_items)  # refused before it is shipped to a worker
         checked = await app.ingest_pool.check(
             raw,
             probe_id=probe.probe_id,

@@ -88,6 +88,17 @@ class ServeOptions:
     allow_ranges: tuple[str, ...] = ()
 
 
+def make_private(data_dir: Path) -> None:
+    """Owner-only, at every start (mkdir's mode applies only when it creates the directory, and
+    SQLite creates its files 0644 under the usual umask): the data dir holds credential hashes,
+    every raw result and the admin credential."""
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    data_dir.chmod(0o700)
+    for path in data_dir.iterdir():
+        if path.is_file() and not path.is_symlink():
+            path.chmod(path.stat().st_mode & 0o700)
+
+
 def split_host_port(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
     if not sep or not port.isdigit():
@@ -183,11 +194,11 @@ def enable_reflection(service_names: Sequence[str], server: grpc.aio.Server) -> 
 
 async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None = None) -> int:
     data_dir = options.data_dir
-    # Owner-only: the database holds credential hashes and every raw result.
-    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # First: a bad exclusion file stops the start before anything is opened.
     guard = AddressGuard(GuardSource(options.exclude_file, options.allow_ranges))
+    make_private(data_dir)
     storage = open_storage(options.db_url, data_dir)
+    make_private(data_dir)  # again: the database files it just created
     locator = Locator(options.asn_db)
     if options.asn_db:
         log.info("ASN datasets: %d ranges from %d file(s)", locator.range_count, len(options.asn_db))

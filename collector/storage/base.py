@@ -66,7 +66,11 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def enroll_probe(self, token_hash: str, probe: ProbeRecord, now_unix_s: float) -> TokenStatus:
-        """Atomically consume a one-time token and create `probe`; nothing changes unless OK."""
+        """Atomically consume a one-time token and create `probe`; nothing changes unless OK.
+
+        A token already used by a probe whose credential hash equals `probe`'s is OK with
+        nothing changed: that probe retrying an enrollment whose answer it lost (its
+        proposed credential, saved before enrolling, makes the retry recognisable)."""
 
     @abc.abstractmethod
     def get_probe(self, probe_id: str) -> ProbeRecord | None: ...

@@ -100,7 +100,10 @@ class MemoryStorage(Storage):
             if token is None:
                 return TokenStatus.UNKNOWN
             if token.used_at_unix_s is not None:
-                return TokenStatus.USED
+                # The same probe retrying (same proposed credential) after a crash: it is enrolled.
+                earlier = self._probes.get(token.used_by_probe or "")
+                same = earlier is not None and earlier.credential_hash == probe.credential_hash
+                return TokenStatus.OK if same else TokenStatus.USED
             if token.expires_at_unix_s <= now_unix_s:
                 return TokenStatus.EXPIRED
             if probe.probe_id in self._probes:

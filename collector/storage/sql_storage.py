@@ -111,14 +111,20 @@ class SqlStorage(Storage):
             # writer), and the later ones see it used.
             row = conn.execute(
                 self._sql(
-                    f"SELECT expires_at, used_at FROM enrollment_tokens WHERE token_hash = ?{self.FOR_UPDATE}"
+                    "SELECT expires_at, used_at, used_by_probe FROM enrollment_tokens"
+                    f" WHERE token_hash = ?{self.FOR_UPDATE}"
                 ),
                 (token_hash,),
             ).fetchone()
             if row is None:
                 return TokenStatus.UNKNOWN
             if row[1] is not None:
-                return TokenStatus.USED
+                # The same probe retrying (same proposed credential) after a crash: it is enrolled.
+                same = conn.execute(
+                    self._sql("SELECT 1 FROM probes WHERE probe_id = ? AND credential_hash = ?"),
+                    (row[2], probe.credential_hash),
+                ).fetchone()
+                return TokenStatus.OK if same is not None else TokenStatus.USED
             if row[0] <= now_unix_s:
                 return TokenStatus.EXPIRED
             conn.execute(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import enum
 import ipaddress
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -35,6 +35,15 @@ DEFAULT_MAX_BATCH_ITEMS = 5000
 MAX_ID_LENGTH = 64
 MAX_TEXT_LENGTH = 2048
 MAX_NAME_LENGTH = 255  # a DNS name's limit
+# The longest address text: an IPv6 address (45 characters) with a zone id of an interface
+# name (IFNAMSIZ, 16). Longer text is rejected before it is parsed or remembered.
+MAX_ADDRESS_LENGTH = 64
+# One measurement's encoded size: the largest real one (an HTTP result with redirects and
+# headers, or DNS with its 4 KiB answer) is a few KiB; a bigger item is refused before decoding.
+MAX_MEASUREMENT_BYTES = 64 * 1024
+# Timings (RTTs, connect, DNS and HTTP times): finite, not negative, and within a round's
+# worth of waiting. An infinite or huge value would poison a baseline (issue 19).
+MAX_TIMING_MS = 600_000.0
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _KNOWN_PROTOCOLS = frozenset(int(kind.protocol) for kind in KINDS)
@@ -81,19 +90,64 @@ ADDRESS_MEMO_LIMIT = 65536
 
 
 def normalized_address(text: str) -> str | None:
-    """Canonical text of an IPv4/IPv6 address (no zone, no prefix), None when invalid."""
+    """Canonical text of an IPv4/IPv6 address (no prefix), None when invalid or longer than
+    MAX_ADDRESS_LENGTH. Only valid addresses are remembered (at most ADDRESS_MEMO_LIMIT of them,
+    each at most MAX_ADDRESS_LENGTH characters): garbage costs a parse, never memory."""
     try:
         return _ADDRESS_MEMO[text]
     except KeyError:
         pass
+    if len(text) > MAX_ADDRESS_LENGTH:
+        return None
     try:
-        found: str | None = str(ipaddress.ip_address(text))
+        found = str(ipaddress.ip_address(text))
     except ValueError:
-        found = None
+        return None
     if len(_ADDRESS_MEMO) >= ADDRESS_MEMO_LIMIT:
-        _ADDRESS_MEMO.clear()  # a fleet's targets fit many times over; garbage never accumulates
+        _ADDRESS_MEMO.clear()  # a fleet's targets fit many times over
     _ADDRESS_MEMO[text] = found
     return found
+
+
+_ICMP_TIMINGS = ("min_rtt_ms", "avg_rtt_ms", "max_rtt_ms", "stddev_rtt_ms", "interval_ms")
+_HTTP_TIMINGS = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms")
+
+
+def bad_timing(m: measurement_pb2.Measurement) -> str | None:
+    """The field path of the first timing that is not a finite number in [0, MAX_TIMING_MS]
+    (NaN fails every comparison, infinity the upper bound), None when all are.
+
+    One condition per protocol for the common case (every timing fine, ~0.5 us); only a
+    failing measurement walks the fields to name the first bad one."""
+    details = m.WhichOneof("details")
+    top = MAX_TIMING_MS
+    if details == "icmp":
+        icmp = m.icmp
+        if not (
+            0.0 <= icmp.avg_rtt_ms <= top
+            and 0.0 <= icmp.min_rtt_ms <= top
+            and 0.0 <= icmp.max_rtt_ms <= top
+            and 0.0 <= icmp.stddev_rtt_ms <= top
+            and 0.0 <= icmp.interval_ms <= top
+        ):
+            for name in _ICMP_TIMINGS:
+                if not 0.0 <= getattr(icmp, name) <= top:
+                    return f"icmp.{name}"
+        for index, reply in enumerate(icmp.replies):
+            if not 0.0 <= reply.rtt_ms <= top:
+                return f"icmp.replies[{index}].rtt_ms"
+        return None
+    if details is None:
+        return None
+    if details == "dns":
+        return None if 0.0 <= m.dns.response_time_ms <= top else "dns.response_time_ms"
+    if details == "http":
+        timings = m.http.timings
+        for name in _HTTP_TIMINGS:
+            if not 0.0 <= getattr(timings, name) <= top:
+                return f"http.timings.{name}"
+        return None
+    return None if 0.0 <= m.tcp.connect_ms <= top else "tcp.connect_ms"
 
 
 def is_uuid(text: str) -> bool:
@@ -152,7 +206,8 @@ def check_measurement(
     target_id = target.target_id
     protocol = m.protocol
     outcome = m.outcome
-    kind = m.failure.kind
+    failure = m.failure
+    kind = failure.kind
     round_number = m.round
     task_id = m.task_id
     source = m.source_address
@@ -173,6 +228,9 @@ def check_measurement(
         and (not source or normalized_address(source) is not None)
         and ((kind in FAILURE_KINDS) if kind else outcome not in _FAILURE_OUTCOMES)
         and len(task_id) <= MAX_TEXT_LENGTH
+        and len(failure.detail) <= MAX_TEXT_LENGTH
+        and len(m.probe_version) <= MAX_NAME_LENGTH
+        and bad_timing(m) is None
     ):
         return Checked(
             mid.lower(), round_number, task_id, started_unix_s, canonical, target_id, protocol, outcome, kind
@@ -198,6 +256,7 @@ def check_batch(
     caller_probe_id: str,
     now_unix_s: float,
     limits: ValidationLimits,
+    oversized: Collection[int] = (),
 ) -> BatchCheck:
     """check_measurement over a whole batch, at ingest speed.
 
@@ -206,7 +265,8 @@ def check_batch(
     field read costs 0.1-0.3 us, a function call with keywords about as much.
     The id is checked by converting it to its 16 bytes (what storage keeps)
     instead of by the regular expression. tests/collector/wire/test_validation.py
-    checks that both functions agree on every rule.
+    checks that both functions agree on every rule. `oversized`: indexes of items
+    whose encoding exceeds MAX_MEASUREMENT_BYTES (found from the wire bytes).
     """
     oldest = now_unix_s - limits.retention_s
     newest = now_unix_s + limits.clock_skew_s
@@ -217,6 +277,7 @@ def check_batch(
     known_protocols = _KNOWN_PROTOCOLS
     known_outcomes = _KNOWN_OUTCOMES
     failure_outcomes = _FAILURE_OUTCOMES
+    timing_problem = bad_timing
     accepted: list[int] = []
     ids: list[bytes] = []
     addresses: list[str] = []
@@ -239,7 +300,8 @@ def check_batch(
         canonical = (memo[address] if address in memo else normalize(address)) if address else ""
         protocol = m.protocol
         outcome = m.outcome
-        kind = m.failure.kind
+        failure = m.failure
+        kind = failure.kind
         round_number = m.round
         source = m.source_address
         if (
@@ -258,6 +320,10 @@ def check_batch(
             and (not source or normalize(source) is not None)
             and ((kind in failure_kinds) if kind else outcome not in failure_outcomes)
             and len(m.task_id) <= MAX_TEXT_LENGTH
+            and len(failure.detail) <= MAX_TEXT_LENGTH
+            and len(m.probe_version) <= MAX_NAME_LENGTH
+            and timing_problem(m) is None
+            and not (oversized and index in oversized)
         ):
             accepted.append(index)
             ids.append(raw)
@@ -269,7 +335,14 @@ def check_batch(
                 last = started_unix_s
         else:
             rejections.append(
-                _explain(index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits)
+                _explain(
+                    index,
+                    m,
+                    caller_probe_id=caller_probe_id,
+                    now_unix_s=now_unix_s,
+                    limits=limits,
+                    oversized=bool(oversized) and index in oversized,
+                )
             )
     return BatchCheck(accepted, b"".join(ids), addresses, rounds, first, last, rejections)
 
@@ -281,12 +354,18 @@ def _explain(
     caller_probe_id: str,
     now_unix_s: float,
     limits: ValidationLimits,
+    oversized: bool = False,
 ) -> Rejection:
     """The first rule a measurement breaks, with its field, reason and a message."""
     mid = m.id
 
     def reject(field: str, reason: RejectReason, message: str) -> Rejection:
         return Rejection(index, mid[:MAX_ID_LENGTH], field, reason, message)
+
+    if oversized:
+        return reject(
+            "", RejectReason.MALFORMED, f"the measurement is over {MAX_MEASUREMENT_BYTES} bytes encoded"
+        )
 
     if not is_uuid(mid):
         shown = repr(mid[:MAX_ID_LENGTH])
@@ -310,6 +389,8 @@ def _explain(
     if seconds == 0 and nanos == 0:
         return reject("started_at", RejectReason.MALFORMED, "started_at is missing")
     started_unix_s = seconds + nanos * 1e-9
+    if started_unix_s <= 0.0:  # checked alone: a retention reaching back before 1970 admits it
+        return reject("started_at", RejectReason.MALFORMED, "started_at is not after 1970")
     if started_unix_s > now_unix_s + limits.clock_skew_s:
         ahead = started_unix_s - now_unix_s
         return reject(
@@ -333,9 +414,12 @@ def _explain(
     if address:
         canonical = normalized_address(address) or ""
         if not canonical:
-            return reject(
-                "target.address", RejectReason.BAD_ADDRESS, f"{address[:64]!r} is not an IP address"
+            problem = (
+                f"is over {MAX_ADDRESS_LENGTH} characters"
+                if len(address) > MAX_ADDRESS_LENGTH
+                else "is not an IP address"
             )
+            return reject("target.address", RejectReason.BAD_ADDRESS, f"{address[:64]!r} {problem}")
     elif not (target.name or target.url):
         return reject("target", RejectReason.MALFORMED, "target has no address, name or url")
     target_id = target.target_id
@@ -344,7 +428,14 @@ def _explain(
         or len(target.name) > MAX_NAME_LENGTH
         or len(target_id) > MAX_TEXT_LENGTH
     ):
-        return reject("target", RejectReason.MALFORMED, "target url, name or target_id is too long")
+        field, limit = (
+            ("target.url", MAX_TEXT_LENGTH)
+            if len(target.url) > MAX_TEXT_LENGTH
+            else ("target.name", MAX_NAME_LENGTH)
+            if len(target.name) > MAX_NAME_LENGTH
+            else ("target.target_id", MAX_TEXT_LENGTH)
+        )
+        return reject(field, RejectReason.MALFORMED, f"{field} is over {limit} characters")
     if m.source_address and normalized_address(m.source_address) is None:
         return reject(
             "source_address", RejectReason.BAD_ADDRESS, f"{m.source_address[:64]!r} is not an IP address"
@@ -363,5 +454,22 @@ def _explain(
         )
     task_id = m.task_id
     if len(task_id) > MAX_TEXT_LENGTH:
-        return reject("task_id", RejectReason.MALFORMED, "task_id is too long")
-    raise AssertionError(f"measurement {mid[:MAX_ID_LENGTH]!r} failed the fast check but no rule")
+        return reject("task_id", RejectReason.MALFORMED, f"task_id is over {MAX_TEXT_LENGTH} characters")
+    if len(m.failure.detail) > MAX_TEXT_LENGTH:
+        return reject(
+            "failure.detail", RejectReason.MALFORMED, f"failure.detail is over {MAX_TEXT_LENGTH} characters"
+        )
+    if len(m.probe_version) > MAX_NAME_LENGTH:
+        return reject(
+            "probe_version", RejectReason.MALFORMED, f"probe_version is over {MAX_NAME_LENGTH} characters"
+        )
+    timing = bad_timing(m)
+    if timing is not None:
+        return reject(
+            timing,
+            RejectReason.MALFORMED,
+            f"{timing} is not a finite number of ms in [0, {MAX_TIMING_MS:.0f}]",
+        )
+    # The fast check and the rules above are meant to agree; should they not, the item is still
+    # refused alone (an exception here would leave the whole batch unacknowledged).
+    return reject("", RejectReason.MALFORMED, "the measurement failed validation")

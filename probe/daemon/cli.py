@@ -68,6 +68,9 @@ def register_run(probe_subparsers: argparse._SubParsersAction[argparse.ArgumentP
     add(
         "--max-tasks-per-round", type=int, metavar="N", help="a larger plan is cut to N tasks (default 50000)"
     )
+    add("--max-icmp-count", type=int, metavar="N", help="echoes per ICMP task, at most (default 16)")
+    add("--max-timeout-ms", type=int, metavar="MS", help="a task's timeout, at most (default 60000)")
+    add("--max-interval-ms", type=int, metavar="MS", help="gap between echoes, at most (default 10000)")
     add(
         "--allow-range",
         action="append",

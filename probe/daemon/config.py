@@ -23,8 +23,11 @@ from typing import Any
 from vantage.probe.daemon.backoff import DEFAULT_MAX_DELAY_S
 from vantage.probe.daemon.policy import (
     DEFAULT_MAX_CONCURRENCY,
+    DEFAULT_MAX_ICMP_COUNT,
+    DEFAULT_MAX_INTERVAL_MS,
     DEFAULT_MAX_RATE_PER_S,
     DEFAULT_MAX_TASKS_PER_ROUND,
+    DEFAULT_MAX_TIMEOUT_MS,
     parse_range,
 )
 from vantage.probe.daemon.scheduler import DEFAULT_MAX_OFFLINE_S
@@ -59,6 +62,9 @@ class DaemonConfig:
     max_rate: float = DEFAULT_MAX_RATE_PER_S
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
     max_tasks_per_round: int = DEFAULT_MAX_TASKS_PER_ROUND
+    max_icmp_count: int = DEFAULT_MAX_ICMP_COUNT
+    max_timeout_ms: int = DEFAULT_MAX_TIMEOUT_MS
+    max_interval_ms: int = DEFAULT_MAX_INTERVAL_MS
     allow_range: tuple[str, ...] = ()
     outbox_max_results: int = DEFAULT_OUTBOX_MAX_RESULTS
     batch_size: int = DEFAULT_BATCH_SIZE
@@ -139,6 +145,9 @@ PARSERS: dict[str, Callable[[Any], Any]] = {
     "max_rate": _positive(float),
     "max_concurrency": _positive(int),
     "max_tasks_per_round": _positive(int),
+    "max_icmp_count": _positive(int),
+    "max_timeout_ms": _positive(int),
+    "max_interval_ms": _positive(int),
     "allow_range": _ranges,
     "outbox_max_results": _positive(int),
     "batch_size": _positive(int),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,6 +78,37 @@ def save_credential(state_dir: Path, credential: Credential) -> Path:
     os.replace(temporary, path)
     _fsync_directory(state_dir)
     return path
+
+
+INTENT_FILE = "enroll_intent.json"
+PROBE_CREDENTIAL_PREFIX = "vpc_"
+
+
+def enrollment_intent(state_dir: Path) -> str:
+    """The credential this probe proposes when it enrolls, saved (0600, fsynced) before the first
+    attempt: a retry after a crash or a full disk proposes the same one, and the collector
+    recognises the probe it already enrolled instead of calling the token used."""
+    path = state_dir / INTENT_FILE
+    try:
+        return str(json.loads(path.read_text())["proposed_credential"])
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        log.warning("ignoring unreadable enrollment intent %s: %s", path, exc)
+    proposed = PROBE_CREDENTIAL_PREFIX + secrets.token_urlsafe(32)
+    temporary = path.with_name(path.name + ".tmp")
+    with _create_private(temporary) as handle:
+        handle.write(json.dumps({"proposed_credential": proposed}).encode() + b"\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+    _fsync_directory(state_dir)
+    return proposed
+
+
+def forget_enrollment_intent(state_dir: Path) -> None:
+    """Once the credential is saved, the intent has served its purpose."""
+    (state_dir / INTENT_FILE).unlink(missing_ok=True)
 
 
 def ensure_state_dir(state_dir: Path) -> None:

@@ -1,7 +1,10 @@
 """Enroll once: exchange the one-time token for the probe's own credential.
 
 A credential already in the state dir is reused (a restart never spends a
-token). A collector that refuses the token is final (FatalError: a new token
+token). Before the first attempt the probe saves the credential it proposes
+(credentials.enrollment_intent): if the answer is lost, or the credential
+cannot be written (a crash, a full disk), the retry with the same token gets
+the same probe back. A collector that refuses the token is final (FatalError: a new token
 is needed); one that does not answer is retried with backoff, failing over to
 the other collector addresses.
 """
@@ -17,7 +20,14 @@ import grpc
 import grpc.aio
 
 from vantage.probe.daemon.config import DaemonConfig
-from vantage.probe.daemon.credentials import Credential, credential_path, load_credential, save_credential
+from vantage.probe.daemon.credentials import (
+    Credential,
+    credential_path,
+    enrollment_intent,
+    forget_enrollment_intent,
+    load_credential,
+    save_credential,
+)
 from vantage.probe.daemon.link import Link
 from vantage.v1 import probe_service_pb2
 
@@ -61,6 +71,7 @@ async def obtain_credential(
         name=config.name or socket.gethostname(),
         software_version=version,
         capabilities=capabilities,
+        proposed_credential=enrollment_intent(config.state_dir),
     )
     while not stop.is_set():
         acquired = await link.acquire_waiting(stop)
@@ -84,6 +95,7 @@ async def obtain_credential(
             enrolled_at=datetime.now(UTC).isoformat(timespec="seconds"),
         )
         save_credential(config.state_dir, credential)
+        forget_enrollment_intent(config.state_dir)
         where = f"AS{response.asn} {response.country}".strip() if response.asn else "an unknown network"
         log.info("probe enrolled as %s (collector %s places it in %s)", credential.probe_id, address, where)
         return credential

@@ -36,7 +36,7 @@ import grpc.aio
 from vantage.probe.daemon.backoff import BackoffPolicy, RandomSource
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.pool import PoolState
-from vantage.v1 import probe_service_pb2_grpc
+from vantage.v1 import probe_service_pb2, probe_service_pb2_grpc
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -127,8 +127,11 @@ class Link:
         revoked_backoff_s: float,
         rng: RandomSource,
         metrics: ProbeMetrics,
+        plan_decoder: Callable[[bytes], Any] | None = None,
     ) -> None:
         self._pool = PoolState.create(addresses, pool_key)
+        # GetWork's response deserializer (wire.plan_decoder: cuts an oversized plan unread).
+        self._plan_decoder = plan_decoder
         self._pool_key = pool_key
         self._plaintext = plaintext
         self._ca_file = ca_file
@@ -186,7 +189,15 @@ class Link:
         pick = self._pool.pick(time.monotonic())
         if pick.address is None:
             raise LinkDown("no collector is reachable now", pick.wait_s)
-        return pick.address, probe_service_pb2_grpc.ProbeServiceStub(self._channel(pick.address))
+        channel = self._channel(pick.address)
+        stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
+        if self._plan_decoder is not None:
+            stub.GetWork = channel.unary_unary(
+                "/vantage.v1.ProbeService/GetWork",
+                request_serializer=probe_service_pb2.GetWorkRequest.SerializeToString,
+                response_deserializer=self._plan_decoder,
+            )
+        return pick.address, stub
 
     async def acquire_waiting(
         self, stop: asyncio.Event

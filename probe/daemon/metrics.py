@@ -43,6 +43,11 @@ class ProbeMetrics:
         self.outbox_dropped = Counter(
             "vantage_probe_outbox_dropped", "Oldest results dropped because the outbox was full", registry=r
         )
+        self.disk_full_dropped = Counter(
+            "vantage_probe_disk_full_dropped",
+            "Results measured but not stored: the disk holding the outbox was full",
+            registry=r,
+        )
         self.uploads = Counter("vantage_probe_uploads", "Batches acknowledged by a collector", registry=r)
         self.uploaded_results = Counter(
             "vantage_probe_uploaded_results",

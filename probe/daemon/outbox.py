@@ -17,11 +17,22 @@ most when the link comes back.
 
 SQLite calls block, so `AsyncOutbox` runs them on one dedicated thread, keeping
 the event loop (and the engine's RTT timing) free of fsync stalls.
+
+A full disk. Deleting acknowledged rows needs disk space too (the WAL grows
+before the pages are freed), so the outbox keeps a reserve file of
+RESERVE_BYTES beside the database: when an insert or a delete fails with
+SQLITE_FULL, the reserve is removed and a delete is retried, so uploading
+and deleting acknowledged results go on and the backlog shrinks; the reserve
+is put back once there is room again. An insert that fails on a full disk
+raises OutboxFull, which the caller counts as dropped results (the probe
+keeps measuring and uploading; it never exits over a full disk).
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
+import os
 import sqlite3
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +41,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 OUTBOX_FILE = "outbox.sqlite3"
+RESERVE_FILE = "outbox.reserve"
+# Enough for SQLite to delete a few thousand acknowledged rows on a full disk (the WAL
+# frames of the freed pages): 4 MiB, next to an outbox of up to ~250 MB.
+RESERVE_BYTES = 4 << 20
 SCHEMA_VERSION = 1
 
 T = TypeVar("T")
@@ -70,6 +85,21 @@ class AddOutcome:
     depth: int
 
 
+class OutboxFull(Exception):
+    """The disk holding the outbox is full: the results given were not stored."""
+
+    def __init__(self, path: Path, count: int, error: BaseException) -> None:
+        super().__init__(f"the disk holding {path} is full: {count} results not stored ({error})")
+        self.path = path
+        self.count = count
+
+
+def _disk_full(error: BaseException) -> bool:
+    if isinstance(error, sqlite3.OperationalError):
+        return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(error)
+    return isinstance(error, OSError) and error.errno == errno.ENOSPC
+
+
 class Outbox:
     """Synchronous outbox; use from one thread (AsyncOutbox does that)."""
 
@@ -85,6 +115,29 @@ class Outbox:
         # Kept in step with every insert and delete (one thread uses this object), so
         # that the bound check and the metrics do not count a million rows each time.
         self._depth = int(self._db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        self.reserve_path = path.with_name(RESERVE_FILE)
+        self._keep_reserve()
+
+    def _keep_reserve(self) -> None:
+        """Put the reserve file back when there is room (best effort: a full disk keeps it away)."""
+        if self.reserve_path.exists():
+            return
+        temporary = self.reserve_path.with_name(RESERVE_FILE + ".tmp")
+        try:
+            with temporary.open("wb") as handle:
+                handle.write(b"\0" * RESERVE_BYTES)  # written, not sparse: the blocks are really held
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, self.reserve_path)
+        except OSError:
+            temporary.unlink(missing_ok=True)
+
+    def _release_reserve(self) -> bool:
+        try:
+            self.reserve_path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def _migrate(self) -> None:
         version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
@@ -96,6 +149,17 @@ class Outbox:
             self._db.executescript(f"BEGIN; {_MIGRATIONS[number]}; PRAGMA user_version={number + 1}; COMMIT;")
 
     def add(self, results: Sequence[NewResult]) -> AddOutcome:
+        """Store `results` (OutboxFull when the disk is full: none of them is stored)."""
+        try:
+            outcome = self._add(results)
+        except (sqlite3.OperationalError, OSError) as error:
+            if not _disk_full(error):
+                raise
+            raise OutboxFull(self.path, len(results), error) from error
+        self._keep_reserve()
+        return outcome
+
+    def _add(self, results: Sequence[NewResult]) -> AddOutcome:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -115,7 +179,8 @@ class Outbox:
                 db.execute("UPDATE counters SET value = value + ? WHERE name = 'dropped_total'", (dropped,))
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         self._depth = depth - dropped
         return AddOutcome(added=added, dropped=dropped, depth=self._depth)
@@ -132,6 +197,17 @@ class Outbox:
         return [StoredResult(int(seq), str(mid), bytes(payload)) for seq, mid, payload in rows]
 
     def delete(self, seqs: Sequence[int]) -> int:
+        """Delete acknowledged rows; on a full disk the reserve is given up for it."""
+        try:
+            return self._delete(seqs)
+        except sqlite3.OperationalError as error:
+            if not _disk_full(error) or not self._release_reserve():
+                raise
+        deleted = self._delete(seqs)
+        self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # give the WAL's space back
+        return deleted
+
+    def _delete(self, seqs: Sequence[int]) -> int:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -140,7 +216,8 @@ class Outbox:
             deleted = db.total_changes - before
             db.execute("COMMIT")
         except BaseException:
-            db.execute("ROLLBACK")
+            if db.in_transaction:
+                db.execute("ROLLBACK")
             raise
         self._depth -= deleted
         return deleted

@@ -90,6 +90,8 @@ class RoundPlan:
     clock_skew_tolerance_s: float
     probe_asn: int
     probe_country: str
+    # Tasks past the probe's max_tasks_per_round, skipped while decoding (never held).
+    tasks_cut: int = 0
 
 
 def task_host(task: PlannedTask) -> str:

@@ -28,7 +28,11 @@ def save_plan(state_dir: Path, encoded_plan: bytes, received_at_unix_s: float) -
     """Keep `encoded_plan`, a serialized WorkPlan received at `received_at_unix_s`."""
     path = state_dir / PLAN_FILE
     temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(_HEADER.pack(received_at_unix_s) + encoded_plan)
+    try:
+        temporary.write_bytes(_HEADER.pack(received_at_unix_s) + encoded_plan)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a full disk must not keep half a plan's blocks
+        raise
     os.replace(temporary, path)
 
 

@@ -10,7 +10,11 @@ the probe checks every task against caps that only the volunteer sets:
   explicit `--allow-range CIDR` entries open a range again (the lab opens its
   own 198.18.0.0/15 addresses that way);
 * rate and concurrency: handed to the engine as hard limits; the work plan
-  carries no rate at all, so nothing the collector sends can raise them.
+  carries no rate at all, so nothing the collector sends can raise them;
+* what one task may ask: at most `max_icmp_count` echoes, `max_timeout_ms` of
+  waiting, `max_interval_ms` between echoes, and bounded URL, name and
+  expectation sizes (`check_task_bounds`). A task over a bound is refused
+  alone; the rest of the round runs.
 
 A refused task is not skipped: the runner turns it into a measurement with
 outcome REFUSED_BY_POLICY and uploads it, so the collector sees why.
@@ -21,6 +25,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from vantage.probe.daemon.plan import PlannedTask
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -71,6 +77,18 @@ DEFAULT_MAX_CONCURRENCY = 256
 # whose footprint bench/probe_footprint.py measures, so memory stays bounded
 # whatever a collector sends.
 DEFAULT_MAX_TASKS_PER_ROUND = 50_000
+# What one task may ask. RIPE Atlas's ping takes 1-16 packets; its timeouts are at most a
+# minute (https://atlas.ripe.net/docs/apis/rest-api-manual/measurements/types/). A task
+# over a bound is refused with the bound named: a collector cannot make a probe send
+# 2e7 echoes or wait 4e9 ms (issue 19).
+DEFAULT_MAX_ICMP_COUNT = 16
+DEFAULT_MAX_TIMEOUT_MS = 60_000
+DEFAULT_MAX_INTERVAL_MS = 10_000
+MAX_TASK_URL_CHARS = 2048
+MAX_TASK_NAME_CHARS = 255  # a DNS name's limit
+MAX_TASK_EXPECTED = 64  # expected DNS answers per task
+# Refusal reason (a metric label) of a task over one of these bounds.
+OVER_TASK_BOUND = "over-task-bound"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +100,9 @@ class SafetyPolicy:
     max_tasks_per_round: int = DEFAULT_MAX_TASKS_PER_ROUND
     allowed_ranges: tuple[IpNetwork, ...] = ()
     refused_ranges: tuple[tuple[IpNetwork, str], ...] = ()
+    max_icmp_count: int = DEFAULT_MAX_ICMP_COUNT
+    max_timeout_ms: int = DEFAULT_MAX_TIMEOUT_MS
+    max_interval_ms: int = DEFAULT_MAX_INTERVAL_MS
 
     def __post_init__(self) -> None:
         if not self.max_rate_per_s > 0:
@@ -90,6 +111,9 @@ class SafetyPolicy:
             raise ValueError(f"max concurrency must be at least 1, got {self.max_concurrency}")
         if self.max_tasks_per_round < 1:
             raise ValueError(f"max tasks per round must be at least 1, got {self.max_tasks_per_round}")
+        for name in ("max_icmp_count", "max_timeout_ms", "max_interval_ms"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name.replace('_', ' ')} must be at least 1, got {getattr(self, name)}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,9 +123,12 @@ class Refusal:
     address: str
     reason: str
     refused_range: str
+    message: str = ""  # when set, the whole detail (a refusal that is not about a range)
 
     @property
     def detail(self) -> str:
+        if self.message:
+            return self.message
         return f"{self.address} is in {self.refused_range} ({self.reason}); open it with --allow-range"
 
 
@@ -119,6 +146,9 @@ def build_policy(
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY,
     max_tasks_per_round: int = DEFAULT_MAX_TASKS_PER_ROUND,
     allow_ranges: Iterable[str] = (),
+    max_icmp_count: int = DEFAULT_MAX_ICMP_COUNT,
+    max_timeout_ms: int = DEFAULT_MAX_TIMEOUT_MS,
+    max_interval_ms: int = DEFAULT_MAX_INTERVAL_MS,
 ) -> SafetyPolicy:
     refused = tuple((ipaddress.ip_network(cidr), reason) for cidr, reason in DEFAULT_REFUSED_RANGES)
     return SafetyPolicy(
@@ -127,6 +157,9 @@ def build_policy(
         max_tasks_per_round=max_tasks_per_round,
         allowed_ranges=tuple(parse_range(text) for text in allow_ranges),
         refused_ranges=refused,
+        max_icmp_count=max_icmp_count,
+        max_timeout_ms=max_timeout_ms,
+        max_interval_ms=max_interval_ms,
     )
 
 
@@ -179,6 +212,40 @@ def check_addresses(addresses: Sequence[str], policy: SafetyPolicy) -> Refusal |
         if refusal is not None:
             return refusal
     return None
+
+
+def check_task_bounds(task: PlannedTask, policy: SafetyPolicy) -> Refusal | None:
+    """None when the task asks no more than the volunteer's bounds allow, else the first bound
+    it exceeds (named, with the value asked and the flag that raises it)."""
+    options, target = task.options, task.target
+    numbers = (
+        ("count", options.count, policy.max_icmp_count, "--max-icmp-count"),
+        ("timeout_ms", options.timeout_ms, policy.max_timeout_ms, "--max-timeout-ms"),
+        ("interval_ms", options.interval_ms, policy.max_interval_ms, "--max-interval-ms"),
+    )
+    for name, asked, bound, flag in numbers:
+        if asked > bound:
+            return _over_bound(task, f"options.{name} {asked} is over {bound} ({flag})")
+    sizes = (
+        ("options.url", len(options.url), MAX_TASK_URL_CHARS),
+        ("target.url", len(target.url), MAX_TASK_URL_CHARS),
+        ("target.name", len(target.name), MAX_TASK_NAME_CHARS),
+        ("options.query_name", len(options.query_name), MAX_TASK_NAME_CHARS),
+        ("options.expected", len(options.expected), MAX_TASK_EXPECTED),
+    )
+    for name, size, bound in sizes:
+        if size > bound:
+            return _over_bound(task, f"{name} has {size} entries or characters, over {bound}")
+    return None
+
+
+def _over_bound(task: PlannedTask, why: str) -> Refusal:
+    return Refusal(
+        address=task.target.address,
+        reason=OVER_TASK_BOUND,
+        refused_range="-",
+        message=f"task {task.id[:64]}: {why}",
+    )
 
 
 def cap_plan(task_count: int, policy: SafetyPolicy) -> int:

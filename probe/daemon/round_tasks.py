@@ -24,9 +24,16 @@ from typing import TYPE_CHECKING, Any
 from vantage.kinds import Protocol
 from vantage.probe.daemon import wire
 from vantage.probe.daemon.metrics import ProbeMetrics
-from vantage.probe.daemon.outbox import AsyncOutbox, NewResult
+from vantage.probe.daemon.outbox import AsyncOutbox, NewResult, OutboxFull
 from vantage.probe.daemon.plan import PlannedTask, request_from_task, task_host, with_address
-from vantage.probe.daemon.policy import NOT_AN_ADDRESS, Refusal, SafetyPolicy, check_address, check_addresses
+from vantage.probe.daemon.policy import (
+    NOT_AN_ADDRESS,
+    Refusal,
+    SafetyPolicy,
+    check_address,
+    check_addresses,
+    check_task_bounds,
+)
 
 if TYPE_CHECKING:
     from vantage.probe.engine import Engine, MeasurementRequest
@@ -80,7 +87,12 @@ class ResultWriter:
             return
         pending, labels = self._pending, self._labels
         self._pending, self._labels = [], []
-        outcome = await self._outbox.add(pending)
+        try:
+            outcome = await self._outbox.add(pending)
+        except OutboxFull as full:  # keep measuring and uploading; these results are lost
+            self._metrics.disk_full_dropped.inc(full.count)
+            log.error("%s; measuring and uploading go on", full)
+            return
         self.written += outcome.added
         self._metrics.observe_written(labels, outcome)
         if outcome.dropped:
@@ -104,6 +116,9 @@ async def _resolve(host: str) -> list[str]:
 
 async def vet_task(task: PlannedTask, policy: SafetyPolicy) -> tuple[PlannedTask, Refusal | None]:
     """The task as it may run (pinned to a checked address), or why it is refused."""
+    bound = check_task_bounds(task, policy)
+    if bound is not None:
+        return task, bound
     host = task_host(task)
     if not host:
         return task, None  # nothing to send to: the engine reports the malformed task
@@ -139,7 +154,13 @@ async def run_round(
     requests: list[MeasurementRequest] = []
     indexes = {task.id: index for index, task in enumerate(tasks)}  # ids follow plan order
     for task in tasks:
-        vetted, refusal = await vet_task(task, policy)
+        try:  # each task alone: whatever one task holds, the rest of the round runs
+            vetted, refusal = await vet_task(task, policy)
+        except Exception as exc:  # a collector's task must not stop the round
+            log.warning("task %s cannot be run: %s", task.id[:64], exc)
+            reason = f"task cannot be run: {type(exc).__name__}: {exc}"
+            await writer.add(wire.unrunnable_measurement(task, reason, started_at=now, **context.fields()))
+            continue
         if refusal is not None:
             metrics.refused.labels(reason=refusal.reason).inc()
             log.info("task %s refused by local policy: %s", task.id, refusal.detail)
@@ -147,7 +168,7 @@ async def run_round(
             continue
         try:
             request = request_from_task(vetted)
-        except ValueError as exc:
+        except Exception as exc:  # one malformed task is reported, not fatal
             log.warning("task %s cannot be run: %s", task.id, exc)
             reason = f"task cannot be run: {exc}"
             await writer.add(wire.unrunnable_measurement(task, reason, started_at=now, **context.fields()))

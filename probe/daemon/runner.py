@@ -104,6 +104,9 @@ class Daemon:
             max_concurrency=config.max_concurrency,
             max_tasks_per_round=config.max_tasks_per_round,
             allow_ranges=config.allow_range,
+            max_icmp_count=config.max_icmp_count,
+            max_timeout_ms=config.max_timeout_ms,
+            max_interval_ms=config.max_interval_ms,
         )
         self.backoff = reconnect_policy(config.retry_max_seconds, config.heartbeat_seconds)
         self.link = Link(
@@ -115,6 +118,7 @@ class Daemon:
             revoked_backoff_s=config.revoked_backoff_seconds,
             rng=rng,
             metrics=self.metrics,
+            plan_decoder=wire.plan_decoder(config.max_tasks_per_round),
         )
         self.stop = asyncio.Event()
         self.capabilities = wire.capabilities(icmp=icmp_available(), ipv6=ipv6_routable())
@@ -182,7 +186,14 @@ class Daemon:
                     continue
                 fetch_failures = 0
                 self.round_length_s = received.timing.round_length_s
-                save_plan(self.config.state_dir, encoded, received_at)
+                try:
+                    save_plan(self.config.state_dir, encoded, received_at)
+                except OSError as exc:  # a full disk: measure from memory, keep the probe alive
+                    log.error(
+                        "cannot save the work plan in %s (%s): measuring from memory",
+                        self.config.state_dir,
+                        exc,
+                    )
                 new_round = state.plan is None or received.timing.round != state.plan.round
                 tasks = self._accept_plan(received, new_round)
                 state = replace(
@@ -244,13 +255,14 @@ class Daemon:
         taken = cap_plan(len(received.tasks), self.policy)
         tasks = received.tasks[:taken]
         if new_round:
-            cut = len(received.tasks) - taken
+            offered = len(received.tasks) + received.tasks_cut  # the cut while decoding, too
+            cut = offered - taken
             if cut:
                 self.metrics.refused.labels(reason="over-task-cap").inc(cut)
                 log.warning(
                     "round %d: the plan has %d tasks, more than --max-tasks-per-round %d: %d not measured",
                     received.timing.round,
-                    len(received.tasks),
+                    offered,
                     taken,
                     cut,
                 )

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import ipaddress
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -46,6 +47,7 @@ from vantage.probe.daemon.scheduler import PlanTiming
 from vantage.probe.engine.model import MeasurementResult
 from vantage.protocols import KINDS, kind_of
 from vantage.v1 import measurement_pb2, probe_service_pb2
+from vantage.wireframe import FrameError, skip_value, varint
 
 # A fixed namespace so that ids are stable across restarts and versions.
 MEASUREMENT_ID_NAMESPACE = uuid.UUID("5b0a7c9e-3f4d-4c61-9a8e-0d2b6f1e7a33")
@@ -152,10 +154,53 @@ def plan_from_proto(plan: probe_service_pb2.WorkPlan, received_at_unix_s: float)
     )
 
 
+# WorkPlan.tasks = 4, length-delimited: key (4 << 3) | 2.
+_TASKS_KEY = 0x22
+
+
+@dataclass(frozen=True, slots=True)
+class CutPlan:
+    """A WorkPlan decoded with at most max_tasks_per_round tasks, and how many were left out."""
+
+    plan: probe_service_pb2.WorkPlan
+    tasks_cut: int
+
+
+def plan_decoder(max_tasks: int) -> Callable[[bytes], CutPlan]:
+    """GetWork's response deserializer: the plan's tasks past `max_tasks` are skipped in its bytes
+    (vantage/wireframe.py), never decoded, so a 10 M-task plan costs its bytes, not 4.9 GB of
+    messages, and the plan store keeps only what is measured."""
+
+    def decode(raw: bytes) -> CutPlan:
+        kept: list[bytes] = []
+        tasks = 0
+        offset = 0
+        end = len(raw)
+        while offset < end:
+            start = offset
+            key, offset = varint(raw, offset)
+            offset = skip_value(raw, offset, key)
+            if key == _TASKS_KEY:
+                tasks += 1
+                if tasks > max_tasks:
+                    continue
+            kept.append(raw[start:offset])
+        if offset > end:
+            raise FrameError(f"a field runs {offset - end} bytes past the end of the work plan")
+        cut = max(0, tasks - max_tasks)
+        return CutPlan(probe_service_pb2.WorkPlan.FromString(raw if not cut else b"".join(kept)), cut)
+
+    return decode
+
+
 def received_plan(message: Any, received_at_unix_s: float) -> tuple[RoundPlan, bytes]:
-    """A GetWork answer as the plain plan and the bytes the plan store keeps; ValueError if unusable."""
+    """A GetWork answer (a CutPlan, or a WorkPlan) as the plain plan and the bytes the plan store
+    keeps; ValueError if unusable."""
+    cut = 0
+    if isinstance(message, CutPlan):
+        message, cut = message.plan, message.tasks_cut
     plan: probe_service_pb2.WorkPlan = message
-    return plan_from_proto(plan, received_at_unix_s), plan.SerializeToString()
+    return replace(plan_from_proto(plan, received_at_unix_s), tasks_cut=cut), plan.SerializeToString()
 
 
 def plan_from_bytes(data: bytes, received_at_unix_s: float) -> RoundPlan:

@@ -55,16 +55,18 @@ class ProbeCapabilities(_message.Message):
     def __init__(self, icmp: _Optional[bool] = ..., ipv6: _Optional[bool] = ..., protocols: _Optional[_Iterable[_Union[_measurement_pb2.Protocol, str]]] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
-    __slots__ = ("enrollment_token", "name", "software_version", "capabilities")
+    __slots__ = ("enrollment_token", "name", "software_version", "capabilities", "proposed_credential")
     ENROLLMENT_TOKEN_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     SOFTWARE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CAPABILITIES_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_CREDENTIAL_FIELD_NUMBER: _ClassVar[int]
     enrollment_token: str
     name: str
     software_version: str
     capabilities: ProbeCapabilities
-    def __init__(self, enrollment_token: _Optional[str] = ..., name: _Optional[str] = ..., software_version: _Optional[str] = ..., capabilities: _Optional[_Union[ProbeCapabilities, _Mapping]] = ...) -> None: ...
+    proposed_credential: str
+    def __init__(self, enrollment_token: _Optional[str] = ..., name: _Optional[str] = ..., software_version: _Optional[str] = ..., capabilities: _Optional[_Union[ProbeCapabilities, _Mapping]] = ..., proposed_credential: _Optional[str] = ...) -> None: ...
 
 class EnrollResponse(_message.Message):
     __slots__ = ("probe_id", "credential", "asn", "country")

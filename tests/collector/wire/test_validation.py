@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.collector.factories import measurement
+from vantage.collector.wire import validation
 from vantage.collector.wire.validation import (
     Checked,
     RejectReason,
@@ -55,6 +56,16 @@ CASES = [
     ("empty target", edit(target__address="", target__target_id=""), "target", RejectReason.MALFORMED),
     ("future", measurement(PROBE, started_at=NOW + 301), "started_at", RejectReason.TIMESTAMP_IN_FUTURE),
     ("too old", measurement(PROBE, started_at=NOW - 86401), "started_at", RejectReason.TIMESTAMP_TOO_OLD),
+    # Issue 19: numbers and strings are bounded before they are used or remembered.
+    ("infinite rtt", edit(icmp__avg_rtt_ms=float("inf")), "icmp.avg_rtt_ms", RejectReason.MALFORMED),
+    ("NaN rtt", edit(icmp__max_rtt_ms=float("nan")), "icmp.max_rtt_ms", RejectReason.MALFORMED),
+    ("huge rtt", edit(icmp__avg_rtt_ms=1e308), "icmp.avg_rtt_ms", RejectReason.MALFORMED),
+    ("negative rtt", edit(icmp__min_rtt_ms=-1.0), "icmp.min_rtt_ms", RejectReason.MALFORMED),
+    ("long zone id", edit(target__address="::1%" + "z" * 100), "target.address", RejectReason.BAD_ADDRESS),
+    ("long source", edit(source_address="::1%" + "z" * 100), "source_address", RejectReason.BAD_ADDRESS),
+    ("long detail", edit(failure__detail="d" * 2049), "failure.detail", RejectReason.MALFORMED),
+    ("long version", edit(probe_version="v" * 256), "probe_version", RejectReason.MALFORMED),
+    ("long name", edit(target__name="n" * 256), "target.name", RejectReason.MALFORMED),
 ]
 
 
@@ -154,3 +165,48 @@ def test_validation_imports_no_io() -> None:
     source = Path(module.__file__).read_text()
     for forbidden in ("import grpc", "import sqlite3", "import time", "import socket", "import random"):
         assert forbidden not in source
+
+
+def test_timings_of_every_protocol_are_bounded() -> None:
+    dns = good()
+    dns.dns.response_time_ms = float("inf")
+    http = good()
+    http.http.timings.connect_ms = float("nan")
+    tcp = good()
+    tcp.tcp.connect_ms = -0.5
+    reply = good()
+    reply.icmp.replies.add(rtt_ms=float("inf"))
+    found = [
+        validate_measurement(0, m, caller_probe_id=PROBE, now_unix_s=NOW, limits=LIMITS)
+        for m in (dns, http, tcp, reply)
+    ]
+    assert [(r.field, r.reason) if r else None for r in found] == [
+        ("dns.response_time_ms", RejectReason.MALFORMED),
+        ("http.timings.connect_ms", RejectReason.MALFORMED),
+        ("tcp.connect_ms", RejectReason.MALFORMED),
+        ("icmp.replies[0].rtt_ms", RejectReason.MALFORMED),
+    ]
+    batch = check_batch([dns, http, tcp, reply, good()], caller_probe_id=PROBE, now_unix_s=NOW, limits=LIMITS)
+    assert batch.accepted == [4]
+
+
+def test_a_start_before_1970_is_rejected_alone_even_with_a_century_of_retention() -> None:
+    """Issue 19 (9): the fast path and the explanation disagreed and an assertion fired."""
+    century = ValidationLimits(clock_skew_s=300.0, retention_s=100 * 365 * 86400.0)
+    before_1970 = good()
+    before_1970.started_at.seconds = -5
+    batch = check_batch([before_1970, good()], caller_probe_id=PROBE, now_unix_s=NOW, limits=century)
+    assert batch.accepted == [1]
+    assert [(r.index, r.field, r.reason) for r in batch.rejections] == [
+        (0, "started_at", RejectReason.MALFORMED)
+    ]
+
+
+def test_invalid_and_overlong_addresses_are_never_remembered() -> None:
+    validation._ADDRESS_MEMO.clear()
+    for i in range(100):
+        assert validation.normalized_address(f"::1%{'z' * 100}{i}") is None
+        assert validation.normalized_address(f"not-an-address-{i}") is None
+    assert validation._ADDRESS_MEMO == {}
+    assert validation.normalized_address("2001:DB8::1") == "2001:db8::1"
+    assert len(validation._ADDRESS_MEMO) == 1
