@@ -1,4 +1,4 @@
-"""Pure core, I/O at the edges (STYLE.md rule 1), checked from its one declaration.
+"""Pure core, I/O at the edges (docs/purity.md), checked from its one declaration.
 
 pyproject.toml's [tool.vantage.purity] names the edge and wire modules; every other module
 under vantage/ is pure. This reads each module's imports from its source (at any depth,

@@ -65,7 +65,7 @@ def test_bad_allow_range_is_named() -> None:
         ("fd00::1", "unique local"),
         ("2001:db8::1", "documentation"),
         ("ff02::1", "multicast"),
-        ("::ffff:8.8.8.8", "IPv4-mapped"),
+        ("::ffff:44.0.0.1", "IPv4-mapped"),
     ],
 )
 def test_special_purpose_is_refused_with_its_reason(address: str, reason_part: str) -> None:
@@ -76,7 +76,7 @@ def test_special_purpose_is_refused_with_its_reason(address: str, reason_part: s
 
 
 @pytest.mark.parametrize(
-    "address", ["8.8.8.8", "1.1.1.1", "2a00:1450::1", "192.0.1.255", "198.20.0.0", "11.0.0.0"]
+    "address", ["44.0.0.1", "100.128.0.1", "2a00:1450::1", "192.0.1.255", "198.20.0.0", "11.0.0.0"]
 )
 def test_ordinary_addresses_are_permitted(address: str) -> None:
     policy = AddressPolicy()
