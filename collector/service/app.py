@@ -23,6 +23,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
 
+from vantage.collector.bgp.model import RoutingSnapshot
 from vantage.collector.service.address_guard import AddressGuard
 from vantage.collector.service.auth import bearer_token, hash_secret
 from vantage.collector.service.auth_limit import FailureLimiter
@@ -112,6 +113,7 @@ class CollectorApp:
         worker_threads: int = DEFAULT_WORKER_THREADS,
         ingest_pool: IngestPool | None = None,
         guard: AddressGuard | None = None,
+        routing: RoutingSnapshot | None = None,
     ) -> None:
         self.storage = storage
         self.config = config
@@ -137,6 +139,9 @@ class CollectorApp:
         self.auth_failures = FailureLimiter(config.auth_limits)
         # Suspect probes from the latest computed round (for ListProbes).
         self.suspect_probes: frozenset[str] = frozenset()
+        # The routing signal (collector/bgp/): per-AS visibility at an instant, or None without a
+        # --bgp-source; the round loop asks it once per round.
+        self.routing = routing
 
     async def blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()
