@@ -77,6 +77,7 @@ class BgpRouting:
                 f"BGP routing needs {', '.join(missing)} (Debian packages bird2, exabgp; scripts/setup.sh)"
             )
         self.directory.mkdir(exist_ok=True)
+        self.state.info["routing"] = "bgp"
         self.state.info["bgp_dir"] = str(self.directory)
         self.state.info["bgp_feed_socket"] = str(self.feed_socket_path)
         self._start_route_collector()
