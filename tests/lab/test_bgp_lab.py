@@ -202,3 +202,17 @@ def test_a_less_preferred_link_moves_the_path_and_keeps_the_target_reachable(
     after = _hops(lab, 1299, KAZAKHTELECOM_HOST)
     assert dtag_router in after and after[-1] == KAZAKHTELECOM_HOST
     assert _ping(lab, 1299, KAZAKHTELECOM_HOST) and _ping(lab, 1299, KCELL_HOST)
+
+
+def test_a_session_that_cannot_come_up_is_named_in_the_error(lab: Lab, routing: BgpRouting) -> None:
+    router = netns.router_ns(lab.state, 29355)
+    netns.run_command(["ip", "-n", router, "link", "set", "to9198", "down"])  # behind the plan's back
+    try:
+        with pytest.raises(
+            netns.LabError, match=r"AS29355: sessions not established: (route_collector, )?to9198"
+        ):
+            routing.converge((), timeout_s=2.0)
+    finally:
+        netns.run_command(["ip", "-n", router, "link", "set", "to9198", "up"])
+    routing.converge(())
+    assert _ping(lab, 1299, KCELL_HOST)
