@@ -115,6 +115,29 @@ class BgpRouting:
                 f"route add default via {collector.router_address}",
             ],
         )
+        self._start_exabgp()
+
+    def restart_route_collector(self, feed_processes: Sequence[str], active: tuple[Action, ...] = ()) -> None:
+        """Run ExaBGP again with other feed processes (e.g. once the collector listens for the relay).
+
+        Every router's session to it drops and comes back (within a few
+        seconds: connect retry 1 s), and each sends its whole table again.
+        """
+        for process in list(self.state.processes):
+            if process.get("role") == "exabgp":
+                netns.stop_process(self.state, int(str(process["pid"])))
+        # Wait for the old sessions to be gone (ExaBGP says Cease on SIGTERM; else the hold time
+        # ends them), so that the convergence below sees the new ones.
+        self._wait(
+            lambda: [a for a in self._asns() if bgp.ROUTE_COLLECTOR_PROTOCOL in self.established(a)],
+            "closing the route collector's sessions",
+        )
+        self.feed_processes = tuple(feed_processes)
+        self._start_exabgp()
+        self.converge(active)
+
+    def _start_exabgp(self) -> None:
+        namespace = route_collector_ns(self.state)
         processes = {
             name: bgp.feed_process_argv(
                 name,

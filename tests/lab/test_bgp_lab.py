@@ -216,3 +216,15 @@ def test_a_session_that_cannot_come_up_is_named_in_the_error(lab: Lab, routing: 
         netns.run_command(["ip", "-n", router, "link", "set", "to9198", "up"])
     routing.converge(())
     assert _ping(lab, 1299, KCELL_HOST)
+
+
+def test_the_route_collector_restarts_with_other_feed_processes(lab: Lab, routing: BgpRouting) -> None:
+    start = len(_messages(routing))
+    routing.restart_route_collector(("capture",))
+    assert all("route_collector" in routing.established(asn) for asn in PREFIX)
+
+    def table_again() -> bool:
+        heard = {peer for peer, update in _updates(_messages(routing, start)) if _announced(update)}
+        return heard == set(PREFIX)
+
+    _until(table_again, "every router's table sent again to the new ExaBGP")
