@@ -15,6 +15,8 @@ Semantics, per action kind (scope S = the ASes the action names):
   out-of-scope peers; those routers lose the routes through them (they answer
   "network unreachable"), while the outside keeps pointing at a dead link (its
   probes time out) — as when a country pulls its cables.
+  With BGP routing the sessions over those links go down with them, and
+  the routes over them are withdrawn everywhere.
 * cut, method "withdraw": every route between S and the rest becomes
   `unreachable` on every router, as after a BGP withdrawal. With BGP routing
   (topology `routing = "bgp"`) no route is computed here: BIRD installs the
