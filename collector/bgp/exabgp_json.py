@@ -47,6 +47,8 @@ def parse_exabgp_object(message: object) -> FeedMessage:
     if not isinstance(message, dict):
         raise ParseError("message", "bad_shape", "not a JSON object")
     kind = message.get("type")
+    if kind == "vantage-relay":  # relay.py: lines it had to drop
+        return FeedMessage(notice=f"relay lost {message.get('lost')} lines")
     if kind not in ("update", "state"):
         if not isinstance(kind, str):
             raise ParseError("type", "bad_shape", f"{kind!r} is not a message type")
