@@ -14,9 +14,10 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from vantage.collector.bgp import exabgp_json, ris_live
 from vantage.collector.bgp.feed import RoutingFeed
@@ -73,6 +74,17 @@ class BgpFeeds:
 
     # -- what the collector reads ------------------------------------------------------------
 
+    @property
+    def labels(self) -> dict[str, str]:
+        """A bounded metric label per source: its kind, numbered when repeated ("mrt", "mrt-2")."""
+        labels: dict[str, str] = {}
+        seen: dict[str, int] = {}
+        for source in self.sources:
+            kind = source.name.partition(":")[0]
+            seen[kind] = seen.get(kind, 0) + 1
+            labels[source.name] = kind if seen[kind] == 1 else f"{kind}-{seen[kind]}"
+        return labels
+
     def snapshot(self, at_unix_s: float) -> Mapping[int, AsRouting]:
         with self._lock:
             return self._feed.snapshot(at_unix_s)
@@ -95,9 +107,22 @@ class BgpFeeds:
             if isinstance(source, ExabgpSource):
                 await self._listen_exabgp(source)
             elif isinstance(source, RisLiveSource):
-                self._tasks.append(asyncio.create_task(self._ris_live(source)))
+                self._spawn(self._ris_live(source), source.name)
             elif isinstance(source, MrtSource):
-                self._tasks.append(asyncio.create_task(self._mrt(source)))
+                self._spawn(self._mrt(source), source.name)
+
+    def _spawn(self, work: Coroutine[Any, Any, None], name: str) -> None:
+        task = asyncio.create_task(work, name=name)
+        task.add_done_callback(self._report_failure)
+        self._tasks.append(task)
+
+    def _report_failure(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error("%s failed: %r", task.get_name(), error, exc_info=error)
+            self._set_status(
+                task.get_name(), connected=False, table_loaded=False, detail=f"failed: {error!r}"
+            )
 
     async def stop(self) -> None:
         self._stopping = True

@@ -242,3 +242,23 @@ def test_mrt_truncated_file_keeps_what_came_before(tmp_path: Path) -> None:
     bad = [m for m in results if isinstance(m, ParseError)]
     assert len(bad) == 1 and bad[0].field.startswith("broken_rib record ")
     assert sum(len(m.updates) for m in good) == 7  # the last record (2 routes) is the one cut
+
+
+def test_importing_the_mrt_library_keeps_sigpipe_ignored() -> None:
+    import signal
+    import subprocess
+    import sys
+
+    # A fresh interpreter (this one imported mrt_files already): mrtparse resets SIGPIPE to
+    # SIG_DFL at import, which would let a closed socket kill the collector.
+    code = (
+        "import signal, threading\n"
+        "before = signal.getsignal(signal.SIGPIPE)\n"
+        "t = threading.Thread(target=lambda: __import__('vantage.collector.bgp.mrt_files'))\n"
+        "t.start(); t.join()\n"
+        "import vantage.collector.bgp.mrt_files\n"
+        "now = signal.getsignal(signal.SIGPIPE)\n"
+        "assert now == before == signal.SIG_IGN, now\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+    assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
