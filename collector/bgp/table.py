@@ -61,6 +61,8 @@ DEFAULT_BASELINE_WINDOW_S = 7 * 86400.0
 # VISIBLE at 80% of the baseline space or more; WITHDRAWN at 5% or less ("almost none": an AS
 # keeping one stray /24 of a /16 is still cut); PARTIAL between.
 DEFAULT_VISIBLE_FRACTION = 0.8
+# How often baselines forget what fell out of their window (see _learn): an hour of a week.
+DEFAULT_EXPIRY_EVERY_S = 3600.0
 DEFAULT_WITHDRAWN_FRACTION = 0.05
 
 
@@ -71,6 +73,7 @@ class VisibilityRules:
     baseline_window_s: float = DEFAULT_BASELINE_WINDOW_S
     visible_fraction: float = DEFAULT_VISIBLE_FRACTION
     withdrawn_fraction: float = DEFAULT_WITHDRAWN_FRACTION
+    expiry_every_s: float = DEFAULT_EXPIRY_EVERY_S
 
 
 class _Peer:
@@ -107,6 +110,8 @@ class RoutingTable:
         self._source_loaded: dict[str, bool] = {}
         # asn -> {prefix key: last unix second it was visible for that AS}
         self._baseline: dict[int, dict[int, float]] = {}
+        self._baseline_space: dict[int, int] = {}  # asn -> IPv4 addresses of its baseline
+        self._last_expiry_s = float("-inf")
         self.last_visibility: Mapping[int, AsRouting] = {}
         self._full_feed_names: frozenset[str] = frozenset()
 
@@ -136,10 +141,20 @@ class RoutingTable:
     ) -> None:
         """Many peers carrying the same routes at once (a RIB dump's entries, a benchmark)."""
         members = [self._peer(name, source) for name in peers]
+        mask = 0
+        for peer in members:
+            mask |= 1 << peer.bit
+        fresh = 0
         for prefix, origin in routes:
             key = prefix_key(prefix)
+            if key not in self._routes:  # the common case of a first load: one dict for all
+                self._routes[key] = {origin: mask}
+                fresh += 1
+                continue
             for peer in members:
                 self._announce(peer, key, origin)
+        for peer in members:
+            peer.routes += fresh
 
     def set_source(self, source: str, *, connected: bool, table_loaded: bool) -> None:
         """A feed's status (FeedStatus): a source that disconnects takes its peers out of the
@@ -251,83 +266,113 @@ class RoutingTable:
             full_mask |= 1 << peer.bit
         need = len(full) // 2 + 1  # more than half
         visible: dict[int, list[int]] = {}
-        carried: dict[int, int | None] = {}  # prefix -> the origin more than half carry
         for key, origins in self._routes.items():
             for origin, mask in origins.items():
-                if (mask & full_mask).bit_count() >= need:
-                    carried[key] = origin
-                    if origin is not None:
-                        visible.setdefault(origin, []).append(key)
+                if origin is not None and (mask & full_mask).bit_count() >= need:
+                    mine = visible.get(origin)
+                    if mine is None:
+                        visible[origin] = [key]
+                    else:
+                        mine.append(key)
         self._learn(visible, at_unix_s)
-        result = self._compare(visible, carried, len(full))
+        result = self._compare(visible, full_mask, need, len(full))
         self.last_visibility = result
         return result
 
     def _learn(self, visible: Mapping[int, list[int]], at_unix_s: float) -> None:
+        baseline = self._baseline
         for asn, keys in visible.items():
-            seen = self._baseline.get(asn)
+            seen = baseline.get(asn)
             if seen is None:
-                seen = self._baseline[asn] = {}
-            for key in keys:
-                seen[key] = at_unix_s
+                baseline[asn] = dict.fromkeys(keys, at_unix_s)
+                self._baseline_space.pop(asn, None)
+                continue
+            size = len(seen)
+            seen.update(dict.fromkeys(keys, at_unix_s))
+            if len(seen) != size:
+                self._baseline_space.pop(asn, None)  # its space is recomputed
+        # Forgetting is exact to within expiry_every_s: a sweep of every baseline is a second's
+        # work at a full table, not worth paying every round of a window of days.
+        if at_unix_s - self._last_expiry_s < self.rules.expiry_every_s:
+            return
+        self._last_expiry_s = at_unix_s
         oldest = at_unix_s - self.rules.baseline_window_s
-        for asn in list(self._baseline):
-            seen = self._baseline[asn]
-            if min(seen.values()) < oldest:
-                for key in [key for key, last in seen.items() if last < oldest]:
+        for asn in list(baseline):
+            seen = baseline[asn]
+            stale = [key for key, last in seen.items() if last < oldest]
+            if stale:
+                for key in stale:
                     del seen[key]
+                self._baseline_space.pop(asn, None)
                 if not seen:
-                    del self._baseline[asn]
+                    del baseline[asn]
+
+    def _baseline_spaces(self) -> Mapping[int, int]:
+        missing = [asn for asn in self._baseline if asn not in self._baseline_space]
+        if missing:
+            self._baseline_space.update(dict.fromkeys(missing, 0))
+            self._baseline_space.update(_space({asn: self._baseline[asn] for asn in missing}))
+        return self._baseline_space
 
     def _compare(
-        self, visible: Mapping[int, list[int]], carried: Mapping[int, int | None], full_feed: int
+        self, visible: Mapping[int, list[int]], full_mask: int, need: int, full_feed: int
     ) -> dict[int, AsRouting]:
+        baseline_space = self._baseline_spaces()
+        # Visible keys are a subset of the baseline (just learned): the same count is the same
+        # set, whose space is known. Only ASes that lost prefixes need a union of their own.
+        short = {
+            asn: visible.get(asn, [])
+            for asn, seen in self._baseline.items()
+            if len(visible.get(asn, ())) != len(seen)
+        }
         contested: dict[int, list[int]] = {}
         hijackers: dict[int, set[int | None]] = {}
-        for asn, seen in self._baseline.items():
-            mine = visible.get(asn, ())
-            if len(mine) == len(seen):
-                continue
+        for asn, mine in short.items():
             mine_set = set(mine)
-            for key in seen:
-                if key not in mine_set and key in carried:
-                    contested.setdefault(asn, []).append(key)
-                    hijackers.setdefault(asn, set()).add(carried[key])
-        visible_space = _space(visible)
-        baseline_space = _space({asn: list(seen) for asn, seen in self._baseline.items()})
-        held = {asn: [*visible.get(asn, ()), *keys] for asn, keys in contested.items()}
-        held_space = _space(held) if held else {}
+            for key in self._baseline[asn]:
+                if key in mine_set:
+                    continue
+                for origin, mask in self._routes.get(key, {}).items():
+                    if origin != asn and (mask & full_mask).bit_count() >= need:
+                        contested.setdefault(asn, []).append(key)
+                        hijackers.setdefault(asn, set()).add(origin)
+        short_space = _space(short)
+        held_space = _space({asn: [*short[asn], *keys] for asn, keys in contested.items()})
         rules = self.rules
         result: dict[int, AsRouting] = {}
+        suffix = f" from {full_feed} full-feed peer{'s' if full_feed != 1 else ''}"
         for asn, seen in self._baseline.items():
-            shown = len(visible.get(asn, ()))
-            others = len(contested.get(asn, ()))
+            total = len(seen)
             base_addresses = baseline_space.get(asn, 0)
-            addresses = visible_space.get(asn, 0)
-            if base_addresses > 0:
-                share = held_space.get(asn, addresses) / base_addresses
+            if asn in short:
+                shown = len(short[asn])
+                addresses = short_space.get(asn, 0)
+                others = len(contested.get(asn, ()))
+                held = held_space.get(asn, addresses) if others else addresses
             else:
-                share = (shown + others) / len(seen)
+                shown, addresses, others, held = total, base_addresses, 0, base_addresses
+            share = held / base_addresses if base_addresses > 0 else (shown + others) / total
             if share >= rules.visible_fraction:
                 state = RoutingState.VISIBLE
             elif share <= rules.withdrawn_fraction:
                 state = RoutingState.WITHDRAWN
             else:
                 state = RoutingState.PARTIAL
-            reason = f"{shown}/{len(seen)} prefixes visible"
+            reason = f"{shown}/{total} prefixes visible"
             if base_addresses > 0:
                 reason += f" ({addresses / base_addresses:.0%} of the address space)"
-            reason += f" from {full_feed} full-feed peer{'s' if full_feed != 1 else ''}"
+            reason += suffix
             if others:
                 names = ", ".join(
-                    f"AS{o}" if o is not None else "an AS_SET" for o in sorted_origins(hijackers[asn])
+                    f"AS{origin}" if origin is not None else "an AS_SET"
+                    for origin in sorted_origins(hijackers[asn])
                 )
                 reason += f"; {others} announced by {names} instead"
             result[asn] = AsRouting(
                 asn=asn,
                 state=state,
                 visible_prefixes=shown,
-                baseline_prefixes=len(seen),
+                baseline_prefixes=total,
                 visible_addresses=addresses,
                 baseline_addresses=base_addresses,
                 full_feed_peers=full_feed,
@@ -345,7 +390,7 @@ class RoutingTable:
         return "no full-feed peer: sessions down or tables still loading"
 
     def _unknown(self, reason: str) -> dict[int, AsRouting]:
-        baseline_space = _space({asn: list(seen) for asn, seen in self._baseline.items()})
+        baseline_space = self._baseline_spaces()
         return {
             asn: AsRouting(
                 asn=asn,

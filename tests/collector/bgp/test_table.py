@@ -124,7 +124,7 @@ def test_more_specific_hijack_is_the_hijackers_visibility() -> None:
 
 
 def test_baseline_forgets_after_its_window() -> None:
-    table = RoutingTable(VisibilityRules(baseline_window_s=1000.0))
+    table = RoutingTable(VisibilityRules(baseline_window_s=1000.0, expiry_every_s=0.0))
     table.set_source("s", connected=True, table_loaded=True)
     table.update("s", announce("p0", "198.18.0.0/24", OWNER))
     table.update("s", announce("p0", "198.18.1.0/24", OWNER))
@@ -149,3 +149,17 @@ def test_union_sizes_against_a_hand_count() -> None:
     keys = [(0x0A000000 << 8) | 8, (0x0A010000 << 8) | 16, (0x0B000000 << 8) | 24, (0xC0000200 << 8) | 24]
     assert ipv4_space([1, 1, 1, 2], keys) == {1: 2**24 + 256, 2: 256}
     assert ipv4_space([1], [~((1 << 8) | 32)]) == {}  # IPv6 only
+
+
+def test_load_routes_matches_one_by_one() -> None:
+    routes = [("198.18.0.0/24", OWNER), ("198.18.1.0/24", OTHER), ("198.18.0.0/24", HIJACKER)]
+    bulk = RoutingTable()
+    bulk.set_source("s", connected=True, table_loaded=True)
+    bulk.load_routes("s", ["p0", "p1"], routes)
+    single = RoutingTable()
+    single.set_source("s", connected=True, table_loaded=True)
+    for peer in ("p0", "p1"):
+        for prefix, origin in routes:
+            single.update("s", announce(peer, prefix, origin))
+    assert bulk.peers() == single.peers()
+    assert bulk.visibility(T0) == single.visibility(T0)
