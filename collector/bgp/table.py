@@ -14,7 +14,8 @@ Once per round, `visibility(at)`:
   2. counts a prefix visible for an origin when more than half of the full-feed peers carry it
      with that origin (IODA's rule, see AsRouting);
   3. learns each AS's baseline from what is visible, only while there are full-feed peers: the
-     prefixes it was seen originating within the baseline window;
+     prefixes it was seen originating within the baseline window (both kept up to date from
+     the prefixes that changed since the last round, so a round costs what changed);
   4. compares: the visible share of the baseline's IPv4 address space (its prefixes when it
      has no IPv4 space) gives VISIBLE, PARTIAL or WITHDRAWN; with no full-feed peer (the feed
      is down or still loading) every AS is UNKNOWN, never WITHDRAWN.
@@ -61,7 +62,8 @@ DEFAULT_BASELINE_WINDOW_S = 7 * 86400.0
 # VISIBLE at 80% of the baseline space or more; WITHDRAWN at 5% or less ("almost none": an AS
 # keeping one stray /24 of a /16 is still cut); PARTIAL between.
 DEFAULT_VISIBLE_FRACTION = 0.8
-# How often baselines forget what fell out of their window (see _learn): an hour of a week.
+_VISIBLE_NOW = float("inf")  # a baseline entry's "last seen" while the prefix is visible
+# How often baselines forget what fell out of their window (see _expire): an hour of a week.
 DEFAULT_EXPIRY_EVERY_S = 3600.0
 DEFAULT_WITHDRAWN_FRACTION = 0.05
 
@@ -113,6 +115,14 @@ class RoutingTable:
         self._baseline_space: dict[int, int] = {}  # asn -> IPv4 addresses of its baseline
         self._last_expiry_s = float("-inf")
         self.last_visibility: Mapping[int, AsRouting] = {}
+        # The visible prefixes as of the last computation, kept up to date from the prefixes
+        # touched since (`_dirty`) while the full-feed set stays the same: a round costs what
+        # changed, not the table.
+        self._dirty: set[int] = set()
+        self._visible_origin: dict[int, int] = {}  # prefix -> the origin more than half carry
+        self._visible_keys: dict[int, set[int]] = {}  # origin -> its visible prefixes
+        self._computed_for: tuple[int, int] | None = None  # (full-feed mask, peers needed)
+        self._previous_at = float("-inf")
         self._full_feed_names: frozenset[str] = frozenset()
 
     # -- feeding -----------------------------------------------------------------------------
@@ -149,6 +159,7 @@ class RoutingTable:
             key = prefix_key(prefix)
             if key not in self._routes:  # the common case of a first load: one dict for all
                 self._routes[key] = {origin: mask}
+                self._dirty.add(key)
                 fresh += 1
                 continue
             for peer in members:
@@ -182,6 +193,7 @@ class RoutingTable:
         return peer
 
     def _announce(self, peer: _Peer, key: int, origin: int | None) -> None:
+        self._dirty.add(key)
         bit = 1 << peer.bit
         origins = self._routes.get(key)
         if origins is None:
@@ -207,6 +219,7 @@ class RoutingTable:
         origins = self._routes.get(key)
         if origins is None:
             return
+        self._dirty.add(key)
         bit = 1 << peer.bit
         for origin, mask in list(origins.items()):
             if mask & bit:
@@ -265,38 +278,62 @@ class RoutingTable:
         for peer in full.values():
             full_mask |= 1 << peer.bit
         need = len(full) // 2 + 1  # more than half
-        visible: dict[int, list[int]] = {}
-        for key, origins in self._routes.items():
-            for origin, mask in origins.items():
-                if origin is not None and (mask & full_mask).bit_count() >= need:
-                    mine = visible.get(origin)
-                    if mine is None:
-                        visible[origin] = [key]
-                    else:
-                        mine.append(key)
-        self._learn(visible, at_unix_s)
-        result = self._compare(visible, full_mask, need, len(full))
+        if self._computed_for == (full_mask, need):
+            keys: Iterable[int] = self._dirty
+        else:
+            keys = list(self._routes) + [key for key in self._visible_origin if key not in self._routes]
+            self._computed_for = (full_mask, need)
+        self._refresh(keys, full_mask, need, at_unix_s)
+        self._dirty = set()
+        self._previous_at = at_unix_s
+        self._expire(at_unix_s)
+        result = self._compare(full_mask, need, len(full))
         self.last_visibility = result
         return result
 
-    def _learn(self, visible: Mapping[int, list[int]], at_unix_s: float) -> None:
+    def _refresh(self, keys: Iterable[int], full_mask: int, need: int, at_unix_s: float) -> None:
+        """Bring the visible prefixes and the baselines up to date for these prefixes.
+
+        A baseline entry holds the last time the prefix was visible for the AS, infinity while
+        it still is: learning costs one write per change, not one per prefix per round."""
+        routes = self._routes
+        visible_origin = self._visible_origin
+        visible_keys = self._visible_keys
         baseline = self._baseline
-        for asn, keys in visible.items():
-            seen = baseline.get(asn)
-            if seen is None:
-                baseline[asn] = dict.fromkeys(keys, at_unix_s)
-                self._baseline_space.pop(asn, None)
+        for key in keys:
+            now: int | None = None
+            for origin, mask in routes.get(key, {}).items():
+                if origin is not None and (mask & full_mask).bit_count() >= need:
+                    now = origin
+                    break
+            before = visible_origin.get(key)
+            if before == now:
                 continue
-            size = len(seen)
-            seen.update(dict.fromkeys(keys, at_unix_s))
-            if len(seen) != size:
-                self._baseline_space.pop(asn, None)  # its space is recomputed
+            if before is not None:
+                visible_keys[before].discard(key)
+                baseline[before][key] = self._previous_at  # last seen at the previous round
+                del visible_origin[key]
+            if now is not None:
+                visible_origin[key] = now
+                mine = visible_keys.get(now)
+                if mine is None:
+                    mine = visible_keys[now] = set()
+                mine.add(key)
+                seen = baseline.get(now)
+                if seen is None:
+                    seen = baseline[now] = {}
+                if key not in seen:
+                    self._baseline_space.pop(now, None)  # its space is recomputed
+                seen[key] = _VISIBLE_NOW
+
+    def _expire(self, at_unix_s: float) -> None:
         # Forgetting is exact to within expiry_every_s: a sweep of every baseline is a second's
         # work at a full table, not worth paying every round of a window of days.
         if at_unix_s - self._last_expiry_s < self.rules.expiry_every_s:
             return
         self._last_expiry_s = at_unix_s
         oldest = at_unix_s - self.rules.baseline_window_s
+        baseline = self._baseline
         for asn in list(baseline):
             seen = baseline[asn]
             stale = [key for key, last in seen.items() if last < oldest]
@@ -314,16 +351,16 @@ class RoutingTable:
             self._baseline_space.update(_space({asn: self._baseline[asn] for asn in missing}))
         return self._baseline_space
 
-    def _compare(
-        self, visible: Mapping[int, list[int]], full_mask: int, need: int, full_feed: int
-    ) -> dict[int, AsRouting]:
+    def _compare(self, full_mask: int, need: int, full_feed: int) -> dict[int, AsRouting]:
         baseline_space = self._baseline_spaces()
-        # Visible keys are a subset of the baseline (just learned): the same count is the same
-        # set, whose space is known. Only ASes that lost prefixes need a union of their own.
+        # Visible keys are a subset of the baseline (learned as they appear): the same count is
+        # the same set, whose space is known. Only ASes that lost prefixes need their own union.
+        visible = self._visible_keys
+        empty: set[int] = set()
         short = {
-            asn: visible.get(asn, [])
+            asn: list(visible.get(asn, empty))
             for asn, seen in self._baseline.items()
-            if len(visible.get(asn, ())) != len(seen)
+            if len(visible.get(asn, empty)) != len(seen)
         }
         contested: dict[int, list[int]] = {}
         hijackers: dict[int, set[int | None]] = {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from vantage.collector.bgp.messages import FeedMessage, PeerState
 from vantage.collector.bgp.model import RouteUpdate, RoutingState
-from vantage.collector.bgp.table import RoutingTable, VisibilityRules
+from vantage.collector.bgp.table import DEFAULT_FULL_FEED_FRACTION, RoutingTable, VisibilityRules
 from vantage.collector.bgp.union import ipv4_space
 
 OWNER, HIJACKER, OTHER = 64501, 64666, 64502
@@ -163,3 +163,52 @@ def test_load_routes_matches_one_by_one() -> None:
             single.update("s", announce(peer, prefix, origin))
     assert bulk.peers() == single.peers()
     assert bulk.visibility(T0) == single.visibility(T0)
+
+
+def test_incremental_rounds_agree_with_a_fresh_table() -> None:
+    """Rounds computed from what changed give what a table computed from scratch gives."""
+    import random
+
+    rng = random.Random(17)
+    peers = [f"p{i}" for i in range(5)]
+    prefixes = [f"198.18.{i}.0/24" for i in range(60)] + ["198.18.0.0/16", "2001:db8::/32"]
+    origins = (OWNER, OTHER, HIJACKER)
+    # No hysteresis in the full-feed rule: a fresh table has no history to keep peers by.
+    rules = VisibilityRules(full_feed_keep_fraction=DEFAULT_FULL_FEED_FRACTION)
+    live = RoutingTable(rules)
+    live.set_source("s", connected=True, table_loaded=True)
+    routes: dict[tuple[str, str], int] = {}
+    for round_index in range(12):
+        for _ in range(40):
+            peer, prefix = rng.choice(peers), rng.choice(prefixes)
+            if rng.random() < 0.3:
+                live.update("s", withdraw(peer, prefix))
+                routes.pop((peer, prefix), None)
+            else:
+                origin = rng.choice(origins)
+                live.update("s", announce(peer, prefix, origin))
+                routes[(peer, prefix)] = origin
+        if round_index == 6:
+            live.apply("s", FeedMessage(peer_states=(PeerState("p4", False, T0),)))
+            routes = {(peer, prefix): o for (peer, prefix), o in routes.items() if peer != "p4"}
+        incremental = live.visibility(T0 + round_index)
+        fresh = RoutingTable(rules)
+        fresh.set_source("s", connected=True, table_loaded=True)
+        for peer in peers:  # every peer exists in both, in the same order
+            fresh.load_routes("s", [peer], [])
+        for (peer, prefix), origin in sorted(routes.items()):
+            fresh.update("s", announce(peer, prefix, origin))
+        if round_index >= 6:
+            fresh.apply("s", FeedMessage(peer_states=(PeerState("p4", False, T0),)))
+        expected = fresh.visibility(T0 + round_index)
+        got = {
+            asn: (r.visible_prefixes, r.visible_addresses)
+            for asn, r in incremental.items()
+            if r.visible_prefixes
+        }
+        want = {
+            asn: (r.visible_prefixes, r.visible_addresses)
+            for asn, r in expected.items()
+            if r.visible_prefixes
+        }
+        assert got == want, round_index
