@@ -28,6 +28,7 @@ visibility, never the owner's (the table is keyed by exact prefix and origin).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -278,12 +279,15 @@ class RoutingTable:
         for peer in full.values():
             full_mask |= 1 << peer.bit
         need = len(full) // 2 + 1  # more than half
+        routes = self._routes
+        pairs: Iterable[tuple[int, dict[int | None, int] | None]]
         if self._computed_for == (full_mask, need):
-            keys: Iterable[int] = self._dirty
-        else:
-            keys = list(self._routes) + [key for key in self._visible_origin if key not in self._routes]
+            pairs = [(key, routes.get(key)) for key in self._dirty]
+        else:  # the whole table, and what was visible and is gone from it
+            gone = [(key, None) for key in self._visible_origin if key not in routes]
+            pairs = itertools.chain(routes.items(), gone)
             self._computed_for = (full_mask, need)
-        self._refresh(keys, full_mask, need, at_unix_s)
+        self._refresh(pairs, full_mask, need)
         self._dirty = set()
         self._previous_at = at_unix_s
         self._expire(at_unix_s)
@@ -291,40 +295,55 @@ class RoutingTable:
         self.last_visibility = result
         return result
 
-    def _refresh(self, keys: Iterable[int], full_mask: int, need: int, at_unix_s: float) -> None:
-        """Bring the visible prefixes and the baselines up to date for these prefixes.
+    def _refresh(
+        self, pairs: Iterable[tuple[int, dict[int | None, int] | None]], full_mask: int, need: int
+    ) -> None:
+        """Bring the visible prefixes and the baselines up to date for these (prefix, routes).
 
         A baseline entry holds the last time the prefix was visible for the AS, infinity while
         it still is: learning costs one write per change, not one per prefix per round."""
-        routes = self._routes
         visible_origin = self._visible_origin
         visible_keys = self._visible_keys
         baseline = self._baseline
-        for key in keys:
+        previous_at = self._previous_at
+        appeared: dict[int, list[int]] = {}  # origin -> prefixes now visible for it
+        for key, origins in pairs:
             now: int | None = None
-            for origin, mask in routes.get(key, {}).items():
-                if origin is not None and (mask & full_mask).bit_count() >= need:
-                    now = origin
-                    break
+            if origins:
+                for origin, mask in origins.items():
+                    if origin is not None and (mask & full_mask).bit_count() >= need:
+                        now = origin
+                        break
             before = visible_origin.get(key)
             if before == now:
                 continue
             if before is not None:
                 visible_keys[before].discard(key)
-                baseline[before][key] = self._previous_at  # last seen at the previous round
+                baseline[before][key] = previous_at  # last seen at the previous round
+            if now is None:
                 del visible_origin[key]
-            if now is not None:
-                visible_origin[key] = now
-                mine = visible_keys.get(now)
-                if mine is None:
-                    mine = visible_keys[now] = set()
-                mine.add(key)
-                seen = baseline.get(now)
-                if seen is None:
-                    seen = baseline[now] = {}
-                if key not in seen:
-                    self._baseline_space.pop(now, None)  # its space is recomputed
-                seen[key] = _VISIBLE_NOW
+                continue
+            visible_origin[key] = now
+            mine = appeared.get(now)
+            if mine is None:
+                appeared[now] = [key]
+            else:
+                mine.append(key)
+        for origin, keys in appeared.items():
+            shown = visible_keys.get(origin)
+            if shown is None:
+                visible_keys[origin] = set(keys)
+            else:
+                shown.update(keys)
+            seen = baseline.get(origin)
+            if seen is None:
+                baseline[origin] = dict.fromkeys(keys, _VISIBLE_NOW)
+                self._baseline_space.pop(origin, None)
+                continue
+            size = len(seen)
+            seen.update(dict.fromkeys(keys, _VISIBLE_NOW))
+            if len(seen) != size:
+                self._baseline_space.pop(origin, None)  # its space is recomputed
 
     def _expire(self, at_unix_s: float) -> None:
         # Forgetting is exact to within expiry_every_s: a sweep of every baseline is a second's
@@ -377,6 +396,7 @@ class RoutingTable:
         held_space = _space({asn: [*short[asn], *keys] for asn, keys in contested.items()})
         rules = self.rules
         result: dict[int, AsRouting] = {}
+        previous = self.last_visibility
         suffix = f" from {full_feed} full-feed peer{'s' if full_feed != 1 else ''}"
         for asn, seen in self._baseline.items():
             total = len(seen)
@@ -387,6 +407,18 @@ class RoutingTable:
                 others = len(contested.get(asn, ()))
                 held = held_space.get(asn, addresses) if others else addresses
             else:
+                # All of its baseline visible: most ASes, most rounds. The last round's value
+                # stands when nothing it says has changed (building 75,000 of them is the cost).
+                kept = previous.get(asn)
+                if (
+                    kept is not None
+                    and kept.visible_prefixes == total == kept.baseline_prefixes
+                    and kept.baseline_addresses == base_addresses
+                    and kept.full_feed_peers == full_feed
+                    and not kept.contested_prefixes
+                ):
+                    result[asn] = kept
+                    continue
                 shown, addresses, others, held = total, base_addresses, 0, base_addresses
             share = held / base_addresses if base_addresses > 0 else (shown + others) / total
             if share >= rules.visible_fraction:
