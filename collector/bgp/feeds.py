@@ -2,13 +2,15 @@
 
 Each source runs as an asyncio task on the collector's loop (MRT files are read on a thread);
 every change to the table happens under one lock, so the round loop may ask `snapshot(at)` from
-any thread (the visibility computation of a full table takes about a second: run it off the
-loop). Nothing here decides anything: parsing and visibility are feed.py's and table.py's.
+any thread (a whole-table pass takes seconds: run it off the loop). The loop never waits for that
+lock: a change it cannot apply at once is queued and applied by whoever holds the lock next.
+Nothing here decides anything: parsing and visibility are feed.py's and table.py's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import json
 import logging
@@ -53,6 +55,11 @@ class FeedFigures:
     peers: tuple[PeerView, ...]
 
 
+def _reject_too_long(feed: RoutingFeed) -> None:
+    error = ParseError("message", "too_long", f"longer than {MAX_LINE_BYTES} bytes")
+    feed.rejected(exabgp_json.FORMAT, error)
+
+
 class BgpFeeds:
     def __init__(
         self,
@@ -65,6 +72,7 @@ class BgpFeeds:
         self.clock = clock
         self._feed = RoutingFeed(rules)
         self._lock = threading.Lock()
+        self._pending: collections.deque[Callable[[RoutingFeed], None]] = collections.deque()
         self._tasks: list[asyncio.Task[None]] = []
         self._servers: list[asyncio.AbstractServer] = []
         self._connections: dict[str, int] = {}
@@ -87,7 +95,9 @@ class BgpFeeds:
 
     def snapshot(self, at_unix_s: float) -> Mapping[int, AsRouting]:
         with self._lock:
-            return self._feed.snapshot(at_unix_s)
+            result = self._feed.snapshot(at_unix_s)
+        self._drain()  # what the loop handed over meanwhile
+        return result
 
     def figures(self) -> FeedFigures:
         with self._lock:
@@ -143,14 +153,29 @@ class BgpFeeds:
 
     def _set_status(self, source: str, *, connected: bool, table_loaded: bool, detail: str = "") -> None:
         status = FeedStatus(source, connected, table_loaded, self.clock(), detail)
-        with self._lock:
-            self._feed.set_status(status)
+        self._hand_over(lambda feed: feed.set_status(status))
 
     def _line(self, source: str, fmt: str, line: bytes) -> None:
-        with self._lock:
-            error = self._feed.line(source, fmt, line)
-        if error is not None:
-            log.warning("%s: message rejected: %s", source, error)
+        def apply(feed: RoutingFeed) -> None:
+            error = feed.line(source, fmt, line)
+            if error is not None:
+                log.warning("%s: message rejected: %s", source, error)
+
+        self._hand_over(apply)
+
+    def _hand_over(self, change: Callable[[RoutingFeed], None]) -> None:
+        """Apply a change now if the table is free, else leave it to whoever holds it: the
+        event loop never waits for a visibility computation (seconds at a full table)."""
+        self._pending.append(change)
+        self._drain()
+
+    def _drain(self) -> None:
+        while self._pending and self._lock.acquire(blocking=False):
+            try:
+                while self._pending:
+                    self._pending.popleft()(self._feed)
+            finally:
+                self._lock.release()
 
     # -- ExaBGP: we listen, the relay (relay.py) connects ------------------------------------
 
@@ -181,10 +206,7 @@ class BgpFeeds:
                 try:
                     line = await reader.readline()
                 except ValueError:  # longer than MAX_LINE_BYTES
-                    with self._lock:
-                        self._feed.rejected(
-                            exabgp_json.FORMAT, ParseError("message", "too_long", "line too long")
-                        )
+                    self._hand_over(_reject_too_long)
                     break
                 if not line:
                     break
@@ -261,6 +283,7 @@ class BgpFeeds:
         from vantage.collector.bgp.mrt import FORMAT
 
         rejected = 0
+        self._drain()
         with self._lock:
             for item in batch:
                 if isinstance(item, ParseError):

@@ -80,3 +80,15 @@ def test_serve_with_an_mrt_source(tmp_path: Path) -> None:
 def test_serve_refuses_a_bad_source(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="--bgp-source"):
         start_collector(tmp_path / "collector", "--bgp-source", "bgp:nowhere")
+
+
+def test_the_loop_never_waits_for_the_table() -> None:
+    """A line arriving while a visibility computation holds the table is queued, not waited
+    for, and applied by the holder when it finishes."""
+    feeds = BgpFeeds([])
+    line = (DATA / "ris_live_samples.jsonl").read_text(encoding="utf-8").splitlines()[1].encode()
+    with feeds._lock:  # what snapshot(at) holds during a whole-table pass
+        feeds._line("ris", "ris-live", line)  # returns at once (a blocking acquire would hang here)
+        assert feeds._feed.tally.parsed_counts == {}
+    feeds.snapshot(1_800_000_000.0)
+    assert feeds.figures().parsed == {"ris-live": 1}
