@@ -14,7 +14,6 @@ DEBIAN_PACKAGES=(
     traceroute scamper         # the traceroute peers bench/traceroute.py compares against
     prometheus                 # Prometheus server and promtool (rule tests)
     postgresql                 # the scale-out storage backend
-    bird2                      # BGP in the route-feed tests (tests/collector/bgp/) and their MRT dumps
     chromium fonts-dejavu-core # the browser test of vantage web (Playwright drives Debian's chromium)
     procps psmisc curl ca-certificates openssl
     podman runc                # the container images' tests (tests/deploy/test_containers.py)
