@@ -99,7 +99,12 @@ class MrtDecoder:
             if not isinstance(peer_index, int) or not 0 <= peer_index < len(self._peers):
                 raise ParseError(f"{where}.peer_index", "bad_record", f"{peer_index!r}: no such peer")
             peer, peer_asn = self._peers[peer_index]
-            path, origin = _path(entry.get("path_attributes", []), f"{where}.path_attributes")
+            attributes = entry.get("path_attributes", [])
+            if not _has_as_path(attributes):
+                # The dumping router's own route (BIRD dumps its static and device routes with
+                # no attributes, as "peer" ::): no BGP peer heard it, nothing to count.
+                continue
+            path, origin = _path(attributes, f"{where}.path_attributes")
             updates.append(RouteUpdate(peer, peer_asn, prefix, False, path, origin, at))
         return FeedMessage(updates=tuple(updates))
 
@@ -170,6 +175,13 @@ def _segments(value: object, field: str) -> list[tuple[bool, list[int]]]:
         asns = [read_asn(asn, f"{field}[{index}].value[{i}]") for i, asn in enumerate(members)]
         segments.append((kind == _AS_SET, asns))
     return segments
+
+
+def _has_as_path(attributes: object) -> bool:
+    return isinstance(attributes, list) and any(
+        isinstance(attribute, dict) and _code(attribute.get("type"), "type") == _AS_PATH
+        for attribute in attributes
+    )
 
 
 def _path(attributes: object, field: str) -> tuple[tuple[int, ...], int | None]:

@@ -262,3 +262,12 @@ def test_importing_the_mrt_library_keeps_sigpipe_ignored() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert signal.getsignal(signal.SIGPIPE) == signal.SIG_IGN
+
+
+def test_mrt_bird_dump_with_local_routes() -> None:
+    """BIRD 2 dumps its own (static, device) routes with no attributes under peer ::; they are
+    nobody's BGP route and are skipped, not rejected (data/README.md: the lab's dump)."""
+    messages = list(read_mrt(DATA / "bird2_lab_rib.mrt"))
+    assert not [m for m in messages if isinstance(m, ParseError)]
+    updates = [u for m in messages if not isinstance(m, ParseError) for u in m.updates]
+    assert updates and all(u.origin_asn is not None and u.peer != "::" for u in updates)
