@@ -17,6 +17,7 @@ BENCHMARKS = (
     "discovery.py",
     "assignment/plan.py",
     "verdict.py",
+    "bgp_feed.py",
     "metrics_render.py",
     "web.py",
     "ingest.py",

@@ -27,6 +27,7 @@ EXTRA_OF_IMPORT: dict[str, Extra] = {
     "numpy": COLLECTOR,
     "grpc_health": COLLECTOR,
     "grpc_reflection": COLLECTOR,
+    "mrtparse": COLLECTOR,  # MRT route files (collector/bgp/mrt_files.py)
     "matplotlib": LAB,
     "psycopg": POSTGRES,
     "psycopg_pool": POSTGRES,

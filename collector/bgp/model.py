@@ -69,6 +69,9 @@ class AsRouting:
     baseline_addresses: int
     full_feed_peers: int
     reason: str  # one line a person can read, e.g. "2/12 prefixes visible (4% of the address space)"
+    # Baseline prefixes now carried with another origin AS (a hijack-like re-announcement of
+    # the same prefix): neither visible for this AS nor counted as lost (collector/bgp/table.py).
+    contested_prefixes: int = 0
 
     @property
     def visible_fraction(self) -> float | None:

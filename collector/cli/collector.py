@@ -34,6 +34,7 @@ def register(subparsers: Subparsers) -> None:
         "  vantage collector targets import targets.csv --data-dir /var/lib/vantage --plaintext\n",
     )
     _register_serve(group)
+    _register_bgp_relay(group)
     cli_admin.register(group)  # token, probe, asn
     cli_targets.register(group)
 
@@ -154,10 +155,40 @@ def _register_serve(group: Subparsers) -> None:
         "a lab with rounds of seconds needs seconds)",
     )
     p.add_argument(
+        "--bgp-source",
+        metavar="SOURCE",
+        action="append",
+        default=[],
+        help="a route feed for the routing signal (repeatable; default none): exabgp:unix:PATH "
+        "(listen there for ExaBGP's JSON, relayed by `vantage collector bgp-relay PATH`), "
+        "ris-live:wss://HOST/PATH (a RIS Live websocket), mrt:FILE[,FILE...] (replay MRT files: "
+        "a RIB dump, then updates); see docs/bgp.md",
+    )
+    p.add_argument(
         "--collector-id", metavar="ID", help="name of this collector in the rounds table (default: host)"
     )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.set_defaults(handler=_serve)
+
+
+def _register_bgp_relay(group: Subparsers) -> None:
+    p = group.add_parser(
+        "bgp-relay",
+        help="ExaBGP's API process: relay its JSON to a collector's exabgp:unix: socket",
+        formatter_class=RAW,
+        description="Read ExaBGP's JSON messages on stdin and send them to the unix socket a\n"
+        "collector listens on (`vantage collector serve --bgp-source exabgp:unix:PATH`),\n"
+        "reconnecting, never blocking ExaBGP. In ExaBGP's configuration:\n\n"
+        "  process vantage { run vantage collector bgp-relay /run/vantage/exabgp.sock; encoder json; }\n",
+    )
+    p.add_argument("socket", metavar="PATH", help="the collector's exabgp:unix: socket")
+    p.set_defaults(handler=_bgp_relay)
+
+
+def _bgp_relay(args: argparse.Namespace) -> int:
+    from vantage.collector.bgp.relay import main
+
+    return main([args.socket])
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -235,6 +266,12 @@ def _serve(args: argparse.Namespace) -> int:
     rate = DEFAULT_CAMPAIGN_RATE_PPS if args.discovery_rate is None else args.discovery_rate
     if budget < 1 or rate <= 0:
         raise UsageError("--discovery-budget must be at least 1 and --discovery-rate positive")
+    from vantage.collector.bgp.sources import parse_bgp_source
+
+    try:
+        bgp_sources = tuple(parse_bgp_source(text) for text in args.bgp_source)
+    except ValueError as exc:
+        raise UsageError(f"--bgp-source: {exc}") from None
     if args.trace_baseline is not None and not args.trace_baseline > 0:
         raise UsageError(f"--trace-baseline must be positive, not {args.trace_baseline}")
     config = CollectorConfig(
@@ -246,6 +283,7 @@ def _serve(args: argparse.Namespace) -> int:
         discovery_block_budget_per_hour=budget,
         discovery_rate_pps=rate,
         traceroutes=args.traceroutes,
+        bgp_sources=bgp_sources,
         **({} if args.trace_baseline is None else {"trace_baseline_s": args.trace_baseline}),
     )
     options = ServeOptions(

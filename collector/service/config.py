@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vantage.collector.assignment.traces import DEFAULT_BASELINE_EVERY_S
+from vantage.collector.bgp.sources import BgpSource
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
 from vantage.collector.service.auth_limit import FailureLimits
 from vantage.collector.wire.validation import (
@@ -59,6 +60,9 @@ class CollectorConfig:
     trace_baseline_s: float = DEFAULT_BASELINE_EVERY_S
     # Failed authentications per source address before it is refused for a while.
     auth_limits: FailureLimits = field(default_factory=FailureLimits)
+    # Route feeds (`--bgp-source`, collector/bgp/sources.py): none unless asked; the routing
+    # signal is then absent (CollectorApp.routing is None).
+    bgp_sources: tuple[BgpSource, ...] = ()
 
     @property
     def silent_after_s(self) -> float:

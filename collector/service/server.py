@@ -120,8 +120,8 @@ def prepare_credentials(app_storage: Any, data_dir: Path, *, require_reader: boo
         app_storage.add_credential(hash_secret(reader), CredentialRole.READER, now_unix_s)
 
 
-def start_metrics(listen: str | None) -> tuple[Any, Any]:
-    """(CollectorMetrics or None, the HTTP server or None)."""
+def start_metrics(listen: str | None, bgp_feeds: Any = None) -> tuple[Any, Any]:
+    """(CollectorMetrics or None, the HTTP server or None); the route feeds' metrics too."""
     if not listen:
         return None, None
     try:
@@ -133,6 +133,10 @@ def start_metrics(listen: str | None) -> tuple[Any, Any]:
         return None, None
     registry = CollectorRegistry(auto_describe=False)
     metrics = CollectorMetrics(registry)
+    if bgp_feeds is not None:
+        from vantage.collector.metrics.bgp import BgpMetricsCollector
+
+        registry.register(BgpMetricsCollector(bgp_feeds.figures, bgp_feeds.labels))
     host, port = split_host_port(listen)
     server = start_metrics_server(registry, host, port)
     print(f"collector metrics on http://{format_host_port(host, server.port)}/metrics", file=sys.stderr)
@@ -202,7 +206,8 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     locator = Locator(options.asn_db)
     if options.asn_db:
         log.info("ASN datasets: %d ranges from %d file(s)", locator.range_count, len(options.asn_db))
-    metrics, metrics_server = start_metrics(options.metrics_listen)
+    bgp_feeds = make_bgp_feeds(options.config)
+    metrics, metrics_server = start_metrics(options.metrics_listen, bgp_feeds)
     app = CollectorApp(
         storage,
         options.config,
@@ -210,6 +215,7 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
         metrics=metrics,
         ingest_pool=IngestPool(options.ingest_processes),
         guard=guard,
+        routing=None if bgp_feeds is None else bgp_feeds.snapshot,
     )
     prepare_credentials(
         storage, data_dir, require_reader=options.config.require_reader, now_unix_s=app.clock()
@@ -235,6 +241,9 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     if on_ready is not None:
         on_ready(listening)
 
+    if bgp_feeds is not None:
+        await bgp_feeds.start()
+        log.info("route feeds: %s", ", ".join(source.name for source in bgp_feeds.sources))
     rounds = RoundLoop(app)
     round_task = asyncio.create_task(rounds.run())
     stop = asyncio.Event()
@@ -253,12 +262,23 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
         round_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await round_task
+        if bgp_feeds is not None:
+            await bgp_feeds.stop()
         app.close()
         storage.close()
         if metrics_server is not None:
             metrics_server.close()
         log.info("collector stopped")
     return 0
+
+
+def make_bgp_feeds(config: CollectorConfig) -> Any:
+    """The route feeds `--bgp-source` names (collector/bgp/feeds.py), or None without any."""
+    if not config.bgp_sources:
+        return None
+    from vantage.collector.bgp.feeds import BgpFeeds
+
+    return BgpFeeds(config.bgp_sources)
 
 
 def reload_guard(app: CollectorApp) -> None:
