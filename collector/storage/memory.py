@@ -12,10 +12,6 @@ from collections.abc import Collection, Sequence
 
 from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import (
-    LateBatch,
-    RevisionRecord,
-    SupersededAsVerdict,
-    SupersededCountryVerdict,
     DISCOVERY_SOURCE,
     BlockHistoryRecord,
     CampaignRecord,
@@ -23,14 +19,18 @@ from vantage.collector.storage.records import (
     EnrollmentToken,
     IngestCounts,
     IssuedTask,
+    LateBatch,
     ProbeContact,
     ProbeRecord,
     ResultBatchRecord,
+    RevisionRecord,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
     StoredCountryVerdict,
     StoredEvent,
+    SupersededAsVerdict,
+    SupersededCountryVerdict,
     TargetRecord,
     TokenStatus,
     UpsertCounts,
@@ -370,8 +370,8 @@ class MemoryStorage(Storage):
             self._revisions[number] = revision
             for hkey in [k for k in self._history if k[1] == number]:
                 del self._history[hkey]
-            for key, data in result.engine_rows:
-                self._history[(key, number)] = data
+            for row_key, data in result.engine_rows:
+                self._history[(row_key, number)] = data
             if engine_rows_now is not None:
                 self._engine_rows = {key: (number, data) for key, data in engine_rows_now}
 

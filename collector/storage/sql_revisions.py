@@ -157,7 +157,7 @@ class SqlRevisions(Storage):
                     revision.late_results,
                     revision.late_probes,
                     revision.revised_by,
-                ),  # fmt: skip
+                ),
             )
             conn.execute(sql("DELETE FROM engine_state_history WHERE round = ?"), (number,))
             self._store_history(conn, number, result.engine_rows)
