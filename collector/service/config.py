@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from vantage.collector.assignment.traces import DEFAULT_BASELINE_EVERY_S
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
 from vantage.collector.service.auth_limit import FailureLimits
+from vantage.collector.verdict.revisions import DEFAULT_REVISE_WINDOW_S
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
     DEFAULT_MAX_BATCH_ITEMS,
@@ -59,6 +60,8 @@ class CollectorConfig:
     trace_baseline_s: float = DEFAULT_BASELINE_EVERY_S
     # Failed authentications per source address before it is refused for a while.
     auth_limits: FailureLimits = field(default_factory=FailureLimits)
+    # How far back a late result revises computed rounds (collector/verdict/revisions.py).
+    revise_window_s: float = DEFAULT_REVISE_WINDOW_S
 
     @property
     def silent_after_s(self) -> float:

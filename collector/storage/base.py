@@ -224,13 +224,19 @@ class Storage(abc.ABC):
         *,
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
+        pending_round: int | None = None,
     ) -> None:
         """Store a recomputation of a computed round in one transaction: the verdicts it
         replaces move to the superseded tables (valid until `revision.revised_at_unix_s`), the
         round's verdicts become `result`'s, its events are upserted and `withdrawn_events`
         deleted, `revision` is the round's latest, and the round's rows of the engine state
         history become `result.engine_rows`. With `engine_rows_now` (the whole state after the
-        last round recomputed), the current engine state rows are replaced by it."""
+        last round recomputed), the current engine state rows are replaced by it. `pending_round`
+        is the next round the recomputation must still recompute (None: it is done)."""
+
+    @abc.abstractmethod
+    def pending_revision(self) -> int | None:
+        """The next round an unfinished recomputation must recompute, None when none is."""
 
     @abc.abstractmethod
     def late_batches(self, oldest_round: int) -> list[LateBatch]:
@@ -253,8 +259,10 @@ class Storage(abc.ABC):
         """Latest revisions of the rounds in [first, last], by round."""
 
     @abc.abstractmethod
-    def computed_rounds(self, first_round: int, last_round: int) -> list[RoundRecord]:
-        """Computed rounds (computed_at set) in [first, last], by number."""
+    def computed_rounds(
+        self, first_round: int, last_round: int, limit: int | None = None
+    ) -> list[RoundRecord]:
+        """Computed rounds (computed_at set) in [first, last], by number; the first `limit` when given."""
 
     @abc.abstractmethod
     def superseded_as_verdicts(

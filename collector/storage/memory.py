@@ -63,6 +63,7 @@ class MemoryStorage(Storage):
         self._engine_rows: dict[str, tuple[int, bytes]] = {}
         self._history: dict[tuple[str, int], bytes | None] = {}  # (row key, round) → row
         self._revisions: dict[int, RevisionRecord] = {}
+        self._pending_revision: int | None = None
         self._superseded_as: list[SupersededAsVerdict] = []
         self._superseded_country: list[SupersededCountryVerdict] = []
         self._campaigns: dict[str, CampaignRecord] = {}
@@ -331,6 +332,7 @@ class MemoryStorage(Storage):
         *,
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
+        pending_round: int | None = None,
     ) -> None:
         with self._lock:
             self._check()
@@ -374,6 +376,12 @@ class MemoryStorage(Storage):
                 self._history[(row_key, number)] = data
             if engine_rows_now is not None:
                 self._engine_rows = {key: (number, data) for key, data in engine_rows_now}
+            self._pending_revision = pending_round
+
+    def pending_revision(self) -> int | None:
+        with self._lock:
+            self._check()
+            return self._pending_revision
 
     def late_batches(self, oldest_round: int) -> list[LateBatch]:
         with self._lock:
@@ -417,14 +425,17 @@ class MemoryStorage(Storage):
             self._check()
             return [r for n, r in sorted(self._revisions.items()) if first_round <= n <= last_round]
 
-    def computed_rounds(self, first_round: int, last_round: int) -> list[RoundRecord]:
+    def computed_rounds(
+        self, first_round: int, last_round: int, limit: int | None = None
+    ) -> list[RoundRecord]:
         with self._lock:
             self._check()
-            return [
+            found = [
                 r
                 for n, r in sorted(self._rounds.items())
                 if first_round <= n <= last_round and r.computed_at_unix_s is not None
             ]
+            return found if limit is None else found[:limit]
 
     def superseded_as_verdicts(
         self, asn: int, since_unix_s: float, until_unix_s: float

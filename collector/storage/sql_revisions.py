@@ -110,6 +110,7 @@ class SqlRevisions(Storage):
         *,
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
+        pending_round: int | None = None,
     ) -> None:
         number = result.round.number
         sql = self._sql
@@ -166,6 +167,15 @@ class SqlRevisions(Storage):
                 rows_now = [(key, number, data) for key, data in engine_rows_now]
                 if rows_now:
                     self._executemany(conn, sql(q.STORE_ENGINE_ROW), rows_now)
+            conn.execute("DELETE FROM revision_pending")
+            if pending_round is not None:
+                conn.execute(
+                    sql("INSERT INTO revision_pending (singleton, round) VALUES (1, ?)"), (pending_round,)
+                )
+
+    def pending_revision(self) -> int | None:
+        rows = self._select("SELECT round FROM revision_pending WHERE singleton = 1")
+        return int(rows[0][0]) if rows else None
 
     def late_batches(self, oldest_round: int) -> list[LateBatch]:
         return [
@@ -189,10 +199,12 @@ class SqlRevisions(Storage):
         )
         return [revision_from_row(row) for row in rows]
 
-    def computed_rounds(self, first_round: int, last_round: int) -> list[RoundRecord]:
+    def computed_rounds(
+        self, first_round: int, last_round: int, limit: int | None = None
+    ) -> list[RoundRecord]:
         rows = self._select(
             f"SELECT {q.ROUND_COLUMNS} FROM rounds WHERE number >= ? AND number <= ? "
-            "AND computed_at IS NOT NULL ORDER BY number",
+            "AND computed_at IS NOT NULL ORDER BY number" + ("" if limit is None else f" LIMIT {int(limit)}"),
             (first_round, last_round),
         )
         return [q.round_from_row(row) for row in rows]

@@ -753,7 +753,9 @@ def test_a_revision_replaces_verdicts_and_keeps_the_superseded_ones(storage: Sto
     [old_kz] = storage.superseded_country_verdicts("KZ", 0, 1e9)
     assert (old_kz.verdict.status, old_kz.revision) == (1, 0)
     # A second revision supersedes the first one from the time it was stored.
-    storage.store_revision(revised, revision(5, 2, 6000.0, late=9, probes=3))
+    assert storage.pending_revision() is None
+    storage.store_revision(revised, revision(5, 2, 6000.0, late=9, probes=3), pending_round=6)
+    assert storage.pending_revision() == 6
     spans = [
         (s.revision, s.valid_from_unix_s, s.valid_until_unix_s)
         for s in storage.superseded_as_verdicts(1, 0, 1e9)

@@ -62,3 +62,10 @@ CREATE TABLE country_verdict_revisions (
     PRIMARY KEY (country, round, revision)
 );
 CREATE INDEX country_verdict_revisions_start ON country_verdict_revisions (country, round_start);
+
+-- A recomputation under way: the next round it must recompute. The history holds the state
+-- before that round, so a collector that restarts (or a new leader) resumes from there.
+CREATE TABLE revision_pending (
+    singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+    round INTEGER NOT NULL
+);
