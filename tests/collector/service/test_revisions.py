@@ -9,6 +9,7 @@ was revised. The clock is injected: rounds are computed by calling RoundLoop.ste
 from __future__ import annotations
 
 import asyncio
+import shutil
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
@@ -98,7 +99,9 @@ class Harness:
         self.loop = RoundLoop(self.app)
         self.credentials: dict[str, str] = {}
 
-    async def start(self) -> None:
+    async def start(self, enrolled: tuple[dict[str, str], dict[str, str]] | None = None) -> None:
+        """Serve on loopback; enroll the probes through Enroll, or take `enrolled` (ids and
+        credentials of probes enrolled in the database this one was copied from)."""
         self.server, _ = build_server(self.app)
         port = self.server.add_insecure_port("127.0.0.1:0")
         await self.server.start()
@@ -106,6 +109,10 @@ class Harness:
         self.probes = probe_service_pb2_grpc.ProbeServiceStub(self.channel)
         self.queries = query_service_pb2_grpc.QueryServiceStub(self.channel)
         self.watcher = self.app.events.subscribe(country=CUT_COUNTRY)
+        if enrolled is not None:
+            self.ids, self.credentials = dict(enrolled[0]), dict(enrolled[1])
+            return
+        self.ids = {}
         for n, (name, (asn, country)) in enumerate((OUTSIDE | INSIDE).items()):
             self.app.storage.add_enrollment_token(EnrollmentToken(f"t{n}", _hash(f"tok{n}"), "", 0.0, 1e12))
             answer = await self.probes.Enroll(
@@ -113,7 +120,7 @@ class Harness:
             )
             self.app.storage.pin_probe(answer.probe_id, asn, country)
             self.credentials[name] = answer.credential
-            self.ids = getattr(self, "ids", {}) | {name: answer.probe_id}
+            self.ids[name] = answer.probe_id
 
     async def stop(self) -> None:
         await self.channel.close()
@@ -154,42 +161,100 @@ class Harness:
         return seen
 
 
+Enrolled = tuple[Path, dict[str, str], dict[str, str]]
+
+
+async def enroll_fleet(db: Path) -> Enrolled:
+    """A database with the fleet enrolled through gRPC, to copy: both collectors of a comparison
+    then know the same probes under the same ids."""
+    h = Harness(db)
+    await h.start()
+    ids, credentials = dict(h.ids), dict(h.credentials)
+    await h.stop()
+    return db, ids, credentials
+
+
+@pytest.fixture
+def fleet(tmp_path: Path) -> Enrolled:
+    return asyncio.run(enroll_fleet(tmp_path / "fleet.sqlite3"))
+
+
 def _hash(secret: str) -> str:
     from vantage.collector.service.auth import hash_secret
 
     return hash_secret(secret)
 
 
-async def run(db: Path, *, late: bool) -> dict[str, object]:
+async def run(
+    db: Path,
+    fleet: Enrolled,
+    *,
+    late: bool,
+    late_probes: frozenset[str] = frozenset(INSIDE),
+    budget_s: float | None = None,
+    watch_revised: bool = False,
+) -> dict[str, object]:
+    """Every round's measurements; with `late`, those of `late_probes` during the cut are held
+    back and uploaded after round UPLOAD_AFTER, then the collector catches up (with `budget_s`,
+    a share of the recomputation per step, live rounds going on in between)."""
+    shutil.copyfile(fleet[0], db)
     h = Harness(db)
-    await h.start()
+    h.loop.reviser.budget_s = budget_s
+    await h.start(enrolled=(fleet[1], fleet[2]))
     try:
-        held_back: dict[str, list[MeasurementRow]] = {name: [] for name in INSIDE}
+        held_back: dict[str, list[MeasurementRow]] = {name: [] for name in late_probes}
         before_upload: list[object] = []
+        timeline_during_cut = None
+        during_cut_s = 0.0
+        watch = h.queries.WatchEvents(query_service_pb2.WatchEventsRequest(country=CUT_COUNTRY))
+        steps_to_catch_up = 0
         for offset in range(ROUNDS):
             number = FIRST_ROUND + offset
             h.clock.now = number * ROUND_S + 30
             for name, (asn, country) in (OUTSIDE | INSIDE).items():
                 rows = rows_of(name, asn, country, number, offset)
-                if late and name in INSIDE and offset in CUT:
+                if late and name in late_probes and offset in CUT:
                     held_back[name].extend(rows)  # cut off: kept in the probe's outbox
                 else:
                     await h.upload(name, rows)
             await h.close_round(number)
+            if offset == CUT.start + 1:
+                during_cut_s = h.clock.now + 1
+                h.clock.now = during_cut_s + 1
+                timeline_during_cut = await h.timeline(asn=CUT_AS)
             if late and offset == UPLOAD_AFTER:
                 before_upload = [h.app.storage.as_timeline(asn, 0, 1e12) for asn in (CUT_AS, 64520)]
                 for name, rows in held_back.items():  # the link is back: the outbox drains
                     await h.upload(name, rows)
                 assert await h.loop.step() is None  # no new round; the revision runs
+                steps_to_catch_up = 1
+            elif late and offset > UPLOAD_AFTER and h.loop.reviser.job is not None:
+                steps_to_catch_up += 1
+        while h.loop.reviser.job is not None:  # the rounds are over; the recomputation ends
+            assert await h.loop.step() is None
+            steps_to_catch_up += 1
+        as_of_during = await h.timeline(asn=CUT_AS, as_of=_ts(during_cut_s))
+        watched = []
+        if watch_revised:
+            # Live events first, then the revision's; all were queued before these reads.
+            for _ in range(100):
+                event = await asyncio.wait_for(watch.read(), 30)
+                watched.append(event)
+                if event.change == query_service_pb2.EVENT_CHANGE_REVISED:
+                    break
+        watch.cancel()
         return {
             "as": await h.timeline(asn=CUT_AS),
             "country": await h.timeline(country=CUT_COUNTRY),
+            "during_cut": timeline_during_cut,
+            "as_of_during_cut": as_of_during,
             "before_upload": before_upload,
             "stored": [h.app.storage.as_timeline(asn, 0, 1e12) for asn in (CUT_AS, 64520)],
             "events": h.app.storage.list_events(),
-            "watched": h.watched(),
+            "watched": watched,
             "state": h.app.storage.load_engine_rows(),
             "ids": dict(h.ids),
+            "steps": steps_to_catch_up,
         }
     finally:
         await h.stop()
@@ -212,8 +277,8 @@ def unmarked(timeline: query_service_pb2.Timeline) -> query_service_pb2.Timeline
 
 
 def named(run_result: dict[str, object], value: object) -> str:
-    """`value` (stored records, messages) as text with each probe's random id replaced by its
-    name: the two collectors enrolled the same probes under different ids."""
+    """`value` (stored records, messages) as text, probe ids replaced by names (for readable
+    failures; both collectors know the probes under the same ids)."""
     text = repr(value) if not hasattr(value, "SerializeToString") else repr(value.SerializeToString())
     ids = run_result["ids"]
     assert isinstance(ids, dict)
@@ -222,9 +287,9 @@ def named(run_result: dict[str, object], value: object) -> str:
     return text
 
 
-def test_late_results_give_the_timeline_on_time_results_give(tmp_path: Path) -> None:
-    on_time = asyncio.run(run(tmp_path / "on-time.sqlite3", late=False))
-    late = asyncio.run(run(tmp_path / "late.sqlite3", late=True))
+def test_late_results_give_the_timeline_on_time_results_give(tmp_path: Path, fleet: Enrolled) -> None:
+    on_time = asyncio.run(run(tmp_path / "on-time.sqlite3", fleet, late=False))
+    late = asyncio.run(run(tmp_path / "late.sqlite3", fleet, late=True))
     on_as, late_as = on_time["as"], late["as"]
     assert isinstance(on_as, query_service_pb2.Timeline) and isinstance(late_as, query_service_pb2.Timeline)
     # The test can fail: before the inside probes' upload, the late collector's verdicts differed.
@@ -257,6 +322,55 @@ def test_late_results_give_the_timeline_on_time_results_give(tmp_path: Path) -> 
         assert point.revised_at.seconds > 0
     assert revised[UPLOAD_AFTER].late_results == 0  # recomputed for the state its predecessors changed
     assert not any(p.revision for p in on_as.points)
+
+
+def test_as_of_shows_what_was_known_then(tmp_path: Path, fleet: Enrolled) -> None:
+    late = asyncio.run(run(tmp_path / "late.sqlite3", fleet, late=True))
+    then, as_of = late["during_cut"], late["as_of_during_cut"]
+    assert isinstance(then, query_service_pb2.Timeline) and isinstance(as_of, query_service_pb2.Timeline)
+    assert len(then.points) == CUT.start + 2
+    assert list(as_of.points) == list(then.points)  # the first view, not the revised one
+    now = late["as"]
+    assert isinstance(now, query_service_pb2.Timeline)
+    assert [p.revision for p in now.points[: CUT.start + 2]] != [p.revision for p in as_of.points]
+
+
+def test_a_recomputation_in_shares_lets_live_rounds_go_on_and_events_are_revised(
+    tmp_path: Path, fleet: Enrolled
+) -> None:
+    """Two of the three outside probes upload the cut late too: on time, the cut AS's outage has
+    one vantage point; the revision adds two. One round per step: the live rounds go on while the
+    recomputation catches up, and the result is the on-time one."""
+    late_probes = frozenset(INSIDE) | {"out-b", "out-c"}
+    on_time = asyncio.run(run(tmp_path / "on-time.sqlite3", fleet, late=False))
+    late = asyncio.run(
+        run(
+            tmp_path / "late.sqlite3",
+            fleet,
+            late=True,
+            late_probes=late_probes,
+            budget_s=0.0,
+            watch_revised=True,
+        )
+    )
+    steps = late["steps"]
+    assert isinstance(steps, int) and steps > 1  # it took several steps, live rounds in between
+    on_as, late_as = on_time["as"], late["as"]
+    assert isinstance(on_as, query_service_pb2.Timeline) and isinstance(late_as, query_service_pb2.Timeline)
+    assert named(on_time, unmarked(on_as)) == named(late, unmarked(late_as))
+    assert named(on_time, on_time["stored"]) == named(late, late["stored"])
+    assert named(on_time, on_time["events"]) == named(late, late["events"])
+    assert named(on_time, on_time["state"]) == named(late, late["state"])
+    watched = late["watched"]
+    assert isinstance(watched, list) and watched
+    revised = watched[-1]
+    assert revised.change == query_service_pb2.EVENT_CHANGE_REVISED and revised.revised_round > 0
+    assert revised.asn == CUT_AS
+    # Updated, never duplicated: one stored event per id, the revised one among them.
+    events = late["events"]
+    assert isinstance(events, list)
+    assert revised.id in {e.event_id for e in events}
+    assert len({e.event_id for e in events}) == len(events)
 
 
 def _ts(seconds: float) -> Timestamp:
