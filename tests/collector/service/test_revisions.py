@@ -234,6 +234,11 @@ async def run(
             assert await h.loop.step() is None
             steps_to_catch_up += 1
         as_of_during = await h.timeline(asn=CUT_AS, as_of=_ts(during_cut_s))
+        as_of_errors = []
+        for bad in (h.clock.now + 3600, FIRST_ROUND * ROUND_S):  # in the future; before the first round
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await h.timeline(asn=CUT_AS, as_of=_ts(bad))
+            as_of_errors.append((refused.value.code(), refused.value.details()))
         watched = []
         if watch_revised:
             # Live events first, then the revision's; all were queued before these reads.
@@ -248,6 +253,7 @@ async def run(
             "country": await h.timeline(country=CUT_COUNTRY),
             "during_cut": timeline_during_cut,
             "as_of_during_cut": as_of_during,
+            "as_of_errors": as_of_errors,
             "before_upload": before_upload,
             "stored": [h.app.storage.as_timeline(asn, 0, 1e12) for asn in (CUT_AS, 64520)],
             "events": h.app.storage.list_events(),
@@ -333,6 +339,24 @@ def test_as_of_shows_what_was_known_then(tmp_path: Path, fleet: Enrolled) -> Non
     now = late["as"]
     assert isinstance(now, query_service_pb2.Timeline)
     assert [p.revision for p in now.points[: CUT.start + 2]] != [p.revision for p in as_of.points]
+    [(future_code, future), (early_code, early)] = late["as_of_errors"]  # type: ignore[misc]
+    assert future_code == early_code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "is in the future" in future
+    assert "before the first round was computed" in early
+
+
+def test_a_revised_round_is_marked_in_the_timeline_table() -> None:
+    from vantage.collector.cli.tables import timeline_rows
+
+    plain = query_service_pb2.TimelinePoint(round=1, status=query_service_pb2.STATUS_UP)
+    header, _ = timeline_rows([plain])
+    assert "REVISED" not in header  # the usual table stays as it was
+    revised = query_service_pb2.TimelinePoint(round=2, revision=1, late_results=12, late_probes=2)
+    revised.revised_at.FromSeconds(1_767_601_860)
+    header, rows = timeline_rows([plain, revised])
+    assert header[-1] == "REVISED"
+    assert rows[0][-1] == ""
+    assert rows[1][-1].startswith("rev 1 at 2026-01-05") and rows[1][-1].endswith("12 late from 2 probes")
 
 
 def test_a_recomputation_in_shares_lets_live_rounds_go_on_and_events_are_revised(
