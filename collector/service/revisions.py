@@ -44,6 +44,8 @@ from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_vers
 from vantage.collector.verdict.localisation import localise_round
 from vantage.collector.verdict.revisions import (
     DEFAULT_REVISE_WINDOW_S,
+    REFUSED_NO_ROUND,
+    REFUSED_TOO_OLD,
     DirtyRound,
     LateResult,
     plan_revisions,
@@ -83,6 +85,7 @@ class RevisionStep:
     events: tuple[StoredEvent, ...] = ()
     late_results: int = 0
     late_by_country: tuple[tuple[str, int], ...] = ()
+    refused: tuple[tuple[str, int], ...] = ()  # late results that revise nothing, by reason
     finished: bool = False
     state: Any = None  # the engine state after the latest round, when finished
     latest_round: int = -1
@@ -96,6 +99,8 @@ class Reviser:
     revise_window_s: float = DEFAULT_REVISE_WINDOW_S
     budget_s: float | None = None
     job: RevisionJob | None = None
+    seen_batch_key: int | None = None  # batches above it are not yet looked at for refusals
+    counted: set[tuple[int, int]] = field(default_factory=set)  # late (round, batch) in the metric
 
     def window_rounds(self) -> int:
         return window_rounds(self.revise_window_s, timedelta(seconds=self.app.config.round_seconds))
@@ -109,7 +114,10 @@ class Reviser:
         if latest is None:
             return RevisionStep()
         oldest = latest.number - self.window_rounds()
+        refused = self._refused(oldest, latest.number)
         late = storage.late_batches(oldest)
+        if not late:
+            self.counted = set()
         step_late = 0
         by_country: dict[str, int] = {}
         if late:
@@ -120,9 +128,14 @@ class Reviser:
                 keys_of.setdefault(batch.round, set()).add(batch.batch_key)
             for number, keys in sorted(keys_of.items()):
                 batches = [b for b in storage.round_batches(number) if b.batch_key in keys]
-                for m in round_measurements(batches, number, {}):
-                    results.append(LateResult(m.probe_id, number))
-                    by_country[m.probe_country] = by_country.get(m.probe_country, 0) + 1
+                for batch in batches:
+                    new = (number, batch.batch_key) not in self.counted
+                    for m in round_measurements([batch], number, {}):
+                        results.append(LateResult(m.probe_id, number))
+                        if new:  # a late batch waits for its revision over several steps
+                            step_late += 1
+                            by_country[m.probe_country] = by_country.get(m.probe_country, 0) + 1
+            self.counted = {(b.round, b.batch_key) for b in late}
             plan = plan_revisions(
                 results,
                 computed,
@@ -130,7 +143,6 @@ class Reviser:
                 revise_window_s=self.revise_window_s,
                 round_length=timedelta(seconds=self.app.config.round_seconds),
             )
-            step_late = len(results)
             if plan.dirty:
                 self._start_or_restart(plan.dirty[0].round_number, engine)
                 assert self.job is not None
@@ -138,9 +150,38 @@ class Reviser:
         if self.job is None:
             pending = storage.pending_revision()
             if pending is None or pending > latest.number:
-                return RevisionStep(late_results=step_late, late_by_country=tuple(sorted(by_country.items())))
+                return RevisionStep(
+                    late_results=step_late, late_by_country=tuple(sorted(by_country.items())), refused=refused
+                )
             self._start_or_restart(pending, engine)
-        return self._recompute(latest, engine, step_late, by_country)
+        return dataclasses.replace(self._recompute(latest, engine, step_late, by_country), refused=refused)
+
+    def _refused(self, oldest: int, latest: int) -> tuple[tuple[str, int], ...]:
+        """Late results stored since the last look that revise nothing, by reason. Counted once
+        per collector from the batches it has not looked at (at start: none of the stored ones);
+        on PostgreSQL a batch committed out of key order may be missed: a metric, not a record."""
+        storage = self.app.storage
+        last = storage.last_batch_key()
+        if self.seen_batch_key is None:
+            self.seen_batch_key = last
+            return ()
+        found = [
+            (n, k)
+            for n, k, _ in storage.unrevisable_batches(
+                self.seen_batch_key, oldest_round=oldest, latest_round=latest
+            )
+            if k <= last
+        ]
+        self.seen_batch_key = last
+        counts: dict[str, int] = {}
+        keys_of: dict[int, set[int]] = {}
+        for number, key in found:
+            keys_of.setdefault(number, set()).add(key)
+        for number, keys in keys_of.items():
+            batches = [b for b in storage.round_batches(number) if b.batch_key in keys]
+            reason = REFUSED_TOO_OLD if number < oldest else REFUSED_NO_ROUND
+            counts[reason] = counts.get(reason, 0) + len(round_measurements(batches, number, {}))
+        return tuple(sorted(counts.items()))
 
     def _start_or_restart(self, number: int, engine: Any) -> None:
         job = self.job

@@ -325,11 +325,16 @@ class RoundLoop:
             log.info("revised rounds up to %d: %d events revised", step.latest_round, len(step.events))
         if step.events:
             app.events.publish(step.events)
-        if app.metrics is not None and (step.revised or step.late_results):
+        if step.refused:
+            log.warning(
+                "late results stored that revise nothing: %s",
+                ", ".join(f"{count} {reason}" for reason, count in step.refused),
+            )
+        if app.metrics is not None and (step.revised or step.late_results or step.refused):
             app.metrics.observe_revisions(
                 revised_rounds=len(step.revised),
                 late_by_country=dict(step.late_by_country),
-                refused_by_reason={},
+                refused_by_reason=dict(step.refused),
             )
         return step
 

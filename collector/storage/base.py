@@ -245,6 +245,18 @@ class Storage(abc.ABC):
         then batch key."""
 
     @abc.abstractmethod
+    def unrevisable_batches(
+        self, after_key: int, *, oldest_round: int, latest_round: int
+    ) -> list[tuple[int, int, str]]:
+        """(round, batch key, probe id) of batches with a key above `after_key` holding results
+        that can revise nothing: of a round before `oldest_round`, or of a round before
+        `latest_round` that was never computed; by key then round."""
+
+    @abc.abstractmethod
+    def last_batch_key(self) -> int:
+        """The highest stored batch key (0 when none)."""
+
+    @abc.abstractmethod
     def load_engine_rows_before(self, round_number: int) -> dict[str, bytes]:
         """The engine state rows as they were before `round_number` was computed (from the
         history: per key, the newest row of an earlier round; deleted rows left out)."""

@@ -399,6 +399,27 @@ class MemoryStorage(Storage):
                         late.append(LateBatch(number, key, batch.probe_id, received))
             return sorted(late, key=lambda b: (b.round, b.batch_key))
 
+    def unrevisable_batches(
+        self, after_key: int, *, oldest_round: int, latest_round: int
+    ) -> list[tuple[int, int, str]]:
+        with self._lock:
+            self._check()
+            found = []
+            for key, batch in sorted(self._batches.items()):
+                if key <= after_key:
+                    continue
+                for number in batch.rounds:
+                    record = self._rounds.get(number)
+                    never = record is None or record.computed_at_unix_s is None
+                    if number < oldest_round or (never and number < latest_round):
+                        found.append((number, key, batch.probe_id))
+            return found
+
+    def last_batch_key(self) -> int:
+        with self._lock:
+            self._check()
+            return max(self._batches, default=0)
+
     def load_engine_rows_before(self, round_number: int) -> dict[str, bytes]:
         with self._lock:
             self._check()

@@ -183,6 +183,23 @@ class SqlRevisions(Storage):
             for r, key, probe, received in self._select(_LATE_BATCHES, (oldest_round,))
         ]
 
+    def unrevisable_batches(
+        self, after_key: int, *, oldest_round: int, latest_round: int
+    ) -> list[tuple[int, int, str]]:
+        rows = self._select(
+            "SELECT br.round, br.batch_key, b.probe_id FROM result_batch_rounds br "
+            "JOIN result_batches b ON b.batch_key = br.batch_key "
+            "LEFT JOIN rounds r ON r.number = br.round "
+            "WHERE br.batch_key > ? AND (br.round < ? OR (r.computed_at IS NULL AND br.round < ?)) "
+            "ORDER BY br.batch_key, br.round",
+            (after_key, oldest_round, latest_round),
+        )
+        return [(int(r), int(k), p) for r, k, p in rows]
+
+    def last_batch_key(self) -> int:
+        rows = self._select("SELECT MAX(batch_key) FROM result_batches")
+        return int(rows[0][0] or 0)
+
     def load_engine_rows_before(self, round_number: int) -> dict[str, bytes]:
         rows = self._select(_ROWS_BEFORE, (round_number, round_number))
         return {key: bytes(data) for key, data in rows if data is not None}

@@ -780,3 +780,18 @@ def test_late_batches_are_those_received_after_the_claim_or_the_last_revision(st
     assert storage.late_batches(8) == []  # below the window
     storage.store_revision(rows_result(7, {"meta": b"m"}), revision(7, 1, 3100.0))  # read at 3099
     assert storage.late_batches(0) == []
+
+
+def test_unrevisable_batches_are_too_old_or_of_rounds_never_computed(storage: Storage) -> None:
+    enrolled(storage)
+    computed_round(storage, 7, {"meta": b"m"})
+    computed_round(storage, 9, {"meta": b"m"})
+    assert storage.last_batch_key() == 0
+    storage.ingest(batch_of([row(round_number=7, started=2999.0)]))  # revisable
+    after = storage.last_batch_key()
+    storage.ingest(batch_of([row(round_number=2, started=2999.0), row(round_number=8, started=2999.0)]))
+    storage.ingest(batch_of([row(round_number=10, started=2999.0)]))  # the current round: not late
+    found = storage.unrevisable_batches(0, oldest_round=5, latest_round=9)
+    assert [(number, probe) for number, _, probe in found] == [(2, "p1"), (8, "p1")]
+    assert storage.unrevisable_batches(storage.last_batch_key(), oldest_round=5, latest_round=9) == []
+    assert all(key > after for _, key, _ in found)

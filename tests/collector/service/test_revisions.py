@@ -19,6 +19,9 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from tests.collector.batches import MeasurementRow, measurement_of
+from prometheus_client import CollectorRegistry
+
+from vantage.collector.metrics.service_metrics import CollectorMetrics
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.auth import bearer_metadata
 from vantage.collector.service.config import CollectorConfig
@@ -80,12 +83,12 @@ def rows_of(probe_id: str, asn: int, country: str, number: int, offset: int) -> 
 class Harness:
     """A collector (app + gRPC server on loopback) and its enrolled, pinned probes."""
 
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Path, *, revise_window_s: float = 7 * 86400.0) -> None:
         self.clock = Clock()
         storage = SqliteStorage(db)
-        self.app = CollectorApp(
-            storage, CollectorConfig(collector_id="c1", round_seconds=ROUND_S), Locator(()), clock=self.clock
-        )
+        self.metrics = CollectorMetrics(CollectorRegistry(), prerender_snapshots=False)
+        config = CollectorConfig(collector_id="c1", round_seconds=ROUND_S, revise_window_s=revise_window_s)
+        self.app = CollectorApp(storage, config, Locator(()), clock=self.clock, metrics=self.metrics)
         from vantage.collector.service.auth import hash_secret
 
         storage.add_credential(hash_secret(ADMIN), CredentialRole.ADMIN, 0.0)
@@ -395,6 +398,43 @@ def test_a_recomputation_in_shares_lets_live_rounds_go_on_and_events_are_revised
     assert isinstance(events, list)
     assert revised.id in {e.event_id for e in events}
     assert len({e.event_id for e in events}) == len(events)
+
+
+async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, float], list[int], int]:
+    shutil.copyfile(fleet[0], db)
+    h = Harness(db, revise_window_s=5 * ROUND_S)
+    await h.start(enrolled=(fleet[1], fleet[2]))
+    try:
+        for offset in range(7):
+            number = FIRST_ROUND + offset
+            h.clock.now = number * ROUND_S + 30
+            for name, (asn, country) in OUTSIDE.items():
+                await h.upload(name, rows_of(name, asn, country, number, offset))
+            if 1 <= offset <= 4:
+                continue  # the collector is down; back at 5, it catches up 2-4 only: 1 is never computed
+            await h.close_round(number)
+        # Probe in-a comes back with results of round 1 (never computed) and round 0 (older than
+        # the window of 5 rounds below the latest, 6).
+        for offset in (0, 1):
+            ack = await h.upload("in-a", rows_of("in-a", CUT_AS, CUT_COUNTRY, FIRST_ROUND + offset, offset))
+            assert ack.accepted == 6  # stored and counted
+        assert await h.loop.step() is None
+        families = {f.name: f for f in h.metrics._families()}
+        refused = {s.labels["reason"]: s.value for s in families["vantage_late_results_unrevised"].samples}
+        revised = [r.round for r in h.app.storage.round_revisions(0, 2**62)]
+        return refused, revised, h.app.storage.count_measurements()
+    finally:
+        await h.stop()
+
+
+def test_late_results_too_old_or_of_rounds_never_computed_are_stored_and_counted_but_revise_nothing(
+    tmp_path: Path, fleet: Enrolled
+) -> None:
+    refused, revised, stored = asyncio.run(refused_late_results(tmp_path / "c.sqlite3", fleet))
+    # Round 1's on-time results from the three outside probes revise nothing either.
+    assert refused == {"older than the revise window": 6.0, "round was never computed": 6.0 + 3 * 6}
+    assert revised == []
+    assert stored == 7 * 3 * 6 + 2 * 6
 
 
 def _ts(seconds: float) -> Timestamp:

@@ -69,3 +69,7 @@ CREATE TABLE revision_pending (
     singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
     round BIGINT NOT NULL
 );
+
+-- Late results that revise nothing (older than the window, or of a round never computed) are
+-- counted from the batches stored since the last look: by key.
+CREATE INDEX result_batch_rounds_key ON result_batch_rounds (batch_key);
