@@ -124,8 +124,8 @@ class Reviser:
             computed = {r.number for r in storage.computed_rounds(oldest, latest.number)}
             results: list[LateResult] = []
             keys_of: dict[int, set[int]] = {}
-            for batch in late:
-                keys_of.setdefault(batch.round, set()).add(batch.batch_key)
+            for mark in late:
+                keys_of.setdefault(mark.round, set()).add(mark.batch_key)
             for number, keys in sorted(keys_of.items()):
                 batches = [b for b in storage.round_batches(number) if b.batch_key in keys]
                 for batch in batches:
@@ -135,7 +135,7 @@ class Reviser:
                         if new:  # a late batch waits for its revision over several steps
                             step_late += 1
                             by_country[m.probe_country] = by_country.get(m.probe_country, 0) + 1
-            self.counted = {(b.round, b.batch_key) for b in late}
+            self.counted = {(mark.round, mark.batch_key) for mark in late}
             plan = plan_revisions(
                 results,
                 computed,

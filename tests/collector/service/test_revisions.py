@@ -17,10 +17,9 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
-
-from tests.collector.batches import MeasurementRow, measurement_of
 from prometheus_client import CollectorRegistry
 
+from tests.collector.batches import MeasurementRow, measurement_of
 from vantage.collector.metrics.service_metrics import CollectorMetrics
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.auth import bearer_metadata
