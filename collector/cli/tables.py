@@ -11,7 +11,7 @@ from vantage.protocols import KINDS
 STATUS_NAMES = {0: "-", 1: "UP", 2: "DEGRADED", 3: "DOWN", 4: "FILTERED", 5: "UNKNOWN"}
 PROTOCOL_NAMES = {0: "?", **{int(kind.protocol): kind.name for kind in KINDS}}
 PROBE_STATE_NAMES = {0: "-", 1: "alive", 2: "silent", 3: "revoked"}
-EVENT_KIND_NAMES = {0: "-", 1: "outage", 2: "degradation", 3: "filtering"}
+EVENT_KIND_NAMES = {0: "-", 1: "outage", 2: "degradation", 3: "filtering", 4: "probes disconnected"}
 EVENT_STATE_NAMES = {0: "-", 1: "open", 2: "closed"}
 
 

@@ -54,6 +54,7 @@ from vantage.collector.verdict.revisions import (
 from vantage.collector.wire.measurements import round_measurements
 from vantage.collector.wire.observations import build_observations
 from vantage.collector.wire.revisions import REVISED, WITHDRAWN, marked_event
+from vantage.collector.wire.silence import PROBES_DISCONNECTED_KIND
 from vantage.collector.wire.traces import round_traces
 from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
 
@@ -249,7 +250,7 @@ class Reviser:
                 withdrawn = [
                     k
                     for k, e in job.before.items()
-                    if k not in job.emitted and e.opened_round >= job.first_round
+                    if k not in job.emitted and e.opened_round >= job.first_round and _revisable(e)
                 ]
                 # The job's last version of every event it emitted: a live round computed from
                 # the old chain while the job ran may have stored a version the job's chain
@@ -294,6 +295,11 @@ class Reviser:
         )
 
 
+def _revisable(event: StoredEvent) -> bool:
+    """Silence events are live signals (collector/service/silence_signal.py): not recomputed."""
+    return event.kind != PROBES_DISCONNECTED_KIND
+
+
 def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, ...]:
     """Events whose start or end the recomputation moved, or that it found (REVISED), and those
     it refuted (WITHDRAWN)."""
@@ -306,7 +312,7 @@ def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, 
         ):
             out.append(marked_event(event, change=REVISED, revised_round=revised_round))
     for event_id, old in sorted(job.before.items()):
-        if event_id not in job.emitted and old.opened_round >= job.first_round:
+        if event_id not in job.emitted and old.opened_round >= job.first_round and _revisable(old):
             out.append(marked_event(old, change=WITHDRAWN, revised_round=revised_round))
     return tuple(out)
 

@@ -35,6 +35,7 @@ from typing import Any
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
 from vantage.collector.service.revisions import Reviser, RevisionStep
+from vantage.collector.service.silence_signal import silence_events
 from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
 from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
@@ -159,6 +160,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         algorithm_version=version,
     )
     events = tuple(stored_event(e) for e in output.events)
+    events = silence_events(app, number, list(probes.values()), measurements, output, events)
     rows = output.state.rows(None if from_blob else output.changed_asns)
     suspects = tuple(sorted(set(output.suspect_probes) | set(output.offline_probes)))
     storage.store_round_result(

@@ -26,6 +26,7 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_OUTAGE: _ClassVar[EventKind]
     EVENT_KIND_DEGRADATION: _ClassVar[EventKind]
     EVENT_KIND_FILTERING: _ClassVar[EventKind]
+    EVENT_KIND_PROBES_DISCONNECTED: _ClassVar[EventKind]
 
 class EventChange(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -56,6 +57,7 @@ EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_OUTAGE: EventKind
 EVENT_KIND_DEGRADATION: EventKind
 EVENT_KIND_FILTERING: EventKind
+EVENT_KIND_PROBES_DISCONNECTED: EventKind
 EVENT_CHANGE_UNSPECIFIED: EventChange
 EVENT_CHANGE_ROUND: EventChange
 EVENT_CHANGE_REVISED: EventChange
