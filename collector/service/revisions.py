@@ -102,6 +102,11 @@ class Reviser:
     job: RevisionJob | None = None
     seen_batch_key: int | None = None  # batches above it are not yet looked at for refusals
     counted: set[tuple[int, int]] = field(default_factory=set)  # late (round, batch) in the metric
+    # Batches at or below this key were looked at and are not late (or were revised since): each
+    # step reads only newer ones. It lags one look behind the newest key, so that a PostgreSQL
+    # batch that took its key before another's but committed after is still seen.
+    late_floor_key: int = 0
+    _newest_key_seen: int = 0
 
     def window_rounds(self) -> int:
         return window_rounds(self.revise_window_s, timedelta(seconds=self.app.config.round_seconds))
@@ -116,7 +121,12 @@ class Reviser:
             return RevisionStep()
         oldest = latest.number - self.window_rounds()
         refused = self._refused(oldest, latest.number)
-        late = storage.late_batches(oldest)
+        newest_key = storage.last_batch_key()
+        late = storage.late_batches(oldest, after_key=self.late_floor_key)
+        floor = self._newest_key_seen
+        if late:
+            floor = min(floor, min(mark.batch_key for mark in late) - 1)
+        self.late_floor_key, self._newest_key_seen = max(self.late_floor_key, floor), newest_key
         if not late:
             self.counted = set()
         step_late = 0

@@ -239,10 +239,10 @@ class Storage(abc.ABC):
         """The next round an unfinished recomputation must recompute, None when none is."""
 
     @abc.abstractmethod
-    def late_batches(self, oldest_round: int) -> list[LateBatch]:
-        """(round, batch) pairs of rounds >= oldest_round that were computed and whose batch was
-        received after the round was claimed and after its latest revision read it; by round
-        then batch key."""
+    def late_batches(self, oldest_round: int, after_key: int = 0) -> list[LateBatch]:
+        """(round, batch) pairs of rounds >= oldest_round that were computed and whose batch (key
+        above `after_key`) was received after the round was claimed and after its latest revision
+        read it; by round then batch key."""
 
     @abc.abstractmethod
     def unrevisable_batches(

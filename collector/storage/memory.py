@@ -383,11 +383,13 @@ class MemoryStorage(Storage):
             self._check()
             return self._pending_revision
 
-    def late_batches(self, oldest_round: int) -> list[LateBatch]:
+    def late_batches(self, oldest_round: int, after_key: int = 0) -> list[LateBatch]:
         with self._lock:
             self._check()
             late = []
             for key, batch in sorted(self._batches.items()):
+                if key <= after_key:
+                    continue
                 for number in batch.rounds:
                     record = self._rounds.get(number)
                     if number < oldest_round or record is None or record.computed_at_unix_s is None:

@@ -51,7 +51,7 @@ _LATE_BATCHES = (
     "JOIN result_batches b ON b.batch_key = br.batch_key "
     "JOIN rounds r ON r.number = br.round "
     "LEFT JOIN round_revisions v ON v.round = br.round "
-    "WHERE br.round >= ? AND r.computed_at IS NOT NULL AND b.received_at > r.claimed_at "
+    "WHERE br.round >= ? AND br.batch_key > ? AND r.computed_at IS NOT NULL AND b.received_at > r.claimed_at "
     "AND (v.round IS NULL OR b.received_at > v.read_at) ORDER BY br.round, b.batch_key"
 )
 _ROWS_BEFORE = (
@@ -177,10 +177,10 @@ class SqlRevisions(Storage):
         rows = self._select("SELECT round FROM revision_pending WHERE singleton = 1")
         return int(rows[0][0]) if rows else None
 
-    def late_batches(self, oldest_round: int) -> list[LateBatch]:
+    def late_batches(self, oldest_round: int, after_key: int = 0) -> list[LateBatch]:
         return [
             LateBatch(int(r), int(key), probe, float(received))
-            for r, key, probe, received in self._select(_LATE_BATCHES, (oldest_round,))
+            for r, key, probe, received in self._select(_LATE_BATCHES, (oldest_round, after_key))
         ]
 
     def unrevisable_batches(

@@ -778,6 +778,7 @@ def test_late_batches_are_those_received_after_the_claim_or_the_last_revision(st
     ]  # 8 never computed
     assert isinstance(late[0], LateBatch)
     assert storage.late_batches(8) == []  # below the window
+    assert storage.late_batches(0, after_key=late[0].batch_key) == []  # looked at already
     storage.store_revision(rows_result(7, {"meta": b"m"}), revision(7, 1, 3100.0))  # read at 3099
     assert storage.late_batches(0) == []
 
