@@ -257,6 +257,14 @@ class Reviser:
             withdrawn: list[str] = []
             events = result.events
             if last:
+                # Stored now, not only at the start: a live round of the old chain may have
+                # opened an event while the recomputation ran.
+                stored_now = storage.list_events(since_unix_s=app.round_start(job.first_round))
+                job.before |= {
+                    e.event_id: e
+                    for e in stored_now
+                    if e.event_id not in job.before and e.event_id not in job.emitted
+                }
                 withdrawn = [
                     k
                     for k, e in job.before.items()
