@@ -95,6 +95,12 @@ def _register_serve(group: Subparsers) -> None:
         "--retention", metavar="DURATION", default="30d", help="keep raw results this long (default 30d)"
     )
     p.add_argument(
+        "--revise-window",
+        metavar="DURATION",
+        default="7d",
+        help="a result arriving after its round was computed revises rounds this far back (default 7d)",
+    )
+    p.add_argument(
         "--max-batch", metavar="N", type=int, default=None, help="most measurements per batch (default 5000)"
     )
     p.add_argument(
@@ -219,8 +225,16 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         skew = parse_duration(args.clock_skew)
         retention = parse_duration(args.retention)
+        revise_window = parse_duration(args.revise_window)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if revise_window <= 0:
+        raise UsageError(f"--revise-window must be positive, not {args.revise_window}")
+    if revise_window > retention:
+        raise UsageError(
+            f"--revise-window ({args.revise_window}) is longer than --retention ({args.retention}): "
+            "a revision needs the raw results of the rounds it recomputes"
+        )
     from vantage.collector.service.auth import ADMIN_CREDENTIAL_FILE
     from vantage.pathcheck import (
         PathProblem,
@@ -284,6 +298,7 @@ def _serve(args: argparse.Namespace) -> int:
         discovery_rate_pps=rate,
         traceroutes=args.traceroutes,
         bgp_sources=bgp_sources,
+        revise_window_s=revise_window,
         **({} if args.trace_baseline is None else {"trace_baseline_s": args.trace_baseline}),
     )
     options = ServeOptions(

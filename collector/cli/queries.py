@@ -58,13 +58,20 @@ def register(subparsers: Subparsers) -> None:
         "ago (6h, 2d). Default: the last 24 hours.\n\n"
         "examples:\n"
         "  vantage timeline --asn 64500 --since 6h --plaintext\n"
-        "  vantage timeline --country KZ --since 2026-01-05T00:00:00Z --until 2026-01-06T00:00:00Z --json\n",
+        "  vantage timeline --country KZ --since 2026-01-05T00:00:00Z --until 2026-01-06T00:00:00Z --json\n"
+        "  vantage timeline --asn 64500 --since 2026-01-05T00:00:00Z --as-of 2026-01-05T12:00:00Z\n\n"
+        "A round recomputed because results arrived late (probes that were cut off upload\n"
+        "afterwards) shows its revision, when, and how many late results from how many probes;\n"
+        "--as-of shows what the collector answered at that time.\n",
     )
     scope = p.add_mutually_exclusive_group(required=True)
     scope.add_argument("--asn", type=int, help="the AS")
     scope.add_argument("--country", help="the country (ISO code)")
     p.add_argument("--since", metavar="T", help="start (default: 24h before --until)")
     p.add_argument("--until", metavar="T", help="end (default: now)")
+    p.add_argument(
+        "--as-of", metavar="T", help="what was known at this time (default: now, the latest revisions)"
+    )
     p.add_argument("--json", action="store_true", help="one JSON document")
     add_connection_options(p, admin=False)
     p.set_defaults(handler=_timeline)
@@ -219,6 +226,8 @@ def _timeline(args: argparse.Namespace) -> int:
             request.until.CopyFrom(timestamp(parse_instant(args.until, now_unix_s=now)))
         if args.since:
             request.since.CopyFrom(timestamp(parse_instant(args.since, now_unix_s=now)))
+        if args.as_of:
+            request.as_of.CopyFrom(timestamp(parse_instant(args.as_of, now_unix_s=now)))
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     metadata = reader_metadata(args)

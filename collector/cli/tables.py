@@ -11,7 +11,7 @@ from vantage.protocols import KINDS
 STATUS_NAMES = {0: "-", 1: "UP", 2: "DEGRADED", 3: "DOWN", 4: "FILTERED", 5: "UNKNOWN"}
 PROTOCOL_NAMES = {0: "?", **{int(kind.protocol): kind.name for kind in KINDS}}
 PROBE_STATE_NAMES = {0: "-", 1: "alive", 2: "silent", 3: "revoked"}
-EVENT_KIND_NAMES = {0: "-", 1: "outage", 2: "degradation", 3: "filtering"}
+EVENT_KIND_NAMES = {0: "-", 1: "outage", 2: "degradation", 3: "filtering", 4: "probes disconnected"}
 EVENT_STATE_NAMES = {0: "-", 1: "open", 2: "closed"}
 
 
@@ -119,7 +119,27 @@ def country_rows(countries: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def timeline_rows(points: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
+    points = list(points)
     header = ["ROUND START", "ROUND", "STATUS", "CONFIDENCE", "BELIEF", "REACHABILITY"]
+    if any(p.revision for p in points):
+        # A column only when a round was revised: the usual table stays as it was.
+        header.append("REVISED")
+        header_rows = _timeline_cells(points)
+        for row, p in zip(header_rows, points, strict=True):
+            row.append(revision_text(p))
+        return header, header_rows
+    return header, _timeline_cells(points)
+
+
+def revision_text(p: Any) -> str:
+    """A revised round's mark: revision, when, and the late results it took in."""
+    if not p.revision:
+        return ""
+    late = f", {p.late_results} late from {p.late_probes} probes" if p.late_results else ""
+    return f"rev {p.revision} at {ts_text(p, 'revised_at')}{late}"
+
+
+def _timeline_cells(points: Iterable[Any]) -> list[list[str]]:
     rows = [
         [
             ts_text(p, "round_start"),
@@ -131,14 +151,19 @@ def timeline_rows(points: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
         ]
         for p in points
     ]
-    return header, rows
+    return rows
+
+
+# How `vantage watch` marks an event a recomputation with late results sent (query_service.proto).
+EVENT_CHANGE_WORDS = {2: "revised: ", 3: "withdrawn: "}
 
 
 def event_line(e: Any) -> str:
     scope = f"AS{e.asn}" if e.asn else e.country
     state = EVENT_STATE_NAMES.get(e.state, "?")
     ended = f" until {ts_text(e, 'ended_at')}" if e.HasField("ended_at") else ""
+    change = EVENT_CHANGE_WORDS.get(getattr(e, "change", 0), "")
     return (
-        f"{ts_text(e, 'started_at')}{ended}  {EVENT_KIND_NAMES.get(e.kind, '?')} {scope} [{state}] "
+        f"{change}{ts_text(e, 'started_at')}{ended}  {EVENT_KIND_NAMES.get(e.kind, '?')} {scope} [{state}] "
         f"severity {e.severity:.1f} confidence {e.confidence:.2f}: {e.summary}"
     )

@@ -106,6 +106,9 @@ class CollectorMetrics:
         self._storage_bytes: int | None = None
         self._campaigns: tuple[CampaignFigures, ...] = ()
         self._coverage: tuple[CountryCoverageFigures, ...] = ()
+        self._revisions = 0
+        self._late: dict[str, int] = {}
+        self._late_refused: dict[str, int] = {}
         self.verdicts = VerdictCollector(clock=clock, prerender=prerender_snapshots)
         registry.register(_ServiceCollector(self))
         registry.register(self.verdicts)
@@ -146,6 +149,18 @@ class CollectorMetrics:
             self._last_round = (round_number, finished_at_unix)
             self._round_duration.observe(duration_s)
             self._verdict_duration.observe(verdict_s)
+
+    def observe_revisions(
+        self, *, revised_rounds: int, late_by_country: Mapping[str, int], refused_by_reason: Mapping[str, int]
+    ) -> None:
+        """Rounds recomputed as new revisions, late results found per probe country, and late
+        results that revise nothing, by reason (collector/verdict/revisions.py)."""
+        with self._lock:
+            self._revisions += revised_rounds
+            for country, count in late_by_country.items():
+                self._late[country] = self._late.get(country, 0) + count
+            for reason, count in refused_by_reason.items():
+                self._late_refused[reason] = self._late_refused.get(reason, 0) + count
 
     def set_probe_states(self, counts: Mapping[str, int]) -> None:
         """Probes by state ("alive", "silent", "revoked"); states left out read as zero."""
@@ -239,6 +254,27 @@ class CollectorMetrics:
             yield GaugeMetricFamily(
                 "vantage_storage_bytes", "Size of the collector's stored data.", value=self._storage_bytes
             )
+        yield _counter(
+            "vantage_round_revisions",
+            "Computed rounds recomputed as a new revision (late results, or an earlier round's).",
+            self._revisions,
+        )
+        late = CounterMetricFamily(
+            "vantage_late_results",
+            "Results that arrived after their round was computed, by the probe's country.",
+            labels=["country"],
+        )
+        for country, count in sorted(self._late.items()):
+            late.add_metric([country or "unknown"], count)
+        yield late
+        refused = CounterMetricFamily(
+            "vantage_late_results_unrevised",
+            "Late results stored but revising nothing, by reason.",
+            labels=["reason"],
+        )
+        for reason, count in sorted(self._late_refused.items()):
+            refused.add_metric([reason], count)
+        yield refused
         yield from _discovery_families(self._campaigns, self._coverage)
 
 

@@ -8,6 +8,7 @@ from vantage.collector.assignment.traces import DEFAULT_BASELINE_EVERY_S
 from vantage.collector.bgp.sources import BgpSource
 from vantage.collector.discovery.config import DEFAULT_BLOCK_BUDGET_PER_HOUR, DEFAULT_CAMPAIGN_RATE_PPS
 from vantage.collector.service.auth_limit import FailureLimits
+from vantage.collector.verdict.revisions import DEFAULT_REVISE_WINDOW_S
 from vantage.collector.wire.validation import (
     DEFAULT_CLOCK_SKEW_S,
     DEFAULT_MAX_BATCH_ITEMS,
@@ -63,6 +64,8 @@ class CollectorConfig:
     # Route feeds (`--bgp-source`, collector/bgp/sources.py): none unless asked; the routing
     # signal is then absent (CollectorApp.routing is None).
     bgp_sources: tuple[BgpSource, ...] = ()
+    # How far back a late result revises computed rounds (collector/verdict/revisions.py).
+    revise_window_s: float = DEFAULT_REVISE_WINDOW_S
 
     @property
     def silent_after_s(self) -> float:

@@ -12,6 +12,7 @@ import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.discovery_rpc import coverage
+from vantage.collector.service.timeline_revisions import as_of_error, shown_points
 from vantage.collector.wire.record_messages import probe_to_proto, timestamp, unix_s
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
@@ -118,42 +119,50 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
         if since >= until:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "since must be before until")
         scope = request.WhichOneof("scope")
+        as_of = unix_s(request.as_of) if request.HasField("as_of") else None
+        if as_of is not None:
+            problem = await app.blocking(as_of_error, app, as_of)
+            if problem:
+                await abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         points: list[query_service_pb2.TimelinePoint] = []
         if scope == "asn":
-            rows = await app.blocking(app.storage.as_timeline, request.asn, since, until)
+            shown = await app.blocking(shown_points, app, "asn", request.asn, since, until, as_of)
             events = await app.blocking(
                 app.storage.list_events, asn=request.asn, since_unix_s=since, until_unix_s=until
             )
-            for row in rows:
-                point = query_service_pb2.TimelinePoint(
-                    round=row.round,
-                    status=row.status,  # type: ignore[arg-type]
-                    confidence=row.confidence,
-                    belief=row.belief,
-                    reachability_ratio=row.reachability_ratio,
-                )
-                point.round_start.FromNanoseconds(int(row.round_start_unix_s * 1e9))
-                points.append(point)
         elif scope == "country":
             country = request.country.upper()
-            crows = await app.blocking(app.storage.country_timeline, country, since, until)
+            shown = await app.blocking(shown_points, app, "country", country, since, until, as_of)
             events = await app.blocking(
                 app.storage.list_events, asn=0, country=country, since_unix_s=since, until_unix_s=until
             )
-            for crow in crows:
-                point = query_service_pb2.TimelinePoint(
-                    round=crow.round,
-                    status=crow.status,  # type: ignore[arg-type]
-                    confidence=crow.confidence,
-                    reachability_ratio=crow.reachability_ratio,
-                )
-                point.round_start.FromNanoseconds(int(crow.round_start_unix_s * 1e9))
-                points.append(point)
         else:
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, "give asn or country")
-        return query_service_pb2.Timeline(
+        for item in shown:
+            row = item.verdict
+            point = query_service_pb2.TimelinePoint(
+                round=row.round,
+                status=row.status,  # type: ignore[arg-type]
+                confidence=row.confidence,
+                belief=getattr(row, "belief", 0.0),
+                reachability_ratio=row.reachability_ratio,
+                revision=item.revision,
+                late_results=item.late_results,
+                late_probes=item.late_probes,
+            )
+            point.round_start.FromNanoseconds(int(row.round_start_unix_s * 1e9))
+            if item.revised_at_unix_s is not None:
+                point.revised_at.FromNanoseconds(int(item.revised_at_unix_s * 1e9))
+            points.append(point)
+        if as_of is not None:
+            # Events are stored in their latest revision only: as of a past time, those that
+            # had started by then (their end as known now).
+            events = [e for e in events if e.started_at_unix_s <= as_of]
+        answer = query_service_pb2.Timeline(
             points=points, events=[query_service_pb2.Event.FromString(e.payload) for e in events]
         )
+        answer.as_of.FromNanoseconds(int((now if as_of is None else as_of) * 1e9))
+        return answer
 
     async def WatchEvents(
         self,

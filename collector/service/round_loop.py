@@ -10,8 +10,9 @@ Theory of operation:
   A collector that did not compute a round still publishes its events to its
   own WatchEvents streams, read back from storage.
 - A measurement of round n arriving after n was computed (store-and-forward
-  from a probe that was cut off) is stored and counted, but round n is not
-  recomputed: verdicts are what was known at the time (docs/collector.md).
+  from a probe that was cut off) makes n dirty: after the live round, the
+  collector that computed it recomputes n and the rounds after it, as new
+  revisions, a bounded share of a round at a time (collector/service/revisions.py).
 - The engine state is stored as rows (one per AS plus a meta row, collector/verdict/state.py);
   a round writes only the rows it changed. The collector that computed the last round keeps its
   state in memory and skips the load; any other reads the rows (or, once, schema 1's blob).
@@ -33,6 +34,8 @@ from typing import Any
 
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
+from vantage.collector.service.revisions import Reviser, RevisionStep
+from vantage.collector.service.silence_signal import silence_events
 from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
 from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
@@ -157,6 +160,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         algorithm_version=version,
     )
     events = tuple(stored_event(e) for e in output.events)
+    events = silence_events(app, number, list(probes.values()), measurements, output, events)
     rows = output.state.rows(None if from_blob else output.changed_asns)
     suspects = tuple(sorted(set(output.suspect_probes) | set(output.offline_probes)))
     storage.store_round_result(
@@ -195,6 +199,20 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         verdict_s=verdict_s,
         snapshot=output,
     )
+
+
+def revise_step(app: CollectorApp, reviser: Reviser) -> RevisionStep | None:
+    """One share of revision work (blocking), on the collector that computed the latest round
+    (on PostgreSQL storage also fences it by the leader's term); the engine state history older
+    than the revise window is folded here."""
+    latest = app.storage.latest_round()
+    if latest is None or latest.computed_by != app.config.collector_id:
+        reviser.job = None  # another collector holds the rounds (and the revisions)
+        return None
+    step = reviser.advance()
+    if reviser.job is None:
+        app.storage.prune_engine_history(latest.number - reviser.window_rounds())
+    return step
 
 
 def housekeeping(app: CollectorApp) -> dict[str, int]:
@@ -246,6 +264,7 @@ class RoundLoop:
         self.last_seen_round = -1
         self._warned = False
         self.relay = EventRelay(app)
+        self.reviser = Reviser(app, revise_window_s=app.config.revise_window_s)
 
     def due_round(self, now_unix_s: float) -> int:
         """The latest round whose end plus grace has passed."""
@@ -259,6 +278,7 @@ class RoundLoop:
         number = self.due_round(app.clock())
         if number <= self.last_seen_round:
             await self.relay.follow()  # rounds computed by other collectors (followers.py)
+            await self.revise()  # late results of rounds already computed
             return None
         computed: ComputedRound | None = None
         if _engine is None:
@@ -278,6 +298,7 @@ class RoundLoop:
         else:
             await self.relay.follow()
         self.last_seen_round = number
+        await self.revise()
         try:
             counts = await app.blocking(housekeeping, app)
             if app.metrics is not None:
@@ -287,6 +308,37 @@ class RoundLoop:
         except Exception:
             log.exception("housekeeping failed")
         return computed
+
+    async def revise(self) -> RevisionStep | None:
+        """Recompute dirty rounds for a share of a round, when this collector holds the rounds."""
+        app = self.app
+        if _engine is None:
+            return None
+        try:
+            step = await app.blocking(revise_step, app, self.reviser)
+        except Exception:
+            log.exception("revision of late results failed")
+            self.reviser.job = None
+            return None
+        if step is None:
+            return None
+        if step.finished:
+            _LAST_STATE[app] = (step.latest_round, step.state)
+            log.info("revised rounds up to %d: %d events revised", step.latest_round, len(step.events))
+        if step.events:
+            app.events.publish(step.events)
+        if step.refused:
+            log.warning(
+                "late results stored that revise nothing: %s",
+                ", ".join(f"{count} {reason}" for reason, count in step.refused),
+            )
+        if app.metrics is not None and (step.revised or step.late_results or step.refused):
+            app.metrics.observe_revisions(
+                revised_rounds=len(step.revised),
+                late_by_country=dict(step.late_by_country),
+                refused_by_reason=dict(step.refused),
+            )
+        return step
 
     def _publish(self, computed: ComputedRound | None) -> None:
         if computed is None:
@@ -334,6 +386,8 @@ class RoundLoop:
             await self.step()
             next_due = (self.due_round(app.clock()) + 2) * length + grace
             delay = min(max(0.05, next_due - app.clock()), self.relay.poll_s)
+            if self.reviser.job is not None:
+                delay = 0.05  # a recomputation under way goes on after each live round
             sleeper = asyncio.ensure_future(self._sleep(delay))
             stopper = asyncio.ensure_future(self._stopping.wait())
             await asyncio.wait({sleeper, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -23,14 +23,18 @@ from vantage.collector.storage.records import (
     EnrollmentToken,
     IngestCounts,
     IssuedTask,
+    LateBatch,
     ProbeContact,
     ProbeRecord,
     ResultBatchRecord,
+    RevisionRecord,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
     StoredCountryVerdict,
     StoredEvent,
+    SupersededAsVerdict,
+    SupersededCountryVerdict,
     TargetRecord,
     TokenStatus,
     UpsertCounts,
@@ -210,6 +214,78 @@ class Storage(abc.ABC):
     ) -> list[StoredEvent]:
         """Events matching every given filter, by start time then id. With since/until:
         events overlapping [since, until) (open events extend to now)."""
+
+    # ------------------------------------------------------------ revisions (schema 5)
+    @abc.abstractmethod
+    def store_revision(
+        self,
+        result: RoundResult,
+        revision: RevisionRecord,
+        *,
+        withdrawn_events: Collection[str] = (),
+        engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
+        pending_round: int | None = None,
+    ) -> None:
+        """Store a recomputation of a computed round in one transaction: the verdicts it
+        replaces move to the superseded tables (valid until `revision.revised_at_unix_s`), the
+        round's verdicts become `result`'s, its events are upserted and `withdrawn_events`
+        deleted, `revision` is the round's latest, and the round's rows of the engine state
+        history become `result.engine_rows`. With `engine_rows_now` (the whole state after the
+        last round recomputed), the current engine state rows are replaced by it. `pending_round`
+        is the next round the recomputation must still recompute (None: it is done)."""
+
+    @abc.abstractmethod
+    def pending_revision(self) -> int | None:
+        """The next round an unfinished recomputation must recompute, None when none is."""
+
+    @abc.abstractmethod
+    def late_batches(self, oldest_round: int, after_key: int = 0) -> list[LateBatch]:
+        """(round, batch) pairs of rounds >= oldest_round that were computed and whose batch (key
+        above `after_key`) was received after the round was claimed and after its latest revision
+        read it; by round then batch key."""
+
+    @abc.abstractmethod
+    def unrevisable_batches(
+        self, after_key: int, *, oldest_round: int, latest_round: int
+    ) -> list[tuple[int, int, str]]:
+        """(round, batch key, probe id) of batches with a key above `after_key` holding results
+        that can revise nothing: of a round before `oldest_round`, or of a round before
+        `latest_round` that was never computed; by key then round."""
+
+    @abc.abstractmethod
+    def last_batch_key(self) -> int:
+        """The highest stored batch key (0 when none)."""
+
+    @abc.abstractmethod
+    def load_engine_rows_before(self, round_number: int) -> dict[str, bytes]:
+        """The engine state rows as they were before `round_number` was computed (from the
+        history: per key, the newest row of an earlier round; deleted rows left out)."""
+
+    @abc.abstractmethod
+    def prune_engine_history(self, oldest_round: int) -> int:
+        """Fold history rows of rounds before `oldest_round` that a newer row of a round
+        <= oldest_round replaces; returns how many were dropped."""
+
+    @abc.abstractmethod
+    def round_revisions(self, first_round: int, last_round: int) -> list[RevisionRecord]:
+        """Latest revisions of the rounds in [first, last], by round."""
+
+    @abc.abstractmethod
+    def computed_rounds(
+        self, first_round: int, last_round: int, limit: int | None = None
+    ) -> list[RoundRecord]:
+        """Computed rounds (computed_at set) in [first, last], by number; the first `limit` when given."""
+
+    @abc.abstractmethod
+    def superseded_as_verdicts(
+        self, asn: int, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededAsVerdict]:
+        """Replaced verdicts of one AS with since <= round_start < until, by round, revision."""
+
+    @abc.abstractmethod
+    def superseded_country_verdicts(
+        self, country: str, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededCountryVerdict]: ...
 
     # ------------------------------------------------------------ target discovery
     @abc.abstractmethod

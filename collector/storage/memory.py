@@ -19,14 +19,18 @@ from vantage.collector.storage.records import (
     EnrollmentToken,
     IngestCounts,
     IssuedTask,
+    LateBatch,
     ProbeContact,
     ProbeRecord,
     ResultBatchRecord,
+    RevisionRecord,
     RoundRecord,
     RoundResult,
     StoredAsVerdict,
     StoredCountryVerdict,
     StoredEvent,
+    SupersededAsVerdict,
+    SupersededCountryVerdict,
     TargetRecord,
     TokenStatus,
     UpsertCounts,
@@ -57,6 +61,11 @@ class MemoryStorage(Storage):
         self._events: dict[str, StoredEvent] = {}
         self._engine_state: tuple[int, bytes] | None = None
         self._engine_rows: dict[str, tuple[int, bytes]] = {}
+        self._history: dict[tuple[str, int], bytes | None] = {}  # (row key, round) → row
+        self._revisions: dict[int, RevisionRecord] = {}
+        self._pending_revision: int | None = None
+        self._superseded_as: list[SupersededAsVerdict] = []
+        self._superseded_country: list[SupersededCountryVerdict] = []
         self._campaigns: dict[str, CampaignRecord] = {}
         self._blocks: dict[str, BlockHistoryRecord] = {}
         self._declined: dict[str, str] = {}  # target_id -> target
@@ -312,6 +321,169 @@ class MemoryStorage(Storage):
                     self._engine_rows.pop(key, None)
                 else:
                     self._engine_rows[key] = (number, data)
+            for key, data in result.engine_rows:
+                self._history[(key, number)] = data
+
+    # ------------------------------------------------------------ revisions
+    def store_revision(
+        self,
+        result: RoundResult,
+        revision: RevisionRecord,
+        *,
+        withdrawn_events: Collection[str] = (),
+        engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
+        pending_round: int | None = None,
+    ) -> None:
+        with self._lock:
+            self._check()
+            number = result.round.number
+            held = self._revisions.get(number)
+            if held is None:
+                record = self._rounds.get(number)
+                previous, valid_from = 0, (record.computed_at_unix_s or 0.0) if record else 0.0
+            else:
+                previous, valid_from = held.revision, held.revised_at_unix_s
+            until = revision.revised_at_unix_s
+            for key in [k for k in self._as_verdicts if k[1] == number]:
+                self._superseded_as.append(
+                    SupersededAsVerdict(self._as_verdicts.pop(key), previous, valid_from, until)
+                )
+            for ckey in [k for k in self._country_verdicts if k[1] == number]:
+                self._superseded_country.append(
+                    SupersededCountryVerdict(self._country_verdicts.pop(ckey), previous, valid_from, until)
+                )
+            for v in result.as_verdicts:
+                self._as_verdicts[(v.asn, v.round)] = v
+                latest = self._latest_as.get(v.asn)
+                if latest is None or v.round >= latest.round:
+                    self._latest_as[v.asn] = v
+            for c in result.country_verdicts:
+                self._country_verdicts[(c.country, c.round)] = c
+                latest_c = self._latest_country.get(c.country)
+                if latest_c is None or c.round >= latest_c.round:
+                    self._latest_country[c.country] = c
+            for e in result.events:
+                self._events[e.event_id] = e
+            for event_id in withdrawn_events:
+                self._events.pop(event_id, None)
+            stored = self._rounds.get(number)
+            if stored is not None:
+                self._rounds[number] = dataclasses.replace(stored, observations=result.round.observations)
+            self._revisions[number] = revision
+            for hkey in [k for k in self._history if k[1] == number]:
+                del self._history[hkey]
+            for row_key, data in result.engine_rows:
+                self._history[(row_key, number)] = data
+            if engine_rows_now is not None:
+                self._engine_rows = {key: (number, data) for key, data in engine_rows_now}
+            self._pending_revision = pending_round
+
+    def pending_revision(self) -> int | None:
+        with self._lock:
+            self._check()
+            return self._pending_revision
+
+    def late_batches(self, oldest_round: int, after_key: int = 0) -> list[LateBatch]:
+        with self._lock:
+            self._check()
+            late = []
+            for key, batch in sorted(self._batches.items()):
+                if key <= after_key:
+                    continue
+                for number in batch.rounds:
+                    record = self._rounds.get(number)
+                    if number < oldest_round or record is None or record.computed_at_unix_s is None:
+                        continue
+                    revision = self._revisions.get(number)
+                    read_at = revision.read_at_unix_s if revision else float("-inf")
+                    received = batch.received_at_unix_s
+                    if received > record.claimed_at_unix_s and received > read_at:
+                        late.append(LateBatch(number, key, batch.probe_id, received))
+            return sorted(late, key=lambda b: (b.round, b.batch_key))
+
+    def unrevisable_batches(
+        self, after_key: int, *, oldest_round: int, latest_round: int
+    ) -> list[tuple[int, int, str]]:
+        with self._lock:
+            self._check()
+            found = []
+            for key, batch in sorted(self._batches.items()):
+                if key <= after_key:
+                    continue
+                for number in batch.rounds:
+                    record = self._rounds.get(number)
+                    never = record is None or record.computed_at_unix_s is None
+                    if number < oldest_round or (never and number < latest_round):
+                        found.append((number, key, batch.probe_id))
+            return found
+
+    def last_batch_key(self) -> int:
+        with self._lock:
+            self._check()
+            return max(self._batches, default=0)
+
+    def load_engine_rows_before(self, round_number: int) -> dict[str, bytes]:
+        with self._lock:
+            self._check()
+            newest: dict[str, tuple[int, bytes | None]] = {}
+            for (key, number), data in self._history.items():
+                if number < round_number and (key not in newest or newest[key][0] < number):
+                    newest[key] = (number, data)
+            return {key: data for key, (_, data) in newest.items() if data is not None}
+
+    def prune_engine_history(self, oldest_round: int) -> int:
+        with self._lock:
+            self._check()
+            newest: dict[str, int] = {}
+            for key, number in self._history:
+                if number < oldest_round:
+                    newest[key] = max(newest.get(key, number), number)
+            drop = [(k, n) for k, n in self._history if n < oldest_round and n < newest[k]]
+            for hkey in drop:
+                del self._history[hkey]
+            return len(drop)
+
+    def round_revisions(self, first_round: int, last_round: int) -> list[RevisionRecord]:
+        with self._lock:
+            self._check()
+            return [r for n, r in sorted(self._revisions.items()) if first_round <= n <= last_round]
+
+    def computed_rounds(
+        self, first_round: int, last_round: int, limit: int | None = None
+    ) -> list[RoundRecord]:
+        with self._lock:
+            self._check()
+            found = [
+                r
+                for n, r in sorted(self._rounds.items())
+                if first_round <= n <= last_round and r.computed_at_unix_s is not None
+            ]
+            return found if limit is None else found[:limit]
+
+    def superseded_as_verdicts(
+        self, asn: int, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededAsVerdict]:
+        with self._lock:
+            self._check()
+            rows = [
+                s
+                for s in self._superseded_as
+                if s.verdict.asn == asn and since_unix_s <= s.verdict.round_start_unix_s < until_unix_s
+            ]
+            return sorted(rows, key=lambda s: (s.verdict.round, s.revision))
+
+    def superseded_country_verdicts(
+        self, country: str, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededCountryVerdict]:
+        with self._lock:
+            self._check()
+            rows = [
+                s
+                for s in self._superseded_country
+                if s.verdict.country == country
+                and since_unix_s <= s.verdict.round_start_unix_s < until_unix_s
+            ]
+            return sorted(rows, key=lambda s: (s.verdict.round, s.revision))
 
     def latest_round(self) -> RoundRecord | None:
         with self._lock:

@@ -68,6 +68,11 @@ class PostgresRounds(SqlStorage):
             )
         return True
 
+    def _check_revision_holder(self, conn: Any, round_number: int) -> None:
+        # A revision is computed once, by the leader: another collector's would be a duplicate.
+        if not self.leader.held_term():
+            raise StorageError(f"revision of round {round_number} dropped: this collector is not the leader")
+
     def store_round_result(self, result: RoundResult) -> None:
         record = result.round
         term = self.leader.held_term() or ""

@@ -345,3 +345,45 @@ class BlockHistoryRecord:
     asn: int
     country: str
     updated_at_unix_s: float
+
+
+# ------------------------------------------------------------ revisions (collector/verdict/revisions.py)
+@dataclass(frozen=True, slots=True)
+class RevisionRecord:
+    """The latest revision of a recomputed round."""
+
+    round: int
+    revision: int  # 1 for the first recomputation
+    revised_at_unix_s: float
+    read_at_unix_s: float  # when the revision read the round's batches: later ones are late again
+    late_results: int  # late results of the round, summed over its revisions
+    late_probes: int
+    revised_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class LateBatch:
+    """A stored batch holding results of a round computed (or last revised) before it arrived."""
+
+    round: int
+    batch_key: int
+    probe_id: str
+    received_at_unix_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupersededAsVerdict:
+    """An AS verdict a revision replaced, and when it was the answer: [valid_from, valid_until)."""
+
+    verdict: StoredAsVerdict
+    revision: int
+    valid_from_unix_s: float
+    valid_until_unix_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SupersededCountryVerdict:
+    verdict: StoredCountryVerdict
+    revision: int
+    valid_from_unix_s: float
+    valid_until_unix_s: float

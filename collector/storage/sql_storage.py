@@ -19,7 +19,7 @@ from typing import Any
 
 from vantage.collector.storage import sql_batches as qb
 from vantage.collector.storage import sql_common as q
-from vantage.collector.storage.base import Storage, StorageError
+from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import (
     DISCOVERY_SOURCE,
     BlockHistoryRecord,
@@ -42,9 +42,10 @@ from vantage.collector.storage.records import (
     measurement_id_text,
     merge_target,
 )
+from vantage.collector.storage.sql_revisions import SqlRevisions
 
 
-class SqlStorage(Storage):
+class SqlStorage(SqlRevisions):
     # ------------------------------------------------------------ what a backend supplies
     # Appended to the token SELECT of enroll_probe: a row lock where the server has them
     # (SQLite's write transaction already excludes every other writer).
@@ -323,6 +324,7 @@ class SqlStorage(Storage):
             self._executemany(conn, self._sql(q.STORE_ENGINE_ROW), stored)
         if deleted:
             self._executemany(conn, self._sql(q.DELETE_ENGINE_ROW), deleted)
+        self._store_history(conn, number, result.engine_rows)
 
     def latest_round(self) -> RoundRecord | None:
         rows = self._select(

@@ -22,9 +22,10 @@ storage and stores each recomputation as a new revision.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.engine import RoundOutput, evaluate_round
@@ -135,3 +136,58 @@ def recompute(
         outputs.append(out)
         state = out.state
     return outputs
+
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One revision of a round's verdict and the span of time it was the answer: [from, until)."""
+
+    round_number: int
+    revision: int
+    valid_from_unix_s: float
+    valid_until_unix_s: float
+
+
+def answers_as_of(candidates: Iterable[tuple[Answer, T]], as_of_unix_s: float) -> dict[int, tuple[Answer, T]]:
+    """Per round, the revision that was the answer at `as_of` (rounds computed later are left out):
+    what a reader saw then (`vantage timeline --as-of`)."""
+    known: dict[int, tuple[Answer, T]] = {}
+    for answer, value in candidates:
+        if answer.valid_from_unix_s <= as_of_unix_s < answer.valid_until_unix_s:
+            known[answer.round_number] = (answer, value)
+    return known
+
+
+def as_of_problem(as_of_unix_s: float, *, now_unix_s: float, first_computed_at_unix_s: float | None) -> str:
+    """Why `as_of` cannot be answered ("" when it can): in the future, or before the first round."""
+    if as_of_unix_s > now_unix_s:
+        return f"--as-of {_iso(as_of_unix_s)} is in the future (now is {_iso(now_unix_s)})"
+    if first_computed_at_unix_s is None:
+        return "no round has been computed yet"
+    if as_of_unix_s < first_computed_at_unix_s:
+        return (
+            f"--as-of {_iso(as_of_unix_s)} is before the first round was computed "
+            f"({_iso(first_computed_at_unix_s)}): nothing was known then"
+        )
+    return ""
+
+
+def current_answers(
+    rounds: Mapping[int, float], revisions: Mapping[int, tuple[int, float]]
+) -> dict[int, Answer]:
+    """The span of each round's current verdict: from its computation (`rounds`: round → computed
+    at) or its latest revision (`revisions`: round → (revision, revised at)) on."""
+    out = {}
+    for number, computed_at in rounds.items():
+        revision, since = revisions.get(number, (0, computed_at))
+        out[number] = Answer(number, revision, since, math.inf)
+    return out
+
+
+def _iso(unix_s: float) -> str:
+    from datetime import UTC
+
+    return datetime.fromtimestamp(unix_s, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -21,8 +21,10 @@ from vantage.collector.storage.records import (
     CredentialRole,
     EnrollmentToken,
     IssuedTask,
+    LateBatch,
     ProbeContact,
     ProbeRecord,
+    RevisionRecord,
     RoundMeasurement,
     RoundRecord,
     RoundResult,
@@ -688,3 +690,109 @@ def test_a_removed_discovered_target_is_declined_and_never_added_again(storage: 
     assert [t.target for t in storage.list_targets()] == ["192.0.2.8"]
     storage.upsert_targets([target("192.0.2.7", source="csv")])  # a hand import measures it again
     assert {t.target for t in storage.list_targets()} == {"192.0.2.7", "192.0.2.8"}
+
+
+# ---------------------------------------------------------------- revisions (schema 5)
+
+
+def revision(number: int, rev: int, at: float, *, late: int = 1, probes: int = 1) -> RevisionRecord:
+    return RevisionRecord(number, rev, at, at - 1, late, probes, "c-a")
+
+
+def computed_round(storage: Storage, number: int, rows: dict[str, bytes | None]) -> None:
+    assert storage.claim_round(round_record(number))
+    storage.store_round_result(rows_result(number, rows))
+
+
+def test_engine_state_before_a_round_is_read_from_the_history(storage: Storage) -> None:
+    computed_round(storage, 1, {"meta": b"m1", "as:1": b"a1", "as:2": b"b1"})
+    computed_round(storage, 2, {"meta": b"m2", "as:1": None, "as:2": b"b2"})
+    computed_round(storage, 3, {"meta": b"m3", "as:3": b"c3"})
+    assert storage.load_engine_rows_before(1) == {}
+    assert storage.load_engine_rows_before(2) == {"meta": b"m1", "as:1": b"a1", "as:2": b"b1"}
+    assert storage.load_engine_rows_before(3) == {"meta": b"m2", "as:2": b"b2"}
+    assert storage.load_engine_rows_before(4) == storage.load_engine_rows()
+    # Folding rows older than round 3 keeps the state before round 3 readable.
+    assert storage.prune_engine_history(3) == 3  # m1, a1 and b1 are replaced by round 2's rows
+    assert storage.load_engine_rows_before(3) == {"meta": b"m2", "as:2": b"b2"}
+    assert storage.load_engine_rows_before(4) == storage.load_engine_rows()
+
+
+def test_a_revision_replaces_verdicts_and_keeps_the_superseded_ones(storage: Storage) -> None:
+    first = rows_result(5, {"meta": b"m5"})
+    assert storage.claim_round(round_record(5))
+    storage.store_round_result(
+        RoundResult(round=first.round, as_verdicts=(as_verdict(1, 5, status=1), as_verdict(2, 5)),
+                    country_verdicts=(country_verdict("KZ", 5, status=1),),
+                    events=(event("e-old", start=1500.0, end=None, rnd=5),), engine_rows=first.engine_rows)
+    )  # fmt: skip
+    computed_at = round_record(5, computed=True).computed_at_unix_s
+    revised = RoundResult(
+        round=round_record(5, computed=True),
+        as_verdicts=(as_verdict(1, 5, status=3),),
+        country_verdicts=(country_verdict("KZ", 5, status=3),),
+        events=(event("e-new", start=1400.0, end=None, rnd=5),),
+        engine_rows=(("meta", b"m5r"),),
+    )
+    storage.store_revision(
+        revised, revision(5, 1, 5000.0, late=7, probes=2), withdrawn_events=["e-old"],
+        engine_rows_now=[("meta", b"m5r")],
+    )  # fmt: skip
+    assert [v.status for v in storage.as_timeline(1, 0, 1e9)] == [3]
+    assert storage.as_timeline(2, 0, 1e9) == []  # the revision has no verdict for AS 2
+    assert [v.status for v in storage.country_timeline("KZ", 0, 1e9)] == [3]
+    assert [e.event_id for e in storage.list_events()] == ["e-new"]
+    assert storage.round_revisions(0, 10) == [revision(5, 1, 5000.0, late=7, probes=2)]
+    assert storage.load_engine_rows() == {"meta": b"m5r"}
+    assert storage.load_engine_rows_before(6) == {"meta": b"m5r"}
+    old = storage.superseded_as_verdicts(1, 0, 1e9)
+    assert [(s.verdict.status, s.revision, s.valid_from_unix_s, s.valid_until_unix_s) for s in old] == [
+        (1, 0, computed_at, 5000.0)
+    ]
+    assert [s.verdict.asn for s in storage.superseded_as_verdicts(2, 0, 1e9)] == [2]
+    [old_kz] = storage.superseded_country_verdicts("KZ", 0, 1e9)
+    assert (old_kz.verdict.status, old_kz.revision) == (1, 0)
+    # A second revision supersedes the first one from the time it was stored.
+    assert storage.pending_revision() is None
+    storage.store_revision(revised, revision(5, 2, 6000.0, late=9, probes=3), pending_round=6)
+    assert storage.pending_revision() == 6
+    spans = [
+        (s.revision, s.valid_from_unix_s, s.valid_until_unix_s)
+        for s in storage.superseded_as_verdicts(1, 0, 1e9)
+    ]
+    assert spans == [(0, computed_at, 5000.0), (1, 5000.0, 6000.0)]
+    assert [r.number for r in storage.computed_rounds(0, 10)] == [5]
+
+
+def test_late_batches_are_those_received_after_the_claim_or_the_last_revision(storage: Storage) -> None:
+    enrolled(storage)
+    assert storage.claim_round(round_record(7))
+    on_time = storage.ingest(batch_of([row(round_number=7, started=2300.0)]))  # received 2301 < claim 2430
+    assert on_time.accepted == 1
+    storage.store_round_result(rows_result(7, {"meta": b"m"}))
+    assert storage.late_batches(0) == []
+    storage.ingest(batch_of([row(round_number=7, started=2999.0), row(round_number=8, started=2999.0)]))
+    late = storage.late_batches(0)
+    assert [(b.round, b.probe_id, b.received_at_unix_s) for b in late] == [
+        (7, "p1", 3000.0)
+    ]  # 8 never computed
+    assert isinstance(late[0], LateBatch)
+    assert storage.late_batches(8) == []  # below the window
+    assert storage.late_batches(0, after_key=late[0].batch_key) == []  # looked at already
+    storage.store_revision(rows_result(7, {"meta": b"m"}), revision(7, 1, 3100.0))  # read at 3099
+    assert storage.late_batches(0) == []
+
+
+def test_unrevisable_batches_are_too_old_or_of_rounds_never_computed(storage: Storage) -> None:
+    enrolled(storage)
+    computed_round(storage, 7, {"meta": b"m"})
+    computed_round(storage, 9, {"meta": b"m"})
+    assert storage.last_batch_key() == 0
+    storage.ingest(batch_of([row(round_number=7, started=2999.0)]))  # revisable
+    after = storage.last_batch_key()
+    storage.ingest(batch_of([row(round_number=2, started=2999.0), row(round_number=8, started=2999.0)]))
+    storage.ingest(batch_of([row(round_number=10, started=2999.0)]))  # the current round: not late
+    found = storage.unrevisable_batches(0, oldest_round=5, latest_round=9)
+    assert [(number, probe) for number, _, probe in found] == [(2, "p1"), (8, "p1")]
+    assert storage.unrevisable_batches(storage.last_batch_key(), oldest_round=5, latest_round=9) == []
+    assert all(key > after for _, key, _ in found)

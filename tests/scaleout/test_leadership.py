@@ -256,3 +256,82 @@ def test_collectors_starting_together_migrate_once() -> None:
         for storage in opened:
             storage.close()
         drop_schema(schema)
+
+
+def test_a_revision_is_computed_once_by_the_leader_and_served_by_every_collector(
+    pair: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    """Probe p-c's results of rounds +3..+5 arrive after +6: the leader (a) recomputes them once;
+    the follower (b) computes nothing, may store no revision, and serves the leader's."""
+    pytest.importorskip("vantage.collector.verdict.engine")
+    from vantage.collector.service.timeline_revisions import shown_points
+    from vantage.collector.storage.records import RevisionRecord
+
+    a, b = pair
+    enroll_probes(a)
+    a.upsert_targets(
+        [
+            TargetRecord(address, address, "address", (1,), country, asn, (), "csv", address, 0.0)
+            for targets, asn, country in ((KZ_TARGETS, 64500, "KZ"), (NL_TARGETS, 64520, "NL"))
+            for address in targets
+        ]
+    )
+    clock = Clock(FIRST_ROUND * ROUND_S)
+    apps = [
+        CollectorApp(s, CollectorConfig(collector_id=name, round_seconds=ROUND_S), Locator(()), clock=clock)
+        for s, name in ((a, "a"), (b, "b"))
+    ]
+    leader_loop, follower_loop = (RoundLoop(app) for app in apps)
+    held = range(FIRST_ROUND + 3, FIRST_ROUND + 6)
+
+    def rows(probe_id: str, number: int) -> list[MeasurementRow]:
+        down = number >= FIRST_ROUND + 3
+        return [
+            measurement(probe_id, number, address, failing=down and address in KZ_TARGETS)
+            for address in KZ_TARGETS + NL_TARGETS
+        ]
+
+    async def scenario() -> None:
+        for number in range(FIRST_ROUND, FIRST_ROUND + 8):
+            for probe_id in PROBES:
+                if not (probe_id == "p-c" and number in held):
+                    a.ingest(batch_of(rows(probe_id, number)))
+            clock.now = (number + 1.2) * ROUND_S
+            await leader_loop.step()
+            await follower_loop.step()
+            if number == FIRST_ROUND + 6:
+                for late in held:  # p-c's outbox drains, through the follower
+                    b.ingest(batch_of([r._replace(received_at_unix_s=clock.now) for r in rows("p-c", late)]))
+                clock.now += 1
+                await follower_loop.step()  # not the round holder: revises nothing
+                assert b.round_revisions(0, 2**62) == []
+                await leader_loop.step()  # the round holder revises
+
+    try:
+        asyncio.run(scenario())
+        revisions = {r.round - FIRST_ROUND: r for r in a.round_revisions(0, 2**62)}
+        # +3..+6 recomputed once each (+3..+5 with p-c's 6 results each), all by the leader.
+        assert sorted(revisions) == [3, 4, 5, 6]
+        assert {r.revision for r in revisions.values()} == {1}
+        assert {r.revised_by for r in revisions.values()} == {"a"}
+        assert [revisions[n].late_results for n in (3, 4, 5, 6)] == [6, 6, 6, 0]
+        # Every collector serves the same revised timeline.
+        since, until = FIRST_ROUND * ROUND_S, (FIRST_ROUND + 8) * ROUND_S
+        served = [
+            [
+                (p.verdict, p.revision, p.late_results)
+                for p in shown_points(app, "asn", 64500, since, until, None)
+            ]
+            for app in apps
+        ]
+        assert served[0] == served[1] and len(served[0]) == 8
+        # A follower may not store a revision (fenced by the leader's term).
+        [(verdict, _, _)] = served[1][3:4]
+        with pytest.raises(StorageError, match="not the leader"):
+            b.store_revision(
+                RoundResult(round=claim(verdict.round, "b"), as_verdicts=(), country_verdicts=(), events=()),
+                RevisionRecord(verdict.round, 2, clock.now, clock.now, 0, 0, "b"),
+            )
+    finally:
+        for app in apps:
+            app.close()

@@ -26,6 +26,14 @@ class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVENT_KIND_OUTAGE: _ClassVar[EventKind]
     EVENT_KIND_DEGRADATION: _ClassVar[EventKind]
     EVENT_KIND_FILTERING: _ClassVar[EventKind]
+    EVENT_KIND_PROBES_DISCONNECTED: _ClassVar[EventKind]
+
+class EventChange(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVENT_CHANGE_UNSPECIFIED: _ClassVar[EventChange]
+    EVENT_CHANGE_ROUND: _ClassVar[EventChange]
+    EVENT_CHANGE_REVISED: _ClassVar[EventChange]
+    EVENT_CHANGE_WITHDRAWN: _ClassVar[EventChange]
 
 class EventState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -49,6 +57,11 @@ EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_OUTAGE: EventKind
 EVENT_KIND_DEGRADATION: EventKind
 EVENT_KIND_FILTERING: EventKind
+EVENT_KIND_PROBES_DISCONNECTED: EventKind
+EVENT_CHANGE_UNSPECIFIED: EventChange
+EVENT_CHANGE_ROUND: EventChange
+EVENT_CHANGE_REVISED: EventChange
+EVENT_CHANGE_WITHDRAWN: EventChange
 EVENT_STATE_UNSPECIFIED: EventState
 EVENT_STATE_OPEN: EventState
 EVENT_STATE_CLOSED: EventState
@@ -236,43 +249,55 @@ class GetCountryStatusRequest(_message.Message):
     def __init__(self, country: _Optional[str] = ...) -> None: ...
 
 class GetTimelineRequest(_message.Message):
-    __slots__ = ("asn", "country", "since", "until")
+    __slots__ = ("asn", "country", "since", "until", "as_of")
     ASN_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     SINCE_FIELD_NUMBER: _ClassVar[int]
     UNTIL_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     asn: int
     country: str
     since: _timestamp_pb2.Timestamp
     until: _timestamp_pb2.Timestamp
-    def __init__(self, asn: _Optional[int] = ..., country: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, asn: _Optional[int] = ..., country: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TimelinePoint(_message.Message):
-    __slots__ = ("round", "round_start", "status", "confidence", "belief", "reachability_ratio")
+    __slots__ = ("round", "round_start", "status", "confidence", "belief", "reachability_ratio", "revision", "revised_at", "late_results", "late_probes")
     ROUND_FIELD_NUMBER: _ClassVar[int]
     ROUND_START_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     BELIEF_FIELD_NUMBER: _ClassVar[int]
     REACHABILITY_RATIO_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    REVISED_AT_FIELD_NUMBER: _ClassVar[int]
+    LATE_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    LATE_PROBES_FIELD_NUMBER: _ClassVar[int]
     round: int
     round_start: _timestamp_pb2.Timestamp
     status: Status
     confidence: float
     belief: float
     reachability_ratio: float
-    def __init__(self, round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., belief: _Optional[float] = ..., reachability_ratio: _Optional[float] = ...) -> None: ...
+    revision: int
+    revised_at: _timestamp_pb2.Timestamp
+    late_results: int
+    late_probes: int
+    def __init__(self, round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., belief: _Optional[float] = ..., reachability_ratio: _Optional[float] = ..., revision: _Optional[int] = ..., revised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late_results: _Optional[int] = ..., late_probes: _Optional[int] = ...) -> None: ...
 
 class Timeline(_message.Message):
-    __slots__ = ("points", "events")
+    __slots__ = ("points", "events", "as_of")
     POINTS_FIELD_NUMBER: _ClassVar[int]
     EVENTS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_FIELD_NUMBER: _ClassVar[int]
     points: _containers.RepeatedCompositeFieldContainer[TimelinePoint]
     events: _containers.RepeatedCompositeFieldContainer[Event]
-    def __init__(self, points: _Optional[_Iterable[_Union[TimelinePoint, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ...) -> None: ...
+    as_of: _timestamp_pb2.Timestamp
+    def __init__(self, points: _Optional[_Iterable[_Union[TimelinePoint, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "kind", "state", "asn", "country", "started_at", "ended_at", "severity", "confidence", "summary", "opened_round", "updated_round")
+    __slots__ = ("id", "kind", "state", "asn", "country", "started_at", "ended_at", "severity", "confidence", "summary", "opened_round", "updated_round", "change", "revised_round")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -285,6 +310,8 @@ class Event(_message.Message):
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     OPENED_ROUND_FIELD_NUMBER: _ClassVar[int]
     UPDATED_ROUND_FIELD_NUMBER: _ClassVar[int]
+    CHANGE_FIELD_NUMBER: _ClassVar[int]
+    REVISED_ROUND_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: EventKind
     state: EventState
@@ -297,7 +324,9 @@ class Event(_message.Message):
     summary: str
     opened_round: int
     updated_round: int
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., state: _Optional[_Union[EventState, str]] = ..., asn: _Optional[int] = ..., country: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[float] = ..., confidence: _Optional[float] = ..., summary: _Optional[str] = ..., opened_round: _Optional[int] = ..., updated_round: _Optional[int] = ...) -> None: ...
+    change: EventChange
+    revised_round: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., state: _Optional[_Union[EventState, str]] = ..., asn: _Optional[int] = ..., country: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[float] = ..., confidence: _Optional[float] = ..., summary: _Optional[str] = ..., opened_round: _Optional[int] = ..., updated_round: _Optional[int] = ..., change: _Optional[_Union[EventChange, str]] = ..., revised_round: _Optional[int] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
     __slots__ = ("country", "asn", "include_open")

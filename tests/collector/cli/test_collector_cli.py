@@ -135,3 +135,20 @@ def test_query_commands_explain_an_unreachable_collector() -> None:
     failed = run("status", "--collector", "127.0.0.1:9", "--plaintext")
     assert failed.returncode == 1
     assert "UNAVAILABLE" in failed.stderr and "is a collector running" in failed.stderr
+
+
+def test_a_revise_window_longer_than_retention_is_refused(tmp_path: Path) -> None:
+    failed = run(
+        "collector", "serve", "--plaintext", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
+        "--revise-window", "40d", "--retention", "30d",
+    )  # fmt: skip
+    assert failed.returncode != 0
+    assert "--revise-window (40d) is longer than --retention (30d)" in failed.stderr
+
+
+def test_timeline_as_of_needs_a_time() -> None:
+    failed = run(
+        "timeline", "--asn", "64500", "--as-of", "not-a-time", "--collector", "127.0.0.1:9", "--plaintext"
+    )
+    assert failed.returncode != 0
+    assert "not-a-time" in failed.stderr

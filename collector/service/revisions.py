@@ -1,0 +1,398 @@
+"""Revising computed rounds with late results: the round loop's I/O around collector/verdict/revisions.py.
+
+Theory of operation
+-------------------
+- A batch is late for round r when r was computed (claimed) before the batch arrived, or last
+  revised before it arrived (`Storage.late_batches`): what storage holds is the dirty mark, so a
+  collector that restarts, or a new leader, finds the same dirty rounds.
+- `advance` runs once per round-loop step, after the live round, on the collector that holds the
+  rounds. It plans (plan_revisions: late results within the revise window of computed rounds),
+  then recomputes from the earliest dirty round onwards, in order, from the engine state before
+  it (read from the state history), each recomputation stored as the round's next revision. It
+  stops after `budget_s` of work and goes on at the next step (`revision_pending` remembers
+  where), so a flood of late results never holds back the live round: live rounds go on from
+  the chain they had, and the recomputation includes them once it reaches them. When it reaches
+  the latest round it replaces the engine state with its own, and the next live round starts
+  from the revised chain.
+- Events: the recomputation re-emits the events of the rounds it recomputes (same ids, made from
+  kind, scope and start). At the end, an event opened in a recomputed round that the
+  recomputation did not emit is withdrawn (deleted, and sent as WITHDRAWN), and every event
+  whose start or end moved, or that the recomputation found, is sent as REVISED: updated, never
+  duplicated.
+- Routing (bgp-fusion) and discovery's coverage are taken as they are now: what they were during
+  an old round is not stored. Probe locations likewise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.work import probe_slot
+from vantage.collector.storage.records import (
+    RevisionRecord,
+    RoundRecord,
+    RoundResult,
+    StoredEvent,
+)
+from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
+from vantage.collector.verdict.localisation import localise_round
+from vantage.collector.verdict.revisions import (
+    DEFAULT_REVISE_WINDOW_S,
+    REFUSED_NO_ROUND,
+    REFUSED_TOO_OLD,
+    DirtyRound,
+    LateResult,
+    plan_revisions,
+    window_rounds,
+)
+from vantage.collector.wire.measurements import round_measurements
+from vantage.collector.wire.observations import build_observations
+from vantage.collector.wire.revisions import REVISED, WITHDRAWN, marked_event
+from vantage.collector.wire.silence import PROBES_DISCONNECTED_KIND
+from vantage.collector.wire.traces import round_traces
+from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
+
+log = logging.getLogger("vantage.collector")
+
+# Work per round-loop step before the live round gets its turn again: a tenth of a round leaves
+# the rest of the round to the live computation and ingest (the round loop runs one step per
+# round, and sooner while a recomputation is under way).
+BUDGET_FRACTION_OF_ROUND = 0.1
+
+
+@dataclass(slots=True)
+class RevisionJob:
+    """A recomputation under way (this collector's memory of it; storage holds where it is)."""
+
+    first_round: int  # events opened from here on are the recomputation's to confirm or withdraw
+    next_round: int
+    state: Any  # the engine state before next_round
+    before: dict[str, StoredEvent]  # events as stored when the job started (opened or updated >= first)
+    emitted: dict[str, StoredEvent] = field(default_factory=dict)  # the job's last version of each
+    dirty: dict[int, DirtyRound] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionStep:
+    """What one step did: rounds recomputed, events to send, late results refused, whether done."""
+
+    revised: tuple[int, ...] = ()
+    events: tuple[StoredEvent, ...] = ()
+    late_results: int = 0
+    late_by_country: tuple[tuple[str, int], ...] = ()
+    refused: tuple[tuple[str, int], ...] = ()  # late results that revise nothing, by reason
+    finished: bool = False
+    state: Any = None  # the engine state after the latest round, when finished
+    latest_round: int = -1
+
+
+@dataclass(slots=True)
+class Reviser:
+    """The round loop's reviser: holds the job between steps (blocking calls, one thread)."""
+
+    app: CollectorApp
+    revise_window_s: float = DEFAULT_REVISE_WINDOW_S
+    budget_s: float | None = None
+    job: RevisionJob | None = None
+    seen_batch_key: int | None = None  # batches above it are not yet looked at for refusals
+    counted: set[tuple[int, int]] = field(default_factory=set)  # late (round, batch) in the metric
+    # Batches at or below this key were looked at and are not late (or were revised since): each
+    # step reads only newer ones. It lags one look behind the newest key, so that a PostgreSQL
+    # batch that took its key before another's but committed after is still seen.
+    late_floor_key: int = 0
+    _newest_key_seen: int = 0
+
+    def window_rounds(self) -> int:
+        return window_rounds(self.revise_window_s, timedelta(seconds=self.app.config.round_seconds))
+
+    def advance(self) -> RevisionStep:
+        """Plan from storage, then recompute for at most the budget (blocking)."""
+        import vantage.collector.verdict.engine as engine
+
+        storage = self.app.storage
+        latest = storage.latest_round()
+        if latest is None:
+            return RevisionStep()
+        oldest = latest.number - self.window_rounds()
+        refused = self._refused(oldest, latest.number)
+        newest_key = storage.last_batch_key()
+        late = storage.late_batches(oldest, after_key=self.late_floor_key)
+        floor = self._newest_key_seen
+        if late:
+            floor = min(floor, min(mark.batch_key for mark in late) - 1)
+        self.late_floor_key, self._newest_key_seen = max(self.late_floor_key, floor), newest_key
+        if not late:
+            self.counted = set()
+        step_late = 0
+        by_country: dict[str, int] = {}
+        if late:
+            computed = {r.number for r in storage.computed_rounds(oldest, latest.number)}
+            results: list[LateResult] = []
+            keys_of: dict[int, set[int]] = {}
+            for mark in late:
+                keys_of.setdefault(mark.round, set()).add(mark.batch_key)
+            for number, keys in sorted(keys_of.items()):
+                batches = [b for b in storage.round_batches(number) if b.batch_key in keys]
+                for batch in batches:
+                    new = (number, batch.batch_key) not in self.counted
+                    for m in round_measurements([batch], number, {}):
+                        results.append(LateResult(m.probe_id, number))
+                        if new:  # a late batch waits for its revision over several steps
+                            step_late += 1
+                            by_country[m.probe_country] = by_country.get(m.probe_country, 0) + 1
+            self.counted = {(mark.round, mark.batch_key) for mark in late}
+            plan = plan_revisions(
+                results,
+                computed,
+                current_round=latest.number,
+                revise_window_s=self.revise_window_s,
+                round_length=timedelta(seconds=self.app.config.round_seconds),
+            )
+            if plan.dirty:
+                self._start_or_restart(plan.dirty[0].round_number, engine)
+                assert self.job is not None
+                self.job.dirty = {d.round_number: d for d in plan.dirty}
+        if self.job is None:
+            pending = storage.pending_revision()
+            if pending is None or pending > latest.number:
+                return RevisionStep(
+                    late_results=step_late, late_by_country=tuple(sorted(by_country.items())), refused=refused
+                )
+            self._start_or_restart(pending, engine)
+        return dataclasses.replace(self._recompute(latest, engine, step_late, by_country), refused=refused)
+
+    def _refused(self, oldest: int, latest: int) -> tuple[tuple[str, int], ...]:
+        """Late results stored since the last look that revise nothing, by reason. Counted once
+        per collector from the batches it has not looked at (at start: none of the stored ones);
+        on PostgreSQL a batch committed out of key order may be missed: a metric, not a record."""
+        storage = self.app.storage
+        last = storage.last_batch_key()
+        if self.seen_batch_key is None:
+            self.seen_batch_key = last
+            return ()
+        found = [
+            (n, k)
+            for n, k, _ in storage.unrevisable_batches(
+                self.seen_batch_key, oldest_round=oldest, latest_round=latest
+            )
+            if k <= last
+        ]
+        self.seen_batch_key = last
+        counts: dict[str, int] = {}
+        keys_of: dict[int, set[int]] = {}
+        for number, key in found:
+            keys_of.setdefault(number, set()).add(key)
+        for number, keys in keys_of.items():
+            batches = [b for b in storage.round_batches(number) if b.batch_key in keys]
+            reason = REFUSED_TOO_OLD if number < oldest else REFUSED_NO_ROUND
+            counts[reason] = counts.get(reason, 0) + len(round_measurements(batches, number, {}))
+        return tuple(sorted(counts.items()))
+
+    def _start_or_restart(self, number: int, engine: Any) -> None:
+        job = self.job
+        if job is not None and number >= job.next_round:
+            return  # the job has yet to reach it
+        first = number if job is None else min(number, job.first_round)
+        rows = self.app.storage.load_engine_rows_before(number)
+        state = engine.EngineState.from_rows(rows) if rows else engine.EngineState.initial()
+        since = self.app.round_start(first)
+        before = {
+            e.event_id: e
+            for e in self.app.storage.list_events(since_unix_s=since)
+            if e.opened_round >= first or e.updated_round >= first
+        }
+        if job is not None:
+            before = job.before | {k: v for k, v in before.items() if k not in job.before}
+        emitted = {} if job is None else {k: v for k, v in job.emitted.items() if v.updated_round < number}
+        self.job = RevisionJob(
+            first_round=first, next_round=number, state=state, before=before, emitted=emitted
+        )
+
+    def _recompute(
+        self, latest: RoundRecord, engine: Any, step_late: int, by_country: dict[str, int]
+    ) -> RevisionStep:
+        job = self.job
+        assert job is not None
+        app = self.app
+        storage = app.storage
+        length = app.config.round_seconds
+        budget = self.budget_s if self.budget_s is not None else BUDGET_FRACTION_OF_ROUND * length
+        started = time.perf_counter()
+        computed = {r.number: r for r in storage.computed_rounds(job.next_round, latest.number)}
+        held = {r.round: r for r in storage.round_revisions(job.next_round, latest.number)}
+        revised: list[int] = []
+        finished = False
+        while True:
+            number = job.next_round
+            if number > latest.number:
+                finished = True
+                break
+            if number not in computed:  # a round nobody computed (the collectors were down)
+                job.next_round += 1
+                continue
+            read_at = app.clock()
+            result, state = recompute_round(app, engine, number, job.state, computed[number])
+            previous = held.get(number)
+            dirty = job.dirty.get(number)
+            late_results = (previous.late_results if previous else 0) + (dirty.late_results if dirty else 0)
+            late_probes = max(previous.late_probes if previous else 0, dirty.late_probes if dirty else 0)
+            record = RevisionRecord(
+                round=number,
+                revision=(previous.revision if previous else 0) + 1,
+                revised_at_unix_s=app.clock(),
+                read_at_unix_s=read_at,
+                late_results=late_results,
+                late_probes=late_probes,
+                revised_by=app.config.collector_id,
+            )
+            for e in result.events:
+                job.emitted[e.event_id] = e
+            last = number == latest.number
+            withdrawn: list[str] = []
+            events = result.events
+            if last:
+                # Stored now, not only at the start: a live round of the old chain may have
+                # opened an event while the recomputation ran.
+                stored_now = storage.list_events(since_unix_s=app.round_start(job.first_round))
+                job.before |= {
+                    e.event_id: e
+                    for e in stored_now
+                    if e.event_id not in job.before and e.event_id not in job.emitted
+                }
+                withdrawn = [
+                    k
+                    for k, e in job.before.items()
+                    if k not in job.emitted and e.opened_round >= job.first_round and _revisable(e)
+                ]
+                # The job's last version of every event it emitted: a live round computed from
+                # the old chain while the job ran may have stored a version the job's chain
+                # never had.
+                events = tuple(job.emitted.values())
+            storage.store_revision(
+                dataclasses.replace(result, events=events),
+                record,
+                withdrawn_events=withdrawn,
+                engine_rows_now=(
+                    [(k, v) for k, v in state.rows(None).items() if v is not None] if last else None
+                ),
+                pending_round=None if last else number + 1,
+            )
+            job.state = state
+            job.next_round = number + 1
+            job.dirty.pop(number, None)
+            revised.append(number)
+            if last:
+                finished = True
+                break
+            if time.perf_counter() - started >= budget:
+                break
+        if not finished:
+            return RevisionStep(
+                revised=tuple(revised),
+                late_results=step_late,
+                late_by_country=tuple(sorted(by_country.items())),
+                latest_round=latest.number,
+            )
+        events_out = _changed_events(job, latest.number)
+        final_state = job.state
+        self.job = None
+        return RevisionStep(
+            revised=tuple(revised),
+            events=events_out,
+            late_results=step_late,
+            late_by_country=tuple(sorted(by_country.items())),
+            finished=bool(revised),
+            state=final_state,
+            latest_round=latest.number,
+        )
+
+
+def _revisable(event: StoredEvent) -> bool:
+    """Silence events are live signals (collector/service/silence_signal.py): not recomputed."""
+    return event.kind != PROBES_DISCONNECTED_KIND
+
+
+def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, ...]:
+    """Events whose start or end the recomputation moved, or that it found (REVISED), and those
+    it refuted (WITHDRAWN)."""
+    out = []
+    for event_id, event in sorted(job.emitted.items()):
+        old = job.before.get(event_id)
+        if old is None or (old.started_at_unix_s, old.ended_at_unix_s) != (
+            event.started_at_unix_s,
+            event.ended_at_unix_s,
+        ):
+            out.append(marked_event(event, change=REVISED, revised_round=revised_round))
+    for event_id, old in sorted(job.before.items()):
+        if event_id not in job.emitted and old.opened_round >= job.first_round and _revisable(old):
+            out.append(marked_event(old, change=WITHDRAWN, revised_round=revised_round))
+    return tuple(out)
+
+
+def recompute_round(
+    app: CollectorApp, engine: Any, number: int, state_before: Any, record: RoundRecord
+) -> tuple[RoundResult, Any]:
+    """Round `number` computed again from `state_before` with every result stored now; the same
+    steps as round_loop.compute_round after its claim (the engine, coverage gate, localisation,
+    conversion), without storing. Returns the result to store and the state after the round."""
+    storage = app.storage
+    length = app.config.round_seconds
+    start_unix_s = app.round_start(number)
+    probes = {p.probe_id: p for p in storage.list_probes()}
+    targets = {t.target_id: t for t in storage.list_targets()}
+    batches = storage.round_batches(number)
+    measurements = round_measurements(batches, number, storage.task_kinds(number))
+    observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
+    output = engine.evaluate_round(
+        observations,
+        state_before,
+        round_number=number,
+        round_start=datetime.fromtimestamp(start_unix_s, UTC),
+        round_length=timedelta(seconds=length),
+        config=engine.VerdictConfig(),
+    )
+    version = gated_version(str(engine.ALGORITHM_VERSION))
+    as_verdicts = gate_by_coverage(
+        output.as_verdicts,
+        app.discovery.not_analysable([probe_slot(p) for p in probes.values() if not p.revoked]),
+        round_start=datetime.fromtimestamp(start_unix_s, UTC),
+    )
+    traces = round_traces(batches, number, app.locator.locate)
+    as_verdicts, localised_events, paths = localise_round(
+        as_verdicts, output.events, traces, output.state.paths
+    )
+    state = dataclasses.replace(output.state, paths=paths)
+    output = dataclasses.replace(output, as_verdicts=as_verdicts, events=localised_events, state=state)
+    as_rows, as_messages = stored_as_verdicts(
+        output.as_verdicts,
+        round_number=number,
+        round_start_unix_s=start_unix_s,
+        as_name=app.locator.as_name,
+        algorithm_version=version,
+    )
+    country_rows = stored_country_verdicts(
+        output.country_verdicts,
+        round_number=number,
+        round_start_unix_s=start_unix_s,
+        as_messages=as_messages,
+        algorithm_version=version,
+    )
+    result = RoundResult(
+        round=dataclasses.replace(
+            record,
+            observations=len(observations),
+            suspect_probes=tuple(output.suspect_probes),
+            offline_probes=tuple(output.offline_probes),
+        ),
+        as_verdicts=as_rows,
+        country_verdicts=country_rows,
+        events=tuple(stored_event(e) for e in output.events),
+        engine_rows=tuple(output.state.rows(output.changed_asns).items()),
+    )
+    return result, output.state

@@ -1,0 +1,23 @@
+"""Revised events in protobuf: what WatchEvents sends when a recomputation changes an event.
+
+The only place that writes `vantage.v1.Event.change` and `revised_round` into a stored event's
+payload (collector/service/revisions.py decides which events changed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from vantage.collector.storage.records import StoredEvent
+from vantage.v1 import query_service_pb2
+
+REVISED = query_service_pb2.EVENT_CHANGE_REVISED
+WITHDRAWN = query_service_pb2.EVENT_CHANGE_WITHDRAWN
+
+
+def marked_event(event: StoredEvent, *, change: int, revised_round: int) -> StoredEvent:
+    """`event` with its payload saying why it is sent (REVISED, WITHDRAWN) and by which round."""
+    message = query_service_pb2.Event.FromString(event.payload)
+    message.change = change  # type: ignore[assignment]
+    message.revised_round = revised_round
+    return dataclasses.replace(event, payload=message.SerializeToString())
