@@ -18,10 +18,8 @@ Theory of operation:
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import logging
-import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from vantage.collector.assignment.model import ProbeSlot
 from vantage.collector.assignment.rendezvous import pair_weight, stable_hash64
 from vantage.collector.assignment.task_specs import TaskSpec
 from vantage.collector.discovery.campaigns import Campaign, CampaignProgress, campaign_progress
-from vantage.collector.discovery.census import block_layout, epoch_of, slot_spacing_s
+from vantage.collector.discovery.census import epoch_of, first_census_complete
 from vantage.collector.discovery.config import CoverageThresholds, DiscoveryConfig, SelectionConfig
 from vantage.collector.discovery.coverage import AsCoverage, as_coverage, summarise_space
 from vantage.collector.discovery.history import BlockHistory, apply_results
@@ -99,20 +97,6 @@ def task_spec(task: DiscoveryTask, probe_id: str, round_number: int, timeout_ms:
     )
 
 
-def first_census_done_at(block: int, started_unix_s: float, period_s: float, round_s: float) -> float:
-    """When every host of `block` has had its first-census slot (collector/discovery/census.py):
-    the hosts after the start in the start's epoch, then those before it one epoch later."""
-    _, _, fraction = block_layout(block)
-    spacing = slot_spacing_s(period_s, round_s)
-    start_epoch = epoch_of(started_unix_s, period_s)
-    base = start_epoch * period_s
-    done = base + (255 + fraction) * spacing
-    before = math.floor((started_unix_s - base) / spacing - fraction)  # positions slotted before start
-    if before >= 0:
-        done = max(done, base + period_s + (min(before, 255) + fraction) * spacing)
-    return done
-
-
 def history_of(row: BlockHistoryRecord) -> BlockHistory:
     """A stored IPv4 block's history in the core's form."""
     return BlockHistory.from_blob(parse_block_cidr(row.block), row.epoch, row.history)
@@ -138,7 +122,6 @@ def discovered_target(selected: SelectedTarget, now_unix_s: float) -> TargetReco
 class CampaignSpace:
     campaign: CampaignRecord
     spans: tuple[BlockSpan, ...]
-    done_at: tuple[float, ...]  # first_census_done_at of each block, ascending
 
 
 def round_results(measurements: Iterable[RoundMeasurement]) -> dict[int, tuple[set[int], set[int]]]:
@@ -179,16 +162,7 @@ class DiscoveryRuntime:
         if cached is not None and cached.campaign == record:
             return cached
         ranges = self.locator.ipv4_ranges(asns=record.asns, countries=record.countries)
-        spans = tuple(split_into_blocks(ranges))
-        done_at = tuple(
-            sorted(
-                first_census_done_at(
-                    span.block, record.created_at_unix_s, record.census_period_s, self.round_seconds
-                )
-                for span in spans
-            )
-        )
-        made = CampaignSpace(record, spans, done_at)
+        made = CampaignSpace(record, tuple(split_into_blocks(ranges)))
         with self._lock:
             self._spaces = {k: v for k, v in self._spaces.items() if k[0] == key[0]}
             self._spaces[key] = made
@@ -389,20 +363,22 @@ class DiscoveryRuntime:
         self,
         record: CampaignRecord,
         now_unix_s: float,
+        policy: AddressPolicy,
         histories: Mapping[str, BlockHistoryRecord] | None = None,
     ) -> CampaignProgress:
+        """Blocks done from results: a block whose every host the policy permits has had a
+        census result (collector/discovery/census.py first_census_complete), not from the clock."""
         space = self.space(record)
         keys = [block_cidr(span.block) for span in space.spans]
         stored = self.storage.load_blocks(keys) if histories is None else histories
-        responders = 0
-        for key in keys:
+        config = self.bounds.config(record.census_period_s, record.refresh_s)
+        responders = done = 0
+        for key, span in zip(keys, space.spans, strict=True):
             row = stored.get(key)
-            if row is not None:
-                history = BlockHistory.from_blob(parse_block_cidr(key), row.epoch, row.history)
-                responders += len(history.responders())
-        # Blocks whose first-census slots have all passed (and been through a computed round).
-        computed_until = (math.floor(now_unix_s / self.round_seconds) - 1) * self.round_seconds
-        done = bisect.bisect_right(space.done_at, computed_until)
+            history = history_of(row) if row is not None else None
+            if history is not None:
+                responders += sum(span.first_host <= h <= span.last_host for h in history.responders())
+            done += first_census_complete(span, history, record.created_at_unix_s, now_unix_s, config, policy)
         return campaign_progress(
             to_campaign(record),
             blocks_total=len(space.spans),
