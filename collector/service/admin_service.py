@@ -275,6 +275,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         if result.blocks:
             asns = {block.asn for block in result.blocks}
             await app.blocking(functools.partial(app.discovery.refresh_targets, now, extra_asns=asns))
+        if result.ipv6_targets:
+            await storage_call(app, context, app.storage.sync_discovered_targets, result.ipv6_targets, ())
         return admin_service_pb2.ImportHitlistResponse(
-            imported=result.imported, skipped=result.skipped, blocks=len(result.blocks), errors=result.errors
+            imported=result.imported,
+            skipped=result.skipped,
+            blocks=len(result.blocks) + result.ipv6_blocks,
+            errors=result.errors,
         )

@@ -35,7 +35,14 @@ from vantage.collector.discovery.coverage import AsCoverage, as_coverage, summar
 from vantage.collector.discovery.history import BlockHistory, apply_results
 from vantage.collector.discovery.plan import CampaignBlock, DiscoveryTask, plan_discovery_round
 from vantage.collector.discovery.policy import AddressPolicy
-from vantage.collector.discovery.selection import SelectedTarget, select_targets, target_changes
+from vantage.collector.discovery.selection import (
+    Ipv6Candidate,
+    SelectedIpv6Target,
+    SelectedTarget,
+    select_ipv6_targets,
+    select_targets,
+    target_changes,
+)
 from vantage.collector.discovery.space import BlockSpan, block_cidr, parse_block_cidr, split_into_blocks
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
@@ -114,6 +121,24 @@ def discovered_target(selected: SelectedTarget, now_unix_s: float) -> TargetReco
         tags=(f"block:{block_cidr(selected.block)}",),
         source=DISCOVERY_SOURCE,
         address=selected.address,
+        added_at_unix_s=now_unix_s,
+    )
+
+
+def discovered_ipv6_target(selected: SelectedIpv6Target, now_unix_s: float) -> TargetRecord:
+    """An IPv6 hitlist address as an ordinary target (source "discovery"), measured by ICMP."""
+    address = str(ipaddress.IPv6Address(selected.address))
+    block = ipaddress.IPv6Network((selected.block << 80, 48))
+    return TargetRecord(
+        target_id=target_id(address),
+        target=address,
+        kind="address",
+        protocols=(int(Protocol.ICMP),),
+        country=selected.country,
+        asn=selected.asn,
+        tags=(f"block:{block}",),
+        source=DISCOVERY_SOURCE,
+        address=address,
         added_at_unix_s=now_unix_s,
     )
 
@@ -285,8 +310,8 @@ class DiscoveryRuntime:
         hand_imported = {t.address for t in targets if t.source != DISCOVERY_SOURCE and t.address}
         hand_imported |= self.storage.declined_targets()
         current: dict[int, set[str]] = {}
-        for t in targets:
-            if t.source == DISCOVERY_SOURCE:
+        for t in targets:  # IPv6 ones come from hitlists only, and no census retires them
+            if t.source == DISCOVERY_SOURCE and ":" not in t.address:
                 current.setdefault(t.asn, set()).add(t.address)
         ranges = self.locator.ipv4_ranges(asns=asns)
         histories = {
@@ -311,6 +336,17 @@ class DiscoveryRuntime:
             chosen.extend(discovered_target(t, now_unix_s) for t in selected)
             retire.extend(target_id(address) for address in target_changes(mine, selected).retire)
         return self.storage.sync_discovered_targets(chosen, retire)
+
+    def ipv6_targets(
+        self, candidates: Sequence[Ipv6Candidate], now_unix_s: float
+    ) -> tuple[TargetRecord, ...]:
+        """The targets an IPv6 hitlist's addresses give (core select_ipv6_targets): a hand-imported
+        target for the same address wins, and a removed one stays removed."""
+        taken = {t.address for t in self.storage.list_targets() if t.source != DISCOVERY_SOURCE and t.address}
+        taken |= self.storage.declined_targets()
+        hand_imported = {int(ipaddress.IPv6Address(a)) for a in taken if ":" in a}
+        selected = select_ipv6_targets(candidates, SelectionConfig(), hand_imported=hand_imported)
+        return tuple(discovered_ipv6_target(t, now_unix_s) for t in selected)
 
     # ------------------------------------------------------------ coverage
     def coverage_rows(

@@ -563,14 +563,42 @@ def test_a_campaign_survives_a_restart_and_plans_the_same_work(tmp_path: Path) -
         second.stop(signal.SIGKILL)
 
 
-def test_an_ipv6_hitlist_is_parsed_and_refused_before_anything_is_sent(
-    collector: CollectorProcess, tmp_path: Path
-) -> None:
-    path = tmp_path / "ipv6.txt"
-    path.write_text("2001:db8::1\nnot-an-address\n2001:db8:1::2  # comment\n", encoding="utf-8")
-    done = import_hitlist(collector, path)
-    assert done.returncode == 1
-    assert f"{path}:2:" in done.stderr and "2 IPv6 address(es) parsed" in done.stderr
+def test_an_ipv6_hitlist_becomes_measured_targets_and_bad_lines_are_named(tmp_path: Path) -> None:
+    dataset = tmp_path / "asn.tsv"
+    dataset.write_text(DATASET + "2001:db8::\t2001:db8:ffff:ffff:ffff:ffff:ffff:ffff\t64500\tKZ\tKAZ-ONE\n")
+    handle = start_collector(tmp_path / "collector", "--round-seconds", ROUND_S, "--asn-db", str(dataset))
+    try:
+        path = tmp_path / "ipv6.txt"
+        path.write_text(
+            "2001:db8::1\nnot-an-address\n2001:db8:1::2  # comment\n2001:db9::1\n", encoding="utf-8"
+        )
+        done = import_hitlist(handle, path)
+        assert done.returncode == 1  # two bad lines, named; the good ones are kept
+        assert f"{path}:2:" in done.stderr and f"{path}:4: no AS holds this address" in done.stderr
+        assert "imported 2 address(es) into 2 block(s)" in done.stderr
+        listed = admin(handle, "ListTargets", admin_service_pb2.ListTargetsRequest(source="discovery"))
+        assert isinstance(listed, admin_service_pb2.ListTargetsResponse)
+        assert {(t.target, t.asn, t.country) for t in listed.targets} == {
+            ("2001:db8::1", 64500, "KZ"),
+            ("2001:db8:1::2", 64500, "KZ"),
+        }
+        probe = probe_at(handle, 64510, "NL")
+        with handle.channel() as channel:  # an IPv6-capable probe is given them to measure
+            stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
+            request = probe_service_pb2.GetWorkRequest(
+                capabilities=probe_service_pb2.ProbeCapabilities(icmp=True, ipv6=True)
+            )
+            plan = stub.GetWork(request, metadata=bearer_metadata(probe.credential), timeout=30)
+        assert {"2001:db8::1", "2001:db8:1::2"} <= {t.target.address for t in plan.tasks}
+        # Selection over the same AS's IPv4 histories (an ISI import) leaves them in place.
+        isi = tmp_path / "hitlist.fsdb"
+        isi.write_text(ISI_HITLIST, encoding="utf-8")
+        import_hitlist(handle, isi, "--min-score", "20")
+        listed = admin(handle, "ListTargets", admin_service_pb2.ListTargetsRequest(source="discovery"))
+        assert isinstance(listed, admin_service_pb2.ListTargetsResponse)
+        assert {"2001:db8::1", "2001:db8:1::2", "198.51.100.1"} <= {t.target for t in listed.targets}
+    finally:
+        handle.stop(signal.SIGKILL)
 
 
 # ---------------------------------------------------------------- the CLI
