@@ -14,7 +14,12 @@ histories, and returns the addresses to measure:
    then to a stable hash.
 
 Retiring: `target_changes` compares with the AS's current discovered targets: those no longer
-selected (dead, or outscored) are retired, new ones added.
+selected (dead, or outscored) are retired, new ones added. Not while the AS itself is judged
+anything but UP (`retire=False`): a block that goes dark at the same time as its AS is DOWN,
+DEGRADED, FILTERED or UNKNOWN is what the monitoring is there to see, not a dead target, and
+retiring the targets of a shutdown would end its detection (their replacements could only be
+addresses that still answer). New targets are still added then, so an AS whose targets really
+died recovers as soon as some of its new ones answer and the verdict says UP again.
 
 IPv6 (`select_ipv6_targets`): an IPv6 hitlist lists addresses that answered when it was made,
 with no history and no census of ours behind them (IPv6 space cannot be censused: a /64 alone
@@ -163,13 +168,17 @@ def _ipv6_tie(address: int) -> int:
     return pair_weight(_TIE_SALT ^ (address >> 64), address & ((1 << 64) - 1))
 
 
-def target_changes(current: Collection[str], selected: Sequence[SelectedTarget]) -> TargetChanges:
-    """What to add and retire so that the AS's discovered targets become `selected`."""
+def target_changes(
+    current: Collection[str], selected: Sequence[SelectedTarget], *, retire: bool = True
+) -> TargetChanges:
+    """What to add and retire so that the AS's discovered targets become `selected`; with
+    `retire=False` (the AS is not UP: module docstring) nothing current is retired."""
     wanted = {target.address for target in selected}
+    kept = current if not retire else [address for address in current if address in wanted]
     return TargetChanges(
         add=tuple(target for target in selected if target.address not in current),
-        retire=tuple(sorted(address for address in current if address not in wanted)),
-        keep=tuple(sorted(address for address in current if address in wanted)),
+        retire=tuple(sorted(address for address in current if address not in wanted)) if retire else (),
+        keep=tuple(sorted(kept)),
     )
 
 

@@ -321,6 +321,7 @@ class DiscoveryRuntime:
             for row in self.storage.list_blocks(asns=asns)
             if ":" not in row.block
         }
+        held = self._not_up(asns)
         chosen: list[TargetRecord] = []
         retire: list[str] = []
         for asn in asns:
@@ -334,8 +335,24 @@ class DiscoveryRuntime:
                 current=mine,
             )
             chosen.extend(discovered_target(t, now_unix_s) for t in selected)
-            retire.extend(target_id(address) for address in target_changes(mine, selected).retire)
+            changes = target_changes(mine, selected, retire=asn not in held)
+            retire.extend(target_id(address) for address in changes.retire)
         return self.storage.sync_discovered_targets(chosen, retire)
+
+    def _not_up(self, asns: Sequence[int]) -> set[int]:
+        """The ASes among `asns` whose latest verdict is not UP: their targets are not retired
+        (collector/discovery/selection.py). No verdict yet: nothing to hold."""
+        from vantage.collector.verdict.model import Status
+
+        statuses = (int(Status.DEGRADED), int(Status.DOWN), int(Status.FILTERED), int(Status.UNKNOWN))
+        wanted, after = set(asns), 0
+        held: set[int] = set()
+        while True:
+            page = self.storage.latest_as_verdicts(statuses=statuses, after_asn=after, limit=1000)
+            held.update(v.asn for v in page if v.asn in wanted)
+            if len(page) < 1000:
+                return held
+            after = page[-1].asn
 
     def ipv6_targets(
         self, candidates: Sequence[Ipv6Candidate], now_unix_s: float

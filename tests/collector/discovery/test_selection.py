@@ -130,3 +130,17 @@ def test_ipv6_hitlist_addresses_become_targets_in_the_most_listed_48s() -> None:
     assert sorted(by_block) == [v6("2001:db8:1::") >> 80, v6("2001:db8:2::") >> 80]
     assert all(len(addresses) == 2 for addresses in by_block.values())
     assert chosen == select_ipv6_targets(list(reversed(listed)), config, hand_imported={v6("2001:db8:9::1")})
+
+
+def test_targets_are_not_retired_while_their_as_is_not_up() -> None:
+    prefix = Ipv4Range(ip("11.0.0.0"), ip("11.0.0.255"), AS, "KZ")
+    current = {"11.0.0.1", "11.0.0.2"}
+    # The shutdown: both targets silent for three censuses; .3 (unaffected) still answers.
+    during = select_targets(
+        AS, [prefix], dict([history("11.0.0.0", {1: 0xFFF8, 2: 0xFFF8, 3: 0xFFFF})]), SelectionConfig(),
+        current=current,
+    )  # fmt: skip
+    held = target_changes(current, during, retire=False)
+    assert held.retire == () and held.keep == ("11.0.0.1", "11.0.0.2")
+    assert [t.address for t in held.add] == ["11.0.0.3"]
+    assert target_changes(current, during).retire == ("11.0.0.1", "11.0.0.2")  # the AS is UP: retired

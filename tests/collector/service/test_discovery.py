@@ -695,3 +695,51 @@ def test_a_removed_discovered_target_stays_removed(collector: CollectorProcess, 
     listed = admin(collector, "ListTargets", admin_service_pb2.ListTargetsRequest(source="discovery"))
     assert isinstance(listed, admin_service_pb2.ListTargetsResponse)
     assert {t.target for t in listed.targets} == {"198.51.100.1", "203.0.113.7"}
+
+
+def test_a_shutdown_does_not_retire_the_targets_of_its_as(tmp_path: Path) -> None:
+    from vantage.collector.discovery.history import BlockHistory
+    from vantage.collector.storage.records import (
+        BlockHistoryRecord,
+        RoundRecord,
+        RoundResult,
+        StoredAsVerdict,
+    )
+    from vantage.collector.verdict.model import Status
+
+    setup = InProcess(tmp_path)
+    setup.start_campaign(asns=[64500])
+    storage, discovery = setup.storage, setup.app.discovery
+    block = int(KZ_BLOCKS[0].network_address) >> 8
+
+    def histories(bitmap_of: dict[int, int], epoch: int) -> None:
+        history = BlockHistory(block, epoch, tuple(h << 16 | b for h, b in sorted(bitmap_of.items())))
+        row = BlockHistoryRecord(str(KZ_BLOCKS[0]), epoch, history.to_blob(), 64500, "KZ", setup.clock.now)
+        storage.store_blocks([row])
+
+    def verdict(round_number: int, status: Status) -> None:
+        record = RoundRecord(round_number, round_number * 2.0, 2.0, "test", 0.0, computed_at_unix_s=1.0)
+        as_verdict = StoredAsVerdict(
+            round_number, round_number * 2.0, 64500, "KZ", int(status), 1.0, 1.0, 0.0, b""
+        )
+        storage.store_round_result(RoundResult(record, (as_verdict,), (), ()))
+
+    def targets() -> set[str]:
+        return {t.address for t in storage.list_targets() if t.source == "discovery"}
+
+    histories({1: 0xFFFF, 2: 0xFFFF, 3: 0xFFFF}, 10)
+    discovery.refresh_targets(setup.clock.now)
+    before = targets()
+    assert len(before) == 2
+    # The shutdown: the whole block silent for three censuses, while the verdict says DOWN.
+    histories({1: 0xFFF8, 2: 0xFFF8, 3: 0xFFF8}, 13)
+    verdict(FIRST_ROUND + 1, Status.DOWN)
+    discovery.refresh_targets(setup.clock.now)
+    assert targets() == before
+    verdict(FIRST_ROUND + 2, Status.UNKNOWN)
+    discovery.refresh_targets(setup.clock.now)
+    assert targets() == before
+    # The AS is UP again but these addresses stay silent: now they are dead targets, retired.
+    verdict(FIRST_ROUND + 3, Status.UP)
+    discovery.refresh_targets(setup.clock.now)
+    assert targets() == set()
