@@ -474,3 +474,53 @@ def test_excluded_hosts_do_not_hold_a_block_back() -> None:
     sim.run(0, 59)
     assert all(_first_census_done(sim, 3600.0))
     assert not _first_census_done(sim, 3600.0, AddressPolicy())[0]  # without the exclusion: hosts missing
+
+
+@pytest.mark.parametrize(
+    ("period_s", "budget", "rate_pps", "round_number"),
+    [
+        (DAY_S, 15, 100.0, 6_000_000),  # defaults: about one slot per block per round
+        (3600.0, 10_000, 100.0, 123_456),  # several slots per block per round
+        (3600.0, 24, 0.5, 123_457),  # the per-block allowance and the campaign cap bind
+        (900.0, 10_000, 1.0, 99_999),  # a round across an epoch boundary, the cap binds
+    ],
+)
+def test_the_vectorised_chooser_plans_what_the_span_by_span_one_does(
+    period_s: float, budget: int, rate_pps: float, round_number: int
+) -> None:
+    from vantage.collector.discovery import plan as planner
+
+    config = DiscoveryConfig(
+        census_period_s=period_s, refresh_period_s=4 * period_s, block_budget_per_hour=budget,
+        campaign_rate_pps=rate_pps,
+    )  # fmt: skip
+    many = [
+        Ipv4Range(ip("11.1.0.0"), ip("11.1.63.255"), KZ_AS, "KZ"),
+        Ipv4Range(ip("11.2.0.0"), ip("11.2.3.127"), RU_AS, "RU"),
+        *RANGES,
+    ]
+    start = round_number * 300.0 - 5000.0
+    campaigns = {
+        "a": Campaign("a", asns=(KZ_AS,), started_unix_s=start),
+        "b": Campaign("b", countries=("KZ", "RU"), started_unix_s=start + 700.0),
+    }
+    owners = planner._owned_spans(campaign_blocks("a", many) + campaign_blocks("b", many), campaigns)
+    rng = random.Random(round_number)
+    histories = {}
+    for _, span in owners[::7]:  # some blocks with responders, some censused hosts
+        responders = {
+            span.address(h) for h in range(span.first_host, span.last_host + 1) if rng.random() < 0.05
+        }
+        probed = {span.address(h) for h in range(span.first_host, span.last_host + 1) if rng.random() < 0.7}
+        epoch = epoch_of(round_number * 300.0, period_s) - 1
+        histories[span.block] = apply_results(
+            BlockHistory.empty(span.block, epoch), epoch, responders, probed | responders
+        )
+    policy = AddressPolicy(parse_exclusions("11.1.4.0/22\n11.1.9.17/32\n11.2.1.128/25\n", "x"))
+    for round_s in (300.0, 60.0):  # the same moment, in rounds of both lengths
+        at_round = int(round_number * 300.0 // round_s)
+        args = (owners, campaigns, at_round, round_s, config, policy, histories)
+        reference = planner._choose(*args)
+        fast = planner._choose_vectorised(*args)
+        assert reference or round_s == 60.0, "the case must plan something"  # 60 s: 15/h allows none
+        assert sorted(fast, key=lambda c: c[3]) == sorted(reference, key=lambda c: c[3])
