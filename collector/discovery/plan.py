@@ -15,6 +15,11 @@ in this order, each at one place here:
    `probe_share_per_round`; eligible = can send ICMP, and outside the block's AS and country.
    A task no eligible probe can take is left out of the round.
 
+Bounds 1-3 are applied span by span (`_choose`, the reference) for small campaigns, and by a
+vectorised chooser with the same result for large ones (`_choose_vectorised`: the slot search
+over all spans at once, then candidates judged in bound order only until the caps are met; a
+census of millions of blocks has ~one slot per block per round but a cap of 30,000 tasks).
+
 Each address has at most one slot per round, and each task one probe, so no address is probed
 by two probes in a round. Nothing here reads a clock or keeps state: the same campaigns,
 histories, probes and round number give the same plan on every collector.
