@@ -131,12 +131,14 @@ def naive_plan(spans: list[BlockSpan], started_unix_s: float, policy: AddressPol
     return due
 
 
-def child_plan(data: Path, rank: int, impl: str, probe_count: int) -> dict[str, Any]:
-    """One round of the census of the country ranked `rank` by address space (1 = largest)."""
+def child_plan(data: Path, rank: int, impl: str, probe_count: int, traced: bool = True) -> dict[str, Any]:
+    """One round of the census of the country ranked `rank` by address space (1 = largest);
+    rank 0: one campaign of the 10 largest countries together."""
     db = load(data)
-    country = countries_by_size(db)[rank - 1]
-    spans = split_into_blocks(db.ipv4_ranges(countries=[country]))
-    campaign = Campaign("bench", countries=(country,), started_unix_s=0.0)
+    countries = countries_by_size(db)[:10] if rank == 0 else [countries_by_size(db)[rank - 1]]
+    country = "+".join(countries) if rank == 0 else countries[0]
+    spans = split_into_blocks(db.ipv4_ranges(countries=countries))
+    campaign = Campaign("bench", countries=tuple(countries), started_unix_s=0.0)
     campaign_blocks = [CampaignBlock("bench", span) for span in spans]
     probes = synthetic_probes(probe_count)
 
@@ -151,11 +153,12 @@ def child_plan(data: Path, rank: int, impl: str, probe_count: int) -> dict[str, 
     started = time.process_time()
     tasks = run()
     plan_s = time.process_time() - started
-    # The plan's own allocations, traced in a second run (ru_maxrss still holds the load's peak).
-    tracemalloc.start()
-    run()
-    _, traced_peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    traced_peak = 0
+    if traced:  # the plan's own allocations, in a second run (ru_maxrss still holds the load's peak)
+        tracemalloc.start()
+        run()
+        _, traced_peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
     return {
         "country": country,
         "spans": len(spans),
@@ -256,6 +259,12 @@ def main() -> int:
     parser.add_argument(
         "--peer-all", action="store_true", help="also run the splitting peer on all countries (~5 GB)"
     )
+    parser.add_argument(
+        "--plan-top10",
+        action="store_true",
+        help="also plan one round of a campaign of the 10 largest countries together (minutes)",
+    )
+    parser.add_argument("--only-plan", action="store_true", help="run the round planning scenarios only")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -263,7 +272,8 @@ def main() -> int:
         if kind == "enumerate":
             print(json.dumps(child_enumerate(args.data, rest[0], rest[1])))
         elif kind == "plan":
-            print(json.dumps(child_plan(args.data, int(rest[0]), rest[1], args.probes)))
+            rank = int(rest[0])
+            print(json.dumps(child_plan(args.data, rank, rest[1], args.probes, traced=rank != 0)))
         else:
             print(json.dumps(child_selection(args.hitlist_blocks, rest[0])))
         return 0
@@ -278,6 +288,15 @@ def main() -> int:
         "--hitlist-blocks",
         str(args.hitlist_blocks),
     ]
+    if not args.only_plan:
+        enumerate_scopes(args, data)
+    plan_rounds(args, data)
+    if not args.only_plan:
+        selection(args, data)
+    return 0
+
+
+def enumerate_scopes(args: argparse.Namespace, data: list[str]) -> None:
     print("== census: the address space split into /24 blocks (real datasets)")
     for scope, label in (("top10", "10 largest countries"), ("all", "all countries")):
         ours = run_child(*data, "--child", "enumerate", scope, "ours")
@@ -294,7 +313,16 @@ def main() -> int:
             f"ratios {peer['split_s'] / ours['split_s']:.1f}x time, "
             f"{peer['peak_mb'] / max(ours['peak_mb'], 1):.1f}x memory"
         )
+
+
+def plan_rounds(args: argparse.Namespace, data: list[str]) -> None:
     print(f"== census: one {ROUND_S:.0f} s round planned (default config, {args.probes} probes)")
+    if args.plan_top10:
+        ours = run_child(*data, "--child", "plan", "0", "ours")
+        print(
+            f"10 largest countries together ({ours['spans']:,.0f} spans): ours {ours['plan_s']:.1f} s "
+            f"({1e6 * ours['plan_s'] / ours['spans']:.1f} us/span), {ours['tasks']:,.0f} tasks"
+        )
     for rank in args.plan_ranks:
         ours = run_child(*data, "--child", "plan", str(rank), "ours")
         per_span_us = 1e6 * ours["plan_s"] / ours["spans"]
@@ -308,6 +336,9 @@ def main() -> int:
                 f"country #{rank}: peer (a slot hash per address) {peer['plan_s']:.1f} s, "
                 f"{peer['tasks']:,.0f} addresses due; ratio {peer['plan_s'] / ours['plan_s']:.1f}x"
             )
+
+
+def selection(args: argparse.Namespace, data: list[str]) -> None:
     print(f"== selection (synthetic hitlist of {args.hitlist_blocks:,} blocks, 10,000 ASes)")
     ours = run_child(*data, "--child", "selection", "ours")
     peer_data = [*data[:-1], str(args.peer_hitlist_blocks)]
@@ -323,7 +354,6 @@ def main() -> int:
         f"({peer_rate:,.0f} blocks/s), {peer['targets']:,.0f} targets"
     )
     print(f"ratio (blocks/s): {ours_rate / peer_rate:.1f}x")
-    return 0
 
 
 if __name__ == "__main__":

@@ -8,8 +8,10 @@ each probe gets a token from `vantage collector token create` and runs
 namespace. In a topology with host blocks only the test-list (inside-out)
 targets are imported: once the probes are enrolled, `vantage collector targets
 discover --country CC ...` censuses every country, `vantage coverage --json`
-is polled until every AS is analysable, and the campaign is then cancelled so
-that the targets it chose stay fixed while a scenario runs. Everything the lab learns comes from
+is polled until every AS is analysable, and the campaign keeps running while a
+scenario runs, as it would in production: the collector does not retire the
+targets of an AS it judges anything but UP, so a staged shutdown keeps its
+targets (collector/discovery/selection.py). Everything the lab learns comes from
 `vantage status|timeline|watch|probes --json`, run inside the collector's
 namespace against 127.0.0.1. No module of the collector or the probe is
 imported here: if the CLI works for the lab, it works for a user.
@@ -37,8 +39,8 @@ LOCAL_ENDPOINT = f"127.0.0.1:{COLLECTOR_PORT}"
 # only stop a broken start from hanging the lab forever.
 DEFAULT_START_TIMEOUT_S = 60.0
 DEFAULT_QUERY_TIMEOUT_S = 30.0
-# After the first census is complete and every AS analysable, discovery runs this many more
-# censuses before the campaign is cancelled: an address's score then reflects two censuses, so a
+# After the first census is complete and every AS analysable, the lab waits this many more
+# censuses before a scenario starts: an address's score then reflects two censuses, so a
 # flapping host that was off in one ranks below the steady ones and is not a target.
 SETTLE_CENSUSES = 1
 # Bound on the whole discovery phase, in census periods (the first census takes one or two).
@@ -138,9 +140,11 @@ class Product:
         *,
         progress: Callable[[str], None] = lambda message: None,
         settle_censuses: int = SETTLE_CENSUSES,
-        cancel_when_covered: bool = True,
+        cancel_when_covered: bool = False,
     ) -> str:
-        """Census `countries`, wait until every AS of them is analysable, then cancel; the campaign id."""
+        """Census `countries` and wait until every AS of them is analysable; the campaign id. The
+        campaign goes on (re-discovery during a shutdown retires nothing of the dark ASes) unless
+        `cancel_when_covered`."""
         arguments = [f"--country={country}" for country in countries]
         census = f"{self.topology.census_seconds}s"
         progress(f"discovering targets in {', '.join(countries)} (one census every {census})")
@@ -150,10 +154,10 @@ class Product:
         campaign_id = str(campaign["id"])
         self.wait_for_coverage(campaign_id, countries, settle_censuses=settle_censuses)
         if cancel_when_covered:
-            # Re-discovery during a staged shutdown would retire the dark ASes' targets (their
-            # latest census failed); the scenario measures detection, so the targets stay fixed.
             self.admin("targets", "discover", "--cancel", campaign_id, "--json")
-            progress(f"discovery campaign {campaign_id} done; its targets stay in use")
+            progress(f"discovery campaign {campaign_id} cancelled; its targets stay in use")
+        else:
+            progress(f"discovery campaign {campaign_id}: every AS analysable; re-discovery goes on")
         return campaign_id
 
     def campaign(self, campaign_id: str) -> dict[str, Any]:

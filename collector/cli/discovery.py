@@ -242,13 +242,6 @@ def _import_hitlist(args: argparse.Namespace) -> int:
 
     lines = read_hitlist_lines(args.file)
     entries, local_errors = parse_hitlist(lines)
-    if entries and ":" in entries[0].address:
-        for line, message in local_errors:
-            print(f"{args.file}:{line}: {message}", file=sys.stderr)
-        raise CliError(
-            f"{args.file}: {len(entries)} IPv6 address(es) parsed, but the collector stores IPv4 /24"
-            " histories only so far (docs/discovery.md); nothing was sent"
-        )
     errors: list[tuple[int, str]] = list(local_errors)
     imported = skipped = blocks = 0
     metadata = admin_metadata(args)

@@ -33,7 +33,7 @@ class Campaign:
 class CampaignProgress:
     campaign_id: str
     blocks_total: int
-    blocks_done: int  # blocks whose first census is complete
+    blocks_done: int  # blocks whose first census is complete (census.first_census_complete)
     responders: int  # addresses that answered in the last 16 censuses
     first_census_end_unix_s: float  # when every block of the campaign has had its first census
     eta_s: float  # seconds from `now` until then (0 when done)
@@ -55,9 +55,11 @@ def campaign_progress(
     """Progress figures for the CLI and metrics; the ETA follows from the schedule, not from rates.
 
     Every address of a campaign has its first-census slot within one census period of the
-    campaign's start (census.py), so the first census ends at started + census_period_s.
+    campaign's start (census.py), so the first census should end at started + census_period_s;
+    a host whose slot brought no result is asked again in the next epoch (census.py), so past
+    that the ETA is the end of the current epoch. `blocks_done` counts results, not time.
     """
-    end = first_census_end_unix_s(campaign.started_unix_s, census_period_s)
+    end = first_census_end_unix_s(campaign.started_unix_s, census_period_s, now_unix_s)
     done = min(blocks_done, blocks_total)
     eta = 0.0 if done >= blocks_total else max(0.0, end - now_unix_s)
     return CampaignProgress(campaign.campaign_id, blocks_total, done, responders, end, math.ceil(eta))

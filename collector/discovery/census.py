@@ -16,12 +16,18 @@ floor(s / L) = r; every slot falls in exactly one round, so every address is pro
 per epoch (a test simulates a day).
 
 Which hosts a census probes (`census_hosts`): a full census (every host the block's span
-covers) in the epoch the campaign starts, for the hosts whose slot came before the start in
-that epoch also in the next one (so the first census is complete one period after the start),
-in every refresh epoch (every refresh_period / census_period epochs after the start), and for a
-block with no history at all. In other epochs: the hosts that answered in the last 16 censuses
-plus a rotating sample of `rotating_sample` others (rotating through all 256 in 256 / sample
-epochs).
+covers) in the epoch the campaign starts, in every refresh epoch (every refresh_period /
+census_period epochs after the start), and for a block with no history at all. In other
+epochs: the hosts that answered in the last 16 censuses plus a rotating sample of
+`rotating_sample` others (rotating through all 256 in 256 / sample epochs), and, in the
+`FIRST_CENSUS_EPOCHS - 1` epochs after the start, every host that has no census result yet
+(history.censused). That last rule finishes the first census whatever took its slot away: a
+slot before the campaign's creation in the start epoch, the slots of the round it was created
+in (that round's work was handed out before it existed), a round a probe skipped, a result that
+never came back, a slot a bound left out. It stays polite: one slot per host per epoch, as
+always, and at most FIRST_CENSUS_EPOCHS - 1 more of them. A block's first census is complete
+(`first_census_complete`) when every host it asks has a result, or when those epochs are over
+(the hosts still without one are given up until the next refresh).
 
 Per block per round at most `block_allowance_per_round` probes: ceil(3600 / L) consecutive
 rounds span any hour of round starts, so that many rounds of allowance A = floor(budget /
@@ -36,12 +42,16 @@ from collections.abc import Iterable
 
 from vantage.collector.assignment.rendezvous import pair_weight
 from vantage.collector.discovery.config import DiscoveryConfig
-from vantage.collector.discovery.history import BlockHistory
+from vantage.collector.discovery.history import ALL_CENSUSED, BlockHistory
+from vantage.collector.discovery.policy import AddressPolicy
 from vantage.collector.discovery.space import BlockSpan
 
 _LAYOUT_SALT = 0x5EED_D15C_0BE7_0001  # any constant: it names the layout, and must never change
 _SAMPLE_SALT = 0x5EED_D15C_0BE7_0002
 _FRACTION_BITS = 1 << 24
+# The first census of a block runs over at most this many census epochs: the start epoch, then
+# two more in which only the hosts still without a result are asked (module docstring).
+FIRST_CENSUS_EPOCHS = 3
 
 
 def epoch_of(t_unix_s: float, census_period_s: float) -> int:
@@ -134,9 +144,14 @@ class RoundWindow:
         return found
 
 
-def first_census_end_unix_s(started_unix_s: float, census_period_s: float) -> float:
-    """When every address of a campaign started at `started_unix_s` has had its first-census slot."""
-    return started_unix_s + census_period_s
+def first_census_end_unix_s(started_unix_s: float, census_period_s: float, now_unix_s: float) -> float:
+    """When the first census of a campaign started at `started_unix_s` should be complete, as seen
+    at `now_unix_s`: one period after the start, when every address has had its first slot; past
+    that, the end of the current epoch, in which the hosts still without a result are asked again."""
+    end = started_unix_s + census_period_s
+    if now_unix_s < end:
+        return end
+    return (epoch_of(now_unix_s, census_period_s) + 1) * census_period_s
 
 
 def is_refresh_epoch(epoch: int, start_epoch: int, config: DiscoveryConfig) -> bool:
@@ -183,12 +198,40 @@ def census_rule(
     hosts = range(span.first_host, span.last_host + 1)
     chosen = {host for host in history.responders() if span.first_host <= host <= span.last_host}
     chosen.update(h for h in hosts if in_rotating_sample(span.block, h, epoch, config.rotating_sample))
-    if epoch == start_epoch + 1:  # the rest of the first census: slots before the campaign started
-        missed_before = campaign_started_unix_s - start_epoch * period
-        chosen.update(
-            h for h in hosts if slot_unix_s(span.block, h, 0, period, round_seconds) < missed_before
-        )
+    if epoch < start_epoch + FIRST_CENSUS_EPOCHS and history.censused != ALL_CENSUSED:
+        censused = history.censused  # the rest of the first census: hosts without a result yet
+        chosen.update(h for h in hosts if not censused >> h & 1)
     return frozenset(chosen)
+
+
+def first_census_complete(
+    span: BlockSpan,
+    history: BlockHistory | None,
+    campaign_started_unix_s: float,
+    now_unix_s: float,
+    config: DiscoveryConfig,
+    policy: AddressPolicy,
+) -> bool:
+    """Has every host of the span the first census asks (those the policy permits) had a census
+    result, or are the first census's epochs over (module docstring)?"""
+    period = config.census_period_s
+    if epoch_of(now_unix_s, period) >= epoch_of(campaign_started_unix_s, period) + FIRST_CENSUS_EPOCHS:
+        return True
+    if history is None:
+        return False
+    censused = history.censused
+    if censused == ALL_CENSUSED:
+        return True
+    wanted = ((1 << (span.last_host + 1)) - 1) ^ ((1 << span.first_host) - 1)
+    if censused & wanted == wanted:
+        return True
+    base = span.block << 8
+    if policy.permits_all(4, base | span.first_host, base | span.last_host):
+        return False
+    return all(
+        censused >> host & 1 or not policy.permits_int(4, base | host)
+        for host in range(span.first_host, span.last_host + 1)
+    )
 
 
 def block_allowance_per_round(config: DiscoveryConfig, round_seconds: float) -> int:

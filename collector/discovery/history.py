@@ -10,6 +10,14 @@ bitmaps that are not 0): a hitlist of a million blocks holds a few responders pe
 bitmaps each would cost 2 KB a block. Storage keeps the contract's blob, 256 little-endian uint16
 (512 bytes), via `to_blob` / `from_blob`.
 
+Which hosts have had a census result at all (`censused`, a 256-bit mask, bit h = host h): a
+block's first census is complete when every host it asks has a result, answered or not
+(census.py re-asks the others; campaigns.py counts blocks done from it). A new block starts
+with none (`empty`); every probed host of `apply_results` sets its bit. While some bit is
+missing the blob carries the mask as 32 more bytes (little-endian) after the bitmaps; a
+512-byte blob, as every history had before the mask existed and as a hitlist import makes,
+stands for a block whose every host has been censused.
+
 Shifting: results for epoch e on a history at epoch h < e shift every bitmap left by e - h first
 (the censuses between were not answered, as far as we know: ISI's history records a 0 for a
 census with no reply), then set bit 0 for each answering address. Results for the history's own
@@ -34,6 +42,8 @@ from dataclasses import dataclass
 HISTORY_CENSUSES = 16
 _BITMAP_MASK = (1 << HISTORY_CENSUSES) - 1
 BLOB_BYTES = 2 * 256
+CENSUSED_BYTES = 256 // 8  # the mask's tail while the first census is incomplete
+ALL_CENSUSED = (1 << 256) - 1
 _REVERSED_BYTE = [int(f"{value:08b}"[::-1], 2) for value in range(256)]
 
 
@@ -42,10 +52,15 @@ class BlockHistory:
     block: int  # network_int >> 8
     epoch: int  # the census epoch bit 0 stands for
     responses: tuple[int, ...] = ()  # sorted (host << 16) | bitmap, bitmap != 0
+    censused: int = ALL_CENSUSED  # bit h: host h has had a census result (module docstring)
 
     @classmethod
     def empty(cls, block: int, epoch: int) -> BlockHistory:
-        return cls(block, epoch, ())
+        """A block no census has reached yet: no responder, no host censused."""
+        return cls(block, epoch, (), 0)
+
+    def was_censused(self, host: int) -> bool:
+        return bool(self.censused >> host & 1)
 
     def bitmap(self, host: int) -> int:
         """The 16-bit history of host offset `host` (0 = never answered in the last 16 censuses)."""
@@ -63,24 +78,32 @@ class BlockHistory:
         return tuple(packed >> 16 for packed in self.responses)
 
     def to_blob(self) -> bytes:
-        """256 little-endian uint16 bitmaps (512 bytes), host 0 first: the storage form."""
+        """256 little-endian uint16 bitmaps (512 bytes), host 0 first: the storage form; then the
+        censused mask (32 bytes) while some host has no census result yet."""
         values = array("H", bytes(BLOB_BYTES))
         for packed in self.responses:
             values[packed >> 16] = packed & _BITMAP_MASK
         if sys.byteorder == "big":  # pragma: no cover - x86 and ARM are little-endian
             values.byteswap()
-        return values.tobytes()
+        if self.censused == ALL_CENSUSED:
+            return values.tobytes()
+        return values.tobytes() + self.censused.to_bytes(CENSUSED_BYTES, "little")
 
     @classmethod
     def from_blob(cls, block: int, epoch: int, blob: bytes) -> BlockHistory:
-        """Inverse of to_blob; ValueError when the blob is not 512 bytes."""
-        if len(blob) != BLOB_BYTES:
-            raise ValueError(f"block history blob of {block}: {len(blob)} bytes, expected {BLOB_BYTES}")
+        """Inverse of to_blob; ValueError when the blob is neither 512 nor 544 bytes."""
+        if len(blob) not in (BLOB_BYTES, BLOB_BYTES + CENSUSED_BYTES):
+            raise ValueError(
+                f"block history blob of {block}: {len(blob)} bytes, expected {BLOB_BYTES} "
+                f"or {BLOB_BYTES + CENSUSED_BYTES}"
+            )
         values = array("H")
-        values.frombytes(blob)
+        values.frombytes(blob[:BLOB_BYTES])
         if sys.byteorder == "big":  # pragma: no cover
             values.byteswap()
-        return cls(block, epoch, tuple(host << 16 | bits for host, bits in enumerate(values) if bits))
+        censused = int.from_bytes(blob[BLOB_BYTES:], "little") if len(blob) > BLOB_BYTES else ALL_CENSUSED
+        responses = tuple(host << 16 | bits for host, bits in enumerate(values) if bits)
+        return cls(block, epoch, responses, censused)
 
 
 def shifted(history: BlockHistory, epoch: int) -> BlockHistory:
@@ -93,13 +116,13 @@ def shifted(history: BlockHistory, epoch: int) -> BlockHistory:
     if steps == 0:
         return history
     if steps >= HISTORY_CENSUSES:
-        return BlockHistory(history.block, epoch, ())
+        return BlockHistory(history.block, epoch, (), history.censused)
     kept = []
     for packed in history.responses:
         bits = ((packed & _BITMAP_MASK) << steps) & _BITMAP_MASK
         if bits:
             kept.append((packed >> 16) << 16 | bits)
-    return BlockHistory(history.block, epoch, tuple(kept))
+    return BlockHistory(history.block, epoch, tuple(kept), history.censused)
 
 
 def apply_results(
@@ -109,13 +132,19 @@ def apply_results(
 
     answered / probed: addresses (integers) of this block; every answered address must have been
     probed (ValueError otherwise, and for addresses outside the block). Probed addresses that did
-    not answer keep a 0 for this census. See the module docstring for epochs other than the latest.
+    not answer keep a 0 for this census; every probed host counts as censused. See the module
+    docstring for epochs other than the latest.
     """
     probed_hosts = _hosts(history.block, probed)
     answered_hosts = _hosts(history.block, answered)
     if not answered_hosts <= probed_hosts:
         stray = min(answered_hosts - probed_hosts)
         raise ValueError(f"block {history.block}: host {stray} answered but was not probed")
+    censused = history.censused
+    for host in probed_hosts:
+        censused |= 1 << host
+    if censused != history.censused:
+        history = BlockHistory(history.block, history.epoch, history.responses, censused)
     if epoch >= history.epoch:
         current = shifted(history, epoch)
         bit = 1
@@ -129,7 +158,8 @@ def apply_results(
     bitmaps = current.bitmaps()
     for host in answered_hosts:
         bitmaps[host] = bitmaps.get(host, 0) | bit
-    return BlockHistory(current.block, current.epoch, tuple(h << 16 | b for h, b in sorted(bitmaps.items())))
+    responses = tuple(h << 16 | b for h, b in sorted(bitmaps.items()))
+    return BlockHistory(current.block, current.epoch, responses, current.censused)
 
 
 def score(bitmap: int) -> int:

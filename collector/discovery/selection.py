@@ -14,7 +14,18 @@ histories, and returns the addresses to measure:
    then to a stable hash.
 
 Retiring: `target_changes` compares with the AS's current discovered targets: those no longer
-selected (dead, or outscored) are retired, new ones added.
+selected (dead, or outscored) are retired, new ones added. Not while the AS itself is judged
+anything but UP (`retire=False`): a block that goes dark at the same time as its AS is DOWN,
+DEGRADED, FILTERED or UNKNOWN is what the monitoring is there to see, not a dead target, and
+retiring the targets of a shutdown would end its detection (their replacements could only be
+addresses that still answer). New targets are still added then, so an AS whose targets really
+died recovers as soon as some of its new ones answer and the verdict says UP again.
+
+IPv6 (`select_ipv6_targets`): an IPv6 hitlist lists addresses that answered when it was made,
+with no history and no census of ours behind them (IPv6 space cannot be censused: a /64 alone
+has 2^64 addresses), so per AS the /48s with the most listed addresses come first (up to M),
+in each K of its addresses by a stable hash, and nothing is retired by a census: they stay
+targets until the operator removes them or a later import replaces them.
 """
 
 from __future__ import annotations
@@ -42,6 +53,23 @@ class SelectedTarget:
     asn: int
     country: str
     score: int  # 0..99
+
+
+@dataclass(frozen=True, slots=True)
+class Ipv6Candidate:
+    """A listed IPv6 address and where the datasets place it."""
+
+    address: int
+    asn: int
+    country: str
+
+
+@dataclass(frozen=True, slots=True)
+class SelectedIpv6Target:
+    address: int
+    block: int  # the /48: address >> 80
+    asn: int
+    country: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,13 +135,50 @@ def select_targets(
     )
 
 
-def target_changes(current: Collection[str], selected: Sequence[SelectedTarget]) -> TargetChanges:
-    """What to add and retire so that the AS's discovered targets become `selected`."""
+def select_ipv6_targets(
+    candidates: Sequence[Ipv6Candidate],
+    config: SelectionConfig,
+    *,
+    hand_imported: Collection[int] = frozenset(),
+) -> tuple[SelectedIpv6Target, ...]:
+    """Per AS, up to M /48s with the most listed addresses, K addresses each (module docstring);
+    addresses of no AS and those a hand-imported target measures are left out."""
+    by_block: dict[tuple[int, int], list[Ipv6Candidate]] = {}
+    for candidate in candidates:
+        if candidate.asn and candidate.address not in hand_imported:
+            by_block.setdefault((candidate.asn, candidate.address >> 80), []).append(candidate)
+    per_as: dict[int, list[tuple[int, int, int]]] = {}
+    for (asn, block), listed in by_block.items():
+        per_as.setdefault(asn, []).append(
+            (-len({c.address for c in listed}), pair_weight(_TIE_SALT, block), block)
+        )
+    chosen: list[SelectedIpv6Target] = []
+    for asn in sorted(per_as):
+        for _, _, block in sorted(per_as[asn])[: config.max_blocks_per_as]:
+            in_block = {c.address: c for c in by_block[(asn, block)]}
+            ranked = sorted(in_block, key=lambda address: (_ipv6_tie(address), address))
+            chosen.extend(
+                SelectedIpv6Target(address, block, asn, in_block[address].country)
+                for address in ranked[: config.targets_per_block]
+            )
+    return tuple(chosen)
+
+
+def _ipv6_tie(address: int) -> int:
+    return pair_weight(_TIE_SALT ^ (address >> 64), address & ((1 << 64) - 1))
+
+
+def target_changes(
+    current: Collection[str], selected: Sequence[SelectedTarget], *, retire: bool = True
+) -> TargetChanges:
+    """What to add and retire so that the AS's discovered targets become `selected`; with
+    `retire=False` (the AS is not UP: module docstring) nothing current is retired."""
     wanted = {target.address for target in selected}
+    kept = current if not retire else [address for address in current if address in wanted]
     return TargetChanges(
         add=tuple(target for target in selected if target.address not in current),
-        retire=tuple(sorted(address for address in current if address not in wanted)),
-        keep=tuple(sorted(address for address in current if address in wanted)),
+        retire=tuple(sorted(address for address in current if address not in wanted)) if retire else (),
+        keep=tuple(sorted(kept)),
     )
 
 

@@ -223,7 +223,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
             await abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         await storage_call(app, context, app.storage.add_campaign, record)
         log.info("discovery campaign %s started: %s %s", record.campaign_id, record.countries, record.asns)
-        progress = await app.blocking(app.discovery.progress, record, app.clock())
+        progress = await app.blocking(app.discovery.progress, record, app.clock(), app.guard.policy)
         return campaign_to_proto(record, progress)
 
     async def ListDiscovery(
@@ -240,7 +240,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         campaigns = []
         for record in records:
             if record.active or request.include_cancelled:
-                progress = await app.blocking(app.discovery.progress, record, now)
+                progress = await app.blocking(app.discovery.progress, record, now, app.guard.policy)
                 campaigns.append(campaign_to_proto(record, progress))
         return admin_service_pb2.ListDiscoveryResponse(campaigns=campaigns)
 
@@ -257,7 +257,7 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         if record is None:
             await abort(context, grpc.StatusCode.NOT_FOUND, f"no discovery campaign {request.id!r}")
         log.info("discovery campaign %s cancelled", record.campaign_id)
-        progress = await app.blocking(app.discovery.progress, record, app.clock())
+        progress = await app.blocking(app.discovery.progress, record, app.clock(), app.guard.policy)
         return campaign_to_proto(record, progress)
 
     async def ImportHitlist(
@@ -275,6 +275,11 @@ class AdminService(admin_service_pb2_grpc.AdminServiceServicer):
         if result.blocks:
             asns = {block.asn for block in result.blocks}
             await app.blocking(functools.partial(app.discovery.refresh_targets, now, extra_asns=asns))
+        if result.ipv6_targets:
+            await storage_call(app, context, app.storage.sync_discovered_targets, result.ipv6_targets, ())
         return admin_service_pb2.ImportHitlistResponse(
-            imported=result.imported, skipped=result.skipped, blocks=len(result.blocks), errors=result.errors
+            imported=result.imported,
+            skipped=result.skipped,
+            blocks=len(result.blocks) + result.ipv6_blocks,
+            errors=result.errors,
         )

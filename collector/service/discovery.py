@@ -18,10 +18,8 @@ Theory of operation:
 
 from __future__ import annotations
 
-import bisect
 import ipaddress
 import logging
-import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,13 +29,20 @@ from vantage.collector.assignment.model import ProbeSlot
 from vantage.collector.assignment.rendezvous import pair_weight, stable_hash64
 from vantage.collector.assignment.task_specs import TaskSpec
 from vantage.collector.discovery.campaigns import Campaign, CampaignProgress, campaign_progress
-from vantage.collector.discovery.census import block_layout, epoch_of, slot_spacing_s
+from vantage.collector.discovery.census import epoch_of, first_census_complete
 from vantage.collector.discovery.config import CoverageThresholds, DiscoveryConfig, SelectionConfig
 from vantage.collector.discovery.coverage import AsCoverage, as_coverage, summarise_space
 from vantage.collector.discovery.history import BlockHistory, apply_results
 from vantage.collector.discovery.plan import CampaignBlock, DiscoveryTask, plan_discovery_round
 from vantage.collector.discovery.policy import AddressPolicy
-from vantage.collector.discovery.selection import SelectedTarget, select_targets, target_changes
+from vantage.collector.discovery.selection import (
+    Ipv6Candidate,
+    SelectedIpv6Target,
+    SelectedTarget,
+    select_ipv6_targets,
+    select_targets,
+    target_changes,
+)
 from vantage.collector.discovery.space import BlockSpan, block_cidr, parse_block_cidr, split_into_blocks
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
@@ -99,20 +104,6 @@ def task_spec(task: DiscoveryTask, probe_id: str, round_number: int, timeout_ms:
     )
 
 
-def first_census_done_at(block: int, started_unix_s: float, period_s: float, round_s: float) -> float:
-    """When every host of `block` has had its first-census slot (collector/discovery/census.py):
-    the hosts after the start in the start's epoch, then those before it one epoch later."""
-    _, _, fraction = block_layout(block)
-    spacing = slot_spacing_s(period_s, round_s)
-    start_epoch = epoch_of(started_unix_s, period_s)
-    base = start_epoch * period_s
-    done = base + (255 + fraction) * spacing
-    before = math.floor((started_unix_s - base) / spacing - fraction)  # positions slotted before start
-    if before >= 0:
-        done = max(done, base + period_s + (min(before, 255) + fraction) * spacing)
-    return done
-
-
 def history_of(row: BlockHistoryRecord) -> BlockHistory:
     """A stored IPv4 block's history in the core's form."""
     return BlockHistory.from_blob(parse_block_cidr(row.block), row.epoch, row.history)
@@ -134,11 +125,28 @@ def discovered_target(selected: SelectedTarget, now_unix_s: float) -> TargetReco
     )
 
 
+def discovered_ipv6_target(selected: SelectedIpv6Target, now_unix_s: float) -> TargetRecord:
+    """An IPv6 hitlist address as an ordinary target (source "discovery"), measured by ICMP."""
+    address = str(ipaddress.IPv6Address(selected.address))
+    block = ipaddress.IPv6Network((selected.block << 80, 48))
+    return TargetRecord(
+        target_id=target_id(address),
+        target=address,
+        kind="address",
+        protocols=(int(Protocol.ICMP),),
+        country=selected.country,
+        asn=selected.asn,
+        tags=(f"block:{block}",),
+        source=DISCOVERY_SOURCE,
+        address=address,
+        added_at_unix_s=now_unix_s,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class CampaignSpace:
     campaign: CampaignRecord
     spans: tuple[BlockSpan, ...]
-    done_at: tuple[float, ...]  # first_census_done_at of each block, ascending
 
 
 def round_results(measurements: Iterable[RoundMeasurement]) -> dict[int, tuple[set[int], set[int]]]:
@@ -179,16 +187,7 @@ class DiscoveryRuntime:
         if cached is not None and cached.campaign == record:
             return cached
         ranges = self.locator.ipv4_ranges(asns=record.asns, countries=record.countries)
-        spans = tuple(split_into_blocks(ranges))
-        done_at = tuple(
-            sorted(
-                first_census_done_at(
-                    span.block, record.created_at_unix_s, record.census_period_s, self.round_seconds
-                )
-                for span in spans
-            )
-        )
-        made = CampaignSpace(record, spans, done_at)
+        made = CampaignSpace(record, tuple(split_into_blocks(ranges)))
         with self._lock:
             self._spaces = {k: v for k, v in self._spaces.items() if k[0] == key[0]}
             self._spaces[key] = made
@@ -311,8 +310,8 @@ class DiscoveryRuntime:
         hand_imported = {t.address for t in targets if t.source != DISCOVERY_SOURCE and t.address}
         hand_imported |= self.storage.declined_targets()
         current: dict[int, set[str]] = {}
-        for t in targets:
-            if t.source == DISCOVERY_SOURCE:
+        for t in targets:  # IPv6 ones come from hitlists only, and no census retires them
+            if t.source == DISCOVERY_SOURCE and ":" not in t.address:
                 current.setdefault(t.asn, set()).add(t.address)
         ranges = self.locator.ipv4_ranges(asns=asns)
         histories = {
@@ -322,6 +321,7 @@ class DiscoveryRuntime:
             for row in self.storage.list_blocks(asns=asns)
             if ":" not in row.block
         }
+        held = self._not_up(asns)
         chosen: list[TargetRecord] = []
         retire: list[str] = []
         for asn in asns:
@@ -335,8 +335,35 @@ class DiscoveryRuntime:
                 current=mine,
             )
             chosen.extend(discovered_target(t, now_unix_s) for t in selected)
-            retire.extend(target_id(address) for address in target_changes(mine, selected).retire)
+            changes = target_changes(mine, selected, retire=asn not in held)
+            retire.extend(target_id(address) for address in changes.retire)
         return self.storage.sync_discovered_targets(chosen, retire)
+
+    def _not_up(self, asns: Sequence[int]) -> set[int]:
+        """The ASes among `asns` whose latest verdict is not UP: their targets are not retired
+        (collector/discovery/selection.py). No verdict yet: nothing to hold."""
+        from vantage.collector.verdict.model import Status
+
+        statuses = (int(Status.DEGRADED), int(Status.DOWN), int(Status.FILTERED), int(Status.UNKNOWN))
+        wanted, after = set(asns), 0
+        held: set[int] = set()
+        while True:
+            page = self.storage.latest_as_verdicts(statuses=statuses, after_asn=after, limit=1000)
+            held.update(v.asn for v in page if v.asn in wanted)
+            if len(page) < 1000:
+                return held
+            after = page[-1].asn
+
+    def ipv6_targets(
+        self, candidates: Sequence[Ipv6Candidate], now_unix_s: float
+    ) -> tuple[TargetRecord, ...]:
+        """The targets an IPv6 hitlist's addresses give (core select_ipv6_targets): a hand-imported
+        target for the same address wins, and a removed one stays removed."""
+        taken = {t.address for t in self.storage.list_targets() if t.source != DISCOVERY_SOURCE and t.address}
+        taken |= self.storage.declined_targets()
+        hand_imported = {int(ipaddress.IPv6Address(a)) for a in taken if ":" in a}
+        selected = select_ipv6_targets(candidates, SelectionConfig(), hand_imported=hand_imported)
+        return tuple(discovered_ipv6_target(t, now_unix_s) for t in selected)
 
     # ------------------------------------------------------------ coverage
     def coverage_rows(
@@ -389,20 +416,22 @@ class DiscoveryRuntime:
         self,
         record: CampaignRecord,
         now_unix_s: float,
+        policy: AddressPolicy,
         histories: Mapping[str, BlockHistoryRecord] | None = None,
     ) -> CampaignProgress:
+        """Blocks done from results: a block whose every host the policy permits has had a
+        census result (collector/discovery/census.py first_census_complete), not from the clock."""
         space = self.space(record)
         keys = [block_cidr(span.block) for span in space.spans]
         stored = self.storage.load_blocks(keys) if histories is None else histories
-        responders = 0
-        for key in keys:
+        config = self.bounds.config(record.census_period_s, record.refresh_s)
+        responders = done = 0
+        for key, span in zip(keys, space.spans, strict=True):
             row = stored.get(key)
-            if row is not None:
-                history = BlockHistory.from_blob(parse_block_cidr(key), row.epoch, row.history)
-                responders += len(history.responders())
-        # Blocks whose first-census slots have all passed (and been through a computed round).
-        computed_until = (math.floor(now_unix_s / self.round_seconds) - 1) * self.round_seconds
-        done = bisect.bisect_right(space.done_at, computed_until)
+            history = history_of(row) if row is not None else None
+            if history is not None:
+                responders += sum(span.first_host <= h <= span.last_host for h in history.responders())
+            done += first_census_complete(span, history, record.created_at_unix_s, now_unix_s, config, policy)
         return campaign_progress(
             to_campaign(record),
             blocks_total=len(space.spans),

@@ -17,11 +17,12 @@ from vantage.collector.discovery.census import check_round_fits, epoch_of
 from vantage.collector.discovery.config import DEFAULT_CENSUS_PERIOD_S, DEFAULT_REFRESH_PERIOD_S
 from vantage.collector.discovery.history import BlockHistory
 from vantage.collector.discovery.hitlist import HitlistEntry, hitlist_histories
+from vantage.collector.discovery.selection import Ipv6Candidate
 from vantage.collector.discovery.space import ScopeError, block_cidr, check_scope, parse_block_cidr
 from vantage.collector.service.auth import new_id
 from vantage.collector.service.discovery import DiscoveryBounds
 from vantage.collector.storage.base import Storage
-from vantage.collector.storage.records import BlockHistoryRecord, CampaignRecord
+from vantage.collector.storage.records import BlockHistoryRecord, CampaignRecord, TargetRecord
 from vantage.collector.wire.record_messages import timestamp
 from vantage.v1 import admin_service_pb2, query_service_pb2
 
@@ -117,6 +118,8 @@ class HitlistImport:
     imported: int
     skipped: int
     errors: tuple[admin_service_pb2.RowError, ...]
+    ipv6_targets: tuple[TargetRecord, ...] = ()  # selected from the IPv6 entries
+    ipv6_blocks: int = 0  # /48s the IPv6 entries fall in
 
 
 def hitlist_blocks(
@@ -126,10 +129,12 @@ def hitlist_blocks(
     discovery: Any,
     now_unix_s: float,
 ) -> HitlistImport:
-    """The block histories an import chunk produces (merged with the stored ones); bad entries
-    become errors naming their line, the good ones are kept."""
+    """The block histories an import chunk produces (merged with the stored ones), and the
+    targets its IPv6 entries give (census stays IPv4: docs/discovery.md); bad entries become
+    errors naming their line, the good ones are kept."""
     errors: list[admin_service_pb2.RowError] = []
     entries: list[HitlistEntry] = []
+    ipv6: list[Ipv6Candidate] = []
     for item in request.entries:
         try:
             address = ipaddress.ip_address(item.address.strip())
@@ -137,7 +142,11 @@ def hitlist_blocks(
             errors.append(_error(item, "not an IP address"))
             continue
         if address.version == 6:
-            errors.append(_error(item, "IPv6 hitlist entries are not stored by this collector yet"))
+            asn, country = locator.locate(str(address))
+            if not asn:
+                errors.append(_error(item, "no AS holds this address in the loaded datasets (--asn-db)"))
+                continue
+            ipv6.append(Ipv6Candidate(int(address), asn, country))
             continue
         if not 0 < item.history <= 0xFFFF:
             errors.append(_error(item, f"history {item.history:#x} is not a non-empty 16-bit bitmap"))
@@ -171,7 +180,12 @@ def hitlist_blocks(
             )
         )
     return HitlistImport(
-        blocks=tuple(records), imported=len(kept), skipped=len(entries) - len(kept), errors=tuple(errors)
+        blocks=tuple(records),
+        imported=len(kept) + len(ipv6),
+        skipped=len(entries) - len(kept),
+        errors=tuple(errors),
+        ipv6_targets=discovery.ipv6_targets(ipv6, now_unix_s) if ipv6 else (),
+        ipv6_blocks=len({c.address >> 80 for c in ipv6}),
     )
 
 

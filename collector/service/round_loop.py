@@ -235,7 +235,7 @@ def publish_discovery_metrics(app: CollectorApp) -> None:
     now = app.clock()
     campaigns = []
     for record in discovery.active_campaigns():
-        progress = discovery.progress(record, now)
+        progress = discovery.progress(record, now, app.guard.policy)
         campaigns.append(
             CampaignFigures(
                 record.campaign_id, progress.blocks_total, progress.blocks_done, progress.responders

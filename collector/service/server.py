@@ -236,6 +236,13 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    # The signals are handled before the collector says it listens: whoever starts it may send
+    # SIGHUP as soon as it reads that line (the default action of SIGHUP would end the process).
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reload_guard, app)
     listening = format_host_port(host, bound)
     print(f"collector listening on {listening}", file=sys.stderr, flush=True)
     if on_ready is not None:
@@ -246,11 +253,6 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
         log.info("route feeds: %s", ", ".join(source.name for source in bgp_feeds.sources))
     rounds = RoundLoop(app)
     round_task = asyncio.create_task(rounds.run())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, reload_guard, app)
     try:
         await stop.wait()
     finally:

@@ -132,17 +132,17 @@ def test_discovery_finds_at_least_95_percent_of_what_answered(run: Run) -> None:
     }
     print(f"answered (kernel): {len(answered)}, found (collector): {len(found & answered)}")
     assert answered and len(found & answered) >= 0.95 * len(answered)
-    # Each live block's steady hosts were all there to be found (bar the excluded ones, and those
-    # the first census never asked: see test_the_first_census_probes_every_address_not_excluded).
+    # Each live block's steady hosts were all there to be found and asked (bar the excluded ones).
     for block in run.lab.responder_plan.of(KAZAKHTELECOM.asn):
-        asked = {a for a in block.steady if counts.requests.get(a, 0)}
-        assert asked - run.excluded <= answered
+        assert set(block.steady) - run.excluded <= answered
 
 
 @pytest.mark.xfail(
-    reason="open bug (issue 14): since the merges of fidelity and traceroute into main, the collector "
-    "records one responder per run that the kernel's reply counters never saw answer; not yet found "
-    "whether the probe's sweep attributes a reply to the wrong address or the counters miss one",
+    reason="open (issue 14): CI saw one responder per run that the kernel's reply counters never saw "
+    "answer; not reproduced in 8 runs since (all XPASS). Ruled out: a reply matched to the wrong "
+    "target (identifier, a random 32-bit nonce per sweep and the 32-bit packet index in the payload; "
+    "a new socket per round), nft dynamic-set counters missing a new element's first packet (checked "
+    "in a namespace), a history from elsewhere (only DISCOVERY results are folded in)",
     strict=False,
 )
 def test_nothing_is_found_that_the_kernel_did_not_see_answer(run: Run) -> None:
@@ -163,18 +163,11 @@ def _unprobed(run: Run, block: str) -> list[str]:
 def test_excluded_addresses_are_never_probed_and_the_rest_of_the_blocks_is(run: Run) -> None:
     counts = run.counts[KAZAKHTELECOM.asn]
     assert all(counts.requests.get(address, 0) == 0 for address in run.excluded)
-    # Every other address got its census echo, but for at most one round's slots per block
-    # (see the expected failure below).
+    # Every other address got its census echo (all of them: the test below).
     for block in KAZAKHTELECOM.space.blocks:
         assert len(_unprobed(run, block)) <= datasets.census_slots_per_round(TOPOLOGY), block
 
 
-@pytest.mark.xfail(
-    reason="collector: the slots of the round in which a campaign is created, after its creation, "
-    "fall in the start epoch but that round's work was already handed out, and the first census "
-    "does not repeat them (collector/discovery/census.py census_hosts); found 6-7 per block here",
-    strict=False,
-)
 def test_the_first_census_probes_every_address_not_excluded(run: Run) -> None:
     assert {block: _unprobed(run, block) for block in KAZAKHTELECOM.space.blocks} == {
         block: [] for block in KAZAKHTELECOM.space.blocks

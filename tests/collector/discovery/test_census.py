@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pytest
@@ -15,11 +15,13 @@ from vantage.collector.asn.ipnum import parse_ipv4
 from vantage.collector.assignment.model import ProbeSlot
 from vantage.collector.discovery.campaigns import Campaign, campaign_progress
 from vantage.collector.discovery.census import (
+    FIRST_CENSUS_EPOCHS,
     block_allowance_per_round,
     campaign_tasks_per_round,
     census_hosts,
     check_round_fits,
     epoch_of,
+    first_census_complete,
     in_rotating_sample,
     slot_unix_s,
     slots_in_round,
@@ -66,6 +68,7 @@ class Simulation:
     responsive: frozenset[int] = frozenset()
     histories: dict[int, BlockHistory] = field(default_factory=dict)
     rounds: dict[int, dict[str, list[DiscoveryTask]]] = field(default_factory=dict)
+    lost: Callable[[int, DiscoveryTask], bool] = lambda round_number, task: False  # no result came
 
     def run(self, first_round: int, last_round: int) -> None:
         for round_number in range(first_round, last_round + 1):
@@ -80,13 +83,14 @@ class Simulation:
                 self.histories,
             )
             self.rounds[round_number] = plan
-            self.feed(plan)
+            self.feed(plan, round_number)
 
-    def feed(self, plan: dict[str, list[DiscoveryTask]]) -> None:
+    def feed(self, plan: dict[str, list[DiscoveryTask]], round_number: int = 0) -> None:
         by_block: dict[tuple[int, int], set[int]] = defaultdict(set)
         for tasks in plan.values():
             for task in tasks:
-                by_block[(task.block, task.epoch)].add(ip(task.address))
+                if not self.lost(round_number, task):
+                    by_block[(task.block, task.epoch)].add(ip(task.address))
         for (block, epoch), probed in sorted(by_block.items()):
             history = self.histories.get(block) or BlockHistory.empty(block, epoch)
             self.histories[block] = apply_results(history, epoch, probed & self.responsive, probed)
@@ -397,3 +401,126 @@ def test_config_refuses_nonsense(kwargs: dict[str, float]) -> None:
 def test_campaign_needs_a_scope() -> None:
     with pytest.raises(ValueError, match="no AS and no country"):
         Campaign("c1")
+
+
+FIRST_CENSUS = DiscoveryConfig(
+    census_period_s=3600.0, refresh_period_s=8 * 3600.0, block_budget_per_hour=10_000, rotating_sample=0
+)
+
+
+def _first_census_done(sim: Simulation, now_unix_s: float, policy: AddressPolicy | None = None) -> list[bool]:
+    campaign = sim.campaigns[0]
+    return [
+        first_census_complete(
+            b.span, sim.histories.get(b.span.block), campaign.started_unix_s, now_unix_s, sim.config,
+            policy or sim.policy,
+        )
+        for b in sim.blocks
+    ]  # fmt: skip
+
+
+def test_the_first_census_asks_again_the_slots_of_the_round_the_campaign_was_created_in() -> None:
+    # Created 10 s into round 60 (of 60 s): that round's work was handed out before the campaign
+    # existed, so planning starts with round 61 and the slots of 3610..3660 s are never planned
+    # in the start epoch. The next census asks them (only the addresses still without a result).
+    started = 3600.0 + 10.0
+    sim = Simulation([Campaign("c1", countries=("KZ", "RU"), started_unix_s=started)], campaign_blocks("c1"),
+                     FIRST_CENSUS, 60.0)  # fmt: skip
+    sim.run(61, 3 * 60 - 1)
+    probed = Counter(ip(task.address) for _, _, task in sim.tasks())
+    assert set(probed) == all_addresses()
+    assert max(probed.values()) == 1  # nothing already censused is asked twice (no rotating sample)
+    # Asked again: those slotted before the start and those of the creation round.
+    lost = {a for a in all_addresses() if slot_unix_s(a >> 8, a & 255, 1, 3600.0, 60.0) < 3660.0}
+    in_creation_round = {a for a in lost if slot_unix_s(a >> 8, a & 255, 1, 3600.0, 60.0) >= started}
+    assert in_creation_round and {ip(t.address) for _, _, t in sim.tasks() if t.epoch == 2} == lost
+    assert all(_first_census_done(sim, 3 * 3600.0))
+
+
+def test_slots_without_results_are_asked_again_and_blocks_done_follow_results() -> None:
+    # Round 70's results never come back (the probe skipped it): its blocks are not done at the
+    # end of the first period, their hosts are asked again in the next census, then they are.
+    started = 3600.0
+    sim = Simulation([Campaign("c1", countries=("KZ", "RU"), started_unix_s=started)], campaign_blocks("c1"),
+                     FIRST_CENSUS, 60.0, lost=lambda r, task: r == 70)  # fmt: skip
+    sim.run(60, 2 * 60 - 1)
+    skipped = {ip(t.address) for tasks in sim.rounds[70].values() for t in tasks}
+    assert skipped
+    done = _first_census_done(sim, 2 * 3600.0)
+    assert not all(done)
+    assert {b.span.block for b, ok in zip(sim.blocks, done, strict=True) if not ok} == {
+        a >> 8 for a in skipped
+    }
+    sim.run(2 * 60, 3 * 60 - 1)
+    assert {ip(t.address) for _, _, t in sim.tasks() if t.epoch == 2} == skipped
+    assert all(_first_census_done(sim, 3 * 3600.0))
+
+
+def test_an_address_that_never_gets_a_result_is_asked_a_bounded_number_of_times() -> None:
+    never = ip("11.0.0.77")
+    sim = Simulation([Campaign("c1", countries=("KZ", "RU"), started_unix_s=0.0)], campaign_blocks("c1"),
+                     FIRST_CENSUS, 60.0, lost=lambda r, task: ip(task.address) == never)  # fmt: skip
+    sim.run(0, 6 * 60 - 1)
+    asked = [t.epoch for _, _, t in sim.tasks() if ip(t.address) == never]
+    assert asked == list(range(FIRST_CENSUS_EPOCHS))
+    assert not _first_census_done(sim, FIRST_CENSUS_EPOCHS * 3600.0 - 1)[0]
+    assert all(_first_census_done(sim, FIRST_CENSUS_EPOCHS * 3600.0))  # given up: done with a gap
+
+
+def test_excluded_hosts_do_not_hold_a_block_back() -> None:
+    policy = AddressPolicy(parse_exclusions("11.0.0.0/28\n", "exclude.conf"))
+    sim = Simulation([Campaign("c1", countries=("KZ", "RU"), started_unix_s=0.0)], campaign_blocks("c1"),
+                     FIRST_CENSUS, 60.0, policy=policy)  # fmt: skip
+    sim.run(0, 59)
+    assert all(_first_census_done(sim, 3600.0))
+    assert not _first_census_done(sim, 3600.0, AddressPolicy())[0]  # without the exclusion: hosts missing
+
+
+@pytest.mark.parametrize(
+    ("period_s", "budget", "rate_pps", "round_number"),
+    [
+        (DAY_S, 15, 100.0, 6_000_000),  # defaults: about one slot per block per round
+        (3600.0, 10_000, 100.0, 123_456),  # several slots per block per round
+        (3600.0, 24, 0.5, 123_457),  # the per-block allowance and the campaign cap bind
+        (900.0, 10_000, 1.0, 99_999),  # a round across an epoch boundary, the cap binds
+    ],
+)
+def test_the_vectorised_chooser_plans_what_the_span_by_span_one_does(
+    period_s: float, budget: int, rate_pps: float, round_number: int
+) -> None:
+    from vantage.collector.discovery import plan as planner
+
+    config = DiscoveryConfig(
+        census_period_s=period_s, refresh_period_s=4 * period_s, block_budget_per_hour=budget,
+        campaign_rate_pps=rate_pps,
+    )  # fmt: skip
+    many = [
+        Ipv4Range(ip("11.1.0.0"), ip("11.1.63.255"), KZ_AS, "KZ"),
+        Ipv4Range(ip("11.2.0.0"), ip("11.2.3.127"), RU_AS, "RU"),
+        *RANGES,
+    ]
+    start = round_number * 300.0 - 5000.0
+    campaigns = {
+        "a": Campaign("a", asns=(KZ_AS,), started_unix_s=start),
+        "b": Campaign("b", countries=("KZ", "RU"), started_unix_s=start + 700.0),
+    }
+    owners = planner._owned_spans(campaign_blocks("a", many) + campaign_blocks("b", many), campaigns)
+    rng = random.Random(round_number)
+    histories = {}
+    for _, span in owners[::7]:  # some blocks with responders, some censused hosts
+        responders = {
+            span.address(h) for h in range(span.first_host, span.last_host + 1) if rng.random() < 0.05
+        }
+        probed = {span.address(h) for h in range(span.first_host, span.last_host + 1) if rng.random() < 0.7}
+        epoch = epoch_of(round_number * 300.0, period_s) - 1
+        histories[span.block] = apply_results(
+            BlockHistory.empty(span.block, epoch), epoch, responders, probed | responders
+        )
+    policy = AddressPolicy(parse_exclusions("11.1.4.0/22\n11.1.9.17/32\n11.2.1.128/25\n", "x"))
+    for round_s in (300.0, 60.0):  # the same moment, in rounds of both lengths
+        at_round = int(round_number * 300.0 // round_s)
+        args = (owners, campaigns, at_round, round_s, config, policy, histories)
+        reference = planner._choose(*args)
+        fast = planner._choose_vectorised(*args)
+        assert reference or round_s == 60.0, "the case must plan something"  # 60 s: 15/h allows none
+        assert sorted(fast, key=lambda c: c[3]) == sorted(reference, key=lambda c: c[3])

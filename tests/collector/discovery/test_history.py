@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from vantage.collector.discovery.history import (
+    ALL_CENSUSED,
     BLOB_BYTES,
     BlockHistory,
     apply_results,
@@ -95,3 +96,19 @@ def test_score_is_monotonic_in_answers_and_recency() -> None:
         if bitmap & 1 == 0 and bitmap:
             # the latest census outweighs all older ones together
             assert score(0b1) >= score(bitmap)
+
+
+def test_the_censused_mask_travels_in_the_blob_until_every_host_has_a_result() -> None:
+    history = apply_results(
+        BlockHistory.empty(BLOCK, 4), 4, [BLOCK << 8 | 9], [BLOCK << 8 | 9, BLOCK << 8 | 200]
+    )
+    assert history.was_censused(9) and history.was_censused(200) and not history.was_censused(10)
+    blob = history.to_blob()
+    assert len(blob) == BLOB_BYTES + 32
+    assert BlockHistory.from_blob(BLOCK, 4, blob) == history
+    everything = apply_results(history, 5, [], [BLOCK << 8 | host for host in range(256)])
+    assert len(everything.to_blob()) == BLOB_BYTES  # complete: the form of every older history
+    assert BlockHistory.from_blob(BLOCK, 5, everything.to_blob()) == everything
+    assert BlockHistory.from_blob(BLOCK, 5, bytes(BLOB_BYTES)).censused == ALL_CENSUSED
+    with pytest.raises(ValueError, match="544"):
+        BlockHistory.from_blob(BLOCK, 4, blob[:-1])

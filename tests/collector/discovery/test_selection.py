@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
+
 from vantage.collector.asn.database import Ipv4Range
 from vantage.collector.asn.ipnum import parse_ipv4
 from vantage.collector.discovery.config import SelectionConfig
 from vantage.collector.discovery.history import BlockHistory
-from vantage.collector.discovery.selection import select_targets, target_changes
+from vantage.collector.discovery.selection import (
+    Ipv6Candidate,
+    select_ipv6_targets,
+    select_targets,
+    target_changes,
+)
 
 AS = 64500
 
@@ -100,3 +107,40 @@ def test_ties_prefer_targets_in_use_and_are_deterministic() -> None:
     assert first == select_targets(AS, [prefix], histories, config)
     sticky = select_targets(AS, [prefix], histories, config, current={"11.0.0.17"})
     assert [t.address for t in sticky] == ["11.0.0.17"]
+
+
+def v6(text: str) -> int:
+    return int(ipaddress.IPv6Address(text))
+
+
+def test_ipv6_hitlist_addresses_become_targets_in_the_most_listed_48s() -> None:
+    listed = [
+        *(Ipv6Candidate(v6(f"2001:db8:1::{n:x}"), 64500, "KZ") for n in range(1, 6)),  # 5 in one /48
+        *(Ipv6Candidate(v6(f"2001:db8:2::{n:x}"), 64500, "KZ") for n in range(1, 4)),  # 3
+        Ipv6Candidate(v6("2001:db8:3::1"), 64500, "KZ"),  # 1: the AS's third /48, over M = 2
+        Ipv6Candidate(v6("2001:db8:9::1"), 64501, "KZ"),  # another AS
+        Ipv6Candidate(v6("2001:db8:8::1"), 0, ""),  # no AS: no target
+    ]
+    config = SelectionConfig(max_blocks_per_as=2, targets_per_block=2)
+    chosen = select_ipv6_targets(listed, config, hand_imported={v6("2001:db8:9::1")})
+    by_block: dict[int, list[int]] = {}
+    for target in chosen:
+        assert target.block == target.address >> 80 and target.asn == 64500 and target.country == "KZ"
+        by_block.setdefault(target.block, []).append(target.address)
+    assert sorted(by_block) == [v6("2001:db8:1::") >> 80, v6("2001:db8:2::") >> 80]
+    assert all(len(addresses) == 2 for addresses in by_block.values())
+    assert chosen == select_ipv6_targets(list(reversed(listed)), config, hand_imported={v6("2001:db8:9::1")})
+
+
+def test_targets_are_not_retired_while_their_as_is_not_up() -> None:
+    prefix = Ipv4Range(ip("11.0.0.0"), ip("11.0.0.255"), AS, "KZ")
+    current = {"11.0.0.1", "11.0.0.2"}
+    # The shutdown: both targets silent for three censuses; .3 (unaffected) still answers.
+    during = select_targets(
+        AS, [prefix], dict([history("11.0.0.0", {1: 0xFFF8, 2: 0xFFF8, 3: 0xFFFF})]), SelectionConfig(),
+        current=current,
+    )  # fmt: skip
+    held = target_changes(current, during, retire=False)
+    assert held.retire == () and held.keep == ("11.0.0.1", "11.0.0.2")
+    assert [t.address for t in held.add] == ["11.0.0.3"]
+    assert target_changes(current, during).retire == ("11.0.0.1", "11.0.0.2")  # the AS is UP: retired
