@@ -103,12 +103,22 @@ class Collector:
         process.kill()
         raise RuntimeError("collector did not start")
 
-    def kill(self) -> None:
+    def kill(self) -> list[int]:
+        """SIGKILL; returns the pids of the children it had (ingest workers), to check later
+        that they did not outlive it."""
         with self.lock:
             process, self.process = self.process, None
-        if process is not None:
-            process.send_signal(signal.SIGKILL)
-            process.wait()
+        if process is None:
+            return []
+        try:
+            children = [
+                int(c) for c in Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+            ]
+        except OSError:
+            children = []
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        return children
 
     def stop(self) -> None:
         with self.lock:
@@ -254,6 +264,7 @@ def main() -> int:
         stop = threading.Event()
         samples: list[tuple[float, int]] = []  # (seconds since start, KiB)
         kills: list[float] = []
+        orphans: list[int] = []  # children of killed collectors
         started = time.monotonic()
         deadline = started + args.duration_s
 
@@ -272,7 +283,7 @@ def main() -> int:
                 if time.monotonic() + gap >= deadline - 5.0 or stop.wait(gap):
                     return
                 kills.append(time.monotonic() - started)
-                collector.kill()
+                orphans.extend(collector.kill())
                 collector.start()
 
         threads = [threading.Thread(target=s.run, args=(address, stop)) for s in streams]
@@ -287,6 +298,8 @@ def main() -> int:
             thread.join()
         elapsed = time.monotonic() - started
         collector.stop()
+        time.sleep(3.0)  # ingest workers check for their collector every second
+        outlived = [pid for pid in orphans if Path(f"/proc/{pid}").exists()]
 
         acked = [mid for s in streams for mid in s.acked_ids]
         sent_ids = set(acked) | {mid for s in streams for _, ids in s.pending.values() for mid in ids}
@@ -322,13 +335,14 @@ def main() -> int:
         f" duplicates acked {sum(s.duplicates for s in streams):,} (resent after a kill);"
         f" integrity {integrity}"
     )
+    print(f"  ingest processes outliving a killed collector: {len(outlived)} of {len(orphans)}")
     if kib:
         print(
             f"  collector RSS with ingest processes: median {statistics.median(kib) / 1024:.0f} MiB,"
             f" max {max(kib) / 1024:.0f} MiB; first third median {statistics.median(first_third) / 1024:.0f},"
             f" last third {statistics.median(last_third) / 1024:.0f} MiB ({len(kib)} samples)"
         )
-    return 0 if lost == 0 and unknown == 0 and integrity == "ok" and acked else 1
+    return 0 if lost == 0 and unknown == 0 and integrity == "ok" and acked and not outlived else 1
 
 
 if __name__ == "__main__":

@@ -78,8 +78,8 @@ def frame_items(
     per item, nothing allocated for an item of ordinary size, and one scan of the
     bytes in C for candidate RTTs (made as the walk goes: it stops with the walk).
     """
-    if min(max_item_bytes, long_item_bytes, longer_item_bytes) < 0x80:
-        raise ValueError("the size bounds are at least 128 bytes (a shorter item is never measured)")
+    if not 0x80 <= long_item_bytes <= longer_item_bytes <= max_item_bytes:
+        raise ValueError("the size bounds ascend from at least 128 bytes (no shorter item is measured)")
     end = len(raw)
     next_suspect = -1  # where the next candidate RTT starts (end: none); found lazily, item by item
     count = 0
@@ -88,36 +88,39 @@ def frame_items(
     long: list[int] = []
     longer: list[int] = []
     flagged: list[int] = []
-    while offset < end:
-        if raw[offset] == _MEASUREMENTS_TAG:  # the common case: a one-byte tag
-            start = offset
-            length = raw[offset + 1] if offset + 1 < end else 0x80
-            if length < 0x80:
-                offset += 2 + length
-            else:
-                second = raw[offset + 2] if offset + 2 < end else 0x80
-                if second < 0x80:  # 128 B - 16 KiB: every real measurement
-                    length = (length & 0x7F) | (second << 7)
-                    offset += 3 + length
+    try:
+        while offset < end:
+            if raw[offset] == _MEASUREMENTS_TAG:  # the common case: a one-byte tag
+                start = offset
+                length = raw[offset + 1]  # past the end: IndexError, a truncated message
+                if length < 0x80:
+                    offset += 2 + length
                 else:
-                    length, offset = varint(raw, offset + 1)
-                    offset += length
-                if length > max_item_bytes:
-                    oversized.append(count)
-                if length > long_item_bytes:
-                    long.append(count)
-                    if length > longer_item_bytes:
-                        longer.append(count)
-            if next_suspect < start:  # one search per flagged item: the scan is O(bytes)
-                next_suspect = _next_suspect(raw, start)
-            if next_suspect < offset:
-                flagged.append(count)
-            count += 1
-            if count > max_items:
-                raise TooManyItems(f"more than {max_items} measurements")
-            continue
-        key, offset = varint(raw, offset)
-        offset = skip_value(raw, offset, key)
+                    second = raw[offset + 2]
+                    if second < 0x80:  # 128 B - 16 KiB: every real measurement
+                        length = (length & 0x7F) | (second << 7)
+                        offset += 3 + length
+                    else:
+                        length, offset = varint(raw, offset + 1)
+                        offset += length
+                    if length > long_item_bytes:  # the bounds are in ascending order
+                        long.append(count)
+                        if length > longer_item_bytes:
+                            longer.append(count)
+                            if length > max_item_bytes:
+                                oversized.append(count)
+                if next_suspect < start:  # one search per flagged item: the scan is O(bytes)
+                    next_suspect = _next_suspect(raw, start)
+                if next_suspect < offset:
+                    flagged.append(count)
+                count += 1
+                if count > max_items:
+                    raise TooManyItems(f"more than {max_items} measurements")
+                continue
+            key, offset = varint(raw, offset)
+            offset = skip_value(raw, offset, key)
+    except IndexError:
+        raise FrameError(f"the message ends inside a field's length (byte {offset})") from None
     if offset > end:
         raise FrameError(f"a field runs {offset - end} bytes past the end of the message")
     return BatchFrame(count, frozenset(oversized), frozenset(long), frozenset(longer), frozenset(flagged))

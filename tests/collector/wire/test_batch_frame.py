@@ -11,7 +11,7 @@ import pytest
 
 from tests.collector.factories import batch, measurement
 from vantage.collector.service.ingest import BatchRefused, check_raw_batch
-from vantage.collector.wire.batch_frame import frame_items
+from vantage.collector.wire.batch_frame import FrameError, frame_items
 from vantage.collector.wire.validation import ValidationLimits, check_batch
 from vantage.v1 import measurement_pb2
 
@@ -93,3 +93,17 @@ def test_a_batch_of_rtt_lookalike_bytes_costs_one_search_per_item() -> None:
     raw = b"".join(b"\x12" + bytes([len(filler)]) + filler for _ in range(100))
     frame = frame_items(raw, max_items=100, max_item_bytes=200, long_item_bytes=200, longer_item_bytes=200)
     assert frame.suspect_rtt == frozenset(range(100))
+
+
+def test_sizes_sort_items_into_long_longer_and_oversized() -> None:
+    items = [ping([1.0]) for _ in range(4)]
+    items[1].target.url = "https://example.org/" + "a" * 300
+    items[2].failure.detail = "d" * 3000
+    items[3].failure.detail = "d" * 70_000
+    raw = batch("b", items).SerializeToString()
+    frame = frame_items(raw, max_items=10, max_item_bytes=65536, long_item_bytes=255, longer_item_bytes=2048)
+    assert (frame.long, frame.longer, frame.oversized) == ({1, 2, 3}, {2, 3}, {3})
+    with pytest.raises(FrameError):
+        frame_items(
+            raw[:-70_005], max_items=10, max_item_bytes=65536, long_item_bytes=255, longer_item_bytes=2048
+        )
