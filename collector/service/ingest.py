@@ -22,9 +22,12 @@ from google.protobuf.message import DecodeError
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import IngestCounts, ProbeRecord, ResultBatchRecord
-from vantage.collector.wire.batch_frame import FrameError, TooManyItems, oversized_items
+from vantage.collector.wire.batch_frame import BatchFrame, FrameError, TooManyItems, frame_items
 from vantage.collector.wire.validation import (
     MAX_MEASUREMENT_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_TEXT_LENGTH,
+    MEASUREMENT_ID_LENGTH,
     Rejection,
     ValidationLimits,
     check_batch,
@@ -51,12 +54,23 @@ class BatchRefused(Exception):
         return BatchRefused, (self.code, self.message)  # raised in an ingest process, re-raised here
 
 
-def frame_batch(raw: bytes, *, max_items: int) -> tuple[int, ...]:
+def frame_batch(raw: bytes, *, max_items: int, probe_id: str) -> BatchFrame:
     """Refuse a batch of more than `max_items` items from its bytes, before decoding it (an
     oversized batch costs O(max_items), not O(its size): collector/wire/batch_frame.py);
-    returns the indexes of items over MAX_MEASUREMENT_BYTES."""
+    returns what the bytes say of each item (the one walk over them: validation uses it).
+
+    An item validation can accept holds a 36-character id and `probe_id` besides its other
+    strings, so one no longer than a string bound plus those two cannot hold a string over
+    that bound: the thresholds for reading string lengths (check_batch) count them."""
+    accepted_ids = MEASUREMENT_ID_LENGTH + len(probe_id)
     try:
-        return oversized_items(raw, max_items=max_items, max_item_bytes=MAX_MEASUREMENT_BYTES)
+        return frame_items(
+            raw,
+            max_items=max_items,
+            max_item_bytes=MAX_MEASUREMENT_BYTES,
+            long_item_bytes=MAX_NAME_LENGTH + accepted_ids,
+            longer_item_bytes=MAX_TEXT_LENGTH + accepted_ids,
+        )
     except FrameError as exc:
         raise BatchRefused(
             grpc.StatusCode.INVALID_ARGUMENT,
@@ -103,11 +117,11 @@ def check_raw_batch(
     raw: bytes, *, probe_id: str, limits: ValidationLimits, max_items: int, now_unix_s: float
 ) -> CheckedBatch:
     """Decode and validate (the CPU-bound half of ingest; no storage, no locator)."""
-    oversized = frame_batch(raw, max_items=max_items)
+    frame = frame_batch(raw, max_items=max_items, probe_id=probe_id)
     batch = decode_batch(raw)
     measurements = batch.measurements
     checked = check_batch(
-        measurements, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits, oversized=oversized
+        measurements, caller_probe_id=probe_id, now_unix_s=now_unix_s, limits=limits, frame=frame
     )
     accepted_payload = None
     if checked.rejections and checked.accepted:  # store exactly the accepted items

@@ -18,8 +18,10 @@ Theory of operation:
   never starts them. They hold no state; a worker that dies
   (BrokenProcessPool) is replaced and that batch is checked in-thread, so a
   crash costs no batch.
-- Workers exit when the collector closes the pool, or when its end of their
-  pipe closes (the collector was killed).
+- Workers exit when the collector closes the pool, or within a second of the
+  collector's death: a kill -9 closes no pipe a worker is blocked on (they
+  were found alive after `kill -9` by bench/soak.py), so each worker watches
+  its parent process id and exits when it changes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -49,10 +52,23 @@ def default_processes() -> int:
     return cores if cores > 1 else 0
 
 
-def _ignore_interrupts() -> None:
+PARENT_CHECK_S = 1.0  # how often a worker checks that the collector is alive
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_CHECK_S)
+        if os.getppid() != parent_pid:  # reparented: the collector is gone
+            os._exit(0)
+
+
+def _init_worker(parent_pid: int) -> None:
     """Workers leave Ctrl-C to the collector, which drains and closes the pool (a terminal
-    sends SIGINT to the whole process group)."""
+    sends SIGINT to the whole process group), and exit when the collector dies."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if os.getppid() != parent_pid:
+        os._exit(0)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), name="parent-watch", daemon=True).start()
 
 
 def warm_up() -> int:
@@ -85,7 +101,8 @@ class IngestPool:
         self._executor = ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=_ignore_interrupts,
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
         )
         # One warm-up per worker: the executor starts a process for each task no idle one takes.
         self._warming = [self._executor.submit(warm_up) for _ in range(self.processes)]

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import enum
 import ipaddress
+import operator
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from vantage.collector.wire.batch_frame import BatchFrame
 from vantage.failures import FAILURE_KINDS
 from vantage.protocols import KINDS
 from vantage.v1 import measurement_pb2
@@ -33,6 +35,7 @@ DEFAULT_RETENTION_S = 30 * 86400.0
 # ~1 MiB per batch of 1000 typical results; probes send 500-1000 per batch.
 DEFAULT_MAX_BATCH_ITEMS = 5000
 MAX_ID_LENGTH = 64
+MEASUREMENT_ID_LENGTH = 36  # a UUID's text
 MAX_TEXT_LENGTH = 2048
 MAX_NAME_LENGTH = 255  # a DNS name's limit
 # The longest address text: an IPv6 address (45 characters) with a zone id of an interface
@@ -111,31 +114,38 @@ def normalized_address(text: str) -> str | None:
 
 _ICMP_TIMINGS = ("min_rtt_ms", "avg_rtt_ms", "max_rtt_ms", "stddev_rtt_ms", "interval_ms")
 _HTTP_TIMINGS = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms")
+# One C call reads a submessage's timings (five attribute reads cost twice as much).
+_icmp_timings = operator.attrgetter(*_ICMP_TIMINGS)
+_http_timings = operator.attrgetter(*_HTTP_TIMINGS)
 
 
-def bad_timing(m: measurement_pb2.Measurement) -> str | None:
+def bad_timing(m: measurement_pb2.Measurement, *, replies: bool = True) -> str | None:
     """The field path of the first timing that is not a finite number in [0, MAX_TIMING_MS]
     (NaN fails every comparison, infinity the upper bound), None when all are.
 
-    One condition per protocol for the common case (every timing fine, ~0.5 us); only a
-    failing measurement walks the fields to name the first bad one."""
+    One condition per protocol for the common case (every timing fine); only a failing
+    measurement walks the fields to name the first bad one. `replies=False` leaves out the
+    ping replies' RTTs: check_batch does so for the items the wire bytes clear
+    (collector/wire/batch_frame.py), since reading each reply is the dearest part."""
     details = m.WhichOneof("details")
     top = MAX_TIMING_MS
     if details == "icmp":
         icmp = m.icmp
+        low, mean, high, stddev, interval = _icmp_timings(icmp)
         if not (
-            0.0 <= icmp.avg_rtt_ms <= top
-            and 0.0 <= icmp.min_rtt_ms <= top
-            and 0.0 <= icmp.max_rtt_ms <= top
-            and 0.0 <= icmp.stddev_rtt_ms <= top
-            and 0.0 <= icmp.interval_ms <= top
+            0.0 <= mean <= top
+            and 0.0 <= low <= top
+            and 0.0 <= high <= top
+            and 0.0 <= stddev <= top
+            and 0.0 <= interval <= top
         ):
             for name in _ICMP_TIMINGS:
                 if not 0.0 <= getattr(icmp, name) <= top:
                     return f"icmp.{name}"
-        for index, reply in enumerate(icmp.replies):
-            if not 0.0 <= reply.rtt_ms <= top:
-                return f"icmp.replies[{index}].rtt_ms"
+        if replies:
+            for index, reply in enumerate(icmp.replies):
+                if not 0.0 <= reply.rtt_ms <= top:
+                    return f"icmp.replies[{index}].rtt_ms"
         return None
     if details is None:
         return None
@@ -143,6 +153,15 @@ def bad_timing(m: measurement_pb2.Measurement) -> str | None:
         return None if 0.0 <= m.dns.response_time_ms <= top else "dns.response_time_ms"
     if details == "http":
         timings = m.http.timings
+        dns_ms, connect_ms, tls_ms, first_byte_ms, total_ms = _http_timings(timings)
+        if (
+            0.0 <= total_ms <= top
+            and 0.0 <= dns_ms <= top
+            and 0.0 <= connect_ms <= top
+            and 0.0 <= tls_ms <= top
+            and 0.0 <= first_byte_ms <= top
+        ):
+            return None
         for name in _HTTP_TIMINGS:
             if not 0.0 <= getattr(timings, name) <= top:
                 return f"http.timings.{name}"
@@ -150,8 +169,28 @@ def bad_timing(m: measurement_pb2.Measurement) -> str | None:
     return None if 0.0 <= m.tcp.connect_ms <= top else "tcp.connect_ms"
 
 
+def strings_fit(m: measurement_pb2.Measurement, texts: bool = True) -> bool:
+    """Every bounded string of the measurement within its bound (addresses aside: parsing
+    them bounds them). `texts=False` reads only the strings bounded by MAX_NAME_LENGTH: an
+    item no longer than MAX_TEXT_LENGTH encoded cannot hold a longer text."""
+    target = m.target
+    return (
+        len(target.name) <= MAX_NAME_LENGTH
+        and len(m.probe_version) <= MAX_NAME_LENGTH
+        and (
+            not texts
+            or (
+                len(target.url) <= MAX_TEXT_LENGTH
+                and len(target.target_id) <= MAX_TEXT_LENGTH
+                and len(m.task_id) <= MAX_TEXT_LENGTH
+                and len(m.failure.detail) <= MAX_TEXT_LENGTH
+            )
+        )
+    )
+
+
 def is_uuid(text: str) -> bool:
-    return len(text) == 36 and _UUID.fullmatch(text) is not None
+    return len(text) == MEASUREMENT_ID_LENGTH and _UUID.fullmatch(text) is not None
 
 
 class Checked(NamedTuple):
@@ -256,7 +295,7 @@ def check_batch(
     caller_probe_id: str,
     now_unix_s: float,
     limits: ValidationLimits,
-    oversized: Collection[int] = (),
+    frame: BatchFrame | None = None,
 ) -> BatchCheck:
     """check_measurement over a whole batch, at ingest speed.
 
@@ -265,8 +304,10 @@ def check_batch(
     field read costs 0.1-0.3 us, a function call with keywords about as much.
     The id is checked by converting it to its 16 bytes (what storage keeps)
     instead of by the regular expression. tests/collector/wire/test_validation.py
-    checks that both functions agree on every rule. `oversized`: indexes of items
-    whose encoding exceeds MAX_MEASUREMENT_BYTES (found from the wire bytes).
+    checks that both functions agree on every rule. `frame`: what the wire bytes
+    said about the items (collector/wire/batch_frame.py): the items over
+    MAX_MEASUREMENT_BYTES are rejected, and string lengths and ping reply RTTs are
+    read only for the items it does not clear; without it every item is read whole.
     """
     oldest = now_unix_s - limits.retention_s
     newest = now_unix_s + limits.clock_skew_s
@@ -278,6 +319,14 @@ def check_batch(
     known_outcomes = _KNOWN_OUTCOMES
     failure_outcomes = _FAILURE_OUTCOMES
     timing_problem = bad_timing
+    fit = strings_fit
+    oversized = frame.oversized if frame is not None else frozenset()
+    everything = frozenset(range(len(measurements)))
+    long = frame.long if frame is not None else everything
+    longer = frame.longer if frame is not None else everything
+    suspect = frame.suspect_rtt if frame is not None else everything
+    icmp_timings = _icmp_timings
+    top = MAX_TIMING_MS
     accepted: list[int] = []
     ids: list[bytes] = []
     addresses: list[str] = []
@@ -304,6 +353,27 @@ def check_batch(
         kind = failure.kind
         round_number = m.round
         source = m.source_address
+        # Timings: ICMP (half of all results) inline, the rest in bad_timing; a ping's replies
+        # only when the wire bytes did not clear them.
+        details = m.WhichOneof("details")
+        if details == "icmp":
+            low, mean, high, stddev, interval = icmp_timings(m.icmp)
+            timings_fine = (
+                0.0 <= mean <= top
+                and 0.0 <= low <= top
+                and 0.0 <= high <= top
+                and 0.0 <= stddev <= top
+                and 0.0 <= interval <= top
+                and (index not in suspect or timing_problem(m) is None)
+            )
+        elif details is None:
+            timings_fine = True
+        elif details == "dns":
+            timings_fine = 0.0 <= m.dns.response_time_ms <= top
+        elif details == "tcp":
+            timings_fine = 0.0 <= m.tcp.connect_ms <= top
+        else:
+            timings_fine = timing_problem(m) is None
         if (
             len(raw) == 16
             and m.probe_id == caller_probe_id
@@ -314,15 +384,10 @@ def check_batch(
             and round_number >= 0
             and canonical is not None
             and (canonical or target.name or target.url)
-            and len(target.url) <= MAX_TEXT_LENGTH
-            and len(target.name) <= MAX_NAME_LENGTH
-            and len(target.target_id) <= MAX_TEXT_LENGTH
             and (not source or normalize(source) is not None)
             and ((kind in failure_kinds) if kind else outcome not in failure_outcomes)
-            and len(m.task_id) <= MAX_TEXT_LENGTH
-            and len(failure.detail) <= MAX_TEXT_LENGTH
-            and len(m.probe_version) <= MAX_NAME_LENGTH
-            and timing_problem(m) is None
+            and (index not in long or fit(m, index in longer))
+            and timings_fine
             and not (oversized and index in oversized)
         ):
             accepted.append(index)
@@ -341,7 +406,7 @@ def check_batch(
                     caller_probe_id=caller_probe_id,
                     now_unix_s=now_unix_s,
                     limits=limits,
-                    oversized=bool(oversized) and index in oversized,
+                    oversized=index in oversized,
                 )
             )
     return BatchCheck(accepted, b"".join(ids), addresses, rounds, first, last, rejections)

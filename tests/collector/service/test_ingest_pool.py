@@ -149,3 +149,20 @@ def test_a_killed_worker_process_costs_no_batch(pooled: CollectorProcess) -> Non
         what="a new pool of 2 ingest processes",
     )
     assert pooled.process.poll() is None
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_worker_processes_exit_when_the_collector_is_killed(pooled: CollectorProcess) -> None:
+    """bench/soak.py found them alive after kill -9: no pipe they wait on closes then."""
+    enrolled = enroll(pooled)
+    workers = warm_up(pooled, enrolled.credential, enrolled.probe_id)
+    pooled.process.send_signal(signal.SIGKILL)
+    pooled.process.wait()
+    poll(lambda: not any(alive(pid) for pid in workers), timeout_s=30, what="the workers to exit")
