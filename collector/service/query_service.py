@@ -131,6 +131,7 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                     confidence=row.confidence,
                     belief=row.belief,
                     reachability_ratio=row.reachability_ratio,
+                    mechanism=row.mechanism,  # type: ignore[arg-type]
                 )
                 point.round_start.FromNanoseconds(int(row.round_start_unix_s * 1e9))
                 points.append(point)
@@ -146,6 +147,7 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                     status=crow.status,  # type: ignore[arg-type]
                     confidence=crow.confidence,
                     reachability_ratio=crow.reachability_ratio,
+                    mechanism=crow.mechanism,  # type: ignore[arg-type]
                 )
                 point.round_start.FromNanoseconds(int(crow.round_start_unix_s * 1e9))
                 points.append(point)

@@ -37,29 +37,26 @@ from vantage.collector.bgp.model import AsRouting, RoutingState
 from vantage.collector.verdict.classify import DNS_INCONSISTENT, HTTP_DIFF
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.interference import Interference
-from vantage.collector.verdict.model import FilteredTarget, Layer, Mechanism, Status
+from vantage.collector.verdict.model import (
+    LAYER_NAMES,
+    MECHANISM_NAMES,
+    FilteredTarget,
+    Layer,
+    Mechanism,
+    Status,
+)
 from vantage.collector.verdict.reachability import REASON_THROTTLED, Reachability
 from vantage.kinds import Protocol
 
-__all__ = ["MECHANISM_NAMES", "Fusion", "country_mechanism", "fuse", "layer_of", "routing_sentence"]
-
-# The names the surfaces print (CLI, web, JSON, the Prometheus label): a closed, bounded set.
-MECHANISM_NAMES: dict[Mechanism, str] = {
-    Mechanism.NONE: "none",
-    Mechanism.BGP_WITHDRAWAL: "bgp_withdrawal",
-    Mechanism.DATA_PLANE: "data_plane",
-    Mechanism.THROTTLING: "throttling",
-    Mechanism.PARTIAL: "partial",
-    Mechanism.SERVICE_BLOCKING: "service_blocking",
-    Mechanism.UNKNOWN: "unknown",
-}
-LAYER_NAMES: dict[Layer, str] = {
-    Layer.UNSPECIFIED: "",
-    Layer.DNS: "dns",
-    Layer.TCP: "tcp",
-    Layer.TLS: "tls",
-    Layer.HTTP: "http",
-}
+__all__ = [
+    "LAYER_NAMES",
+    "MECHANISM_NAMES",
+    "Fusion",
+    "country_mechanism",
+    "fuse",
+    "layer_of",
+    "routing_sentence",
+]
 
 _GONE = (RoutingState.WITHDRAWN, RoutingState.PARTIAL)
 

@@ -22,6 +22,8 @@ from vantage.collector.verdict.paths import Localisation
 from vantage.kinds import Outcome, Protocol, TaskKind
 
 __all__ = [
+    "LAYER_NAMES",
+    "MECHANISM_NAMES",
     "AsVerdict",
     "CountryVerdict",
     "Event",
@@ -83,6 +85,25 @@ class Layer(enum.IntEnum):
     TCP = 2
     TLS = 3
     HTTP = 4
+
+
+# The names the surfaces print (CLI, web, JSON, the Prometheus label): a closed, bounded set.
+MECHANISM_NAMES: dict[Mechanism, str] = {
+    Mechanism.NONE: "none",
+    Mechanism.BGP_WITHDRAWAL: "bgp_withdrawal",
+    Mechanism.DATA_PLANE: "data_plane",
+    Mechanism.THROTTLING: "throttling",
+    Mechanism.PARTIAL: "partial",
+    Mechanism.SERVICE_BLOCKING: "service_blocking",
+    Mechanism.UNKNOWN: "unknown",
+}
+LAYER_NAMES: dict[Layer, str] = {
+    Layer.UNSPECIFIED: "",
+    Layer.DNS: "dns",
+    Layer.TCP: "tcp",
+    Layer.TLS: "tls",
+    Layer.HTTP: "http",
+}
 
 
 class Observation(NamedTuple):
