@@ -7,6 +7,7 @@ entry in its BACKENDS table). Times are fixed numbers: no clock is read.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 
@@ -688,3 +689,20 @@ def test_a_removed_discovered_target_is_declined_and_never_added_again(storage: 
     assert [t.target for t in storage.list_targets()] == ["192.0.2.8"]
     storage.upsert_targets([target("192.0.2.7", source="csv")])  # a hand import measures it again
     assert {t.target for t in storage.list_targets()} == {"192.0.2.7", "192.0.2.8"}
+
+
+def test_the_mechanism_is_stored_with_verdicts_timelines_and_events(storage: Storage) -> None:
+    """Schema 6 (issue 17): vantage.collector.verdict.model.Mechanism next to each payload."""
+    withdrawal, data_plane = 1, 2
+    cut = dataclasses.replace(as_verdict(64500, 4, status=3), mechanism=withdrawal)
+    country = dataclasses.replace(country_verdict("KZ", 4, status=3), mechanism=withdrawal)
+    outage = dataclasses.replace(event("e9", start=1200.0, end=None, rnd=4), mechanism=data_plane)
+    storage.store_round_result(result(4, as_verdicts=[cut], country_verdicts=[country], events=[outage]))
+    storage.store_round_result(result(5, as_verdicts=[as_verdict(64500, 5)]))
+    assert [v.mechanism for v in storage.as_timeline(64500, 0.0, 10_000.0)] == [withdrawal, 0]
+    assert [c.mechanism for c in storage.country_timeline("KZ", 0.0, 10_000.0)] == [withdrawal]
+    latest = storage.latest_country_verdict("KZ")
+    assert latest is not None and latest.mechanism == withdrawal
+    assert [(e.event_id, e.mechanism) for e in storage.list_events()] == [("e9", data_plane)]
+    as_latest = storage.latest_as_verdict(64500)
+    assert as_latest is not None and as_latest.mechanism == 0
