@@ -333,9 +333,13 @@ class RoundLoop:
 
             output = computed.snapshot
             names = {v.asn: self.app.locator.as_name(v.asn) for v in output.as_verdicts}
+            open_events = [t.event for t in output.state.tracks.values() if t.event is not None]
             metrics.set_verdict_snapshot(
                 VerdictSnapshot(
-                    as_verdicts=output.as_verdicts, country_verdicts=output.country_verdicts, as_names=names
+                    as_verdicts=output.as_verdicts,
+                    country_verdicts=output.country_verdicts,
+                    as_names=names,
+                    open_events=open_events,
                 )
             )
         except Exception:
