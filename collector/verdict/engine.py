@@ -52,6 +52,8 @@ from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState
 from vantage.collector.verdict.summary import as_summary
 from vantage.collector.verdict.vantage_points import find_offline
 
+_UP = Status.UP  # the hot path reads a module constant, not the enum's descriptor
+
 __all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "evaluate_round"]
 
 # Stored with every verdict; bump when a change would alter verdicts for the same input.
@@ -179,7 +181,15 @@ def _evaluate(
         i = interference.get(asn)
         country = country_of.get(asn) or (memory.country if memory else "")
         verdict, new_memory, drop = _decide(
-            asn, country, r, i, memory, round_number, round_start, config, routing.get(asn)
+            asn,
+            country,
+            r,
+            i,
+            memory,
+            round_number,
+            round_start,
+            config,
+            routing.get(asn) if routing else None,
         )
         verdicts.append(verdict)
         new_ases[asn] = new_memory
@@ -383,7 +393,7 @@ def _decide(
         status, confidence = Status.UP, r.confidence
     else:
         status, confidence = Status.UNKNOWN, 0.0
-    if status is Status.UP and routing is None:
+    if routing is None and status is _UP:
         mechanism, layer, mechanism_reason = Mechanism.NONE, Layer.UNSPECIFIED, ""  # the common case
     else:
         status, confidence, mechanism, layer, mechanism_reason = fuse(

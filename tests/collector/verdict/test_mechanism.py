@@ -246,3 +246,17 @@ def test_without_routing_the_simulator_expects_an_unknown_mechanism_for_outages(
     score = run_simulation(config, random.Random(2))
     assert all(want is not Mechanism.BGP_WITHDRAWAL for want, _, _ in score.mechanisms)
     assert score.mechanism_accuracy == 1.0
+
+
+def test_mechanisms_and_layers_equal_their_wire_numbers_and_names() -> None:
+    from vantage.collector.verdict.model import LAYER_NAMES, MECHANISM_NAMES
+    from vantage.v1 import query_service_pb2
+
+    for mechanism, name in MECHANISM_NAMES.items():
+        wire = "MECHANISM_UNSPECIFIED" if mechanism is Mechanism.NONE else f"MECHANISM_{name.upper()}"
+        assert query_service_pb2.Mechanism.Value(wire) == mechanism
+    assert set(MECHANISM_NAMES) == set(Mechanism)
+    for layer, name in LAYER_NAMES.items():
+        wire = f"INTERFERENCE_LAYER_{name.upper() or 'UNSPECIFIED'}"
+        assert query_service_pb2.InterferenceLayer.Value(wire) == layer
+    assert len(query_service_pb2.Mechanism.keys()) == len(Mechanism)
