@@ -20,6 +20,7 @@ examples:
   vantage lab simulate --ases 100 --rounds 576 --seed 7 --loss 0.1 --churn 0.1
   vantage lab simulate --vantage-points 5 --liars 1 --json
   vantage lab simulate --scenario-mix 0,0,0       # a quiet day: any event is a false one
+  vantage lab simulate --routing --feed-outages 2 --hijacks 3   # fuse a routing signal, score mechanisms
 """
 
 
@@ -75,6 +76,27 @@ def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     mix.add_argument("--filterings", type=int, default=3, help="staged filtering episodes (default 3)")
     mix.add_argument("--min-event-rounds", type=int, default=1, help="shortest staged event in rounds (1)")
     mix.add_argument("--max-event-rounds", type=int, default=12, help="longest staged event in rounds (12)")
+    routing = parser.add_argument_group("routing signal (issue 17)")
+    routing.add_argument(
+        "--routing",
+        action="store_true",
+        help="give the engine a routing signal; outages become route withdrawals or data-plane drops",
+    )
+    routing.add_argument(
+        "--withdrawal-share",
+        type=float,
+        default=0.5,
+        help="share of staged outages that are route withdrawals (0.5)",
+    )
+    routing.add_argument(
+        "--feed-outages", type=int, default=0, help="windows with the route feed down: routing UNKNOWN (0)"
+    )
+    routing.add_argument(
+        "--hijacks",
+        type=int,
+        default=0,
+        help="windows in which another AS announces part of an AS's space while it answers (0)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of a table")
     parser.set_defaults(handler=run)
 
@@ -91,7 +113,11 @@ def _check(args: argparse.Namespace) -> None:
     for name in positive:
         if getattr(args, name) < 1:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("offline_probes", "liars", "outages", "throttles", "filterings"):
+    if (args.feed_outages or args.hijacks) and not args.routing:
+        raise UsageError("--feed-outages and --hijacks need --routing")
+    if not 0.0 <= args.withdrawal_share <= 1.0:
+        raise UsageError("--withdrawal-share must be in [0, 1]")
+    for name in ("offline_probes", "liars", "outages", "throttles", "filterings", "feed_outages", "hijacks"):
         if getattr(args, name) < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     for name in ("loss", "churn"):
@@ -108,6 +134,7 @@ def _check(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace) -> int:
     _check(args)
     from vantage.collector.verdict.engine import ALGORITHM_VERSION
+    from vantage.collector.verdict.mechanism import MECHANISM_NAMES
     from vantage.collector.verdict.scoring import run_simulation
     from vantage.collector.verdict.simulate import SimulationConfig
 
@@ -127,6 +154,10 @@ def run(args: argparse.Namespace) -> int:
         filterings=args.filterings,
         min_event_rounds=args.min_event_rounds,
         max_event_rounds=args.max_event_rounds,
+        routing=args.routing,
+        withdrawal_share=args.withdrawal_share,
+        feed_outages=args.feed_outages,
+        hijacks=args.hijacks,
     )
     started = time.perf_counter()
     score = run_simulation(config, random.Random(args.seed))
@@ -146,6 +177,14 @@ def run(args: argparse.Namespace) -> int:
         }
         for k in score.kinds
     ]
+    confusion = [
+        {
+            "expected": MECHANISM_NAMES[want],
+            "found": MECHANISM_NAMES[got] if got is not None else None,
+            "events": n,
+        }
+        for want, got, n in score.mechanisms
+    ]
     if args.json:
         document = {
             "algorithm_version": ALGORITHM_VERSION,
@@ -157,6 +196,12 @@ def run(args: argparse.Namespace) -> int:
             "offline_probe_rounds": score.offline_probe_rounds,
             "true_offline_probe_rounds": score.true_offline_probe_rounds,
             "kinds": kinds,
+            "routing": args.routing,
+            "mechanisms": confusion,
+            "mechanism_accuracy": score.mechanism_accuracy,
+            "hijack_rounds": score.hijack_rounds,
+            "hijack_flips": score.hijack_flips,
+            "feed_down_rounds": score.feed_down_rounds,
         }
         print(json.dumps(document, sort_keys=True))
         return 0
@@ -177,7 +222,31 @@ def run(args: argparse.Namespace) -> int:
         f"liar flips: {score.liar_flips}; offline probe-rounds excluded: {score.offline_probe_rounds} "
         f"(true {score.true_offline_probe_rounds})"
     )
+    _print_confusion(score.mechanisms, MECHANISM_NAMES)
+    print(f"mechanism accuracy (found events): {_fmt(score.mechanism_accuracy)}", end="")
+    if args.routing:
+        print(
+            f"; hijack AS-rounds not UP: {score.hijack_flips}/{score.hijack_rounds}; "
+            f"rounds with the route feed down: {score.feed_down_rounds}"
+        )
+    else:
+        print(" (no routing signal: an outage's mechanism is unknown; --routing adds one)")
     return 0
+
+
+def _print_confusion(cells: Any, names: Any) -> None:
+    """Rows: the mechanism a correct engine names; columns: what the engine named (- = missed)."""
+    found = sorted({got for _, got, _ in cells if got is not None})
+    wanted = sorted({want for want, _, _ in cells})
+    table = {(want, got): n for want, got, n in cells}
+    columns = [*found, None]
+    width = max([len(names[m]) for m in (*found, *wanted)] + [8])
+    print("mechanism (rows: expected, columns: found)")
+    print(
+        " " * width + " " + " ".join(f"{names[c] if c is not None else 'missed':>{width}}" for c in columns)
+    )
+    for want in wanted:
+        print(f"{names[want]:<{width}} " + " ".join(f"{table.get((want, c), 0):>{width}}" for c in columns))
 
 
 def _fmt(value: float | None, worst: float | None = None) -> str:

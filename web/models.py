@@ -62,6 +62,9 @@ class EvidenceView:
     failures: tuple[FailureLine, ...]
     filtered: tuple[FilteredLine, ...]
     suspect_probes: int
+    # Why the mechanism is what it is (collector/verdict/mechanism.py), and the routes' own line.
+    mechanism_reason: str = ""
+    routing: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class AsRow:
     round_start_unix_s: float
     evidence: EvidenceView
     algorithm_version: str
+    mechanism: str = ""  # "" when nothing is wrong; else e.g. "bgp_withdrawal", "service_blocking/tls"
 
     @property
     def label(self) -> str:
@@ -93,6 +97,8 @@ class CountryRow:
     measured_ases: int
     round: int
     round_start_unix_s: float
+    mechanism: str = ""
+    mechanism_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +116,8 @@ class EventRow:
     severity: float
     confidence_pct: int
     summary: str
+    mechanism: str = ""
+    mechanism_reason: str = ""
 
     @property
     def scope(self) -> str:
@@ -131,6 +139,7 @@ class Point:
     status: str
     confidence: float
     reachability: float  # 0..1
+    mechanism: str = ""
 
 
 @dataclass(frozen=True, slots=True)

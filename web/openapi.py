@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from vantage.collector.verdict.model import MECHANISM_NAMES
+
 _WINDOW = [
     {"name": "since", "in": "query", "schema": {"type": "string"},
      "description": "ISO 8601 in UTC (2026-01-05T10:30:00Z) or a duration ago (6h); "
@@ -127,7 +129,18 @@ def document(*, title: str, base_url: str, version: str) -> dict[str, Any]:
                 },
                 "Status": _message("{countries: [CountryStatus], ases: [AsStatus], round, round_start}"),
                 "ListAsStatusResponse": _message("vantage.v1.ListAsStatusResponse"),
-                "AsStatus": _message("vantage.v1.AsStatus"),
+                "AsStatus": _message(
+                    "vantage.v1.AsStatus; `mechanism` (a Mechanism) and `evidence.mechanism_reason` say how "
+                    "the AS is cut off, `evidence.routing` what the routes show"
+                ),
+                "Mechanism": {
+                    "type": "string",
+                    "description": "How an AS or country is cut off (collector/verdict/mechanism.py); absent "
+                    "when nothing is wrong. On AsStatus, CountryStatus, Event and TimelinePoint.",
+                    "enum": [
+                        f"MECHANISM_{name.upper()}" for name in MECHANISM_NAMES.values() if name != "none"
+                    ],
+                },
                 "CountryStatus": _message("vantage.v1.CountryStatus"),
                 "ListCountryStatusResponse": _message("vantage.v1.ListCountryStatusResponse"),
                 "Coverage": _message("{country, measured_ases, targets, vantage_points, vantage_ases}"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from vantage.collector.verdict.model import LAYER_NAMES, MECHANISM_NAMES, Layer, Mechanism
 from vantage.protocols import KINDS
 from vantage.v1 import query_service_pb2
 from vantage.web.models import (
@@ -67,6 +68,17 @@ def status_word(status: int) -> str:
     return STATUS_WORDS.get(status, "UNKNOWN")  # type: ignore[call-overload, no-any-return]
 
 
+def mechanism_word(mechanism: int, layer: int = 0) -> str:
+    """ "" for none, else the mechanism's name (collector/verdict/model.py), with the layer if any."""
+    try:
+        name, at = MECHANISM_NAMES[Mechanism(mechanism)], LAYER_NAMES[Layer(layer)]
+    except ValueError:  # a newer collector's value
+        return "unknown"
+    if name == "none":
+        return ""
+    return f"{name}/{at}" if at else name
+
+
 def evidence_view(evidence: query_service_pb2.Evidence) -> EvidenceView:
     return EvidenceView(
         summary=evidence.summary,
@@ -98,6 +110,8 @@ def evidence_view(evidence: query_service_pb2.Evidence) -> EvidenceView:
             for t in evidence.filtered_targets
         ),
         suspect_probes=len(evidence.suspect_probes),
+        mechanism_reason=evidence.mechanism_reason,
+        routing=evidence.routing.reason if evidence.HasField("routing") else "",
     )
 
 
@@ -113,6 +127,7 @@ def as_row(status: query_service_pb2.AsStatus) -> AsRow:
         round_start_unix_s=_seconds(status.round_start),
         evidence=evidence_view(status.evidence),
         algorithm_version=status.algorithm_version,
+        mechanism=mechanism_word(status.mechanism, status.mechanism_layer),
     )
 
 
@@ -127,6 +142,8 @@ def country_row(status: query_service_pb2.CountryStatus) -> CountryRow:
         measured_ases=status.measured_ases,
         round=status.round,
         round_start_unix_s=_seconds(status.round_start),
+        mechanism=mechanism_word(status.mechanism, status.mechanism_layer),
+        mechanism_reason=status.mechanism_reason,
     )
 
 
@@ -148,6 +165,8 @@ def event_row(event: query_service_pb2.Event, *, now_unix_s: float) -> EventRow:
         severity=round(event.severity, 1),
         confidence_pct=round(100 * event.confidence),
         summary=event.summary,
+        mechanism=mechanism_word(event.mechanism, event.mechanism_layer),
+        mechanism_reason=event.mechanism_reason,
     )
 
 
@@ -160,7 +179,14 @@ def event_rows(events: Iterable[query_service_pb2.Event], *, now_unix_s: float) 
 def timeline(message: query_service_pb2.Timeline, *, now_unix_s: float) -> Timeline:
     return Timeline(
         points=tuple(
-            Point(p.round, _seconds(p.round_start), status_word(p.status), p.confidence, p.reachability_ratio)
+            Point(
+                p.round,
+                _seconds(p.round_start),
+                status_word(p.status),
+                p.confidence,
+                p.reachability_ratio,
+                mechanism_word(p.mechanism),
+            )
             for p in message.points
         ),
         events=event_rows(message.events, now_unix_s=now_unix_s),

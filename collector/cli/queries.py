@@ -194,7 +194,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def _print_evidence(status: Any) -> None:
-    from vantage.collector.cli.tables import PROTOCOL_NAMES
+    from vantage.collector.cli.tables import PROTOCOL_NAMES, mechanism_text
 
     e = status.evidence
     print(f"\nevidence: {e.vantage_points} vantage points in {e.vantage_ases} ASes, {e.targets} targets")
@@ -206,6 +206,11 @@ def _print_evidence(status: Any) -> None:
         print(f"  suspect probes: {', '.join(e.suspect_probes)}")
     if e.HasField("path"):
         print(f"  where the paths stop ({e.path.place}): {e.path.summary}")
+    mechanism = mechanism_text(status.mechanism, status.mechanism_layer)
+    if mechanism != "-" or e.mechanism_reason:
+        print(f"mechanism {mechanism}" + (f": {e.mechanism_reason}" if e.mechanism_reason else ""))
+    if e.HasField("routing"):
+        print(f"  routing: {e.routing.reason}")
     print(f"algorithm {status.algorithm_version}")
 
 

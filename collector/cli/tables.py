@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from vantage.collector.cli.timeargs import format_instant
+from vantage.collector.verdict.model import LAYER_NAMES, MECHANISM_NAMES, Layer, Mechanism
 from vantage.protocols import KINDS
 
 STATUS_NAMES = {0: "-", 1: "UP", 2: "DEGRADED", 3: "DOWN", 4: "FILTERED", 5: "UNKNOWN"}
@@ -13,6 +14,18 @@ PROTOCOL_NAMES = {0: "?", **{int(kind.protocol): kind.name for kind in KINDS}}
 PROBE_STATE_NAMES = {0: "-", 1: "alive", 2: "silent", 3: "revoked"}
 EVENT_KIND_NAMES = {0: "-", 1: "outage", 2: "degradation", 3: "filtering", 4: "probes disconnected"}
 EVENT_STATE_NAMES = {0: "-", 1: "open", 2: "closed"}
+
+
+def mechanism_text(mechanism: int, layer: int = 0) -> str:
+    """vantage.v1.Mechanism (+ InterferenceLayer) as printed: "-", "data_plane", "service_blocking/tls"."""
+    try:
+        name = MECHANISM_NAMES[Mechanism(mechanism)]
+        at = LAYER_NAMES[Layer(layer)]
+    except ValueError:  # a newer collector's value
+        return "?"
+    if name == "none":
+        return "-"
+    return f"{name}/{at}" if at else name
 
 
 def render_table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
@@ -83,13 +96,14 @@ def target_rows(targets: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
 
 
 def as_status_rows(statuses: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
-    header = ["AS", "NAME", "COUNTRY", "STATUS", "CONFIDENCE", "SINCE", "ROUND", "SUMMARY"]
+    header = ["AS", "NAME", "COUNTRY", "STATUS", "MECHANISM", "CONFIDENCE", "SINCE", "ROUND", "SUMMARY"]
     rows = [
         [
             f"AS{s.asn}",
             (s.as_name or "-")[:30],
             s.country or "-",
             STATUS_NAMES.get(s.status, "?"),
+            mechanism_text(s.mechanism, s.mechanism_layer),
             f"{s.confidence:.2f}",
             ts_text(s, "since"),
             str(s.round),
@@ -101,11 +115,22 @@ def as_status_rows(statuses: Iterable[Any]) -> tuple[list[str], list[list[str]]]
 
 
 def country_rows(countries: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
-    header = ["COUNTRY", "STATUS", "CONFIDENCE", "AFFECTED", "ASES", "SINCE", "DRIVING", "SUMMARY"]
+    header = [
+        "COUNTRY",
+        "STATUS",
+        "MECHANISM",
+        "CONFIDENCE",
+        "AFFECTED",
+        "ASES",
+        "SINCE",
+        "DRIVING",
+        "SUMMARY",
+    ]
     rows = [
         [
             c.country,
             STATUS_NAMES.get(c.status, "?"),
+            mechanism_text(c.mechanism, c.mechanism_layer),
             f"{c.confidence:.2f}",
             f"{c.affected_share:.0%}",
             str(c.measured_ases),
@@ -120,7 +145,7 @@ def country_rows(countries: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
 
 def timeline_rows(points: Iterable[Any]) -> tuple[list[str], list[list[str]]]:
     points = list(points)
-    header = ["ROUND START", "ROUND", "STATUS", "CONFIDENCE", "BELIEF", "REACHABILITY"]
+    header = ["ROUND START", "ROUND", "STATUS", "MECHANISM", "CONFIDENCE", "BELIEF", "REACHABILITY"]
     if any(p.revision for p in points):
         # A column only when a round was revised: the usual table stays as it was.
         header.append("REVISED")
@@ -145,6 +170,7 @@ def _timeline_cells(points: Iterable[Any]) -> list[list[str]]:
             ts_text(p, "round_start"),
             str(p.round),
             STATUS_NAMES.get(p.status, "?"),
+            mechanism_text(p.mechanism),
             f"{p.confidence:.2f}",
             f"{p.belief:.2f}",
             f"{p.reachability_ratio:.0%}",
@@ -163,7 +189,10 @@ def event_line(e: Any) -> str:
     state = EVENT_STATE_NAMES.get(e.state, "?")
     ended = f" until {ts_text(e, 'ended_at')}" if e.HasField("ended_at") else ""
     change = EVENT_CHANGE_WORDS.get(getattr(e, "change", 0), "")
+    mechanism = mechanism_text(e.mechanism, e.mechanism_layer)
+    how = f" mechanism {mechanism}" if mechanism != "-" else ""
+    why = f" ({e.mechanism_reason})" if e.mechanism_reason else ""
     return (
         f"{change}{ts_text(e, 'started_at')}{ended}  {EVENT_KIND_NAMES.get(e.kind, '?')} {scope} [{state}] "
-        f"severity {e.severity:.1f} confidence {e.confidence:.2f}: {e.summary}"
+        f"severity {e.severity:.1f} confidence {e.confidence:.2f}{how}: {e.summary}{why}"
     )

@@ -11,6 +11,10 @@ Status is exposed as a numeric code (the vantage.v1.Status number, see
 STATUS_HELP) rather than one series per status value: at 75,000 ASes five
 series per AS would be 375,000 series for one fact. The per-status view exists
 where it is cheap: `vantage_country_ases{country,status}` counts ASes by status.
+The mechanism (collector/verdict/mechanism.py, a closed set of seven names) is a
+label: `vantage_as_mechanism` has one series per AS that has one (none while it
+is UP), and `vantage_open_events{kind,mechanism}` counts the open events of every
+kind by mechanism, zeros included.
 
 Values of the latest round are gauges (a failure count is "failures of this
 AS in the latest round", not an ever-growing counter). Sparse families
@@ -26,10 +30,14 @@ from datetime import datetime
 from types import MappingProxyType
 
 from vantage.collector.metrics.text import RenderedFamily, escape_label_value, family_text
+from vantage.collector.verdict.events import KIND_WORD
 from vantage.collector.verdict.model import (
+    MECHANISM_NAMES,
     AsVerdict,
     CountryVerdict,
+    Event,
     FailureCount,
+    Mechanism,
     Protocol,
     ProtocolStat,
     Status,
@@ -58,6 +66,7 @@ class VerdictSnapshot:
     as_verdicts: Sequence[AsVerdict] = ()
     country_verdicts: Sequence[CountryVerdict] = ()
     as_names: Mapping[int, str] = field(default_factory=dict)
+    open_events: Sequence[Event] = ()  # AS and country events open after the round
 
 
 class _Timestamp(dict[datetime, str]):
@@ -97,6 +106,12 @@ _AS_FAMILIES: tuple[tuple[str, str], ...] = (
         "vantage_as_filtered_targets",
         "Targets failing from inside the AS that work from control vantage points, per protocol.",
     ),
+    (
+        "vantage_as_mechanism",
+        "How the AS is cut off or interfered with (value 1; no series while nothing is wrong): "
+        + ", ".join(name for name in MECHANISM_NAMES.values() if name != "none")
+        + ".",
+    ),
 )
 _COUNTRY_FAMILIES: tuple[tuple[str, str], ...] = (
     ("vantage_country_status", "Verdict status of the country as a code: " + STATUS_HELP + "."),
@@ -116,6 +131,11 @@ _COUNTRY_FAMILIES: tuple[tuple[str, str], ...] = (
     ("vantage_country_measured_ases", "ASes of the country measured in the latest round."),
     ("vantage_country_ases", "ASes of the country by verdict status in the latest round."),
     ("vantage_country_inside_vantage_points", "Probes inside the country that reported in the latest round."),
+    ("vantage_country_mechanism", "How the country is cut off (value 1; no series while nothing is wrong)."),
+    (
+        "vantage_open_events",
+        "Open outage/degradation/filtering events (AS and country) by kind and mechanism.",
+    ),
 )
 
 
@@ -125,6 +145,7 @@ def render_verdict_families(snapshot: VerdictSnapshot) -> list[RenderedFamily]:
     by_asn = {verdict.asn: verdict for verdict in snapshot.as_verdicts}
     _render_ases(by_asn.values(), snapshot.as_names, lines)
     _render_countries(snapshot.country_verdicts, by_asn.values(), lines)
+    _render_open_events(snapshot.open_events, lines)
     return [
         RenderedFamily(name, documentation, family_text(name, lines[name]))
         for name, documentation in _AS_FAMILIES + _COUNTRY_FAMILIES
@@ -158,6 +179,8 @@ def _render_ases(
     inside = lines["vantage_as_inside_vantage_points"]
     failures = lines["vantage_as_failures"]
     filtered = lines["vantage_as_filtered_targets"]
+    mechanism = lines["vantage_as_mechanism"]
+    mechanism_names = MECHANISM_NAMES
     for verdict in verdicts:
         evidence = verdict.evidence
         country = countries.get(verdict.country)
@@ -169,6 +192,8 @@ def _render_ases(
         if name:
             info.append(f'{opening},name="{escape_label_value(name)}"}} 1')
         status.append(labels + status_text[verdict.status])
+        if verdict.mechanism:
+            mechanism.append(f'{opening},mechanism="{mechanism_names[verdict.mechanism]}"}} 1')
         since.append(labels + timestamp(verdict.since))
         confidence.append(f"{labels}{verdict.confidence:.6g}")
         belief.append(f"{labels}{verdict.belief:.6g}")
@@ -270,6 +295,11 @@ def _render_countries(
         lines["vantage_country_affected_ratio"].append(f"{labels}{verdict.affected_share:.6g}")
         lines["vantage_country_reachability_ratio"].append(f"{labels}{verdict.reachability_ratio:.6g}")
         lines["vantage_country_measured_ases"].append(labels + str(verdict.measured_ases))
+        if verdict.mechanism:
+            lines["vantage_country_mechanism"].append(
+                f'{{country="{escape_label_value(verdict.country)}",'
+                f'mechanism="{MECHANISM_NAMES[verdict.mechanism]}"}} 1'
+            )
     # Every status of every country with ASes, zeros included, so `== 0` and
     # ratios between statuses work in PromQL without `or vector(0)`.
     for country in sorted(ases_by_status):
@@ -282,3 +312,16 @@ def _render_countries(
         lines["vantage_country_inside_vantage_points"].append(
             f'{{country="{escaped}"}} {inside_by_country[country]}'
         )
+
+
+def _render_open_events(events: Sequence[Event], lines: dict[str, list[str]]) -> None:
+    counts: dict[tuple[str, Mechanism], int] = {}
+    for event in events:
+        if event.ended_at is None:
+            key = (KIND_WORD[event.kind], event.mechanism)
+            counts[key] = counts.get(key, 0) + 1
+    for kind in KIND_WORD.values():
+        for mechanism, name in MECHANISM_NAMES.items():
+            lines["vantage_open_events"].append(
+                f'{{kind="{kind}",mechanism="{name}"}} {counts.get((kind, mechanism), 0)}'
+            )

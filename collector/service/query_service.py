@@ -146,6 +146,7 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                 confidence=row.confidence,
                 belief=getattr(row, "belief", 0.0),
                 reachability_ratio=row.reachability_ratio,
+                mechanism=row.mechanism,  # type: ignore[arg-type]
                 revision=item.revision,
                 late_results=item.late_results,
                 late_probes=item.late_probes,

@@ -27,11 +27,12 @@ import dataclasses
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from vantage.collector.bgp.model import AsRouting
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
 from vantage.collector.service.revisions import Reviser, RevisionStep
@@ -96,6 +97,18 @@ class ComputedRound:
     snapshot: Any  # the engine's RoundOutput, for the metrics snapshot
 
 
+def _routing_of(app: CollectorApp, number: int, start_unix_s: float) -> Mapping[int, AsRouting] | None:
+    """The routing signal for the round, asked once; a snapshot that fails is no routing signal
+    (the verdicts then name mechanisms from the probes alone), never a failed round."""
+    if app.routing is None:
+        return None
+    try:
+        return app.routing(start_unix_s)
+    except Exception:
+        log.exception("round %d: routing snapshot failed, computing without a routing signal", number)
+        return None
+
+
 def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
     """Claim and compute one round (blocking; on a worker thread). None when another
     collector claimed it or the verdict engine is missing."""
@@ -120,6 +133,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
     measurements = round_measurements(batches, number, storage.task_kinds(number))
     observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
     state, from_blob = load_state(app)
+    routing = _routing_of(app, number, start_unix_s)
     verdict_started = time.perf_counter()
     output = _engine.evaluate_round(
         observations,
@@ -128,6 +142,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         round_start=datetime.fromtimestamp(start_unix_s, UTC),
         round_length=timedelta(seconds=length),
         config=_engine.VerdictConfig(),
+        routing=routing,
     )
     verdict_s = time.perf_counter() - verdict_started
     version = gated_version(str(_engine.ALGORITHM_VERSION))
@@ -370,9 +385,13 @@ class RoundLoop:
 
             output = computed.snapshot
             names = {v.asn: self.app.locator.as_name(v.asn) for v in output.as_verdicts}
+            open_events = [t.event for t in output.state.tracks.values() if t.event is not None]
             metrics.set_verdict_snapshot(
                 VerdictSnapshot(
-                    as_verdicts=output.as_verdicts, country_verdicts=output.country_verdicts, as_names=names
+                    as_verdicts=output.as_verdicts,
+                    country_verdicts=output.country_verdicts,
+                    as_names=names,
+                    open_events=open_events,
                 )
             )
         except Exception:

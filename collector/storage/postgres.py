@@ -108,11 +108,11 @@ class PostgresStorage(PostgresRounds):
         "added_at = EXCLUDED.added_at"
     )
     STORE_EVENT = (
-        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 9)}) "
+        f"INSERT INTO events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 10)}) "
         "ON CONFLICT (event_id) DO UPDATE SET kind = EXCLUDED.kind, asn = EXCLUDED.asn, "
         "country = EXCLUDED.country, started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at, "
         "opened_round = EXCLUDED.opened_round, updated_round = EXCLUDED.updated_round, "
-        "payload = EXCLUDED.payload"
+        "payload = EXCLUDED.payload, mechanism = EXCLUDED.mechanism"
     )
 
     def __init__(

@@ -264,6 +264,7 @@ class StoredAsVerdict:
     belief: float
     reachability_ratio: float
     payload: bytes  # serialized vantage.v1.AsStatus
+    mechanism: int = 0  # vantage.collector.verdict.model.Mechanism (also in the payload)
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,6 +276,7 @@ class StoredCountryVerdict:
     confidence: float
     reachability_ratio: float
     payload: bytes  # serialized vantage.v1.CountryStatus
+    mechanism: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,6 +290,7 @@ class StoredEvent:
     opened_round: int
     updated_round: int
     payload: bytes  # serialized vantage.v1.Event
+    mechanism: int = 0
 
     @property
     def is_open(self) -> bool:

@@ -37,10 +37,14 @@ PROBE_COLUMNS = (
 )
 TARGET_COLUMNS = "target_id, target, kind, protocols, country, asn, tags, source, address, added_at"
 AS_VERDICT_COLUMNS = (
-    "round, round_start, asn, country, status, confidence, belief, reachability_ratio, payload"
+    "round, round_start, asn, country, status, confidence, belief, reachability_ratio, payload, mechanism"
 )
-COUNTRY_VERDICT_COLUMNS = "round, round_start, country, status, confidence, reachability_ratio, payload"
-EVENT_COLUMNS = "event_id, kind, asn, country, started_at, ended_at, opened_round, updated_round, payload"
+COUNTRY_VERDICT_COLUMNS = (
+    "round, round_start, country, status, confidence, reachability_ratio, payload, mechanism"
+)
+EVENT_COLUMNS = (
+    "event_id, kind, asn, country, started_at, ended_at, opened_round, updated_round, payload, mechanism"
+)
 ROUND_COLUMNS = (
     "number, start, length_s, computed_by, claimed_at, computed_at, observations, suspect_probes, "
     "offline_probes, algorithm_version"
@@ -85,11 +89,12 @@ INSERT_TASK = (
 _AS_SET = (
     "round = excluded.round, round_start = excluded.round_start, country = excluded.country, "
     "status = excluded.status, confidence = excluded.confidence, belief = excluded.belief, "
-    "reachability_ratio = excluded.reachability_ratio, payload = excluded.payload"
+    "reachability_ratio = excluded.reachability_ratio, payload = excluded.payload, "
+    "mechanism = excluded.mechanism"
 )
 _AS_INSERT = (
     "INSERT INTO {table} (asn, round, round_start, country, status, confidence, belief, "
-    f"reachability_ratio, payload) VALUES ({placeholders(9)}) "
+    f"reachability_ratio, payload, mechanism) VALUES ({placeholders(10)}) "
 )
 STORE_AS_VERDICT = (
     _AS_INSERT.format(table="as_verdicts") + f"ON CONFLICT (asn, round) DO UPDATE SET {_AS_SET}"
@@ -102,11 +107,11 @@ STORE_LATEST_AS_VERDICT = (
 _COUNTRY_SET = (
     "round = excluded.round, round_start = excluded.round_start, status = excluded.status, "
     "confidence = excluded.confidence, reachability_ratio = excluded.reachability_ratio, "
-    "payload = excluded.payload"
+    "payload = excluded.payload, mechanism = excluded.mechanism"
 )
 _COUNTRY_INSERT = (
-    "INSERT INTO {table} (country, round, round_start, status, confidence, reachability_ratio, payload) "
-    f"VALUES ({placeholders(7)}) "
+    "INSERT INTO {table} (country, round, round_start, status, confidence, reachability_ratio, payload, "
+    f"mechanism) VALUES ({placeholders(8)}) "
 )
 STORE_COUNTRY_VERDICT = (
     _COUNTRY_INSERT.format(table="country_verdicts")
@@ -190,17 +195,18 @@ def round_params(record: RoundRecord) -> tuple[object, ...]:
 
 def as_verdict_params(v: StoredAsVerdict) -> tuple[object, ...]:
     return (v.asn, v.round, v.round_start_unix_s, v.country, v.status, v.confidence, v.belief,
-            v.reachability_ratio, v.payload)  # fmt: skip
+            v.reachability_ratio, v.payload, v.mechanism)  # fmt: skip
 
 
 def country_verdict_params(v: StoredCountryVerdict) -> tuple[object, ...]:
-    return (v.country, v.round, v.round_start_unix_s, v.status, v.confidence, v.reachability_ratio, v.payload)
+    return (v.country, v.round, v.round_start_unix_s, v.status, v.confidence, v.reachability_ratio, v.payload,
+            v.mechanism)  # fmt: skip
 
 
 def event_params(e: StoredEvent) -> tuple[object, ...]:
     """EVENT_COLUMNS order."""
     return (e.event_id, e.kind, e.asn, e.country, e.started_at_unix_s, e.ended_at_unix_s,
-            e.opened_round, e.updated_round, e.payload)  # fmt: skip
+            e.opened_round, e.updated_round, e.payload, e.mechanism)  # fmt: skip
 
 
 # ------------------------------------------------------------ row → record (columns as listed above)
@@ -265,6 +271,7 @@ def as_verdict_from_row(row: Row) -> StoredAsVerdict:
         belief=float(row[6]),
         reachability_ratio=float(row[7]),
         payload=bytes(row[8]),
+        mechanism=int(row[9]),
     )
 
 
@@ -277,6 +284,7 @@ def country_verdict_from_row(row: Row) -> StoredCountryVerdict:
         confidence=float(row[4]),
         reachability_ratio=float(row[5]),
         payload=bytes(row[6]),
+        mechanism=int(row[7]),
     )
 
 
@@ -291,6 +299,7 @@ def event_from_row(row: Row) -> StoredEvent:
         opened_round=int(row[6]),
         updated_round=int(row[7]),
         payload=bytes(row[8]),
+        mechanism=int(row[9]),
     )
 
 

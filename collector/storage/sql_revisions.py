@@ -36,15 +36,15 @@ _STORE_REVISION = (
 )
 _ARCHIVE_AS = (
     "INSERT INTO as_verdict_revisions (asn, round, revision, valid_from, valid_until, round_start, "
-    "country, status, confidence, belief, reachability_ratio, payload) "
+    "country, status, confidence, belief, reachability_ratio, payload, mechanism) "
     "SELECT asn, round, ?, ?, ?, round_start, country, status, confidence, belief, reachability_ratio, "
-    "payload FROM as_verdicts WHERE round = ? ON CONFLICT DO NOTHING"
+    "payload, mechanism FROM as_verdicts WHERE round = ? ON CONFLICT DO NOTHING"
 )
 _ARCHIVE_COUNTRY = (
     "INSERT INTO country_verdict_revisions (country, round, revision, valid_from, valid_until, "
-    "round_start, status, confidence, reachability_ratio, payload) "
-    "SELECT country, round, ?, ?, ?, round_start, status, confidence, reachability_ratio, payload "
-    "FROM country_verdicts WHERE round = ? ON CONFLICT DO NOTHING"
+    "round_start, status, confidence, reachability_ratio, payload, mechanism) "
+    "SELECT country, round, ?, ?, ?, round_start, status, confidence, reachability_ratio, payload, "
+    "mechanism FROM country_verdicts WHERE round = ? ON CONFLICT DO NOTHING"
 )
 _LATE_BATCHES = (
     "SELECT br.round, b.batch_key, b.probe_id, b.received_at FROM result_batch_rounds br "
@@ -235,7 +235,7 @@ class SqlRevisions(Storage):
             (asn, since_unix_s, until_unix_s),
         )
         return [
-            SupersededAsVerdict(q.as_verdict_from_row(row[:9]), int(row[9]), float(row[10]), float(row[11]))
+            SupersededAsVerdict(q.as_verdict_from_row(row[:10]), int(row[10]), float(row[11]), float(row[12]))
             for row in rows
         ]
 
@@ -250,7 +250,7 @@ class SqlRevisions(Storage):
         )
         return [
             SupersededCountryVerdict(
-                q.country_verdict_from_row(row[:7]), int(row[7]), float(row[8]), float(row[9])
+                q.country_verdict_from_row(row[:8]), int(row[8]), float(row[9]), float(row[10])
             )
             for row in rows
         ]

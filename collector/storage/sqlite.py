@@ -118,7 +118,7 @@ class SqliteStorage(SqliteRounds):
         "WHERE probe_id = ?"
     )
     UPSERT_TARGET = f"INSERT OR REPLACE INTO targets ({TARGET_COLUMNS}) VALUES ({placeholders(10)})"
-    STORE_EVENT = f"INSERT OR REPLACE INTO events ({EVENT_COLUMNS}) VALUES ({placeholders(9)})"
+    STORE_EVENT = f"INSERT OR REPLACE INTO events ({EVENT_COLUMNS}) VALUES ({placeholders(10)})"
 
     def __init__(self, path: Path, *, busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS) -> None:
         self.path = Path(path)

@@ -81,6 +81,17 @@ DEFAULT_EVENT_OPEN_IMMEDIATELY_CONFIDENCE = 0.95
 DEFAULT_COUNTRY_DOWN_SHARE = 0.5
 DEFAULT_COUNTRY_DEGRADED_SHARE = 0.2
 DEFAULT_COUNTRY_FILTERED_SHARE = 0.2
+# Fusion with the routing signal (collector/verdict/mechanism.py). A corroborated DOWN whose routes
+# are withdrawn too has two independent witnesses: its doubt is halved (IODA alerts on BGP and
+# active probing separately and trusts an outage more when both agree).
+DEFAULT_ROUTING_AGREEMENT_DOUBT = 0.5
+# Probes fail from one vantage point only (not corroborated) and the routes are withdrawn: the
+# routing table is the second witness, as a second vantage point in another AS would be. The
+# confidence stays under event_open_immediately_confidence: such an outage opens after two rounds.
+DEFAULT_ROUTING_CORROBORATED_CONFIDENCE = 0.9
+# A country's mechanism is the one carrying at least this share of its affected (weighted) ASes;
+# below it the mechanisms are mixed and the country's is UNKNOWN.
+DEFAULT_COUNTRY_MECHANISM_SHARE = 0.5
 # Bounded state: an AS or a target not measured for this long is forgotten (its availability,
 # belief and baselines would be stale anyway: the availability EWMA's half-life is ~3 h, the
 # baselines' ~10 rounds). Seven days is the issue's default, and the revise window's: a late
@@ -125,6 +136,9 @@ class VerdictConfig:
     country_degraded_share: float = DEFAULT_COUNTRY_DEGRADED_SHARE
     country_filtered_share: float = DEFAULT_COUNTRY_FILTERED_SHARE
     forget_after_s: float = DEFAULT_FORGET_AFTER_S
+    routing_agreement_doubt: float = DEFAULT_ROUTING_AGREEMENT_DOUBT
+    routing_corroborated_confidence: float = DEFAULT_ROUTING_CORROBORATED_CONFIDENCE
+    country_mechanism_share: float = DEFAULT_COUNTRY_MECHANISM_SHARE
     # The vectorised fast path (fast.py) for plain ASes; False runs the reference path only. Both
     # give the same verdicts (tests/collector/verdict/test_fast_path.py).
     vectorized: bool = True
@@ -140,5 +154,11 @@ class VerdictConfig:
             raise ValueError("max_availability must be in (0, 1)")
         if self.forget_after_s <= 0.0:
             raise ValueError("forget_after_s must be positive")
+        if not 0.0 <= self.routing_agreement_doubt <= 1.0:
+            raise ValueError("routing_agreement_doubt must be in [0, 1]")
+        if not 0.0 < self.routing_corroborated_confidence < 1.0:
+            raise ValueError("routing_corroborated_confidence must be in (0, 1)")
+        if not 0.0 < self.country_mechanism_share <= 1.0:
+            raise ValueError("country_mechanism_share must be in (0, 1]")
         if self.event_open_rounds < 1 or self.event_close_rounds < 1:
             raise ValueError("event hysteresis needs at least one round")

@@ -13,7 +13,8 @@ from datetime import datetime
 from typing import NamedTuple
 
 from vantage.collector.verdict.config import VerdictConfig
-from vantage.collector.verdict.model import CountryVerdict, Status
+from vantage.collector.verdict.mechanism import country_mechanism
+from vantage.collector.verdict.model import CountryVerdict, Layer, Mechanism, Status
 from vantage.collector.verdict.state import CountryMemory
 
 # Worst first, for ordering the ASes that drive a country's status.
@@ -30,6 +31,8 @@ class AsSummary(NamedTuple):
     weight: int
     reachability_ratio: float
     has_reachability: bool
+    mechanism: Mechanism = Mechanism.NONE
+    layer: Layer = Layer.UNSPECIFIED
 
 
 def roll_up(
@@ -76,6 +79,11 @@ def roll_up(
         else 0.0
     )
     since = memory.since if memory is not None and memory.status is status else round_start
+    mechanism, layer, mechanism_reason = Mechanism.NONE, Layer.UNSPECIFIED, ""
+    if status not in (Status.UP, Status.UNKNOWN):
+        mechanism, layer, mechanism_reason = country_mechanism(
+            ((a.mechanism, a.layer, a.weight) for a in carriers), config
+        )
     return CountryVerdict(
         country=country,
         status=status,
@@ -86,6 +94,9 @@ def roll_up(
         reachability_ratio=round(ratio, 6),
         since=since,
         summary=_summary(country, status, measured, driving, affected),
+        mechanism=mechanism,
+        layer=layer,
+        mechanism_reason=mechanism_reason,
     )
 
 

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from vantage.collector.verdict.model import AsVerdict, Evidence, Status
+from vantage.collector.verdict.model import AsVerdict, Evidence, Layer, Mechanism, Status
 
 GATE_VERSION = "coverage-gate/1"
 
@@ -68,6 +68,9 @@ def gate_by_coverage(
             confidence=0.0,
             since=verdict.since if verdict.status is Status.UNKNOWN else round_start,
             evidence=unknown_evidence(found[1], verdict.evidence),
+            # Nothing is decided for an AS that cannot be analysed: no mechanism either.
+            mechanism=Mechanism.NONE,
+            layer=Layer.UNSPECIFIED,
         )
     for asn, (country, reason) in not_analysable.items():
         if asn not in gated:

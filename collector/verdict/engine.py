@@ -7,6 +7,7 @@ Stages (each its own module, each pure):
    corroboration, partial reachability and throttling (reachability.py, availability.py);
 4. inside-out interference per probe AS, against control vantage points elsewhere (interference.py);
 5. combine: DOWN/DEGRADED from reachability, else FILTERED from interference, else UP/UNKNOWN;
+   then fuse with the routing signal, when there is one, and name the mechanism (mechanism.py);
 6. roll up per country (country.py); open/update/close events with hysteresis (events.py);
 7. learn: target availabilities and AS baselines, only from rounds judged UP;
 8. forget: ASes and targets not measured for `forget_after_s` (counted in rounds of
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 import gc
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from vantage.collector.bgp.model import AsRouting, RoutingState
 from vantage.collector.verdict import availability as availability_mod
 from vantage.collector.verdict.availability import Tally
 from vantage.collector.verdict.config import VerdictConfig
@@ -33,12 +35,15 @@ from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundM
 from vantage.collector.verdict.fast import PlainTallies, evaluate_fast
 from vantage.collector.verdict.grouping import VantageView, group
 from vantage.collector.verdict.interference import Interference, judge_all
+from vantage.collector.verdict.mechanism import fuse
 from vantage.collector.verdict.model import (
     AsVerdict,
     CountryVerdict,
     Event,
     EventKind,
     Evidence,
+    Layer,
+    Mechanism,
     Observation,
     Status,
 )
@@ -47,10 +52,13 @@ from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState
 from vantage.collector.verdict.summary import as_summary
 from vantage.collector.verdict.vantage_points import find_offline
 
+_UP = Status.UP  # the hot path reads a module constant, not the enum's descriptor
+
 __all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "evaluate_round"]
 
 # Stored with every verdict; bump when a change would alter verdicts for the same input.
-ALGORITHM_VERSION = "vantage-verdict/1"
+# /2: fusion with the routing signal and the mechanism (issue 17).
+ALGORITHM_VERSION = "vantage-verdict/2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +89,17 @@ def evaluate_round(
     round_start: datetime,
     round_length: timedelta,
     config: VerdictConfig | None = None,
+    routing: Mapping[int, AsRouting] | None = None,
 ) -> RoundOutput:
+    """One round. `routing` is the routing signal per AS for this round (collector/bgp/model.py);
+    an AS without an entry, or no mapping at all, has none: its mechanism comes from the probes."""
     config = config or VerdictConfig()
     # The round allocates millions of small acyclic objects; the cyclic collector would re-scan them
     # again and again (it doubles the run time of a whole-Internet round) and can find nothing to free.
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _evaluate(observations, state, round_number, round_start, round_length, config)
+        return _evaluate(observations, state, round_number, round_start, round_length, config, routing or {})
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -101,6 +112,7 @@ def _evaluate(
     round_start: datetime,
     round_length: timedelta,
     config: VerdictConfig,
+    routing: Mapping[int, AsRouting],
 ) -> RoundOutput:
     rows = observations if isinstance(observations, list | tuple) else list(observations)
     limits = Thresholds.of(config)
@@ -159,13 +171,26 @@ def _evaluate(
     # when they are UP (most of the Internet, most of the time).
     tracked = {scope for scope, _ in state.tracks}
     up = Status.UP
-    for asn in sorted(views_by_asn.keys() | interference.keys() | plain.keys()):
+    # A known AS whose routes are withdrawn but that no probe measured this round still gets a
+    # verdict (UNKNOWN, bgp_withdrawal): it deserves attention, never a DOWN (mechanism.py).
+    judged = views_by_asn.keys() | interference.keys() | plain.keys() | _withdrawn(routing, state.ases)
+    for asn in sorted(judged):
         memory = state.ases.get(asn)
         views = views_by_asn.get(asn)
         r = plain.get(asn) or (judge(views, memory, model, config, limits) if views else None)
         i = interference.get(asn)
         country = country_of.get(asn) or (memory.country if memory else "")
-        verdict, new_memory, drop = _decide(asn, country, r, i, memory, round_number, round_start, config)
+        verdict, new_memory, drop = _decide(
+            asn,
+            country,
+            r,
+            i,
+            memory,
+            round_number,
+            round_start,
+            config,
+            routing.get(asn) if routing else None,
+        )
         verdicts.append(verdict)
         new_ases[asn] = new_memory
         if verdict.evidence.suspect_probes:
@@ -174,7 +199,14 @@ def _evaluate(
             (up_tallies if r.status is up else silent_tallies).append(r.tallies)
         weight = (r.targets if r else 0) + (i.judgeable_targets if i else 0)
         summary = AsSummary(
-            asn, verdict.status, verdict.confidence, weight, verdict.reachability_ratio, r is not None
+            asn,
+            verdict.status,
+            verdict.confidence,
+            weight,
+            verdict.reachability_ratio,
+            r is not None,
+            verdict.mechanism,
+            verdict.layer,
         )
         in_country = by_country.get(country)
         if in_country is None:
@@ -191,6 +223,9 @@ def _evaluate(
             verdict.evidence.summary,
             reachability_known=r is not None and r.status is not Status.UNKNOWN,
             interference_known=i is not None and i.judgeable_targets > 0,
+            mechanism=verdict.mechanism,
+            layer=verdict.layer,
+            mechanism_reason=verdict.evidence.mechanism_reason,
         )
         events.extend(
             _step_events(
@@ -206,7 +241,15 @@ def _evaluate(
         cv = roll_up(country, summaries, state.countries.get(country), round_start, config)
         countries.append(cv)
         new_countries[country] = CountryMemory(cv.status, cv.since)
-        mark = RoundMark(cv.status, cv.confidence, cv.affected_share, cv.summary)
+        mark = RoundMark(
+            cv.status,
+            cv.confidence,
+            cv.affected_share,
+            cv.summary,
+            mechanism=cv.mechanism,
+            layer=cv.layer,
+            mechanism_reason=cv.mechanism_reason,
+        )
         events.extend(
             _step_events(
                 new_tracks, country, 0, country, mark, round_number, round_start, round_length, config
@@ -251,6 +294,13 @@ def _evaluate(
         suspect_probes=tuple(sorted(suspects - offline)),
         changed_asns=frozenset(changed),
     )
+
+
+def _withdrawn(routing: Mapping[int, AsRouting], known: Mapping[int, AsMemory]) -> set[int]:
+    """The ASes the engine has measured before whose routes are withdrawn now."""
+    if not routing:
+        return set()
+    return {asn for asn, r in routing.items() if r.state is RoutingState.WITHDRAWN and asn in known}
 
 
 def _forget(
@@ -326,8 +376,10 @@ def _decide(
     round_number: int,
     round_start: datetime,
     config: VerdictConfig,
+    routing: AsRouting | None,
 ) -> tuple[AsVerdict, AsMemory, float]:
-    """Combine both views into the AS's verdict, its memory for next round, and the relative drop."""
+    """Combine both views, then the routing signal, into the AS's verdict, its memory for next
+    round, and the relative drop."""
     reach_status = r.status if r else Status.UNKNOWN
     inside_status = i.status if i else Status.UNKNOWN
     status: Status
@@ -341,6 +393,12 @@ def _decide(
         status, confidence = Status.UP, r.confidence
     else:
         status, confidence = Status.UNKNOWN, 0.0
+    if routing is None and status is _UP:
+        mechanism, layer, mechanism_reason = Mechanism.NONE, Layer.UNSPECIFIED, ""  # the common case
+    else:
+        status, confidence, mechanism, layer, mechanism_reason = fuse(
+            asn, status, confidence, r, i, routing, config
+        )
 
     base_ratio = memory.baseline_ratio if memory else None
     base_loss = memory.baseline_loss_ratio if memory else None
@@ -396,6 +454,8 @@ def _decide(
             memory.baseline_loss_ratio if memory else None,
             memory.baseline_rtt_ms if memory else None,
         ),
+        mechanism_reason=mechanism_reason,
+        routing=routing,
     )
     verdict = AsVerdict(
         asn=asn,
@@ -406,5 +466,7 @@ def _decide(
         reachability_ratio=round(ratio, 6),
         since=since,
         evidence=evidence,
+        mechanism=mechanism,
+        layer=layer,
     )
     return verdict, new_memory, drop

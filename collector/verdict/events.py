@@ -19,7 +19,7 @@ import dataclasses
 from datetime import datetime, timedelta
 
 from vantage.collector.verdict.config import VerdictConfig
-from vantage.collector.verdict.model import Event, EventKind, Status
+from vantage.collector.verdict.model import Event, EventKind, Layer, Mechanism, Status
 from vantage.collector.verdict.state import EventTrack
 
 # Rounds without evidence tolerated inside a streak of rounds in.
@@ -56,6 +56,9 @@ class RoundMark:
     # filtering event, and a round without outside-in data does not end an outage.
     reachability_known: bool = True
     interference_known: bool = True
+    mechanism: Mechanism = Mechanism.NONE
+    layer: Layer = Layer.UNSPECIFIED
+    mechanism_reason: str = ""
 
     def says(self, kind: EventKind) -> bool | None:
         """True: the round is in an event of this kind; False: it is out; None: it cannot tell."""
@@ -98,6 +101,9 @@ def step(
                 confidence=max(t.event.confidence, mark.confidence),
                 summary=mark.summary,
                 updated_round=round_number,
+                mechanism=mark.mechanism,
+                layer=mark.layer,
+                mechanism_reason=mark.mechanism_reason,
             )
             return EventTrack(event=event), event
         # A streak is consecutive rounds in, tolerating one round without evidence in between:
@@ -126,6 +132,9 @@ def step(
                 summary=mark.summary,
                 opened_round=round_number,
                 updated_round=round_number,
+                mechanism=mark.mechanism,
+                layer=mark.layer,
+                mechanism_reason=mark.mechanism_reason,
             )
             return EventTrack(event=event), event
         return t, None

@@ -17,10 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
+from vantage.collector.bgp.model import AsRouting
 from vantage.collector.verdict.paths import Localisation
 from vantage.kinds import Outcome, Protocol, TaskKind
 
 __all__ = [
+    "LAYER_NAMES",
+    "MECHANISM_NAMES",
     "AsVerdict",
     "CountryVerdict",
     "Event",
@@ -28,6 +31,8 @@ __all__ = [
     "Evidence",
     "FailureCount",
     "FilteredTarget",
+    "Layer",
+    "Mechanism",
     "Observation",
     "Outcome",
     "Protocol",
@@ -55,6 +60,50 @@ class EventKind(enum.IntEnum):
     OUTAGE = 1
     DEGRADATION = 2
     FILTERING = 3
+
+
+class Mechanism(enum.IntEnum):
+    """How an AS is cut off or interfered with (collector/verdict/mechanism.py decides it).
+
+    Equals vantage.v1.Mechanism; NONE is MECHANISM_UNSPECIFIED on the wire: nothing is wrong, so
+    there is no mechanism to name."""
+
+    NONE = 0
+    BGP_WITHDRAWAL = 1  # routes gone from the table, probes fail
+    DATA_PLANE = 2  # routes present, probes fail: blackholing or firewalling
+    THROTTLING = 3  # loss or RTT far above the AS's baseline
+    PARTIAL = 4  # part of the AS's targets or paths fail
+    SERVICE_BLOCKING = 5  # reachable, but inside-out interference at one layer (Layer)
+    UNKNOWN = 6  # probes fail but no routing signal says whether routes are up
+
+
+class Layer(enum.IntEnum):
+    """Where service blocking shows. Equals vantage.v1.InterferenceLayer."""
+
+    UNSPECIFIED = 0
+    DNS = 1
+    TCP = 2
+    TLS = 3
+    HTTP = 4
+
+
+# The names the surfaces print (CLI, web, JSON, the Prometheus label): a closed, bounded set.
+MECHANISM_NAMES: dict[Mechanism, str] = {
+    Mechanism.NONE: "none",
+    Mechanism.BGP_WITHDRAWAL: "bgp_withdrawal",
+    Mechanism.DATA_PLANE: "data_plane",
+    Mechanism.THROTTLING: "throttling",
+    Mechanism.PARTIAL: "partial",
+    Mechanism.SERVICE_BLOCKING: "service_blocking",
+    Mechanism.UNKNOWN: "unknown",
+}
+LAYER_NAMES: dict[Layer, str] = {
+    Layer.UNSPECIFIED: "",
+    Layer.DNS: "dns",
+    Layer.TCP: "tcp",
+    Layer.TLS: "tls",
+    Layer.HTTP: "http",
+}
 
 
 class Observation(NamedTuple):
@@ -131,6 +180,10 @@ class Evidence:
     summary: str
     # Where the paths towards the AS stop (collector/verdict/paths.py), when it was traced.
     path: Localisation | None = None
+    # Why the verdict's mechanism is what it is, one sentence a person can read (mechanism.py),
+    # and the routing signal it was fused with (None: no routing signal for this AS this round).
+    mechanism_reason: str = ""
+    routing: AsRouting | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +198,8 @@ class AsVerdict:
     # Since when the AS has had this status (start of the round it began).
     since: datetime
     evidence: Evidence
+    mechanism: Mechanism = Mechanism.NONE
+    layer: Layer = Layer.UNSPECIFIED  # SERVICE_BLOCKING only
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +213,9 @@ class CountryVerdict:
     reachability_ratio: float
     since: datetime
     summary: str
+    mechanism: Mechanism = Mechanism.NONE
+    layer: Layer = Layer.UNSPECIFIED
+    mechanism_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,6 +233,10 @@ class Event:
     summary: str
     opened_round: int
     updated_round: int
+    # The mechanism of the event's latest round in (mechanism.py), with its reason.
+    mechanism: Mechanism = Mechanism.NONE
+    layer: Layer = Layer.UNSPECIFIED
+    mechanism_reason: str = ""
 
     @property
     def is_open(self) -> bool:

@@ -9,18 +9,24 @@ overlap (the detected interval is taken from its backdated start and end). Per k
 * duration error (rounds)  = |detected duration - true duration| (an event still open at the end of
   the run ends there);
 * start error (rounds)     = |detected start - true start|.
+
+Mechanism accuracy (issue 17): for each true event found, the mechanism of the matching detected
+event (its latest update) against the one a correct engine names (simulate.World.expected_mechanism),
+as a confusion table; an event not found counts in the "missed" column. During staged hijacks the
+AS must stay UP: every AS-round judged otherwise is a hijack flip.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from vantage.collector.verdict.engine import EngineState, VerdictConfig, evaluate_round
-from vantage.collector.verdict.model import Event, EventKind, Status
-from vantage.collector.verdict.simulate import SimulationConfig, TruthEvent, simulate
+from vantage.collector.verdict.model import Event, EventKind, Mechanism, Status
+from vantage.collector.verdict.simulate import SimulationConfig, TruthEvent, World, simulate
 
 if TYPE_CHECKING:
     import random
@@ -62,6 +68,18 @@ class SimulationScore:
     offline_probe_rounds: int  # (probe, round) pairs the engine excluded as offline
     # (probe, round) pairs where a probe that measured something was really offline
     true_offline_probe_rounds: int
+    # (expected, found or None when the event was missed, count), sorted
+    mechanisms: tuple[tuple[Mechanism, Mechanism | None, int], ...] = ()
+    hijack_rounds: int = 0  # AS-rounds inside staged hijacks with a verdict
+    hijack_flips: int = 0  # ... of which the AS was not judged UP
+    feed_down_rounds: int = 0  # rounds with the route feed down
+
+    @property
+    def mechanism_accuracy(self) -> float | None:
+        """Right mechanisms / true events found."""
+        found = sum(n for _, got, n in self.mechanisms if got is not None)
+        right = sum(n for want, got, n in self.mechanisms if got is want)
+        return right / found if found else None
 
     def of(self, kind: EventKind) -> KindScore:
         return next(k for k in self.kinds if k.kind is kind)
@@ -137,6 +155,38 @@ def score_events(
     return tuple(scores)
 
 
+def score_mechanisms(
+    world: World,
+    detected: Iterable[Event],
+    *,
+    round_length: timedelta,
+) -> tuple[tuple[Mechanism, Mechanism | None, int], ...]:
+    config = world.config
+    latest: dict[str, Event] = {}
+    for event in detected:
+        if event.asn and (event.id not in latest or event.updated_round >= latest[event.id].updated_round):
+            latest[event.id] = event
+
+    def at(t: datetime) -> float:
+        return (t - config.start) / round_length
+
+    counts: Counter[tuple[Mechanism, Mechanism | None]] = Counter()
+    for t in world.truth:
+        overlapping = [
+            e
+            for e in latest.values()
+            if e.kind is t.kind
+            and e.asn == t.asn
+            and at(e.started_at) < t.end_round
+            and (e.ended_at is None or at(e.ended_at) > t.start_round)
+        ]
+        found = max(overlapping, key=lambda e: e.updated_round).mechanism if overlapping else None
+        counts[(world.expected_mechanism(t), found)] += 1
+    return tuple(
+        (want, got, n) for (want, got), n in sorted(counts.items(), key=lambda x: (x[0][0], x[0][1] or -1))
+    )
+
+
 _TRUE_STATUS = {EventKind.OUTAGE: Status.DOWN, EventKind.DEGRADATION: Status.DEGRADED}
 
 
@@ -150,6 +200,7 @@ def run_simulation(
     events: list[Event] = []
     observations = liar_flips = offline_rounds = true_offline = 0
     liars = set(world.lies_about)
+    hijack_rounds = hijack_flips = 0
     for sim_round in rounds:
         out = evaluate_round(
             sim_round.observations,
@@ -158,7 +209,12 @@ def run_simulation(
             round_start=sim_round.start,
             round_length=round_length,
             config=verdict_config,
+            routing=sim_round.routing,
         )
+        for verdict in out.as_verdicts:
+            if world.hijacked(verdict.asn, sim_round.number):
+                hijack_rounds += 1
+                hijack_flips += verdict.status is not Status.UP
         state = EngineState.from_bytes(out.state.to_bytes())
         events.extend(out.events)
         observations += len(sim_round.observations)
@@ -185,4 +241,15 @@ def run_simulation(
     kinds = score_events(
         world.truth, events, start=config.start, round_length=round_length, rounds=config.rounds
     )
-    return SimulationScore(config.rounds, observations, kinds, liar_flips, offline_rounds, true_offline)
+    return SimulationScore(
+        config.rounds,
+        observations,
+        kinds,
+        liar_flips,
+        offline_rounds,
+        true_offline,
+        mechanisms=score_mechanisms(world, events, round_length=round_length),
+        hijack_rounds=hijack_rounds,
+        hijack_flips=hijack_flips,
+        feed_down_rounds=len(world.feed_down),
+    )

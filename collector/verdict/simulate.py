@@ -9,18 +9,30 @@ events with their true start and end rounds: outages (every outside-in measureme
 out, and its inside probes cannot upload), throttling (heavy ICMP loss and 4x RTT) and filtering
 (inside probes see resets and forged DNS answers for part of the test list; the control does not).
 
+With `routing` on, the world also has a routing signal (collector/bgp/model.py's `AsRouting` per AS
+per round, as the route feed would give it): each AS announces `baseline_prefixes` prefixes seen by
+`full_feed_peers` peers. A staged outage is then either a route withdrawal (`withdrawal_share` of
+them: no prefix visible) or a data-plane drop (routes intact); the probes see the same silence
+either way, so only the routes tell them apart. `feed_outages` stage windows in which the feed is
+down (every AS's routing is UNKNOWN); `hijacks` stage windows in which another AS announces more
+specifics of an AS's space, so that the owner's own routes look partly gone (PARTIAL) while its
+hosts still answer: no event, and the AS must stay UP. Each true event carries the mechanism a
+correct engine names (scoring.py scores it).
+
 Everything random comes from the `random.Random` passed in: the same seed, the same rounds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from vantage import failures
-from vantage.collector.verdict.model import EventKind, Observation, Outcome, Protocol, TaskKind
+from vantage.collector.bgp.model import AsRouting, RoutingState
+from vantage.collector.verdict.model import EventKind, Mechanism, Observation, Outcome, Protocol, TaskKind
 
 if TYPE_CHECKING:  # the generator is passed in (seeded by the caller); this module draws no randomness
     import random
@@ -61,6 +73,13 @@ class SimulationConfig:
     flaky_share: float = 0.2  # targets that answer only 50-90 % of the time
     warmup_rounds: int = 6
     start: datetime = DEFAULT_START
+    # The routing signal (off: the engine hears only its probes, as before issue 17).
+    routing: bool = False
+    withdrawal_share: float = 0.5  # staged outages that are route withdrawals (the rest: data plane)
+    feed_outages: int = 0  # windows in which the route feed is down (routing UNKNOWN everywhere)
+    hijacks: int = 0  # windows in which an AS's routes look partly gone while its hosts answer
+    baseline_prefixes: int = 8
+    full_feed_peers: int = 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +89,7 @@ class TruthEvent:
     country: str
     start_round: int
     end_round: int  # exclusive
+    mechanism: Mechanism = Mechanism.NONE
 
     @property
     def rounds(self) -> int:
@@ -81,6 +101,7 @@ class SimRound:
     number: int
     start: datetime
     observations: tuple[Observation, ...]
+    routing: Mapping[int, AsRouting] | None = None  # None: no routing signal in this world
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +126,20 @@ class World:
     lies_about: dict[str, frozenset[int]]
     truth: tuple[TruthEvent, ...]
     blocked: dict[int, frozenset[int]] = field(default_factory=dict)  # AS -> test-list indexes blocked
+    feed_down: frozenset[int] = frozenset()  # rounds in which the route feed is down
+    hijacks: tuple[tuple[int, int, int], ...] = ()  # (AS, start round, end round exclusive)
+
+    def hijacked(self, asn: int, n: int) -> bool:
+        return any(a == asn and s <= n < e for a, s, e in self.hijacks)
+
+    def expected_mechanism(self, event: TruthEvent) -> Mechanism:
+        """What a correct engine names for the event in its last round: without a routing signal
+        then, a withdrawal cannot be told from a data-plane drop."""
+        if event.kind is EventKind.OUTAGE and (
+            not self.config.routing or event.end_round - 1 in self.feed_down
+        ):
+            return Mechanism.UNKNOWN
+        return event.mechanism
 
 
 def build_world(config: SimulationConfig, rng: random.Random) -> World:
@@ -171,6 +206,26 @@ def build_world(config: SimulationConfig, rng: random.Random) -> World:
                         blocked[asn] = frozenset(rng.sample(range(config.test_list_targets), k))
                     break
     truth.sort(key=lambda e: (e.start_round, e.asn, e.kind))
+    # Drawn after everything else, so that a world without routing is the world it always was.
+    feed_down: set[int] = set()
+    hijacks: list[tuple[int, int, int]] = []
+    if config.routing:
+        truth = [_with_mechanism(e, rng.random() < config.withdrawal_share) for e in truth]
+        for _ in range(config.feed_outages):
+            length = rng.randint(2, max(2, config.max_event_rounds))
+            start = rng.randrange(config.warmup_rounds, max(config.warmup_rounds + 1, horizon - length))
+            feed_down.update(range(start, start + length))
+        for _ in range(config.hijacks):
+            length = rng.randint(2, max(2, config.max_event_rounds))
+            for _attempt in range(50):
+                asn = rng.choice(asns)
+                start = rng.randrange(config.warmup_rounds, max(config.warmup_rounds + 1, horizon - length))
+                if all(start >= e or start + length <= s for s, e in busy.get(asn, [])):
+                    busy.setdefault(asn, []).append((start, start + length))
+                    hijacks.append((asn, start, start + length))
+                    break
+    else:
+        truth = [_with_mechanism(e, False) for e in truth]
     return World(
         config,
         as_country,
@@ -184,7 +239,47 @@ def build_world(config: SimulationConfig, rng: random.Random) -> World:
         lies_about,
         tuple(truth),
         blocked,
+        frozenset(feed_down),
+        tuple(hijacks),
     )
+
+
+_MECHANISM_OF_KIND = {
+    EventKind.DEGRADATION: Mechanism.THROTTLING,
+    EventKind.FILTERING: Mechanism.SERVICE_BLOCKING,
+}
+
+
+def _with_mechanism(event: TruthEvent, withdrawal: bool) -> TruthEvent:
+    if event.kind is EventKind.OUTAGE:
+        mechanism = Mechanism.BGP_WITHDRAWAL if withdrawal else Mechanism.DATA_PLANE
+    else:
+        mechanism = _MECHANISM_OF_KIND[event.kind]
+    return dataclasses.replace(event, mechanism=mechanism)
+
+
+def _routing(world: World, n: int) -> dict[int, AsRouting]:
+    """The routing signal of round n, as the route feed would give it (no randomness)."""
+    config = world.config
+    base, peers = config.baseline_prefixes, config.full_feed_peers
+    out: dict[int, AsRouting] = {}
+    for asn in world.targets_of:
+        if n in world.feed_down:
+            out[asn] = AsRouting(asn, RoutingState.UNKNOWN, 0, base, 0, base * 256, 0, "route feed down")
+            continue
+        withdrawn = any(
+            e.asn == asn and e.mechanism is Mechanism.BGP_WITHDRAWAL and e.start_round <= n < e.end_round
+            for e in world.truth
+        )
+        if withdrawn:
+            visible, state = 0, RoutingState.WITHDRAWN
+        elif world.hijacked(asn, n):
+            visible, state = base // 2, RoutingState.PARTIAL  # more specifics announced by another AS
+        else:
+            visible, state = base, RoutingState.VISIBLE
+        reason = f"{visible}/{base} prefixes visible"
+        out[asn] = AsRouting(asn, state, visible, base, visible * 256, base * 256, peers, reason)
+    return out
 
 
 def simulate(config: SimulationConfig, rng: random.Random) -> tuple[World, Iterator[SimRound]]:
@@ -231,7 +326,8 @@ def _rounds(world: World, rng: random.Random) -> Iterator[SimRound]:
                     )
         observations.extend(_interference_round(world, rng, n, present, offline))
         rng.shuffle(observations)  # arrival order carries no meaning
-        yield SimRound(n, config.start + n * length, tuple(observations))
+        routing = _routing(world, n) if config.routing else None
+        yield SimRound(n, config.start + n * length, tuple(observations), routing)
 
 
 def _icmp(

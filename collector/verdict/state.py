@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from vantage.collector.verdict.model import Event, EventKind, Status
+from vantage.collector.verdict.model import Event, EventKind, Layer, Mechanism, Status
 from vantage.collector.verdict.paths import PathMemory, Trace, TracedHop
 
 STATE_FORMAT_VERSION = 1
@@ -322,6 +322,9 @@ def _event_to_json(e: Event) -> dict[str, Any]:
         "summary": e.summary,
         "opened_round": e.opened_round,
         "updated_round": e.updated_round,
+        "mechanism": int(e.mechanism),
+        "layer": int(e.layer),
+        "mechanism_reason": e.mechanism_reason,
     }
 
 
@@ -338,6 +341,10 @@ def _event_from_json(d: dict[str, Any]) -> Event:
         summary=d["summary"],
         opened_round=d["opened_round"],
         updated_round=d["updated_round"],
+        # State written before the mechanism (vantage-verdict/1) has none.
+        mechanism=Mechanism(d.get("mechanism", 0)),
+        layer=Layer(d.get("layer", 0)),
+        mechanism_reason=d.get("mechanism_reason", ""),
     )
 
 

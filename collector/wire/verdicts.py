@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 
+from vantage.collector.bgp.model import AsRouting
 from vantage.collector.storage.records import StoredAsVerdict, StoredCountryVerdict, StoredEvent
 from vantage.collector.verdict.model import AsVerdict, CountryVerdict, Event, Evidence
 from vantage.collector.verdict.paths import Localisation
@@ -55,6 +56,20 @@ def evidence_to_proto(e: Evidence) -> query_service_pb2.Evidence:
         interference_status=int(e.interference_status),  # type: ignore[arg-type]
         inside_vantage_points=e.inside_vantage_points,
         path=None if e.path is None else path_to_proto(e.path),
+        routing=None if e.routing is None else routing_to_proto(e.routing),
+        mechanism_reason=e.mechanism_reason,
+    )
+
+
+def routing_to_proto(r: AsRouting) -> query_service_pb2.RoutingVisibility:
+    return query_service_pb2.RoutingVisibility(
+        state=int(r.state),
+        visible_prefixes=r.visible_prefixes,
+        baseline_prefixes=r.baseline_prefixes,
+        visible_addresses=r.visible_addresses,
+        baseline_addresses=r.baseline_addresses,
+        full_feed_peers=r.full_feed_peers,
+        reason=r.reason,
     )
 
 
@@ -86,6 +101,8 @@ def as_status(
         since=timestamp(_ts(v.since)),
         evidence=evidence_to_proto(v.evidence),
         algorithm_version=algorithm_version,
+        mechanism=int(v.mechanism),  # type: ignore[arg-type]
+        mechanism_layer=int(v.layer),  # type: ignore[arg-type]
     )
 
 
@@ -120,6 +137,7 @@ def stored_as_verdicts(
                 belief=v.belief,
                 reachability_ratio=v.reachability_ratio,
                 payload=message.SerializeToString(),
+                mechanism=int(v.mechanism),
             )
         )
     return tuple(rows), messages
@@ -151,6 +169,9 @@ def stored_country_verdicts(
             driving_ases=[as_messages[a] for a in v.driving_asns[:MAX_DRIVING_ASES] if a in as_messages],
             algorithm_version=algorithm_version,
             summary=v.summary,
+            mechanism=int(v.mechanism),  # type: ignore[arg-type]
+            mechanism_layer=int(v.layer),  # type: ignore[arg-type]
+            mechanism_reason=v.mechanism_reason,
         )
         rows.append(
             StoredCountryVerdict(
@@ -161,6 +182,7 @@ def stored_country_verdicts(
                 confidence=v.confidence,
                 reachability_ratio=v.reachability_ratio,
                 payload=message.SerializeToString(),
+                mechanism=int(v.mechanism),
             )
         )
     return tuple(rows)
@@ -183,6 +205,9 @@ def event_to_proto(e: Event) -> query_service_pb2.Event:
         summary=e.summary,
         opened_round=e.opened_round,
         updated_round=e.updated_round,
+        mechanism=int(e.mechanism),  # type: ignore[arg-type]
+        mechanism_layer=int(e.layer),  # type: ignore[arg-type]
+        mechanism_reason=e.mechanism_reason,
     )
     if e.ended_at is not None:
         message.ended_at.CopyFrom(timestamp(_ts(e.ended_at)))
@@ -200,4 +225,5 @@ def stored_event(e: Event) -> StoredEvent:
         opened_round=e.opened_round,
         updated_round=e.updated_round,
         payload=event_to_proto(e).SerializeToString(),
+        mechanism=int(e.mechanism),
     )

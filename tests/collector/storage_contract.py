@@ -7,6 +7,7 @@ entry in its BACKENDS table). Times are fixed numbers: no clock is read.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import uuid
 
@@ -796,3 +797,47 @@ def test_unrevisable_batches_are_too_old_or_of_rounds_never_computed(storage: St
     assert [(number, probe) for number, _, probe in found] == [(2, "p1"), (8, "p1")]
     assert storage.unrevisable_batches(storage.last_batch_key(), oldest_round=5, latest_round=9) == []
     assert all(key > after for _, key, _ in found)
+
+
+def test_the_mechanism_is_stored_with_verdicts_timelines_and_events(storage: Storage) -> None:
+    """Schema 6 (issue 17): vantage.collector.verdict.model.Mechanism next to each payload."""
+    withdrawal, data_plane = 1, 2
+    cut = dataclasses.replace(as_verdict(64500, 4, status=3), mechanism=withdrawal)
+    country = dataclasses.replace(country_verdict("KZ", 4, status=3), mechanism=withdrawal)
+    outage = dataclasses.replace(event("e9", start=1200.0, end=None, rnd=4), mechanism=data_plane)
+    storage.store_round_result(result(4, as_verdicts=[cut], country_verdicts=[country], events=[outage]))
+    storage.store_round_result(result(5, as_verdicts=[as_verdict(64500, 5)]))
+    assert [v.mechanism for v in storage.as_timeline(64500, 0.0, 10_000.0)] == [withdrawal, 0]
+    assert [c.mechanism for c in storage.country_timeline("KZ", 0.0, 10_000.0)] == [withdrawal]
+    latest = storage.latest_country_verdict("KZ")
+    assert latest is not None and latest.mechanism == withdrawal
+    assert [(e.event_id, e.mechanism) for e in storage.list_events()] == [("e9", data_plane)]
+    as_latest = storage.latest_as_verdict(64500)
+    assert as_latest is not None and as_latest.mechanism == 0
+
+
+def test_a_superseded_verdict_keeps_its_mechanism(storage: Storage) -> None:
+    """Schemas 5 and 6 together: a revision archives the mechanism with the verdict it replaces."""
+    withdrawal = 1
+    assert storage.claim_round(round_record(5))
+    storage.store_round_result(
+        RoundResult(
+            round=round_record(5),
+            as_verdicts=(dataclasses.replace(as_verdict(1, 5, status=3), mechanism=withdrawal),),
+            country_verdicts=(dataclasses.replace(country_verdict("KZ", 5, status=3), mechanism=withdrawal),),
+            events=(),
+            engine_rows=(("meta", b"m5"),),
+        )
+    )
+    revised = RoundResult(
+        round=round_record(5, computed=True),
+        as_verdicts=(as_verdict(1, 5, status=1),),
+        country_verdicts=(country_verdict("KZ", 5, status=1),),
+        events=(),
+        engine_rows=(("meta", b"m5r"),),
+    )
+    storage.store_revision(revised, revision(5, 1, 5000.0), engine_rows_now=[("meta", b"m5r")])
+    [old_as] = storage.superseded_as_verdicts(1, 0, 1e9)
+    [old_kz] = storage.superseded_country_verdicts("KZ", 0, 1e9)
+    assert (old_as.verdict.mechanism, old_kz.verdict.mechanism) == (withdrawal, withdrawal)
+    assert [v.mechanism for v in storage.as_timeline(1, 0, 1e9)] == [0]

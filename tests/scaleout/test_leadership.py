@@ -249,7 +249,8 @@ def test_collectors_starting_together_migrate_once() -> None:
         for thread in threads:
             thread.join()
         assert failures == [] and len(opened) == 4
-        assert {storage.schema_version() for storage in opened} == {len(migrations())}
+        # The newest migration's number (numbers may skip one that another branch holds).
+        assert {storage.schema_version() for storage in opened} == {migrations()[-1][0]}
         with psycopg.connect(with_search_path(postgres_dsn(), schema)) as conn:
             assert conn.execute("SELECT COUNT(*) FROM schema_migrations").fetchone() == (len(migrations()),)
     finally:

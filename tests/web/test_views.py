@@ -319,3 +319,60 @@ def test_templates_escape_as_names_and_never_link_target_urls() -> None:
     # The only script is the site's own file; no inline script, no external resource.
     assert html.count("<script") == 1 and '<script src="/static/refresh.js"></script>' in html
     assert "http://" not in html.replace("https://status.example.org", "")
+
+
+def test_the_mechanism_shows_on_as_country_and_event_pages() -> None:
+    env = environment()
+    site = Site("Vantage", "https://status.example.org", 30 * 86400)
+    window = params.parse_window(None, None, now_unix_s=JAN5, max_window_s=30 * 86400)
+    status = as_status(64500, query_service_pb2.STATUS_DOWN)
+    status.mechanism = query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+    reason = "probes fail and routes withdrawn: 0/12 prefixes of AS64500 visible from 18 full-feed peers"
+    status.evidence.mechanism_reason = reason
+    status.evidence.routing.reason = "0/12 prefixes visible"
+    row = views.as_row(status)
+    assert (row.mechanism, row.evidence.mechanism_reason) == ("bgp_withdrawal", reason)
+    assert row.evidence.routing == "0/12 prefixes visible"
+    page = views.as_page(status, timeline([0.0], []), now_unix_s=JAN5)
+    html = render(env, "as.html", site=site, refresh_s=60, view=page, window=window)
+    assert "Mechanism: <strong>bgp_withdrawal</strong>" in html and reason in html
+    blocked = as_status(64501, query_service_pb2.STATUS_FILTERED)
+    blocked.mechanism = query_service_pb2.MECHANISM_SERVICE_BLOCKING
+    blocked.mechanism_layer = query_service_pb2.INTERFERENCE_LAYER_TLS
+    assert views.as_row(blocked).mechanism == "service_blocking/tls"
+    assert views.as_row(as_status(64502, query_service_pb2.STATUS_UP)).mechanism == ""
+    outage = event("outage-as64500", asn=64500, start=JAN5 - 600, end=None)
+    outage.mechanism = query_service_pb2.MECHANISM_DATA_PLANE
+    outage.mechanism_reason = "probes fail while routes visible"
+    row_event = views.event_row(outage, now_unix_s=JAN5)
+    assert (row_event.mechanism, row_event.mechanism_reason) == (
+        "data_plane",
+        "probes fail while routes visible",
+    )
+    country = country_status("KZ", query_service_pb2.STATUS_DOWN)
+    country.mechanism = query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+    country.mechanism_reason = "bgp_withdrawal in 83% (weighted) of the affected ASes"
+    assert views.country_row(country).mechanism == "bgp_withdrawal"
+    point = timeline([0.0], []).points[0]
+    point.mechanism = query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+    one = query_service_pb2.Timeline(points=[point])
+    assert views.timeline(one, now_unix_s=JAN5).points[0].mechanism == "bgp_withdrawal"
+
+
+def test_event_and_country_pages_name_the_mechanism() -> None:
+    env = environment()
+    site = Site("Vantage", "https://status.example.org", 30 * 86400)
+    outage = event("outage-as64500", asn=64500, start=JAN5 - 600, end=None)
+    outage.mechanism = query_service_pb2.MECHANISM_DATA_PLANE
+    outage.mechanism_reason = "probes fail while routes visible"
+    page = views.event_page(outage, [], timeline([0.0], []), now_unix_s=JAN5)
+    html = render(env, "event.html", site=site, refresh_s=60, view=page)
+    assert "<strong>data_plane</strong>: probes fail while routes visible" in html
+    country = country_status("KZ", query_service_pb2.STATUS_DOWN)
+    country.mechanism = query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+    country.mechanism_reason = "bgp_withdrawal in 83% (weighted) of the affected ASes"
+    window = params.parse_window(None, None, now_unix_s=JAN5, max_window_s=30 * 86400)
+    view = views.country_page(country, [], timeline([0.0], []), [outage], now_unix_s=JAN5)
+    html = render(env, "country.html", site=site, refresh_s=60, view=view, window=window, strip_rows=[])
+    assert "Mechanism: <strong>bgp_withdrawal</strong> (bgp_withdrawal in 83% (weighted)" in html
+    assert "(data_plane)" in html  # the events table

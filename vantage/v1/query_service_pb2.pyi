@@ -20,6 +20,24 @@ class Status(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     STATUS_FILTERED: _ClassVar[Status]
     STATUS_UNKNOWN: _ClassVar[Status]
 
+class Mechanism(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MECHANISM_UNSPECIFIED: _ClassVar[Mechanism]
+    MECHANISM_BGP_WITHDRAWAL: _ClassVar[Mechanism]
+    MECHANISM_DATA_PLANE: _ClassVar[Mechanism]
+    MECHANISM_THROTTLING: _ClassVar[Mechanism]
+    MECHANISM_PARTIAL: _ClassVar[Mechanism]
+    MECHANISM_SERVICE_BLOCKING: _ClassVar[Mechanism]
+    MECHANISM_UNKNOWN: _ClassVar[Mechanism]
+
+class InterferenceLayer(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    INTERFERENCE_LAYER_UNSPECIFIED: _ClassVar[InterferenceLayer]
+    INTERFERENCE_LAYER_DNS: _ClassVar[InterferenceLayer]
+    INTERFERENCE_LAYER_TCP: _ClassVar[InterferenceLayer]
+    INTERFERENCE_LAYER_TLS: _ClassVar[InterferenceLayer]
+    INTERFERENCE_LAYER_HTTP: _ClassVar[InterferenceLayer]
+
 class EventKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     EVENT_KIND_UNSPECIFIED: _ClassVar[EventKind]
@@ -53,6 +71,18 @@ STATUS_DEGRADED: Status
 STATUS_DOWN: Status
 STATUS_FILTERED: Status
 STATUS_UNKNOWN: Status
+MECHANISM_UNSPECIFIED: Mechanism
+MECHANISM_BGP_WITHDRAWAL: Mechanism
+MECHANISM_DATA_PLANE: Mechanism
+MECHANISM_THROTTLING: Mechanism
+MECHANISM_PARTIAL: Mechanism
+MECHANISM_SERVICE_BLOCKING: Mechanism
+MECHANISM_UNKNOWN: Mechanism
+INTERFERENCE_LAYER_UNSPECIFIED: InterferenceLayer
+INTERFERENCE_LAYER_DNS: InterferenceLayer
+INTERFERENCE_LAYER_TCP: InterferenceLayer
+INTERFERENCE_LAYER_TLS: InterferenceLayer
+INTERFERENCE_LAYER_HTTP: InterferenceLayer
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_OUTAGE: EventKind
 EVENT_KIND_DEGRADATION: EventKind
@@ -69,6 +99,24 @@ PROBE_STATE_UNSPECIFIED: ProbeState
 PROBE_STATE_ALIVE: ProbeState
 PROBE_STATE_SILENT: ProbeState
 PROBE_STATE_REVOKED: ProbeState
+
+class RoutingVisibility(_message.Message):
+    __slots__ = ("state", "visible_prefixes", "baseline_prefixes", "visible_addresses", "baseline_addresses", "full_feed_peers", "reason")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    VISIBLE_PREFIXES_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_PREFIXES_FIELD_NUMBER: _ClassVar[int]
+    VISIBLE_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    FULL_FEED_PEERS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    state: int
+    visible_prefixes: int
+    baseline_prefixes: int
+    visible_addresses: int
+    baseline_addresses: int
+    full_feed_peers: int
+    reason: str
+    def __init__(self, state: _Optional[int] = ..., visible_prefixes: _Optional[int] = ..., baseline_prefixes: _Optional[int] = ..., visible_addresses: _Optional[int] = ..., baseline_addresses: _Optional[int] = ..., full_feed_peers: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class ProtocolStat(_message.Message):
     __slots__ = ("protocol", "attempts", "successes", "success_ratio")
@@ -107,7 +155,7 @@ class FilteredTarget(_message.Message):
     def __init__(self, target: _Optional[str] = ..., protocol: _Optional[_Union[_measurement_pb2.Protocol, str]] = ..., failure: _Optional[str] = ..., inside_failures: _Optional[int] = ..., control_successes: _Optional[int] = ...) -> None: ...
 
 class Evidence(_message.Message):
-    __slots__ = ("vantage_points", "vantage_ases", "targets", "protocols", "failures", "loss_ratio", "baseline_loss_ratio", "rtt_ms", "baseline_rtt_ms", "suspect_probes", "filtered_targets", "summary", "vantage_asns", "reachability_status", "interference_status", "inside_vantage_points", "path")
+    __slots__ = ("vantage_points", "vantage_ases", "targets", "protocols", "failures", "loss_ratio", "baseline_loss_ratio", "rtt_ms", "baseline_rtt_ms", "suspect_probes", "filtered_targets", "summary", "vantage_asns", "reachability_status", "interference_status", "inside_vantage_points", "path", "routing", "mechanism_reason")
     VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
     VANTAGE_ASES_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
@@ -125,6 +173,8 @@ class Evidence(_message.Message):
     INTERFERENCE_STATUS_FIELD_NUMBER: _ClassVar[int]
     INSIDE_VANTAGE_POINTS_FIELD_NUMBER: _ClassVar[int]
     PATH_FIELD_NUMBER: _ClassVar[int]
+    ROUTING_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_REASON_FIELD_NUMBER: _ClassVar[int]
     vantage_points: int
     vantage_ases: int
     targets: int
@@ -142,7 +192,9 @@ class Evidence(_message.Message):
     interference_status: Status
     inside_vantage_points: int
     path: PathLocalisation
-    def __init__(self, vantage_points: _Optional[int] = ..., vantage_ases: _Optional[int] = ..., targets: _Optional[int] = ..., protocols: _Optional[_Iterable[_Union[ProtocolStat, _Mapping]]] = ..., failures: _Optional[_Iterable[_Union[FailureCount, _Mapping]]] = ..., loss_ratio: _Optional[float] = ..., baseline_loss_ratio: _Optional[float] = ..., rtt_ms: _Optional[float] = ..., baseline_rtt_ms: _Optional[float] = ..., suspect_probes: _Optional[_Iterable[str]] = ..., filtered_targets: _Optional[_Iterable[_Union[FilteredTarget, _Mapping]]] = ..., summary: _Optional[str] = ..., vantage_asns: _Optional[_Iterable[int]] = ..., reachability_status: _Optional[_Union[Status, str]] = ..., interference_status: _Optional[_Union[Status, str]] = ..., inside_vantage_points: _Optional[int] = ..., path: _Optional[_Union[PathLocalisation, _Mapping]] = ...) -> None: ...
+    routing: RoutingVisibility
+    mechanism_reason: str
+    def __init__(self, vantage_points: _Optional[int] = ..., vantage_ases: _Optional[int] = ..., targets: _Optional[int] = ..., protocols: _Optional[_Iterable[_Union[ProtocolStat, _Mapping]]] = ..., failures: _Optional[_Iterable[_Union[FailureCount, _Mapping]]] = ..., loss_ratio: _Optional[float] = ..., baseline_loss_ratio: _Optional[float] = ..., rtt_ms: _Optional[float] = ..., baseline_rtt_ms: _Optional[float] = ..., suspect_probes: _Optional[_Iterable[str]] = ..., filtered_targets: _Optional[_Iterable[_Union[FilteredTarget, _Mapping]]] = ..., summary: _Optional[str] = ..., vantage_asns: _Optional[_Iterable[int]] = ..., reachability_status: _Optional[_Union[Status, str]] = ..., interference_status: _Optional[_Union[Status, str]] = ..., inside_vantage_points: _Optional[int] = ..., path: _Optional[_Union[PathLocalisation, _Mapping]] = ..., routing: _Optional[_Union[RoutingVisibility, _Mapping]] = ..., mechanism_reason: _Optional[str] = ...) -> None: ...
 
 class PathLocalisation(_message.Message):
     __slots__ = ("place", "stop_asn", "stop_address", "next_asn", "agreeing_vantage_points", "agreeing_asns", "traced_vantage_points", "summary")
@@ -165,7 +217,7 @@ class PathLocalisation(_message.Message):
     def __init__(self, place: _Optional[str] = ..., stop_asn: _Optional[int] = ..., stop_address: _Optional[str] = ..., next_asn: _Optional[int] = ..., agreeing_vantage_points: _Optional[int] = ..., agreeing_asns: _Optional[_Iterable[int]] = ..., traced_vantage_points: _Optional[int] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class AsStatus(_message.Message):
-    __slots__ = ("asn", "as_name", "country", "status", "confidence", "belief", "round", "round_start", "since", "evidence", "algorithm_version")
+    __slots__ = ("asn", "as_name", "country", "status", "confidence", "belief", "round", "round_start", "since", "evidence", "algorithm_version", "mechanism", "mechanism_layer")
     ASN_FIELD_NUMBER: _ClassVar[int]
     AS_NAME_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
@@ -177,6 +229,8 @@ class AsStatus(_message.Message):
     SINCE_FIELD_NUMBER: _ClassVar[int]
     EVIDENCE_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_VERSION_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_LAYER_FIELD_NUMBER: _ClassVar[int]
     asn: int
     as_name: str
     country: str
@@ -188,10 +242,12 @@ class AsStatus(_message.Message):
     since: _timestamp_pb2.Timestamp
     evidence: Evidence
     algorithm_version: str
-    def __init__(self, asn: _Optional[int] = ..., as_name: _Optional[str] = ..., country: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., belief: _Optional[float] = ..., round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evidence: _Optional[_Union[Evidence, _Mapping]] = ..., algorithm_version: _Optional[str] = ...) -> None: ...
+    mechanism: Mechanism
+    mechanism_layer: InterferenceLayer
+    def __init__(self, asn: _Optional[int] = ..., as_name: _Optional[str] = ..., country: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., belief: _Optional[float] = ..., round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., evidence: _Optional[_Union[Evidence, _Mapping]] = ..., algorithm_version: _Optional[str] = ..., mechanism: _Optional[_Union[Mechanism, str]] = ..., mechanism_layer: _Optional[_Union[InterferenceLayer, str]] = ...) -> None: ...
 
 class CountryStatus(_message.Message):
-    __slots__ = ("country", "status", "confidence", "round", "round_start", "since", "affected_share", "measured_ases", "driving_ases", "algorithm_version", "summary")
+    __slots__ = ("country", "status", "confidence", "round", "round_start", "since", "affected_share", "measured_ases", "driving_ases", "algorithm_version", "summary", "mechanism", "mechanism_layer", "mechanism_reason")
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
@@ -203,6 +259,9 @@ class CountryStatus(_message.Message):
     DRIVING_ASES_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_VERSION_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_LAYER_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_REASON_FIELD_NUMBER: _ClassVar[int]
     country: str
     status: Status
     confidence: float
@@ -214,7 +273,10 @@ class CountryStatus(_message.Message):
     driving_ases: _containers.RepeatedCompositeFieldContainer[AsStatus]
     algorithm_version: str
     summary: str
-    def __init__(self, country: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., affected_share: _Optional[float] = ..., measured_ases: _Optional[int] = ..., driving_ases: _Optional[_Iterable[_Union[AsStatus, _Mapping]]] = ..., algorithm_version: _Optional[str] = ..., summary: _Optional[str] = ...) -> None: ...
+    mechanism: Mechanism
+    mechanism_layer: InterferenceLayer
+    mechanism_reason: str
+    def __init__(self, country: _Optional[str] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., affected_share: _Optional[float] = ..., measured_ases: _Optional[int] = ..., driving_ases: _Optional[_Iterable[_Union[AsStatus, _Mapping]]] = ..., algorithm_version: _Optional[str] = ..., summary: _Optional[str] = ..., mechanism: _Optional[_Union[Mechanism, str]] = ..., mechanism_layer: _Optional[_Union[InterferenceLayer, str]] = ..., mechanism_reason: _Optional[str] = ...) -> None: ...
 
 class GetAsStatusRequest(_message.Message):
     __slots__ = ("asn",)
@@ -263,7 +325,7 @@ class GetTimelineRequest(_message.Message):
     def __init__(self, asn: _Optional[int] = ..., country: _Optional[str] = ..., since: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., until: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class TimelinePoint(_message.Message):
-    __slots__ = ("round", "round_start", "status", "confidence", "belief", "reachability_ratio", "revision", "revised_at", "late_results", "late_probes")
+    __slots__ = ("round", "round_start", "status", "confidence", "belief", "reachability_ratio", "revision", "revised_at", "late_results", "late_probes", "mechanism")
     ROUND_FIELD_NUMBER: _ClassVar[int]
     ROUND_START_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -274,6 +336,7 @@ class TimelinePoint(_message.Message):
     REVISED_AT_FIELD_NUMBER: _ClassVar[int]
     LATE_RESULTS_FIELD_NUMBER: _ClassVar[int]
     LATE_PROBES_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_FIELD_NUMBER: _ClassVar[int]
     round: int
     round_start: _timestamp_pb2.Timestamp
     status: Status
@@ -284,7 +347,8 @@ class TimelinePoint(_message.Message):
     revised_at: _timestamp_pb2.Timestamp
     late_results: int
     late_probes: int
-    def __init__(self, round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., belief: _Optional[float] = ..., reachability_ratio: _Optional[float] = ..., revision: _Optional[int] = ..., revised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late_results: _Optional[int] = ..., late_probes: _Optional[int] = ...) -> None: ...
+    mechanism: Mechanism
+    def __init__(self, round: _Optional[int] = ..., round_start: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., status: _Optional[_Union[Status, str]] = ..., confidence: _Optional[float] = ..., belief: _Optional[float] = ..., reachability_ratio: _Optional[float] = ..., revision: _Optional[int] = ..., revised_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., late_results: _Optional[int] = ..., late_probes: _Optional[int] = ..., mechanism: _Optional[_Union[Mechanism, str]] = ...) -> None: ...
 
 class Timeline(_message.Message):
     __slots__ = ("points", "events", "as_of")
@@ -297,7 +361,7 @@ class Timeline(_message.Message):
     def __init__(self, points: _Optional[_Iterable[_Union[TimelinePoint, _Mapping]]] = ..., events: _Optional[_Iterable[_Union[Event, _Mapping]]] = ..., as_of: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class Event(_message.Message):
-    __slots__ = ("id", "kind", "state", "asn", "country", "started_at", "ended_at", "severity", "confidence", "summary", "opened_round", "updated_round", "change", "revised_round")
+    __slots__ = ("id", "kind", "state", "asn", "country", "started_at", "ended_at", "severity", "confidence", "summary", "opened_round", "updated_round", "change", "revised_round", "mechanism", "mechanism_layer", "mechanism_reason")
     ID_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
     STATE_FIELD_NUMBER: _ClassVar[int]
@@ -312,6 +376,9 @@ class Event(_message.Message):
     UPDATED_ROUND_FIELD_NUMBER: _ClassVar[int]
     CHANGE_FIELD_NUMBER: _ClassVar[int]
     REVISED_ROUND_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_LAYER_FIELD_NUMBER: _ClassVar[int]
+    MECHANISM_REASON_FIELD_NUMBER: _ClassVar[int]
     id: str
     kind: EventKind
     state: EventState
@@ -326,7 +393,10 @@ class Event(_message.Message):
     updated_round: int
     change: EventChange
     revised_round: int
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., state: _Optional[_Union[EventState, str]] = ..., asn: _Optional[int] = ..., country: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[float] = ..., confidence: _Optional[float] = ..., summary: _Optional[str] = ..., opened_round: _Optional[int] = ..., updated_round: _Optional[int] = ..., change: _Optional[_Union[EventChange, str]] = ..., revised_round: _Optional[int] = ...) -> None: ...
+    mechanism: Mechanism
+    mechanism_layer: InterferenceLayer
+    mechanism_reason: str
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., state: _Optional[_Union[EventState, str]] = ..., asn: _Optional[int] = ..., country: _Optional[str] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., ended_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., severity: _Optional[float] = ..., confidence: _Optional[float] = ..., summary: _Optional[str] = ..., opened_round: _Optional[int] = ..., updated_round: _Optional[int] = ..., change: _Optional[_Union[EventChange, str]] = ..., revised_round: _Optional[int] = ..., mechanism: _Optional[_Union[Mechanism, str]] = ..., mechanism_layer: _Optional[_Union[InterferenceLayer, str]] = ..., mechanism_reason: _Optional[str] = ...) -> None: ...
 
 class WatchEventsRequest(_message.Message):
     __slots__ = ("country", "asn", "include_open")

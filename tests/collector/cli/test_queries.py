@@ -123,6 +123,35 @@ def test_query_commands(history_collector: CollectorProcess) -> None:
     assert "outage AS64500" in run(history_collector, "timeline", "--asn", "64500", "--since", since).stdout
 
 
+def test_the_mechanism_through_grpc_and_the_commands(history_collector: CollectorProcess) -> None:
+    """The history's outage is a route withdrawal (tests/collector/service/test_round_loop.py)."""
+    channel, query = stub(history_collector)
+    withdrawal = query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+    with channel:
+        down = query.GetAsStatus(query_service_pb2.GetAsStatusRequest(asn=64500), timeout=10)
+        assert down.mechanism == withdrawal and down.algorithm_version.startswith("vantage-verdict/2")
+        assert down.evidence.routing.state == 3 and down.evidence.routing.baseline_prefixes == 4
+        assert down.evidence.mechanism_reason.startswith("probes fail and routes withdrawn")
+        up = query.GetAsStatus(query_service_pb2.GetAsStatusRequest(asn=64520), timeout=10)
+        assert up.mechanism == query_service_pb2.MECHANISM_UNSPECIFIED
+        kz = query.GetCountryStatus(query_service_pb2.GetCountryStatusRequest(country="KZ"), timeout=10)
+        assert kz.mechanism == withdrawal and kz.mechanism_reason
+        request = query_service_pb2.GetTimelineRequest(asn=64500)
+        request.since.FromSeconds(int(FIRST_ROUND * ROUND_S))
+        request.until.FromSeconds(int((FIRST_ROUND + ROUNDS) * ROUND_S))
+        timeline = query.GetTimeline(request, timeout=10)
+        mechanisms = [p.mechanism for p in timeline.points]
+        assert mechanisms == [0] * OUTAGE_FROM + [withdrawal] * (ROUNDS - OUTAGE_FROM)
+        assert [e.mechanism for e in timeline.events] == [withdrawal]
+    status = run(history_collector, "status").stdout
+    assert "MECHANISM" in status and "bgp_withdrawal" in status
+    detail = run(history_collector, "status", "--asn", "64500").stdout
+    assert "mechanism bgp_withdrawal: probes fail and routes withdrawn" in detail
+    since = "2026-01-01T00:00:00Z"
+    timeline_text = run(history_collector, "timeline", "--asn", "64500", "--since", since).stdout
+    assert "mechanism bgp_withdrawal" in timeline_text
+
+
 def test_watch_command_streams_json_lines(history_collector: CollectorProcess) -> None:
     process = subprocess.Popen(
         [*VANTAGE, "watch", "--country", "KZ", "--json",

@@ -11,6 +11,7 @@ from vantage.collector.verdict.model import (
     Evidence,
     FailureCount,
     FilteredTarget,
+    Mechanism,
     Protocol,
     ProtocolStat,
     Status,
@@ -61,6 +62,7 @@ def as_verdict(
     belief: float = 0.95,
     since: datetime = ROUND_START,
     ev: Evidence | None = None,
+    mechanism: Mechanism = Mechanism.NONE,
 ) -> AsVerdict:
     return AsVerdict(
         asn=asn,
@@ -71,10 +73,18 @@ def as_verdict(
         reachability_ratio=ratio,
         since=since,
         evidence=ev if ev is not None else evidence(status=status),
+        mechanism=mechanism,
     )
 
 
-def country_verdict(country: str, status: Status, *, ratio: float = 1.0, measured: int = 2) -> CountryVerdict:
+def country_verdict(
+    country: str,
+    status: Status,
+    *,
+    ratio: float = 1.0,
+    measured: int = 2,
+    mechanism: Mechanism = Mechanism.NONE,
+) -> CountryVerdict:
     return CountryVerdict(
         country=country,
         status=status,
@@ -85,6 +95,7 @@ def country_verdict(country: str, status: Status, *, ratio: float = 1.0, measure
         reachability_ratio=ratio,
         since=ROUND_START,
         summary="test",
+        mechanism=mechanism,
     )
 
 
@@ -118,6 +129,7 @@ def kazakhstan_snapshot(*, down: bool = False) -> VerdictSnapshot:
                     baseline_rtt_ms=42.5,
                     status=kz_status,
                 ),
+                mechanism=Mechanism.BGP_WITHDRAWAL if down else Mechanism.NONE,
             ),
             as_verdict(
                 64501,
@@ -131,11 +143,17 @@ def kazakhstan_snapshot(*, down: bool = False) -> VerdictSnapshot:
                     ),
                     status=Status.FILTERED,
                 ),
+                mechanism=Mechanism.SERVICE_BLOCKING,
             ),
             as_verdict(64502, "NL", Status.UP, ev=evidence(inside=1)),
         ),
         country_verdicts=(
-            country_verdict("KZ", Status.DOWN if down else Status.DEGRADED, ratio=0.4 if down else 0.9),
+            country_verdict(
+                "KZ",
+                Status.DOWN if down else Status.DEGRADED,
+                ratio=0.4 if down else 0.9,
+                mechanism=Mechanism.BGP_WITHDRAWAL if down else Mechanism.PARTIAL,
+            ),
             country_verdict("NL", Status.UP, measured=1),
         ),
         as_names={64500: 'Kaz "Telecom"\\Backbone', 64502: "Example NL"},

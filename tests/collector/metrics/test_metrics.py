@@ -14,7 +14,7 @@ from tests.collector.metrics.snapshots import as_verdict, evidence, kazakhstan_s
 from vantage.collector.metrics.service_metrics import CollectorMetrics, VerdictSnapshot, render_registry
 from vantage.collector.verdict.model import FailureCount, Protocol, ProtocolStat, Status
 
-ALLOWED_VERDICT_LABELS = {"asn", "country", "protocol", "status", "failure", "name"}
+ALLOWED_VERDICT_LABELS = {"asn", "country", "protocol", "status", "failure", "name", "mechanism"}
 
 
 @pytest.fixture
@@ -278,3 +278,42 @@ def test_non_finite_values_stay_parseable(registry: CollectorRegistry, metrics: 
     confidence = registry.get_sample_value("vantage_as_confidence", labels)
     assert confidence is not None and math.isnan(confidence)
     assert registry.get_sample_value("vantage_as_belief", labels) == math.inf
+
+
+def test_the_mechanism_is_a_bounded_label_per_as_country_and_open_event(
+    registry: CollectorRegistry, metrics: CollectorMetrics
+) -> None:
+    from tests.collector.verdict.helpers import T0
+    from vantage.collector.verdict.model import Event, EventKind, Mechanism
+
+    snapshot = kazakhstan_snapshot(down=True)
+    cut = dataclasses.replace(snapshot.as_verdicts[0], mechanism=Mechanism.BGP_WITHDRAWAL)
+    country = dataclasses.replace(snapshot.country_verdicts[0], mechanism=Mechanism.BGP_WITHDRAWAL)
+
+    def outage(event_id: str, asn: int, mechanism: Mechanism, ended: bool = False) -> Event:
+        return Event(
+            event_id, EventKind.OUTAGE, asn, "KZ", T0, T0 if ended else None, 5.0, 0.9, "", 1, 2,
+            mechanism=mechanism,
+        )  # fmt: skip
+
+    metrics.set_verdict_snapshot(
+        dataclasses.replace(
+            snapshot,
+            as_verdicts=(cut, *snapshot.as_verdicts[1:]),
+            country_verdicts=(country, *snapshot.country_verdicts[1:]),
+            open_events=(
+                outage("a", 64500, Mechanism.BGP_WITHDRAWAL),
+                outage("b", 0, Mechanism.BGP_WITHDRAWAL),
+                outage("c", 64509, Mechanism.DATA_PLANE, ended=True),  # closed: not counted
+            ),
+        )
+    )
+    value = registry.get_sample_value
+    assert (
+        value("vantage_as_mechanism", {"asn": "64500", "country": "KZ", "mechanism": "bgp_withdrawal"}) == 1
+    )
+    assert value("vantage_as_mechanism", {"asn": "64502", "country": "NL", "mechanism": "none"}) is None
+    assert value("vantage_country_mechanism", {"country": "KZ", "mechanism": "bgp_withdrawal"}) == 1
+    assert value("vantage_open_events", {"kind": "outage", "mechanism": "bgp_withdrawal"}) == 2
+    assert value("vantage_open_events", {"kind": "outage", "mechanism": "data_plane"}) == 0
+    assert value("vantage_open_events", {"kind": "filtering", "mechanism": "service_blocking"}) == 0

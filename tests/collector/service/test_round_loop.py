@@ -7,12 +7,15 @@ clock set just after each round's end; nothing sleeps.
 from __future__ import annotations
 
 import asyncio
+import logging
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
 from tests.collector.batches import MeasurementRow, batch_of
+from vantage.collector.bgp.model import AsRouting, RoutingSnapshot, RoutingState
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
@@ -43,12 +46,16 @@ class Clock:
         return self.now
 
 
-def setup_app(db_path: Path) -> tuple[CollectorApp, Clock]:
+def setup_app(db_path: Path, routing: RoutingSnapshot | None = None) -> tuple[CollectorApp, Clock]:
     storage = SqliteStorage(db_path)
     clock = Clock()
     clock.now = FIRST_ROUND * ROUND_S
     app = CollectorApp(
-        storage, CollectorConfig(collector_id="test", round_seconds=ROUND_S), Locator(()), clock=clock
+        storage,
+        CollectorConfig(collector_id="test", round_seconds=ROUND_S),
+        Locator(()),
+        clock=clock,
+        routing=routing,
     )
     for n, (probe_id, (asn, country)) in enumerate(PROBES.items()):
         storage.add_enrollment_token(EnrollmentToken(f"t{n}", f"h{n}", "", 0.0, 1e12))
@@ -104,9 +111,29 @@ async def run_rounds(app: CollectorApp, clock: Clock) -> list[query_service_pb2.
     return seen
 
 
+def withdrawn_in_the_outage(start_unix_s: float) -> Mapping[int, AsRouting]:
+    """The routing signal of the history: AS64500's 4 prefixes are withdrawn when its targets fall
+    silent (a route withdrawal, as in Kazakhstan 2022); AS64520's stay visible."""
+    gone = start_unix_s >= (FIRST_ROUND + OUTAGE_FROM) * ROUND_S
+    return {
+        64500: AsRouting(
+            64500,
+            RoutingState.WITHDRAWN if gone else RoutingState.VISIBLE,
+            0 if gone else 4,
+            4,
+            0 if gone else 1024,
+            1024,
+            12,
+            "",
+        ),
+        64520: AsRouting(64520, RoutingState.VISIBLE, 2, 2, 512, 512, 12, ""),
+    }
+
+
 def compute_history(db_path: Path) -> None:
-    """A database holding ROUNDS computed rounds (for query tests against a real collector)."""
-    app, clock = setup_app(db_path)
+    """A database holding ROUNDS computed rounds (for query tests against a real collector), with
+    a routing signal."""
+    app, clock = setup_app(db_path, routing=withdrawn_in_the_outage)
     try:
         asyncio.run(run_rounds(app, clock))
     finally:
@@ -152,6 +179,51 @@ def test_a_round_claimed_elsewhere_is_not_recomputed(tmp_path: Path) -> None:
     try:
         assert asyncio.run(RoundLoop(app).step()) is None
         assert app.storage.latest_as_verdict(64500) is None
+    finally:
+        app.close()
+        app.storage.close()
+
+
+def test_the_round_is_fused_with_the_routing_signal_asked_once_per_round(tmp_path: Path) -> None:
+    asked: list[float] = []
+
+    def snapshot(start_unix_s: float) -> Mapping[int, AsRouting]:
+        asked.append(start_unix_s)
+        return withdrawn_in_the_outage(start_unix_s)
+
+    app, clock = setup_app(tmp_path / "c.sqlite3", routing=snapshot)
+    try:
+        events = asyncio.run(run_rounds(app, clock))
+        assert asked == [(FIRST_ROUND + n) * ROUND_S for n in range(ROUNDS)]
+        latest = app.storage.latest_as_verdict(64500)
+        assert latest is not None and latest.mechanism == query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+        status = query_service_pb2.AsStatus.FromString(latest.payload)
+        assert status.mechanism == query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+        assert status.evidence.routing.visible_prefixes == 0
+        assert "routes withdrawn: 0/4 prefixes of AS64500" in status.evidence.mechanism_reason
+        outage = next(e for e in events if e.asn == 64500)
+        assert outage.mechanism == query_service_pb2.MECHANISM_BGP_WITHDRAWAL
+        control = app.storage.latest_as_verdict(64520)
+        assert control is not None and control.mechanism == query_service_pb2.MECHANISM_UNSPECIFIED
+    finally:
+        app.close()
+        app.storage.close()
+
+
+def test_a_failing_routing_snapshot_is_logged_and_the_round_judged_on_probes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(start_unix_s: float) -> Mapping[int, AsRouting]:
+        raise RuntimeError("route feed table not loaded")
+
+    app, clock = setup_app(tmp_path / "c.sqlite3", routing=broken)
+    try:
+        with caplog.at_level(logging.ERROR, logger="vantage.collector"):
+            asyncio.run(run_rounds(app, clock))
+        assert "routing snapshot failed" in caplog.text
+        latest = app.storage.latest_as_verdict(64500)
+        assert latest is not None and latest.status == query_service_pb2.STATUS_DOWN
+        assert latest.mechanism == query_service_pb2.MECHANISM_UNKNOWN  # probes alone cannot tell
     finally:
         app.close()
         app.storage.close()
