@@ -136,11 +136,13 @@ def query_all(address: str) -> dict[str, object]:
         timeline.since.FromSeconds(0)
         timeline.until.FromSeconds(4_000_000_000)
         probes = stub.ListProbes(query_service_pb2.ListProbesRequest(), timeout=10).probes
+        shown = stub.GetTimeline(timeline, timeout=10)
+        shown.ClearField("as_of")  # the time the question was answered, not what is known
         return {
             "as": stub.ListAsStatus(query_service_pb2.ListAsStatusRequest(), timeout=10),
             "as64500": stub.GetAsStatus(query_service_pb2.GetAsStatusRequest(asn=64500), timeout=10),
             "kz": stub.GetCountryStatus(query_service_pb2.GetCountryStatusRequest(country="KZ"), timeout=10),
-            "timeline": stub.GetTimeline(timeline, timeout=10),
+            "timeline": shown,
             "probes": sorted((p.probe_id, p.asn, p.country, p.results_received) for p in probes),
         }
 
