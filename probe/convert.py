@@ -188,6 +188,8 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
             added.failure.kind = attempt.failure.kind
             added.failure.operation = int(attempt.failure.operation)  # type: ignore[assignment]
             added.failure.detail = attempt.failure.detail
+    for exchange in details.resolve:
+        _fill_dns(out.resolve.add(), exchange)
     if details.tls is not None:
         tls = details.tls
         out.tls.version = tls.version

@@ -316,6 +316,9 @@ class HttpDetails:
     http_version: str = ""
     header_size: int = 0
     connect_attempts: tuple[ConnectAttempt, ...] = ()
+    # The probe's own resolution of the last hop's host (its DNS step, not the system's): the
+    # A and AAAA exchanges with their rcode and answers. Empty when the address was given.
+    resolve: tuple[DnsDetails, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

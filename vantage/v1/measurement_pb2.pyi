@@ -279,7 +279,7 @@ class Redirect(_message.Message):
     def __init__(self, status_code: _Optional[int] = ..., location: _Optional[str] = ...) -> None: ...
 
 class HttpDetails(_message.Message):
-    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size", "connect_attempts")
+    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size", "connect_attempts", "resolve")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +302,7 @@ class HttpDetails(_message.Message):
     HTTP_VERSION_FIELD_NUMBER: _ClassVar[int]
     HEADER_SIZE_FIELD_NUMBER: _ClassVar[int]
     CONNECT_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_FIELD_NUMBER: _ClassVar[int]
     url: str
     method: str
     status_code: int
@@ -317,7 +318,8 @@ class HttpDetails(_message.Message):
     http_version: str
     header_size: int
     connect_attempts: _containers.RepeatedCompositeFieldContainer[ConnectAttempt]
-    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ..., connect_attempts: _Optional[_Iterable[_Union[ConnectAttempt, _Mapping]]] = ...) -> None: ...
+    resolve: _containers.RepeatedCompositeFieldContainer[DnsDetails]
+    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ..., connect_attempts: _Optional[_Iterable[_Union[ConnectAttempt, _Mapping]]] = ..., resolve: _Optional[_Iterable[_Union[DnsDetails, _Mapping]]] = ...) -> None: ...
 
 class ConnectAttempt(_message.Message):
     __slots__ = ("address", "started_ms", "connect_ms", "failure", "abandoned")

@@ -1,7 +1,10 @@
 """The asyncio driver of an HTTP(S) GET: h11 over asyncio streams, one timestamp per phase.
 
-Per hop: resolve the host (skipped when the request names the address to connect to, like
-curl --resolve, or the URL holds an address), TCP connect, TLS handshake (certificate verified
+Per hop: resolve the host with the probe's own DNS step (engine/dns/driver.py: A and AAAA
+against the first nameserver of /etc/resolv.conf, the next ones when it does not answer; the
+exchanges are part of the result and a failure is the DNS failure it is, at the resolve phase;
+skipped when the request names the address to connect to, like curl --resolve, or the URL holds
+an address), TCP connect, TLS handshake (certificate verified
 against the system store or --ca-file; with `insecure` a failed verification is recorded and the
 handshake repeated without it), send the request, first byte, then the body up to the bound.
 Redirects are followed up to the bound. No proxy is ever used: nothing here reads the
@@ -24,12 +27,15 @@ from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine.context import DriverContext
+from vantage.probe.engine.dns import driver as dns_driver
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.http import step as http_step
 from vantage.probe.engine.http.certificate import certificate_facts
 from vantage.probe.engine.model import (
-    AddressGuard,
+    DEFAULT_DNS_TIMEOUT_MS,
     ConnectAttempt,
+    DnsDetails,
+    DnsOptions,
     HttpDetails,
     HttpOptions,
     HttpTimings,
@@ -64,11 +70,11 @@ class _Hop:
     tls_started: float = 0.0
     connect_rtt_ms: float = 0.0
     attempts: tuple[ConnectAttempt, ...] = ()
+    resolve: tuple[DnsDetails, ...] = ()
 
 
 async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
     """One HTTP(S) fetch (vantage/protocols.py names this module as HTTP's driver)."""
-    guard = context.address_guard
     options = request.options
     assert isinstance(options, HttpOptions)
     started_at = datetime.now(UTC)
@@ -84,7 +90,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
                 parts = http_step.parse_url(url)
                 connect_to = request.address if request.address and parts.host == first_host else ""
                 hop = _Hop()
-                await _fetch(parts, connect_to, options, hop, guard)
+                await _fetch(parts, connect_to, options, hop, context)
                 if hop.status in http_step.REDIRECT_STATUSES and hop.location:
                     redirects.append(Redirect(hop.status, hop.location))
                     if len(redirects) > options.max_redirects:
@@ -99,6 +105,8 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
                 break
     except _RefusedByPolicy as exc:
         failure = Failure(failures.REFUSED_BY_POLICY, Operation.POLICY, str(exc))
+    except _Unresolved as exc:
+        failure = Failure(exc.kind, Operation.RESOLVE, exc.detail)
     except (OSError, EOFError, TimeoutError, ssl.SSLError) as exc:
         failure = failure_from_exception(exc, hop.phase)
     except h11.ProtocolError as exc:
@@ -124,6 +132,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
         http_version=hop.http_version,
         header_size=hop.header_size,
         connect_attempts=hop.attempts,
+        resolve=hop.resolve,
     )
     address = hop.address or request.address
     return MeasurementResult(
@@ -148,6 +157,15 @@ class _RefusedByPolicy(Exception):
     """The caller's address guard refused an address met on the way (a redirect's host)."""
 
 
+class _Unresolved(Exception):
+    """The DNS step found no address for the host: kind and detail of the resolve failure."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
 def _outcome(failure: Failure | None) -> Outcome:
     if failure is None:
         return Outcome.OK
@@ -155,19 +173,22 @@ def _outcome(failure: Failure | None) -> Outcome:
 
 
 async def _fetch(
-    parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop, guard: AddressGuard | None
+    parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop, context: DriverContext
 ) -> None:
-    loop = asyncio.get_running_loop()
+    guard = context.address_guard
     mark = time.perf_counter()
     hop.phase = Operation.RESOLVE
     if connect_to:
         addresses = [connect_to]
     elif parts.host_is_address:
         addresses = [parts.host]
+    elif http_step.is_localhost(parts.host):
+        addresses = http_step.connection_order(list(http_step.LOOPBACK_ADDRESSES))
     else:
-        infos = await loop.getaddrinfo(parts.host, parts.port, type=socket.SOCK_STREAM)
-        addresses = http_step.connection_order([str(info[4][0]) for info in infos])
-        hop.dns_ms = (time.perf_counter() - mark) * 1000
+        try:
+            addresses = await _resolve(parts.host, options, hop, context)
+        finally:
+            hop.dns_ms = (time.perf_counter() - mark) * 1000
     if guard is not None:
         refusals = {address: guard(address) for address in addresses}
         allowed = [address for address in addresses if refusals[address] is None]
@@ -194,6 +215,54 @@ async def _fetch(
         await _exchange(reader, writer, parts, options, hop)
     finally:
         writer.close()
+
+
+RESOLV_CONF = "/etc/resolv.conf"
+
+
+async def _resolve(host: str, options: HttpOptions, hop: _Hop, context: DriverContext) -> list[str]:
+    """The host's addresses from the probe's own DNS step, A and AAAA at once, asked of each
+    nameserver in turn until one answers (as glibc does); the exchanges go into the result."""
+    try:
+        with open(RESOLV_CONF, encoding="utf-8", errors="replace") as conf:
+            servers = http_step.nameservers(conf.read())
+    except OSError:
+        servers = (http_step.DEFAULT_NAMESERVER,)
+    # Each nameserver gets its share of the measurement's time, so that the next one is asked.
+    timeout_ms = min(DEFAULT_DNS_TIMEOUT_MS, options.timeout_ms / len(servers))
+    exchanges: list[DnsDetails] = []
+    failure: tuple[str, str] | None = None
+    for server in servers:
+        results = await asyncio.gather(
+            *(
+                dns_driver.measure(
+                    MeasurementRequest(
+                        key=f"resolve {host} {kind}",
+                        address=server.split("%", 1)[0],
+                        options=DnsOptions(query_name=host, query_type=kind, timeout_ms=timeout_ms),
+                    ),
+                    context,
+                )
+                for kind in http_step.RESOLVE_TYPES
+            )
+        )
+        answered = []
+        for kind, result in zip(http_step.RESOLVE_TYPES, results, strict=True):
+            assert isinstance(result.details, DnsDetails)
+            exchanges.append(result.details)
+            found = tuple(a.data for a in result.details.answers if a.type == kind)
+            if result.failure is not None:
+                answered.append(http_step.Answered(kind, found, result.failure.kind, result.failure.detail))
+            else:
+                answered.append(http_step.Answered(kind, found, ""))
+        hop.resolve = tuple(exchanges)
+        addresses, failure = http_step.resolution(answered)
+        if addresses:
+            return addresses
+        if any(result.details.rcode for result in results if isinstance(result.details, DnsDetails)):
+            break  # this server answered (an NXDOMAIN, a SERVFAIL): the others would not be asked
+    assert failure is not None
+    raise _Unresolved(*failure)
 
 
 async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[socket.socket, str]:

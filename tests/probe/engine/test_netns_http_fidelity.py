@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .lab_servers import FIN_AT_ACCEPT, RST_AFTER_HELLO, SHORT_BODY, SILENT_CLOSE
-from .netns_lab import V6_DROPPED, V6_PROHIBITED, WEB, WEB_NAME, WEB_V6, ProbeLab
+from .netns_lab import DNS_SERVER, DROPPED_NET, V6_DROPPED, V6_PROHIBITED, WEB, WEB_NAME, WEB_V6, ProbeLab
 
 pytestmark = pytest.mark.netns
 
@@ -57,17 +57,48 @@ def test_hang_ups_are_eof_or_reset_at_the_phase_they_cut(lab: ProbeLab) -> None:
 def test_name_resolution_failures_are_named(lab: ProbeLab) -> None:
     # Item 1: getaddrinfo's EAI codes were unknown_failure. The probe namespace resolves through
     # the lab's dnsmasq (netns_lab.py: netns_etc), which answers NXDOMAIN for nx.lab.test, has
-    # only a TXT record for nodata.lab.test and refuses names it has no upstream for.
+    # only a TXT record for nodata.lab.test and refuses names it has no upstream for. The probe's
+    # own DNS step asks it (not getaddrinfo, which folded REFUSED into a server failure), so each
+    # answer is named for what it is and the resolve phase carries its rcode.
     staged = {
-        "http://nx.lab.test/": "dns_nxdomain_error",
-        "http://nodata.lab.test/": "dns_no_answer",
-        "http://elsewhere.example/": "dns_server_failure",
+        "http://nx.lab.test/": ("dns_nxdomain_error", "NXDOMAIN"),
+        "http://nodata.lab.test/": ("dns_no_answer", "NOERROR"),
+        "http://elsewhere.example/": ("dns_refused_error", "REFUSED"),
     }
     _, docs = lab.measure(*staged, "--timeout", "5000", protocol="http")
     found = {doc["http"]["url"]: (_kind(doc), _operation(doc)) for doc in docs}
-    assert found == {url: (kind, "OPERATION_RESOLVE") for url, kind in staged.items()}
+    assert found == {url: (kind, "OPERATION_RESOLVE") for url, (kind, _) in staged.items()}
+    for doc in docs:
+        exchanges = doc["http"]["resolve"]
+        assert [(e["query_type"], e["server"]) for e in exchanges] == [
+            ("A", DNS_SERVER),
+            ("AAAA", DNS_SERVER),
+        ]
+        assert {e["rcode"] for e in exchanges} == {staged[doc["http"]["url"]][1]}
+        assert doc["http"]["timings"]["dns_ms"] > 0
     _, (ok,) = lab.measure(f"http://{WEB_NAME}/", protocol="http")  # the same resolver, a name it knows
     assert ok["outcome"] == "OUTCOME_OK" and ok["http"]["connected_address"] == WEB
+    answered = {e["query_type"]: [a["data"] for a in e.get("answers", [])] for e in ok["http"]["resolve"]}
+    assert answered["A"] == [WEB]
+
+
+def test_a_silent_nameserver_is_a_dns_timeout_and_the_next_one_is_asked(lab: ProbeLab) -> None:
+    # Item 1: the DNS step times its own phase; a resolver that never answers is a timeout at
+    # the resolve phase (not the connect's), and the next nameserver of resolv.conf is asked.
+    conf = lab.netns_etc / "resolv.conf"
+    kept = conf.read_text()
+    silent = DROPPED_NET.split("/")[0].rsplit(".", 1)[0] + ".53"  # the firewall drops it
+    try:
+        conf.write_text(f"nameserver {silent}\n")
+        _, (lost,) = lab.measure(f"http://{WEB_NAME}/", "--timeout", "2000", protocol="http")
+        assert (_kind(lost), _operation(lost)) == ("generic_timeout_error", "OPERATION_RESOLVE")
+        assert lost["http"]["timings"]["dns_ms"] >= 1000  # its own phase, not the connect's
+        conf.write_text(f"nameserver {silent}\nnameserver {DNS_SERVER}\n")
+        _, (ok,) = lab.measure(f"http://{WEB_NAME}/", "--timeout", "4000", protocol="http")
+        assert ok["outcome"] == "OUTCOME_OK" and ok["http"]["connected_address"] == WEB
+        assert [e["server"] for e in ok["http"]["resolve"]] == [silent, silent, DNS_SERVER, DNS_SERVER]
+    finally:
+        conf.write_text(kept)
 
 
 @pytest.mark.parametrize("insecure", [False, True])
