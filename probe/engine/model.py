@@ -267,6 +267,11 @@ class HttpTimings:
     first_byte_ms: float = 0.0
     total_ms: float = 0.0
     connect_rtt_ms: float = 0.0  # the kernel's handshake RTT (TcpDetails.connect_rtt_ms)
+    # The TLS handshake and the time to first byte taken at the socket events: from the ClientHello
+    # (the request) handed to the kernel to the kernel's receive timestamp of the data that
+    # completed the handshake (carried the first byte); the probe's queueing cannot lengthen them.
+    tls_socket_ms: float = 0.0
+    first_byte_socket_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)

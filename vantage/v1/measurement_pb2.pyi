@@ -233,20 +233,24 @@ class DnsDetails(_message.Message):
     def __init__(self, query_name: _Optional[str] = ..., query_type: _Optional[str] = ..., server: _Optional[str] = ..., server_port: _Optional[int] = ..., transport: _Optional[str] = ..., rcode: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., answers: _Optional[_Iterable[_Union[DnsAnswer, _Mapping]]] = ..., response_time_ms: _Optional[float] = ..., response_size: _Optional[int] = ..., tcp_fallback: _Optional[bool] = ..., expected: _Optional[_Iterable[str]] = ..., abuf: _Optional[bytes] = ...) -> None: ...
 
 class HttpTimings(_message.Message):
-    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms", "connect_rtt_ms")
+    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms", "connect_rtt_ms", "tls_socket_ms", "first_byte_socket_ms")
     DNS_MS_FIELD_NUMBER: _ClassVar[int]
     CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
     TLS_MS_FIELD_NUMBER: _ClassVar[int]
     FIRST_BYTE_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_MS_FIELD_NUMBER: _ClassVar[int]
     CONNECT_RTT_MS_FIELD_NUMBER: _ClassVar[int]
+    TLS_SOCKET_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BYTE_SOCKET_MS_FIELD_NUMBER: _ClassVar[int]
     dns_ms: float
     connect_ms: float
     tls_ms: float
     first_byte_ms: float
     total_ms: float
     connect_rtt_ms: float
-    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...
+    tls_socket_ms: float
+    first_byte_socket_ms: float
+    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ..., tls_socket_ms: _Optional[float] = ..., first_byte_socket_ms: _Optional[float] = ...) -> None: ...
 
 class TlsDetails(_message.Message):
     __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names", "cert_not_before", "cert_sha256")

@@ -1,8 +1,8 @@
 """The pure parts of an HTTP(S) fetch: URLs, redirects, headers, titles, certificate facts.
 
-The driver (engine/http/driver.py) speaks HTTP/1.1 through h11 over asyncio streams, so every phase
-(dns, connect, tls, first byte) has its own timestamp; everything it has to decide from data
-comes from here.
+The driver (engine/http/driver.py) speaks HTTP/1.1 through h11 over its own socket reads, so
+every phase (dns, connect, tls, first byte) has its own timestamp; everything it has to decide
+from data comes from here.
 """
 
 from __future__ import annotations
