@@ -93,6 +93,15 @@ def _progress(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
+def _check_listen(listen: str | None) -> None:
+    """A --web value that cannot be an address is a usage error, before anything is built."""
+    if listen is None:
+        return
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--web {listen!r}: give HOST:PORT (e.g. 127.0.0.1:8080)")
+
+
 @contextlib.contextmanager
 def _site(listen: str | None) -> Iterator[Path | None]:
     """`vantage web --listen LISTEN` on the host while the block runs; the collector socket it asks.
@@ -247,6 +256,7 @@ def lab_run(
             check_against(scenario, _load_topology(topology or scenario.topology, scenario_path.parent)[0])
     except ScenarioError as exc:
         raise UsageError(str(exc)) from exc
+    _check_listen(web)
     if web is not None and lab_id is not None:
         raise UsageError(
             "--web serves a lab this command builds; a running lab's collector has no socket for the site"
@@ -305,6 +315,7 @@ def _run(lab: Lab, product: Product, scenario_path: Path, chart_path: Path, inte
 
 
 def lab_demo(*, chart: Path | None, plain: bool, web: str | None = None) -> int:
+    _check_listen(web)
     with _site(web) as collector_socket:
         return _demo(chart, plain, collector_socket)
 
