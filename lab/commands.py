@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
@@ -235,6 +236,8 @@ def _running_lab(lab_id: str) -> tuple[Lab, Product]:
         raise UsageError(f"no running lab with id {lab_id} (see `vantage lab up`)")
     state = labs[0]
     topology, _ = _load_topology(state.topology_path)
+    if state.info.get("routing") == "bgp":  # built for a scenario that asked for BGP
+        topology = replace(topology, routing="bgp")
     lab = Lab(state, topology)
     return lab, Product(lab)
 
@@ -281,8 +284,15 @@ def _run_scenario(
     running = _running_lab(lab_id) if lab_id else None
     if running is None:
         loaded, topology_path = _load_topology(topology or scenario.topology, scenario_path.parent)
+        if scenario.routing:
+            loaded = replace(loaded, routing=scenario.routing)
     else:
         loaded, topology_path = running[0].topology, Path(running[0].state.topology_path)
+        if scenario.routing and scenario.routing != loaded.routing:
+            raise UsageError(
+                f"{scenario_path}: the scenario needs {scenario.routing} routing; lab "
+                f"{running[0].state.lab_id} routes {loaded.routing} (start a new lab for it)"
+            )
     try:
         check_against(scenario, loaded)
     except ScenarioError as exc:

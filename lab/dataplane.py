@@ -15,8 +15,15 @@ Semantics, per action kind (scope S = the ASes the action names):
   out-of-scope peers; those routers lose the routes through them (they answer
   "network unreachable"), while the outside keeps pointing at a dead link (its
   probes time out) — as when a country pulls its cables.
+  With BGP routing the sessions over those links go down with them, and
+  the routes over them are withdrawn everywhere.
 * cut, method "withdraw": every route between S and the rest becomes
-  `unreachable` on every router, as after a BGP withdrawal.
+  `unreachable` on every router, as after a BGP withdrawal. With BGP routing
+  (topology `routing = "bgp"`) no route is computed here: BIRD installs the
+  routes it learned, and a withdrawal is its filters' business (lab/bgp.py).
+* cut, method "drop": a data-plane cut with routes intact: nftables on S's
+  border interfaces drops every packet forwarded across them (the routers'
+  own BGP sessions are not forwarded, so they stay up).
 * cut, method "inside": S's routers forward nothing from outside into their LAN
   (nftables); they still answer themselves, so traceroutes end inside S.
 * loss: nftables on S's border interfaces drops `numgen random mod 100 < N`
@@ -60,7 +67,8 @@ class RouterState:
 def apply_action(active: tuple[Action, ...], action: Action) -> tuple[Action, ...]:
     """The actions in force after `action` (restore and clear remove, others add)."""
     if action.kind == "restore":
-        return tuple(a for a in active if not (a.kind == "cut" and _covers(action.scope, a.scope)))
+        undone = ("cut", "hijack", "depref")
+        return tuple(a for a in active if not (a.kind in undone and _covers(action.scope, a.scope)))
     if action.kind == "clear":
         removed = ("loss", "delay", "filter")
         return tuple(a for a in active if not (a.kind in removed and _covers(action.scope, a.scope)))
@@ -78,7 +86,7 @@ def desired_state(topology: Topology, active: tuple[Action, ...]) -> dict[int, R
     states = {}
     for autonomous_system in topology.ases:
         asn = autonomous_system.asn
-        down = _interfaces_down(topology, asn, active)
+        down = interfaces_down(topology, asn, active)
         states[asn] = RouterState(
             asn=asn,
             interfaces_down=down,
@@ -105,7 +113,7 @@ def _border_interfaces(topology: Topology, asn: int, members: tuple[int, ...]) -
     )
 
 
-def _interfaces_down(topology: Topology, asn: int, active: tuple[Action, ...]) -> frozenset[str]:
+def interfaces_down(topology: Topology, asn: int, active: tuple[Action, ...]) -> frozenset[str]:
     down: set[str] = set()
     for action in active:
         if action.kind == "cut" and action.method == "link":
@@ -116,6 +124,8 @@ def _interfaces_down(topology: Topology, asn: int, active: tuple[Action, ...]) -
 def _routes(
     topology: Topology, asn: int, active: tuple[Action, ...], down: frozenset[str]
 ) -> tuple[Route, ...]:
+    if topology.routing == "bgp":
+        return ()  # BIRD's kernel protocol installs what the router learned
     withdrawn_scopes = [
         set(a.scope.member_asns(topology)) for a in active if a.kind == "cut" and a.method == "withdraw"
     ]
@@ -161,12 +171,13 @@ def _nft_ruleset(topology: Topology, asn: int, active: tuple[Action, ...]) -> st
             # The router answers (its own ICMP is not forwarded), its hosts are gone: a cut
             # inside the AS, behind its border router (what a traceroute tells from "link").
             forward.append(f'iifname != "{LAN_INTERFACE}" oifname "{LAN_INTERFACE}" drop')
-        elif action.kind == "loss":
+        elif action.kind == "loss" or (action.kind == "cut" and action.method == "drop"):
             border = _border_interfaces(topology, asn, members)
             if border:
                 names = ", ".join(f'"{name}"' for name in border)
-                # numgen's range is 0..99: 100 % is an unconditional drop.
-                chance = f" numgen random mod 100 < {action.percent}" if action.percent < 100 else ""
+                # numgen's range is 0..99: 100 % (and a drop cut) is an unconditional drop.
+                percent = action.percent if action.kind == "loss" else 100
+                chance = f" numgen random mod 100 < {percent}" if percent < 100 else ""
                 for direction in ("iifname", "oifname"):
                     forward.append(f"{direction} {{ {names} }}{chance} drop")
     lines = [

@@ -9,9 +9,19 @@ scenario names exists, so a typo fails before any namespace is built.
 Actions (field `do`):
   cut      scope; method = "link" (the scope's border links go down: outside
            probes time out), "withdraw" (routes withdrawn everywhere: routers
-           answer "network unreachable") or "inside" (the scope's routers still
+           answer "network unreachable"; with BGP routing the scope's routers
+           stop announcing to, and accepting from, the outside), "drop" (a
+           data-plane cut with routes intact: the scope's border drops every
+           packet it would forward) or "inside" (the scope's routers still
            answer, but forward nothing from outside into their networks)
-  restore  scope: undo the cuts made on exactly that scope
+  hijack   as = N (one AS), prefix_of = M: AS N also originates AS M's prefix
+           (BGP routing only); restore as = N ends it
+  depref   link = [A, B] (two linked ASes): routes over that link become less
+           preferred (lower local preference at both ends, AS path prepended),
+           so they move where another path exists (BGP routing only); restore
+           link = [A, B] ends it
+  restore  scope (or link = [A, B]): undo the cuts, hijacks and deprefs made
+           on exactly that scope
   loss     scope, percent: drop that share of packets crossing the scope's border
   delay    scope, ms: needs the sch_netem kernel module (refused at start otherwise)
   filter   scope (where the censored users are), hosts = ["ASN:name", ...],
@@ -19,7 +29,8 @@ Actions (field `do`):
            "reject" | "reset" | "dns-rewrite"
   clear    scope: remove loss, delay and filters set on exactly that scope
 A scope is `as = N`, `as = [N, ...]`, `country = "CC"`, or `all = true`
-(restore/clear only).
+(restore/clear only). A header `routing = "bgp"` runs the scenario with real
+BGP routing whatever its topology file says (lab/topology.py).
 """
 
 from __future__ import annotations
@@ -29,10 +40,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vantage.lab.topology import Topology
+from vantage.lab.topology import ROUTINGS, Topology
 
-ACTION_KINDS = ("cut", "restore", "loss", "delay", "filter", "clear")
-CUT_METHODS = ("link", "withdraw", "inside")
+ACTION_KINDS = ("cut", "restore", "loss", "delay", "filter", "clear", "hijack", "depref")
+CUT_METHODS = ("link", "withdraw", "drop", "inside")
+# Actions that only a routing protocol can stage (lab/bgp.py).
+BGP_ONLY_KINDS = ("hijack", "depref")
 FILTER_ACTIONS = ("drop", "reject", "reset", "dns-rewrite")
 FILTER_PROTOCOLS = ("icmp", "dns", "http", "tcp")
 EVENT_KINDS = ("outage", "degradation", "filtering")
@@ -78,6 +91,7 @@ class Action:
     protocols: tuple[str, ...] = ()  # filter
     port: int = 0  # filter (tcp)
     filter_action: str = "drop"  # filter
+    prefix_of: int = 0  # hijack: the AS whose prefix the scope's AS originates too
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +118,7 @@ class Scenario:
     warmup_s: float  # wait this long (at most) for every AS to be UP before t=0
     actions: tuple[Action, ...]  # sorted by time, stable
     expected: tuple[ExpectedEvent, ...]
+    routing: str = ""  # "": as the topology says; else one of ROUTINGS
 
 
 def load_scenario(path: Path) -> Scenario:
@@ -134,7 +149,11 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
     expected = [
         _expected(raw, f"{source}: [[expect]] #{n + 1}", duration_s) for n, raw in enumerate(raw_expected)
     ]
+    routing = document.get("routing", "")
+    if routing and routing not in ROUTINGS:
+        raise ScenarioError(f"{source}: routing must be one of {', '.join(ROUTINGS)}, got {routing!r}")
     return Scenario(
+        routing=str(routing),
         name=str(document.get("name", Path(source).stem)),
         description=str(document.get("description", "")),
         topology=str(document.get("topology", "default")),
@@ -148,9 +167,24 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
 def check_against(scenario: Scenario, topology: Topology) -> None:
     """Raise ScenarioError when the scenario names something the topology lacks."""
     known_asns = {a.asn for a in topology.ases}
+    routing = scenario.routing or topology.routing
     for action in scenario.actions:
         where = f"action at {action.at_s:g}s ({action.kind})"
         _check_scope(action.scope, known_asns, topology, where)
+        if action.kind in BGP_ONLY_KINDS and routing != "bgp":
+            raise ScenarioError(
+                f'{where}: needs BGP routing (routing = "bgp" in the topology or the scenario), '
+                f"topology {topology.name!r} routes {routing}"
+            )
+        if action.kind == "hijack" and action.prefix_of not in known_asns:
+            raise ScenarioError(
+                f"{where}: prefix_of AS{action.prefix_of} is not in topology {topology.name!r}"
+            )
+        if action.kind == "depref":
+            try:
+                topology.link_between(*action.scope.asns)
+            except KeyError as exc:
+                raise ScenarioError(f"{where}: {exc.args[0]}") from exc
         for reference in action.hosts:
             try:
                 topology.host(reference)
@@ -182,7 +216,10 @@ def _action(raw: Any, where: str, duration_s: float) -> Action:
     if kind not in ACTION_KINDS:
         raise ScenarioError(f"{where}: do must be one of {', '.join(ACTION_KINDS)}, got {kind!r}")
     where = f"{where} ({kind} at {at_s:g}s)"
-    scope = _scope(raw, where, allow_everything=kind in ("restore", "clear"))
+    if kind == "depref" or (kind == "restore" and "link" in raw):
+        scope = _link_scope(raw, where)
+    else:
+        scope = _scope(raw, where, allow_everything=kind in ("restore", "clear"))
     label = str(raw.get("label", f"{kind} {scope.describe()}"))
     if kind == "cut":
         method = raw.get("method", "link")
@@ -201,7 +238,31 @@ def _action(raw: Any, where: str, duration_s: float) -> Action:
         return Action(at_s, kind, scope, label, delay_ms=delay_ms)
     if kind == "filter":
         return _filter(raw, where, at_s, scope, label)
+    if kind == "hijack":
+        if len(scope.asns) != 1:
+            raise ScenarioError(f"{where}: as must be the one AS that originates the prefix")
+        prefix_of = _integer(raw, "prefix_of", where)
+        if prefix_of == scope.asns[0]:
+            raise ScenarioError(f"{where}: prefix_of must be another AS than as")
+        return Action(at_s, kind, scope, label, prefix_of=prefix_of)
     return Action(at_s, kind, scope, label)
+
+
+def _link_scope(raw: dict[str, Any], where: str) -> Scope:
+    """`link = [A, B]`: the scope of the two ASes, sorted (so that restore finds it either way round)."""
+    link = raw.get("link")
+    if [key for key in ("as", "country", "all") if key in raw]:
+        raise ScenarioError(f"{where}: give link = [A, B] and no other scope")
+    if not (
+        isinstance(link, list)
+        and len(link) == 2
+        and all(isinstance(asn, int) and not isinstance(asn, bool) and asn > 0 for asn in link)
+        and link[0] != link[1]
+    ):
+        raise ScenarioError(
+            f"{where}: link must be two different AS numbers, e.g. [1299, 9198], got {link!r}"
+        )
+    return Scope(asns=tuple(sorted(link)))
 
 
 def _filter(raw: dict[str, Any], where: str, at_s: float, scope: Scope, label: str) -> Action:

@@ -21,7 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
-from vantage.lab import netns, services
+from vantage.lab import netns, routing, services
 from vantage.lab.dataplane import RouterState, desired_state
 from vantage.lab.responders import FLAP_PATTERN_PERIODS, ResponderPlan, plan_responders
 from vantage.lab.scenario import Action
@@ -54,6 +54,8 @@ class Lab:
         self._applied: dict[int, RouterState] = {}
         self._netem: bool | None = None
         self.responder_plan: ResponderPlan = plan_responders(topology, random.Random(topology.seed))
+        # With `routing = "bgp"`, BIRD routes and ExaBGP hears the routers (lab/routing.py).
+        self.routing = routing.BgpRouting(state, topology) if topology.routing == "bgp" else None
 
     @classmethod
     def create(cls, topology: Topology, *, topology_path: str = "", state_root: Path | None = None) -> Lab:
@@ -78,6 +80,8 @@ class Lab:
     def network_up(self) -> None:
         """Namespaces, links, base routes and the target hosts' servers."""
         netns.build_network(self.state, self.topology)
+        if self.routing is not None:
+            self.routing.start()
         self.apply(())
         netns.build_address_space(self.state, self.topology, self.responder_plan)
         for autonomous_system in self.topology.ases:
@@ -153,11 +157,13 @@ class Lab:
             # Neighbours left unresolved by a cut (failed, incomplete) would hold the first packets after it.
             for asn in wanted:
                 netns.run_command(["ip", "-n", netns.router_ns(self.state, asn), "neigh", "flush", "all"])
+        if self.routing is not None:
+            self.routing.apply(active)  # and wait until BGP has converged to it
 
     def _expected_operational(self, wanted: dict[int, RouterState]) -> dict[int, RouterState]:
         """`wanted` with each link's far end counted as down when its near end is: a veth whose peer
-        is down stays LOWERLAYERDOWN, so waiting for it would time out (a lab's first apply, or a
-        restore while another AS stays cut, waits on every link)."""
+        is down has no carrier and never comes UP, so waiting for it would time out (a lab's first
+        apply, or a restore while another AS stays cut, waits on every link)."""
         expected = {}
         for asn, router in wanted.items():
             far_ends_down = {

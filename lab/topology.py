@@ -17,8 +17,12 @@ executes a plan:
   list can only be found by discovery, not written by hand.
 * Links between ASes are point-to-point /30s carved from the last /20 of the
   plan; they belong to no AS in the generated dataset (infrastructure).
-* Routing is static and shortest-path over the link graph (ties broken by the
-  lowest AS number), as a converged BGP would give on such a small graph.
+* Routing (`routing = "static" | "bgp"`): "static" (the default) installs
+  shortest-path routes over the link graph (ties broken by the lowest AS
+  number), as a converged BGP would give on such a small graph; "bgp" runs a
+  real BIRD 2 in every router with eBGP sessions over the links, and the
+  kernel routes are the ones BIRD learned (lab/bgp.py, lab/routing.py), with
+  a route collector (ExaBGP, AS64496) at .250 of the collector's AS.
 
 Loading never touches the system: `parse_topology(text)` validates and returns
 frozen values; `load_topology(path)` only reads the file.
@@ -43,6 +47,11 @@ DEFAULT_ROUND_SECONDS = 3
 HOST_FIRST_OCTET = 10
 PROBE_OCTET = 100
 COLLECTOR_OCTET = 200
+# The route collector (ExaBGP) in the collector's AS, peering with every router as RIS's collectors do.
+ROUTE_COLLECTOR_OCTET = 250
+# RFC 5398's documentation range (64496-64511): never a real network's number nor a lab AS's.
+ROUTE_COLLECTOR_ASN = 64496
+ROUTINGS = ("static", "bgp")
 ROUTER_OCTET = 1
 MAX_HOSTS_PER_AS = PROBE_OCTET - HOST_FIRST_OCTET
 LAN_INTERFACE = "lan"
@@ -146,6 +155,13 @@ class Topology:
     seed: int = DEFAULT_SEED
     flap_seconds: int = DEFAULT_FLAP_SECONDS
     census_seconds: int = DEFAULT_CENSUS_ROUNDS * DEFAULT_ROUND_SECONDS
+    routing: str = "static"  # one of ROUTINGS
+
+    @property
+    def route_collector_address(self) -> str:
+        """The route collector's address: .250 of the collector AS's infrastructure /24."""
+        network = ipaddress.ip_network(self.as_by_number(self.collector_asn).prefix)
+        return str(network.network_address + ROUTE_COLLECTOR_OCTET)
 
     @property
     def discovers_targets(self) -> bool:
@@ -250,6 +266,10 @@ def _build(document: dict[str, Any], source: str) -> Topology:
     if census_seconds < 2 * round_seconds:
         raise TopologyError(f"{source}: census_seconds must be at least two rounds ({2 * round_seconds})")
 
+    routing = _field(document, "routing", str, source, default="static")
+    if routing not in ROUTINGS:
+        raise TopologyError(f"{source}: routing must be one of {', '.join(ROUTINGS)}, got {routing!r}")
+
     raw_ases = document.get("as")
     if not isinstance(raw_ases, list) or not raw_ases:
         raise TopologyError(f"{source}: at least one [[as]] table is required")
@@ -271,6 +291,8 @@ def _build(document: dict[str, Any], source: str) -> Topology:
         where = f"{source}: AS{asn}"
         if not 0 < asn < 2**32:
             raise TopologyError(f"{where}: asn must be in 1..4294967295")
+        if asn == ROUTE_COLLECTOR_ASN:
+            raise TopologyError(f"{where}: AS{ROUTE_COLLECTOR_ASN} is the lab's route collector")
         if asn in seen_asns:
             raise TopologyError(f"{where}: AS number appears twice")
         seen_asns.add(asn)
@@ -338,6 +360,7 @@ def _build(document: dict[str, Any], source: str) -> Topology:
         seed=seed,
         flap_seconds=flap_seconds,
         census_seconds=census_seconds,
+        routing=routing,
     )
     _check_connected(topology, source)
     return topology

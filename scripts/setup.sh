@@ -9,6 +9,7 @@ DEBIAN_PACKAGES=(
     python3-venv python3-pip   # the virtual environment
     iproute2 nftables          # network namespaces, staged cuts and filtering
     dnsmasq-base               # DNS servers in the lab (no system service)
+    bird2 exabgp               # real BGP in the lab: BIRD 2 routers, ExaBGP 4.2 route collector
     fping                      # the ICMP peer the benchmark compares against
     bind9-dnsutils             # dig: the DNS peer of bench/probe_rates.py (dig -f)
     traceroute scamper         # the traceroute peers bench/traceroute.py compares against
@@ -38,7 +39,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 # Debian starts packaged daemons on install where it can; Vantage's tests and
 # lab start their own instances on their own ports.
-for service in prometheus; do
+for service in prometheus bird exabgp; do
     if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
         systemctl stop "$service" || true
     fi
