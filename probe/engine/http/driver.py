@@ -256,14 +256,16 @@ class _TimedSocket:
         return handed_ns
 
     async def recv(self) -> tuple[bytes, int]:
-        """The next bytes (b"" at the peer's FIN) and their kernel receive time (0 if none)."""
+        """The next bytes (b"" at the peer's FIN) and their kernel receive time (CLOCK_REALTIME ns)."""
         while True:
             try:
                 data, ancdata, _, _ = self.sock.recvmsg(_READ_BYTES, _ANCILLARY_BYTES)
             except (BlockingIOError, InterruptedError):
                 await self._readable()
                 continue
-            return data, ancillary_facts(ancdata)[0]
+            # No stamp while the kernel is still switching timestamping on (net_enable_timestamp
+            # flips a global key from a work queue): the read's own time, as the loop saw it.
+            return data, ancillary_facts(ancdata)[0] or _realtime_ns()
 
     async def _readable(self) -> None:
         ready = self._loop.create_future()
@@ -456,6 +458,8 @@ async def _connect(address: str, port: int) -> socket.socket:
     # for proto IPPROTO_TCP; this one says 0). Without it Nagle holds the request behind the
     # unacknowledged TLS Finished: one more round trip in first_byte_ms than curl (issue 18).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # Receive timestamps from the start (_TimedSocket), so the kernel has them on by the answer.
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     try:
         await loop.sock_connect(sock, (address, port))
     except BaseException:
