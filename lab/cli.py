@@ -21,10 +21,13 @@ Needs root (network namespaces, nftables). Everything it creates is named
 vlab-<id>-... and removed by `vantage lab down`, on errors and on Ctrl-C.
 
   vantage lab demo                       Kazakhstan, January 2022, in a few minutes
+                                         (watch it at http://127.0.0.1:8080/)
   vantage lab run acceptance             a shipped scenario (or a file)
   vantage lab up --topology default      build a lab and leave it running
   vantage lab down                       remove it
 """
+# Where the demo serves the public site (`vantage web`), on the host, loopback only.
+DEMO_WEB_LISTEN = "127.0.0.1:8080"
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -84,6 +87,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--topology", metavar="FILE", help="override the scenario's topology (file or shipped name)"
     )
     run.add_argument("--id", dest="lab_id", metavar="ID", help="run in this running lab")
+    run.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        help="also serve the public site (`vantage web`) on this host address while the lab runs",
+    )
     _output_options(run)
     run.set_defaults(handler=_handle_run)
 
@@ -99,6 +107,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "then each detected event beside the staged truth and a chart. Everything is removed at the end."
         ),
     )
+    site = demo.add_mutually_exclusive_group()
+    site.add_argument(
+        "--web",
+        metavar="HOST:PORT",
+        default=DEMO_WEB_LISTEN,
+        help=f"serve the public site (`vantage web`) here while the demo runs (default {DEMO_WEB_LISTEN})",
+    )
+    site.add_argument("--no-web", dest="web", action="store_const", const=None, help="no web site")
     _output_options(demo)
     demo.set_defaults(handler=_handle_demo)
 
@@ -137,11 +153,16 @@ def _handle_run(args: argparse.Namespace) -> int:
     from vantage.lab.commands import lab_run
 
     return lab_run(
-        args.scenario, topology=args.topology, lab_id=args.lab_id, chart=args.chart, plain=args.plain
+        args.scenario,
+        topology=args.topology,
+        lab_id=args.lab_id,
+        chart=args.chart,
+        plain=args.plain,
+        web=args.web,
     )
 
 
 def _handle_demo(args: argparse.Namespace) -> int:
     from vantage.lab.commands import lab_demo
 
-    return lab_demo(chart=args.chart, plain=args.plain)
+    return lab_demo(chart=args.chart, plain=args.plain, web=args.web)

@@ -3,14 +3,25 @@
 Files named on the command line are resolved as paths first, then as the name
 of a file shipped in lab/topologies or lab/scenarios. SIGTERM is turned into
 the same clean teardown as Ctrl-C.
+
+The site (`--web`, on by default for the demo): the lab's namespaces do not route
+to the host, so `vantage web` runs in the host's network namespace — before an
+unprivileged run re-executes itself into its own namespaces — and asks the
+collector over a unix socket (`vantage collector serve --listen-unix`) in a
+private directory of /tmp, which both sides see.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +30,7 @@ from types import FrameType
 from vantage.cliutil import CliError, UsageError
 from vantage.lab import netns, userns
 from vantage.lab.experiment import Experiment, print_outcome
-from vantage.lab.product import LOCAL_ENDPOINT, Product
+from vantage.lab.product import LOCAL_ENDPOINT, Product, vantage_argv
 from vantage.lab.scenario import ScenarioError, check_against, load_scenario
 from vantage.lab.session import Lab
 from vantage.lab.topology import Topology, TopologyError, load_topology
@@ -27,6 +38,11 @@ from vantage.lab.topology import Topology, TopologyError, load_topology
 LAB_DIR = Path(__file__).resolve().parent
 DEMO_SCENARIO = "kazakhstan-2022"
 RESULTS_DIR = Path("vantage-lab-results")
+# The collector's unix socket for the site, handed to an unprivileged re-execution of the command.
+COLLECTOR_SOCKET_VARIABLE = "VANTAGE_LAB_COLLECTOR_SOCKET"
+# `vantage web` is up in a second or two; this bound only stops a broken start from hanging.
+WEB_START_TIMEOUT_S = 30.0
+WEB_LISTENING = "web listening on "
 
 
 def resolve(name: str, folder: str, base: Path | None = None) -> Path:
@@ -78,12 +94,82 @@ def _progress(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
-def _build(topology: Topology, topology_path: Path) -> tuple[Lab, Product]:
+def _check_listen(listen: str | None) -> None:
+    """A --web value that cannot be an address is a usage error, before anything is built."""
+    if listen is None:
+        return
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--web {listen!r}: give HOST:PORT (e.g. 127.0.0.1:8080)")
+
+
+@contextlib.contextmanager
+def _site(listen: str | None) -> Iterator[Path | None]:
+    """`vantage web --listen LISTEN` on the host while the block runs; the collector socket it asks.
+
+    Inside an unprivileged re-execution the outer command runs the site: the socket comes from
+    the environment. A site that cannot start (the address is taken) is said, and the lab runs
+    without it.
+    """
+    if listen is None:
+        yield None
+        return
+    if userns.inside_user_namespace():
+        given = os.environ.get(COLLECTOR_SOCKET_VARIABLE)
+        yield Path(given) if given else None
+        return
+    _terminate_on_sigterm()  # so that the site stops with the command
+    directory = Path(tempfile.mkdtemp(prefix="vantage-lab-web-"))  # mode 0700: ours only
+    socket = directory / "collector.sock"
+    log = directory / "web.log"
+    argv = vantage_argv(
+        "web", "--listen", listen, "--collector", f"unix:{socket}", "--plaintext", "--title", "Vantage lab"
+    )
+    with log.open("wb") as output:
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        url = _wait_for_site(process, log)
+        if url is None:
+            tail = "\n".join(log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:])
+            print(f"vantage lab: the web site did not start on {listen}; running without it:\n{tail}")
+            yield None
+            return
+        os.environ[COLLECTOR_SOCKET_VARIABLE] = str(socket)
+        _progress(f"web site: {url} (vantage web; its pages fill in once the collector is up)")
+        yield socket
+    finally:
+        os.environ.pop(COLLECTOR_SOCKET_VARIABLE, None)
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _wait_for_site(process: subprocess.Popen[bytes], log: Path) -> str | None:
+    """The site's URL once `vantage web` says it listens; None if it exits or stays silent."""
+    deadline = time.monotonic() + WEB_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            if line.startswith(WEB_LISTENING):
+                return line.removeprefix(WEB_LISTENING).split()[0]
+        if process.poll() is not None:
+            return None
+        time.sleep(0.1)
+    return None
+
+
+def _build(
+    topology: Topology, topology_path: Path, *, collector_socket: Path | None = None
+) -> tuple[Lab, Product]:
     try:
         lab = Lab.create(topology, topology_path=str(topology_path))
     except netns.LabError as exc:
         raise CliError(f"the lab cannot run here: {exc}") from exc
-    product = Product(lab)
+    product = Product(lab, collector_socket=collector_socket)
     try:
         started = time.monotonic()
         _progress(
@@ -157,7 +243,13 @@ def _running_lab(lab_id: str) -> tuple[Lab, Product]:
 
 
 def lab_run(
-    scenario_name: str, *, topology: str | None, lab_id: str | None, chart: Path | None, plain: bool
+    scenario_name: str,
+    *,
+    topology: str | None,
+    lab_id: str | None,
+    chart: Path | None,
+    plain: bool,
+    web: str | None = None,
 ) -> int:
     # Arguments first (exit 2 on a bad file, whatever the privileges), then privileges.
     scenario_path = resolve(scenario_name, "scenarios")
@@ -167,6 +259,24 @@ def lab_run(
             check_against(scenario, _load_topology(topology or scenario.topology, scenario_path.parent)[0])
     except ScenarioError as exc:
         raise UsageError(str(exc)) from exc
+    _check_listen(web)
+    if web is not None and lab_id is not None:
+        raise UsageError(
+            "--web serves a lab this command builds; a running lab's collector has no socket for the site"
+        )
+    with _site(web) as collector_socket:
+        return _run_scenario(scenario_path, topology, lab_id, chart, plain, collector_socket)
+
+
+def _run_scenario(
+    scenario_path: Path,
+    topology: str | None,
+    lab_id: str | None,
+    chart: Path | None,
+    plain: bool,
+    collector_socket: Path | None,
+) -> int:
+    scenario = load_scenario(scenario_path)
     status = _unprivileged_status()
     if status is not None:
         return status
@@ -194,7 +304,7 @@ def lab_run(
         _progress(f"running {scenario.name} in lab {lab.state.lab_id}")
         return _run(lab, product, scenario_path, chart_path, interactive)
     try:
-        lab, product = _build(loaded, topology_path)
+        lab, product = _build(loaded, topology_path, collector_socket=collector_socket)
     except netns.LabError as exc:
         raise CliError(str(exc)) from exc
     with lab:
@@ -214,7 +324,13 @@ def _run(lab: Lab, product: Product, scenario_path: Path, chart_path: Path, inte
     return 0 if outcome.report.passed else 1
 
 
-def lab_demo(*, chart: Path | None, plain: bool) -> int:
+def lab_demo(*, chart: Path | None, plain: bool, web: str | None = None) -> int:
+    _check_listen(web)
+    with _site(web) as collector_socket:
+        return _demo(chart, plain, collector_socket)
+
+
+def _demo(chart: Path | None, plain: bool, collector_socket: Path | None) -> int:
     status = _unprivileged_status()
     if status is not None:
         return status
@@ -227,5 +343,5 @@ def lab_demo(*, chart: Path | None, plain: bool) -> int:
         "the president's address, goes dark again, then returns with only some sites reachable.\n",
         flush=True,
     )
-    lab_run(DEMO_SCENARIO, topology=None, lab_id=None, chart=chart, plain=plain)
+    _run_scenario(resolve(DEMO_SCENARIO, "scenarios"), None, None, chart, plain, collector_socket)
     return 0

@@ -5,7 +5,9 @@ serve --plaintext --round-seconds N --asn-db <generated files> --allow-range
 198.18.0.0/15`); targets are imported with `vantage collector targets import`,
 each probe gets a token from `vantage collector token create` and runs
 `vantage probe run ... --allow-range 198.18.0.0/15` in its AS's probe
-namespace. In a topology with host blocks only the test-list (inside-out)
+namespace. With a site on the host (lab/commands.py), the collector also
+listens on a unix socket (`--listen-unix`) that `vantage web` there asks. In a
+topology with host blocks only the test-list (inside-out)
 targets are imported: once the probes are enrolled, `vantage collector targets
 discover --country CC ...` censuses every country, `vantage coverage --json`
 is polled until every AS is analysable, and the campaign keeps running while a
@@ -91,8 +93,10 @@ class EventWatcher:
 
 
 class Product:
-    def __init__(self, lab: Lab) -> None:
+    def __init__(self, lab: Lab, *, collector_socket: Path | None = None) -> None:
+        """collector_socket: where the collector also listens (`--listen-unix`) for a site on the host."""
         self.lab = lab
+        self.collector_socket = collector_socket
         self.state = lab.state
         self.topology = lab.topology
         self.data_dir = self.state.work_dir / "collector"
@@ -255,6 +259,7 @@ class Product:
                 for argument in ("--allow-range", cidr)
             ),
             *(["--exclude", str(exclude)] if exclude is not None else []),
+            *(["--listen-unix", str(self.collector_socket)] if self.collector_socket is not None else []),
             # A census every few rounds needs a larger per-/24 budget and campaign rate than
             # the defaults (made for a census a day); exactly as large as it needs.
             "--discovery-budget",

@@ -17,6 +17,7 @@ import random
 import secrets
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 from types import TracebackType
 
@@ -151,13 +152,27 @@ class Lab:
                 self._start_liar(asn)
             self._applied[asn] = router
         if links_restored:
-            netns.wait_links_operational(self.state, wanted)
+            netns.wait_links_operational(self.state, self._expected_operational(wanted))
         if changed:
             # Neighbours left unresolved by a cut (failed, incomplete) would hold the first packets after it.
             for asn in wanted:
                 netns.run_command(["ip", "-n", netns.router_ns(self.state, asn), "neigh", "flush", "all"])
         if self.routing is not None:
             self.routing.apply(active)  # and wait until BGP has converged to it
+
+    def _expected_operational(self, wanted: dict[int, RouterState]) -> dict[int, RouterState]:
+        """`wanted` with each link's far end counted as down when its near end is: a veth whose peer
+        is down has no carrier and never comes UP, so waiting for it would time out (a lab's first
+        apply, or a restore while another AS stays cut, waits on every link)."""
+        expected = {}
+        for asn, router in wanted.items():
+            far_ends_down = {
+                link.interface_on(asn)
+                for link in self.topology.links_of(asn)
+                if link.interface_on(link.peer_of(asn)) in wanted[link.peer_of(asn)].interfaces_down
+            }
+            expected[asn] = replace(router, interfaces_down=router.interfaces_down | far_ends_down)
+        return expected
 
     def _start_liar(self, asn: int) -> None:
         role = f"liar-dns-{asn}"

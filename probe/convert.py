@@ -171,6 +171,8 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
     out.timings.first_byte_ms = timings.first_byte_ms
     out.timings.total_ms = timings.total_ms
     out.timings.connect_rtt_ms = timings.connect_rtt_ms
+    out.timings.tls_socket_ms = timings.tls_socket_ms
+    out.timings.first_byte_socket_ms = timings.first_byte_socket_ms
     for name, value in details.headers:
         out.headers[name] = value
     out.body_length = details.body_length
@@ -188,6 +190,8 @@ def _fill_http(out: measurement_pb2.HttpDetails, details: HttpDetails) -> None:
             added.failure.kind = attempt.failure.kind
             added.failure.operation = int(attempt.failure.operation)  # type: ignore[assignment]
             added.failure.detail = attempt.failure.detail
+    for exchange in details.resolve:
+        _fill_dns(out.resolve.add(), exchange)
     if details.tls is not None:
         tls = details.tls
         out.tls.version = tls.version

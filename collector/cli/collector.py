@@ -61,6 +61,13 @@ def _register_serve(group: Subparsers) -> None:
         "--listen", metavar="HOST:PORT", default="127.0.0.1:7443", help="gRPC address (default %(default)s)"
     )
     p.add_argument(
+        "--listen-unix",
+        metavar="PATH",
+        type=Path,
+        help="also serve gRPC, without TLS, on the unix socket PATH (local clients such as `vantage web "
+        "--collector unix:PATH`; the socket's directory decides who may connect)",
+    )
+    p.add_argument(
         "--data-dir", metavar="DIR", type=Path, required=True, help="database and credentials live here"
     )
     tls = p.add_argument_group("transport security (one of)")
@@ -147,10 +154,11 @@ def _register_serve(group: Subparsers) -> None:
     )
     p.add_argument(
         "--traceroutes",
-        action="store_true",
-        help="schedule traceroutes: each target AS from 3 vantage points every 3 hours, and every "
-        "round from 5 while it is DOWN or DEGRADED, so verdicts say where paths stop (needs probes "
-        "with raw sockets)",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="schedule traceroutes (default on): each target AS from 3 vantage points every 3 hours, "
+        "and every round from 5 while it is DOWN or DEGRADED, so verdicts say where paths stop; "
+        "only probes that report raw sockets are asked",
     )
     p.add_argument(
         "--trace-baseline",
@@ -303,6 +311,7 @@ def _serve(args: argparse.Namespace) -> int:
     )
     options = ServeOptions(
         listen=args.listen,
+        listen_unix=args.listen_unix,
         data_dir=args.data_dir,
         config=config,
         plaintext=args.plaintext,

@@ -139,6 +139,11 @@ class CollectorApp:
         self.auth_failures = FailureLimiter(config.auth_limits)
         # Suspect probes from the latest computed round (for ListProbes).
         self.suspect_probes: frozenset[str] = frozenset()
+        # Probes that said they can open raw sockets (ProbeCapabilities.raw_sockets, at Enroll and
+        # every GetWork): traceroutes are planned for these only. Held here, not stored: every
+        # probe says it again at its next GetWork, before any plan for it is made. Replaced, never
+        # changed in place: the planner reads it on a worker thread.
+        self.raw_socket_probes: frozenset[str] = frozenset()
         # The routing signal (collector/bgp/): per-AS visibility at an instant, or None without a
         # --bgp-source; the round loop asks it once per round.
         self.routing = routing

@@ -52,10 +52,10 @@ class CollectorConfig:
     discovery_block_budget_per_hour: int = DEFAULT_BLOCK_BUDGET_PER_HOUR
     discovery_rate_pps: float = DEFAULT_CAMPAIGN_RATE_PPS
     # Schedule traceroutes (collector/assignment/traces.py): a baseline every few hours and
-    # on-demand traces of DOWN/DEGRADED ASes, so that verdicts say where a cut is. Off unless
-    # asked (`--traceroutes`): the probe's record does not yet say whether it has raw sockets,
-    # and a probe with only unprivileged ICMP would report every trace as a failure.
-    traceroutes: bool = False
+    # on-demand traces of DOWN/DEGRADED ASes, so that verdicts say where a cut is. Planned only
+    # for probes that report raw sockets (ProbeCapabilities.raw_sockets): one with only the
+    # unprivileged ICMP socket would report every trace as a failure. `--no-traceroutes` turns it off.
+    traceroutes: bool = True
     # How often each target AS gets its baseline traces (3 hours; a lab with rounds of seconds
     # needs seconds).
     trace_baseline_s: float = DEFAULT_BASELINE_EVERY_S

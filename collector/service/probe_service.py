@@ -104,6 +104,8 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
         if status is not TokenStatus.OK:
             await app.auth_failed(context, "enrollment", TOKEN_PROBLEMS[status])
         enrolled = await storage_call(app, context, app.storage.probe_by_credential, draft.credential_hash)
+        if enrolled is not None:
+            note_raw_sockets(app, enrolled.probe_id, request.capabilities.raw_sockets)
         if enrolled is not None and enrolled.probe_id != probe_id:  # a retry: the probe enrolled before
             log.info("probe %s repeated its enrollment (its first answer was lost)", enrolled.probe_id)
             return probe_service_pb2.EnrollResponse(
@@ -133,6 +135,8 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             ipv6=caps.ipv6 if has_caps else None,
         )
         await storage_call(app, context, app.storage.record_contact, contact)
+        if has_caps:
+            note_raw_sockets(app, probe.probe_id, caps.raw_sockets)
         refreshed = await storage_call(app, context, app.storage.get_probe, probe.probe_id)
         probe = refreshed or probe
         now = app.clock()
@@ -263,3 +267,9 @@ def add_to_server(servicer: ProbeService, server: grpc.aio.Server) -> None:
     service = "vantage.v1.ProbeService"
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(service, rpc_method_handlers),))
     server.add_registered_method_handlers(service, rpc_method_handlers)  # type: ignore[attr-defined]
+
+
+def note_raw_sockets(app: CollectorApp, probe_id: str, raw_sockets: bool) -> None:
+    """What the probe said of its raw sockets (ProbeCapabilities.raw_sockets) decides its traces."""
+    if raw_sockets != (probe_id in app.raw_socket_probes):
+        app.raw_socket_probes = app.raw_socket_probes ^ {probe_id}

@@ -86,6 +86,9 @@ class ServeOptions:
     # The address policy (address_guard.py): ZMap-form exclusion list, ranges opened.
     exclude_file: Path | None = None
     allow_ranges: tuple[str, ...] = ()
+    # A second, local listener without TLS (gRPC's unix:PATH), e.g. for a web front end in another
+    # network namespace of the same machine (the lab demo).
+    listen_unix: Path | None = None
 
 
 def make_private(data_dir: Path) -> None:
@@ -233,6 +236,10 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
         bound = server.add_secure_port(address, credentials)
     if not bound:
         raise OSError(f"cannot listen on {address}")
+    if options.listen_unix is not None:
+        options.listen_unix.unlink(missing_ok=True)  # a socket left by a previous run
+        if not server.add_insecure_port(f"unix:{options.listen_unix}"):
+            raise OSError(f"cannot listen on unix:{options.listen_unix}")
     await server.start()
     for name in ("", *SERVICE_NAMES):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -245,6 +252,8 @@ async def serve(options: ServeOptions, *, on_ready: Callable[[str], None] | None
     loop.add_signal_handler(signal.SIGHUP, reload_guard, app)
     listening = format_host_port(host, bound)
     print(f"collector listening on {listening}", file=sys.stderr, flush=True)
+    if options.listen_unix is not None:
+        print(f"collector also listening on unix:{options.listen_unix}", file=sys.stderr, flush=True)
     if on_ready is not None:
         on_ready(listening)
 

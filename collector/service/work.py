@@ -57,6 +57,7 @@ class WorkPlanner:
         self._cache_key: tuple[Any, ...] | None = None
         self._cache: dict[str, list[TaskSpec]] = {}
         self._cache_fleet: dict[str, tuple[Any, ...]] = {}
+        self._cache_tracing: frozenset[str] = frozenset()
         self._cache_at = float("-inf")
         self._refused_warned: set[str] = set()
 
@@ -105,6 +106,9 @@ class WorkPlanner:
                 and self._cache_key is not None
                 and self._cache_key[0] == round_number
                 and self._cache_fleet.get(asking.probe_id) == _probe_key(asking)
+                # A probe that just said it can (or cannot) trace is planned again.
+                and (asking.probe_id in self._cache_tracing)
+                == (asking.probe_id in self.app.raw_socket_probes)
             ):
                 return self._cache
         storage = self.app.storage
@@ -119,6 +123,7 @@ class WorkPlanner:
             tuple(campaigns),
             id(self.app.guard.policy),
             affected,
+            tracing := self.app.raw_socket_probes,
         )
         with self._lock:
             if key == self._cache_key:
@@ -135,14 +140,20 @@ class WorkPlanner:
         if self.app.config.traceroutes:  # the baseline and on-demand traces (assignment/traces.py)
             config = self.app.config
             trace_config = TraceConfig.for_round_length(config.round_seconds, config.trace_baseline_s)
+            tracers = [slot for slot in slots if slot.probe_id in tracing]  # raw sockets: they can
             traces = plan_traces(
-                slots, [target_slot(t) for t in targets], round_number, dict.fromkeys(affected), trace_config
+                tracers,
+                [target_slot(t) for t in targets],
+                round_number,
+                dict.fromkeys(affected),
+                trace_config,
             )
             for probe_id, specs in traces.items():
                 result.setdefault(probe_id, []).extend(specs)
         with self._lock:
             self._cache_key, self._cache = key, result
             self._cache_fleet = {p.probe_id: _probe_key(p) for p in probes}
+            self._cache_tracing = tracing
             self._cache_at = time.monotonic()
         return result
 

@@ -40,6 +40,16 @@ def icmp_available() -> bool:
     return False
 
 
+def raw_sockets_available() -> bool:
+    """A raw ICMP socket can be opened (root or CAP_NET_RAW): what traceroutes need, beyond the
+    unprivileged ICMP socket that echo can use."""
+    try:
+        socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP).close()
+    except OSError:
+        return False
+    return True
+
+
 def ipv6_routable() -> bool:
     """The host has an IPv6 route out. A UDP connect only looks the route up: no
     packet is sent (and the address is a documentation one)."""

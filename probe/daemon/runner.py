@@ -40,7 +40,7 @@ from vantage.probe.daemon.credentials import (
 )
 from vantage.probe.daemon.enroll import FatalError, obtain_credential
 from vantage.probe.daemon.heartbeat import run_heartbeats
-from vantage.probe.daemon.host import icmp_available, ipv6_routable, lock_state_dir
+from vantage.probe.daemon.host import icmp_available, ipv6_routable, lock_state_dir, raw_sockets_available
 from vantage.probe.daemon.link import Link, LinkDown, watch_network
 from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
@@ -121,7 +121,9 @@ class Daemon:
             plan_decoder=wire.plan_decoder(config.max_tasks_per_round),
         )
         self.stop = asyncio.Event()
-        self.capabilities = wire.capabilities(icmp=icmp_available(), ipv6=ipv6_routable())
+        self.capabilities = wire.capabilities(
+            icmp=icmp_available(), ipv6=ipv6_routable(), raw_sockets=raw_sockets_available()
+        )
         self.credential: Credential | None = None
         self.uploader: Uploader | None = None
         self.round_length_s: float | None = None

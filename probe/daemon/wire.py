@@ -322,10 +322,16 @@ def encode_result(
     )
 
 
-def capabilities(*, icmp: bool, ipv6: bool) -> probe_service_pb2.ProbeCapabilities:
-    """Every kind in vantage/protocols.py; those needing a raw socket only with the ICMP socket."""
+def capabilities(*, icmp: bool, ipv6: bool, raw_sockets: bool = False) -> probe_service_pb2.ProbeCapabilities:
+    """Every kind in vantage/protocols.py; those needing a raw socket only with the ICMP socket.
+    raw_sockets: a raw ICMP socket opens (traceroutes are planned only then)."""
     protocols = [int(kind.protocol) for kind in KINDS if icmp or not kind.needs_raw_socket]
-    return probe_service_pb2.ProbeCapabilities(icmp=icmp, ipv6=ipv6, protocols=protocols)  # type: ignore[arg-type]
+    return probe_service_pb2.ProbeCapabilities(
+        icmp=icmp,
+        ipv6=ipv6,
+        protocols=protocols,  # type: ignore[arg-type]
+        raw_sockets=raw_sockets,
+    )
 
 
 def heartbeat_request(

@@ -267,6 +267,11 @@ class HttpTimings:
     first_byte_ms: float = 0.0
     total_ms: float = 0.0
     connect_rtt_ms: float = 0.0  # the kernel's handshake RTT (TcpDetails.connect_rtt_ms)
+    # The TLS handshake and the time to first byte taken at the socket events: from the ClientHello
+    # (the request) handed to the kernel to the kernel's receive timestamp of the data that
+    # completed the handshake (carried the first byte); the probe's queueing cannot lengthen them.
+    tls_socket_ms: float = 0.0
+    first_byte_socket_ms: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,6 +321,9 @@ class HttpDetails:
     http_version: str = ""
     header_size: int = 0
     connect_attempts: tuple[ConnectAttempt, ...] = ()
+    # The probe's own resolution of the last hop's host (its DNS step, not the system's): the
+    # A and AAAA exchanges with their rcode and answers. Empty when the address was given.
+    resolve: tuple[DnsDetails, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -49,3 +49,9 @@ def test_refused_user_namespaces_are_explained(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setattr(userns.subprocess, "run", refuse)
     with pytest.raises(LabError, match=r"refuses unprivileged user namespaces.*Operation not permitted"):
         userns.check_available()
+
+
+@pytest.mark.parametrize("web", ["8080", "127.0.0.1:port", ":8080", "127.0.0.1:99999"])
+def test_a_bad_web_address_is_a_usage_error(web: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["lab", "demo", "--web", web]) == 2
+    assert f"--web {web!r}: give HOST:PORT" in capsys.readouterr().err

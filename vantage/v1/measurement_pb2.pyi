@@ -233,20 +233,24 @@ class DnsDetails(_message.Message):
     def __init__(self, query_name: _Optional[str] = ..., query_type: _Optional[str] = ..., server: _Optional[str] = ..., server_port: _Optional[int] = ..., transport: _Optional[str] = ..., rcode: _Optional[str] = ..., flags: _Optional[_Iterable[str]] = ..., answers: _Optional[_Iterable[_Union[DnsAnswer, _Mapping]]] = ..., response_time_ms: _Optional[float] = ..., response_size: _Optional[int] = ..., tcp_fallback: _Optional[bool] = ..., expected: _Optional[_Iterable[str]] = ..., abuf: _Optional[bytes] = ...) -> None: ...
 
 class HttpTimings(_message.Message):
-    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms", "connect_rtt_ms")
+    __slots__ = ("dns_ms", "connect_ms", "tls_ms", "first_byte_ms", "total_ms", "connect_rtt_ms", "tls_socket_ms", "first_byte_socket_ms")
     DNS_MS_FIELD_NUMBER: _ClassVar[int]
     CONNECT_MS_FIELD_NUMBER: _ClassVar[int]
     TLS_MS_FIELD_NUMBER: _ClassVar[int]
     FIRST_BYTE_MS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_MS_FIELD_NUMBER: _ClassVar[int]
     CONNECT_RTT_MS_FIELD_NUMBER: _ClassVar[int]
+    TLS_SOCKET_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_BYTE_SOCKET_MS_FIELD_NUMBER: _ClassVar[int]
     dns_ms: float
     connect_ms: float
     tls_ms: float
     first_byte_ms: float
     total_ms: float
     connect_rtt_ms: float
-    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ...) -> None: ...
+    tls_socket_ms: float
+    first_byte_socket_ms: float
+    def __init__(self, dns_ms: _Optional[float] = ..., connect_ms: _Optional[float] = ..., tls_ms: _Optional[float] = ..., first_byte_ms: _Optional[float] = ..., total_ms: _Optional[float] = ..., connect_rtt_ms: _Optional[float] = ..., tls_socket_ms: _Optional[float] = ..., first_byte_socket_ms: _Optional[float] = ...) -> None: ...
 
 class TlsDetails(_message.Message):
     __slots__ = ("version", "cipher", "cert_subject", "cert_issuer", "cert_not_after", "verification_error", "cert_dns_names", "cert_not_before", "cert_sha256")
@@ -279,7 +283,7 @@ class Redirect(_message.Message):
     def __init__(self, status_code: _Optional[int] = ..., location: _Optional[str] = ...) -> None: ...
 
 class HttpDetails(_message.Message):
-    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size", "connect_attempts")
+    __slots__ = ("url", "method", "status_code", "timings", "headers", "body_length", "body_sha256", "body_truncated", "title", "tls", "redirects", "connected_address", "http_version", "header_size", "connect_attempts", "resolve")
     class HeadersEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -302,6 +306,7 @@ class HttpDetails(_message.Message):
     HTTP_VERSION_FIELD_NUMBER: _ClassVar[int]
     HEADER_SIZE_FIELD_NUMBER: _ClassVar[int]
     CONNECT_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
+    RESOLVE_FIELD_NUMBER: _ClassVar[int]
     url: str
     method: str
     status_code: int
@@ -317,7 +322,8 @@ class HttpDetails(_message.Message):
     http_version: str
     header_size: int
     connect_attempts: _containers.RepeatedCompositeFieldContainer[ConnectAttempt]
-    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ..., connect_attempts: _Optional[_Iterable[_Union[ConnectAttempt, _Mapping]]] = ...) -> None: ...
+    resolve: _containers.RepeatedCompositeFieldContainer[DnsDetails]
+    def __init__(self, url: _Optional[str] = ..., method: _Optional[str] = ..., status_code: _Optional[int] = ..., timings: _Optional[_Union[HttpTimings, _Mapping]] = ..., headers: _Optional[_Mapping[str, str]] = ..., body_length: _Optional[int] = ..., body_sha256: _Optional[str] = ..., body_truncated: _Optional[bool] = ..., title: _Optional[str] = ..., tls: _Optional[_Union[TlsDetails, _Mapping]] = ..., redirects: _Optional[_Iterable[_Union[Redirect, _Mapping]]] = ..., connected_address: _Optional[str] = ..., http_version: _Optional[str] = ..., header_size: _Optional[int] = ..., connect_attempts: _Optional[_Iterable[_Union[ConnectAttempt, _Mapping]]] = ..., resolve: _Optional[_Iterable[_Union[DnsDetails, _Mapping]]] = ...) -> None: ...
 
 class ConnectAttempt(_message.Message):
     __slots__ = ("address", "started_ms", "connect_ms", "failure", "abandoned")

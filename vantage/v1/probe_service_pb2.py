@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from vantage.v1 import measurement_pb2 as vantage_dot_v1_dot_measurement__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evantage/v1/probe_service.proto\x12\nvantage.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cvantage/v1/measurement.proto\"X\n\x11ProbeCapabilities\x12\x0c\n\x04icmp\x18\x01 \x01(\x08\x12\x0c\n\x04ipv6\x18\x02 \x01(\x08\x12\'\n\tprotocols\x18\x03 \x03(\x0e\x32\x14.vantage.v1.Protocol\"\xa3\x01\n\rEnrollRequest\x12\x18\n\x10\x65nrollment_token\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x18\n\x10software_version\x18\x03 \x01(\t\x12\x33\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1d.vantage.v1.ProbeCapabilities\x12\x1b\n\x13proposed_credential\x18\x05 \x01(\t\"T\n\x0e\x45nrollResponse\x12\x10\n\x08probe_id\x18\x01 \x01(\t\x12\x12\n\ncredential\x18\x02 \x01(\t\x12\x0b\n\x03\x61sn\x18\x03 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\"_\n\x0eGetWorkRequest\x12\x33\n\x0c\x63\x61pabilities\x18\x01 \x01(\x0b\x32\x1d.vantage.v1.ProbeCapabilities\x12\x18\n\x10software_version\x18\x02 \x01(\t\"\xde\x01\n\x0bTaskOptions\x12\r\n\x05\x63ount\x18\x01 \x01(\r\x12\x13\n\x0binterval_ms\x18\x02 \x01(\r\x12\x12\n\ntimeout_ms\x18\x03 \x01(\r\x12\x12\n\nquery_name\x18\x04 \x01(\t\x12\x12\n\nquery_type\x18\x05 \x01(\t\x12\x10\n\x08\x65xpected\x18\x06 \x03(\t\x12\x0b\n\x03url\x18\x07 \x01(\t\x12\x14\n\x0ctrace_method\x18\x08 \x01(\t\x12\x11\n\tfirst_ttl\x18\t \x01(\r\x12\x0f\n\x07max_ttl\x18\n \x01(\r\x12\x16\n\x0eprobes_per_hop\x18\x0b \x01(\r\"\xac\x01\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.vantage.v1.TaskKind\x12&\n\x08protocol\x18\x03 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\"\n\x06target\x18\x04 \x01(\x0b\x32\x12.vantage.v1.Target\x12(\n\x07options\x18\x05 \x01(\x0b\x32\x17.vantage.v1.TaskOptions\"\xb0\x02\n\x08WorkPlan\x12\r\n\x05round\x18\x01 \x01(\x03\x12/\n\x0bround_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0cround_length\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1f\n\x05tasks\x18\x04 \x03(\x0b\x32\x10.vantage.v1.Task\x12\x37\n\x14\x63lock_skew_tolerance\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0bserver_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tprobe_asn\x18\x07 \x01(\r\x12\x15\n\rprobe_country\x18\x08 \x01(\t\"N\n\x0bResultBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12-\n\x0cmeasurements\x18\x02 \x03(\x0b\x32\x17.vantage.v1.Measurement\"\x7f\n\x0cRejectedItem\x12\r\n\x05index\x18\x01 \x01(\r\x12\x16\n\x0emeasurement_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12(\n\x06reason\x18\x04 \x01(\x0e\x32\x18.vantage.v1.RejectReason\x12\x0f\n\x07message\x18\x05 \x01(\t\"n\n\x08\x42\x61tchAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12*\n\x08rejected\x18\x04 \x03(\x0b\x32\x18.vantage.v1.RejectedItem\"\xa2\x01\n\x10HeartbeatRequest\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0coutbox_depth\x18\x02 \x01(\x04\x12\x31\n\roldest_unsent\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10software_version\x18\x04 \x01(\t\"w\n\x11HeartbeatResponse\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x0enext_heartbeat\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration*v\n\x08TaskKind\x12\x19\n\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16TASK_KIND_REACHABILITY\x10\x01\x12\x1a\n\x16TASK_KIND_INTERFERENCE\x10\x02\x12\x17\n\x13TASK_KIND_DISCOVERY\x10\x03*\xb5\x02\n\x0cRejectReason\x12\x1d\n\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17REJECT_REASON_MALFORMED\x10\x01\x12\x1d\n\x19REJECT_REASON_BAD_ADDRESS\x10\x02\x12\"\n\x1eREJECT_REASON_UNKNOWN_PROTOCOL\x10\x03\x12%\n!REJECT_REASON_TIMESTAMP_IN_FUTURE\x10\x04\x12#\n\x1fREJECT_REASON_TIMESTAMP_TOO_OLD\x10\x05\x12\x1d\n\x19REJECT_REASON_WRONG_PROBE\x10\x06\x12\x18\n\x14REJECT_REASON_BAD_ID\x10\x07\x12!\n\x1dREJECT_REASON_UNKNOWN_FAILURE\x10\x08\x32\x9a\x02\n\x0cProbeService\x12?\n\x06\x45nroll\x12\x19.vantage.v1.EnrollRequest\x1a\x1a.vantage.v1.EnrollResponse\x12;\n\x07GetWork\x12\x1a.vantage.v1.GetWorkRequest\x1a\x14.vantage.v1.WorkPlan\x12\x42\n\rSubmitResults\x12\x17.vantage.v1.ResultBatch\x1a\x14.vantage.v1.BatchAck(\x01\x30\x01\x12H\n\tHeartbeat\x12\x1c.vantage.v1.HeartbeatRequest\x1a\x1d.vantage.v1.HeartbeatResponseBt\n\nvantage.v1B\x11ProbeServiceProtoP\x01Z#vantage/gen/go/vantage/v1;vantagev1\xa2\x02\x03VTG\xaa\x02\nVantage.V1\xca\x02\nVantage\\V1\xea\x02\x0bVantage::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1evantage/v1/probe_service.proto\x12\nvantage.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cvantage/v1/measurement.proto\"m\n\x11ProbeCapabilities\x12\x0c\n\x04icmp\x18\x01 \x01(\x08\x12\x0c\n\x04ipv6\x18\x02 \x01(\x08\x12\'\n\tprotocols\x18\x03 \x03(\x0e\x32\x14.vantage.v1.Protocol\x12\x13\n\x0braw_sockets\x18\x46 \x01(\x08\"\xa3\x01\n\rEnrollRequest\x12\x18\n\x10\x65nrollment_token\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x18\n\x10software_version\x18\x03 \x01(\t\x12\x33\n\x0c\x63\x61pabilities\x18\x04 \x01(\x0b\x32\x1d.vantage.v1.ProbeCapabilities\x12\x1b\n\x13proposed_credential\x18\x05 \x01(\t\"T\n\x0e\x45nrollResponse\x12\x10\n\x08probe_id\x18\x01 \x01(\t\x12\x12\n\ncredential\x18\x02 \x01(\t\x12\x0b\n\x03\x61sn\x18\x03 \x01(\r\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\"_\n\x0eGetWorkRequest\x12\x33\n\x0c\x63\x61pabilities\x18\x01 \x01(\x0b\x32\x1d.vantage.v1.ProbeCapabilities\x12\x18\n\x10software_version\x18\x02 \x01(\t\"\xde\x01\n\x0bTaskOptions\x12\r\n\x05\x63ount\x18\x01 \x01(\r\x12\x13\n\x0binterval_ms\x18\x02 \x01(\r\x12\x12\n\ntimeout_ms\x18\x03 \x01(\r\x12\x12\n\nquery_name\x18\x04 \x01(\t\x12\x12\n\nquery_type\x18\x05 \x01(\t\x12\x10\n\x08\x65xpected\x18\x06 \x03(\t\x12\x0b\n\x03url\x18\x07 \x01(\t\x12\x14\n\x0ctrace_method\x18\x08 \x01(\t\x12\x11\n\tfirst_ttl\x18\t \x01(\r\x12\x0f\n\x07max_ttl\x18\n \x01(\r\x12\x16\n\x0eprobes_per_hop\x18\x0b \x01(\r\"\xac\x01\n\x04Task\x12\n\n\x02id\x18\x01 \x01(\t\x12\"\n\x04kind\x18\x02 \x01(\x0e\x32\x14.vantage.v1.TaskKind\x12&\n\x08protocol\x18\x03 \x01(\x0e\x32\x14.vantage.v1.Protocol\x12\"\n\x06target\x18\x04 \x01(\x0b\x32\x12.vantage.v1.Target\x12(\n\x07options\x18\x05 \x01(\x0b\x32\x17.vantage.v1.TaskOptions\"\xb0\x02\n\x08WorkPlan\x12\r\n\x05round\x18\x01 \x01(\x03\x12/\n\x0bround_start\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0cround_length\x18\x03 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x1f\n\x05tasks\x18\x04 \x03(\x0b\x32\x10.vantage.v1.Task\x12\x37\n\x14\x63lock_skew_tolerance\x18\x05 \x01(\x0b\x32\x19.google.protobuf.Duration\x12/\n\x0bserver_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tprobe_asn\x18\x07 \x01(\r\x12\x15\n\rprobe_country\x18\x08 \x01(\t\"N\n\x0bResultBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12-\n\x0cmeasurements\x18\x02 \x03(\x0b\x32\x17.vantage.v1.Measurement\"\x7f\n\x0cRejectedItem\x12\r\n\x05index\x18\x01 \x01(\r\x12\x16\n\x0emeasurement_id\x18\x02 \x01(\t\x12\r\n\x05\x66ield\x18\x03 \x01(\t\x12(\n\x06reason\x18\x04 \x01(\x0e\x32\x18.vantage.v1.RejectReason\x12\x0f\n\x07message\x18\x05 \x01(\t\"n\n\x08\x42\x61tchAck\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\r\x12\x12\n\nduplicates\x18\x03 \x01(\r\x12*\n\x08rejected\x18\x04 \x03(\x0b\x32\x18.vantage.v1.RejectedItem\"\xa2\x01\n\x10HeartbeatRequest\x12+\n\x07sent_at\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0coutbox_depth\x18\x02 \x01(\x04\x12\x31\n\roldest_unsent\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x18\n\x10software_version\x18\x04 \x01(\t\"w\n\x11HeartbeatResponse\x12/\n\x0bserver_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\x0enext_heartbeat\x18\x02 \x01(\x0b\x32\x19.google.protobuf.Duration*v\n\x08TaskKind\x12\x19\n\x15TASK_KIND_UNSPECIFIED\x10\x00\x12\x1a\n\x16TASK_KIND_REACHABILITY\x10\x01\x12\x1a\n\x16TASK_KIND_INTERFERENCE\x10\x02\x12\x17\n\x13TASK_KIND_DISCOVERY\x10\x03*\xb5\x02\n\x0cRejectReason\x12\x1d\n\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12\x1b\n\x17REJECT_REASON_MALFORMED\x10\x01\x12\x1d\n\x19REJECT_REASON_BAD_ADDRESS\x10\x02\x12\"\n\x1eREJECT_REASON_UNKNOWN_PROTOCOL\x10\x03\x12%\n!REJECT_REASON_TIMESTAMP_IN_FUTURE\x10\x04\x12#\n\x1fREJECT_REASON_TIMESTAMP_TOO_OLD\x10\x05\x12\x1d\n\x19REJECT_REASON_WRONG_PROBE\x10\x06\x12\x18\n\x14REJECT_REASON_BAD_ID\x10\x07\x12!\n\x1dREJECT_REASON_UNKNOWN_FAILURE\x10\x08\x32\x9a\x02\n\x0cProbeService\x12?\n\x06\x45nroll\x12\x19.vantage.v1.EnrollRequest\x1a\x1a.vantage.v1.EnrollResponse\x12;\n\x07GetWork\x12\x1a.vantage.v1.GetWorkRequest\x1a\x14.vantage.v1.WorkPlan\x12\x42\n\rSubmitResults\x12\x17.vantage.v1.ResultBatch\x1a\x14.vantage.v1.BatchAck(\x01\x30\x01\x12H\n\tHeartbeat\x12\x1c.vantage.v1.HeartbeatRequest\x1a\x1d.vantage.v1.HeartbeatResponseBt\n\nvantage.v1B\x11ProbeServiceProtoP\x01Z#vantage/gen/go/vantage/v1;vantagev1\xa2\x02\x03VTG\xaa\x02\nVantage.V1\xca\x02\nVantage\\V1\xea\x02\x0bVantage::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,34 +35,34 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'vantage.v1.probe_service_pb
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\nvantage.v1B\021ProbeServiceProtoP\001Z#vantage/gen/go/vantage/v1;vantagev1\242\002\003VTG\252\002\nVantage.V1\312\002\nVantage\\V1\352\002\013Vantage::V1'
-  _globals['_TASKKIND']._serialized_start=1894
-  _globals['_TASKKIND']._serialized_end=2012
-  _globals['_REJECTREASON']._serialized_start=2015
-  _globals['_REJECTREASON']._serialized_end=2324
+  _globals['_TASKKIND']._serialized_start=1915
+  _globals['_TASKKIND']._serialized_end=2033
+  _globals['_REJECTREASON']._serialized_start=2036
+  _globals['_REJECTREASON']._serialized_end=2345
   _globals['_PROBECAPABILITIES']._serialized_start=141
-  _globals['_PROBECAPABILITIES']._serialized_end=229
-  _globals['_ENROLLREQUEST']._serialized_start=232
-  _globals['_ENROLLREQUEST']._serialized_end=395
-  _globals['_ENROLLRESPONSE']._serialized_start=397
-  _globals['_ENROLLRESPONSE']._serialized_end=481
-  _globals['_GETWORKREQUEST']._serialized_start=483
-  _globals['_GETWORKREQUEST']._serialized_end=578
-  _globals['_TASKOPTIONS']._serialized_start=581
-  _globals['_TASKOPTIONS']._serialized_end=803
-  _globals['_TASK']._serialized_start=806
-  _globals['_TASK']._serialized_end=978
-  _globals['_WORKPLAN']._serialized_start=981
-  _globals['_WORKPLAN']._serialized_end=1285
-  _globals['_RESULTBATCH']._serialized_start=1287
-  _globals['_RESULTBATCH']._serialized_end=1365
-  _globals['_REJECTEDITEM']._serialized_start=1367
-  _globals['_REJECTEDITEM']._serialized_end=1494
-  _globals['_BATCHACK']._serialized_start=1496
-  _globals['_BATCHACK']._serialized_end=1606
-  _globals['_HEARTBEATREQUEST']._serialized_start=1609
-  _globals['_HEARTBEATREQUEST']._serialized_end=1771
-  _globals['_HEARTBEATRESPONSE']._serialized_start=1773
-  _globals['_HEARTBEATRESPONSE']._serialized_end=1892
-  _globals['_PROBESERVICE']._serialized_start=2327
-  _globals['_PROBESERVICE']._serialized_end=2609
+  _globals['_PROBECAPABILITIES']._serialized_end=250
+  _globals['_ENROLLREQUEST']._serialized_start=253
+  _globals['_ENROLLREQUEST']._serialized_end=416
+  _globals['_ENROLLRESPONSE']._serialized_start=418
+  _globals['_ENROLLRESPONSE']._serialized_end=502
+  _globals['_GETWORKREQUEST']._serialized_start=504
+  _globals['_GETWORKREQUEST']._serialized_end=599
+  _globals['_TASKOPTIONS']._serialized_start=602
+  _globals['_TASKOPTIONS']._serialized_end=824
+  _globals['_TASK']._serialized_start=827
+  _globals['_TASK']._serialized_end=999
+  _globals['_WORKPLAN']._serialized_start=1002
+  _globals['_WORKPLAN']._serialized_end=1306
+  _globals['_RESULTBATCH']._serialized_start=1308
+  _globals['_RESULTBATCH']._serialized_end=1386
+  _globals['_REJECTEDITEM']._serialized_start=1388
+  _globals['_REJECTEDITEM']._serialized_end=1515
+  _globals['_BATCHACK']._serialized_start=1517
+  _globals['_BATCHACK']._serialized_end=1627
+  _globals['_HEARTBEATREQUEST']._serialized_start=1630
+  _globals['_HEARTBEATREQUEST']._serialized_end=1792
+  _globals['_HEARTBEATRESPONSE']._serialized_start=1794
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1913
+  _globals['_PROBESERVICE']._serialized_start=2348
+  _globals['_PROBESERVICE']._serialized_end=2630
 # @@protoc_insertion_point(module_scope)

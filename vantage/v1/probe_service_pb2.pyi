@@ -45,14 +45,16 @@ REJECT_REASON_BAD_ID: RejectReason
 REJECT_REASON_UNKNOWN_FAILURE: RejectReason
 
 class ProbeCapabilities(_message.Message):
-    __slots__ = ("icmp", "ipv6", "protocols")
+    __slots__ = ("icmp", "ipv6", "protocols", "raw_sockets")
     ICMP_FIELD_NUMBER: _ClassVar[int]
     IPV6_FIELD_NUMBER: _ClassVar[int]
     PROTOCOLS_FIELD_NUMBER: _ClassVar[int]
+    RAW_SOCKETS_FIELD_NUMBER: _ClassVar[int]
     icmp: bool
     ipv6: bool
     protocols: _containers.RepeatedScalarFieldContainer[_measurement_pb2.Protocol]
-    def __init__(self, icmp: _Optional[bool] = ..., ipv6: _Optional[bool] = ..., protocols: _Optional[_Iterable[_Union[_measurement_pb2.Protocol, str]]] = ...) -> None: ...
+    raw_sockets: bool
+    def __init__(self, icmp: _Optional[bool] = ..., ipv6: _Optional[bool] = ..., protocols: _Optional[_Iterable[_Union[_measurement_pb2.Protocol, str]]] = ..., raw_sockets: _Optional[bool] = ...) -> None: ...
 
 class EnrollRequest(_message.Message):
     __slots__ = ("enrollment_token", "name", "software_version", "capabilities", "proposed_credential")

@@ -1,7 +1,10 @@
-"""The asyncio driver of an HTTP(S) GET: h11 over asyncio streams, one timestamp per phase.
+"""The asyncio driver of an HTTP(S) GET: h11 over timestamped socket reads, one timestamp per phase.
 
-Per hop: resolve the host (skipped when the request names the address to connect to, like
-curl --resolve, or the URL holds an address), TCP connect, TLS handshake (certificate verified
+Per hop: resolve the host with the probe's own DNS step (engine/dns/driver.py: A and AAAA
+against the first nameserver of /etc/resolv.conf, the next ones when it does not answer; the
+exchanges are part of the result and a failure is the DNS failure it is, at the resolve phase;
+skipped when the request names the address to connect to, like curl --resolve, or the URL holds
+an address), TCP connect, TLS handshake (certificate verified
 against the system store or --ca-file; with `insecure` a failed verification is recorded and the
 handshake repeated without it), send the request, first byte, then the body up to the bound.
 Redirects are followed up to the bound. No proxy is ever used: nothing here reads the
@@ -24,12 +27,16 @@ from vantage import failures
 from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome, Protocol
 from vantage.probe.engine.context import DriverContext
+from vantage.probe.engine.dns import driver as dns_driver
 from vantage.probe.engine.failure_map import failure_from_exception
 from vantage.probe.engine.http import step as http_step
 from vantage.probe.engine.http.certificate import certificate_facts
+from vantage.probe.engine.icmp.sockets import SO_TIMESTAMPNS, ancillary_facts
 from vantage.probe.engine.model import (
-    AddressGuard,
+    DEFAULT_DNS_TIMEOUT_MS,
     ConnectAttempt,
+    DnsDetails,
+    DnsOptions,
     HttpDetails,
     HttpOptions,
     HttpTimings,
@@ -64,11 +71,14 @@ class _Hop:
     tls_started: float = 0.0
     connect_rtt_ms: float = 0.0
     attempts: tuple[ConnectAttempt, ...] = ()
+    resolve: tuple[DnsDetails, ...] = ()
+    # Taken at the socket events (kernel receive timestamps, CLOCK_REALTIME ns): see _TimedSocket.
+    tls_socket_ms: float = 0.0
+    first_byte_socket_ms: float = 0.0
 
 
 async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
     """One HTTP(S) fetch (vantage/protocols.py names this module as HTTP's driver)."""
-    guard = context.address_guard
     options = request.options
     assert isinstance(options, HttpOptions)
     started_at = datetime.now(UTC)
@@ -84,7 +94,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
                 parts = http_step.parse_url(url)
                 connect_to = request.address if request.address and parts.host == first_host else ""
                 hop = _Hop()
-                await _fetch(parts, connect_to, options, hop, guard)
+                await _fetch(parts, connect_to, options, hop, context)
                 if hop.status in http_step.REDIRECT_STATUSES and hop.location:
                     redirects.append(Redirect(hop.status, hop.location))
                     if len(redirects) > options.max_redirects:
@@ -99,6 +109,8 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
                 break
     except _RefusedByPolicy as exc:
         failure = Failure(failures.REFUSED_BY_POLICY, Operation.POLICY, str(exc))
+    except _Unresolved as exc:
+        failure = Failure(exc.kind, Operation.RESOLVE, exc.detail)
     except (OSError, EOFError, TimeoutError, ssl.SSLError) as exc:
         failure = failure_from_exception(exc, hop.phase)
     except h11.ProtocolError as exc:
@@ -111,7 +123,14 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
         url=options.url,
         status_code=hop.status,
         timings=HttpTimings(
-            hop.dns_ms, hop.connect_ms, hop.tls_ms, hop.first_byte_ms, total_ms, hop.connect_rtt_ms
+            hop.dns_ms,
+            hop.connect_ms,
+            hop.tls_ms,
+            hop.first_byte_ms,
+            total_ms,
+            hop.connect_rtt_ms,
+            tls_socket_ms=hop.tls_socket_ms,
+            first_byte_socket_ms=hop.first_byte_socket_ms,
         ),
         headers=http_step.select_headers(hop.headers),
         body_length=body.length if body else 0,
@@ -124,6 +143,7 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
         http_version=hop.http_version,
         header_size=hop.header_size,
         connect_attempts=hop.attempts,
+        resolve=hop.resolve,
     )
     address = hop.address or request.address
     return MeasurementResult(
@@ -148,6 +168,15 @@ class _RefusedByPolicy(Exception):
     """The caller's address guard refused an address met on the way (a redirect's host)."""
 
 
+class _Unresolved(Exception):
+    """The DNS step found no address for the host: kind and detail of the resolve failure."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
 def _outcome(failure: Failure | None) -> Outcome:
     if failure is None:
         return Outcome.OK
@@ -155,19 +184,22 @@ def _outcome(failure: Failure | None) -> Outcome:
 
 
 async def _fetch(
-    parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop, guard: AddressGuard | None
+    parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop, context: DriverContext
 ) -> None:
-    loop = asyncio.get_running_loop()
+    guard = context.address_guard
     mark = time.perf_counter()
     hop.phase = Operation.RESOLVE
     if connect_to:
         addresses = [connect_to]
     elif parts.host_is_address:
         addresses = [parts.host]
+    elif http_step.is_localhost(parts.host):
+        addresses = http_step.connection_order(list(http_step.LOOPBACK_ADDRESSES))
     else:
-        infos = await loop.getaddrinfo(parts.host, parts.port, type=socket.SOCK_STREAM)
-        addresses = http_step.connection_order([str(info[4][0]) for info in infos])
-        hop.dns_ms = (time.perf_counter() - mark) * 1000
+        try:
+            addresses = await _resolve(parts.host, options, hop, context)
+        finally:
+            hop.dns_ms = (time.perf_counter() - mark) * 1000
     if guard is not None:
         refusals = {address: guard(address) for address in addresses}
         allowed = [address for address in addresses if refusals[address] is None]
@@ -183,17 +215,180 @@ async def _fetch(
     hop.source_address = str(sock.getsockname()[0])
     hop.phase = Operation.TLS_HANDSHAKE
     hop.tls_started = time.perf_counter()
-    if parts.scheme == "https":
-        reader, writer = await _tls_connect(sock, address, parts, options, hop)
-        # The handshake that went through (with --insecure, the second one, not its connect).
-        hop.tls_ms = (time.perf_counter() - hop.tls_started) * 1000
-    else:
-        reader, writer = await asyncio.open_connection(sock=sock)
+    channel: _TimedSocket | _TlsChannel
     try:
+        if parts.scheme == "https":
+            channel = await _tls_connect(sock, address, parts, options, hop)
+            sock = channel.timed.sock  # with --insecure, the second connection's
+            # The handshake that went through (with --insecure, the second one, not its connect).
+            hop.tls_ms = (time.perf_counter() - hop.tls_started) * 1000
+        else:
+            channel = _TimedSocket(sock)
         hop.phase = Operation.HTTP_ROUND_TRIP
-        await _exchange(reader, writer, parts, options, hop)
+        await _exchange(channel, parts, options, hop)
     finally:
-        writer.close()
+        sock.close()
+
+
+def _realtime_ns() -> int:
+    """The clock of the kernel's receive timestamps (SO_TIMESTAMPNS is CLOCK_REALTIME)."""
+    return time.clock_gettime_ns(time.CLOCK_REALTIME)
+
+
+def _since_ms(sent_ns: int, received_ns: int) -> float:
+    return max(0.0, (received_ns - sent_ns) / 1e6) if sent_ns and received_ns else 0.0
+
+
+class _TimedSocket:
+    """A connected TCP socket read with recvmsg, so that every read carries the kernel's receive
+    timestamp of its data (SO_TIMESTAMPNS, which TCP sockets honour too): a time taken at the
+    socket event, which the probe's own queueing (a late event loop) cannot lengthen (issue 18)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        self._loop = asyncio.get_running_loop()
+
+    async def send(self, data: bytes) -> int:
+        """Send all of `data`; the CLOCK_REALTIME ns at which the kernel was handed its start."""
+        handed_ns = _realtime_ns()
+        await self._loop.sock_sendall(self.sock, data)
+        return handed_ns
+
+    async def recv(self) -> tuple[bytes, int]:
+        """The next bytes (b"" at the peer's FIN) and their kernel receive time (CLOCK_REALTIME ns)."""
+        while True:
+            try:
+                data, ancdata, _, _ = self.sock.recvmsg(_READ_BYTES, _ANCILLARY_BYTES)
+            except (BlockingIOError, InterruptedError):
+                await self._readable()
+                continue
+            # No stamp while the kernel is still switching timestamping on (net_enable_timestamp
+            # flips a global key from a work queue): the read's own time, as the loop saw it.
+            return data, ancillary_facts(ancdata)[0] or _realtime_ns()
+
+    async def _readable(self) -> None:
+        ready = self._loop.create_future()
+        descriptor = self.sock.fileno()
+
+        def wake() -> None:
+            if not ready.done():
+                ready.set_result(None)
+
+        self._loop.add_reader(descriptor, wake)
+        try:
+            await ready
+        finally:
+            self._loop.remove_reader(descriptor)
+
+
+_ANCILLARY_BYTES = socket.CMSG_SPACE(16)  # one struct timespec
+
+
+class _TlsChannel:
+    """TLS over a _TimedSocket through memory BIOs, so that the handshake and the first byte are
+    timed by the kernel's receive timestamps as plain HTTP is."""
+
+    def __init__(self, timed: _TimedSocket, context: ssl.SSLContext, server_hostname: str | None) -> None:
+        self.timed = timed
+        self._incoming = ssl.MemoryBIO()
+        self._outgoing = ssl.MemoryBIO()
+        self.ssl_object = context.wrap_bio(self._incoming, self._outgoing, server_hostname=server_hostname)
+        self._last_received_ns = 0
+
+    async def handshake(self) -> float:
+        """The handshake; its time taken at the socket events: from the ClientHello handed to
+        the kernel to the receive time of the data that completed it, in ms."""
+        hello_ns = 0
+        while True:
+            try:
+                self.ssl_object.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                handed_ns = await self._flush()
+                hello_ns = hello_ns or handed_ns
+                data, received_ns = await self.timed.recv()
+                if not data:
+                    raise EOFError("the server closed the connection during the TLS handshake") from None
+                self._last_received_ns = received_ns
+                self._incoming.write(data)
+        completed_ns = self._last_received_ns
+        await self._flush()  # the client's last flight (its Finished)
+        return _since_ms(hello_ns, completed_ns)
+
+    async def _flush(self) -> int:
+        pending = self._outgoing.read()
+        return await self.timed.send(pending) if pending else 0
+
+    async def send(self, data: bytes) -> int:
+        self.ssl_object.write(data)
+        return await self._flush()
+
+    async def recv(self) -> tuple[bytes, int]:
+        """The next plaintext (b"" at the end) and the receive time of the data that carried it."""
+        while True:
+            try:
+                return self.ssl_object.read(_READ_BYTES), self._last_received_ns
+            except ssl.SSLWantReadError:
+                await self._flush()  # a key update's answer, if any
+                data, received_ns = await self.timed.recv()
+                if not data:
+                    self._incoming.write_eof()
+                else:
+                    self._last_received_ns = received_ns
+                    self._incoming.write(data)
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                # The end, with or without close_notify (as asyncio's streams read it): whether
+                # the response was complete is h11's to say.
+                return b"", self._last_received_ns
+
+
+RESOLV_CONF = "/etc/resolv.conf"
+
+
+async def _resolve(host: str, options: HttpOptions, hop: _Hop, context: DriverContext) -> list[str]:
+    """The host's addresses from the probe's own DNS step, A and AAAA at once, asked of each
+    nameserver in turn until one answers (as glibc does); the exchanges go into the result."""
+    try:
+        with open(RESOLV_CONF, encoding="utf-8", errors="replace") as conf:
+            servers = http_step.nameservers(conf.read())
+    except OSError:
+        servers = (http_step.DEFAULT_NAMESERVER,)
+    # Each nameserver gets its share of the measurement's time, so that the next one is asked.
+    timeout_ms = min(DEFAULT_DNS_TIMEOUT_MS, options.timeout_ms / len(servers))
+    exchanges: list[DnsDetails] = []
+    failure: tuple[str, str] | None = None
+    for server in servers:
+        results = await asyncio.gather(
+            *(
+                dns_driver.measure(
+                    MeasurementRequest(
+                        key=f"resolve {host} {kind}",
+                        address=server.split("%", 1)[0],
+                        options=DnsOptions(query_name=host, query_type=kind, timeout_ms=timeout_ms),
+                    ),
+                    context,
+                )
+                for kind in http_step.RESOLVE_TYPES
+            )
+        )
+        answered = []
+        for kind, result in zip(http_step.RESOLVE_TYPES, results, strict=True):
+            assert isinstance(result.details, DnsDetails)
+            exchanges.append(result.details)
+            found = tuple(a.data for a in result.details.answers if a.type == kind)
+            if result.failure is not None:
+                answered.append(http_step.Answered(kind, found, result.failure.kind, result.failure.detail))
+            else:
+                answered.append(http_step.Answered(kind, found, ""))
+        hop.resolve = tuple(exchanges)
+        addresses, failure = http_step.resolution(answered)
+        if addresses:
+            return addresses
+        if any(result.details.rcode for result in results if isinstance(result.details, DnsDetails)):
+            break  # this server answered (an NXDOMAIN, a SERVFAIL): the others would not be asked
+    assert failure is not None
+    raise _Unresolved(*failure)
 
 
 async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[socket.socket, str]:
@@ -263,6 +458,8 @@ async def _connect(address: str, port: int) -> socket.socket:
     # for proto IPPROTO_TCP; this one says 0). Without it Nagle holds the request behind the
     # unacknowledged TLS Finished: one more round trip in first_byte_ms than curl (issue 18).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # Receive timestamps from the start (_TimedSocket), so the kernel has them on by the answer.
+    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
     try:
         await loop.sock_connect(sock, (address, port))
     except BaseException:
@@ -292,53 +489,49 @@ def tls_context(ca_file: str, verify: bool) -> ssl.SSLContext:
 
 async def _tls_connect(
     sock: socket.socket, address: str, parts: http_step.UrlParts, options: HttpOptions, hop: _Hop
-) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    server_hostname = parts.host  # SNI is left out for an address (ssl does that itself)
+) -> _TlsChannel:
+    server_hostname = None if parts.host_is_address else parts.host  # no SNI for an address
+    channel = _TlsChannel(_TimedSocket(sock), tls_context(options.ca_file, verify=True), server_hostname)
     try:
-        reader, writer = await asyncio.open_connection(
-            sock=sock, ssl=tls_context(options.ca_file, verify=True), server_hostname=server_hostname
-        )
+        hop.tls_socket_ms = await channel.handshake()
         verification_error = ""
     except ssl.SSLCertVerificationError as exc:
         # The certificate that failed is the evidence (an interception, a wrong site): the
         # first handshake consumed the socket, so connect again without verifying to read it.
+        sock.close()
         hop.tls = http_step.tls_info("", "", None, exc.verify_message)
         verification_error = exc.verify_message
         sock = await _connect(address, parts.port)
         mark = time.perf_counter()
+        channel = _TlsChannel(_TimedSocket(sock), tls_context("", verify=False), server_hostname)
         try:
-            reader, writer = await asyncio.open_connection(
-                sock=sock, ssl=tls_context("", verify=False), server_hostname=server_hostname
-            )
-        except (OSError, ssl.SSLError):
+            hop.tls_socket_ms = await channel.handshake()
+        except (OSError, EOFError, ssl.SSLError):
+            sock.close()
             raise exc from None  # the verification failure is what this measurement found
         hop.tls_started = mark
         if not options.insecure:
-            hop.tls = _tls_facts(writer, verification_error)
-            writer.close()
+            hop.tls = _tls_facts(channel.ssl_object, verification_error)
+            sock.close()
             raise
-    hop.tls = _tls_facts(writer, verification_error)
-    return reader, writer
+    hop.tls = _tls_facts(channel.ssl_object, verification_error)
+    return channel
 
 
-def _tls_facts(writer: asyncio.StreamWriter, verification_error: str) -> TlsInfo:
-    ssl_object = writer.get_extra_info("ssl_object")
-    cipher = writer.get_extra_info("cipher")
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object else None
+def _tls_facts(ssl_object: ssl.SSLObject, verification_error: str) -> TlsInfo:
+    cipher = ssl_object.cipher()
+    der = ssl_object.getpeercert(binary_form=True)
     try:
         facts = certificate_facts(der) if der else None
     except ValueError:
         facts = None  # not a certificate we can read: the rest of the handshake is still known
-    return http_step.tls_info(ssl_object.version() if ssl_object else "", cipher[0] if cipher else "", facts,
-                              verification_error)  # fmt: skip
+    return http_step.tls_info(
+        ssl_object.version() or "", cipher[0] if cipher else "", facts, verification_error
+    )
 
 
 async def _exchange(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    parts: http_step.UrlParts,
-    options: HttpOptions,
-    hop: _Hop,
+    channel: _TimedSocket | _TlsChannel, parts: http_step.UrlParts, options: HttpOptions, hop: _Hop
 ) -> None:
     connection = h11.Connection(h11.CLIENT)
     head = h11.Request(
@@ -352,8 +545,9 @@ async def _exchange(
         ],
     )
     sent = time.perf_counter()
-    writer.write((connection.send(head) or b"") + (connection.send(h11.EndOfMessage()) or b""))
-    await writer.drain()
+    sent_ns = await channel.send(
+        (connection.send(head) or b"") + (connection.send(h11.EndOfMessage()) or b"")
+    )
     body = http_step.BodyDigest(options.max_body_bytes)
     peer_closed = False
     while True:
@@ -364,11 +558,12 @@ async def _exchange(
                 raise EOFError(_early_close(hop)) from None
             raise
         if event is h11.NEED_DATA:
-            data = await reader.read(_READ_BYTES)
+            data, received_ns = await channel.recv()
             if not data:
                 peer_closed = True
             elif not hop.first_byte_ms:
                 hop.first_byte_ms = (time.perf_counter() - sent) * 1000
+                hop.first_byte_socket_ms = _since_ms(sent_ns, received_ns)
             connection.receive_data(data)  # b"" means the peer closed; h11 raises if too early
             continue
         if isinstance(event, h11.Response):

@@ -1,8 +1,8 @@
 """The pure parts of an HTTP(S) fetch: URLs, redirects, headers, titles, certificate facts.
 
-The driver (engine/http/driver.py) speaks HTTP/1.1 through h11 over asyncio streams, so every phase
-(dns, connect, tls, first byte) has its own timestamp; everything it has to decide from data
-comes from here.
+The driver (engine/http/driver.py) speaks HTTP/1.1 through h11 over its own socket reads, so
+every phase (dns, connect, tls, first byte) has its own timestamp; everything it has to decide
+from data comes from here.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from vantage import failures
 from vantage.probe.engine.http.certificate import CertificateFacts
 from vantage.probe.engine.model import TlsInfo
 
@@ -155,3 +156,68 @@ def tls_info(
         cert_not_before=certificate.not_before,
         cert_sha256=certificate.sha256,
     )
+
+
+# glibc's resolver reads at most this many `nameserver` lines (resolv.h MAXNS) and, when
+# there is none, asks the local host (resolv.conf(5)).
+MAX_NAMESERVERS = 3
+DEFAULT_NAMESERVER = "127.0.0.1"
+# The host's two questions: IPv4 first, as the connection order prefers neither (RFC 8305).
+RESOLVE_TYPES = ("A", "AAAA")
+
+
+def is_localhost(host: str) -> bool:
+    """`localhost` and names under it are the loopback, never asked of DNS (RFC 6761 section
+    6.3; the system's resolver answers them from /etc/hosts)."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
+
+
+LOOPBACK_ADDRESSES = ("::1", "127.0.0.1")
+
+
+def nameservers(resolv_conf: str) -> tuple[str, ...]:
+    """The resolvers of a resolv.conf text, as glibc reads them (resolv.conf(5)): the address of
+    each `nameserver` line, at most three, an IPv6 zone kept; the local host when there is none."""
+    found: list[str] = []
+    for line in resolv_conf.splitlines():
+        fields = line.split("#", 1)[0].split(";", 1)[0].split()
+        if len(fields) >= 2 and fields[0] == "nameserver":
+            address = fields[1].split("%", 1)[0]
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                continue  # glibc skips an unparsable address too
+            found.append(fields[1])
+        if len(found) == MAX_NAMESERVERS:
+            break
+    return tuple(found) or (DEFAULT_NAMESERVER,)
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """One of the host's questions (RESOLVE_TYPES) as the DNS step judged it."""
+
+    query_type: str
+    addresses: tuple[str, ...]  # the answers of the asked type
+    failure_kind: str  # empty when it was answered
+    failure_detail: str = ""
+
+
+def resolution(answered: Sequence[Answered]) -> tuple[list[str], tuple[str, str] | None]:
+    """The addresses to connect to, in connection order (IPv6 first), or the failure (kind,
+    detail) of the resolve phase: a host with an address of either family resolved. Without one, the first
+    failure that is not "no answer" names it (an NXDOMAIN, a SERVFAIL, a timeout), else
+    dns_no_answer; the detail names each question's outcome."""
+    addresses = [address for each in answered for address in each.addresses]
+    if addresses:
+        # IPv6 first, as RFC 6724's default policy sorts them (getaddrinfo did) and RFC 8305
+        # section 4 starts; without an IPv6 route its attempt fails at once and IPv4 follows.
+        addresses.sort(key=lambda address: ":" not in address)
+        return connection_order(addresses), None
+    kinds = [each.failure_kind or failures.DNS_NO_ANSWER for each in answered]
+    kind = next((k for k in kinds if k != failures.DNS_NO_ANSWER), failures.DNS_NO_ANSWER)
+    detail = "; ".join(
+        f"{each.query_type}: {each.failure_detail or each.failure_kind or 'no address'}" for each in answered
+    )
+    return [], (kind, detail)

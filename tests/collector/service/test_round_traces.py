@@ -14,15 +14,18 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import grpc
 import pytest
 
 from tests.collector.batches import MeasurementRow, batch_of
 from vantage.collector.cli.queries import _print_evidence
 from vantage.collector.service.address_guard import AddressGuard, GuardSource
 from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.auth import bearer_metadata, hash_secret
 from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.round_loop import RoundLoop
+from vantage.collector.service.server import build_server
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.records import (
     EnrollmentToken,
@@ -35,8 +38,9 @@ from vantage.collector.storage.records import (
 from vantage.collector.storage.sqlite import SqliteStorage
 from vantage.kinds import Outcome, Protocol
 from vantage.probe.convert import result_to_proto
+from vantage.probe.daemon import wire
 from vantage.probe.engine.model import MeasurementResult, TraceHop, TraceReply, TracerouteDetails
-from vantage.v1 import measurement_pb2, probe_service_pb2, query_service_pb2
+from vantage.v1 import measurement_pb2, probe_service_pb2, probe_service_pb2_grpc, query_service_pb2
 
 pytest.importorskip("vantage.collector.verdict.engine")
 
@@ -52,6 +56,7 @@ DATASET = (
 )
 PATH_BEFORE = ("203.0.113.1", "203.0.113.2", "192.0.2.254", "192.0.2.1")
 OUTAGE_FROM = 5
+CREDENTIAL = "vpc_test_{}"
 ROUNDS = 8
 
 
@@ -74,7 +79,10 @@ def setup_app(tmp_path: Path, *, traceroutes: bool = False) -> tuple[CollectorAp
     app = CollectorApp(storage, config, Locator([dataset]), clock=clock, guard=guard)
     for n, (probe_id, (asn, country)) in enumerate(PROBES.items()):
         storage.add_enrollment_token(EnrollmentToken(f"t{n}", f"h{n}", "", 0.0, 1e12))
-        record = ProbeRecord(probe_id, probe_id, f"c{n}", clock.now, pinned_asn=asn, pinned_country=country)
+        record = ProbeRecord(
+            probe_id, probe_id, hash_secret(CREDENTIAL.format(probe_id)), clock.now, pinned_asn=asn,
+            pinned_country=country,
+        )  # fmt: skip
         record = dataclasses.replace(record, capability_icmp=True)
         assert storage.enroll_probe(f"h{n}", record, clock.now) is TokenStatus.OK
     storage.upsert_targets(
@@ -84,6 +92,8 @@ def setup_app(tmp_path: Path, *, traceroutes: bool = False) -> tuple[CollectorAp
             for address in targets
         ]
     )
+    if traceroutes:  # as their GetWork says (ProbeCapabilities.raw_sockets)
+        app.raw_socket_probes = frozenset(PROBES)
     return app, clock
 
 
@@ -205,3 +215,45 @@ def test_getwork_schedules_traces_only_when_asked(tmp_path: Path) -> None:
         for each in (app, off):
             each.close()
             each.storage.close()
+
+
+def test_traces_go_only_to_probes_that_report_raw_sockets(tmp_path: Path) -> None:
+    """Over real gRPC: GetWork's capabilities (as the probe daemon builds them) decide who traces."""
+    assert CollectorConfig(collector_id="default", round_seconds=ROUND_S).traceroutes  # on by default
+    app, clock = setup_app(tmp_path, traceroutes=True)
+    app.raw_socket_probes = frozenset()  # nobody has said anything yet: GetWork says it
+    raw = {"p-a": True, "p-b": False, "p-c": True}
+
+    async def plans() -> dict[str, list[probe_service_pb2.Task]]:
+        await run_rounds(app, clock)  # AS64500 is DOWN now: traced on demand
+        server, _ = build_server(app)
+        port = server.add_insecure_port("127.0.0.1:0")
+        await server.start()
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
+                answers = {}
+                for probe_id, can in raw.items():
+                    request = probe_service_pb2.GetWorkRequest(
+                        capabilities=wire.capabilities(icmp=True, ipv6=False, raw_sockets=can),
+                        software_version="test",
+                    )
+                    metadata = bearer_metadata(CREDENTIAL.format(probe_id))
+                    plan = await stub.GetWork(request, metadata=metadata, timeout=30)
+                    answers[probe_id] = list(plan.tasks)
+                return answers
+        finally:
+            await server.stop(None)
+
+    try:
+        planned = asyncio.run(plans())
+        tracing = {
+            probe_id
+            for probe_id, tasks in planned.items()
+            if any(t.protocol == measurement_pb2.PROTOCOL_TRACEROUTE for t in tasks)
+        }
+        assert tracing == {"p-a", "p-c"}
+        assert all(planned[probe_id] for probe_id in raw)  # p-b still measures, it only does not trace
+    finally:
+        app.close()
+        app.storage.close()

@@ -131,3 +131,34 @@ def test_what_is_no_certificate_is_a_value_error(der: bytes) -> None:
 )
 def test_connection_order_alternates_families_rfc8305(resolved: list[str], order: list[str]) -> None:
     assert http_step.connection_order(resolved) == order
+
+
+def test_nameservers_are_read_as_glibc_reads_resolv_conf() -> None:
+    conf = (
+        "# generated\nsearch lab.test\nnameserver 192.0.2.53 # first\nnameserver not-an-address\n"
+        "nameserver fe80::1%eth0\n; comment\nnameserver 2001:db8::53\nnameserver 198.51.100.53\n"
+    )
+    assert http_step.nameservers(conf) == ("192.0.2.53", "fe80::1%eth0", "2001:db8::53")  # at most 3
+    assert http_step.nameservers("options timeout:1\n") == ("127.0.0.1",)  # none: the local host
+
+
+def test_resolution_prefers_any_address_then_the_telling_failure() -> None:
+    answered = http_step.Answered
+    both = [answered("A", ("192.0.2.1",), ""), answered("AAAA", ("2001:db8::1",), "")]
+    assert http_step.resolution(both) == (["2001:db8::1", "192.0.2.1"], None)
+    only_v4 = [answered("A", ("192.0.2.1",), ""), answered("AAAA", (), "dns_no_answer")]
+    assert http_step.resolution(only_v4) == (["192.0.2.1"], None)
+    nx = [answered("A", (), "dns_nxdomain_error", "NXDOMAIN"), answered("AAAA", (), "dns_nxdomain_error")]
+    assert http_step.resolution(nx) == ([], ("dns_nxdomain_error", "A: NXDOMAIN; AAAA: dns_nxdomain_error"))
+    timeout = [answered("A", (), "dns_no_answer"), answered("AAAA", (), "generic_timeout_error", "timed out")]
+    assert http_step.resolution(timeout)[1] == ("generic_timeout_error", "A: dns_no_answer; AAAA: timed out")
+    nothing = [answered("A", (), "dns_no_answer"), answered("AAAA", (), "dns_no_answer")]
+    assert http_step.resolution(nothing)[1] is not None
+    assert http_step.resolution(nothing)[1][0] == "dns_no_answer"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(
+    ("host", "local"), [("localhost", True), ("a.LOCALHOST.", True), ("localhost.test", False)]
+)
+def test_localhost_is_never_asked_of_dns(host: str, local: bool) -> None:
+    assert http_step.is_localhost(host) is local

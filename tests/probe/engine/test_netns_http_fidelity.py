@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from .lab_servers import FIN_AT_ACCEPT, RST_AFTER_HELLO, SHORT_BODY, SILENT_CLOSE
-from .netns_lab import V6_DROPPED, V6_PROHIBITED, WEB, WEB_NAME, WEB_V6, ProbeLab
+from .netns_lab import DNS_SERVER, DROPPED_NET, V6_DROPPED, V6_PROHIBITED, WEB, WEB_NAME, WEB_V6, ProbeLab
 
 pytestmark = pytest.mark.netns
 
@@ -57,17 +57,48 @@ def test_hang_ups_are_eof_or_reset_at_the_phase_they_cut(lab: ProbeLab) -> None:
 def test_name_resolution_failures_are_named(lab: ProbeLab) -> None:
     # Item 1: getaddrinfo's EAI codes were unknown_failure. The probe namespace resolves through
     # the lab's dnsmasq (netns_lab.py: netns_etc), which answers NXDOMAIN for nx.lab.test, has
-    # only a TXT record for nodata.lab.test and refuses names it has no upstream for.
+    # only a TXT record for nodata.lab.test and refuses names it has no upstream for. The probe's
+    # own DNS step asks it (not getaddrinfo, which folded REFUSED into a server failure), so each
+    # answer is named for what it is and the resolve phase carries its rcode.
     staged = {
-        "http://nx.lab.test/": "dns_nxdomain_error",
-        "http://nodata.lab.test/": "dns_no_answer",
-        "http://elsewhere.example/": "dns_server_failure",
+        "http://nx.lab.test/": ("dns_nxdomain_error", "NXDOMAIN"),
+        "http://nodata.lab.test/": ("dns_no_answer", "NOERROR"),
+        "http://elsewhere.example/": ("dns_refused_error", "REFUSED"),
     }
     _, docs = lab.measure(*staged, "--timeout", "5000", protocol="http")
     found = {doc["http"]["url"]: (_kind(doc), _operation(doc)) for doc in docs}
-    assert found == {url: (kind, "OPERATION_RESOLVE") for url, kind in staged.items()}
+    assert found == {url: (kind, "OPERATION_RESOLVE") for url, (kind, _) in staged.items()}
+    for doc in docs:
+        exchanges = doc["http"]["resolve"]
+        assert [(e["query_type"], e["server"]) for e in exchanges] == [
+            ("A", DNS_SERVER),
+            ("AAAA", DNS_SERVER),
+        ]
+        assert {e["rcode"] for e in exchanges} == {staged[doc["http"]["url"]][1]}
+        assert doc["http"]["timings"]["dns_ms"] > 0
     _, (ok,) = lab.measure(f"http://{WEB_NAME}/", protocol="http")  # the same resolver, a name it knows
     assert ok["outcome"] == "OUTCOME_OK" and ok["http"]["connected_address"] == WEB
+    answered = {e["query_type"]: [a["data"] for a in e.get("answers", [])] for e in ok["http"]["resolve"]}
+    assert answered["A"] == [WEB]
+
+
+def test_a_silent_nameserver_is_a_dns_timeout_and_the_next_one_is_asked(lab: ProbeLab) -> None:
+    # Item 1: the DNS step times its own phase; a resolver that never answers is a timeout at
+    # the resolve phase (not the connect's), and the next nameserver of resolv.conf is asked.
+    conf = lab.netns_etc / "resolv.conf"
+    kept = conf.read_text()
+    silent = DROPPED_NET.split("/")[0].rsplit(".", 1)[0] + ".53"  # the firewall drops it
+    try:
+        conf.write_text(f"nameserver {silent}\n")
+        _, (lost,) = lab.measure(f"http://{WEB_NAME}/", "--timeout", "2000", protocol="http")
+        assert (_kind(lost), _operation(lost)) == ("generic_timeout_error", "OPERATION_RESOLVE")
+        assert lost["http"]["timings"]["dns_ms"] >= 1000  # its own phase, not the connect's
+        conf.write_text(f"nameserver {silent}\nnameserver {DNS_SERVER}\n")
+        _, (ok,) = lab.measure(f"http://{WEB_NAME}/", "--timeout", "4000", protocol="http")
+        assert ok["outcome"] == "OUTCOME_OK" and ok["http"]["connected_address"] == WEB
+        assert [e["server"] for e in ok["http"]["resolve"]] == [silent, silent, DNS_SERVER, DNS_SERVER]
+    finally:
+        conf.write_text(kept)
 
 
 @pytest.mark.parametrize("insecure", [False, True])
@@ -151,3 +182,21 @@ def test_the_kernel_times_the_handshake_free_of_the_probes_queueing(lab: ProbeLa
     ]
     assert len(timings) == 18
     assert all(0 < kernel <= loop for kernel, loop in timings), timings
+
+
+def test_the_tls_handshake_and_first_byte_are_timed_at_the_socket_events(lab: ProbeLab) -> None:
+    # Item 11: tls_ms and first_byte_ms are taken when the event loop gets to the socket, and grew
+    # with the probe's own queueing (6 ms alone, 91 ms at concurrency 32). tls_socket_ms and
+    # first_byte_socket_ms end at the kernel's receive timestamp of the data (SO_TIMESTAMPNS), so
+    # a busy probe cannot lengthen them: they are never longer than the loop's own figures.
+    urls = [f"https://{WEB_NAME}/", f"http://{WEB_NAME}/"] * 8
+    common = ["--resolve", f"{WEB_NAME}:{WEB}", "--ca-file", str(lab.ca_file), "--rate", "100000"]
+    _, docs = lab.measure(*urls, *common, "--concurrency", "16", protocol="http")
+    assert len(docs) == 16 and all(doc["outcome"] == "OUTCOME_OK" for doc in docs), docs
+    for doc in docs:
+        timings = doc["http"]["timings"]
+        assert 0 < timings["first_byte_socket_ms"] <= timings["first_byte_ms"], timings
+        if doc["http"]["url"].startswith("https:"):
+            assert 0 < timings["tls_socket_ms"] <= timings["tls_ms"], timings
+        else:
+            assert "tls_socket_ms" not in timings, timings
