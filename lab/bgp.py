@@ -56,7 +56,9 @@ ROUTE_COLLECTOR_PROTOCOL = "route_collector"
 # "capture" appends them to a file (the lab's own evidence; tests/lab/test_bgp_lab.py reads it);
 # "relay" hands them to the collector's route feed over a unix socket (collector/bgp/).
 FEED_PROCESSES = ("capture", "relay")
-DEFAULT_FEED_PROCESSES = ("capture",)
+# Both by default: the relay buffers and retries until the collector listens on its
+# `--bgp-source exabgp:unix:PATH` (lab/product.py).
+DEFAULT_FEED_PROCESSES = FEED_PROCESSES
 CAPTURE_MODULE = "vantage.lab.bgp_capture"
 RELAY_MODULE = "vantage.collector.bgp.relay"
 

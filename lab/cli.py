@@ -81,7 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "scenario",
         metavar="SCENARIO",
-        help="a scenario TOML file or a shipped name (kazakhstan-2022, acceptance, path-change)",
+        help="a scenario TOML file or a shipped name (kazakhstan-2022, acceptance, path-change, bgp-mechanisms)",
     )
     run.add_argument(
         "--topology", metavar="FILE", help="override the scenario's topology (file or shipped name)"

@@ -180,8 +180,8 @@ class Experiment:
             verb = "closed" if closed else "opened"
             display.note(
                 received.received_monotonic - t0_monotonic,
-                f"event {verb}: {views.short_kind(document.get('kind'))} {scope}  "
-                f"{document.get('summary', '')}",
+                f"event {verb}: {views.short_kind(document.get('kind'))} {scope}"
+                f"{views.mechanism_note(document)}  {document.get('summary', '')}",
             )
 
     def _judge(

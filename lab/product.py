@@ -260,6 +260,12 @@ class Product:
             ),
             *(["--exclude", str(exclude)] if exclude is not None else []),
             *(["--listen-unix", str(self.collector_socket)] if self.collector_socket is not None else []),
+            # With real BGP, the route collector's relay brings the routers' routes (lab/routing.py).
+            *(
+                ["--bgp-source", f"exabgp:unix:{self.lab.routing.feed_socket_path}"]
+                if self.lab.routing is not None
+                else []
+            ),
             # A census every few rounds needs a larger per-/24 budget and campaign rate than
             # the defaults (made for a census a day); exactly as large as it needs.
             "--discovery-budget",

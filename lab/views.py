@@ -46,6 +46,18 @@ def short_kind(value: Any) -> str:
     return str(value or "").removeprefix("EVENT_KIND_").lower()
 
 
+def mechanism_note(document: dict[str, Any]) -> str:
+    """An event's mechanism as the live output shows it, e.g. " [bgp_withdrawal: routes withdrawn ...]"."""
+    name = str(document.get("mechanism") or "").removeprefix("MECHANISM_").lower()
+    if name in ("", "unspecified"):
+        return ""
+    layer = str(document.get("mechanism_layer") or "").rsplit("_", 1)[-1].lower()
+    if layer and layer != "unspecified":
+        name = f"{name} ({layer})"
+    reason = str(document.get("mechanism_reason") or "")
+    return f" [{name}: {reason}]" if reason else f" [{name}]"
+
+
 def parse_time(value: Any) -> datetime | None:
     if not value:
         return None

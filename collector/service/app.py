@@ -16,14 +16,14 @@ import functools
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, NoReturn, TypeVar
 
 import grpc
 
-from vantage.collector.bgp.model import RoutingSnapshot
+from vantage.collector.bgp.model import AsRouting, RoutingSnapshot
 from vantage.collector.service.address_guard import AddressGuard
 from vantage.collector.service.auth import bearer_token, hash_secret
 from vantage.collector.service.auth_limit import FailureLimiter
@@ -48,6 +48,10 @@ AUTH_CACHE_S = 5.0
 # the keys are what clients send, so guesses must not grow memory (issue 19). A fleet larger
 # than this only costs a database lookup per call beyond it.
 AUTH_CACHE_ENTRIES = 16384
+# Routing snapshots kept for revisions: three hours of 5-minute rounds. A full table's snapshot
+# is a mapping of some 75,000 ASes (several MB), so a week's would not fit; revisions of older
+# rounds are judged on the probes alone (their mechanism is then `unknown`).
+ROUTING_ROUNDS_REMEMBERED = 36
 # Storage work runs on this many threads; SQLite serialises writes anyway, the
 # extra threads let validation of one batch overlap another's commit and let
 # queries run beside ingest.
@@ -147,6 +151,12 @@ class CollectorApp:
         # The routing signal (collector/bgp/): per-AS visibility at an instant, or None without a
         # --bgp-source; the round loop asks it once per round.
         self.routing = routing
+        # The snapshot each recent round was judged with, for its revisions (revisions.py): the
+        # routing table holds only the present. Bounded: a revision of an older round is judged
+        # without a routing signal (its mechanism then comes from the probes alone).
+        self.routing_by_round: BoundedCache[int, Mapping[int, AsRouting]] = BoundedCache(
+            ROUTING_ROUNDS_REMEMBERED
+        )
 
     async def blocking(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         loop = asyncio.get_running_loop()

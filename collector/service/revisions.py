@@ -356,6 +356,8 @@ def recompute_round(
         round_start=datetime.fromtimestamp(start_unix_s, UTC),
         round_length=timedelta(seconds=length),
         config=engine.VerdictConfig(),
+        # The routes heard when the round was first computed; none once forgotten (app.py).
+        routing=app.routing_by_round.get(number),
     )
     version = gated_version(str(engine.ALGORITHM_VERSION))
     as_verdicts = gate_by_coverage(

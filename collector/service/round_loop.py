@@ -103,10 +103,13 @@ def _routing_of(app: CollectorApp, number: int, start_unix_s: float) -> Mapping[
     if app.routing is None:
         return None
     try:
-        return app.routing(start_unix_s)
+        snapshot = app.routing(start_unix_s)
     except Exception:
         log.exception("round %d: routing snapshot failed, computing without a routing signal", number)
         return None
+    # A revision of this round (revisions.py) judges it with the routes of its own time.
+    app.routing_by_round.put(number, snapshot)
+    return snapshot
 
 
 def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:

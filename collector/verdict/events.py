@@ -95,15 +95,20 @@ def step(
     if says:
         weight = mark.drop * minutes
         if t.event is not None:
+            # The first round that names a mechanism names the event's: the rounds in which a
+            # cut heals (routes back first, then traffic) must not rename a withdrawal a
+            # data-plane drop on its way out.
+            named = t.event.mechanism not in (Mechanism.NONE, Mechanism.UNKNOWN)
+            source = t.event if named else mark
             event = dataclasses.replace(
                 t.event,
                 severity=round(t.event.severity + weight, 3),
                 confidence=max(t.event.confidence, mark.confidence),
                 summary=mark.summary,
                 updated_round=round_number,
-                mechanism=mark.mechanism,
-                layer=mark.layer,
-                mechanism_reason=mark.mechanism_reason,
+                mechanism=source.mechanism,
+                layer=source.layer,
+                mechanism_reason=source.mechanism_reason,
             )
             return EventTrack(event=event), event
         # A streak is consecutive rounds in, tolerating one round without evidence in between:

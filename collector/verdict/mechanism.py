@@ -82,10 +82,15 @@ def routing_sentence(asn: int, routing: AsRouting) -> str:
     peers = routing.full_feed_peers
     share = routing.visible_fraction
     space = f", {share:.0%} of the address space" if share is not None else ""
+    contested = (
+        f"; {routing.contested_prefixes} also originated by another AS (hijack-like)"
+        if routing.contested_prefixes
+        else ""
+    )
     return (
         f"{word}: {routing.visible_prefixes}/{routing.baseline_prefixes} prefixes of AS{asn} visible "
         f"from {peers} full-feed peer{'s' if peers != 1 else ''} (baseline {routing.baseline_prefixes}"
-        f"{space})"
+        f"{space}){contested}"
     )
 
 
@@ -121,6 +126,16 @@ def fuse(
                 Mechanism.BGP_WITHDRAWAL,
                 Layer.UNSPECIFIED,
                 f"probes fail and {heard}",
+            )
+        if state is RoutingState.VISIBLE and routing is not None and routing.contested_prefixes:
+            # Another origin for the same prefix: traffic may go to it (a hijack or a leak) while
+            # nothing is withdrawn and nothing is dropped on the owner's path: neither mechanism.
+            return Fusion(
+                status,
+                confidence,
+                Mechanism.UNKNOWN,
+                Layer.UNSPECIFIED,
+                f"probes fail while {heard}: traffic may be drawn to the other origin",
             )
         if state is RoutingState.VISIBLE:
             return Fusion(

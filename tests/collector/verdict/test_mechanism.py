@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
 
@@ -96,6 +97,14 @@ def test_probes_fail_with_routes_intact_is_data_plane() -> None:
     v = cut(VISIBLE)
     assert (v.status, v.mechanism) == (Status.DOWN, Mechanism.DATA_PLANE)
     assert "blackholing or firewalling" in v.evidence.mechanism_reason
+
+
+def test_probes_fail_while_another_as_originates_the_prefix_is_no_known_mechanism() -> None:
+    """A hijack-like re-announcement draws traffic away: nothing withdrawn, nothing dropped."""
+    contested = {TARGET_ASN: dataclasses.replace(VISIBLE[TARGET_ASN], contested_prefixes=1)}
+    v = cut(contested)
+    assert (v.status, v.mechanism) == (Status.DOWN, Mechanism.UNKNOWN)
+    assert "1 also originated by another AS (hijack-like)" in v.evidence.mechanism_reason
 
 
 @pytest.mark.parametrize("routing", [None, UNKNOWN], ids=["no-feed", "feed-down"])
@@ -260,3 +269,31 @@ def test_mechanisms_and_layers_equal_their_wire_numbers_and_names() -> None:
         wire = f"INTERFERENCE_LAYER_{name.upper() or 'UNSPECIFIED'}"
         assert query_service_pb2.InterferenceLayer.Value(wire) == layer
     assert len(query_service_pb2.Mechanism.keys()) == len(Mechanism)
+
+
+def test_an_event_keeps_the_mechanism_it_was_named_with_while_the_cut_heals() -> None:
+    """Routes come back before traffic does: the healing rounds of a withdrawal say data_plane."""
+    from datetime import UTC, datetime, timedelta
+
+    from vantage.collector.verdict.config import VerdictConfig
+    from vantage.collector.verdict.events import RoundMark, step
+    from vantage.collector.verdict.model import EventKind, Mechanism, Status
+
+    start, length = datetime(2022, 1, 5, 10, 30, tzinfo=UTC), timedelta(minutes=5)
+
+    def down(mechanism: Mechanism, reason: str) -> RoundMark:
+        return RoundMark(Status.DOWN, 1.0, 1.0, "down", mechanism=mechanism, mechanism_reason=reason)
+
+    marks = [
+        down(Mechanism.UNKNOWN, "no routing yet"),
+        down(Mechanism.BGP_WITHDRAWAL, "routes withdrawn"),
+        down(Mechanism.DATA_PLANE, "routes visible again"),
+    ]
+    track, event = None, None
+    for number, mark in enumerate(marks):
+        track, event = step(
+            track, EventKind.OUTAGE, "AS64500", 64500, "KZ", mark, number, start + number * length, length,
+            VerdictConfig(),
+        )  # fmt: skip
+    assert event is not None
+    assert (event.mechanism, event.mechanism_reason) == (Mechanism.BGP_WITHDRAWAL, "routes withdrawn")
