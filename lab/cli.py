@@ -9,9 +9,15 @@ from pathlib import Path
 
 from vantage.cliutil import add_group
 
+
+def _shipped(folder: str) -> list[str]:
+    """The names of the files shipped in lab/FOLDER (lab/commands.py resolves them)."""
+    return sorted(path.stem for path in (Path(__file__).parent / folder).glob("*.toml"))
+
+
 LAB_DESCRIPTION = """\
 The network-namespace lab: a small Internet of ASes in several countries built
-from network namespaces, veth links and static routes (addresses in
+from network namespaces, veth links and static routes or real BGP (addresses in
 198.18.0.0/15, never routed outside), with real target servers (the kernel for
 ICMP, dnsmasq for DNS, an HTTP server), a real collector and real probes started
 through the normal `vantage` commands. Scenarios cut, throttle and filter it on
@@ -81,7 +87,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     run.add_argument(
         "scenario",
         metavar="SCENARIO",
-        help="a scenario TOML file or a shipped name (kazakhstan-2022, acceptance, path-change, bgp-mechanisms)",
+        help=f"a scenario TOML file or a shipped name ({', '.join(_shipped('scenarios'))})",
     )
     run.add_argument(
         "--topology", metavar="FILE", help="override the scenario's topology (file or shipped name)"
