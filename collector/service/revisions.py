@@ -29,19 +29,17 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from vantage.collector.service.app import CollectorApp
-from vantage.collector.service.work import probe_slot
+from vantage.collector.service.judge_round import judge_round
 from vantage.collector.storage.records import (
     RevisionRecord,
     RoundRecord,
     RoundResult,
     StoredEvent,
 )
-from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
-from vantage.collector.verdict.localisation import localise_round
 from vantage.collector.verdict.revisions import (
     DEFAULT_REVISE_WINDOW_S,
     REFUSED_NO_ROUND,
@@ -52,11 +50,9 @@ from vantage.collector.verdict.revisions import (
     window_rounds,
 )
 from vantage.collector.wire.measurements import round_measurements
-from vantage.collector.wire.observations import build_observations
 from vantage.collector.wire.revisions import REVISED, WITHDRAWN, marked_event
 from vantage.collector.wire.silence import PROBES_DISCONNECTED_KIND
-from vantage.collector.wire.traces import round_traces
-from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
+from vantage.collector.wire.verdicts import stored_event
 
 log = logging.getLogger("vantage.collector")
 
@@ -338,62 +334,21 @@ def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, 
 def recompute_round(
     app: CollectorApp, engine: Any, number: int, state_before: Any, record: RoundRecord
 ) -> tuple[RoundResult, Any]:
-    """Round `number` computed again from `state_before` with every result stored now; the same
-    steps as round_loop.compute_round after its claim (the engine, coverage gate, localisation,
-    conversion), without storing. Returns the result to store and the state after the round."""
-    storage = app.storage
-    length = app.config.round_seconds
-    start_unix_s = app.round_start(number)
-    probes = {p.probe_id: p for p in storage.list_probes()}
-    targets = {t.target_id: t for t in storage.list_targets()}
-    batches = storage.round_batches(number)
-    measurements = round_measurements(batches, number, storage.task_kinds(number))
-    observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
-    output = engine.evaluate_round(
-        observations,
-        state_before,
-        round_number=number,
-        round_start=datetime.fromtimestamp(start_unix_s, UTC),
-        round_length=timedelta(seconds=length),
-        config=engine.VerdictConfig(),
-        # The routes heard when the round was first computed; none once forgotten (app.py).
-        routing=app.routing_by_round.get(number),
-    )
-    version = gated_version(str(engine.ALGORITHM_VERSION))
-    as_verdicts = gate_by_coverage(
-        output.as_verdicts,
-        app.discovery.not_analysable([probe_slot(p) for p in probes.values() if not p.revoked]),
-        round_start=datetime.fromtimestamp(start_unix_s, UTC),
-    )
-    traces = round_traces(batches, number, app.locator.locate)
-    as_verdicts, localised_events, paths = localise_round(
-        as_verdicts, output.events, traces, output.state.paths
-    )
-    state = dataclasses.replace(output.state, paths=paths)
-    output = dataclasses.replace(output, as_verdicts=as_verdicts, events=localised_events, state=state)
-    as_rows, as_messages = stored_as_verdicts(
-        output.as_verdicts,
-        round_number=number,
-        round_start_unix_s=start_unix_s,
-        as_name=app.locator.as_name,
-        algorithm_version=version,
-    )
-    country_rows = stored_country_verdicts(
-        output.country_verdicts,
-        round_number=number,
-        round_start_unix_s=start_unix_s,
-        as_messages=as_messages,
-        algorithm_version=version,
-    )
+    """Round `number` computed again from `state_before` with every result stored now, judged as
+    a first computation is (judge_round.py), without storing. Returns the result to store and the
+    state after the round."""
+    # The routes heard when the round was first computed; none once forgotten (app.py).
+    judged = judge_round(app, engine, number, state_before, app.routing_by_round.get(number))
+    output = judged.output
     result = RoundResult(
         round=dataclasses.replace(
             record,
-            observations=len(observations),
+            observations=judged.observations,
             suspect_probes=tuple(output.suspect_probes),
             offline_probes=tuple(output.offline_probes),
         ),
-        as_verdicts=as_rows,
-        country_verdicts=country_rows,
+        as_verdicts=judged.as_rows,
+        country_verdicts=judged.country_rows,
         events=tuple(stored_event(e) for e in output.events),
         engine_rows=tuple(output.state.rows(output.changed_asns).items()),
     )

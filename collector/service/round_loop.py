@@ -23,29 +23,23 @@ Theory of operation:
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vantage.collector.bgp.model import AsRouting
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
+from vantage.collector.service.judge_round import judge_round
 from vantage.collector.service.revisions import Reviser, RevisionStep
 from vantage.collector.service.silence_signal import silence_events
 from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
-from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
-from vantage.collector.verdict.localisation import localise_round
-from vantage.collector.wire.measurements import round_measurements
-from vantage.collector.wire.observations import build_observations
 from vantage.collector.wire.record_messages import probe_state
-from vantage.collector.wire.traces import round_traces
-from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts, stored_event
+from vantage.collector.wire.verdicts import stored_event
 
 log = logging.getLogger("vantage.collector")
 
@@ -130,53 +124,10 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
     )
     if not storage.claim_round(claim):
         return None
-    probes = {p.probe_id: p for p in storage.list_probes()}
-    targets = {t.target_id: t for t in storage.list_targets()}
-    batches = storage.round_batches(number)
-    measurements = round_measurements(batches, number, storage.task_kinds(number))
-    observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
     state, from_blob = load_state(app)
-    routing = _routing_of(app, number, start_unix_s)
-    verdict_started = time.perf_counter()
-    output = _engine.evaluate_round(
-        observations,
-        state,
-        round_number=number,
-        round_start=datetime.fromtimestamp(start_unix_s, UTC),
-        round_length=timedelta(seconds=length),
-        config=_engine.VerdictConfig(),
-        routing=routing,
-    )
-    verdict_s = time.perf_counter() - verdict_started
-    version = gated_version(str(_engine.ALGORITHM_VERSION))
-    # An AS of a discovery campaign that is not analysable is UNKNOWN, with the reason.
-    as_verdicts = gate_by_coverage(
-        output.as_verdicts,
-        app.discovery.not_analysable([probe_slot(p) for p in probes.values() if not p.revoked]),
-        round_start=datetime.fromtimestamp(start_unix_s, UTC),
-    )
-    # Where the paths towards DOWN/DEGRADED ASes stop, against the traces from before
-    # (collector/verdict/localisation.py); traces towards UP ASes become that "before".
-    traces = round_traces(batches, number, app.locator.locate)
-    as_verdicts, localised_events, paths = localise_round(
-        as_verdicts, output.events, traces, output.state.paths
-    )
-    state = dataclasses.replace(output.state, paths=paths)
-    output = dataclasses.replace(output, as_verdicts=as_verdicts, events=localised_events, state=state)
-    as_rows, as_messages = stored_as_verdicts(
-        output.as_verdicts,
-        round_number=number,
-        round_start_unix_s=start_unix_s,
-        as_name=app.locator.as_name,
-        algorithm_version=version,
-    )
-    country_rows = stored_country_verdicts(
-        output.country_verdicts,
-        round_number=number,
-        round_start_unix_s=start_unix_s,
-        as_messages=as_messages,
-        algorithm_version=version,
-    )
+    judged = judge_round(app, _engine, number, state, _routing_of(app, number, start_unix_s))
+    output, probes, measurements = judged.output, judged.probes, judged.measurements
+    as_rows, country_rows, version = judged.as_rows, judged.country_rows, judged.algorithm_version
     events = tuple(stored_event(e) for e in output.events)
     events = silence_events(app, number, list(probes.values()), measurements, output, events)
     rows = output.state.rows(None if from_blob else output.changed_asns)
@@ -190,7 +141,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
                 computed_by=app.config.collector_id,
                 claimed_at_unix_s=claim.claimed_at_unix_s,
                 computed_at_unix_s=app.clock(),
-                observations=len(observations),
+                observations=judged.observations,
                 suspect_probes=tuple(output.suspect_probes),
                 offline_probes=tuple(output.offline_probes),
                 algorithm_version=version,
@@ -212,9 +163,9 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
         number=number,
         events=events,
         suspect_probes=suspects,
-        observations=len(observations),
+        observations=judged.observations,
         duration_s=time.perf_counter() - started,
-        verdict_s=verdict_s,
+        verdict_s=judged.verdict_s,
         snapshot=output,
     )
 
