@@ -294,22 +294,27 @@ class MemoryStorage(Storage):
             self._rounds[record.number] = dataclasses.replace(record, computed_at_unix_s=None)
             return True
 
+    def _put_verdict_rows(self, result: RoundResult) -> None:
+        """A round's verdicts (history and latest) and events, under the caller's lock; a first
+        computation and a revision put them alike."""
+        for v in result.as_verdicts:
+            self._as_verdicts[(v.asn, v.round)] = v
+            latest = self._latest_as.get(v.asn)
+            if latest is None or v.round >= latest.round:
+                self._latest_as[v.asn] = v
+        for c in result.country_verdicts:
+            self._country_verdicts[(c.country, c.round)] = c
+            latest_c = self._latest_country.get(c.country)
+            if latest_c is None or c.round >= latest_c.round:
+                self._latest_country[c.country] = c
+        for e in result.events:
+            self._events[e.event_id] = e
+
     def store_round_result(self, result: RoundResult) -> None:
         with self._lock:
             self._check()
             self._rounds[result.round.number] = result.round
-            for v in result.as_verdicts:
-                self._as_verdicts[(v.asn, v.round)] = v
-                latest = self._latest_as.get(v.asn)
-                if latest is None or v.round >= latest.round:
-                    self._latest_as[v.asn] = v
-            for c in result.country_verdicts:
-                self._country_verdicts[(c.country, c.round)] = c
-                latest_c = self._latest_country.get(c.country)
-                if latest_c is None or c.round >= latest_c.round:
-                    self._latest_country[c.country] = c
-            for e in result.events:
-                self._events[e.event_id] = e
+            self._put_verdict_rows(result)
             number = result.round.number
             if result.engine_state and (self._engine_state is None or number >= self._engine_state[0]):
                 self._engine_state = (number, result.engine_state)
@@ -352,18 +357,7 @@ class MemoryStorage(Storage):
                 self._superseded_country.append(
                     SupersededCountryVerdict(self._country_verdicts.pop(ckey), previous, valid_from, until)
                 )
-            for v in result.as_verdicts:
-                self._as_verdicts[(v.asn, v.round)] = v
-                latest = self._latest_as.get(v.asn)
-                if latest is None or v.round >= latest.round:
-                    self._latest_as[v.asn] = v
-            for c in result.country_verdicts:
-                self._country_verdicts[(c.country, c.round)] = c
-                latest_c = self._latest_country.get(c.country)
-                if latest_c is None or c.round >= latest_c.round:
-                    self._latest_country[c.country] = c
-            for e in result.events:
-                self._events[e.event_id] = e
+            self._put_verdict_rows(result)
             for event_id in withdrawn_events:
                 self._events.pop(event_id, None)
             stored = self._rounds.get(number)

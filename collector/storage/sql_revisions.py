@@ -88,6 +88,9 @@ class SqlRevisions(Storage):
     def _sql(self, sql: str) -> str: ...
 
     @abc.abstractmethod
+    def _store_verdict_rows(self, conn: Any, result: RoundResult) -> None: ...
+
+    @abc.abstractmethod
     def _select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
 
     @abc.abstractmethod
@@ -130,17 +133,7 @@ class SqlRevisions(Storage):
             conn.execute(sql(_ARCHIVE_COUNTRY), (previous, valid_from, until, number))
             conn.execute(sql("DELETE FROM as_verdicts WHERE round = ?"), (number,))
             conn.execute(sql("DELETE FROM country_verdicts WHERE round = ?"), (number,))
-            as_rows = [q.as_verdict_params(v) for v in result.as_verdicts]
-            country_rows = [q.country_verdict_params(v) for v in result.country_verdicts]
-            for statement, rows in (
-                (q.STORE_AS_VERDICT, as_rows),
-                (q.STORE_LATEST_AS_VERDICT, as_rows),
-                (q.STORE_COUNTRY_VERDICT, country_rows),
-                (q.STORE_LATEST_COUNTRY_VERDICT, country_rows),
-                (self.STORE_EVENT, [q.event_params(e) for e in result.events]),
-            ):
-                if rows:
-                    self._executemany(conn, sql(statement), rows)
+            self._store_verdict_rows(conn, result)
             if withdrawn_events:
                 condition, values = self._in("event_id", list(withdrawn_events))
                 conn.execute(sql(f"DELETE FROM events WHERE {condition}"), values)

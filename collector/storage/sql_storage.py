@@ -301,9 +301,9 @@ class SqlStorage(SqlRevisions):
         return int(rows[0][0] or 0)
 
     # ------------------------------------------------------------ rounds, verdicts and events
-    def _store_verdicts(self, conn: Any, result: RoundResult) -> None:
-        """The part of storing a round that both servers spell alike: verdicts (history and
-        latest), events and the engine state, inside the caller's transaction."""
+    def _store_verdict_rows(self, conn: Any, result: RoundResult) -> None:
+        """A round's verdicts (history and latest) and events, inside the caller's transaction;
+        a first computation and a revision (sql_revisions.py) write them alike."""
         as_rows = [q.as_verdict_params(v) for v in result.as_verdicts]
         country_rows = [q.country_verdict_params(v) for v in result.country_verdicts]
         for sql, rows in (
@@ -315,6 +315,11 @@ class SqlStorage(SqlRevisions):
         ):
             if rows:
                 self._executemany(conn, self._sql(sql), rows)
+
+    def _store_verdicts(self, conn: Any, result: RoundResult) -> None:
+        """The part of storing a round that both servers spell alike: verdicts (history and
+        latest), events and the engine state, inside the caller's transaction."""
+        self._store_verdict_rows(conn, result)
         number = result.round.number
         if result.engine_state:
             conn.execute(self._sql(q.STORE_ENGINE_STATE), (result.engine_state, number))
