@@ -132,3 +132,17 @@ def test_http_lines_are_the_documents() -> None:
     for line, result in zip(lines, SAMPLES, strict=True):
         document = json.loads(line)
         assert document == measurement_document(result, document["id"])
+
+
+def test_enum_names_are_the_descriptors() -> None:
+    # json_lines derives them from the Python enums, so --json never imports protobuf's runtime.
+    from vantage.probe.measure import json_lines
+    from vantage.v1 import measurement_pb2
+
+    for enum_name, table in (
+        ("Protocol", json_lines._PROTOCOLS),
+        ("Outcome", json_lines._OUTCOMES),
+        ("Operation", json_lines._OPERATIONS),
+    ):
+        enum = measurement_pb2.DESCRIPTOR.enum_types_by_name[enum_name]
+        assert table == {value.number: value.name for value in enum.values}
