@@ -9,7 +9,10 @@ DOWN or DEGRADED, it is traced every round from `on_demand_vantage_points` probe
 The vantage points of an AS are chosen by rendezvous hashing (collector/assignment/
 rendezvous.py) over the probes that can send raw packets, outside the AS, one per probe AS:
 the same probes come first for the same AS every time, so the on-demand traces come from the
-probes whose baseline traces are the "before". One target per AS is traced: the first by
+probes whose baseline traces are the "before" — all of them, as long as the baseline traces
+from at least as many vantage points as the on-demand traces (the defaults: 5 and 5); an
+on-demand vantage point without a baseline can only place a stop inside the AS
+(collector/verdict/paths.py). One target per AS is traced: the first by
 stable hash among its targets with an IPv4 address (every probe has IPv4; not every probe
 has IPv6).
 """
@@ -24,13 +27,13 @@ from vantage.collector.assignment.rendezvous import pair_weight, stable_hash64
 from vantage.collector.assignment.task_specs import TaskSpec, TaskTemplate, task_id
 from vantage.kinds import Protocol, TaskKind
 
-# Every 3 hours from 3 vantage points: 8 traces a day per AS and vantage point, a few
-# thousand packets a day per AS; on demand 5 vantage points (enough for "how many agree"
-# across ASes), at most 100 traces per round over the fleet (≈ 9,000 packets at most, at
-# 30 hops x 3 probes; most traces stop far earlier).
+# On demand 5 vantage points (enough for "how many agree" across ASes), at most 100 traces per
+# round over the fleet (≈ 9,000 packets at most, at 30 hops x 3 probes; most traces stop far
+# earlier). The baseline every 3 hours from the same 5, so that each of them has a "before":
+# 8 traces a day per AS and vantage point, a few thousand packets a day per AS.
 DEFAULT_BASELINE_EVERY_S = 3 * 3600.0
-DEFAULT_BASELINE_VANTAGE_POINTS = 3
 DEFAULT_ON_DEMAND_VANTAGE_POINTS = 5
+DEFAULT_BASELINE_VANTAGE_POINTS = DEFAULT_ON_DEMAND_VANTAGE_POINTS
 DEFAULT_MAX_ON_DEMAND_TRACES = 100
 
 

@@ -5,7 +5,11 @@ DOWN or DEGRADED and was traced this round gets the localisation of collector/ve
 in its evidence (`Evidence.path`), and its sentence appended to the evidence summary and to
 the AS's events of the round, which is what `vantage status --asn` and `vantage timeline`
 print; an event keeps its last finding in rounds without traces and when it closes. The
-traces towards ASes that are UP become the "before" of later rounds.
+localisation is over every vantage point's traces of the event so far (`PathMemory.during`),
+this round's merged in: a round where one vantage point's trace came back, or where paths
+reach again while the status lags, does not replace what the others said. A revision of a
+round (late traces) recomputes from it onwards, so the event's finding takes in traces when
+they arrive. The traces towards ASes that are UP become the "before" of later rounds.
 """
 
 from __future__ import annotations
@@ -37,12 +41,17 @@ def localise_round(
 ) -> tuple[tuple[AsVerdict, ...], tuple[Event, ...], PathMemory]:
     """(verdicts with their path evidence, events with its sentence, the updated memory)."""
     found: dict[int, Localisation] = {}
-    if traces:
-        for v in verdicts:
-            if v.status in LOCALISED_STATUSES:
-                localisation = localise(v.asn, traces, memory)
-                if localisation is not None:
-                    found[v.asn] = localisation
+    affected = {v.asn for v in verdicts if v.status in LOCALISED_STATUSES}
+    traced = {t.target_asn for t in traces} & affected
+    spell = memory.spell_updated(traces, affected).during
+    of_event: dict[int, list[Trace]] = {}
+    for (_, asn), trace in spell.items():
+        if asn in traced:
+            of_event.setdefault(asn, []).append(trace)
+    for asn in sorted(traced):
+        localisation = localise(asn, of_event[asn], memory)
+        if localisation is not None:
+            found[asn] = localisation
     out_verdicts = tuple(
         replace(
             v,
@@ -79,4 +88,6 @@ def localise_round(
                 del findings[asn]
             else:
                 findings[asn] = (sentence, up_rounds + 1)
-    return out_verdicts, out_events, PathMemory(memory.updated(traces, up).before, findings)
+    # An event's traces go with its finding (its spell is over when the finding is forgotten).
+    during = {key: trace for key, trace in spell.items() if key[1] in findings}
+    return out_verdicts, out_events, PathMemory(memory.updated(traces, up).before, findings, during)

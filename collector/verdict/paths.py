@@ -21,6 +21,15 @@ says it: "paths from 3 vantage points in 3 ASes stop at the last hop of AS1299 b
 before the event they continued into AS9198". Paths that all still reach are reported as no
 cut, or as a path change when they take other AS paths. A vantage point with no trace before
 the event can only be placed when its stop is inside A (unknown otherwise).
+
+The finding is the event's, not one round's: `PathMemory.during` keeps, per vantage point, its
+trace of the AS's current spell DOWN or DEGRADED that says most (its latest stop; its latest
+trace while it has none), and each round localises over all of them. Each vantage point's
+traces come back when they come back (a trace of a cut path waits out its silent hops, so it
+often lands after its round was judged, and in the revision of that round), and the last
+rounds of an outage see paths reach again while the status lags, or a single vantage point
+stop where its "before" says nothing: one round's traces are not the event's picture, and a
+path that stopped in the event keeps its vote until the event is over.
 """
 
 from __future__ import annotations
@@ -81,13 +90,17 @@ def map_hops(hops: Iterable[tuple[int, str]], locate: Locate) -> tuple[TracedHop
 
 @dataclass(frozen=True, slots=True)
 class PathMemory:
-    """The last reaching trace per (probe id, target AS), taken while that AS was UP; and the
-    last finding per AS during its event (its sentence), so that the event keeps saying where
-    the cut was in rounds without traces and when it closes."""
+    """The last reaching trace per (probe id, target AS), taken while that AS was UP; the last
+    finding per AS during its event (its sentence), so that the event keeps saying where the
+    cut was in rounds without traces and when it closes; and the traces of the event so far
+    (`during`), which every round's finding is made of."""
 
     before: Mapping[tuple[str, int], Trace] = field(default_factory=dict)
     # asn -> (sentence, rounds the AS has been UP with no event since)
     findings: Mapping[int, tuple[str, int]] = field(default_factory=dict)
+    # (probe id, affected AS) -> the vantage point's trace of the spell that says most
+    # (spell_updated); dropped with the AS's finding.
+    during: Mapping[tuple[str, int], Trace] = field(default_factory=dict)
 
     def updated(self, traces: Iterable[Trace], up_asns: frozenset[int] | set[int]) -> PathMemory:
         """A new memory with this round's reaching traces towards ASes that are UP."""
@@ -98,7 +111,25 @@ class PathMemory:
                 kept = before.get(key)
                 if kept is None or kept.started_unix_s <= trace.started_unix_s:
                     before[key] = trace
-        return PathMemory(before, self.findings)
+        return PathMemory(before, self.findings, self.during)
+
+    def spell_updated(self, traces: Iterable[Trace], affected_asns: frozenset[int] | set[int]) -> PathMemory:
+        """A new memory with this round's traces towards affected ASes in `during`: a later
+        trace replaces a vantage point's kept one, except that a reaching trace never replaces
+        a stop (a path that stopped in the event keeps saying where)."""
+        during = dict(self.during)
+        for trace in traces:
+            if trace.target_asn not in affected_asns:
+                continue
+            key = (trace.probe_id, trace.target_asn)
+            kept = during.get(key)
+            if (
+                kept is None
+                or (kept.reached and not trace.reached)
+                or (kept.reached == trace.reached and kept.started_unix_s <= trace.started_unix_s)
+            ):
+                during[key] = trace
+        return PathMemory(self.before, self.findings, during)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +173,8 @@ def _vote(asn: int, trace: Trace, before: Trace | None) -> _Vote:
 
 
 def localise(asn: int, traces: Sequence[Trace], memory: PathMemory) -> Localisation | None:
-    """Where the paths of this round's traces towards `asn` stop; None without traces."""
+    """Where the paths of these traces towards `asn` stop (each vantage point's latest counts),
+    against `memory.before`; None without traces."""
     latest: dict[str, Trace] = {}
     for trace in traces:
         if trace.target_asn == asn:

@@ -111,6 +111,8 @@ class EngineState:
             document["paths"] = [_trace_to_json(t) for t in self.paths.before.values()]
         if self.paths.findings:
             document["path_findings"] = {str(asn): list(kept) for asn, kept in self.paths.findings.items()}
+        if self.paths.during:
+            document["path_during"] = [_trace_to_json(t) for t in self.paths.during.values()]
         return json.dumps(document, separators=(",", ":")).encode()
 
     def rows(self, asns: Collection[int] | None = None) -> dict[str, bytes | None]:
@@ -162,6 +164,8 @@ class EngineState:
             meta["paths"] = [_trace_to_json(t) for t in self.paths.before.values()]
         if self.paths.findings:
             meta["path_findings"] = {str(asn): list(kept) for asn, kept in self.paths.findings.items()}
+        if self.paths.during:
+            meta["path_during"] = [_trace_to_json(t) for t in self.paths.during.values()]
         out[META_ROW] = dumps(meta, separators=(",", ":")).encode()
         return out
 
@@ -252,13 +256,15 @@ class EngineState:
 
 
 def _paths_from_json(document: dict[str, Any]) -> PathMemory:
-    """The traces from before and the kept findings (absent in states written before traceroute)."""
+    """The traces from before, the kept findings and the events' traces (absent in states
+    written before traceroute, or before the events' traces were kept)."""
     return PathMemory(
         {(t.probe_id, t.target_asn): t for t in map(_trace_from_json, document.get("paths", []))},
         {
             int(asn): (str(text), int(up_rounds))
             for asn, (text, up_rounds) in document.get("path_findings", {}).items()
         },
+        {(t.probe_id, t.target_asn): t for t in map(_trace_from_json, document.get("path_during", []))},
     )
 
 

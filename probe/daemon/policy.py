@@ -23,7 +23,7 @@ outcome REFUSED_BY_POLICY and uploads it, so the collector sees why.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from vantage.probe.daemon.plan import PlannedTask
@@ -199,6 +199,18 @@ def check_address(text: str, policy: SafetyPolicy) -> Refusal | None:
             if network.version == candidate.version and candidate in network:
                 return Refusal(address=str(parsed), reason=reason, refused_range=str(network))
     return None
+
+
+def address_guard(policy: SafetyPolicy) -> Callable[[str], str | None]:
+    """The policy as the engine's address guard (EngineLimits.address_guard): for every address
+    the engine meets that the daemon could not check beforehand (an HTTP task's resolved host, a
+    redirect's host), None when allowed, else why not."""
+
+    def guard(address: str) -> str | None:
+        refusal = check_address(address, policy)
+        return None if refusal is None else refusal.detail
+
+    return guard
 
 
 def check_addresses(addresses: Sequence[str], policy: SafetyPolicy) -> Refusal | None:

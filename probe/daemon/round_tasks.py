@@ -1,8 +1,14 @@
 """Run one round's tasks: safety checks, the engine, the outbox (asyncio edge).
 
-Each task is first checked against the local safety policy (a task given by
-host name is resolved here and every address checked, then pinned to the
-checked address so the engine cannot resolve elsewhere). Refused and
+Each task is first checked against the local safety policy. An HTTP task given
+by host name is resolved by the engine's own DNS step (A and AAAA against
+resolv.conf's servers), as `vantage probe measure http` does: DNS-based blocking
+is then named (dns_nxdomain_error, dns_server_failure...) with the rcode and the
+answers in the result's resolve phase, and every address found goes through the
+policy as the engine's address guard (policy.address_guard) before anything is
+sent to it. Any other task given by host name is resolved here and every address
+checked, then pinned to the checked address so the engine cannot resolve
+elsewhere. Refused and
 unrunnable tasks become reported measurements. The rest go to the engine,
 whose rate and concurrency limits are the policy's. Results are serialized
 and committed to the outbox in small groups (by count or by age) so that a
@@ -21,7 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from vantage.kinds import Protocol
+from vantage.kinds import Outcome, Protocol
 from vantage.probe.daemon import wire
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, NewResult, OutboxFull
@@ -125,6 +131,10 @@ async def vet_task(task: PlannedTask, policy: SafetyPolicy) -> tuple[PlannedTask
     refusal = check_address(host, policy)
     if refusal is None or refusal.reason != NOT_AN_ADDRESS:
         return task, refusal  # an IP address, judged (parsed once: this runs per task)
+    if task.protocol is Protocol.HTTP:
+        # The engine resolves it with its DNS step, the policy guarding each address found: a
+        # refused one is never connected to, and none allowed is a REFUSED_BY_POLICY result.
+        return task, None
     try:
         addresses = await _resolve(host)
     except (OSError, TimeoutError):
@@ -177,7 +187,7 @@ async def run_round(
         requests.append(request)
     await writer.flush()
     try:
-        await _measure(requests, runnable, indexes, context, engine, writer, stop)
+        await _measure(requests, runnable, indexes, context, engine, writer, stop, policy, metrics)
     except IcmpUnavailable as exc:
         # Measure everything else; report the ICMP tasks as failures that say why.
         log.error("ICMP is unavailable on this host: %s", exc)
@@ -187,7 +197,7 @@ async def run_round(
             reason = f"ICMP unavailable: {exc}"
             task = runnable[request.key]
             await writer.add(wire.unrunnable_measurement(task, reason, started_at=now, **context.fields()))
-        await _measure(others, runnable, indexes, context, engine, writer, stop)
+        await _measure(others, runnable, indexes, context, engine, writer, stop, policy, metrics)
     await writer.flush()
     return writer.written - started
 
@@ -200,6 +210,8 @@ async def _measure(
     engine: Engine,
     writer: ResultWriter,
     stop: asyncio.Event,
+    policy: SafetyPolicy,
+    metrics: ProbeMetrics,
 ) -> None:
     if not requests:
         return
@@ -207,6 +219,11 @@ async def _measure(
     try:
         async for result in results:
             task = runnable[result.key]
+            if result.outcome is Outcome.REFUSED_BY_POLICY:
+                # The engine's address guard refused an address it met (a name it resolved, a
+                # redirect's host): counted under that range's reason, as a vetted task is.
+                refusal = check_address(result.address, policy)
+                metrics.refused.labels(reason=refusal.reason if refusal else "address-guard").inc()
             encoded = wire.encode_result(
                 result,
                 task,

@@ -46,7 +46,7 @@ from vantage.probe.daemon.metrics import ProbeMetrics, start_metrics_server
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.plan import PlannedTask, RoundPlan, task_packets
 from vantage.probe.daemon.planstore import load_plan, save_plan
-from vantage.probe.daemon.policy import SafetyPolicy, build_policy, cap_plan, check_address, rate_saturation
+from vantage.probe.daemon.policy import SafetyPolicy, address_guard, build_policy, cap_plan, rate_saturation
 from vantage.probe.daemon.round_tasks import ResultWriter, RoundContext, run_round
 from vantage.probe.daemon.scheduler import Action, PlanTiming, ScheduleState, next_step, upload_hold_back_s
 from vantage.probe.daemon.uploader import Uploader
@@ -137,11 +137,6 @@ class Daemon:
 
     # ------------------------------------------------------------ measuring
 
-    def _address_guard(self, address: str) -> str | None:
-        """The safety policy for addresses met during a measurement (HTTP redirects)."""
-        refusal = check_address(address, self.policy)
-        return None if refusal is None else refusal.detail
-
     async def measure_loop(self, outbox: AsyncOutbox, writer: ResultWriter) -> None:
         from vantage.probe.engine import Engine, EngineLimits
 
@@ -150,7 +145,7 @@ class Daemon:
             EngineLimits(
                 max_rate_per_s=self.policy.max_rate_per_s,
                 max_concurrency=self.policy.max_concurrency,
-                address_guard=self._address_guard,
+                address_guard=address_guard(self.policy),
             )
         )
         state = ScheduleState(plan=None, last_run_round=None, max_offline_s=self.config.max_offline_seconds)

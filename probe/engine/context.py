@@ -22,6 +22,6 @@ class DriverContext:
     rng: random.Random  # DNS query ids must be unpredictable to off-path spoofers
     # Every address met that the caller could not check beforehand (EngineLimits.address_guard).
     address_guard: AddressGuard | None = None
-    # The run's global rate cap: a driver that sends more than one packet per request (a
-    # traceroute) takes a token for each further packet.
+    # The run's global rate cap: a driver that sends more than one packet or makes more than one
+    # connection attempt per request takes a token for each further one (engine/paced.py).
     pacer: Pacer | None = None

@@ -2,7 +2,9 @@
 
 ICMP requests of each address family share one socket and one sweep (engine/icmp/driver.py); DNS,
 HTTP and TCP requests run as tasks, at most `max_concurrency` at a time. One Pacer enforces
-the global rate cap over everything: ICMP packets and DNS/HTTP/TCP starts alike. A big, fast
+the global rate cap over everything: ICMP packets, and for the other kinds a token to start each
+measurement (its first packet) and one for every further packet or connection attempt, SYN
+retransmissions included (engine/paced.py). A big, fast
 ICMP sweep that is the run's only work sends from a forked process (engine/icmp/fork.py); the child
 takes the Pacer with it, which is why it must be the only user of the rate cap.
 """

@@ -1,4 +1,7 @@
-"""The asyncio driver of a TCP connect: success with its time, or why not."""
+"""The asyncio driver of a TCP connect: success with its time, or why not.
+
+Every SYN, retransmissions included, is paid from the run's rate cap (engine/paced.py).
+"""
 
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from vantage.probe.engine.model import (
     TcpDetails,
     TcpOptions,
 )
+from vantage.probe.engine.paced import SYNS_PER_ATTEMPT, Budget, connect_tcp
 
 
 async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
@@ -27,20 +31,22 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     family = socket.AF_INET6 if ":" in request.address else socket.AF_INET
     started_at = datetime.now(UTC)
     start = time.perf_counter()
-    loop = asyncio.get_running_loop()
     failure: Failure | None = None
     connect_ms = connect_rtt_ms = 0.0
     source = ""
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setblocking(False)
-        try:
-            async with asyncio.timeout(options.timeout_ms / 1000):
-                await loop.sock_connect(sock, (request.address, options.port))
-            connect_ms = (time.perf_counter() - start) * 1000
-            connect_rtt_ms = handshake_rtt_ms(sock)
-            source = str(sock.getsockname()[0])
-        except (OSError, TimeoutError) as exc:
-            failure = failure_from_exception(exc, Operation.CONNECT)
+    budget = Budget(context.pacer)
+    try:
+        async with asyncio.timeout(options.timeout_ms / 1000):
+            # Paid before the clock starts: the connect time is the network's, not the cap's.
+            await budget.spend(SYNS_PER_ATTEMPT)
+            start = time.perf_counter()
+            sock = await connect_tcp(request.address, options.port, budget, paid=True)
+            with sock:
+                connect_ms = (time.perf_counter() - start) * 1000
+                connect_rtt_ms = handshake_rtt_ms(sock)
+                source = str(sock.getsockname()[0])
+    except (OSError, TimeoutError) as exc:
+        failure = failure_from_exception(exc, Operation.CONNECT)
     return MeasurementResult(
         key=request.key,
         protocol=Protocol.TCP,

@@ -9,19 +9,16 @@ itself.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from vantage.lab.experiment import Experiment
-from vantage.lab.product import Product
-from vantage.lab.report import format_report
-from vantage.lab.scenario import check_against, load_scenario
-from vantage.lab.session import Lab
+from vantage.lab.scenario import load_scenario
 from vantage.lab.topology import load_topology
+
+from .scenario_run import scenario_run
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -32,26 +29,12 @@ TOPOLOGY = load_topology(LAB / "topologies" / "bgp.toml")
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    check_against(SCENARIO, TOPOLOGY)
-    lab = Lab.create(TOPOLOGY, state_root=tmp_path_factory.mktemp("labs"))
-    log = io.StringIO()
-    try:
-        lab.network_up()
-        product = Product(lab)
-        product.deploy()
-        result = Experiment(lab, product, SCENARIO, stream=log, interactive=False, chart_path=None).run()
-        print(log.getvalue())
-        print(format_report(result.report))
+    with scenario_run(SCENARIO, TOPOLOGY, tmp_path_factory.mktemp("labs")) as (outcome, product):
         yield {
-            "report": result.report,
+            "report": outcome.report,
             "kcell": product.query("timeline", "--asn", "29355", "--since", "1h"),
             "owner": product.query("timeline", "--asn", "3320", "--since", "1h"),
         }
-    except BaseException:
-        print(log.getvalue())
-        raise
-    finally:
-        assert lab.down(keep_files=True) == []
 
 
 def test_both_cuts_are_detected_and_nothing_false(run: dict[str, Any]) -> None:

@@ -9,19 +9,16 @@ stopped, from how many vantage points.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from vantage.lab.experiment import Experiment
-from vantage.lab.product import Product
-from vantage.lab.report import format_report
-from vantage.lab.scenario import check_against, load_scenario
-from vantage.lab.session import Lab
+from vantage.lab.scenario import load_scenario
 from vantage.lab.topology import load_topology
+
+from .scenario_run import scenario_run
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -32,30 +29,11 @@ TOPOLOGY = load_topology(LAB / "topologies" / "small.toml")
 
 @pytest.fixture(scope="module")
 def timeline(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    check_against(SCENARIO, TOPOLOGY)
-    lab = Lab.create(TOPOLOGY, state_root=tmp_path_factory.mktemp("labs"))
-    log = io.StringIO()
-    try:
-        lab.network_up()
-        product = Product(lab)
-        product.deploy()
-        result = Experiment(lab, product, SCENARIO, stream=log, interactive=False, chart_path=None).run()
-        print(log.getvalue())
-        print(format_report(result.report))
-        assert all(m.detected for m in result.report.matches if not m.expected.optional)
+    with scenario_run(SCENARIO, TOPOLOGY, tmp_path_factory.mktemp("labs")) as (outcome, product):
+        assert all(m.detected for m in outcome.report.matches if not m.expected.optional)
         yield product.query("timeline", "--asn", "29355", "--since", "1h")
-    except BaseException:
-        print(log.getvalue())
-        raise
-    finally:
-        assert lab.down(keep_files=True) == []
 
 
-@pytest.mark.xfail(
-    reason="flaky (issue 16, open): an outage of a few 2-second rounds can end before the on-demand "
-    "traces planned after its first DOWN round come back, so its evidence has no place (1 run in 3)",
-    strict=False,
-)
 def test_each_outage_says_where_its_paths_stopped(timeline: dict[str, Any]) -> None:
     outages = sorted(
         (e for e in timeline.get("events", []) if e.get("kind") == "EVENT_KIND_OUTAGE"),

@@ -1,4 +1,8 @@
-"""The asyncio driver of one DNS query: UDP (retried over TCP when truncated) or TCP."""
+"""The asyncio driver of one DNS query: UDP (retried over TCP when truncated) or TCP.
+
+The engine paid the query's first packet; a TCP fallback's connection is paid from the run's
+rate cap too, SYN retransmissions included (engine/paced.py).
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from vantage.probe.engine.model import (
     MeasurementRequest,
     MeasurementResult,
 )
+from vantage.probe.engine.paced import Budget, connect_tcp
 
 _MAX_UDP_BYTES = 65535
 # Linux IP_RECVERR / IPV6_RECVERR (include/uapi/linux/in.h, in6.h): without them a UDP socket
@@ -42,16 +47,17 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     transport = "tcp" if options.use_tcp else "udp"
     tcp_fallback = False
     truncated: dns_step.Exchange | None = None
+    budget = Budget(context.pacer)
     try:
         async with asyncio.timeout(options.timeout_ms / 1000):
             if options.use_tcp:
-                response, rtt_ms = await _tcp_exchange(server, options.port, query)
+                response, rtt_ms = await _tcp_exchange(server, options.port, query, budget)
             else:
                 response, rtt_ms = await _udp_exchange(server, options.port, query, query_id)
                 if dns_step.is_truncated(response):
                     truncated = dns_step.Exchange(server, options.port, "udp", response, rtt_ms)
                     transport, tcp_fallback = "tcp", True
-                    response, rtt_ms = await _tcp_exchange(server, options.port, query)
+                    response, rtt_ms = await _tcp_exchange(server, options.port, query, budget)
     except (OSError, EOFError, TimeoutError) as exc:
         error = _icmp_failure(exc) or failure_from_exception(exc, Operation.DNS_ROUND_TRIP)
         if truncated is not None:
@@ -140,8 +146,8 @@ def _icmp_failure(exc: BaseException) -> Failure | None:
 _PORT_UNREACHABLE = frozenset({(4, 3, 3), (6, 1, 4)})
 
 
-async def _tcp_exchange(server: str, port: int, query: bytes) -> tuple[bytes, float]:
-    reader, writer = await asyncio.open_connection(server, port)
+async def _tcp_exchange(server: str, port: int, query: bytes, budget: Budget) -> tuple[bytes, float]:
+    reader, writer = await asyncio.open_connection(sock=await connect_tcp(server, port, budget))
     try:
         sent = time.perf_counter()
         writer.write(len(query).to_bytes(2, "big") + query)

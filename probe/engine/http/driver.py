@@ -9,6 +9,11 @@ against the system store or --ca-file; with `insecure` a failed verification is 
 handshake repeated without it), send the request, first byte, then the body up to the bound.
 Redirects are followed up to the bound. No proxy is ever used: nothing here reads the
 environment. The failure's operation is the phase that was running when it happened.
+
+Every DNS query and every connection attempt (each redirect hop's, each happy-eyeballs
+address's, the --insecure second handshake's), SYN retransmissions included, is paid from the
+run's rate cap before it is sent (engine/paced.py); a phase's time leaves out its waits for the
+cap, the total does not.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ from vantage.probe.engine.model import (
     Redirect,
     TlsInfo,
 )
+from vantage.probe.engine.paced import SYNS_PER_ATTEMPT, Budget, connect_tcp
 from vantage.probe.engine.tcp_driver import handshake_rtt_ms
 
 _READ_BYTES = 65536
@@ -72,6 +78,7 @@ class _Hop:
     connect_rtt_ms: float = 0.0
     attempts: tuple[ConnectAttempt, ...] = ()
     resolve: tuple[DnsDetails, ...] = ()
+    dns_paced_ms: float = 0.0  # the resolve phase's waits for the rate cap (not in dns_ms)
     # Taken at the socket events (kernel receive timestamps, CLOCK_REALTIME ns): see _TimedSocket.
     tls_socket_ms: float = 0.0
     first_byte_socket_ms: float = 0.0
@@ -88,13 +95,14 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     redirects: list[Redirect] = []
     hop = _Hop()
     failure: Failure | None = None
+    budget = Budget(context.pacer)
     try:
         async with asyncio.timeout(options.timeout_ms / 1000):
             while True:
                 parts = http_step.parse_url(url)
                 connect_to = request.address if request.address and parts.host == first_host else ""
                 hop = _Hop()
-                await _fetch(parts, connect_to, options, hop, context)
+                await _fetch(parts, connect_to, options, hop, context, budget)
                 if hop.status in http_step.REDIRECT_STATUSES and hop.location:
                     redirects.append(Redirect(hop.status, hop.location))
                     if len(redirects) > options.max_redirects:
@@ -184,7 +192,12 @@ def _outcome(failure: Failure | None) -> Outcome:
 
 
 async def _fetch(
-    parts: http_step.UrlParts, connect_to: str, options: HttpOptions, hop: _Hop, context: DriverContext
+    parts: http_step.UrlParts,
+    connect_to: str,
+    options: HttpOptions,
+    hop: _Hop,
+    context: DriverContext,
+    budget: Budget,
 ) -> None:
     guard = context.address_guard
     mark = time.perf_counter()
@@ -197,9 +210,9 @@ async def _fetch(
         addresses = http_step.connection_order(list(http_step.LOOPBACK_ADDRESSES))
     else:
         try:
-            addresses = await _resolve(parts.host, options, hop, context)
+            addresses = await _resolve(parts.host, options, hop, context, budget)
         finally:
-            hop.dns_ms = (time.perf_counter() - mark) * 1000
+            hop.dns_ms = (time.perf_counter() - mark) * 1000 - hop.dns_paced_ms
     if guard is not None:
         refusals = {address: guard(address) for address in addresses}
         allowed = [address for address in addresses if refusals[address] is None]
@@ -209,7 +222,8 @@ async def _fetch(
         addresses = allowed
     hop.address = addresses[0]
     hop.phase = Operation.CONNECT
-    sock, address = await _happy_eyeballs(addresses, parts.port, hop)
+    await budget.spend(SYNS_PER_ATTEMPT)  # the first attempt's, before its clock starts
+    sock, address = await _happy_eyeballs(addresses, parts.port, hop, budget)
     hop.address = address
     hop.connect_rtt_ms = handshake_rtt_ms(sock)
     hop.source_address = str(sock.getsockname()[0])
@@ -218,7 +232,7 @@ async def _fetch(
     channel: _TimedSocket | _TlsChannel
     try:
         if parts.scheme == "https":
-            channel = await _tls_connect(sock, address, parts, options, hop)
+            channel = await _tls_connect(sock, address, parts, options, hop, budget)
             sock = channel.timed.sock  # with --insecure, the second connection's
             # The handshake that went through (with --insecure, the second one, not its connect).
             hop.tls_ms = (time.perf_counter() - hop.tls_started) * 1000
@@ -346,7 +360,9 @@ class _TlsChannel:
 RESOLV_CONF = "/etc/resolv.conf"
 
 
-async def _resolve(host: str, options: HttpOptions, hop: _Hop, context: DriverContext) -> list[str]:
+async def _resolve(
+    host: str, options: HttpOptions, hop: _Hop, context: DriverContext, budget: Budget
+) -> list[str]:
     """The host's addresses from the probe's own DNS step, A and AAAA at once, asked of each
     nameserver in turn until one answers (as glibc does); the exchanges go into the result."""
     try:
@@ -359,6 +375,9 @@ async def _resolve(host: str, options: HttpOptions, hop: _Hop, context: DriverCo
     exchanges: list[DnsDetails] = []
     failure: tuple[str, str] | None = None
     for server in servers:
+        # Both questions to this server are paid before either is sent (the DNS driver's own
+        # Budget then holds the one paid here as its prepaid first packet).
+        hop.dns_paced_ms += await budget.spend(len(http_step.RESOLVE_TYPES)) * 1000
         results = await asyncio.gather(
             *(
                 dns_driver.measure(
@@ -391,16 +410,19 @@ async def _resolve(host: str, options: HttpOptions, hop: _Hop, context: DriverCo
     raise _Unresolved(*failure)
 
 
-async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[socket.socket, str]:
+async def _happy_eyeballs(
+    addresses: list[str], port: int, hop: _Hop, budget: Budget
+) -> tuple[socket.socket, str]:
     """Connect to the first of `addresses` that answers (RFC 8305 section 5).
 
     The next address is tried when the one before failed, or has not connected within the
     Connection Attempt Delay; the first connection wins and the others are abandoned. Every
-    attempt is recorded in `hop.attempts`. When all fail, the first attempt's error is raised
+    attempt is recorded in `hop.attempts`. The first attempt was paid by the caller; each later
+    one pays inside its task (its time includes that wait). When all fail, the first attempt's error is raised
     (the preferred address's), after the rest were tried.
     """
     if len(addresses) == 1:
-        return await _only_attempt(addresses[0], port, hop)
+        return await _only_attempt(addresses[0], port, hop, budget)
     start = time.perf_counter()
     waiting = list(addresses)
     running: dict[asyncio.Task[socket.socket], int] = {}
@@ -414,7 +436,8 @@ async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[s
             # address is due (RFC 8305 section 5); a connection ends the loop.
             if waiting:
                 address = waiting.pop(0)
-                running[asyncio.create_task(_connect(address, port))] = len(attempts)
+                connecting = _connect(address, port, budget, paid=not attempts)
+                running[asyncio.create_task(connecting)] = len(attempts)
                 attempts.append(ConnectAttempt(address, (time.perf_counter() - start) * 1000))
             done, _ = await asyncio.wait(
                 running, timeout=delay_s if waiting else None, return_when=asyncio.FIRST_COMPLETED
@@ -452,14 +475,14 @@ async def _happy_eyeballs(addresses: list[str], port: int, hop: _Hop) -> tuple[s
     return sock, attempts[index].address
 
 
-async def _only_attempt(address: str, port: int, hop: _Hop) -> tuple[socket.socket, str]:
+async def _only_attempt(address: str, port: int, hop: _Hop, budget: Budget) -> tuple[socket.socket, str]:
     """_happy_eyeballs for a single address (--resolve, an address in the URL, a host with one
     address): the same attempt recorded, without the task and asyncio.wait around the connect
-    that racing needs (issue 18: CPU per HTTP request)."""
+    that racing needs (issue 18: CPU per HTTP request). The caller paid for it."""
     start = time.perf_counter()
     started_ms = (time.perf_counter() - start) * 1000
     try:
-        sock = await _connect(address, port)
+        sock = await _connect(address, port, budget, paid=True)
     except asyncio.CancelledError:  # the measurement's time ran out while connecting
         elapsed = (time.perf_counter() - start) * 1000 - started_ms
         hop.attempts = (ConnectAttempt(address, started_ms, elapsed, abandoned=True),)
@@ -474,22 +497,15 @@ async def _only_attempt(address: str, port: int, hop: _Hop) -> tuple[socket.sock
     return sock, address
 
 
-async def _connect(address: str, port: int) -> socket.socket:
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
+async def _connect(
+    address: str, port: int, budget: Budget | None = None, *, paid: bool = False
+) -> socket.socket:
     # asyncio sets TCP_NODELAY only on sockets it creates itself (base_events._set_nodelay checks
     # for proto IPPROTO_TCP; this one says 0). Without it Nagle holds the request behind the
     # unacknowledged TLS Finished: one more round trip in first_byte_ms than curl (issue 18).
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     # Receive timestamps from the start (_TimedSocket), so the kernel has them on by the answer.
-    sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-    try:
-        await loop.sock_connect(sock, (address, port))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+    options = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1), (socket.SOL_SOCKET, SO_TIMESTAMPNS, 1))
+    return await connect_tcp(address, port, budget or Budget(None), paid=paid, options=options)
 
 
 @functools.lru_cache(maxsize=16)
@@ -512,7 +528,12 @@ def tls_context(ca_file: str, verify: bool) -> ssl.SSLContext:
 
 
 async def _tls_connect(
-    sock: socket.socket, address: str, parts: http_step.UrlParts, options: HttpOptions, hop: _Hop
+    sock: socket.socket,
+    address: str,
+    parts: http_step.UrlParts,
+    options: HttpOptions,
+    hop: _Hop,
+    budget: Budget,
 ) -> _TlsChannel:
     server_hostname = None if parts.host_is_address else parts.host  # no SNI for an address
     channel = _TlsChannel(_TimedSocket(sock), tls_context(options.ca_file, verify=True), server_hostname)
@@ -525,7 +546,7 @@ async def _tls_connect(
         sock.close()
         hop.tls = http_step.tls_info("", "", None, exc.verify_message)
         verification_error = exc.verify_message
-        sock = await _connect(address, parts.port)
+        sock = await _connect(address, parts.port, budget)
         mark = time.perf_counter()
         channel = _TlsChannel(_TimedSocket(sock), tls_context("", verify=False), server_hostname)
         try:

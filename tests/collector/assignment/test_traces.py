@@ -33,7 +33,7 @@ def test_vantage_points_are_stable_in_distinct_ases_and_outside() -> None:
 
 
 def test_each_as_gets_its_baseline_once_per_period() -> None:
-    config = TraceConfig(baseline_every_rounds=36)  # 3 h of 5-minute rounds
+    config = TraceConfig(baseline_every_rounds=36, baseline_vantage_points=3)  # 3 h of 5-minute rounds
     per_as: Counter[int] = Counter()
     for round_number in range(36):
         for spec in traces_of(plan_traces(PROBES, TARGETS, round_number, {}, config)):
@@ -67,3 +67,21 @@ def test_config_from_the_round_length() -> None:
     assert TraceConfig.for_round_length(3).baseline_every_rounds == 3600
     with pytest.raises(ValueError, match="at least 1"):
         TraceConfig(baseline_every_rounds=0)
+
+
+def test_every_on_demand_vantage_point_has_a_baseline_by_default() -> None:
+    """The on-demand traces' vantage points are the baseline's, so each has a "before"."""
+    config = TraceConfig(baseline_every_rounds=36)
+    asn = 9105
+    baseline = {
+        probe
+        for round_number in range(36)
+        for probe, specs in plan_traces(PROBES, TARGETS, round_number, {}, config).items()
+        if any(s.target_id.startswith(f"t{asn}-") for s in specs)
+    }
+    on_demand = {
+        probe
+        for probe, specs in plan_traces(PROBES, TARGETS, 0, {asn: "DOWN"}, config).items()
+        if any(s.target_id.startswith(f"t{asn}-") for s in specs)
+    }
+    assert len(on_demand) == config.on_demand_vantage_points and on_demand <= baseline

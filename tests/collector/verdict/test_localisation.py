@@ -103,3 +103,55 @@ def test_an_event_keeps_its_finding_in_rounds_without_traces_and_when_it_closes(
     ]
     assert with_finding == [5, 6, 7, 9]  # round 9 closes the event (round 8 has none of it)
     assert not memory.findings  # forgotten once the event is over
+
+
+def test_the_event_says_where_all_its_paths_stopped_not_where_its_last_trace_did() -> None:
+    """The lab's failing run (tests/lab/test_traceroute_cuts.py, a transit cut): p0 and p1 stop at
+    AS1299 in the first DOWN rounds; then only p2 comes back, stopping at its own gateway, where
+    it has no "before" (the baseline never traced from it); in the last DOWN round p0 and p1
+    reach again (the cut is mended, the status lags) and p2 still stops there. Each round's
+    finding, and the event's when it closes, is the transit cut of p0 and p1."""
+    rounds = [*warm(), *[full_round(TARGET_ASN, range(3), 10, ok=False) for _ in range(3)], *warm(4)]
+    memory = PathMemory()
+    localised = []
+    for n, out in enumerate(run(rounds)):
+        if n < 4:  # the "before": p0 and p1 only
+            round_traces = [t for t in traces(None, float(n)) if t.probe_id != "p2"]
+        elif n == 4:
+            round_traces = [t for t in traces(2, float(n)) if t.probe_id != "p2"]
+        elif n == 5:
+            round_traces = [t for t in traces(0, float(n)) if t.probe_id == "p2"]
+        elif n == 6:
+            round_traces = [t if t.probe_id != "p2" else stopped for t, stopped in zip(
+                traces(None, float(n)), traces(0, float(n)), strict=True
+            )]  # fmt: skip
+        else:
+            round_traces = []
+        verdicts, events, memory = localise_round(out.as_verdicts, out.events, round_traces, memory)
+        # As the collector keeps it: in the engine state's stored rows, and (revisions) its bytes.
+        state = dataclasses.replace(out.state, paths=memory)
+        assert EngineState.from_bytes(state.to_bytes()).paths == memory
+        memory = EngineState.from_rows({key: row for key, row in state.rows().items() if row}).paths
+        localised.append((verdicts, events))
+    for n in (4, 5, 6):
+        verdicts, events = localised[n]
+        path = verdict_of_in(verdicts).evidence.path
+        assert path is not None and path.place is CutPlace.UPSTREAM, (n, path)
+        assert (path.stop_asn, path.next_asn, path.agreeing_vantage_points) == (1299, 35168, 2)
+        assert path.traced_vantage_points == (2 if n == 4 else 3)
+        assert [e for e in events if e.asn == TARGET_ASN]
+        assert all("a transit cut" in e.summary for e in events if e.asn == TARGET_ASN)
+    closing = [e for _, events in localised for e in events if e.asn == TARGET_ASN and not e.is_open]
+    assert closing and all("(of 3 traced)" in e.summary and "a transit cut" in e.summary for e in closing)
+    assert not memory.findings and not memory.during  # the event's traces go with it
+
+
+def test_a_stop_outranks_a_later_reach_and_a_later_stop_replaces_it() -> None:
+    start = PathMemory()
+    stop_early, reach_later = traces(2, 1.0)[0], traces(None, 2.0)[0]
+    stop_later = traces(1, 3.0)[0]
+    kept = start.spell_updated([stop_early], {TARGET_ASN}).spell_updated([reach_later], {TARGET_ASN})
+    assert kept.during[("p0", TARGET_ASN)] == stop_early
+    assert kept.spell_updated([stop_later], {TARGET_ASN}).during[("p0", TARGET_ASN)] == stop_later
+    assert start.spell_updated([reach_later], {TARGET_ASN}).during[("p0", TARGET_ASN)] == reach_later
+    assert not start.spell_updated([stop_early], {64999}).during  # not affected: not the event's

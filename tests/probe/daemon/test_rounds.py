@@ -14,7 +14,7 @@ from prometheus_client import CollectorRegistry
 from vantage.probe.daemon.metrics import ProbeMetrics
 from vantage.probe.daemon.outbox import AsyncOutbox, open_outbox
 from vantage.probe.daemon.plan import PlannedTask
-from vantage.probe.daemon.policy import build_policy
+from vantage.probe.daemon.policy import address_guard, build_policy
 from vantage.probe.daemon.round_tasks import ResultWriter, RoundContext, run_round, vet_task
 from vantage.probe.daemon.wire import measurement_id, planned_task
 from vantage.probe.engine import Engine, EngineLimits
@@ -92,7 +92,10 @@ def test_round_writes_every_task_once(tmp_path: Path, listener: int) -> None:
     assert sample("vantage_probe_refused_tasks_total", {"reason": "loopback"}) == 1
 
 
-def test_a_name_resolving_to_a_refused_address_is_refused() -> None:
+def test_a_name_resolving_to_a_refused_address_is_refused(tmp_path: Path) -> None:
+    # An HTTP task's host is resolved by the engine (its own DNS step; `localhost` is the
+    # loopback without asking DNS), and the policy guards every address it finds: refused as
+    # loopback, reported and counted as a vetted task is. Nothing is sent to it.
     task = planned_task(
         probe_service_pb2.Task(
             id="h",
@@ -100,11 +103,34 @@ def test_a_name_resolving_to_a_refused_address_is_refused() -> None:
             options=probe_service_pb2.TaskOptions(url="http://localhost:8080/"),
         )
     )
-    vetted, refusal = asyncio.run(vet_task(task, build_policy()))
-    assert refusal is not None and refusal.reason == "loopback"
-    vetted, refusal = asyncio.run(vet_task(task, build_policy(allow_ranges=["127.0.0.0/8", "::1/128"])))
-    assert refusal is None and vetted.target.address in {"127.0.0.1", "::1"}
-    assert vetted.options.url == "http://localhost:8080/"  # Host and SNI keep the name
+    policy = build_policy()
+    vetted, refusal = asyncio.run(vet_task(task, policy))
+    assert refusal is None and vetted == task  # not pinned: the engine resolves
+    registry = CollectorRegistry()
+    metrics = ProbeMetrics(registry)
+
+    async def scenario() -> measurement_pb2.Measurement:
+        outbox = AsyncOutbox(open_outbox(tmp_path, 1000))
+        await run_round(
+            [task],
+            RoundContext("probe-1", 42, "test"),
+            engine=Engine(EngineLimits(address_guard=address_guard(policy))),
+            policy=policy,
+            writer=ResultWriter(outbox, metrics, asyncio.Event()),
+            metrics=metrics,
+            stop=asyncio.Event(),
+        )
+        (row,) = await outbox.read_after(0, 10)
+        await outbox.close()
+        return measurement_pb2.Measurement.FromString(row.payload)
+
+    refused = asyncio.run(scenario())
+    assert refused.outcome == measurement_pb2.OUTCOME_REFUSED_BY_POLICY
+    assert refused.failure.kind == "refused_by_policy" and "(loopback)" in refused.failure.detail
+    assert registry.get_sample_value("vantage_probe_refused_tasks_total", {"reason": "loopback"}) == 1
+    opened = build_policy(allow_ranges=["127.0.0.0/8", "::1/128"])
+    vetted, refusal = asyncio.run(vet_task(task, opened))
+    assert refusal is None and vetted.options.url == "http://localhost:8080/"  # Host and SNI keep the name
 
 
 def trace_task(task_id: str, address: str, **options: object) -> PlannedTask:
