@@ -87,11 +87,19 @@ async def _udp_exchange(server: str, port: int, query: bytes, query_id: int) -> 
         else:
             sock.setsockopt(socket.IPPROTO_IPV6, _IPV6_RECVERR, 1)
         # Connected, so that an ICMP port unreachable surfaces as ECONNREFUSED and datagrams
-        # from other sources are never read.
-        await loop.sock_connect(sock, (server, port))
+        # from other sources are never read. Connecting a UDP socket to an address sends
+        # nothing and never blocks: done here directly, without the loop's future and name
+        # check per query (issue 18: CPU per query); a name still goes through the loop.
+        if _is_address(family, server):
+            sock.connect((server, port))
+        else:
+            await loop.sock_connect(sock, (server, port))
         sent = time.perf_counter()
         try:
-            await loop.sock_sendall(sock, query)
+            try:
+                sock.send(query)  # a datagram leaves whole or not at all
+            except (BlockingIOError, InterruptedError):
+                await loop.sock_sendall(sock, query)
             while True:
                 wire = await loop.sock_recv(sock, _MAX_UDP_BYTES)
                 if dns_step.answers_query(query_id, wire):
@@ -104,6 +112,14 @@ async def _udp_exchange(server: str, port: int, query: bytes, query_id: int) -> 
             if queued:
                 raise _IcmpError(4 if family == socket.AF_INET else 6, queued[-1], exc) from exc
             raise
+
+
+def _is_address(family: socket.AddressFamily, server: str) -> bool:
+    try:
+        socket.inet_pton(family, server)
+    except OSError:
+        return False
+    return True
 
 
 class _IcmpError(OSError):

@@ -11,15 +11,10 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 import struct
 from dataclasses import dataclass, replace
-
-import dns.exception
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdatatype
+from typing import TYPE_CHECKING
 
 from vantage import failures
 from vantage.failures import Failure, Operation
@@ -27,6 +22,14 @@ from vantage.kinds import Outcome
 from vantage.probe.engine.dns.wire import CommonAnswer, read_common
 from vantage.probe.engine.failure_map import kind_for_rcode
 from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions
+
+if TYPE_CHECKING:
+    import dns.name
+
+# dnspython is imported only for what the common path leaves to it (a name with escapes or
+# non-ASCII labels, a record type outside _TYPE_CODES, an answer read_common does not read):
+# importing it costs ≈ 0.1 s of CPU here (dns.name alone reads package metadata through
+# importlib.metadata), a fifth of a short run's start-up (issue 18: CPU per query and request).
 
 # Atlas keeps the raw answer (abuf); a UDP answer without EDNS fits in 512 bytes, and 4 kB
 # covers an EDNS answer while bounding what one result can weigh.
@@ -36,16 +39,45 @@ MAX_ABUF_BYTES = 4096
 # network that blocks TCP/53 would fail (issue 18).
 EDNS_PAYLOAD_BYTES = 1232
 _TC_BIT = 0x02  # in the third header byte
-_FLAGS = tuple(
-    (name, int(dns.flags.from_text(name.upper()))) for name in ("qr", "aa", "tc", "rd", "ra", "ad", "cd")
+# The header's flag bits (RFC 1035 section 4.1.1, RFC 4035 section 3.2), as dns.flags names
+# them (tests/probe/engine/test_dns_step.py compares both).
+_FLAGS = (
+    ("qr", 0x8000),
+    ("aa", 0x0400),
+    ("tc", 0x0200),
+    ("rd", 0x0100),
+    ("ra", 0x0080),
+    ("ad", 0x0020),
+    ("cd", 0x0010),
 )
+_RD = 0x0100
+_NOERROR = 0
+# The rcodes of a plain header (RFC 1035, RFC 2136) as dns.rcode.to_text writes them; others
+# (and extended rcodes) through dnspython.
+_RCODE_NAMES = (
+    "NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN", "NOTIMP", "REFUSED",
+    "YXDOMAIN", "YXRRSET", "NXRRSET", "NOTAUTH", "NOTZONE",
+)  # fmt: skip
+# The types a probe asks most (IANA DNS parameters); any other through dns.rdatatype.
+_TYPE_CODES = {
+    "A": 1, "NS": 2, "CNAME": 5, "SOA": 6, "PTR": 12, "MX": 15, "TXT": 16, "AAAA": 28,
+    "SRV": 33, "DS": 43, "DNSKEY": 48, "SVCB": 64, "HTTPS": 65, "CAA": 257, "ANY": 255,
+}  # fmt: skip
+# A label dnspython reads and writes as it is (no escapes, no IDNA): RFC 1035 letters, digits
+# and hyphens, and the underscore of service names.
+_PLAIN_LABEL = re.compile(r"[A-Za-z0-9_-]{1,63}\Z")
+_MAX_NAME_BYTES = 255
 
 
 def validate_options(options: DnsOptions) -> None:
     """Raise ValueError for a question that cannot be asked."""
+    if _plain_wire(options.query_name) is not None and options.query_type.upper() in _TYPE_CODES:
+        return
+    import dns.exception
+
     try:
         _asked_name(options.query_name)  # parsed once: interpret compares answers with it
-        dns.rdatatype.from_text(options.query_type)
+        _type_code(options.query_type)
     except dns.exception.DNSException as exc:
         raise ValueError(f"cannot ask {options.query_name!r} {options.query_type!r}: {exc}") from None
 
@@ -65,12 +97,49 @@ def _query_template(query_name: str, query_type: str, recursion_desired: bool) -
     many different names (issue 18); a round asking the same few questions of many servers
     reuses the template anyway.
     """
-    flags = int(dns.flags.RD) if recursion_desired else 0
+    flags = _RD if recursion_desired else 0
     header = _QUERY_HEADER.pack(0, flags, 1, 0, 0, 1)  # one question, one additional (OPT)
-    name_wire = _asked_name(query_name).to_wire()
-    assert name_wire is not None  # None only when writing into a file-like object
-    question = name_wire + _QUESTION_TAIL.pack(dns.rdatatype.from_text(query_type), 1)
+    name_wire = _plain_wire(query_name)
+    if name_wire is None:
+        name_wire = _asked_name(query_name).to_wire()
+        assert name_wire is not None  # None only when writing into a file-like object
+    question = name_wire + _QUESTION_TAIL.pack(_type_code(query_type), 1)
     return header + question + _OPT_RECORD
+
+
+@functools.lru_cache(maxsize=8192)
+def _plain_wire(query_name: str) -> bytes | None:
+    """The wire form of a name made of plain labels (_PLAIN_LABEL), as dns.name writes it (case
+    kept, always absolute); None for any other name, which dnspython reads (escapes, IDNA, the
+    root, errors)."""
+    text = query_name[:-1] if query_name.endswith(".") else query_name
+    if not text:
+        return None
+    wire = bytearray()
+    for label in text.split("."):
+        if not _PLAIN_LABEL.match(label):
+            return None
+        wire.append(len(label))
+        wire += label.encode("ascii")
+    wire.append(0)
+    return bytes(wire) if len(wire) <= _MAX_NAME_BYTES else None
+
+
+def _type_code(query_type: str) -> int:
+    code = _TYPE_CODES.get(query_type.upper())
+    if code is not None:
+        return code
+    import dns.rdatatype
+
+    return int(dns.rdatatype.from_text(query_type))
+
+
+def _rcode_text(rcode: int) -> str:
+    if 0 <= rcode < len(_RCODE_NAMES):
+        return _RCODE_NAMES[rcode]
+    import dns.rcode
+
+    return dns.rcode.to_text(rcode)  # type: ignore[arg-type]
 
 
 _QUERY_HEADER = struct.Struct("!HHHHHH")
@@ -131,6 +200,11 @@ def interpret_with_dnspython(
         response_size=len(exchange.response),
         abuf=exchange.response[:MAX_ABUF_BYTES],
     )
+    import dns.exception
+    import dns.message
+    import dns.rcode
+    import dns.rdatatype
+
     try:
         message = dns.message.from_wire(exchange.response, ignore_trailing=True)
     except (dns.exception.DNSException, ValueError, IndexError) as exc:
@@ -158,7 +232,7 @@ def interpret_with_dnspython(
 def _judge(
     options: DnsOptions, rcode: str, rcode_value: int, answers: tuple[DnsAnswer, ...], details: DnsDetails
 ) -> tuple[Outcome, Failure | None, DnsDetails]:
-    if rcode_value != dns.rcode.NOERROR:
+    if rcode_value != _NOERROR:
         return Outcome.FAILURE, Failure(kind_for_rcode(rcode), Operation.DNS_ROUND_TRIP, rcode), details
     wanted_type = options.query_type.upper()
     relevant = [answer for answer in answers if answer.type == wanted_type]
@@ -175,11 +249,16 @@ def _judge(
 
 @functools.lru_cache(maxsize=8192)  # parsed once per name, like the query template
 def _asked_name(query_name: str) -> dns.name.Name:
+    import dns.name
+
     return dns.name.from_text(query_name)
 
 
 @functools.lru_cache(maxsize=8192)
 def _asked_text(query_name: str) -> str:
+    """The asked name as read_common spells a question: presentation form, final dot, lower case."""
+    if _plain_wire(query_name) is not None:
+        return (query_name if query_name.endswith(".") else query_name + ".").lower()
     return _asked_name(query_name).to_text().lower()
 
 
@@ -187,7 +266,7 @@ def _judge_common(
     options: DnsOptions, exchange: Exchange, common: CommonAnswer
 ) -> tuple[Outcome, Failure | None, DnsDetails]:
     """interpret() for an answer of the common shape (engine/dns/wire.py), the same judgement."""
-    rcode = dns.rcode.to_text(common.rcode)  # type: ignore[arg-type]
+    rcode = _rcode_text(common.rcode)
     answers = tuple(DnsAnswer(name, kind, ttl, data) for name, kind, ttl, data in common.answers)
     details = DnsDetails(
         query_name=options.query_name,

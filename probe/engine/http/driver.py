@@ -421,6 +421,8 @@ async def _happy_eyeballs(
     one pays inside its task (its time includes that wait). When all fail, the first attempt's error is raised
     (the preferred address's), after the rest were tried.
     """
+    if len(addresses) == 1:
+        return await _only_attempt(addresses[0], port, hop, budget)
     start = time.perf_counter()
     waiting = list(addresses)
     running: dict[asyncio.Task[socket.socket], int] = {}
@@ -471,6 +473,28 @@ async def _happy_eyeballs(
     sock, index = winner
     hop.connect_ms = attempts[index].connect_ms
     return sock, attempts[index].address
+
+
+async def _only_attempt(address: str, port: int, hop: _Hop, budget: Budget) -> tuple[socket.socket, str]:
+    """_happy_eyeballs for a single address (--resolve, an address in the URL, a host with one
+    address): the same attempt recorded, without the task and asyncio.wait around the connect
+    that racing needs (issue 18: CPU per HTTP request). The caller paid for it."""
+    start = time.perf_counter()
+    started_ms = (time.perf_counter() - start) * 1000
+    try:
+        sock = await _connect(address, port, budget, paid=True)
+    except asyncio.CancelledError:  # the measurement's time ran out while connecting
+        elapsed = (time.perf_counter() - start) * 1000 - started_ms
+        hop.attempts = (ConnectAttempt(address, started_ms, elapsed, abandoned=True),)
+        raise
+    except Exception as error:
+        elapsed = (time.perf_counter() - start) * 1000 - started_ms
+        failure = failure_from_exception(error, Operation.CONNECT)
+        hop.attempts = (ConnectAttempt(address, started_ms, elapsed, failure=failure),)
+        raise
+    hop.connect_ms = (time.perf_counter() - start) * 1000 - started_ms
+    hop.attempts = (ConnectAttempt(address, started_ms, hop.connect_ms),)
+    return sock, address
 
 
 async def _connect(
