@@ -166,3 +166,50 @@ def test_resolve_takes_ipv4_and_ipv6_with_or_without_brackets(entry: str, expect
     from vantage.probe.measure.targets import parse_resolve
 
     assert parse_resolve(entry) == expected
+
+
+_MANY = [f"192.0.2.{n}" for n in range(1, 101)]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        [*_MANY],
+        [*_MANY, "--count", "1", "--json"],
+        ["--rate", "5000", *_MANY, "--timeout=300", "-c", "2"],
+        ["-", *_MANY, "--interval", "-5"],
+        ["--count", "1", *_MANY[:50], "--json", *_MANY[50:]],  # two runs: argparse's own error
+        [*_MANY, "--cou", "1"],  # an abbreviation: argparse's own reading
+        [*_MANY, "--", "-x"],
+        [*_MANY, "--count"],  # a value missing
+        [*_MANY[:10], "--json"],  # few words: argparse alone
+    ],
+)
+def test_many_targets_parse_as_argparse_parses_them(words: list[str]) -> None:
+    from vantage.probe.measure.cli import parse_measure_argv
+
+    argv = ["probe", "measure", "icmp", *words]
+
+    def parsed(fast: bool) -> object:
+        parser = cli.build_parser(argv)
+        try:
+            args = parse_measure_argv(parser, argv) if fast else None
+            namespace = vars(args if args is not None else parser.parse_args(argv))
+            return {k: v for k, v in namespace.items() if k != "group_parser"}  # a parser object
+        except SystemExit as exc:
+            return ("exit", exc.code)
+
+    expected = parsed(fast=False)
+    assert parsed(fast=True) == expected
+    for protocol in ("tcp", "dns"):  # every protocol's options are its own parser's
+        argv = ["probe", "measure", protocol, *words]
+        expected = parsed(fast=False)
+        assert parsed(fast=True) == expected
+
+
+def test_many_targets_skip_argparse_per_target() -> None:
+    from vantage.probe.measure.cli import parse_measure_argv
+
+    argv = ["probe", "measure", "icmp", "--count", "2", *_MANY, "--json"]
+    args = parse_measure_argv(cli.build_parser(argv), argv)
+    assert args is not None and args.targets == _MANY and args.count == 2 and args.json
