@@ -130,6 +130,41 @@ class PingSweep:
                 self._first_sent_ns[target] = sent_ns
             self._resolve(index, _REPLIED)
 
+    def on_replies(self, replies: Sequence[tuple[int, int, int, int]]) -> None:
+        """on_reply(index, ttl, received_ns, sent_ns) for each, in order.
+
+        A sweep of one echo per target (the common big sweep) books them in one loop here: a
+        target there is open only while its one packet is outstanding, so a reply either
+        completes it or is ignored, exactly as on_reply decides.
+        """
+        if not (self._uniform and self._count == 1):
+            on_reply = self.on_reply
+            for index, ttl, received_ns, sent_ns in replies:
+                on_reply(index, ttl, received_ns, sent_ns)
+            return
+        targets, complete, state = self.targets, self._complete, self._packet_state
+        rtts, ttls, first_sent, resolved = (
+            self._packet_rtt_ns,
+            self._packet_ttl,
+            self._first_sent_ns,
+            self._resolved,
+        )
+        completed = self._completed.append
+        booked = 0
+        for index, ttl, received_ns, sent_ns in replies:
+            if index >= targets or complete[index]:
+                continue
+            rtt_ns = received_ns - sent_ns
+            rtts[index] = rtt_ns if rtt_ns > 0 else 0
+            ttls[index] = ttl
+            first_sent[index] = sent_ns  # packet `index` is the target's first (and only)
+            state[index] = _REPLIED
+            resolved[index] = 1
+            complete[index] = 1
+            booked += 1
+            completed(index)
+        self._open_targets -= booked
+
     def on_error(self, error: EchoError, from_address: str) -> bool:
         """Attribute an ICMP error to its packet; False when it is not one of ours."""
         index = self._find_packet(error)
