@@ -338,10 +338,12 @@ def measure_handler(args: argparse.Namespace) -> int:
 def _read_targets_file(path: str) -> Sequence[str]:
     try:
         with open(path, encoding="utf-8") as handle:
-            lines = handle.read().splitlines()
+            text = handle.read()
     except OSError as exc:
         raise UsageError(f"--targets-file {path}: {exc.strerror or exc}") from None
-    return [line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip()]
+    if "#" not in text:  # no comments (a generated list of 65k addresses): one pass
+        return [target for target in map(str.strip, text.splitlines()) if target]
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
 def expand_prefix(text: str) -> list[str] | None:
