@@ -344,25 +344,27 @@ def make_flush(requests: Sequence[MeasurementRequest], book: PingSweep, emit: Em
         if not completed:
             return
         now_ns = time.time_ns()
-        result, first_sent_ns, at, build = book.result, book.first_sent_ns, started_at.at, _measurement_result
+        first_sent_ns, at, build = book.first_sent_ns, started_at.at, _measurement_result
         emitted: list[MeasurementResult] = []
         append = emitted.append
-        for target in completed:
+        # Results of the whole batch at once (PingSweep.results: a sweep of one echo per target
+        # builds them in one loop), then one MeasurementResult each, every field in
+        # declaration order (fast_builder takes them positionally).
+        for target, (outcome, failure, details) in zip(completed, book.results(completed), strict=True):
             if numbered:
                 key, name, target_id = str(first_key + target), "", ""
             else:
                 request = requests[target]
                 key, name, target_id = request.key, request.name, request.target_id
-            outcome, failure, details = result(target)
             first_ns = first_sent_ns(target) or now_ns
-            # Every field, in declaration order (fast_builder takes them positionally).
+            elapsed_ns = now_ns - first_ns
             append(
                 build(
                     key,
                     _ICMP,
                     addresses[target],
                     at(first_ns),
-                    max(0, now_ns - first_ns) / 1e6,  # duration_ms
+                    (elapsed_ns if elapsed_ns > 0 else 0) / 1e6,  # duration_ms
                     outcome,
                     failure,
                     details,

@@ -183,3 +183,21 @@ def test_replies_booked_in_a_batch_as_one_by_one(count: int) -> None:
     assert batched.done and one_by_one.done
     assert [batched.result(t) for t in range(6)] == [one_by_one.result(t) for t in range(6)]
     assert [batched.first_sent_ns(t) for t in range(6)] == [one_by_one.first_sent_ns(t) for t in range(6)]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_results_of_a_batch_equal_each_result(count: int) -> None:
+    options = IcmpOptions(count=count, interval_ms=10, timeout_ms=500, payload_bytes=64)
+    addresses = [f"198.18.0.{n}" for n in range(1, 6)]
+    sweep = _sweep(addresses, options)
+    sweep.sent(list(range(len(addresses) * count)), 1 * MS)
+    sweep.on_error(EchoError(3, 1, "198.18.0.2", 1, 1), "198.18.0.254")  # target 1: unreachable
+    sweep.on_replies([(0, 64, 3 * MS, 1 * MS), (3, 0, 2 * MS, 1 * MS), (4, 61, 5 * MS, 1 * MS)])
+    sweep.send_failed(2, Failure(failures.NETWORK_UNREACHABLE, Operation.ICMP_ECHO, "no route"))
+    sweep.expire(10_000 * MS)
+    assert sweep.results(range(5)) == [sweep.result(t) for t in range(5)]
+    assert [outcome for outcome, _, _ in sweep.results([4, 0, 1])] == [
+        Outcome.OK,
+        Outcome.OK,
+        Outcome.FAILURE,
+    ]
