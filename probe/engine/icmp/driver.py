@@ -45,6 +45,8 @@ from vantage.probe.engine.sweep_requests import IcmpSweep
 # 70k packets/s, ≈ 70 replies a read; asyncio's timers are good to about 1 ms. Polling, not
 # waiting in epoll: see engine/icmp/fork.py.
 POLL_INTERVAL_S = 0.001
+# An inline sweep of this many packets reads its socket with recvmmsg, as a forked one does.
+BATCHED_INLINE_PACKETS = 4096
 # recvmsg buffer: the largest ICMP error Linux sends is 576 bytes; replies echo our payload.
 _RECEIVE_BYTES = 2048
 _ANCILLARY_BYTES = 128
@@ -94,7 +96,8 @@ async def _run_inline(
 ) -> None:
     loop = asyncio.get_running_loop()
     sock = icmp_socket.sock
-    drain = make_drain(icmp_socket, codec, book)
+    # recvmmsg pays for its buffers (half a megabyte) only in a sweep big enough to fill them.
+    drain = make_drain(icmp_socket, codec, book, batched=book.packets >= BATCHED_INLINE_PACKETS)
     flush = make_flush(requests, book, emit)
     wakeup: asyncio.Future[None] | None = None
 
