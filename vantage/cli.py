@@ -108,7 +108,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(argv: Sequence[str]) -> int:
     parser = build_parser(argv)
-    args = parser.parse_args(argv)
+    args = None
+    if list(argv[:2]) == ["probe", "measure"]:  # a sweep may give 65k targets as arguments
+        from vantage.probe.measure.cli import parse_measure_argv
+
+        args = parse_measure_argv(parser, argv)
+    if args is None:
+        args = parser.parse_args(argv)
     handler = getattr(args, "handler", None)
     if handler is None:
         # A group without a subcommand: show its help, as git does.

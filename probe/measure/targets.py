@@ -7,6 +7,7 @@ engine itself only ever measures addresses (except an HTTP URL's host without --
 from __future__ import annotations
 
 import argparse
+import functools
 import ipaddress
 import socket
 import time
@@ -32,7 +33,6 @@ from vantage.probe.engine.model import (
     MeasurementResult,
     TcpOptions,
     TracerouteOptions,
-    is_canonical_ipv4,
 )
 from vantage.probe.engine.sweep_requests import IcmpSweep
 from vantage.probe.measure.cli import expand_prefix
@@ -95,7 +95,7 @@ def _icmp(
         timeout_ms=args.timeout or DEFAULT_ICMP_TIMEOUT_MS,
         payload_bytes=args.size,
     )
-    if len(targets) > 1 and all(map(is_canonical_ipv4, targets)) and len(set(targets)) == len(targets):
+    if len(targets) > 1 and all_canonical_ipv4(targets) and len(set(targets)) == len(targets):
         # Distinct addresses only (a --targets-file, or arguments): one sweep like a prefix's,
         # its requests built only when a result needs them, instead of 65k requests up front.
         return IcmpSweep(list(targets), options, from_prefix=True)  # checked just above
@@ -115,6 +115,18 @@ def _icmp(
             continue
         requests.append(MeasurementRequest(str(len(requests)), address, options, name=name))
     return requests
+
+
+def all_canonical_ipv4(texts: Sequence[str]) -> bool:
+    """all(map(is_canonical_ipv4, texts)), in C: inet_pton takes IPv4 text in exactly the form
+    str(IPv4Address) writes (four decimal octets, none above 255, no leading zeros: glibc's and
+    musl's inet_pton4), where inet_aton would also take "1" or "0x7f.1". A sweep's 65k
+    targets: less than half the time of the regular expression one by one."""
+    try:
+        b"".join(map(functools.partial(socket.inet_pton, socket.AF_INET), texts))
+    except (OSError, ValueError):  # not such an address (or a NUL, or a non-ASCII letter in it)
+        return False
+    return True
 
 
 def _dns(

@@ -48,6 +48,10 @@ _INDEX = struct.Struct("!I")
 # A reply's identifier, sequence, tag, index and send time, read in one call from offset 4.
 _REPLY_FIELDS = struct.Struct("!HH8sIQ")
 _new_tuple = tuple.__new__
+# The start of a raw IPv4 socket's echo reply with a 20-byte IP header, as one unpack: version
+# and header length, TTL, ICMP type, identifier, sequence, tag, index, send time. A batched
+# reader unpacks it for many messages in C (EchoCodec.raw4_reply_match says what ours holds).
+RAW4_REPLY = struct.Struct("!B7xB11xB3xHH8sIQ")
 
 
 class EchoReply(NamedTuple):
@@ -126,6 +130,16 @@ class EchoCodec:
         self._constant_sum = (self._request_type << 8) + self.ident + sum(struct.unpack("!4H", self.tag))
         # The whole request in one pack call (the padding is zeros: struct's "x").
         self._request = struct.Struct(f"!BBHHH8sIQ{self.payload_bytes - MIN_PAYLOAD_BYTES}x")
+
+    def raw4_reply_match(self) -> tuple[int, int, int, bytes] | None:
+        """(version/header length byte, ICMP type, identifier, tag) of our replies as RAW4_REPLY
+        unpacks them, or None when replies do not come with an IPv4 header (then use decode).
+
+        A message whose fields hold these values, whose index matches its sequence and that is
+        at least RAW4_REPLY.size long is one decode() returns as EchoReply(index, ttl, sent_ns)."""
+        if self.family != 4 or not self.has_ip_header:
+            return None
+        return 0x45, self._reply_type, self.ident, self.tag
 
     def pack(self, index: int, sent_ns: int) -> bytes:
         """The echo request for packet `index` (sequence = index mod 2**16), sent at `sent_ns`."""

@@ -18,6 +18,7 @@ import errno
 import socket
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 BATCH = 256
 _SLOT_BYTES = 2048  # as recvmsg's buffer: the largest ICMP error Linux sends is 576 bytes
@@ -29,6 +30,8 @@ _RESULT = struct.Struct("=8xI4x8x8x8xQI4xI4x")  # name length, control length, f
 _CMSG = struct.Struct("=QiiQQ")  # one cmsghdr holding a struct timespec
 _CMSG_HEAD = struct.Struct("=Qii")
 _ONE_TIMESTAMP = _CMSG.size
+ONE_TIMESTAMP_BYTES = _ONE_TIMESTAMP  # control length of a message whose only cmsg is a timespec
+_SLOT_CMSG = struct.Struct(_CMSG.format + f"{_CONTROL_BYTES - _CMSG.size}x")  # a control slot
 
 
 class Iovec(ctypes.Structure):
@@ -78,6 +81,7 @@ class MessageReader:
         self._control_view = memoryview(self._control).cast("B")
         self._name_view = memoryview(self._names).cast("B")
         self._header_view = memoryview(self._headers).cast("B")
+        self._padded: dict[struct.Struct, struct.Struct] = {}
 
     def read(self) -> int:
         """Receive up to BATCH queued messages without waiting: how many; 0 when none is queued,
@@ -111,6 +115,39 @@ class MessageReader:
                 0,
                 _control_messages(control[base : base + control_length]),
             )
+
+    def headers(self, count: int) -> Iterator[tuple[int, int, int, int]]:
+        """(name length, control length, flags, length) of each message read."""
+        return _RESULT.iter_unpack(self._header_view[: count * _HEADER.size])
+
+    def leading_fields(
+        self, count: int, layout: struct.Struct
+    ) -> Iterator[tuple[tuple[Any, ...], tuple[int, int, int, int], tuple[int, int, int, int, int]]]:
+        """Per message read, in C: (`layout` unpacked from the start of its data (whatever the
+        slot held when the message is shorter), (name length, control length, flags, length),
+        its first control message read as one holding a timespec: (length, level, type,
+        seconds, nanoseconds)). The caller checks the lengths; message(i) reads any other."""
+        padded = self._padded.get(layout)
+        if padded is None:
+            padded = self._padded[layout] = struct.Struct(layout.format + f"{_SLOT_BYTES - layout.size}x")
+        return zip(
+            padded.iter_unpack(self._data_view[: count * _SLOT_BYTES]),
+            _RESULT.iter_unpack(self._header_view[: count * _HEADER.size]),
+            _SLOT_CMSG.iter_unpack(self._control_view[: count * _CONTROL_BYTES]),
+            strict=True,
+        )
+
+    def message(
+        self, i: int, length: int, control_length: int
+    ) -> tuple[bytes, int, list[tuple[int, int, bytes]]]:
+        """Message `i` as messages() yields it: (data, receive time in ns or 0, control messages)."""
+        start, base = i * _SLOT_BYTES, i * _CONTROL_BYTES
+        data = bytes(self._data_view[start : start + length])
+        if control_length == _ONE_TIMESTAMP:
+            _length, level, kind, seconds, nanoseconds = _CMSG.unpack_from(self._control_view, base)
+            if (level, kind) == self._timestamp_kind:
+                return data, seconds * 1_000_000_000 + nanoseconds, []
+        return data, 0, _control_messages(self._control_view[base : base + control_length])
 
     def sender(self, i: int) -> bytes:
         """The raw sockaddr message `i` came from."""

@@ -130,6 +130,41 @@ class PingSweep:
                 self._first_sent_ns[target] = sent_ns
             self._resolve(index, _REPLIED)
 
+    def on_replies(self, replies: Sequence[tuple[int, int, int, int]]) -> None:
+        """on_reply(index, ttl, received_ns, sent_ns) for each, in order.
+
+        A sweep of one echo per target (the common big sweep) books them in one loop here: a
+        target there is open only while its one packet is outstanding, so a reply either
+        completes it or is ignored, exactly as on_reply decides.
+        """
+        if not (self._uniform and self._count == 1):
+            on_reply = self.on_reply
+            for index, ttl, received_ns, sent_ns in replies:
+                on_reply(index, ttl, received_ns, sent_ns)
+            return
+        targets, complete, state = self.targets, self._complete, self._packet_state
+        rtts, ttls, first_sent, resolved = (
+            self._packet_rtt_ns,
+            self._packet_ttl,
+            self._first_sent_ns,
+            self._resolved,
+        )
+        completed = self._completed.append
+        booked = 0
+        for index, ttl, received_ns, sent_ns in replies:
+            if index >= targets or complete[index]:
+                continue
+            rtt_ns = received_ns - sent_ns
+            rtts[index] = rtt_ns if rtt_ns > 0 else 0
+            ttls[index] = ttl
+            first_sent[index] = sent_ns  # packet `index` is the target's first (and only)
+            state[index] = _REPLIED
+            resolved[index] = 1
+            complete[index] = 1
+            booked += 1
+            completed(index)
+        self._open_targets -= booked
+
     def on_error(self, error: EchoError, from_address: str) -> bool:
         """Attribute an ICMP error to its packet; False when it is not one of ours."""
         index = self._find_packet(error)
@@ -187,6 +222,38 @@ class PingSweep:
         return completed
 
     # ------------------------------------------------------------ results
+
+    def results(self, targets: Sequence[int]) -> list[tuple[Outcome, Failure | None, IcmpDetails]]:
+        """[result(t) for t in targets]; a sweep of one echo per target builds its answered
+        targets' results in one loop here (a flush's batch: hundreds), the rest through result()."""
+        if not (self._uniform and self._count == 1):
+            return [self.result(target) for target in targets]
+        options = self.options[0]  # uniform: every target's options are equal
+        payload_bytes, interval_ms = options.payload_bytes, options.interval_ms
+        state, rtt_ns, ttls, duplicates, errors = (
+            self._packet_state,
+            self._packet_rtt_ns,
+            self._packet_ttl,
+            self._duplicates,
+            self._errors,
+        )
+        ping_reply, icmp_details, result = _ping_reply, _icmp_details, self.result
+        built: list[tuple[Outcome, Failure | None, IcmpDetails]] = []
+        append = built.append
+        for target in targets:
+            if state[target] != _REPLIED:
+                append(result(target))
+                continue
+            # result()'s short case, as it writes it (packet index = target).
+            rtt_ms = rtt_ns[target] / NS_PER_MS
+            ttl = ttls[target] if ttls[target] > 0 else 0
+            reply = ping_reply(0, False, rtt_ms, ttl, False)
+            details = icmp_details(
+                1, 1, duplicates[target], (reply,), tuple(errors[target]) if target in errors else (),
+                rtt_ms, rtt_ms, rtt_ms, 0.0, ttl, payload_bytes, interval_ms,
+            )  # fmt: skip
+            append((_OK, None, details))
+        return built
 
     def result(self, target: int) -> tuple[Outcome, Failure | None, IcmpDetails]:
         options = self.options[target]

@@ -154,3 +154,50 @@ def test_distinct_options_compare_by_value() -> None:
     a, b = IcmpOptions(count=1), IcmpOptions(count=1)
     assert distinct_options([a, a, b]) == [a]
     assert distinct_options([a, IcmpOptions(count=2)]) == [a, IcmpOptions(count=2)]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_replies_booked_in_a_batch_as_one_by_one(count: int) -> None:
+    """on_replies (a batched reader's call) books exactly what on_reply books, reply by reply."""
+    options = IcmpOptions(count=count, interval_ms=10, timeout_ms=500)
+    addresses = [f"198.18.0.{n}" for n in range(1, 7)]
+    replies = [
+        (0, 64, 5 * MS, 1 * MS),
+        (0, 63, 6 * MS, 1 * MS),  # duplicate
+        (3, 60, 2 * MS, 3 * MS),  # received before sent: rtt 0
+        (5, 61, 9 * MS, 2 * MS),
+        (6, 62, 20 * MS, 12 * MS),  # target 0's second packet (or not ours when count is 1)
+        (99, 64, 1 * MS, 0),  # not ours
+        (2, 64, 4 * MS, 1 * MS),  # after target 2's error
+    ]
+    one_by_one, batched = _sweep(addresses, options), _sweep(addresses, options)
+    for sweep in (one_by_one, batched):
+        sweep.sent(list(range(len(addresses) * count)), 1 * MS)
+        sweep.on_error(EchoError(3, 1, "198.18.0.3", 2, 2), "198.18.0.254")
+    for reply in replies:
+        one_by_one.on_reply(*reply)
+    batched.on_replies(replies)
+    for sweep in (one_by_one, batched):
+        sweep.expire(10_000 * MS)
+    assert batched.drain_completed() == one_by_one.drain_completed()
+    assert batched.done and one_by_one.done
+    assert [batched.result(t) for t in range(6)] == [one_by_one.result(t) for t in range(6)]
+    assert [batched.first_sent_ns(t) for t in range(6)] == [one_by_one.first_sent_ns(t) for t in range(6)]
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_results_of_a_batch_equal_each_result(count: int) -> None:
+    options = IcmpOptions(count=count, interval_ms=10, timeout_ms=500, payload_bytes=64)
+    addresses = [f"198.18.0.{n}" for n in range(1, 6)]
+    sweep = _sweep(addresses, options)
+    sweep.sent(list(range(len(addresses) * count)), 1 * MS)
+    sweep.on_error(EchoError(3, 1, "198.18.0.2", 1, 1), "198.18.0.254")  # target 1: unreachable
+    sweep.on_replies([(0, 64, 3 * MS, 1 * MS), (3, 0, 2 * MS, 1 * MS), (4, 61, 5 * MS, 1 * MS)])
+    sweep.send_failed(2, Failure(failures.NETWORK_UNREACHABLE, Operation.ICMP_ECHO, "no route"))
+    sweep.expire(10_000 * MS)
+    assert sweep.results(range(5)) == [sweep.result(t) for t in range(5)]
+    assert [outcome for outcome, _, _ in sweep.results([4, 0, 1])] == [
+        Outcome.OK,
+        Outcome.OK,
+        Outcome.FAILURE,
+    ]

@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -166,3 +167,88 @@ def test_resolve_takes_ipv4_and_ipv6_with_or_without_brackets(entry: str, expect
     from vantage.probe.measure.targets import parse_resolve
 
     assert parse_resolve(entry) == expected
+
+
+_MANY = [f"192.0.2.{n}" for n in range(1, 101)]
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        [*_MANY],
+        [*_MANY, "--count", "1", "--json"],
+        ["--rate", "5000", *_MANY, "--timeout=300", "-c", "2"],
+        ["-", *_MANY, "--interval", "-5"],
+        ["--count", "1", *_MANY[:50], "--json", *_MANY[50:]],  # two runs: argparse's own error
+        [*_MANY, "--cou", "1"],  # an abbreviation: argparse's own reading
+        [*_MANY, "--", "-x"],
+        [*_MANY, "--count"],  # a value missing
+        [*_MANY[:10], "--json"],  # few words: argparse alone
+    ],
+)
+def test_many_targets_parse_as_argparse_parses_them(words: list[str]) -> None:
+    from vantage.probe.measure.cli import parse_measure_argv
+
+    argv = ["probe", "measure", "icmp", *words]
+
+    def parsed(fast: bool) -> object:
+        parser = cli.build_parser(argv)
+        try:
+            args = parse_measure_argv(parser, argv) if fast else None
+            namespace = vars(args if args is not None else parser.parse_args(argv))
+            return {k: v for k, v in namespace.items() if k != "group_parser"}  # a parser object
+        except SystemExit as exc:
+            return ("exit", exc.code)
+
+    expected = parsed(fast=False)
+    assert parsed(fast=True) == expected
+    for protocol in ("tcp", "dns"):  # every protocol's options are its own parser's
+        argv = ["probe", "measure", protocol, *words]
+        expected = parsed(fast=False)
+        assert parsed(fast=True) == expected
+
+
+def test_many_targets_skip_argparse_per_target() -> None:
+    from vantage.probe.measure.cli import parse_measure_argv
+
+    argv = ["probe", "measure", "icmp", "--count", "2", *_MANY, "--json"]
+    args = parse_measure_argv(cli.build_parser(argv), argv)
+    assert args is not None and args.targets == _MANY and args.count == 2 and args.json
+
+
+@pytest.mark.parametrize(
+    "texts",
+    [
+        ["192.0.2.1"],
+        ["192.0.2.1", "198.51.100.255", "0.0.0.0"],
+        ["192.0.2.1", "192.0.2.01"],  # a leading zero
+        ["192.0.2.1", "192.0.2.1\n192.0.2.2"],  # a newline inside one text
+        ["192.0.2.1", ""],
+        ["192.0.2.1", "2001:db8::1"],
+        ["192.0.2.256", "192.0.2.1"],
+        ["192.0.2.1", "192.0.2.1 "],
+        ["192.0.2.1", "192.0.2.1 x"],
+        ["1", "127.1", "0x7f.0.0.1", "192.0.2.1"],  # inet_aton's other forms
+        ["192.0.2.1", "192.0.2.\x001"],
+        ["192.0.2.1", "192.0.2.١"],  # an Arabic-Indic digit
+        ["192.0.2.1", "192.0.2.0", "255.255.255.255", "1.2.3.4.5"],
+    ],
+)
+def test_all_canonical_ipv4_agrees_with_the_one_by_one_check(texts: list[str]) -> None:
+    from vantage.probe.engine.model import is_canonical_ipv4
+    from vantage.probe.measure.targets import all_canonical_ipv4
+
+    assert all_canonical_ipv4(texts) == all(map(is_canonical_ipv4, texts))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["192.0.2.1\n 192.0.2.2 \r\n\n\t192.0.2.3\n", "192.0.2.1  # first\n# all of it\n192.0.2.2\n\n x#y \n"],
+)
+def test_targets_files_with_and_without_comments(text: str, tmp_path: Path) -> None:
+    from vantage.probe.measure.cli import _read_targets_file
+
+    path = tmp_path / "targets.txt"
+    path.write_text(text)
+    expected = [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
+    assert _read_targets_file(str(path)) == expected and expected

@@ -221,3 +221,29 @@ def test_dns_documents_equal_protobufs_json_mapping(result: MeasurementResult) -
     # Issue 18: DNS JSON without protobuf's slow path, the same documents.
     proto = result_to_proto(result, probe_id="", measurement_id="m-1", probe_version=__version__)
     assert measurement_document(result, "m-1") == MessageToDict(proto, preserving_proto_field_name=True)
+
+
+def test_ids_keep_the_random_bits_and_set_version_and_variant(monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import random
+
+    blob = random.Random(7).randbytes(16 * 40) + bytes(16) + b"\xff" * 16
+    monkeypatch.setattr(os, "urandom", lambda n: blob[:n])
+    # uuid.UUID(version=4) sets the same bits the same way (RFC 4122 §4.4).
+    expected = [str(uuid.UUID(bytes=blob[i : i + 16], version=4)) for i in range(0, len(blob), 16)]
+    assert new_ids(42) == expected
+
+
+def test_durations_from_milliseconds_as_timedelta_rounds_them() -> None:
+    import random
+    from datetime import timedelta
+
+    from vantage.probe.measure.json_lines import _duration, _duration_of_ms
+
+    rng = random.Random(3)
+    values = [0.0, 0.0005, 0.0015, 0.0025, 1.0005, 2.5e-4, 999.9995, 1000.0, 1e6 + 0.0005, 86_400_000.0]
+    values += [rng.uniform(0, 2000) for _ in range(5000)] + [rng.randrange(10**7) / 8000 for _ in range(5000)]
+    values += [n / 2000 for n in range(4000)]  # every half microsecond up to 2 ms
+    for ms in values:
+        assert _duration_of_ms(ms) == _duration(timedelta(milliseconds=ms)), ms
+    assert _duration_of_ms(3) == "0.003s" and _duration_of_ms(-1.5) == _duration(timedelta(milliseconds=-1.5))
