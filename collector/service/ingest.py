@@ -1,4 +1,5 @@
-"""One result batch: decode, validate each item, map targets to ASes, commit, build the ack.
+"""One result batch: decode, validate each item, keep only results of work issued to the probe
+(issued_tasks.py), map targets to ASes, commit, build the ack.
 
 Runs on a storage worker thread (CPU-bound decoding and validation and the
 blocking commit stay off the event loop). The ack is built only after
