@@ -66,6 +66,7 @@ IN_FLIGHT = 4  # as the probe daemon's upload window (probe/daemon/uploader.py)
 WARMUP_BATCHES = 8  # sent before the clock starts; enough to start the ingest processes
 WARMUP_PAUSE_S = 2.0  # spawned interpreters import the ingest code in ~0.3-0.5 s each
 SUBMIT = "/vantage.v1.ProbeService/SubmitResults"
+BENCH_RANGE = "198.18.0.0/15"  # the targets' range: special-purpose, opened for the planner
 
 
 def synthetic_asn_csv(path: Path) -> None:
@@ -79,11 +80,18 @@ def synthetic_asn_csv(path: Path) -> None:
 
 
 def make_measurement(
-    rng: random.Random, probe_id: str, now: float, target: str, ids: str, index: int
+    rng: random.Random,
+    plan: probe_service_pb2.WorkPlan,
+    probe_id: str,
+    now: float,
+    target: str,
+    ids: str,
+    index: int,
 ) -> measurement_pb2.Measurement:
+    """A result of one of the plan's tasks (the collector believes only those), in turn."""
     kind = rng.random()
-    round_number = int(now // 300)
-    task_id = f"r{round_number}-{rng.getrandbits(64):016x}"
+    round_number = plan.round
+    task_id = plan.tasks[index % len(plan.tasks)].id
     m = measurement_pb2.Measurement(
         id=measurement_id(probe_id, round_number, task_id, index) if ids == "probe" else str(uuid.uuid4()),
         probe_id=probe_id,
@@ -135,7 +143,7 @@ def start_collector(
 ) -> tuple[subprocess.Popen[str], str]:
     args = [sys.executable, "-m", "vantage.cli", "collector", "serve", "--plaintext",
             "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--round-seconds", "3600",
-            "--log-level", "WARNING"]  # fmt: skip
+            "--log-level", "WARNING", "--allow-range", BENCH_RANGE]  # fmt: skip
     if ingest_processes is not None:
         args += ["--ingest-processes", str(ingest_processes)]
     for path in asn_files:
@@ -256,32 +264,58 @@ def real_lookups(count: int, rng: random.Random) -> str:
     )
 
 
+def bench_targets() -> list[str]:
+    return [f"198.{18 + (i >> 8) % 2}.{i % 256}.{1 + (i >> 9) % 250}" for i in range(TARGETS)]
+
+
 def enroll_probes(
     channel: grpc.Channel, data_dir: Path, count: int
-) -> list[probe_service_pb2.EnrollResponse]:
+) -> list[tuple[probe_service_pb2.EnrollResponse, probe_service_pb2.WorkPlan]]:
+    """Probes enrolled, each with its work plan (GetWork) over the benchmark's targets."""
     admin = admin_service_pb2_grpc.AdminServiceStub(channel)
     probe_stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
     admin_md = bearer_metadata(read_credential_file(data_dir / "admin.credential"))
-    probes = []
+    specs = [admin_service_pb2.TargetSpec(target=address, protocols=[1]) for address in bench_targets()]
+    admin.ImportTargets(admin_service_pb2.ImportTargetsRequest(targets=specs), metadata=admin_md)
+    enrolled = []
     for n in range(count):
         request = admin_service_pb2.CreateEnrollmentTokenRequest(name=f"bench-{n}")
         token = admin.CreateEnrollmentToken(request, metadata=admin_md).token
-        probes.append(
+        enrolled.append(
             probe_stub.Enroll(probe_service_pb2.EnrollRequest(enrollment_token=token, name=f"bench-{n}"))
         )
+    capabilities = probe_service_pb2.ProbeCapabilities(icmp=True)
+    probes = []
+    for probe in enrolled:  # after every enrollment: each plan is made for the whole fleet
+        plan = probe_stub.GetWork(
+            probe_service_pb2.GetWorkRequest(capabilities=capabilities),
+            metadata=bearer_metadata(probe.credential),
+        )
+        if not plan.tasks:
+            raise RuntimeError(f"probe {probe.probe_id} got no tasks")
+        probes.append((probe, plan))
     return probes
 
 
 def build_batches(
-    rng: random.Random, probe_id: str, count: int, batch_size: int, now: float, ids: str
+    rng: random.Random,
+    probe: tuple[probe_service_pb2.EnrollResponse, probe_service_pb2.WorkPlan],
+    count: int,
+    batch_size: int,
+    now: float,
+    ids: str,
 ) -> tuple[list[bytes], list[ResultBatchRecord]]:
     """(serialized ResultBatches for the wire, the same batches as the collector stores them)."""
-    targets = [f"198.{18 + (i >> 8) % 2}.{i % 256}.{1 + (i >> 9) % 250}" for i in range(TARGETS)]
+    targets = bench_targets()
+    probe_id, plan = probe[0].probe_id, probe[1]
     wire: list[bytes] = []
     stored: list[ResultBatchRecord] = []
     for start in range(0, count, batch_size):
         size = min(batch_size, count - start)
-        ms = [make_measurement(rng, probe_id, now, rng.choice(targets), ids, start + n) for n in range(size)]
+        ms = [
+            make_measurement(rng, plan, probe_id, now, rng.choice(targets), ids, start + n)
+            for n in range(size)
+        ]
         raw = probe_service_pb2.ResultBatch(
             batch_id=f"{probe_id}-{start}", measurements=ms
         ).SerializeToString()
@@ -306,7 +340,7 @@ def build_batches(
 
 def run_streams(
     channel: grpc.Channel,
-    probes: list[probe_service_pb2.EnrollResponse],
+    probes: list[tuple[probe_service_pb2.EnrollResponse, probe_service_pb2.WorkPlan]],
     serialized: list[list[bytes]],
     in_flight: int = IN_FLIGHT,
 ) -> tuple[int, float]:
@@ -314,7 +348,7 @@ def run_streams(
     acks: queue.Queue[object] = queue.Queue()
     threads = [
         threading.Thread(target=stream, args=(channel, p.credential, batches, acks, in_flight))
-        for p, batches in zip(probes, serialized, strict=True)
+        for (p, _), batches in zip(probes, serialized, strict=True)
     ]
     started = time.perf_counter()
     for thread in threads:
@@ -384,15 +418,13 @@ def main() -> int:
                 # Untimed warm-up, as a collector that has been up for a while: its first large
                 # batches start the ingest worker processes (collector/service/ingest_pool.py).
                 warm_wire, _ = build_batches(
-                    rng, warm_probe.probe_id, WARMUP_BATCHES * args.batch, args.batch, now, args.ids
+                    rng, warm_probe, WARMUP_BATCHES * args.batch, args.batch, now, args.ids
                 )
                 warmed, _ = run_streams(channel, [warm_probe], [warm_wire])
                 time.sleep(WARMUP_PAUSE_S)
                 per_stream = args.results // args.streams
                 print(f"building {per_stream * args.streams:,} measurements ...", file=sys.stderr)
-                built = [
-                    build_batches(rng, p.probe_id, per_stream, args.batch, now, args.ids) for p in probes
-                ]
+                built = [build_batches(rng, p, per_stream, args.batch, now, args.ids) for p in probes]
                 cpu_before, load_cpu_before = process_cpu_s(process.pid), time.process_time()
                 accepted, elapsed = run_streams(channel, probes, [wire for wire, _ in built], args.in_flight)
                 cpu_after = process_cpu_s(process.pid)

@@ -51,7 +51,14 @@ from vantage.v1 import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from ingest import TARGETS, make_measurement, stream, synthetic_asn_csv  # bench/ingest.py's load generator
+from ingest import (  # bench/ingest.py's load generator
+    BENCH_RANGE,
+    TARGETS,
+    bench_targets,
+    make_measurement,
+    stream,
+    synthetic_asn_csv,
+)
 
 from vantage.probe.daemon.wire import measurement_id
 
@@ -70,7 +77,8 @@ class Collector:
 def start_collector(data_dir: Path, name: str, asn_file: Path, db_url: str | None) -> Collector:
     args = [sys.executable, "-m", "vantage.cli", "collector", "serve", "--plaintext",
             "--listen", "127.0.0.1:0", "--data-dir", str(data_dir), "--round-seconds", "3600",
-            "--log-level", "WARNING", "--collector-id", name, "--asn-db", str(asn_file)]  # fmt: skip
+            "--log-level", "WARNING", "--collector-id", name, "--asn-db", str(asn_file),
+            "--allow-range", BENCH_RANGE]  # fmt: skip
     if db_url:
         args += ["--db", db_url]
     process = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
@@ -102,10 +110,11 @@ def build_load(args: argparse.Namespace) -> list[list[list[measurement_pb2.Measu
     targets = [f"198.{18 + (i >> 8) % 2}.{i % 256}.{1 + (i >> 9) % 250}" for i in range(TARGETS)]
     now = time.time()
     per_stream = args.results // args.streams
+    unplanned = probe_service_pb2.WorkPlan(tasks=[probe_service_pb2.Task(id="set-per-probe")])
     return [
         [
             [
-                make_measurement(rng, "", now, rng.choice(targets), "random", start + n)
+                make_measurement(rng, unplanned, "", now, rng.choice(targets), "random", start + n)
                 for n in range(min(args.batch, per_stream - start))
             ]
             for start in range(0, per_stream, args.batch)
@@ -131,6 +140,8 @@ def run_config(
         channels = [grpc.insecure_channel(c.address, options=GRPC_OPTIONS) for c in collectors]
         admin = admin_service_pb2_grpc.AdminServiceStub(channels[0])
         admin_md = bearer_metadata(read_credential_file(collectors[0].data_dir / "admin.credential"))
+        specs = [admin_service_pb2.TargetSpec(target=address, protocols=[1]) for address in bench_targets()]
+        admin.ImportTargets(admin_service_pb2.ImportTargetsRequest(targets=specs), metadata=admin_md)
         plans = []
         for n, stream_batches in enumerate(load):
             channel = channels[n % collectors_n]  # spread the probes over the collectors
@@ -140,11 +151,20 @@ def run_config(
             probe = probe_service_pb2_grpc.ProbeServiceStub(channel).Enroll(
                 probe_service_pb2.EnrollRequest(enrollment_token=token, name=f"bench-{n}")
             )
+            # Results of the tasks the collector gave this probe (it believes no others).
+            work = probe_service_pb2_grpc.ProbeServiceStub(channel).GetWork(
+                probe_service_pb2.GetWorkRequest(capabilities=probe_service_pb2.ProbeCapabilities(icmp=True)),
+                metadata=bearer_metadata(probe.credential),
+            )
+            if not work.tasks:
+                raise RuntimeError(f"{label}: probe {probe.probe_id} got no tasks")
             batches = []
             index = 0
             for ms in stream_batches:
                 for m in ms:  # ids as this probe's daemon would make them (docs/ingest.md)
                     m.probe_id = probe.probe_id
+                    m.round = work.round
+                    m.task_id = work.tasks[index % len(work.tasks)].id
                     m.id = measurement_id(probe.probe_id, m.round, m.task_id, index)
                     index += 1
                 batches.append(

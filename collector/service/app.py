@@ -31,6 +31,7 @@ from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.discovery import DiscoveryBounds, DiscoveryRuntime
 from vantage.collector.service.event_fanout import EventHub
 from vantage.collector.service.ingest_pool import IngestPool
+from vantage.collector.service.issued_tasks import IssuedTasks
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage, StorageError
 from vantage.collector.storage.records import CredentialRole, ProbeContact, ProbeRecord
@@ -139,6 +140,8 @@ class CollectorApp:
         self._operator_cache: BoundedCache[str, tuple[float, CredentialRole | None]] = BoundedCache(
             AUTH_CACHE_ENTRIES
         )
+        # The tasks issued to each probe: ingest believes only results of these (issued_tasks.py).
+        self.issued_tasks = IssuedTasks(storage, config.round_seconds)
         # Failed authentications per source address (auth_limit.py).
         self.auth_failures = FailureLimiter(config.auth_limits)
         # Suspect probes from the latest computed round (for ListProbes).

@@ -1,4 +1,5 @@
-"""One result batch: decode, validate each item, map targets to ASes, commit, build the ack.
+"""One result batch: decode, validate each item, keep only results of work issued to the probe
+(issued_tasks.py), map targets to ASes, commit, build the ack.
 
 Runs on a storage worker thread (CPU-bound decoding and validation and the
 blocking commit stay off the event loop). The ack is built only after
@@ -19,20 +20,28 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.message import DecodeError
 
+from vantage.collector.service.issued_tasks import IssuedTasks
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
-from vantage.collector.storage.records import IngestCounts, ProbeRecord, ResultBatchRecord
+from vantage.collector.storage.records import (
+    MEASUREMENT_ID_BYTES,
+    IngestCounts,
+    ProbeRecord,
+    ResultBatchRecord,
+)
 from vantage.collector.wire.batch_frame import BatchFrame, FrameError, TooManyItems, frame_items
 from vantage.collector.wire.validation import (
+    MAX_ID_LENGTH,
     MAX_MEASUREMENT_BYTES,
     MAX_NAME_LENGTH,
     MAX_TEXT_LENGTH,
     MEASUREMENT_ID_LENGTH,
     Rejection,
+    RejectReason,
     ValidationLimits,
     check_batch,
 )
-from vantage.v1 import probe_service_pb2
+from vantage.v1 import measurement_pb2, probe_service_pb2
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +120,9 @@ class CheckedBatch:
     # The accepted items re-encoded when some were rejected; None: store the batch as received.
     accepted_payload: bytes | None
     rejections: list[Rejection]
+    # Per accepted item: the task it answers and its round (what IssuedTasks.check judges).
+    task_ids: list[str]
+    item_rounds: list[int]
 
 
 def check_raw_batch(
@@ -139,7 +151,54 @@ def check_raw_batch(
         last_started_unix_s=checked.last_started_unix_s,
         accepted_payload=accepted_payload,
         rejections=checked.rejections,
+        task_ids=checked.task_ids,
+        item_rounds=checked.item_rounds,
     )
+
+
+def without_unissued(checked: CheckedBatch, raw: bytes, unissued: list[tuple[int, str]]) -> CheckedBatch:
+    """The batch without the accepted items at these positions (work the collector did not
+    give this probe, collector/service/issued_tasks.py), each rejected with TASK_NOT_ISSUED.
+
+    Decodes the batch again: only batches holding such items pay for it."""
+    measurements = decode_batch(raw).measurements
+    rejected_before = {r.index for r in checked.rejections}
+    indexes = [i for i in range(len(measurements)) if i not in rejected_before]  # the accepted items
+    refused = dict(unissued)
+    kept = [p for p in range(len(indexes)) if p not in refused]
+    rejections = [
+        Rejection(
+            indexes[p],
+            measurements[indexes[p]].id[:MAX_ID_LENGTH],
+            "task_id",
+            RejectReason.TASK_NOT_ISSUED,
+            message,
+        )
+        for p, message in unissued
+    ]
+    ids = checked.measurement_ids
+    id_bytes = MEASUREMENT_ID_BYTES
+    started = [_started_unix_s(measurements[indexes[p]]) for p in kept]
+    payload = probe_service_pb2.ResultBatch(
+        batch_id=checked.batch_id, measurements=[measurements[indexes[p]] for p in kept]
+    ).SerializeToString()
+    return CheckedBatch(
+        batch_id=checked.batch_id,
+        items=len(kept),
+        measurement_ids=b"".join(ids[p * id_bytes : (p + 1) * id_bytes] for p in kept),
+        target_addresses=[checked.target_addresses[p] for p in kept],
+        rounds=tuple(sorted({checked.item_rounds[p] for p in kept})),
+        first_started_unix_s=min(started, default=float("inf")),
+        last_started_unix_s=max(started, default=float("-inf")),
+        accepted_payload=payload,
+        rejections=sorted([*checked.rejections, *rejections], key=lambda r: r.index),
+        task_ids=[checked.task_ids[p] for p in kept],
+        item_rounds=[checked.item_rounds[p] for p in kept],
+    )
+
+
+def _started_unix_s(m: measurement_pb2.Measurement) -> float:
+    return m.started_at.seconds + m.started_at.nanos * 1e-9
 
 
 def store_checked_batch(
@@ -149,9 +208,15 @@ def store_checked_batch(
     probe: ProbeRecord,
     storage: Storage,
     locator: Locator,
+    issued: IssuedTasks,
     now_unix_s: float,
 ) -> tuple[probe_service_pb2.BatchAck, dict[str, int]]:
-    """Map the accepted items' targets to ASes, commit, and build the ack (after the commit)."""
+    """Refuse the items that answer no task issued to the probe, map the other accepted items'
+    targets to ASes, commit, and build the ack (after the commit)."""
+    if checked.items:
+        unissued = issued.check(probe.probe_id, checked.task_ids, checked.item_rounds)
+        if unissued:
+            checked = without_unissued(checked, raw, unissued)
     counts = IngestCounts(accepted=0, duplicates=0)
     if checked.items:
         asns = locator.asns(checked.target_addresses)
@@ -194,6 +259,7 @@ def ingest_batch(
     probe: ProbeRecord,
     storage: Storage,
     locator: Locator,
+    issued: IssuedTasks,
     limits: ValidationLimits,
     max_items: int,
     now_unix_s: float,
@@ -204,6 +270,6 @@ def ingest_batch(
         raw, probe_id=probe.probe_id, limits=limits, max_items=max_items, now_unix_s=now_unix_s
     )
     ack, by_reason = store_checked_batch(
-        checked, raw, probe=probe, storage=storage, locator=locator, now_unix_s=now_unix_s
+        checked, raw, probe=probe, storage=storage, locator=locator, issued=issued, now_unix_s=now_unix_s
     )
     return BatchOutcome(ack=ack, rejected_by_reason=by_reason, latency_s=time.perf_counter() - started)

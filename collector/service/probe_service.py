@@ -212,6 +212,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
                 probe=probe,
                 storage=app.storage,
                 locator=app.locator,
+                issued=app.issued_tasks,
                 limits=config.limits,
                 max_items=config.max_batch_items,
                 now_unix_s=now,
@@ -233,6 +234,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             probe=probe,
             storage=app.storage,
             locator=app.locator,
+            issued=app.issued_tasks,
             now_unix_s=now,
         )
         return BatchOutcome(ack=ack, rejected_by_reason=by_reason, latency_s=time.perf_counter() - started)

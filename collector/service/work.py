@@ -93,6 +93,8 @@ class WorkPlanner:
                 for t in tasks
             ]
         )
+        # After the commit: ingest believes results of exactly these (issued_tasks.py).
+        self.app.issued_tasks.note(probe.probe_id, round_number, [t.id for t in tasks])
         return tasks
 
     def _assignment(self, round_number: int, asking: ProbeRecord) -> dict[str, list[TaskSpec]]:

@@ -119,6 +119,11 @@ class Storage(abc.ABC):
         """Remember issued tasks (idempotent on task_id)."""
 
     @abc.abstractmethod
+    def issued_task_rounds(self, probe_id: str, task_ids: Collection[str]) -> dict[str, int]:
+        """task_id → round of those of `task_ids` issued to `probe_id` (the others are absent):
+        what ingest believes after a restart, or of work another collector issued."""
+
+    @abc.abstractmethod
     def ingest(self, batch: ResultBatchRecord) -> IngestCounts:
         """Store one batch of accepted results (one transaction, durable on return). Items
         whose measurement id is already stored, or repeated within the batch, count as

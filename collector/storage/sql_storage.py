@@ -215,6 +215,18 @@ class SqlStorage(SqlRevisions):
                 [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol) for t in tasks],
             )
 
+    def issued_task_rounds(self, probe_id: str, task_ids: Collection[str]) -> dict[str, int]:
+        wanted = list(task_ids)
+        found: dict[str, int] = {}
+        for start in range(0, len(wanted), 500):  # the primary key; under SQLite's parameter limit
+            condition, params = self._in("task_id", wanted[start : start + 500])
+            rows = self._select(
+                f"SELECT task_id, round FROM issued_tasks WHERE probe_id = ? AND {condition}",
+                [probe_id, *params],
+            )
+            found.update((str(row[0]), int(row[1])) for row in rows)
+        return found
+
     def count_measurements(self) -> int:
         return int(self._select(qb.COUNT_RESULTS)[0][0])
 

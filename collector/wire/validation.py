@@ -69,6 +69,7 @@ class RejectReason(enum.IntEnum):
     WRONG_PROBE = 6
     BAD_ID = 7
     UNKNOWN_FAILURE = 8
+    TASK_NOT_ISSUED = 9  # decided by the collector's issued tasks (collector/service/issued_tasks.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +288,9 @@ class BatchCheck(NamedTuple):
     first_started_unix_s: float
     last_started_unix_s: float
     rejections: list[Rejection]
+    # Per accepted item: its task id and round (what collector/service/issued_tasks.py judges).
+    task_ids: list[str]
+    item_rounds: list[int]
 
 
 def check_batch(
@@ -330,7 +334,8 @@ def check_batch(
     accepted: list[int] = []
     ids: list[bytes] = []
     addresses: list[str] = []
-    rounds: set[int] = set()
+    task_ids: list[str] = []
+    item_rounds: list[int] = []
     rejections: list[Rejection] = []
     first = float("inf")
     last = float("-inf")
@@ -393,7 +398,8 @@ def check_batch(
             accepted.append(index)
             ids.append(raw)
             addresses.append(canonical)
-            rounds.add(round_number)
+            task_ids.append(m.task_id)
+            item_rounds.append(round_number)
             if started_unix_s < first:
                 first = started_unix_s
             if started_unix_s > last:
@@ -409,7 +415,9 @@ def check_batch(
                     oversized=index in oversized,
                 )
             )
-    return BatchCheck(accepted, b"".join(ids), addresses, rounds, first, last, rejections)
+    return BatchCheck(
+        accepted, b"".join(ids), addresses, set(item_rounds), first, last, rejections, task_ids, item_rounds
+    )
 
 
 def _explain(

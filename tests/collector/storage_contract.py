@@ -388,6 +388,24 @@ def test_round_measurements_carry_the_task_kind(storage: Storage) -> None:
     assert round_of(storage, 99) == []
 
 
+def test_issued_task_rounds_are_those_of_the_asking_probe(storage: Storage) -> None:
+    enrolled(storage)
+    storage.record_tasks(
+        [
+            IssuedTask("r7-a", 7, "p1", "t1", kind=1, protocol=1),
+            IssuedTask("r8-b", 8, "p1", "t2", kind=1, protocol=1),
+            IssuedTask("r7-c", 7, "p2", "t1", kind=1, protocol=1),
+        ]
+    )
+    assert storage.issued_task_rounds("p1", {"r7-a", "r8-b", "r7-c", "never"}) == {"r7-a": 7, "r8-b": 8}
+    assert storage.issued_task_rounds("p2", ["r7-a", "r7-c"]) == {"r7-c": 7}
+    assert storage.issued_task_rounds("p1", []) == {}
+    many = [IssuedTask(f"r9-{n:04x}", 9, "p1", "t1", kind=1, protocol=1) for n in range(1200)]
+    storage.record_tasks(many)  # more ids than one IN list holds
+    found = storage.issued_task_rounds("p1", [t.task_id for t in many])
+    assert len(found) == 1200 and set(found.values()) == {9}
+
+
 def test_a_batch_with_duplicates_stores_only_its_new_results(storage: Storage) -> None:
     enrolled(storage)
     seen = [row(round_number=7) for _ in range(3)]

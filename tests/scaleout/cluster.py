@@ -22,6 +22,7 @@ import psycopg
 
 from tests.collector.conftest import CollectorProcess, start_collector
 from tests.collector.factories import measurement
+from tests.collector.issued import issued_tasks
 from tests.scaleout.pg import postgres_dsn, with_search_path
 from vantage.v1 import (
     measurement_pb2,
@@ -109,6 +110,7 @@ class LoadProbe:
     target_ids: dict[str, str]  # address -> target id
     round_seconds: float
     failing: Callable[[str], bool]  # is this target address cut off now?
+    db_url: str  # the collectors' database: where the tasks the results answer are issued
     per_target: int = 4
     period_s: float = 0.2
     resend_every: int = 5
@@ -155,7 +157,22 @@ class LoadProbe:
                     )
                 )
         batch = probe_service_pb2.ResultBatch(batch_id=f"{self.probe_id}-{number}", measurements=items)
+        self._issue(batch.measurements)
         return batch, tuple(m.id for m in items)
+
+    def _issue(self, measurements: Sequence[measurement_pb2.Measurement]) -> None:
+        """Record the tasks these results answer as issued, in the database every collector
+        reads (tests/collector/issued.py): any collector believes them, as after a GetWork."""
+        rows = [
+            (t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol)
+            for t in issued_tasks(measurements)
+        ]
+        with psycopg.connect(self.db_url) as conn, conn.cursor() as cursor:
+            cursor.executemany(
+                "INSERT INTO issued_tasks (task_id, round, probe_id, target_id, kind, protocol)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (task_id) DO NOTHING",
+                rows,
+            )
 
     def run(self, stop: threading.Event) -> None:
         try:

@@ -123,6 +123,7 @@ def set_up_fleet(cluster: Cluster, failing: set[str]) -> list[LoadProbe]:
                 target_ids=target_ids,
                 round_seconds=ROUND_S,
                 failing=lambda address: address in failing,
+                db_url=cluster.db_url,
             )
         )
     return probes

@@ -30,6 +30,7 @@ class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECT_REASON_WRONG_PROBE: _ClassVar[RejectReason]
     REJECT_REASON_BAD_ID: _ClassVar[RejectReason]
     REJECT_REASON_UNKNOWN_FAILURE: _ClassVar[RejectReason]
+    REJECT_REASON_TASK_NOT_ISSUED: _ClassVar[RejectReason]
 TASK_KIND_UNSPECIFIED: TaskKind
 TASK_KIND_REACHABILITY: TaskKind
 TASK_KIND_INTERFERENCE: TaskKind
@@ -43,6 +44,7 @@ REJECT_REASON_TIMESTAMP_TOO_OLD: RejectReason
 REJECT_REASON_WRONG_PROBE: RejectReason
 REJECT_REASON_BAD_ID: RejectReason
 REJECT_REASON_UNKNOWN_FAILURE: RejectReason
+REJECT_REASON_TASK_NOT_ISSUED: RejectReason
 
 class ProbeCapabilities(_message.Message):
     __slots__ = ("icmp", "ipv6", "protocols", "raw_sockets")

@@ -26,7 +26,9 @@ from pathlib import Path
 import grpc
 import pytest
 
+from tests.collector.issued import issue
 from tests.collector.metrics.prometheus_harness import PrometheusServer, free_port, running_prometheus
+from vantage.collector.storage.sqlite import SqliteStorage
 from vantage.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
@@ -176,8 +178,9 @@ def icmp_measurement(
 class FakeFleet:
     """Submits one round of measurements per probe for each round it has not covered yet."""
 
-    def __init__(self, channel: grpc.Channel, probes: list[tuple[str, str]]) -> None:
+    def __init__(self, channel: grpc.Channel, probes: list[tuple[str, str]], database: Path) -> None:
         self._stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
+        self._database = database  # the collector's SQLite file: the tasks it issued
         self._probes = probes
         self._last_round = -1
         self.down = False
@@ -199,6 +202,11 @@ class FakeFleet:
                     for address in addresses
                 ],
             )
+            storage = SqliteStorage(self._database)
+            try:
+                issue(storage, batch.measurements)
+            finally:
+                storage.close()
             acks = list(self._stub.SubmitResults(iter([batch]), metadata=metadata, timeout=10))
             assert [(a.accepted, len(a.rejected)) for a in acks] == [(8, 0)], acks
 
@@ -213,7 +221,8 @@ def test_prometheus_alerts_when_the_collector_sees_an_as_go_down(
     tmp_path: Path, collector: Collector
 ) -> None:
     with grpc.insecure_channel(collector.address) as channel:
-        fleet = FakeFleet(channel, enroll_pinned_probes(collector, channel))
+        database = collector.data_dir / "collector.sqlite3"
+        fleet = FakeFleet(channel, enroll_pinned_probes(collector, channel), database)
         fleet.submit_current_round()
         target = f"127.0.0.1:{collector.metrics_port}"
         with running_prometheus(tmp_path / "prometheus", {"vantage-collector": target}) as prometheus:

@@ -20,6 +20,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from prometheus_client import CollectorRegistry
 
 from tests.collector.batches import MeasurementRow, measurement_of
+from tests.collector.issued import issue
 from vantage.collector.metrics.service_metrics import CollectorMetrics
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.auth import bearer_metadata
@@ -136,6 +137,7 @@ class Harness:
             batch_id=str(uuid.uuid4()),
             measurements=[measurement_of(r._replace(probe_id=probe_id)) for r in rows],
         )
+        issue(self.app.storage, batch.measurements)  # work this collector gave the probe
         call = self.probes.SubmitResults(metadata=bearer_metadata(self.credentials[name]))
         await call.write(batch)
         await call.done_writing()
