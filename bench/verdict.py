@@ -212,8 +212,8 @@ def main() -> int:
             f"{n / reference:>12,.0f} obs/s"
         )
     print(f"  {'peer: per-observation loop (decision only)':<46} {peer:7.2f} s  {n / peer:>12,.0f} obs/s")
-    verdict = "met" if ours <= 10 else "NOT met"
-    print(f"  ours/peer throughput ratio: {peer / ours:.2f}x;  target <= 10 s: {verdict}")
+    verdict = "met" if ours <= 5 else "NOT met"
+    print(f"  ours/peer throughput ratio: {peer / ours:.2f}x;  target <= 5 s (issue 21): {verdict}")
     statuses = {v.asn: v.status for v in out.as_verdicts}
     both = [asn for asn in naive if naive[asn] in (Status.UP, Status.DOWN)]
     agree = sum(1 for asn in both if statuses.get(asn) is naive[asn])

@@ -43,10 +43,14 @@ def roll_up(
     config: VerdictConfig,
 ) -> CountryVerdict:
     measured = [a for a in ases if a.status is not Status.UNKNOWN]
-    total = sum(max(a.weight, 1) for a in measured)
+    # Weight per status in one pass (integer sums: exact in any order).
+    weight_of: dict[Status, int] = dict.fromkeys(Status, 0)
+    for a in measured:
+        weight_of[a.status] += max(a.weight, 1)
+    total = sum(weight_of.values())
 
     def share(*statuses: Status) -> float:
-        return sum(max(a.weight, 1) for a in measured if a.status in statuses) / total if total else 0.0
+        return sum(weight_of[s] for s in statuses) / total if total else 0.0
 
     down, degraded, filtered = share(Status.DOWN), share(Status.DOWN, Status.DEGRADED), share(Status.FILTERED)
     if not measured:

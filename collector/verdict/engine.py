@@ -49,10 +49,11 @@ from vantage.collector.verdict.model import (
 )
 from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
 from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack, TargetMemory
-from vantage.collector.verdict.summary import as_summary
+from vantage.collector.verdict.summary import as_summary, up_summary
 from vantage.collector.verdict.vantage_points import find_offline
 
-_UP = Status.UP  # the hot path reads a module constant, not the enum's descriptor
+# The hot path reads module constants, not the enum's descriptor.
+_UP, _UNKNOWN = Status.UP, Status.UNKNOWN
 
 __all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "evaluate_round"]
 
@@ -180,17 +181,13 @@ def _evaluate(
         r = plain.get(asn) or (judge(views, memory, model, config, limits) if views else None)
         i = interference.get(asn)
         country = country_of.get(asn) or (memory.country if memory else "")
-        verdict, new_memory, drop = _decide(
-            asn,
-            country,
-            r,
-            i,
-            memory,
-            round_number,
-            round_start,
-            config,
-            routing.get(asn) if routing else None,
-        )
+        as_routing = routing.get(asn) if routing else None
+        if r is not None and r.status is up and i is None and as_routing is None and not r.suspects:
+            verdict, new_memory, drop = _decide_up(asn, country, r, memory, round_number, round_start, config)
+        else:
+            verdict, new_memory, drop = _decide(
+                asn, country, r, i, memory, round_number, round_start, config, as_routing
+            )
         verdicts.append(verdict)
         new_ases[asn] = new_memory
         if verdict.evidence.suspect_probes:
@@ -367,6 +364,88 @@ def _step_events(
     return out
 
 
+def _learn_baselines(
+    base_ratio: float | None,
+    base_loss: float | None,
+    base_rtt: float | None,
+    rounds: int,
+    r: Reachability,
+    config: VerdictConfig,
+) -> tuple[float | None, float | None, float | None, int]:
+    """The AS's baselines (reachability ratio, loss, RTT) after a round it was judged UP in: EWMAs,
+    a plain mean while history is short."""
+    alpha = max(config.baseline_alpha, 1.0 / (rounds + 1))
+    return (
+        _ewma(base_ratio, r.ratio, alpha),
+        _ewma(base_loss, r.loss_ratio, alpha),
+        _ewma(base_rtt, r.rtt_ms, alpha),
+        rounds + 1,
+    )
+
+
+def _decide_up(
+    asn: int,
+    country: str,
+    r: Reachability,
+    memory: AsMemory | None,
+    round_number: int,
+    round_start: datetime,
+    config: VerdictConfig,
+) -> tuple[AsVerdict, AsMemory, float]:
+    """`_decide` for the common case, element for element: reachability UP without suspects, no
+    interference view, no routing signal (most of the Internet, most rounds). No branch of `_decide`
+    that this case cannot take, and the objects built positionally."""
+    if memory is None:
+        base_ratio = base_loss = base_rtt = None
+        rounds = 0
+        since = round_start
+    else:
+        base_ratio, base_loss, base_rtt = (
+            memory.baseline_ratio,
+            memory.baseline_loss_ratio,
+            memory.baseline_rtt_ms,
+        )
+        rounds = memory.baseline_rounds
+        since = memory.since if memory.status is _UP else round_start
+    evidence_loss, evidence_rtt = base_loss, base_rtt
+    ratio = r.answered / r.attempts if r.attempts else 0.0
+    base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
+        base_ratio, base_loss, base_rtt, rounds, r, config
+    )
+    belief_logodds = r.belief_logodds
+    new_memory = AsMemory(
+        country, _UP, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number
+    )
+    evidence = Evidence(
+        r.vantage_points,
+        r.vantage_asns,
+        r.targets,
+        r.protocols,
+        r.failures,
+        r.loss_ratio,
+        evidence_loss,
+        r.rtt_ms,
+        evidence_rtt,
+        (),
+        (),
+        _UP,
+        _UNKNOWN,
+        0,
+        up_summary(asn, country, r),
+    )
+    verdict = AsVerdict(
+        asn,
+        country,
+        _UP,
+        round(r.confidence, 6),
+        round(sigmoid(belief_logodds), 6),
+        round(ratio, 6),
+        since,
+        evidence,
+    )
+    return verdict, new_memory, 0.0
+
+
 def _decide(
     asn: int,
     country: str,
@@ -420,11 +499,9 @@ def _decide(
     belief_logodds = r.belief_logodds if r else (memory.belief_logodds if memory else 0.0)
     rounds = memory.baseline_rounds if memory else 0
     if status is Status.UP and r is not None:
-        alpha = max(config.baseline_alpha, 1.0 / (rounds + 1))
-        base_ratio = _ewma(base_ratio, r.ratio, alpha)
-        base_loss = _ewma(base_loss, r.loss_ratio, alpha)
-        base_rtt = _ewma(base_rtt, r.rtt_ms, alpha)
-        rounds += 1
+        base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
+            base_ratio, base_loss, base_rtt, rounds, r, config
+        )
     since = memory.since if memory is not None and memory.status is status else round_start
     new_memory = AsMemory(
         country, status, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number

@@ -20,9 +20,11 @@ the stored bytes is the round computed from the state in memory.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Collection, Mapping
+import struct
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -31,7 +33,12 @@ from vantage.collector.verdict.model import Event, EventKind, Layer, Mechanism, 
 from vantage.collector.verdict.paths import PathMemory, Trace, TracedHop
 
 STATE_FORMAT_VERSION = 1
-ROWS_FORMAT_VERSION = 1
+# 2: an AS row's targets in columns (_as_row); rows of version 1 (JSON) are still read, also among
+# rows of version 2, since a round rewrites only the rows it changed.
+ROWS_FORMAT_VERSION = 2
+_ROWS_FORMATS_READ = (1, 2)
+_ROW_V2 = b"\x02"  # first byte of a version-2 AS row; a JSON row starts with "["
+_ROW_HEAD = struct.Struct("<III")  # length of the JSON head, number of targets, length of the ids
 META_ROW = "meta"
 _AS_SCOPE = re.compile(r"AS(\d+)")  # a country scope is a two-letter code ("AS" is American Samoa)
 
@@ -127,30 +134,26 @@ class EngineState:
                 meta_tracks.append([scope, int(kind), _track_to_json(t)])
             elif int(match.group(1)) in wanted:
                 tracks_of.setdefault(int(match.group(1)), []).append([int(kind), _track_to_json(t)])
-        targets_of: dict[int, dict[str, list[Any]]] = {}
-        targets, last_of = self.targets, self.target_last_round
+        ids_of: dict[int, list[str]] = {}
         for tid, asn in self.target_home.items():
             if asn in wanted:
-                last = last_of[tid]
-                target = targets.get(tid)
-                entry = [last] if target is None else [last, target[0], target[1], int(target[2])]
-                targets_of.setdefault(asn, {})[tid] = entry
+                ids = ids_of.get(asn)
+                if ids is None:
+                    ids_of[asn] = [tid]
+                else:
+                    ids.append(tid)
         out: dict[str, bytes | None] = {}
-        dumps = json.dumps
         for asn in wanted:
             memory = self.ases.get(asn)
             row_tracks = tracks_of.get(asn)
-            row_targets = targets_of.get(asn)
-            if memory is None and not row_tracks and not row_targets:
+            row_ids = ids_of.get(asn)
+            if memory is None and not row_tracks and not row_ids:
                 out[f"as:{asn}"] = None
                 continue
             # Sorted, so that the same state gives the same bytes whatever order it was built in.
-            document = [
-                None if memory is None else _as_to_json(memory),
-                sorted(row_tracks) if row_tracks else [],
-                dict(sorted(row_targets.items())) if row_targets else {},
-            ]
-            out[f"as:{asn}"] = dumps(document, separators=(",", ":")).encode()
+            out[f"as:{asn}"] = _as_row(
+                memory, sorted(row_tracks) if row_tracks else [], sorted(row_ids) if row_ids else [], self
+            )
         meta = {
             "version": ROWS_FORMAT_VERSION,
             "last_round": self.last_round,
@@ -166,7 +169,7 @@ class EngineState:
             meta["path_findings"] = {str(asn): list(kept) for asn, kept in self.paths.findings.items()}
         if self.paths.during:
             meta["path_during"] = [_trace_to_json(t) for t in self.paths.during.values()]
-        out[META_ROW] = dumps(meta, separators=(",", ":")).encode()
+        out[META_ROW] = json.dumps(meta, separators=(",", ":")).encode()
         return out
 
     @classmethod
@@ -178,7 +181,7 @@ class EngineState:
             meta = json.loads(rows[META_ROW])
         except (ValueError, UnicodeDecodeError) as exc:
             raise ValueError(f"verdict engine state meta row is not valid JSON: {exc}") from exc
-        if not isinstance(meta, dict) or meta.get("version") != ROWS_FORMAT_VERSION:
+        if not isinstance(meta, dict) or meta.get("version") not in _ROWS_FORMATS_READ:
             found = meta.get("version") if isinstance(meta, dict) else None
             raise ValueError(f"verdict engine state rows version {found!r} is not {ROWS_FORMAT_VERSION}")
         key = META_ROW
@@ -194,16 +197,19 @@ class EngineState:
                 if not key.startswith("as:"):
                     raise ValueError("unknown row key")
                 asn = int(key[3:])
-                memory, row_tracks, row_targets = json.loads(data)
+                if data[:1] == _ROW_V2:
+                    memory, row_tracks = _read_as_row(asn, data, targets, home, last_of)
+                else:  # a row written before the compact form (ROWS_FORMAT_VERSION 1): JSON
+                    memory, row_tracks, row_targets = json.loads(data)
+                    for tid, entry in row_targets.items():
+                        home[tid] = asn
+                        last_of[tid] = int(entry[0])
+                        if len(entry) == 4:
+                            targets[tid] = (float(entry[1]), int(entry[2]), bool(entry[3]))
                 if memory is not None:
                     ases[asn] = _as_from_json(memory)
                 for kind, t in row_tracks:
                     tracks[(f"AS{asn}", EventKind(kind))] = _track_from_json(t)
-                for tid, entry in row_targets.items():
-                    home[tid] = asn
-                    last_of[tid] = int(entry[0])
-                    if len(entry) == 4:
-                        targets[tid] = (float(entry[1]), int(entry[2]), bool(entry[3]))
             return cls(
                 targets=targets,
                 ases=ases,
@@ -217,7 +223,7 @@ class EngineState:
                 target_last_round=last_of,
                 paths=_paths_from_json(meta),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, struct.error) as exc:
             raise ValueError(f"verdict engine state row {key!r} is malformed: {exc!r}") from exc
 
     @classmethod
@@ -253,6 +259,88 @@ class EngineState:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"verdict engine state is malformed: {exc!r}") from exc
+
+
+def _as_row(memory: AsMemory | None, row_tracks: list[Any], ids: list[str], state: EngineState) -> bytes:
+    """One AS row, version 2: a small JSON head (the AS's memory and event trackers), then its
+    targets in columns — ids joined by NUL, last round, availability, rounds seen, and a flag byte
+    (0/1 ever answered, 2 no availability yet). Columns of machine numbers instead of JSON: the
+    floats need no repr (exact either way) and a whole-Internet state is 750,000 targets.
+    A target id holding a NUL falls back to the JSON row (version 1)."""
+    memory_json = None if memory is None else _as_to_json(memory)
+    joined = "\0".join(ids)
+    if joined.count("\0") != max(len(ids) - 1, 0):
+        document = [memory_json, row_tracks, _json_targets(ids, state)]
+        return json.dumps(document, separators=(",", ":")).encode()
+    head = json.dumps([memory_json, row_tracks], separators=(",", ":")).encode()
+    targets, last_of = state.targets, state.target_last_round
+    memories = list(map(targets.get, ids))
+    availability: Sequence[float]
+    seen: Sequence[int]
+    if None in memories:
+        availability = [0.0 if m is None else m[0] for m in memories]
+        seen = [0 if m is None else m[1] for m in memories]
+        flags = bytes([2 if m is None else int(m[2]) for m in memories])
+    else:
+        availability, seen, ever = zip(*memories, strict=True) if memories else ((), (), ())
+        flags = bytes(map(int, ever))
+    numbers = _columns(len(ids)).pack(*map(last_of.__getitem__, ids), *availability, *seen)
+    encoded = joined.encode()
+    return b"".join(
+        (_ROW_V2, _ROW_HEAD.pack(len(head), len(ids), len(encoded)), head, numbers, flags, encoded)
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _columns(n: int) -> struct.Struct:
+    """n last rounds, n availabilities, n rounds seen (little-endian, whatever the machine)."""
+    return struct.Struct(f"<{n}q{n}d{n}q")
+
+
+def _json_targets(ids: list[str], state: EngineState) -> dict[str, list[Any]]:
+    out: dict[str, list[Any]] = {}
+    for tid in ids:
+        last = state.target_last_round[tid]
+        target = state.targets.get(tid)
+        out[tid] = [last] if target is None else [last, target[0], target[1], int(target[2])]
+    return out
+
+
+def _read_as_row(
+    asn: int,
+    data: bytes,
+    targets: dict[str, TargetMemory],
+    home: dict[str, int],
+    last_of: dict[str, int],
+) -> tuple[Any, list[Any]]:
+    """Read an `_as_row` (version 2) into the target maps; returns its memory and trackers (JSON)."""
+    head_length, n, ids_length = _ROW_HEAD.unpack_from(data, 1)
+    start = 1 + _ROW_HEAD.size
+    columns = _columns(n)
+    if len(data) != start + head_length + columns.size + n + ids_length:
+        raise ValueError(
+            f"{len(data)} bytes, not the {start + head_length + columns.size + n + ids_length} announced"
+        )
+    memory, row_tracks = json.loads(data[start : start + head_length])
+    at = start + head_length
+    numbers = columns.unpack_from(data, at)
+    lasts, availability, seen = numbers[:n], numbers[n : 2 * n], numbers[2 * n :]
+    at += columns.size
+    flags = data[at : at + n]
+    ids = data[at + n :].decode().split("\0") if n else []
+    if len(ids) != n:
+        raise ValueError(f"{n} targets announced, {len(ids)} ids found")
+    home.update(dict.fromkeys(ids, asn))
+    last_of.update(zip(ids, lasts, strict=True))
+    if 2 in flags:
+        targets.update(
+            (tid, (a, k, f == 1))
+            for tid, a, k, f in zip(ids, availability, seen, flags, strict=True)
+            if f != 2
+        )
+    else:
+        targets.update(zip(ids, zip(availability, seen, map(bool, flags), strict=True), strict=True))
+    return memory, row_tracks
 
 
 def _paths_from_json(document: dict[str, Any]) -> PathMemory:

@@ -24,6 +24,13 @@ def _ms(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.0f} ms"
 
 
+def up_summary(asn: int, country: str, r: Reachability) -> str:
+    """`as_summary` of an AS judged UP from outside without suspects and without an inside view."""
+    where = f"AS{asn} ({country})" if country else f"AS{asn}"
+    vps = _vps(r.vantage_points, len(r.vantage_asns))
+    return f"{where} UP: {r.answered_targets}/{r.targets} targets answered from {vps}."
+
+
 def as_summary(
     asn: int,
     country: str,
