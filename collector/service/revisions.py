@@ -17,8 +17,11 @@ Theory of operation
 - Events: the recomputation re-emits the events of the rounds it recomputes (same ids, made from
   kind, scope and start). At the end, an event opened in a recomputed round that the
   recomputation did not emit is withdrawn (deleted, and sent as WITHDRAWN), and every event
-  whose start or end moved, or that the recomputation found, is sent as REVISED: updated, never
-  duplicated.
+  whose start or end moved, whose evidence changed, or that the recomputation found, is sent as
+  REVISED: updated, never duplicated. An outage of a scope the late results came from gets the
+  inside view's sentence ("Confirmed from inside: 2 probes in AS9198 measured 40 targets outside
+  the country, 0 answered, 10:31–18:29 UTC.", collector/verdict/inside_view.py), from every
+  stored result of its rounds by probes inside it.
 - Routing (bgp-fusion) and discovery's coverage are taken as they are now: what they were during
   an old round is not stored. Probe locations likewise.
 """
@@ -34,12 +37,16 @@ from typing import Any
 
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.judge_round import judge_round
+from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
     RevisionRecord,
     RoundRecord,
     RoundResult,
+    StoredAsVerdict,
     StoredEvent,
 )
+from vantage.collector.verdict.inside_view import InsideMeasurement, inside_part, inside_sentence, inside_view
+from vantage.collector.verdict.model import EventKind, Status
 from vantage.collector.verdict.revisions import (
     DEFAULT_REVISE_WINDOW_S,
     REFUSED_NO_ROUND,
@@ -50,11 +57,19 @@ from vantage.collector.verdict.revisions import (
     window_rounds,
 )
 from vantage.collector.wire.measurements import round_measurements
-from vantage.collector.wire.revisions import REVISED, WITHDRAWN, marked_event
+from vantage.collector.wire.revisions import (
+    REVISED,
+    WITHDRAWN,
+    event_summary,
+    marked_event,
+    with_inside_evidence,
+)
 from vantage.collector.wire.silence import PROBES_DISCONNECTED_KIND
 from vantage.collector.wire.verdicts import stored_event
 
 log = logging.getLogger("vantage.collector")
+
+_OUTCOME_OK = 1  # vantage.v1.Outcome.OUTCOME_OK (round_measurements keeps the wire's number)
 
 # Work per round-loop step before the live round gets its turn again: a tenth of a round leaves
 # the rest of the round to the live computation and ingest (the round loop runs one step per
@@ -103,6 +118,9 @@ class Reviser:
     # batch that took its key before another's but committed after is still seen.
     late_floor_key: int = 0
     _newest_key_seen: int = 0
+    # (probe AS, probe country) of the late results the job under way took in: the outage events
+    # of those scopes get the inside view's sentence (collector/verdict/inside_view.py).
+    late_scopes: set[tuple[int, str]] = field(default_factory=set)
 
     def window_rounds(self) -> int:
         return window_rounds(self.revise_window_s, timedelta(seconds=self.app.config.round_seconds))
@@ -140,6 +158,7 @@ class Reviser:
                     for m in round_measurements([batch], number, {}):
                         results.append(LateResult(m.probe_id, number))
                         if new:  # a late batch waits for its revision over several steps
+                            self.late_scopes.add((m.probe_asn, m.probe_country))
                             step_late += 1
                             by_country[m.probe_country] = by_country.get(m.probe_country, 0) + 1
             self.counted = {(mark.round, mark.batch_key) for mark in late}
@@ -268,7 +287,12 @@ class Reviser:
                 ]
                 # The job's last version of every event it emitted: a live round computed from
                 # the old chain while the job ran may have stored a version the job's chain
-                # never had.
+                # never had. Outages of the scopes late results came from say what the probes
+                # inside measured.
+                job.emitted = {
+                    k: self._with_inside_view(e, job.before.get(k), latest.number, result)
+                    for k, e in job.emitted.items()
+                }
                 events = tuple(job.emitted.values())
             storage.store_revision(
                 dataclasses.replace(result, events=events),
@@ -298,6 +322,7 @@ class Reviser:
         events_out = _changed_events(job, latest.number)
         final_state = job.state
         self.job = None
+        self.late_scopes = set()
         return RevisionStep(
             revised=tuple(revised),
             events=events_out,
@@ -307,6 +332,96 @@ class Reviser:
             state=final_state,
             latest_round=latest.number,
         )
+
+    def _with_inside_view(
+        self, event: StoredEvent, stored: StoredEvent | None, latest_round: int, latest_result: RoundResult
+    ) -> StoredEvent:
+        """An outage of a scope late results came from, with the sentence of what the probes
+        inside it measured during the outage (from every stored result of its rounds); another
+        outage keeps the sentence its stored version has."""
+        if event.kind != EventKind.OUTAGE:
+            return event
+        if not any(
+            (asn == event.asn) if event.asn else (country == event.country)
+            for asn, country in self.late_scopes
+        ):
+            return keep_inside_views_of(event, stored)
+        app = self.app
+        storage = app.storage
+        length = app.config.round_seconds
+        first = max(app.round_number(event.started_at_unix_s), latest_round - self.window_rounds())
+        last = latest_round if event.ended_at_unix_s is None else app.round_number(event.ended_at_unix_s)
+        last = min(last, latest_round)
+        # The rounds in which the scope was DOWN: the latest from this recomputation (not yet
+        # stored), the others as stored.
+        since, until = app.round_start(first), app.round_start(last + 1)
+        stored_rounds = (
+            storage.as_timeline(event.asn, since, until)
+            if event.asn
+            else storage.country_timeline(event.country, since, until)
+        )
+        down = {v.round for v in stored_rounds if v.status == Status.DOWN and v.round < latest_round}
+        latest_rows = latest_result.as_verdicts if event.asn else latest_result.country_verdicts
+        if any(
+            v.status == Status.DOWN
+            and ((v.asn == event.asn) if isinstance(v, StoredAsVerdict) else (v.country == event.country))
+            for v in latest_rows
+        ):
+            down.add(latest_round)
+        targets = {t.target_id: t.country for t in storage.list_targets()}
+        found: list[InsideMeasurement] = []
+        for number in sorted(down):
+            batches = [
+                b
+                for b in storage.round_batches(number)
+                if ((b.probe_asn == event.asn) if event.asn else (b.probe_country == event.country))
+            ]
+            start = app.round_start(number)
+            for m in round_measurements(batches, number, {}):
+                found.append(
+                    InsideMeasurement(
+                        probe_id=m.probe_id,
+                        probe_asn=m.probe_asn,
+                        probe_country=m.probe_country,
+                        target_id=m.target_id,
+                        target_country=targets.get(m.target_id)
+                        or (app.locator.locate(m.target_address)[1] if m.target_address else ""),
+                        answered=m.outcome == _OUTCOME_OK,
+                        round_start_unix_s=start,
+                        round_length_s=length,
+                    )
+                )
+        view = inside_view(
+            found,
+            asn=event.asn,
+            country=event.country,
+            since_unix_s=event.started_at_unix_s,
+            until_unix_s=event.ended_at_unix_s,
+        )
+        if view is None:
+            return event
+        return with_inside_evidence(event, inside_sentence(view, asn=event.asn, country=event.country))
+
+
+def keep_inside_views(storage: Storage, events: tuple[StoredEvent, ...]) -> tuple[StoredEvent, ...]:
+    """A live round's events, each outage keeping the inside view's sentence a revision gave its
+    stored version (the engine writes the summary afresh each round it emits the event)."""
+    outages = [e for e in events if e.kind == EventKind.OUTAGE]
+    if not outages:
+        return events
+    stored = {
+        e.event_id: e
+        for e in storage.list_events(since_unix_s=min(e.started_at_unix_s for e in outages))
+        if e.kind == EventKind.OUTAGE
+    }
+    return tuple(keep_inside_views_of(e, stored.get(e.event_id)) for e in events)
+
+
+def keep_inside_views_of(event: StoredEvent, stored: StoredEvent | None) -> StoredEvent:
+    sentence = inside_part(event_summary(stored)) if stored is not None else ""
+    if sentence and not inside_part(event_summary(event)):
+        return with_inside_evidence(event, sentence)
+    return event
 
 
 def _revisable(event: StoredEvent) -> bool:
@@ -320,9 +435,10 @@ def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, 
     out = []
     for event_id, event in sorted(job.emitted.items()):
         old = job.before.get(event_id)
-        if old is None or (old.started_at_unix_s, old.ended_at_unix_s) != (
+        if old is None or (old.started_at_unix_s, old.ended_at_unix_s, event_summary(old)) != (
             event.started_at_unix_s,
             event.ended_at_unix_s,
+            event_summary(event),
         ):
             out.append(marked_event(event, change=REVISED, revised_round=revised_round))
     for event_id, old in sorted(job.before.items()):
