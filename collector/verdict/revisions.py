@@ -111,6 +111,34 @@ def plan_revisions(
     )
 
 
+def unrevised_counts(
+    items_by_round: Mapping[int, int],
+    computed: Collection[int],
+    *,
+    current_round: int,
+    window_rounds: int,
+) -> dict[str, int]:
+    """Of a batch's items (how many per round), those that will revise nothing, by reason (the
+    ack's unrevised_* counts). `current_round` is the round under way by the clock: it and the
+    round before it (which the round loop may still be computing) are on time or revise; a round
+    before `current_round - 1 - window_rounds` is older than the window; any other past round
+    revises only if it was computed."""
+    latest = current_round - 1
+    oldest = latest - window_rounds
+    out: dict[str, int] = {}
+    for number, items in items_by_round.items():
+        if number >= latest:
+            continue
+        if number < oldest:
+            reason = REFUSED_TOO_OLD
+        elif number not in computed:
+            reason = REFUSED_NO_ROUND
+        else:
+            continue
+        out[reason] = out.get(reason, 0) + items
+    return out
+
+
 def recompute(
     rounds: Sequence[int],
     state_before: EngineState,

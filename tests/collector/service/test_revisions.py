@@ -427,7 +427,9 @@ def test_a_recomputation_in_shares_lets_live_rounds_go_on_and_events_are_revised
     assert len({e.event_id for e in events}) == len(events)
 
 
-async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, float], list[int], int]:
+async def refused_late_results(
+    db: Path, fleet: Enrolled
+) -> tuple[dict[str, float], list[int], int, list[tuple[int, int]]]:
     shutil.copyfile(fleet[0], db)
     h = Harness(db, revise_window_s=5 * ROUND_S)
     await h.start(enrolled=(fleet[1], fleet[2]))
@@ -442,14 +444,16 @@ async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, flo
             await h.close_round(number)
         # Probe in-a comes back with results of round 1 (never computed) and round 0 (older than
         # the window of 5 rounds below the latest, 6).
+        acks = []
         for offset in (0, 1):
             ack = await h.upload("in-a", rows_of("in-a", CUT_AS, CUT_COUNTRY, FIRST_ROUND + offset, offset))
             assert ack.accepted == 6  # stored and counted
+            acks.append((ack.unrevised_too_old, ack.unrevised_no_round))
         assert await h.loop.step() is None
         families = {f.name: f for f in h.metrics._families()}
         refused = {s.labels["reason"]: s.value for s in families["vantage_late_results_unrevised"].samples}
         revised = [r.round for r in h.app.storage.round_revisions(0, 2**62)]
-        return refused, revised, h.app.storage.count_measurements()
+        return refused, revised, h.app.storage.count_measurements(), acks
     finally:
         await h.stop()
 
@@ -457,7 +461,9 @@ async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, flo
 def test_late_results_too_old_or_of_rounds_never_computed_are_stored_and_counted_but_revise_nothing(
     tmp_path: Path, fleet: Enrolled
 ) -> None:
-    refused, revised, stored = asyncio.run(refused_late_results(tmp_path / "c.sqlite3", fleet))
+    refused, revised, stored, acks = asyncio.run(refused_late_results(tmp_path / "c.sqlite3", fleet))
+    # The ack says so, per batch: round 0's 6 results are too old, round 1's of no round.
+    assert acks == [(6, 0), (0, 6)]
     # Round 1's on-time results from the three outside probes revise nothing either.
     assert refused == {"older than the revise window": 6.0, "round was never computed": 6.0 + 3 * 6}
     assert revised == []
