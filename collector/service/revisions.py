@@ -424,6 +424,16 @@ def keep_inside_views_of(event: StoredEvent, stored: StoredEvent | None) -> Stor
     return event
 
 
+def _differs(old: StoredEvent | None, new: StoredEvent) -> bool:
+    """Whether a recomputation changed an event as users see it: found it, moved its start or
+    end, or changed its evidence."""
+    return old is None or (old.started_at_unix_s, old.ended_at_unix_s, event_summary(old)) != (
+        new.started_at_unix_s,
+        new.ended_at_unix_s,
+        event_summary(new),
+    )
+
+
 def _revisable(event: StoredEvent) -> bool:
     """Silence events are live signals (collector/service/silence_signal.py): not recomputed."""
     return event.kind != PROBES_DISCONNECTED_KIND
@@ -434,12 +444,7 @@ def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, 
     it refuted (WITHDRAWN)."""
     out = []
     for event_id, event in sorted(job.emitted.items()):
-        old = job.before.get(event_id)
-        if old is None or (old.started_at_unix_s, old.ended_at_unix_s, event_summary(old)) != (
-            event.started_at_unix_s,
-            event.ended_at_unix_s,
-            event_summary(event),
-        ):
+        if _differs(job.before.get(event_id), event):
             out.append(marked_event(event, change=REVISED, revised_round=revised_round))
     for event_id, old in sorted(job.before.items()):
         if event_id not in job.emitted and old.opened_round >= job.first_round and _revisable(old):

@@ -35,6 +35,7 @@ from vantage.collector.storage.records import (
     StoredEvent,
     SupersededAsVerdict,
     SupersededCountryVerdict,
+    SupersededEvent,
     TargetRecord,
     TokenStatus,
     UpsertCounts,
@@ -160,8 +161,9 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def store_round_result(self, result: RoundResult) -> None:
         """Store one computed round in one transaction: the round record (computed_at set),
-        per-AS and per-country verdicts, events (upserted by id), the engine state blob when
-        not empty and the engine state rows given."""
+        per-AS and per-country verdicts, events (upserted by id; the versions they replace are
+        kept, `superseded_events`), the engine state blob when not empty and the engine state
+        rows given."""
 
     @abc.abstractmethod
     def latest_round(self) -> RoundRecord | None:
@@ -232,7 +234,9 @@ class Storage(abc.ABC):
         deleted, `revision` is the round's latest, and the round's rows of the engine state
         history become `result.engine_rows`. With `engine_rows_now` (the whole state after the
         last round recomputed), the current engine state rows are replaced by it. `pending_round`
-        is the next round the recomputation must still recompute (None: it is done)."""
+        is the next round the recomputation must still recompute (None: it is done).
+        The versions of events it replaces or withdraws are kept as the answer until
+        `revision.revised_at_unix_s` (`superseded_events`)."""
 
     @abc.abstractmethod
     def pending_revision(self) -> int | None:
@@ -286,6 +290,17 @@ class Storage(abc.ABC):
     def superseded_country_verdicts(
         self, country: str, since_unix_s: float, until_unix_s: float
     ) -> list[SupersededCountryVerdict]: ...
+
+    @abc.abstractmethod
+    def superseded_events(
+        self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededEvent]:
+        """Replaced versions of the events of one scope (as list_events filters them: `asn`, and
+        `country` when given) overlapping [since, until), by event id, then valid_until.
+
+        Schema 7: each time a round, first computed (valid until its computed_at) or revised
+        (until the revision's time), replaces a stored event or withdraws it, the stored version
+        is kept; a new event gets a version with an empty payload (not known before then)."""
 
     # ------------------------------------------------------------ target discovery
     @abc.abstractmethod

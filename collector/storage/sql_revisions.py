@@ -21,6 +21,7 @@ from vantage.collector.storage.records import (
     RoundResult,
     SupersededAsVerdict,
     SupersededCountryVerdict,
+    SupersededEvent,
 )
 
 STORE_HISTORY_ROW = (
@@ -88,7 +89,9 @@ class SqlRevisions(Storage):
     def _sql(self, sql: str) -> str: ...
 
     @abc.abstractmethod
-    def _store_verdict_rows(self, conn: Any, result: RoundResult) -> None: ...
+    def _store_verdict_rows(
+        self, conn: Any, result: RoundResult, events_known_at: float | None = None
+    ) -> None: ...
 
     @abc.abstractmethod
     def _select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
@@ -133,9 +136,14 @@ class SqlRevisions(Storage):
             conn.execute(sql(_ARCHIVE_COUNTRY), (previous, valid_from, until, number))
             conn.execute(sql("DELETE FROM as_verdicts WHERE round = ?"), (number,))
             conn.execute(sql("DELETE FROM country_verdicts WHERE round = ?"), (number,))
-            self._store_verdict_rows(conn, result)
+            self._store_verdict_rows(conn, result, until)
             if withdrawn_events:
                 condition, values = self._in("event_id", list(withdrawn_events))
+                conn.execute(
+                    sql(f"INSERT INTO event_revisions (valid_until, {q.EVENT_COLUMNS}) "
+                        f"SELECT ?, {q.EVENT_COLUMNS} FROM events WHERE {condition} ON CONFLICT DO NOTHING"),
+                    [until, *values],
+                )  # fmt: skip
                 conn.execute(sql(f"DELETE FROM events WHERE {condition}"), values)
             conn.execute(
                 sql("UPDATE rounds SET observations = ? WHERE number = ?"),
@@ -247,3 +255,18 @@ class SqlRevisions(Storage):
             )
             for row in rows
         ]
+
+    def superseded_events(
+        self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededEvent]:
+        where = "asn = ?"
+        params: list[object] = [asn]
+        if country is not None:
+            where += " AND country = ?"
+            params.append(country)
+        rows = self._select(
+            f"SELECT {q.EVENT_COLUMNS}, valid_until FROM event_revisions WHERE {where} "
+            "AND (ended_at IS NULL OR ended_at > ?) AND started_at < ? ORDER BY event_id, valid_until",
+            [*params, since_unix_s, until_unix_s],
+        )
+        return [SupersededEvent(q.event_from_row(row[:10]), float(row[10])) for row in rows]

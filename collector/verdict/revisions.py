@@ -179,6 +179,18 @@ class Answer:
     valid_until_unix_s: float
 
 
+def version_as_of(
+    current: T | None, superseded: Sequence[tuple[float, T | None]], as_of_unix_s: float
+) -> T | None:
+    """An event's version that was the answer at `as_of`: the first superseded version (by
+    `valid_until`, ascending; None: the event was not known before then) still valid at that
+    time, else the current one (None: withdrawn since)."""
+    for valid_until, version in sorted(superseded, key=lambda pair: pair[0]):
+        if as_of_unix_s < valid_until:
+            return version
+    return current
+
+
 def answers_as_of(candidates: Iterable[tuple[Answer, T]], as_of_unix_s: float) -> dict[int, tuple[Answer, T]]:
     """Per round, the revision that was the answer at `as_of` (rounds computed later are left out):
     what a reader saw then (`vantage timeline --as-of`)."""

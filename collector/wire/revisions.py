@@ -31,5 +31,13 @@ def with_inside_evidence(event: StoredEvent, sentence: str) -> StoredEvent:
     return dataclasses.replace(event, payload=message.SerializeToString())
 
 
+def open_as_of(event: StoredEvent) -> StoredEvent:
+    """`event` as it read while still open (its end not yet known): no end, state OPEN."""
+    message = query_service_pb2.Event.FromString(event.payload)
+    message.ClearField("ended_at")
+    message.state = query_service_pb2.EVENT_STATE_OPEN
+    return dataclasses.replace(event, ended_at_unix_s=None, payload=message.SerializeToString())
+
+
 def event_summary(event: StoredEvent) -> str:
     return str(query_service_pb2.Event.FromString(event.payload).summary)

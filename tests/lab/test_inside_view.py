@@ -26,6 +26,7 @@ from vantage.lab.report import format_report
 from vantage.lab.scenario import check_against, load_scenario
 from vantage.lab.session import Lab
 from vantage.lab.topology import load_topology
+from vantage.lab.views import parse_time
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -98,12 +99,19 @@ def test_the_cut_is_detected_from_outside(run: dict[str, Any]) -> None:
 
 
 def test_the_cut_rounds_are_revised_with_the_inside_probes_late_results(run: dict[str, Any]) -> None:
-    revised = revised_points(run["timeline"])
-    print([(p.get("round"), p.get("revision"), p.get("late_results"), p.get("late_probes")) for p in revised])
-    assert revised
-    with_late = [p for p in revised if int(p.get("late_results", 0) or 0) > 0]
-    assert with_late and all(int(p.get("late_probes", 0)) == 1 for p in with_late)  # the one probe inside
-    assert all(p.get("revised_at") for p in revised)
+    """The probe inside measured every round of the cut: those rounds are revised with its late
+    results. (With the lab's 2-second rounds an outside probe's batch is now and then late too:
+    other rounds may be revised, and a cut round may count two probes.)"""
+    t0 = run["t0"].timestamp()
+    round_s = TOPOLOGY.round_seconds
+    # The cut's rounds, a round of slack at each end (the links go down and up within a round).
+    cut_rounds = range(int((t0 + CUT_FROM_S) // round_s) + 1, int((t0 + CUT_TO_S) // round_s) - 1)
+    revised = {int(p["round"]): p for p in revised_points(run["timeline"])}
+    print(sorted((n, p.get("late_results"), p.get("late_probes")) for n, p in revised.items()))
+    in_cut = [revised[n] for n in cut_rounds if n in revised]
+    assert len(in_cut) >= len(cut_rounds) * 3 // 4
+    assert all(int(p.get("late_results", 0)) > 0 and int(p.get("late_probes", 0)) >= 1 for p in in_cut)
+    assert all(p.get("revised_at") for p in in_cut)
 
 
 def test_the_outage_is_revised_in_place_and_says_what_the_inside_probe_saw(run: dict[str, Any]) -> None:
@@ -118,9 +126,25 @@ def test_the_outage_is_revised_in_place_and_says_what_the_inside_probe_saw(run: 
 
 
 def test_as_of_a_time_during_the_cut_shows_the_first_view(run: dict[str, Any]) -> None:
+    """As of a time during the cut: no revision made after it (with 2-second rounds an outside
+    probe's late batch may have revised a round before it), the rounds the inside probe's upload
+    revised as they were, and the outage as it was then: open, without the inside view."""
     as_of = run["as_of"]
+    at = parse_time(as_of.get("as_of"))
+    assert at is not None
     points = as_of.get("points", [])
-    assert points and not revised_points(as_of)  # what was known then: no revision yet
-    assert points[-1].get("status") == "STATUS_DOWN"  # the cut, seen from outside
-    revised_rounds = {p.get("round") for p in revised_points(run["timeline"])}
-    assert revised_rounds & {p.get("round") for p in points}  # rounds revised since are shown as they were
+    assert points and points[-1].get("status") == "STATUS_DOWN"  # the cut, seen from outside
+    for p in revised_points(as_of):
+        revised_at = parse_time(p.get("revised_at"))
+        assert revised_at is not None and revised_at <= at
+    shown = {int(p["round"]): int(p.get("revision", 0) or 0) for p in points}
+    revised_since = {
+        int(p["round"]): int(p["revision"])
+        for p in revised_points(run["timeline"])
+        if (parse_time(p.get("revised_at")) or at) > at
+    }
+    assert revised_since.keys() & shown.keys()  # rounds revised since are shown as they were
+    assert all(shown[n] < revision for n, revision in revised_since.items() if n in shown)
+    [outage] = outages(as_of)
+    assert outage.get("state") == "EVENT_STATE_OPEN" and not outage.get("ended_at")
+    assert "from inside:" not in str(outage.get("summary", ""))

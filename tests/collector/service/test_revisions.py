@@ -366,6 +366,11 @@ def test_as_of_shows_what_was_known_then(tmp_path: Path, fleet: Enrolled) -> Non
     assert isinstance(then, query_service_pb2.Timeline) and isinstance(as_of, query_service_pb2.Timeline)
     assert len(then.points) == CUT.start + 2
     assert list(as_of.points) == list(then.points)  # the first view, not the revised one
+    # Events too, as they were then (schema 7): the outage open, without the inside view the
+    # revision added; it has ended and says so now.
+    assert then.events and list(as_of.events) == list(then.events)
+    assert all(e.state == query_service_pb2.EVENT_STATE_OPEN for e in as_of.events)
+    assert any("from inside:" in e.summary for e in late["as"].events)  # type: ignore[attr-defined]
     now = late["as"]
     assert isinstance(now, query_service_pb2.Timeline)
     assert [p.revision for p in now.points[: CUT.start + 2]] != [p.revision for p in as_of.points]
