@@ -18,10 +18,12 @@ Theory of operation
   kind, scope and start). At the end, an event opened in a recomputed round that the
   recomputation did not emit is withdrawn (deleted, and sent as WITHDRAWN), and every event
   whose start or end moved, whose evidence changed, or that the recomputation found, is sent as
-  REVISED: updated, never duplicated. An outage of a scope the late results came from gets the
-  inside view's sentence ("Confirmed from inside: 2 probes in AS9198 measured 40 targets outside
-  the country, 0 answered, 10:31–18:29 UTC.", collector/verdict/inside_view.py), from every
-  stored result of its rounds by probes inside it.
+  REVISED: updated, never duplicated. What it sends is stored with the last revision
+  (`event_changes`), and other collectors relay it to their watchers (followers.py). An outage
+  of a scope the late results came from gets the inside view's sentence ("Confirmed from
+  inside: 2 probes in AS9198 measured 40 targets outside the country, 0 answered, 10:31–18:29
+  UTC.", collector/verdict/inside_view.py), from every stored result of its DOWN rounds by
+  probes inside it; live rounds keep it (`keep_inside_views`).
 - Routing (bgp-fusion) and discovery's coverage are taken as they are now: what they were during
   an old round is not stored. Probe locations likewise.
 """
@@ -87,6 +89,7 @@ class RevisionJob:
     before: dict[str, StoredEvent]  # events as stored when the job started (opened or updated >= first)
     emitted: dict[str, StoredEvent] = field(default_factory=dict)  # the job's last version of each
     dirty: dict[int, DirtyRound] = field(default_factory=dict)
+    changes: tuple[StoredEvent, ...] = ()  # what the finished job changed (WatchEvents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +249,9 @@ class Reviser:
         while True:
             number = job.next_round
             if number > latest.number:
+                # Past the latest round without recomputing it (it reached it at an earlier
+                # step): its changes were not stored for relaying.
+                job.changes = job.changes or _changed_events(job, latest.number)
                 finished = True
                 break
             if number not in computed:  # a round nobody computed (the collectors were down)
@@ -270,6 +276,7 @@ class Reviser:
                 job.emitted[e.event_id] = e
             last = number == latest.number
             withdrawn: list[str] = []
+            changes: tuple[StoredEvent, ...] = ()
             events = result.events
             if last:
                 # Stored now, not only at the start: a live round of the old chain may have
@@ -294,10 +301,14 @@ class Reviser:
                     for k, e in job.emitted.items()
                 }
                 events = tuple(job.emitted.values())
+            if last:
+                # What WatchEvents sends: stored too, for the other collectors to relay.
+                changes = _changed_events(job, latest.number)
             storage.store_revision(
                 dataclasses.replace(result, events=events),
                 record,
                 withdrawn_events=withdrawn,
+                event_changes=changes,
                 engine_rows_now=(
                     [(k, v) for k, v in state.rows(None).items() if v is not None] if last else None
                 ),
@@ -308,6 +319,7 @@ class Reviser:
             job.dirty.pop(number, None)
             revised.append(number)
             if last:
+                job.changes = changes
                 finished = True
                 break
             if time.perf_counter() - started >= budget:
@@ -319,7 +331,7 @@ class Reviser:
                 late_by_country=tuple(sorted(by_country.items())),
                 latest_round=latest.number,
             )
-        events_out = _changed_events(job, latest.number)
+        events_out = job.changes
         final_state = job.state
         self.job = None
         self.late_scopes = set()

@@ -227,6 +227,7 @@ class Storage(abc.ABC):
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
         pending_round: int | None = None,
+        event_changes: Sequence[StoredEvent] = (),
     ) -> None:
         """Store a recomputation of a computed round in one transaction: the verdicts it
         replaces move to the superseded tables (valid until `revision.revised_at_unix_s`), the
@@ -236,7 +237,9 @@ class Storage(abc.ABC):
         last round recomputed), the current engine state rows are replaced by it. `pending_round`
         is the next round the recomputation must still recompute (None: it is done).
         The versions of events it replaces or withdraws are kept as the answer until
-        `revision.revised_at_unix_s` (`superseded_events`)."""
+        `revision.revised_at_unix_s` (`superseded_events`). `event_changes`: what a finished
+        recomputation changed, as WatchEvents sends it, for other collectors to relay
+        (`event_changes_after`, stored with `revision.revised_by`)."""
 
     @abc.abstractmethod
     def pending_revision(self) -> int | None:
@@ -290,6 +293,15 @@ class Storage(abc.ABC):
     def superseded_country_verdicts(
         self, country: str, since_unix_s: float, until_unix_s: float
     ) -> list[SupersededCountryVerdict]: ...
+
+    @abc.abstractmethod
+    def event_changes_after(self, after_key: int, limit: int = 1000) -> list[tuple[int, str, StoredEvent]]:
+        """(key, collector that revised, event as sent) of the stored event changes with a key
+        above `after_key`, by key, the first `limit`."""
+
+    @abc.abstractmethod
+    def last_event_change_key(self) -> int:
+        """The highest event change key (0 when none)."""
 
     @abc.abstractmethod
     def superseded_events(

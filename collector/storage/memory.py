@@ -68,6 +68,7 @@ class MemoryStorage(Storage):
         self._superseded_as: list[SupersededAsVerdict] = []
         self._superseded_country: list[SupersededCountryVerdict] = []
         self._superseded_events: dict[tuple[str, float], SupersededEvent] = {}
+        self._event_changes: list[tuple[int, str, StoredEvent]] = []
         self._campaigns: dict[str, CampaignRecord] = {}
         self._blocks: dict[str, BlockHistoryRecord] = {}
         self._declined: dict[str, str] = {}  # target_id -> target
@@ -355,10 +356,13 @@ class MemoryStorage(Storage):
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
         pending_round: int | None = None,
+        event_changes: Sequence[StoredEvent] = (),
     ) -> None:
         with self._lock:
             self._check()
             number = result.round.number
+            for change in event_changes:
+                self._event_changes.append((len(self._event_changes) + 1, revision.revised_by, change))
             held = self._revisions.get(number)
             if held is None:
                 record = self._rounds.get(number)
@@ -497,6 +501,16 @@ class MemoryStorage(Storage):
                 and since_unix_s <= s.verdict.round_start_unix_s < until_unix_s
             ]
             return sorted(rows, key=lambda s: (s.verdict.round, s.revision))
+
+    def event_changes_after(self, after_key: int, limit: int = 1000) -> list[tuple[int, str, StoredEvent]]:
+        with self._lock:
+            self._check()
+            return [c for c in self._event_changes if c[0] > after_key][:limit]
+
+    def last_event_change_key(self) -> int:
+        with self._lock:
+            self._check()
+            return len(self._event_changes)
 
     def superseded_events(
         self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float

@@ -880,3 +880,18 @@ def test_replaced_and_withdrawn_events_keep_their_versions_until_then(storage: S
         ("e1", at6),
         ("e1", 5000.0),
     ]
+
+
+def test_a_revisions_event_changes_are_kept_for_other_collectors_by_key(storage: Storage) -> None:
+    assert storage.last_event_change_key() == 0 and storage.event_changes_after(0) == []
+    assert storage.claim_round(round_record(5))
+    storage.store_round_result(result(5))
+    sent = [event("e1", start=1500.0, end=None, rnd=5), event("e2", start=1600.0, end=1700.0, rnd=5)]
+    storage.store_revision(result(5), revision(5, 1, 5000.0), event_changes=sent)
+    changes = storage.event_changes_after(0)
+    assert [(by, e) for _, by, e in changes] == [("c-a", sent[0]), ("c-a", sent[1])]
+    keys = [key for key, _, _ in changes]
+    assert keys == sorted(keys) and storage.last_event_change_key() == keys[-1]
+    assert [e.event_id for _, _, e in storage.event_changes_after(keys[0])] == ["e2"]
+    assert storage.event_changes_after(keys[-1]) == []
+    assert len(storage.event_changes_after(0, limit=1)) == 1
