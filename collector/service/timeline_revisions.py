@@ -114,8 +114,8 @@ def events_as_of(
 ) -> list[StoredEvent]:
     """The events of a timeline as they were known at `as_of`: per event, the version that was
     the answer then (schema 7 keeps those a revision replaced or withdrew; an event a revision
-    found was not known before it), among those started by then; one that ended after `as_of`
-    is shown open, as it was (live rounds' updates of an open event are not kept)."""
+    found was not known before it), among those started by then. One that ended after `as_of`
+    is shown open: only an event last stored before schema 7 (no kept versions) can be."""
     superseded: dict[str, list[tuple[float, StoredEvent | None]]] = {}
     for s in app.storage.superseded_events(asn=asn, country=country, since_unix_s=since, until_unix_s=until):
         version = None if s.unknown_before else s.event

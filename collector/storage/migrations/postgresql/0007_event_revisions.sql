@@ -1,11 +1,10 @@
 -- Vantage collector schema, version 7: event revisions (issue 21). The versions of events a
 -- round replaced, so that `vantage timeline --as-of T` shows each event as it was known at T;
 -- and what each recomputation changed, so that every collector's WatchEvents sends it.
--- A revision that moves, re-words or withdraws an event archives the version it replaces, with
--- the time until which it was the answer (the revision's time); an event a revision found has a
--- row with an empty payload: it was not known before then. Live rounds' updates of an open event
--- are not archived: as of T, an event that ended after T is shown open
--- (collector/service/timeline_revisions.py).
+-- Every round, first computed or revised, that changes a stored event keeps the version it
+-- replaces, with the time until which it was the answer (the round's computed_at, or the
+-- revision's time); a revision that withdraws an event keeps it too; a new event has a row with
+-- an empty payload: it was not known before then (collector/service/timeline_revisions.py).
 
 CREATE TABLE event_revisions (
     event_id TEXT NOT NULL,
