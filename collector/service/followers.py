@@ -14,7 +14,9 @@ Theory of operation:
 - A collector that did not compute a round still serves WatchEvents: the
   `EventRelay` polls the rounds table and publishes the events of every round
   computed by another collector since it last looked (watchers on a follower
-  see events one poll interval after the leader stored them).
+  see events one poll interval after the leader stored them). It relays the same way what a
+  recomputation on another collector changed (EVENT_CHANGE_REVISED, WITHDRAWN): the reviser
+  stores it with its last revision (`Storage.event_changes_after`, by key).
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class EventRelay:
         self.app = app
         self.poll_s = follow_poll_s(app.config.round_seconds)
         self.last_relayed_round: int | None = None  # None: not looked yet
+        self.last_change_key: int | None = None  # event changes relayed up to here
         self._computed_here: set[int] = set()
 
     def computed_here(self, number: int) -> None:
@@ -69,6 +72,27 @@ class EventRelay:
         self._computed_here.add(number)
 
     async def follow(self) -> None:
+        await self._follow_rounds()
+        await self._follow_changes()
+
+    async def _follow_changes(self) -> None:
+        """Publish the event changes other collectors' recomputations stored since the last look
+        (from now on at the first look: reconnecting watchers ask for open events)."""
+        app = self.app
+        try:
+            if self.last_change_key is None:
+                self.last_change_key = await app.blocking(app.storage.last_event_change_key)
+                return
+            changes = await app.blocking(app.storage.event_changes_after, self.last_change_key)
+        except Exception:
+            log.exception("reading the event changes of other collectors failed")
+            return  # retried at the next poll
+        for key, changed_by, event in changes:
+            if changed_by != app.config.collector_id:  # the reviser sent its own
+                app.events.publish([event])
+            self.last_change_key = key
+
+    async def _follow_rounds(self) -> None:
         app = self.app
         try:
             latest = await app.blocking(app.storage.latest_round)

@@ -21,6 +21,7 @@ import grpc
 from google.protobuf.message import DecodeError
 
 from vantage.collector.service.issued_tasks import IssuedTasks
+from vantage.collector.service.late_ack import RevisePolicy, mark_unrevised
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
@@ -210,9 +211,11 @@ def store_checked_batch(
     locator: Locator,
     issued: IssuedTasks,
     now_unix_s: float,
+    revise_policy: RevisePolicy | None = None,
 ) -> tuple[probe_service_pb2.BatchAck, dict[str, int]]:
     """Refuse the items that answer no task issued to the probe, map the other accepted items'
-    targets to ASes, commit, and build the ack (after the commit)."""
+    targets to ASes, commit, and build the ack (after the commit); with `revise_policy`, the ack
+    says how many late results revise nothing (late_ack.py)."""
     if checked.items:
         unissued = issued.check(probe.probe_id, checked.task_ids, checked.item_rounds)
         if unissued:
@@ -250,6 +253,11 @@ def store_checked_batch(
             for r in rejections
         ],
     )
+    if revise_policy is not None and checked.items:
+        payload = raw if checked.accepted_payload is None else checked.accepted_payload
+        mark_unrevised(
+            ack, payload, checked.rounds, storage=storage, policy=revise_policy, now_unix_s=now_unix_s
+        )
     return ack, dict(Counter(r.reason.name.lower() for r in rejections))
 
 
@@ -263,6 +271,7 @@ def ingest_batch(
     limits: ValidationLimits,
     max_items: int,
     now_unix_s: float,
+    revise_policy: RevisePolicy | None = None,
 ) -> BatchOutcome:
     """Both halves in this thread (small batches, or no ingest processes)."""
     started = time.perf_counter()
@@ -270,6 +279,13 @@ def ingest_batch(
         raw, probe_id=probe.probe_id, limits=limits, max_items=max_items, now_unix_s=now_unix_s
     )
     ack, by_reason = store_checked_batch(
-        checked, raw, probe=probe, storage=storage, locator=locator, issued=issued, now_unix_s=now_unix_s
+        checked,
+        raw,
+        probe=probe,
+        storage=storage,
+        locator=locator,
+        issued=issued,
+        now_unix_s=now_unix_s,
+        revise_policy=revise_policy,
     )
     return BatchOutcome(ack=ack, rejected_by_reason=by_reason, latency_s=time.perf_counter() - started)

@@ -17,6 +17,7 @@ from vantage.collector.service.ingest import (
     ingest_batch,
     store_checked_batch,
 )
+from vantage.collector.service.late_ack import RevisePolicy
 from vantage.collector.service.work import WorkPlanner
 from vantage.collector.storage.base import StorageError
 from vantage.collector.storage.records import ProbeRecord, TokenStatus
@@ -216,6 +217,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
                 limits=config.limits,
                 max_items=config.max_batch_items,
                 now_unix_s=now,
+                revise_policy=RevisePolicy(config.round_seconds, config.revise_window_s),
             )
         started = time.perf_counter()
         # The worker walks the bytes before decoding them (an oversized batch costs it O(limit)
@@ -236,6 +238,7 @@ class ProbeService(probe_service_pb2_grpc.ProbeServiceServicer):
             locator=app.locator,
             issued=app.issued_tasks,
             now_unix_s=now,
+            revise_policy=RevisePolicy(config.round_seconds, config.revise_window_s),
         )
         return BatchOutcome(ack=ack, rejected_by_reason=by_reason, latency_s=time.perf_counter() - started)
 

@@ -12,7 +12,7 @@ import grpc
 
 from vantage.collector.service.app import CollectorApp, abort, storage_call
 from vantage.collector.service.discovery_rpc import coverage
-from vantage.collector.service.timeline_revisions import as_of_error, shown_points
+from vantage.collector.service.timeline_revisions import as_of_error, events_as_of, shown_points
 from vantage.collector.wire.record_messages import probe_to_proto, timestamp, unix_s
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
@@ -156,9 +156,16 @@ class QueryService(query_service_pb2_grpc.QueryServiceServicer):
                 point.revised_at.FromNanoseconds(int(item.revised_at_unix_s * 1e9))
             points.append(point)
         if as_of is not None:
-            # Events are stored in their latest revision only: as of a past time, those that
-            # had started by then (their end as known now).
-            events = [e for e in events if e.started_at_unix_s <= as_of]
+            events = await app.blocking(
+                events_as_of,
+                app,
+                events,
+                asn=request.asn if scope == "asn" else 0,
+                country=None if scope == "asn" else request.country.upper(),
+                since=since,
+                until=until,
+                as_of=as_of,
+            )
         answer = query_service_pb2.Timeline(
             points=points, events=[query_service_pb2.Event.FromString(e.payload) for e in events]
         )

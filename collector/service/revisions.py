@@ -17,8 +17,13 @@ Theory of operation
 - Events: the recomputation re-emits the events of the rounds it recomputes (same ids, made from
   kind, scope and start). At the end, an event opened in a recomputed round that the
   recomputation did not emit is withdrawn (deleted, and sent as WITHDRAWN), and every event
-  whose start or end moved, or that the recomputation found, is sent as REVISED: updated, never
-  duplicated.
+  whose start or end moved, whose evidence changed, or that the recomputation found, is sent as
+  REVISED: updated, never duplicated. What it sends is stored with the last revision
+  (`event_changes`), and other collectors relay it to their watchers (followers.py). An outage
+  of a scope the late results came from gets the inside view's sentence ("Confirmed from
+  inside: 2 probes in AS9198 measured 40 targets outside the country, 0 answered, 10:31–18:29
+  UTC.", collector/verdict/inside_view.py), from every stored result of its DOWN rounds by
+  probes inside it; live rounds keep it (`keep_inside_views`).
 - Routing (bgp-fusion) and discovery's coverage are taken as they are now: what they were during
   an old round is not stored. Probe locations likewise.
 """
@@ -34,12 +39,16 @@ from typing import Any
 
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.judge_round import judge_round
+from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import (
     RevisionRecord,
     RoundRecord,
     RoundResult,
+    StoredAsVerdict,
     StoredEvent,
 )
+from vantage.collector.verdict.inside_view import InsideMeasurement, inside_part, inside_sentence, inside_view
+from vantage.collector.verdict.model import EventKind, Status
 from vantage.collector.verdict.revisions import (
     DEFAULT_REVISE_WINDOW_S,
     REFUSED_NO_ROUND,
@@ -50,11 +59,19 @@ from vantage.collector.verdict.revisions import (
     window_rounds,
 )
 from vantage.collector.wire.measurements import round_measurements
-from vantage.collector.wire.revisions import REVISED, WITHDRAWN, marked_event
+from vantage.collector.wire.revisions import (
+    REVISED,
+    WITHDRAWN,
+    event_summary,
+    marked_event,
+    with_inside_evidence,
+)
 from vantage.collector.wire.silence import PROBES_DISCONNECTED_KIND
 from vantage.collector.wire.verdicts import stored_event
 
 log = logging.getLogger("vantage.collector")
+
+_OUTCOME_OK = 1  # vantage.v1.Outcome.OUTCOME_OK (round_measurements keeps the wire's number)
 
 # Work per round-loop step before the live round gets its turn again: a tenth of a round leaves
 # the rest of the round to the live computation and ingest (the round loop runs one step per
@@ -72,6 +89,7 @@ class RevisionJob:
     before: dict[str, StoredEvent]  # events as stored when the job started (opened or updated >= first)
     emitted: dict[str, StoredEvent] = field(default_factory=dict)  # the job's last version of each
     dirty: dict[int, DirtyRound] = field(default_factory=dict)
+    changes: tuple[StoredEvent, ...] = ()  # what the finished job changed (WatchEvents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +121,9 @@ class Reviser:
     # batch that took its key before another's but committed after is still seen.
     late_floor_key: int = 0
     _newest_key_seen: int = 0
+    # (probe AS, probe country) of the late results the job under way took in: the outage events
+    # of those scopes get the inside view's sentence (collector/verdict/inside_view.py).
+    late_scopes: set[tuple[int, str]] = field(default_factory=set)
 
     def window_rounds(self) -> int:
         return window_rounds(self.revise_window_s, timedelta(seconds=self.app.config.round_seconds))
@@ -140,6 +161,7 @@ class Reviser:
                     for m in round_measurements([batch], number, {}):
                         results.append(LateResult(m.probe_id, number))
                         if new:  # a late batch waits for its revision over several steps
+                            self.late_scopes.add((m.probe_asn, m.probe_country))
                             step_late += 1
                             by_country[m.probe_country] = by_country.get(m.probe_country, 0) + 1
             self.counted = {(mark.round, mark.batch_key) for mark in late}
@@ -227,6 +249,9 @@ class Reviser:
         while True:
             number = job.next_round
             if number > latest.number:
+                # Past the latest round without recomputing it (it reached it at an earlier
+                # step): its changes were not stored for relaying.
+                job.changes = job.changes or _changed_events(job, latest.number)
                 finished = True
                 break
             if number not in computed:  # a round nobody computed (the collectors were down)
@@ -251,6 +276,7 @@ class Reviser:
                 job.emitted[e.event_id] = e
             last = number == latest.number
             withdrawn: list[str] = []
+            changes: tuple[StoredEvent, ...] = ()
             events = result.events
             if last:
                 # Stored now, not only at the start: a live round of the old chain may have
@@ -268,12 +294,21 @@ class Reviser:
                 ]
                 # The job's last version of every event it emitted: a live round computed from
                 # the old chain while the job ran may have stored a version the job's chain
-                # never had.
+                # never had. Outages of the scopes late results came from say what the probes
+                # inside measured.
+                job.emitted = {
+                    k: self._with_inside_view(e, job.before.get(k), latest.number, result)
+                    for k, e in job.emitted.items()
+                }
                 events = tuple(job.emitted.values())
+            if last:
+                # What WatchEvents sends: stored too, for the other collectors to relay.
+                changes = _changed_events(job, latest.number)
             storage.store_revision(
                 dataclasses.replace(result, events=events),
                 record,
                 withdrawn_events=withdrawn,
+                event_changes=changes,
                 engine_rows_now=(
                     [(k, v) for k, v in state.rows(None).items() if v is not None] if last else None
                 ),
@@ -284,6 +319,7 @@ class Reviser:
             job.dirty.pop(number, None)
             revised.append(number)
             if last:
+                job.changes = changes
                 finished = True
                 break
             if time.perf_counter() - started >= budget:
@@ -295,9 +331,10 @@ class Reviser:
                 late_by_country=tuple(sorted(by_country.items())),
                 latest_round=latest.number,
             )
-        events_out = _changed_events(job, latest.number)
+        events_out = job.changes
         final_state = job.state
         self.job = None
+        self.late_scopes = set()
         return RevisionStep(
             revised=tuple(revised),
             events=events_out,
@@ -307,6 +344,106 @@ class Reviser:
             state=final_state,
             latest_round=latest.number,
         )
+
+    def _with_inside_view(
+        self, event: StoredEvent, stored: StoredEvent | None, latest_round: int, latest_result: RoundResult
+    ) -> StoredEvent:
+        """An outage of a scope late results came from, with the sentence of what the probes
+        inside it measured during the outage (from every stored result of its rounds); another
+        outage keeps the sentence its stored version has."""
+        if event.kind != EventKind.OUTAGE:
+            return event
+        if not any(
+            (asn == event.asn) if event.asn else (country == event.country)
+            for asn, country in self.late_scopes
+        ):
+            return keep_inside_views_of(event, stored)
+        app = self.app
+        storage = app.storage
+        length = app.config.round_seconds
+        first = max(app.round_number(event.started_at_unix_s), latest_round - self.window_rounds())
+        last = latest_round if event.ended_at_unix_s is None else app.round_number(event.ended_at_unix_s)
+        last = min(last, latest_round)
+        # The rounds in which the scope was DOWN: the latest from this recomputation (not yet
+        # stored), the others as stored.
+        since, until = app.round_start(first), app.round_start(last + 1)
+        stored_rounds = (
+            storage.as_timeline(event.asn, since, until)
+            if event.asn
+            else storage.country_timeline(event.country, since, until)
+        )
+        down = {v.round for v in stored_rounds if v.status == Status.DOWN and v.round < latest_round}
+        latest_rows = latest_result.as_verdicts if event.asn else latest_result.country_verdicts
+        if any(
+            v.status == Status.DOWN
+            and ((v.asn == event.asn) if isinstance(v, StoredAsVerdict) else (v.country == event.country))
+            for v in latest_rows
+        ):
+            down.add(latest_round)
+        targets = {t.target_id: t.country for t in storage.list_targets()}
+        found: list[InsideMeasurement] = []
+        for number in sorted(down):
+            batches = [
+                b
+                for b in storage.round_batches(number)
+                if ((b.probe_asn == event.asn) if event.asn else (b.probe_country == event.country))
+            ]
+            start = app.round_start(number)
+            for m in round_measurements(batches, number, {}):
+                found.append(
+                    InsideMeasurement(
+                        probe_id=m.probe_id,
+                        probe_asn=m.probe_asn,
+                        probe_country=m.probe_country,
+                        target_id=m.target_id,
+                        target_country=targets.get(m.target_id)
+                        or (app.locator.locate(m.target_address)[1] if m.target_address else ""),
+                        answered=m.outcome == _OUTCOME_OK,
+                        round_start_unix_s=start,
+                        round_length_s=length,
+                    )
+                )
+        view = inside_view(
+            found,
+            asn=event.asn,
+            country=event.country,
+            since_unix_s=event.started_at_unix_s,
+            until_unix_s=event.ended_at_unix_s,
+        )
+        if view is None:
+            return event
+        return with_inside_evidence(event, inside_sentence(view, asn=event.asn, country=event.country))
+
+
+def keep_inside_views(storage: Storage, events: tuple[StoredEvent, ...]) -> tuple[StoredEvent, ...]:
+    """A live round's events, each outage keeping the inside view's sentence a revision gave its
+    stored version (the engine writes the summary afresh each round it emits the event)."""
+    outages = [e for e in events if e.kind == EventKind.OUTAGE]
+    if not outages:
+        return events
+    stored = {
+        e.event_id: e
+        for e in storage.list_events(since_unix_s=min(e.started_at_unix_s for e in outages))
+        if e.kind == EventKind.OUTAGE
+    }
+    return tuple(keep_inside_views_of(e, stored.get(e.event_id)) for e in events)
+
+
+def keep_inside_views_of(event: StoredEvent, stored: StoredEvent | None) -> StoredEvent:
+    sentence = inside_part(event_summary(stored)) if stored is not None else ""
+    if sentence and not inside_part(event_summary(event)):
+        return with_inside_evidence(event, sentence)
+    return event
+
+
+def _differs(old: StoredEvent | None, new: StoredEvent) -> bool:
+    """Whether a recomputation changed an event as users see it: found it, moved its start or
+    end, or changed its evidence."""
+    return old is None or (old.started_at_unix_s, old.ended_at_unix_s, event_summary(old)) != (
+        new.started_at_unix_s,
+        new.ended_at_unix_s,
+        event_summary(new),
+    )
 
 
 def _revisable(event: StoredEvent) -> bool:
@@ -319,11 +456,7 @@ def _changed_events(job: RevisionJob, revised_round: int) -> tuple[StoredEvent, 
     it refuted (WITHDRAWN)."""
     out = []
     for event_id, event in sorted(job.emitted.items()):
-        old = job.before.get(event_id)
-        if old is None or (old.started_at_unix_s, old.ended_at_unix_s) != (
-            event.started_at_unix_s,
-            event.ended_at_unix_s,
-        ):
+        if _differs(job.before.get(event_id), event):
             out.append(marked_event(event, change=REVISED, revised_round=revised_round))
     for event_id, old in sorted(job.before.items()):
         if event_id not in job.emitted and old.opened_round >= job.first_round and _revisable(old):

@@ -34,7 +34,7 @@ from vantage.collector.bgp.model import AsRouting
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.followers import EventRelay, missed_rounds
 from vantage.collector.service.judge_round import judge_round
-from vantage.collector.service.revisions import Reviser, RevisionStep
+from vantage.collector.service.revisions import Reviser, RevisionStep, keep_inside_views
 from vantage.collector.service.silence_signal import silence_events
 from vantage.collector.service.work import probe_slot
 from vantage.collector.storage.records import RoundRecord, RoundResult, StoredEvent
@@ -130,6 +130,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
     as_rows, country_rows, version = judged.as_rows, judged.country_rows, judged.algorithm_version
     events = tuple(stored_event(e) for e in output.events)
     events = silence_events(app, number, list(probes.values()), measurements, output, events)
+    events = keep_inside_views(app.storage, events)
     rows = output.state.rows(None if from_blob else output.changed_asns)
     suspects = tuple(sorted(set(output.suspect_probes) | set(output.offline_probes)))
     storage.store_round_result(

@@ -4,7 +4,8 @@ round to show, now or as of a past time, and the marks of a revised round.
 Now: the stored verdicts are the latest revision; a revised round carries its revision number,
 when it was revised, and how many late results from how many probes the revisions took in. As of
 a time T: per round, the revision that was the answer at T (the superseded verdicts keep their
-span), and only the rounds computed by T (collector/verdict/revisions.py, `answers_as_of`).
+span), and only the rounds computed by T (collector/verdict/revisions.py, `answers_as_of`); each
+event as it was known at T (`events_as_of`).
 """
 
 from __future__ import annotations
@@ -12,8 +13,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vantage.collector.service.app import CollectorApp
-from vantage.collector.storage.records import RevisionRecord, StoredAsVerdict, StoredCountryVerdict
-from vantage.collector.verdict.revisions import Answer, answers_as_of, as_of_problem, current_answers
+from vantage.collector.storage.records import (
+    RevisionRecord,
+    StoredAsVerdict,
+    StoredCountryVerdict,
+    StoredEvent,
+)
+from vantage.collector.verdict.revisions import (
+    Answer,
+    answers_as_of,
+    as_of_problem,
+    current_answers,
+    version_as_of,
+)
+from vantage.collector.wire.revisions import open_as_of
 
 Verdict = StoredAsVerdict | StoredCountryVerdict
 
@@ -87,3 +100,33 @@ def _point(verdict: Verdict, revision: RevisionRecord | None) -> ShownPoint:
     return ShownPoint(
         verdict, revision.revision, revision.revised_at_unix_s, revision.late_results, revision.late_probes
     )
+
+
+def events_as_of(
+    app: CollectorApp,
+    current: list[StoredEvent],
+    *,
+    asn: int,
+    country: str | None,
+    since: float,
+    until: float,
+    as_of: float,
+) -> list[StoredEvent]:
+    """The events of a timeline as they were known at `as_of`: per event, the version that was
+    the answer then (schema 7 keeps those a revision replaced or withdrew; an event a revision
+    found was not known before it), among those started by then. One that ended after `as_of`
+    is shown open: only an event last stored before schema 7 (no kept versions) can be."""
+    superseded: dict[str, list[tuple[float, StoredEvent | None]]] = {}
+    for s in app.storage.superseded_events(asn=asn, country=country, since_unix_s=since, until_unix_s=until):
+        version = None if s.unknown_before else s.event
+        superseded.setdefault(s.event.event_id, []).append((s.valid_until_unix_s, version))
+    by_id = {e.event_id: e for e in current}
+    out = []
+    for event_id in sorted(set(by_id) | set(superseded)):
+        event = version_as_of(by_id.get(event_id), superseded.get(event_id, []), as_of)
+        if event is None or event.started_at_unix_s > as_of:
+            continue
+        if event.ended_at_unix_s is not None and event.ended_at_unix_s > as_of:
+            event = open_as_of(event)
+        out.append(event)
+    return sorted(out, key=lambda e: (e.started_at_unix_s, e.event_id))

@@ -35,6 +35,7 @@ from vantage.collector.storage.records import (
     StoredEvent,
     SupersededAsVerdict,
     SupersededCountryVerdict,
+    SupersededEvent,
     TargetRecord,
     TokenStatus,
     UpsertCounts,
@@ -165,8 +166,9 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def store_round_result(self, result: RoundResult) -> None:
         """Store one computed round in one transaction: the round record (computed_at set),
-        per-AS and per-country verdicts, events (upserted by id), the engine state blob when
-        not empty and the engine state rows given."""
+        per-AS and per-country verdicts, events (upserted by id; the versions they replace are
+        kept, `superseded_events`), the engine state blob when not empty and the engine state
+        rows given."""
 
     @abc.abstractmethod
     def latest_round(self) -> RoundRecord | None:
@@ -230,6 +232,7 @@ class Storage(abc.ABC):
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
         pending_round: int | None = None,
+        event_changes: Sequence[StoredEvent] = (),
     ) -> None:
         """Store a recomputation of a computed round in one transaction: the verdicts it
         replaces move to the superseded tables (valid until `revision.revised_at_unix_s`), the
@@ -237,7 +240,11 @@ class Storage(abc.ABC):
         deleted, `revision` is the round's latest, and the round's rows of the engine state
         history become `result.engine_rows`. With `engine_rows_now` (the whole state after the
         last round recomputed), the current engine state rows are replaced by it. `pending_round`
-        is the next round the recomputation must still recompute (None: it is done)."""
+        is the next round the recomputation must still recompute (None: it is done).
+        The versions of events it replaces or withdraws are kept as the answer until
+        `revision.revised_at_unix_s` (`superseded_events`). `event_changes`: what a finished
+        recomputation changed, as WatchEvents sends it, for other collectors to relay
+        (`event_changes_after`, stored with `revision.revised_by`)."""
 
     @abc.abstractmethod
     def pending_revision(self) -> int | None:
@@ -291,6 +298,26 @@ class Storage(abc.ABC):
     def superseded_country_verdicts(
         self, country: str, since_unix_s: float, until_unix_s: float
     ) -> list[SupersededCountryVerdict]: ...
+
+    @abc.abstractmethod
+    def event_changes_after(self, after_key: int, limit: int = 1000) -> list[tuple[int, str, StoredEvent]]:
+        """(key, collector that revised, event as sent) of the stored event changes with a key
+        above `after_key`, by key, the first `limit`."""
+
+    @abc.abstractmethod
+    def last_event_change_key(self) -> int:
+        """The highest event change key (0 when none)."""
+
+    @abc.abstractmethod
+    def superseded_events(
+        self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededEvent]:
+        """Replaced versions of the events of one scope (as list_events filters them: `asn`, and
+        `country` when given) overlapping [since, until), by event id, then valid_until.
+
+        Schema 7: each time a round, first computed (valid until its computed_at) or revised
+        (until the revision's time), replaces a stored event or withdraws it, the stored version
+        is kept; a new event gets a version with an empty payload (not known before then)."""
 
     # ------------------------------------------------------------ target discovery
     @abc.abstractmethod

@@ -31,6 +31,7 @@ from vantage.collector.storage.records import (
     StoredEvent,
     SupersededAsVerdict,
     SupersededCountryVerdict,
+    SupersededEvent,
     TargetRecord,
     TokenStatus,
     UpsertCounts,
@@ -66,6 +67,8 @@ class MemoryStorage(Storage):
         self._pending_revision: int | None = None
         self._superseded_as: list[SupersededAsVerdict] = []
         self._superseded_country: list[SupersededCountryVerdict] = []
+        self._superseded_events: dict[tuple[str, float], SupersededEvent] = {}
+        self._event_changes: list[tuple[int, str, StoredEvent]] = []
         self._campaigns: dict[str, CampaignRecord] = {}
         self._blocks: dict[str, BlockHistoryRecord] = {}
         self._declined: dict[str, str] = {}  # target_id -> target
@@ -300,9 +303,19 @@ class MemoryStorage(Storage):
             self._rounds[record.number] = dataclasses.replace(record, computed_at_unix_s=None)
             return True
 
-    def _put_verdict_rows(self, result: RoundResult) -> None:
+    def _put_verdict_rows(self, result: RoundResult, events_known_at: float | None = None) -> None:
         """A round's verdicts (history and latest) and events, under the caller's lock; a first
-        computation and a revision put them alike."""
+        computation and a revision put them alike. The versions of events they replace are kept
+        as the answer until `events_known_at` (default: the round's computed_at)."""
+        known_at = events_known_at
+        if known_at is None:
+            known_at = result.round.computed_at_unix_s or result.round.claimed_at_unix_s
+        for e in result.events:
+            old = self._events.get(e.event_id)
+            if old is None:
+                self._archive_event(dataclasses.replace(e, payload=b""), known_at)
+            elif old.payload != e.payload:
+                self._archive_event(old, known_at)
         for v in result.as_verdicts:
             self._as_verdicts[(v.asn, v.round)] = v
             latest = self._latest_as.get(v.asn)
@@ -315,6 +328,11 @@ class MemoryStorage(Storage):
                 self._latest_country[c.country] = c
         for e in result.events:
             self._events[e.event_id] = e
+
+    def _archive_event(self, event: StoredEvent, valid_until_unix_s: float) -> None:
+        self._superseded_events.setdefault(
+            (event.event_id, valid_until_unix_s), SupersededEvent(event, valid_until_unix_s)
+        )
 
     def store_round_result(self, result: RoundResult) -> None:
         with self._lock:
@@ -344,10 +362,13 @@ class MemoryStorage(Storage):
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
         pending_round: int | None = None,
+        event_changes: Sequence[StoredEvent] = (),
     ) -> None:
         with self._lock:
             self._check()
             number = result.round.number
+            for change in event_changes:
+                self._event_changes.append((len(self._event_changes) + 1, revision.revised_by, change))
             held = self._revisions.get(number)
             if held is None:
                 record = self._rounds.get(number)
@@ -363,9 +384,11 @@ class MemoryStorage(Storage):
                 self._superseded_country.append(
                     SupersededCountryVerdict(self._country_verdicts.pop(ckey), previous, valid_from, until)
                 )
-            self._put_verdict_rows(result)
+            self._put_verdict_rows(result, until)
             for event_id in withdrawn_events:
-                self._events.pop(event_id, None)
+                withdrawn = self._events.pop(event_id, None)
+                if withdrawn is not None:
+                    self._archive_event(withdrawn, until)
             stored = self._rounds.get(number)
             if stored is not None:
                 self._rounds[number] = dataclasses.replace(stored, observations=result.round.observations)
@@ -484,6 +507,30 @@ class MemoryStorage(Storage):
                 and since_unix_s <= s.verdict.round_start_unix_s < until_unix_s
             ]
             return sorted(rows, key=lambda s: (s.verdict.round, s.revision))
+
+    def event_changes_after(self, after_key: int, limit: int = 1000) -> list[tuple[int, str, StoredEvent]]:
+        with self._lock:
+            self._check()
+            return [c for c in self._event_changes if c[0] > after_key][:limit]
+
+    def last_event_change_key(self) -> int:
+        with self._lock:
+            self._check()
+            return len(self._event_changes)
+
+    def superseded_events(
+        self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededEvent]:
+        with self._lock:
+            self._check()
+            return [
+                s
+                for key, s in sorted(self._superseded_events.items())
+                if s.event.asn == asn
+                and (country is None or s.event.country == country)
+                and (s.event.ended_at_unix_s is None or s.event.ended_at_unix_s > since_unix_s)
+                and s.event.started_at_unix_s < until_unix_s
+            ]
 
     def latest_round(self) -> RoundRecord | None:
         with self._lock:

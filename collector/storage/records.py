@@ -375,6 +375,19 @@ class LateBatch:
 
 
 @dataclass(frozen=True, slots=True)
+class SupersededEvent:
+    """A version of an event a revision replaced, the answer until `valid_until_unix_s` (schema
+    7). An empty payload: the revision found the event, which was not known before then."""
+
+    event: StoredEvent
+    valid_until_unix_s: float
+
+    @property
+    def unknown_before(self) -> bool:
+        return not self.event.payload
+
+
+@dataclass(frozen=True, slots=True)
 class SupersededAsVerdict:
     """An AS verdict a revision replaced, and when it was the answer: [valid_from, valid_until)."""
 

@@ -45,6 +45,11 @@ COUNTRY_VERDICT_COLUMNS = (
 EVENT_COLUMNS = (
     "event_id, kind, asn, country, started_at, ended_at, opened_round, updated_round, payload, mechanism"
 )
+# A version of an event a round replaced (schema 7), kept as the answer until valid_until.
+ARCHIVE_EVENT = (
+    f"INSERT INTO event_revisions (valid_until, {EVENT_COLUMNS}) VALUES ({', '.join('?' * 11)}) "
+    "ON CONFLICT DO NOTHING"
+)
 ROUND_COLUMNS = (
     "number, start, length_s, computed_by, claimed_at, computed_at, observations, suspect_probes, "
     "offline_probes, algorithm_version"

@@ -19,8 +19,10 @@ from vantage.collector.storage.records import (
     RevisionRecord,
     RoundRecord,
     RoundResult,
+    StoredEvent,
     SupersededAsVerdict,
     SupersededCountryVerdict,
+    SupersededEvent,
 )
 
 STORE_HISTORY_ROW = (
@@ -45,6 +47,9 @@ _ARCHIVE_COUNTRY = (
     "round_start, status, confidence, reachability_ratio, payload, mechanism) "
     "SELECT country, round, ?, ?, ?, round_start, status, confidence, reachability_ratio, payload, "
     "mechanism FROM country_verdicts WHERE round = ? ON CONFLICT DO NOTHING"
+)
+_STORE_EVENT_CHANGE = (
+    f"INSERT INTO event_changes (changed_by, {q.EVENT_COLUMNS}) VALUES ({q.placeholders(11)})"
 )
 _LATE_BATCHES = (
     "SELECT br.round, b.batch_key, b.probe_id, b.received_at FROM result_batch_rounds br "
@@ -88,7 +93,9 @@ class SqlRevisions(Storage):
     def _sql(self, sql: str) -> str: ...
 
     @abc.abstractmethod
-    def _store_verdict_rows(self, conn: Any, result: RoundResult) -> None: ...
+    def _store_verdict_rows(
+        self, conn: Any, result: RoundResult, events_known_at: float | None = None
+    ) -> None: ...
 
     @abc.abstractmethod
     def _select(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
@@ -114,6 +121,7 @@ class SqlRevisions(Storage):
         withdrawn_events: Collection[str] = (),
         engine_rows_now: Sequence[tuple[str, bytes]] | None = None,
         pending_round: int | None = None,
+        event_changes: Sequence[StoredEvent] = (),
     ) -> None:
         number = result.round.number
         sql = self._sql
@@ -133,9 +141,14 @@ class SqlRevisions(Storage):
             conn.execute(sql(_ARCHIVE_COUNTRY), (previous, valid_from, until, number))
             conn.execute(sql("DELETE FROM as_verdicts WHERE round = ?"), (number,))
             conn.execute(sql("DELETE FROM country_verdicts WHERE round = ?"), (number,))
-            self._store_verdict_rows(conn, result)
+            self._store_verdict_rows(conn, result, until)
             if withdrawn_events:
                 condition, values = self._in("event_id", list(withdrawn_events))
+                conn.execute(
+                    sql(f"INSERT INTO event_revisions (valid_until, {q.EVENT_COLUMNS}) "
+                        f"SELECT ?, {q.EVENT_COLUMNS} FROM events WHERE {condition} ON CONFLICT DO NOTHING"),
+                    [until, *values],
+                )  # fmt: skip
                 conn.execute(sql(f"DELETE FROM events WHERE {condition}"), values)
             conn.execute(
                 sql("UPDATE rounds SET observations = ? WHERE number = ?"),
@@ -160,6 +173,12 @@ class SqlRevisions(Storage):
                 rows_now = [(key, number, data) for key, data in engine_rows_now]
                 if rows_now:
                     self._executemany(conn, sql(q.STORE_ENGINE_ROW), rows_now)
+            if event_changes:
+                self._executemany(
+                    conn,
+                    sql(_STORE_EVENT_CHANGE),
+                    [(revision.revised_by, *q.event_params(e)) for e in event_changes],
+                )
             conn.execute("DELETE FROM revision_pending")
             if pending_round is not None:
                 conn.execute(
@@ -247,3 +266,30 @@ class SqlRevisions(Storage):
             )
             for row in rows
         ]
+
+    def superseded_events(
+        self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float
+    ) -> list[SupersededEvent]:
+        where = "asn = ?"
+        params: list[object] = [asn]
+        if country is not None:
+            where += " AND country = ?"
+            params.append(country)
+        rows = self._select(
+            f"SELECT {q.EVENT_COLUMNS}, valid_until FROM event_revisions WHERE {where} "
+            "AND (ended_at IS NULL OR ended_at > ?) AND started_at < ? ORDER BY event_id, valid_until",
+            [*params, since_unix_s, until_unix_s],
+        )
+        return [SupersededEvent(q.event_from_row(row[:10]), float(row[10])) for row in rows]
+
+    def event_changes_after(self, after_key: int, limit: int = 1000) -> list[tuple[int, str, StoredEvent]]:
+        rows = self._select(
+            f"SELECT change_key, changed_by, {q.EVENT_COLUMNS} FROM event_changes WHERE change_key > ? "
+            "ORDER BY change_key LIMIT ?",
+            (after_key, limit),
+        )
+        return [(int(row[0]), str(row[1]), q.event_from_row(row[2:])) for row in rows]
+
+    def last_event_change_key(self) -> int:
+        rows = self._select("SELECT MAX(change_key) FROM event_changes")
+        return int(rows[0][0] or 0) if rows else 0

@@ -313,9 +313,17 @@ class SqlStorage(SqlRevisions):
         return int(rows[0][0] or 0)
 
     # ------------------------------------------------------------ rounds, verdicts and events
-    def _store_verdict_rows(self, conn: Any, result: RoundResult) -> None:
+    def _store_verdict_rows(
+        self, conn: Any, result: RoundResult, events_known_at: float | None = None
+    ) -> None:
         """A round's verdicts (history and latest) and events, inside the caller's transaction;
-        a first computation and a revision (sql_revisions.py) write them alike."""
+        a first computation and a revision (sql_revisions.py) write them alike. The versions of
+        events they replace are kept as the answer until `events_known_at` (default: the
+        round's computed_at)."""
+        known_at = events_known_at
+        if known_at is None:
+            known_at = result.round.computed_at_unix_s or result.round.claimed_at_unix_s
+        self._archive_events(conn, result.events, known_at)
         as_rows = [q.as_verdict_params(v) for v in result.as_verdicts]
         country_rows = [q.country_verdict_params(v) for v in result.country_verdicts]
         for sql, rows in (
@@ -327,6 +335,28 @@ class SqlStorage(SqlRevisions):
         ):
             if rows:
                 self._executemany(conn, self._sql(sql), rows)
+
+    def _archive_events(self, conn: Any, events: Sequence[StoredEvent], known_at: float) -> None:
+        """Keep the stored versions `events` replace (schema 7); an event not stored yet gets an
+        empty-payload version: not known before `known_at`."""
+        if not events:
+            return
+        condition, values = self._in("event_id", [e.event_id for e in events])
+        stored = {
+            row[0]: row
+            for row in conn.execute(
+                self._sql(f"SELECT {q.EVENT_COLUMNS} FROM events WHERE {condition}"), values
+            ).fetchall()
+        }
+        rows = []
+        for e in events:
+            old = stored.get(e.event_id)
+            if old is None:
+                rows.append((known_at, *q.event_params(dataclasses.replace(e, payload=b""))))
+            elif bytes(old[8]) != e.payload:
+                rows.append((known_at, *old))
+        if rows:
+            self._executemany(conn, self._sql(q.ARCHIVE_EVENT), rows)
 
     def _store_verdicts(self, conn: Any, result: RoundResult) -> None:
         """The part of storing a round that both servers spell alike: verdicts (history and

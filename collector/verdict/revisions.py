@@ -111,6 +111,34 @@ def plan_revisions(
     )
 
 
+def unrevised_counts(
+    items_by_round: Mapping[int, int],
+    computed: Collection[int],
+    *,
+    current_round: int,
+    window_rounds: int,
+) -> dict[str, int]:
+    """Of a batch's items (how many per round), those that will revise nothing, by reason (the
+    ack's unrevised_* counts). `current_round` is the round under way by the clock: it and the
+    round before it (which the round loop may still be computing) are on time or revise; a round
+    before `current_round - 1 - window_rounds` is older than the window; any other past round
+    revises only if it was computed."""
+    latest = current_round - 1
+    oldest = latest - window_rounds
+    out: dict[str, int] = {}
+    for number, items in items_by_round.items():
+        if number >= latest:
+            continue
+        if number < oldest:
+            reason = REFUSED_TOO_OLD
+        elif number not in computed:
+            reason = REFUSED_NO_ROUND
+        else:
+            continue
+        out[reason] = out.get(reason, 0) + items
+    return out
+
+
 def recompute(
     rounds: Sequence[int],
     state_before: EngineState,
@@ -149,6 +177,18 @@ class Answer:
     revision: int
     valid_from_unix_s: float
     valid_until_unix_s: float
+
+
+def version_as_of(
+    current: T | None, superseded: Sequence[tuple[float, T | None]], as_of_unix_s: float
+) -> T | None:
+    """An event's version that was the answer at `as_of`: the first superseded version (by
+    `valid_until`, ascending; None: the event was not known before then) still valid at that
+    time, else the current one (None: withdrawn since)."""
+    for valid_until, version in sorted(superseded, key=lambda pair: pair[0]):
+        if as_of_unix_s < valid_until:
+            return version
+    return current
 
 
 def answers_as_of(candidates: Iterable[tuple[Answer, T]], as_of_unix_s: float) -> dict[int, tuple[Answer, T]]:

@@ -21,3 +21,23 @@ def marked_event(event: StoredEvent, *, change: int, revised_round: int) -> Stor
     message.change = change  # type: ignore[assignment]
     message.revised_round = revised_round
     return dataclasses.replace(event, payload=message.SerializeToString())
+
+
+def with_inside_evidence(event: StoredEvent, sentence: str) -> StoredEvent:
+    """`event` with the inside view's sentence (collector/verdict/inside_view.py) closing its
+    summary."""
+    message = query_service_pb2.Event.FromString(event.payload)
+    message.summary = f"{message.summary} {sentence}".strip()
+    return dataclasses.replace(event, payload=message.SerializeToString())
+
+
+def open_as_of(event: StoredEvent) -> StoredEvent:
+    """`event` as it read while still open (its end not yet known): no end, state OPEN."""
+    message = query_service_pb2.Event.FromString(event.payload)
+    message.ClearField("ended_at")
+    message.state = query_service_pb2.EVENT_STATE_OPEN
+    return dataclasses.replace(event, ended_at_unix_s=None, payload=message.SerializeToString())
+
+
+def event_summary(event: StoredEvent) -> str:
+    return str(query_service_pb2.Event.FromString(event.payload).summary)

@@ -859,3 +859,57 @@ def test_a_superseded_verdict_keeps_its_mechanism(storage: Storage) -> None:
     [old_kz] = storage.superseded_country_verdicts("KZ", 0, 1e9)
     assert (old_as.verdict.mechanism, old_kz.verdict.mechanism) == (withdrawal, withdrawal)
     assert [v.mechanism for v in storage.as_timeline(1, 0, 1e9)] == [0]
+
+
+def test_replaced_and_withdrawn_events_keep_their_versions_until_then(storage: Storage) -> None:
+    """Schema 7: the version of an event each round (first computed or revised) replaced, or a
+    revision withdrew, with the time until which it was the answer; a new event's version has an
+    empty payload (not known before)."""
+    opened = event("e1", start=1500.0, end=None, rnd=5)
+    assert storage.claim_round(round_record(5))
+    storage.store_round_result(dataclasses.replace(result(5), events=(opened,)))
+    at5 = round_record(5, computed=True).computed_at_unix_s
+    closed = dataclasses.replace(opened, ended_at_unix_s=1800.0, updated_round=6, payload=b"e1 closed")
+    assert storage.claim_round(round_record(6))
+    storage.store_round_result(dataclasses.replace(result(6), events=(closed,)))
+    at6 = round_record(6, computed=True).computed_at_unix_s
+    # Stored again unchanged: nothing new to keep.
+    storage.store_revision(dataclasses.replace(result(6), events=(closed,)), revision(6, 1, 4000.0))
+    found = event("e2", start=1600.0, end=1700.0, rnd=5)
+    storage.store_revision(
+        dataclasses.replace(result(5), events=(found,)), revision(5, 1, 5000.0), withdrawn_events=["e1"]
+    )
+    kept = storage.superseded_events(asn=64500, since_unix_s=0.0, until_unix_s=1e9)
+    assert [(s.event.event_id, s.valid_until_unix_s, s.event.payload, s.unknown_before) for s in kept] == [
+        ("e1", at5, b"", True),
+        ("e1", at6, b"e1", False),
+        ("e1", 5000.0, b"e1 closed", False),
+        ("e2", 5000.0, b"", True),
+    ]
+    assert kept[2].event.ended_at_unix_s == 1800.0
+    assert [e.event_id for e in storage.list_events()] == ["e2"]
+    # Filtered like list_events: scope and overlap.
+    assert storage.superseded_events(asn=64501, since_unix_s=0.0, until_unix_s=1e9) == []
+    assert storage.superseded_events(asn=64500, country="RU", since_unix_s=0.0, until_unix_s=1e9) == []
+    later = storage.superseded_events(asn=64500, since_unix_s=1750.0, until_unix_s=1e9)
+    # e1's open versions and its closed one (ended 1800), not e2 (ended 1700).
+    assert [(s.event.event_id, s.valid_until_unix_s) for s in later] == [
+        ("e1", at5),
+        ("e1", at6),
+        ("e1", 5000.0),
+    ]
+
+
+def test_a_revisions_event_changes_are_kept_for_other_collectors_by_key(storage: Storage) -> None:
+    assert storage.last_event_change_key() == 0 and storage.event_changes_after(0) == []
+    assert storage.claim_round(round_record(5))
+    storage.store_round_result(result(5))
+    sent = [event("e1", start=1500.0, end=None, rnd=5), event("e2", start=1600.0, end=1700.0, rnd=5)]
+    storage.store_revision(result(5), revision(5, 1, 5000.0), event_changes=sent)
+    changes = storage.event_changes_after(0)
+    assert [(by, e) for _, by, e in changes] == [("c-a", sent[0]), ("c-a", sent[1])]
+    keys = [key for key, _, _ in changes]
+    assert keys == sorted(keys) and storage.last_event_change_key() == keys[-1]
+    assert [e.event_id for _, _, e in storage.event_changes_after(keys[0])] == ["e2"]
+    assert storage.event_changes_after(keys[-1]) == []
+    assert len(storage.event_changes_after(0, limit=1)) == 1

@@ -336,3 +336,77 @@ def test_a_revision_is_computed_once_by_the_leader_and_served_by_every_collector
     finally:
         for app in apps:
             app.close()
+
+
+def test_followers_relay_what_a_revision_changed_to_their_watchers(
+    pair: tuple[PostgresStorage, PostgresStorage],
+) -> None:
+    """Probes p-b and p-c upload rounds +3..+5 after +6, through the follower: on time, one
+    vantage point is not enough and AS64500's outage starts at +6; the leader's revision moves its
+    start to +3. The follower's WatchEvents streams get the REVISED event as the leader's do."""
+    pytest.importorskip("vantage.collector.verdict.engine")
+    a, b = pair
+    enroll_probes(a)
+    a.upsert_targets(
+        [
+            TargetRecord(address, address, "address", (1,), country, asn, (), "csv", address, 0.0)
+            for targets, asn, country in ((KZ_TARGETS, 64500, "KZ"), (NL_TARGETS, 64520, "NL"))
+            for address in targets
+        ]
+    )
+    clock = Clock(FIRST_ROUND * ROUND_S)
+    apps = [
+        CollectorApp(s, CollectorConfig(collector_id=name, round_seconds=ROUND_S), Locator(()), clock=clock)
+        for s, name in ((a, "a"), (b, "b"))
+    ]
+    leader_loop, follower_loop = (RoundLoop(app) for app in apps)
+    held, late_probes = range(FIRST_ROUND + 3, FIRST_ROUND + 6), ("p-b", "p-c")
+    watchers = [app.events.subscribe(country="KZ") for app in apps]
+
+    def rows(probe_id: str, number: int) -> list[MeasurementRow]:
+        down = number >= FIRST_ROUND + 3
+        return [
+            measurement(probe_id, number, address, failing=down and address in KZ_TARGETS)
+            for address in KZ_TARGETS + NL_TARGETS
+        ]
+
+    async def scenario() -> None:
+        for number in range(FIRST_ROUND, FIRST_ROUND + 8):
+            for probe_id in PROBES:
+                if not (probe_id in late_probes and number in held):
+                    a.ingest(batch_of(rows(probe_id, number)))
+            clock.now = (number + 1.2) * ROUND_S
+            await leader_loop.step()
+            await follower_loop.step()
+            if number == FIRST_ROUND + 6:
+                for late in held:
+                    for probe_id in late_probes:
+                        late_rows = [r._replace(received_at_unix_s=clock.now) for r in rows(probe_id, late)]
+                        b.ingest(batch_of(late_rows))
+                clock.now += 1
+                await leader_loop.step()  # the round holder revises
+                clock.now += 1
+                await follower_loop.step()  # a poll: relays what the revision changed
+
+    def changes(index: int) -> list[query_service_pb2.Event]:
+        seen = []
+        while not watchers[index].queue.empty():
+            item = watchers[index].queue.get_nowait()
+            assert item is not None
+            message = query_service_pb2.Event.FromString(item.payload)
+            if message.change != query_service_pb2.EVENT_CHANGE_UNSPECIFIED:
+                seen.append(message)
+        return seen
+
+    try:
+        asyncio.run(scenario())
+        sent, relayed = changes(0), changes(1)
+    finally:
+        for app in apps:
+            app.close()
+    [outage] = [e for e in a.list_events() if e.asn == 64500]
+    assert outage.started_at_unix_s == (FIRST_ROUND + 3) * ROUND_S  # moved by the revision
+    revised = [e for e in sent if e.change == query_service_pb2.EVENT_CHANGE_REVISED and e.asn == 64500]
+    assert revised and revised[0].id == outage.event_id and revised[0].revised_round > 0
+    assert relayed == sent  # the follower sent what the leader sent, once
+    assert {by for _, by, _ in b.event_changes_after(0)} == {"a"}

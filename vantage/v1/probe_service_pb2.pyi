@@ -175,16 +175,20 @@ class RejectedItem(_message.Message):
     def __init__(self, index: _Optional[int] = ..., measurement_id: _Optional[str] = ..., field: _Optional[str] = ..., reason: _Optional[_Union[RejectReason, str]] = ..., message: _Optional[str] = ...) -> None: ...
 
 class BatchAck(_message.Message):
-    __slots__ = ("batch_id", "accepted", "duplicates", "rejected")
+    __slots__ = ("batch_id", "accepted", "duplicates", "rejected", "unrevised_too_old", "unrevised_no_round")
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     DUPLICATES_FIELD_NUMBER: _ClassVar[int]
     REJECTED_FIELD_NUMBER: _ClassVar[int]
+    UNREVISED_TOO_OLD_FIELD_NUMBER: _ClassVar[int]
+    UNREVISED_NO_ROUND_FIELD_NUMBER: _ClassVar[int]
     batch_id: str
     accepted: int
     duplicates: int
     rejected: _containers.RepeatedCompositeFieldContainer[RejectedItem]
-    def __init__(self, batch_id: _Optional[str] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[RejectedItem, _Mapping]]] = ...) -> None: ...
+    unrevised_too_old: int
+    unrevised_no_round: int
+    def __init__(self, batch_id: _Optional[str] = ..., accepted: _Optional[int] = ..., duplicates: _Optional[int] = ..., rejected: _Optional[_Iterable[_Union[RejectedItem, _Mapping]]] = ..., unrevised_too_old: _Optional[int] = ..., unrevised_no_round: _Optional[int] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("sent_at", "outbox_depth", "oldest_unsent", "software_version")

@@ -9,6 +9,7 @@ was revised. The clock is injected: rounds are computed by calling RoundLoop.ste
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import uuid
 from collections.abc import Iterable
@@ -28,7 +29,7 @@ from vantage.collector.service.config import CollectorConfig
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.round_loop import RoundLoop
 from vantage.collector.service.server import build_server
-from vantage.collector.storage.records import CredentialRole, EnrollmentToken, TargetRecord
+from vantage.collector.storage.records import CredentialRole, EnrollmentToken, StoredEvent, TargetRecord
 from vantage.collector.storage.sqlite import SqliteStorage
 from vantage.v1 import (
     probe_service_pb2,
@@ -283,6 +284,25 @@ def unmarked(timeline: query_service_pb2.Timeline) -> query_service_pb2.Timeline
     for event in out.events:
         event.ClearField("change")
         event.ClearField("revised_round")
+        event.summary = without_inside_view(event.summary)
+    return out
+
+
+def without_inside_view(summary: str) -> str:
+    """A summary without the inside view's sentence: a mark of the revision that brought the
+    inside probes' late results (collector/verdict/inside_view.py), like the points' marks."""
+    for verb in ("Confirmed", "Partly confirmed", "Contradicted"):
+        summary = summary.split(f" {verb} from inside: ")[0]
+    return summary
+
+
+def unmarked_events(events: object) -> list[StoredEvent]:
+    assert isinstance(events, list)
+    out = []
+    for e in events:
+        message = query_service_pb2.Event.FromString(e.payload)
+        message.summary = without_inside_view(message.summary)
+        out.append(dataclasses.replace(e, payload=message.SerializeToString()))
     return out
 
 
@@ -321,7 +341,7 @@ def test_late_results_give_the_timeline_on_time_results_give(tmp_path: Path, fle
     assert named(on_time, unmarked(on_country)) == named(late, unmarked(late_country))
     # Every stored verdict of both ASes, payload included, and the events and engine state.
     assert named(on_time, on_time["stored"]) == named(late, late["stored"])
-    assert named(on_time, on_time["events"]) == named(late, late["events"])
+    assert named(on_time, unmarked_events(on_time["events"])) == named(late, unmarked_events(late["events"]))
     assert named(on_time, on_time["state"]) == named(late, late["state"])
     # The revised rounds say so: the cut's rounds with the inside probes' late results.
     revised = {p.round - FIRST_ROUND: p for p in late_as.points if p.revision}
@@ -332,6 +352,14 @@ def test_late_results_give_the_timeline_on_time_results_give(tmp_path: Path, fle
         assert point.revised_at.seconds > 0
     assert revised[UPLOAD_AFTER].late_results == 0  # recomputed for the state its predecessors changed
     assert not any(p.revision for p in on_as.points)
+    # The outage's evidence says what the inside probes measured (the on-time run's does not:
+    # nothing came home late).
+    [outage] = [e for e in late_as.events if e.kind == query_service_pb2.EVENT_KIND_OUTAGE]
+    assert (
+        "Confirmed from inside: 2 probes in AS64500 measured 3 targets outside the country, 0 answered, "
+        in outage.summary
+    )
+    assert not any("from inside:" in e.summary for e in on_as.events)
 
 
 def test_as_of_shows_what_was_known_then(tmp_path: Path, fleet: Enrolled) -> None:
@@ -340,6 +368,11 @@ def test_as_of_shows_what_was_known_then(tmp_path: Path, fleet: Enrolled) -> Non
     assert isinstance(then, query_service_pb2.Timeline) and isinstance(as_of, query_service_pb2.Timeline)
     assert len(then.points) == CUT.start + 2
     assert list(as_of.points) == list(then.points)  # the first view, not the revised one
+    # Events too, as they were then (schema 7): the outage open, without the inside view the
+    # revision added; it has ended and says so now.
+    assert then.events and list(as_of.events) == list(then.events)
+    assert all(e.state == query_service_pb2.EVENT_STATE_OPEN for e in as_of.events)
+    assert any("from inside:" in e.summary for e in late["as"].events)  # type: ignore[attr-defined]
     now = late["as"]
     assert isinstance(now, query_service_pb2.Timeline)
     assert [p.revision for p in now.points[: CUT.start + 2]] != [p.revision for p in as_of.points]
@@ -387,7 +420,7 @@ def test_a_recomputation_in_shares_lets_live_rounds_go_on_and_events_are_revised
     assert isinstance(on_as, query_service_pb2.Timeline) and isinstance(late_as, query_service_pb2.Timeline)
     assert named(on_time, unmarked(on_as)) == named(late, unmarked(late_as))
     assert named(on_time, on_time["stored"]) == named(late, late["stored"])
-    assert named(on_time, on_time["events"]) == named(late, late["events"])
+    assert named(on_time, unmarked_events(on_time["events"])) == named(late, unmarked_events(late["events"]))
     assert named(on_time, on_time["state"]) == named(late, late["state"])
     watched = late["watched"]
     assert isinstance(watched, list) and watched
@@ -401,7 +434,9 @@ def test_a_recomputation_in_shares_lets_live_rounds_go_on_and_events_are_revised
     assert len({e.event_id for e in events}) == len(events)
 
 
-async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, float], list[int], int]:
+async def refused_late_results(
+    db: Path, fleet: Enrolled
+) -> tuple[dict[str, float], list[int], int, list[tuple[int, int]]]:
     shutil.copyfile(fleet[0], db)
     h = Harness(db, revise_window_s=5 * ROUND_S)
     await h.start(enrolled=(fleet[1], fleet[2]))
@@ -416,14 +451,16 @@ async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, flo
             await h.close_round(number)
         # Probe in-a comes back with results of round 1 (never computed) and round 0 (older than
         # the window of 5 rounds below the latest, 6).
+        acks = []
         for offset in (0, 1):
             ack = await h.upload("in-a", rows_of("in-a", CUT_AS, CUT_COUNTRY, FIRST_ROUND + offset, offset))
             assert ack.accepted == 6  # stored and counted
+            acks.append((ack.unrevised_too_old, ack.unrevised_no_round))
         assert await h.loop.step() is None
         families = {f.name: f for f in h.metrics._families()}
         refused = {s.labels["reason"]: s.value for s in families["vantage_late_results_unrevised"].samples}
         revised = [r.round for r in h.app.storage.round_revisions(0, 2**62)]
-        return refused, revised, h.app.storage.count_measurements()
+        return refused, revised, h.app.storage.count_measurements(), acks
     finally:
         await h.stop()
 
@@ -431,7 +468,9 @@ async def refused_late_results(db: Path, fleet: Enrolled) -> tuple[dict[str, flo
 def test_late_results_too_old_or_of_rounds_never_computed_are_stored_and_counted_but_revise_nothing(
     tmp_path: Path, fleet: Enrolled
 ) -> None:
-    refused, revised, stored = asyncio.run(refused_late_results(tmp_path / "c.sqlite3", fleet))
+    refused, revised, stored, acks = asyncio.run(refused_late_results(tmp_path / "c.sqlite3", fleet))
+    # The ack says so, per batch: round 0's 6 results are too old, round 1's of no round.
+    assert acks == [(6, 0), (0, 6)]
     # Round 1's on-time results from the three outside probes revise nothing either.
     assert refused == {"older than the revise window": 6.0, "round was never computed": 6.0 + 3 * 6}
     assert revised == []
