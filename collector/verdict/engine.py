@@ -9,7 +9,8 @@ Stages (each its own module, each pure):
 5. combine: DOWN/DEGRADED from reachability, else FILTERED from interference, else UP/UNKNOWN;
    then fuse with the routing signal, when there is one, and name the mechanism (mechanism.py);
 6. roll up per country (country.py); open/update/close events with hysteresis (events.py);
-7. learn: target availabilities and AS baselines, only from rounds judged UP;
+7. learn: target availabilities and AS baselines, only from rounds judged UP (baseline updates
+   winsorised against the baseline, robust.py);
 8. forget: ASes and targets not measured for `forget_after_s` (counted in rounds of
    `round_length`) leave the state, so it stays bounded (state.py).
 
@@ -48,6 +49,7 @@ from vantage.collector.verdict.model import (
     Status,
 )
 from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
+from vantage.collector.verdict.robust import finite_or_none, winsorised
 from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack, TargetMemory
 from vantage.collector.verdict.summary import as_summary
 from vantage.collector.verdict.vantage_points import find_offline
@@ -79,6 +81,20 @@ def _ewma(old: float | None, new: float | None, alpha: float) -> float | None:
     if new is None:
         return old
     return new if old is None else old + alpha * (new - old)
+
+
+def _learn_baselines(
+    base_loss: float | None, base_rtt: float | None, r: Reachability, alpha: float, config: VerdictConfig
+) -> tuple[float | None, float | None]:
+    """The loss and RTT baselines after an UP round: the round's figures winsorised against the
+    baselines (robust.py), then the EWMA."""
+    loss = winsorised(
+        r.loss_ratio, base_loss, factor=config.throttle_loss_factor, increase=config.throttle_loss_increase
+    )
+    rtt = winsorised(
+        r.rtt_ms, base_rtt, factor=config.throttle_rtt_factor, increase=config.throttle_rtt_increase_ms
+    )
+    return _ewma(base_loss, loss, alpha), _ewma(base_rtt, rtt, alpha)
 
 
 def evaluate_round(
@@ -401,8 +417,8 @@ def _decide(
         )
 
     base_ratio = memory.baseline_ratio if memory else None
-    base_loss = memory.baseline_loss_ratio if memory else None
-    base_rtt = memory.baseline_rtt_ms if memory else None
+    base_loss = finite_or_none(memory.baseline_loss_ratio) if memory else None
+    base_rtt = finite_or_none(memory.baseline_rtt_ms) if memory else None
     if r is not None:
         ratio = r.ratio
     elif i is not None:
@@ -422,8 +438,7 @@ def _decide(
     if status is Status.UP and r is not None:
         alpha = max(config.baseline_alpha, 1.0 / (rounds + 1))
         base_ratio = _ewma(base_ratio, r.ratio, alpha)
-        base_loss = _ewma(base_loss, r.loss_ratio, alpha)
-        base_rtt = _ewma(base_rtt, r.rtt_ms, alpha)
+        base_loss, base_rtt = _learn_baselines(base_loss, base_rtt, r, alpha, config)
         rounds += 1
     since = memory.since if memory is not None and memory.status is status else round_start
     new_memory = AsMemory(
