@@ -411,10 +411,11 @@ def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: in
     none): robust.vantage_point_mean per group."""
     with np.errstate(invalid="ignore"):
         take = rows & np.isfinite(values) & (values >= 0.0)
-    total = np.bincount(group, weights=np.where(take, values, 0.0), minlength=groups)
     count = np.bincount(group, weights=take, minlength=groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    # Each value divided before the sum (robust.py): a sum of values near the float maximum overflows.
+    share = np.where(take, values, 0.0) / np.maximum(count, 1)[group]
+    total = np.bincount(group, weights=share, minlength=groups)
+    return np.where(count > 0, total, np.nan)
 
 
 def _median_by(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:

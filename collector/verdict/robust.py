@@ -33,7 +33,7 @@ from collections.abc import Iterable, Sequence
 def vantage_point_mean(values: Iterable[float | None]) -> float | None:
     """One VP's figure: the mean of its finite, non-negative values (None without any)."""
     kept = [x for x in values if x is not None and 0.0 <= x < math.inf]
-    return sum(kept) / len(kept) if kept else None
+    return _mean_of(kept)
 
 
 def median(values: Sequence[float | None]) -> float | None:
@@ -50,8 +50,13 @@ def median(values: Sequence[float | None]) -> float | None:
 
 def mean(values: Sequence[float | None]) -> float | None:
     """The mean of the values that are not None."""
-    kept = [x for x in values if x is not None]
-    return sum(kept) / len(kept) if kept else None
+    return _mean_of([x for x in values if x is not None])
+
+
+def _mean_of(kept: list[float]) -> float | None:
+    """Each value divided before the sum: a sum of values near the float maximum overflows."""
+    n = len(kept)
+    return sum(x / n for x in kept) if n else None
 
 
 def finite_or_none(value: float | None) -> float | None:
