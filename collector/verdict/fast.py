@@ -271,7 +271,20 @@ def _judge_plain(
     # throttling pre-check (reachability._may_be_throttled).
     loss_by_pair = _mean_by(pair_code, loss[w], is_ans, len(pair_values))
     rtt_by_pair = _mean_by(pair_code, rtt[w], is_ans, len(pair_values))
-    loss_median, rtt_median = _median_by(pair_as, loss_by_pair, n_as), _median_by(pair_as, rtt_by_pair, n_as)
+    loss_median = _median_by(
+        pair_as,
+        loss_by_pair,
+        n_as,
+        factor=config.throttle_loss_factor,
+        increase=config.throttle_loss_increase,
+    )
+    rtt_median = _median_by(
+        pair_as,
+        rtt_by_pair,
+        n_as,
+        factor=config.throttle_rtt_factor,
+        increase=config.throttle_rtt_increase_ms,
+    )
     every_pair = np.ones(len(pair_values), dtype=bool)
     loss_mean = _mean_by(pair_as, loss_by_pair, every_pair, n_as)
     rtt_mean = _mean_by(pair_as, rtt_by_pair, every_pair, n_as)
@@ -418,8 +431,11 @@ def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: in
     return np.where(count > 0, total, np.nan)
 
 
-def _median_by(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray:
-    """robust.median per group over the non-nan values (nan where there are none)."""
+def _median_by(
+    group: np.ndarray, values: np.ndarray, groups: int, *, factor: float, increase: float
+) -> np.ndarray:
+    """robust.figure per group over the non-nan values (nan where there are none, or two that
+    disagree beyond the band)."""
     keep = ~np.isnan(values)
     g, v = group[keep], values[keep]
     order = np.lexsort((v, g))
@@ -429,8 +445,10 @@ def _median_by(group: np.ndarray, values: np.ndarray, groups: int) -> np.ndarray
     has = counts > 0
     low = v[starts[has] + (counts[has] - 1) // 2]
     high = v[starts[has] + counts[has] // 2]
+    middle = low + (high - low) / 2.0
+    disagree = (counts[has] == 2) & (high > np.maximum(low * factor, low + increase))
     out = np.full(groups, np.nan)
-    out[has] = low + (high - low) / 2.0
+    out[has] = np.where(disagree, np.nan, middle)
     return out
 
 

@@ -38,7 +38,7 @@ from vantage.collector.verdict.availability import AvailabilityModel, Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.grouping import VantageView
 from vantage.collector.verdict.model import FailureCount, ProtocolStat, Status
-from vantage.collector.verdict.robust import finite_or_none, mean, median, vantage_point_mean
+from vantage.collector.verdict.robust import figure, finite_or_none, mean, vantage_point_mean
 from vantage.collector.verdict.state import AsMemory
 from vantage.kinds import Protocol
 
@@ -220,7 +220,8 @@ def judge(
     # One figure per vantage point, the median across them (robust.py: one VP cannot move it).
     loss_by_vp = [vantage_point_mean(v.answered_columns[LOSS]) for v in trusted]
     rtt_by_vp = [vantage_point_mean(v.answered_columns[RTT]) for v in trusted]
-    loss, rtt = median(loss_by_vp), median(rtt_by_vp)
+    loss = figure(loss_by_vp, factor=config.throttle_loss_factor, increase=config.throttle_loss_increase)
+    rtt = figure(rtt_by_vp, factor=config.throttle_rtt_factor, increase=config.throttle_rtt_increase_ms)
 
     failing_targets = 0
     if status is _UP:

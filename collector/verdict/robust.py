@@ -12,7 +12,8 @@ reporting RTTs near 0 would lower the baseline until honest VPs looked throttled
   non-negative values (one VP is one witness however many rows it sends); the AS's figure is the
   median of those per-VP figures. With at least three VPs one extreme VP cannot move the median
   beyond the range of the others (with two, the median is their mean: two witnesses cannot tell
-  which one lies; the throttling rule needs both anyway).
+  which one lies: when they disagree beyond the throttling band there is no figure that round,
+  and nothing is learned from it; the throttling rule needs both VPs anyway).
 - **Baselines winsorised against themselves.** Before a round's figure enters the EWMA it is
   clamped into [baseline - step, baseline + step] in the throttling rule's own terms: at most the
   throttling limit (max(3 x, +50 ms) for RTT; max(2 x, +20 points) for loss), at least the mirror
@@ -46,6 +47,18 @@ def median(values: Sequence[float | None]) -> float | None:
         return kept[middle]
     low, high = kept[middle - 1], kept[middle]
     return low + (high - low) / 2.0  # not (low + high) / 2: two values near the float maximum overflow
+
+
+def figure(values: Sequence[float | None], *, factor: float, increase: float) -> float | None:
+    """An AS's figure from its VPs' figures: their median, except that two VPs that disagree
+    beyond the throttling band (the larger above max(smaller x factor, smaller + increase)) give
+    none: either may be the liar, and their mean is as much the liar's as the honest one's."""
+    kept = [x for x in values if x is not None]
+    if len(kept) == 2:
+        low, high = min(kept), max(kept)
+        if high > max(low * factor, low + increase):
+            return None
+    return median(kept)
 
 
 def mean(values: Sequence[float | None]) -> float | None:
