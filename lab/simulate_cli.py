@@ -82,10 +82,16 @@ def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     inside = parser.add_argument_group("inside view (issue 21)")
     inside.add_argument(
+        "--inside-share",
+        type=float,
+        default=0.3,
+        help="share of target ASes with probes inside them (0.3)",
+    )
+    inside.add_argument(
         "--inside-probes",
         metavar="MIN,MAX",
         default="1,3",
-        help="probes inside each AS that has any (30 %% of ASes), drawn between MIN and MAX (1,3); "
+        help="probes inside each AS that has any, drawn between MIN and MAX (1,3); "
         "a burst at 5 %% churn needs 5 probes silent together (collector/verdict/silence.py)",
     )
     inside.add_argument(
@@ -171,6 +177,8 @@ def _check(args: argparse.Namespace) -> None:
         args.min_inside_probes, args.max_inside_probes = (int(x) for x in args.inside_probes.split(","))
     except ValueError:
         raise UsageError(f"--inside-probes wants two counts like 5,8, not {args.inside_probes!r}") from None
+    if not 0.0 <= args.inside_share <= 1.0:
+        raise UsageError("--inside-share must be in [0, 1]")
     if not 1 <= args.min_inside_probes <= args.max_inside_probes:
         raise UsageError("--inside-probes needs 1 <= MIN <= MAX")
     if args.disconnections and args.max_inside_probes < DEFAULT_MIN_SILENT_PROBES:
@@ -208,6 +216,7 @@ def run(args: argparse.Namespace) -> int:
         feed_outages=args.feed_outages,
         hijacks=args.hijacks,
         poisoners=args.poisoners,
+        inside_share=args.inside_share,
         min_inside_probes=args.min_inside_probes,
         max_inside_probes=args.max_inside_probes,
         disconnections=args.disconnections,
