@@ -6,7 +6,7 @@ A whole-Internet round is millions of observations over tens of thousands of ASe
 every AS is *plain*: every vantage point votes up, fewer targets failed from two vantage points
 than partial reachability needs (2), no answer carried a failure string, loss and RTT are nowhere
 near the throttling limits, and the belief is above 0.9. For a plain AS the full judgement
-(reachability.judge) can only say UP, and every number it reports is a count, a sum or a mean
+(reachability.judge) can only say UP, and every number it reports is a count, a sum, a mean or a median
 over its observations — numpy computes those for all ASes at once (bincount over factorised keys).
 
 So the round is turned into columns once; vantage-point sanity (offline probes) and the per-AS
