@@ -7,12 +7,14 @@ seeded, so one seed always gives the same figures.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import random
 import time
 from typing import Any
 
 from vantage.cliutil import UsageError
+from vantage.collector.verdict.silence import DEFAULT_MIN_SILENT_PROBES
 
 EXAMPLE = """\
 examples:
@@ -21,6 +23,10 @@ examples:
   vantage lab simulate --vantage-points 5 --liars 1 --json
   vantage lab simulate --scenario-mix 0,0,0       # a quiet day: any event is a false one
   vantage lab simulate --routing --feed-outages 2 --hijacks 3   # fuse a routing signal, score mechanisms
+  vantage lab simulate --poisoners 1 --throttles 6      # one probe lies about RTT and loss everywhere
+  vantage lab simulate --inside-probes 5,8 --disconnections 4   # score "probes disconnected" events
+  vantage lab simulate --inside-probes 5,8 --scenario-mix 0,0,0   # 24 h of 5 % churn: any event is false
+  vantage lab simulate --late-uploads 3                 # cut ASes upload afterwards: revisions scored
 """
 
 
@@ -30,9 +36,11 @@ def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="score the verdict engine on simulated rounds with ground truth",
         description=(
             "Simulate rounds of measurements (ASes with targets of known availability, random loss, "
-            "probe churn, offline and lying probes, staged outages, throttling and filtering), run "
-            "the verdict engine on every round, and print precision, recall, detection delay and "
-            "duration error per event kind. Pure and seeded: no network, same seed, same figures."
+            "probe churn, offline, lying and poisoning probes, staged outages, throttling and "
+            "filtering, probe disconnections and late uploads), run the verdict engine on every "
+            "round (with the collector's silence signal and revisions), and print precision, recall, "
+            "detection delay and duration error per event kind, and the scores of the inside view. "
+            "Pure and seeded: no network, same seed, same figures."
         ),
         epilog=EXAMPLE,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -64,6 +72,41 @@ def register(lab_subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     noise.add_argument("--offline-probes", type=int, default=2, help="probes that go offline for a while (2)")
     noise.add_argument(
         "--liars", type=int, default=0, help="probes that report the opposite of the truth (0)"
+    )
+    noise.add_argument(
+        "--poisoners",
+        type=int,
+        default=0,
+        help="probes, vantage points of every AS, that report extreme finite RTTs and losses to "
+        "hide throttling (1e308 ms while normal) or fake it (0.001 ms while normal) (0)",
+    )
+    inside = parser.add_argument_group("inside view (issue 21)")
+    inside.add_argument(
+        "--inside-share",
+        type=float,
+        default=0.3,
+        help="share of target ASes with probes inside them (0.3)",
+    )
+    inside.add_argument(
+        "--inside-probes",
+        metavar="MIN,MAX",
+        default="1,3",
+        help="probes inside each AS that has any, drawn between MIN and MAX (1,3); "
+        "a burst at 5 %% churn needs 5 probes silent together (collector/verdict/silence.py)",
+    )
+    inside.add_argument(
+        "--disconnections",
+        type=int,
+        default=0,
+        help="staged windows in which every inside probe of an AS (one with >= 3) goes silent while "
+        "the AS stays reachable: each should open one 'probes disconnected' event (0)",
+    )
+    inside.add_argument(
+        "--late-uploads",
+        type=int,
+        default=0,
+        help="staged outages of ASes with inside probes that measure throughout the cut and upload "
+        "when it ends; the collector revises those rounds (collector/verdict/revisions.py) (0)",
     )
     mix = parser.add_argument_group("scenario mix (staged events)")
     mix.add_argument(
@@ -117,7 +160,8 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--feed-outages and --hijacks need --routing")
     if not 0.0 <= args.withdrawal_share <= 1.0:
         raise UsageError("--withdrawal-share must be in [0, 1]")
-    for name in ("offline_probes", "liars", "outages", "throttles", "filterings", "feed_outages", "hijacks"):
+    counts = ("offline_probes", "liars", "poisoners", "outages", "throttles", "filterings", "feed_outages")
+    for name in (*counts, "hijacks", "disconnections", "late_uploads"):
         if getattr(args, name) < 0:
             raise UsageError(f"--{name.replace('_', '-')} must not be negative")
     for name in ("loss", "churn"):
@@ -127,8 +171,21 @@ def _check(args: argparse.Namespace) -> None:
         raise UsageError("--round-minutes must be positive")
     if not 1 <= args.min_event_rounds <= args.max_event_rounds:
         raise UsageError("need 1 <= --min-event-rounds <= --max-event-rounds")
-    if args.offline_probes + args.liars > args.outside_probes:
-        raise UsageError("--offline-probes plus --liars cannot exceed --outside-probes")
+    if args.offline_probes + args.liars + args.poisoners > args.outside_probes:
+        raise UsageError("--offline-probes, --liars and --poisoners together cannot exceed --outside-probes")
+    try:
+        args.min_inside_probes, args.max_inside_probes = (int(x) for x in args.inside_probes.split(","))
+    except ValueError:
+        raise UsageError(f"--inside-probes wants two counts like 5,8, not {args.inside_probes!r}") from None
+    if not 0.0 <= args.inside_share <= 1.0:
+        raise UsageError("--inside-share must be in [0, 1]")
+    if not 1 <= args.min_inside_probes <= args.max_inside_probes:
+        raise UsageError("--inside-probes needs 1 <= MIN <= MAX")
+    if args.disconnections and args.max_inside_probes < DEFAULT_MIN_SILENT_PROBES:
+        raise UsageError(
+            f"--disconnections needs ASes with at least {DEFAULT_MIN_SILENT_PROBES} inside probes "
+            "(--inside-probes MIN,MAX with MAX >= 3): fewer never make a burst"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -158,6 +215,12 @@ def run(args: argparse.Namespace) -> int:
         withdrawal_share=args.withdrawal_share,
         feed_outages=args.feed_outages,
         hijacks=args.hijacks,
+        poisoners=args.poisoners,
+        inside_share=args.inside_share,
+        min_inside_probes=args.min_inside_probes,
+        max_inside_probes=args.max_inside_probes,
+        disconnections=args.disconnections,
+        late_uploads=args.late_uploads,
     )
     started = time.perf_counter()
     score = run_simulation(config, random.Random(args.seed))
@@ -202,6 +265,13 @@ def run(args: argparse.Namespace) -> int:
             "hijack_rounds": score.hijack_rounds,
             "hijack_flips": score.hijack_flips,
             "feed_down_rounds": score.feed_down_rounds,
+            "poisoners": args.poisoners,
+            "poisoned_as_rounds": score.poisoned_rounds,
+            "poison_flips": score.poison_flips,
+            "poison_false_degraded": score.poison_false_degraded,
+            "poison_false_throttling": score.poison_false_throttling,
+            "probes_disconnected": _silence_document(score.silence),
+            "late_uploads": dataclasses.asdict(score.late_uploads) if score.late_uploads else None,
         }
         print(json.dumps(document, sort_keys=True))
         return 0
@@ -231,7 +301,54 @@ def run(args: argparse.Namespace) -> int:
         )
     else:
         print(" (no routing signal: an outage's mechanism is unknown; --routing adds one)")
+    if args.poisoners:
+        print(
+            f"poisoners: {args.poisoners}; AS-rounds they measured {score.poisoned_rounds}, flipped "
+            f"{score.poison_flips}, falsely DEGRADED {score.poison_false_degraded} "
+            f"(for loss/RTT: {score.poison_false_throttling})"
+        )
+    _print_silence(score.silence)
+    if score.late_uploads is not None:
+        _print_late(score.late_uploads)
     return 0
+
+
+def _silence_document(silence: Any) -> dict[str, Any]:
+    return {
+        "true_disconnections": silence.true_disconnections,
+        "found": silence.found_disconnections,
+        "events": silence.detected_events,
+        "false_events": silence.false_events,
+        "recall": silence.recall,
+        "precision": silence.precision,
+        "mean_delay_rounds": silence.mean_delay_rounds,
+        "corroborated_outages": silence.corroborated_outages,
+        "outages_with_inside_probes": silence.outages_with_inside_probes,
+    }
+
+
+def _print_silence(silence: Any) -> None:
+    print(
+        f"probes disconnected: {silence.true_disconnections} staged, {silence.detected_events} events "
+        f"({silence.false_events} false), recall {_fmt(silence.recall)}, precision "
+        f"{_fmt(silence.precision)}, delay {_fmt(silence.mean_delay_rounds)} rounds; outages "
+        f"corroborated by their probes' silence: {silence.corroborated_outages}/"
+        f"{silence.outages_with_inside_probes} with inside probes"
+    )
+
+
+def _print_late(late: Any) -> None:
+    print(
+        f"late uploads: {late.cuts} cuts, {late.late_results} late results, {late.revisions} revisions "
+        f"of {late.revised_rounds} rounds; cut AS-rounds DOWN first {late.down_first}/{late.cut_as_rounds}, "
+        f"revised {late.down_revised}/{late.cut_as_rounds}; with the inside probes' results first "
+        f"{late.inside_view_first}, revised {late.inside_view_revised}"
+    )
+    print(
+        f"  revised timeline vs all results on time: {late.timeline_mismatches} AS-rounds differ; "
+        f"outage events revised {late.events_revised}/{late.cuts}, duplicated {late.events_duplicated}, "
+        f"missed {late.events_missed}, withdrawn {late.events_withdrawn}"
+    )
 
 
 def _print_confusion(cells: Any, names: Any) -> None:

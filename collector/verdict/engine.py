@@ -9,7 +9,8 @@ Stages (each its own module, each pure):
 5. combine: DOWN/DEGRADED from reachability, else FILTERED from interference, else UP/UNKNOWN;
    then fuse with the routing signal, when there is one, and name the mechanism (mechanism.py);
 6. roll up per country (country.py); open/update/close events with hysteresis (events.py);
-7. learn: target availabilities and AS baselines, only from rounds judged UP;
+7. learn: target availabilities and AS baselines, only from rounds judged UP (baseline updates
+   winsorised against the baseline, robust.py);
 8. forget: ASes and targets not measured for `forget_after_s` (counted in rounds of
    `round_length`) leave the state, so it stays bounded (state.py).
 
@@ -48,6 +49,7 @@ from vantage.collector.verdict.model import (
     Status,
 )
 from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
+from vantage.collector.verdict.robust import finite_or_none, winsorised
 from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack, TargetMemory
 from vantage.collector.verdict.summary import as_summary, up_summary
 from vantage.collector.verdict.vantage_points import find_offline
@@ -375,10 +377,18 @@ def _learn_baselines(
     """The AS's baselines (reachability ratio, loss, RTT) after a round it was judged UP in: EWMAs,
     a plain mean while history is short."""
     alpha = max(config.baseline_alpha, 1.0 / (rounds + 1))
+    # One probe's extreme figure must not drag a baseline: the round's loss and RTT are clamped
+    # into a band around the baselines before the average (robust.py).
+    loss = winsorised(
+        r.loss_ratio, base_loss, factor=config.throttle_loss_factor, increase=config.throttle_loss_increase
+    )
+    rtt = winsorised(
+        r.rtt_ms, base_rtt, factor=config.throttle_rtt_factor, increase=config.throttle_rtt_increase_ms
+    )
     return (
         _ewma(base_ratio, r.ratio, alpha),
-        _ewma(base_loss, r.loss_ratio, alpha),
-        _ewma(base_rtt, r.rtt_ms, alpha),
+        _ewma(base_loss, loss, alpha),
+        _ewma(base_rtt, rtt, alpha),
         rounds + 1,
     )
 
@@ -402,8 +412,8 @@ def _decide_up(
     else:
         base_ratio, base_loss, base_rtt = (
             memory.baseline_ratio,
-            memory.baseline_loss_ratio,
-            memory.baseline_rtt_ms,
+            finite_or_none(memory.baseline_loss_ratio),
+            finite_or_none(memory.baseline_rtt_ms),
         )
         rounds = memory.baseline_rounds
         since = memory.since if memory.status is _UP else round_start
@@ -480,8 +490,8 @@ def _decide(
         )
 
     base_ratio = memory.baseline_ratio if memory else None
-    base_loss = memory.baseline_loss_ratio if memory else None
-    base_rtt = memory.baseline_rtt_ms if memory else None
+    base_loss = finite_or_none(memory.baseline_loss_ratio) if memory else None
+    base_rtt = finite_or_none(memory.baseline_rtt_ms) if memory else None
     if r is not None:
         ratio = r.ratio
     elif i is not None:

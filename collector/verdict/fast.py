@@ -6,7 +6,7 @@ A whole-Internet round is millions of observations over tens of thousands of ASe
 every AS is *plain*: every vantage point votes up, fewer targets failed from two vantage points
 than partial reachability needs (2), no answer carried a failure string, loss and RTT are nowhere
 near the throttling limits, and the belief is above 0.9. For a plain AS the full judgement
-(reachability.judge) can only say UP, and every number it reports is a count, a sum or a mean
+(reachability.judge) can only say UP, and every number it reports is a count, a sum, a mean or a median
 over its observations — numpy computes those for all ASes at once (bincount over factorised keys).
 
 So the round is turned into columns once; vantage-point sanity (offline probes) and the per-AS
@@ -267,8 +267,27 @@ def _judge_plain(
     )
     failure_answers = np.bincount(as_code, weights=has_failure[w] & is_ans, minlength=n_as)
 
-    loss_mean = _mean_by(as_code, loss[w], is_ans, n_as)
-    rtt_mean = _mean_by(as_code, rtt[w], is_ans, n_as)
+    # Per vantage point its mean, per AS the median of those (robust.py), and their mean for the
+    # throttling pre-check (reachability._may_be_throttled).
+    loss_by_pair = _mean_by(pair_code, loss[w], is_ans, len(pair_values))
+    rtt_by_pair = _mean_by(pair_code, rtt[w], is_ans, len(pair_values))
+    loss_median = _median_by(
+        pair_as,
+        loss_by_pair,
+        n_as,
+        factor=config.throttle_loss_factor,
+        increase=config.throttle_loss_increase,
+    )
+    rtt_median = _median_by(
+        pair_as,
+        rtt_by_pair,
+        n_as,
+        factor=config.throttle_rtt_factor,
+        increase=config.throttle_rtt_increase_ms,
+    )
+    every_pair = np.ones(len(pair_values), dtype=bool)
+    loss_mean = _mean_by(pair_as, loss_by_pair, every_pair, n_as)
+    rtt_mean = _mean_by(pair_as, rtt_by_pair, every_pair, n_as)
     maybe_throttled = _maybe_throttled(as_values, n_pairs, loss_mean, rtt_mean, ases, config)
 
     plain_mask = (
@@ -333,8 +352,8 @@ def _judge_plain(
         n_up[plain_index].tolist(),
         measured_as[plain_index].tolist(),
         silent_as[plain_index].tolist(),
-        loss_mean[plain_index].tolist(),
-        rtt_mean[plain_index].tolist(),
+        loss_median[plain_index].tolist(),
+        rtt_median[plain_index].tolist(),
         w[first_row[plain_index]].tolist(),
         strict=True,
     )
@@ -401,12 +420,36 @@ def _target_llrs(
 
 
 def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
-    """Mean of the non-nan values of the selected rows per group (nan where there are none)."""
-    take = rows & ~np.isnan(values)
-    total = np.bincount(group, weights=np.where(take, values, 0.0), minlength=groups)
+    """Mean of the finite, non-negative values of the selected rows per group (nan where there are
+    none): robust.vantage_point_mean per group."""
+    with np.errstate(invalid="ignore"):
+        take = rows & np.isfinite(values) & (values >= 0.0)
     count = np.bincount(group, weights=take, minlength=groups)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), np.nan)
+    # Each value divided before the sum (robust.py): a sum of values near the float maximum overflows.
+    share = np.where(take, values, 0.0) / np.maximum(count, 1)[group]
+    total = np.bincount(group, weights=share, minlength=groups)
+    return np.where(count > 0, total, np.nan)
+
+
+def _median_by(
+    group: np.ndarray, values: np.ndarray, groups: int, *, factor: float, increase: float
+) -> np.ndarray:
+    """robust.figure per group over the non-nan values (nan where there are none, or two that
+    disagree beyond the band)."""
+    keep = ~np.isnan(values)
+    g, v = group[keep], values[keep]
+    order = np.lexsort((v, g))
+    g, v = g[order], v[order]
+    counts = np.bincount(g, minlength=groups)
+    starts = np.cumsum(counts) - counts
+    has = counts > 0
+    low = v[starts[has] + (counts[has] - 1) // 2]
+    high = v[starts[has] + counts[has] // 2]
+    middle = low + (high - low) / 2.0
+    disagree = (counts[has] == 2) & (high > np.maximum(low * factor, low + increase))
+    out = np.full(groups, np.nan)
+    out[has] = np.where(disagree, np.nan, middle)
+    return out
 
 
 def _maybe_throttled(

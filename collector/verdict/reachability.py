@@ -17,7 +17,8 @@ VP's own evidence to point that way: targets that carry no weight elect no one).
 * An UP AS is DEGRADED when several reliable targets (availability >= 0.9) fail from >= 2 VPs in
   >= 2 ASes while others answer, and that many is unlikely by chance given the targets' learned
   availabilities (partial reachability), or when loss/RTT from >= 2 VPs in >= 2 ASes is far above the AS's own
-  baseline (throttling, the step that preceded Kazakhstan's cut).
+  baseline (throttling, the step that preceded Kazakhstan's cut). The AS's loss and RTT are the
+  median across VPs of each VP's mean, so that one VP can never hide or fake throttling (robust.py).
 
 The reported belief adds every VP's log-likelihood ratio capped at +-6.9 (0.999): more answers can
 only raise it, and no single VP can move it further than that. The confidence leaves out the
@@ -37,6 +38,7 @@ from vantage.collector.verdict.availability import AvailabilityModel, Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.grouping import VantageView
 from vantage.collector.verdict.model import FailureCount, ProtocolStat, Status
+from vantage.collector.verdict.robust import figure, finite_or_none, mean, vantage_point_mean
 from vantage.collector.verdict.state import AsMemory
 from vantage.kinds import Protocol
 
@@ -215,8 +217,11 @@ def judge(
                     failure_mix[key] = failure_mix.get(key, 0) + 1
 
     # Loss among the echoes that came back at all: silence is the reachability signal, not throttling.
-    loss = _mean_of_present(list(chain(*(v.answered_columns[LOSS] for v in trusted))))
-    rtt = _mean_of_present(list(chain(*(v.answered_columns[RTT] for v in trusted))))
+    # One figure per vantage point, the median across them (robust.py: one VP cannot move it).
+    loss_by_vp = [vantage_point_mean(v.answered_columns[LOSS]) for v in trusted]
+    rtt_by_vp = [vantage_point_mean(v.answered_columns[RTT]) for v in trusted]
+    loss = figure(loss_by_vp, factor=config.throttle_loss_factor, increase=config.throttle_loss_increase)
+    rtt = figure(rtt_by_vp, factor=config.throttle_rtt_factor, increase=config.throttle_rtt_increase_ms)
 
     failing_targets = 0
     if status is _UP:
@@ -237,7 +242,7 @@ def judge(
             status is _UP
             and memory is not None
             and memory.baseline_rounds >= config.baseline_min_rounds
-            and _may_be_throttled(loss, rtt, len(trusted), memory, config)
+            and _may_be_throttled(mean(loss_by_vp), mean(rtt_by_vp), len(trusted), memory, config)
             and _throttled(trusted, memory, config)
         ):
             status, reason = _DEGRADED, REASON_THROTTLED
@@ -280,15 +285,8 @@ def judge(
     )
 
 
-def _mean_of_present(values: list[float | None]) -> float | None:
-    """Mean of the values that are not None (hot path: the usual case has no None at all)."""
-    if None in values:
-        values = [x for x in values if x is not None]
-    return sum(values) / len(values) if values else None  # type: ignore[arg-type]
-
-
 def _loss_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
-    base = memory.baseline_loss_ratio
+    base = finite_or_none(memory.baseline_loss_ratio)
     return (
         None
         if base is None
@@ -297,7 +295,7 @@ def _loss_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
 
 
 def _rtt_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
-    base = memory.baseline_rtt_ms
+    base = finite_or_none(memory.baseline_rtt_ms)
     return (
         None
         if base is None
@@ -308,7 +306,8 @@ def _rtt_limit(memory: AsMemory, config: VerdictConfig) -> float | None:
 def _may_be_throttled(
     loss: float | None, rtt: float | None, vantage_points: int, memory: AsMemory, config: VerdictConfig
 ) -> bool:
-    """Cheap pre-check on the AS-wide means: if even that is low, no 2 VPs can be above the limits."""
+    """Cheap pre-check on the mean of the per-VP figures: if even that is low, no 2 VPs can be
+    above the limits (the figures are non-negative)."""
     if vantage_points < config.min_down_vantage_points:
         return False
     share = config.min_down_vantage_points / vantage_points
@@ -323,10 +322,10 @@ def _throttled(views: list[VantageView], memory: AsMemory, config: VerdictConfig
     loss_limit, rtt_limit = _loss_limit(memory, config), _rtt_limit(memory, config)
     bad_asns: list[int] = []
     for v in views:
-        losses = [x for x in v.answered_columns[LOSS] if x is not None]
-        rtts = [x for x in v.answered_columns[RTT] if x is not None]
-        lossy = loss_limit is not None and bool(losses) and sum(losses) / len(losses) >= loss_limit
-        slow = rtt_limit is not None and bool(rtts) and sum(rtts) / len(rtts) >= rtt_limit
+        vp_loss = vantage_point_mean(v.answered_columns[LOSS])
+        vp_rtt = vantage_point_mean(v.answered_columns[RTT])
+        lossy = loss_limit is not None and vp_loss is not None and vp_loss >= loss_limit
+        slow = rtt_limit is not None and vp_rtt is not None and vp_rtt >= rtt_limit
         if lossy or slow:
             bad_asns.append(v.probe_asn)
     return (

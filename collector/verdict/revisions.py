@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+from vantage.collector.bgp.model import AsRouting
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.engine import RoundOutput, evaluate_round
 from vantage.collector.verdict.model import Observation
@@ -147,9 +148,11 @@ def recompute(
     round_start_of: Callable[[int], datetime],
     round_length: timedelta,
     config: VerdictConfig | None = None,
+    routing_of: Callable[[int], Mapping[int, AsRouting] | None] | None = None,
 ) -> list[RoundOutput]:
     """Recompute `rounds` (ascending, consecutive computed rounds) from the state the engine held
-    before the first of them; each output is the round's new revision."""
+    before the first of them; each output is the round's new revision. `routing_of` gives a
+    round's routing signal as it was first computed with (none without it)."""
     outputs = []
     state = state_before
     for number in rounds:
@@ -160,6 +163,7 @@ def recompute(
             round_start=round_start_of(number),
             round_length=round_length,
             config=config,
+            routing=routing_of(number) if routing_of is not None else None,
         )
         outputs.append(out)
         state = out.state

@@ -25,8 +25,16 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from vantage.collector.verdict.engine import EngineState, VerdictConfig, evaluate_round
-from vantage.collector.verdict.model import Event, EventKind, Mechanism, Status
-from vantage.collector.verdict.simulate import SimulationConfig, TruthEvent, World, simulate
+from vantage.collector.verdict.inside_scoring import (
+    LateUploadScore,
+    SilenceScore,
+    SilenceTracker,
+    SimCollector,
+    score_late_uploads,
+    score_silence,
+)
+from vantage.collector.verdict.model import AsVerdict, Event, EventKind, Mechanism, Status
+from vantage.collector.verdict.simulate import SimRound, SimulationConfig, TruthEvent, World, simulate
 
 if TYPE_CHECKING:
     import random
@@ -73,6 +81,14 @@ class SimulationScore:
     hijack_rounds: int = 0  # AS-rounds inside staged hijacks with a verdict
     hijack_flips: int = 0  # ... of which the AS was not judged UP
     feed_down_rounds: int = 0  # rounds with the route feed down
+    # AS-rounds a poisoner measured with a verdict, those whose status disagreed with the truth,
+    # and those judged DEGRADED while the AS was in truth UP
+    poisoned_rounds: int = 0
+    poison_flips: int = 0
+    poison_false_degraded: int = 0
+    poison_false_throttling: int = 0  # ... of which for loss or RTT (the poisoner's only lever)
+    silence: SilenceScore | None = None
+    late_uploads: LateUploadScore | None = None  # None: no late-upload cuts staged
 
     @property
     def mechanism_accuracy(self) -> float | None:
@@ -187,6 +203,7 @@ def score_mechanisms(
     )
 
 
+_THROTTLING_SUMMARY = "DEGRADED: throttling:"
 _TRUE_STATUS = {EventKind.OUTAGE: Status.DOWN, EventKind.DEGRADATION: Status.DEGRADED}
 
 
@@ -197,11 +214,15 @@ def run_simulation(
     world, rounds = simulate(config, rng)
     round_length = timedelta(minutes=config.round_minutes)
     state = EngineState.initial()
-    events: list[Event] = []
     observations = liar_flips = offline_rounds = true_offline = 0
     liars = set(world.lies_about)
     hijack_rounds = hijack_flips = 0
+    poisoners = set(world.poisons)
+    poisoned = [0, 0, 0, 0]  # AS-rounds, flips, false DEGRADED, of which for throttling
+    tracker = SilenceTracker()
+    collector = SimCollector(config.start, round_length, verdict_config)
     for sim_round in rounds:
+        state_before = state
         out = evaluate_round(
             sim_round.observations,
             state,
@@ -216,7 +237,14 @@ def run_simulation(
                 hijack_rounds += 1
                 hijack_flips += verdict.status is not Status.UP
         state = EngineState.from_bytes(out.state.to_bytes())
-        events.extend(out.events)
+        collector.computed(sim_round.number, sim_round.observations, state_before, sim_round.routing, out)
+        tracker.observe(sim_round.number, sim_round.connected, out)
+        if sim_round.late:
+            revised = collector.revise(sim_round.number, sim_round.late)
+            if revised is not None:
+                state = EngineState.from_bytes(revised.to_bytes())
+        if poisoners:
+            _score_poisoners(world, sim_round, out.as_verdicts, poisoners, poisoned)
         observations += len(sim_round.observations)
         offline_rounds += len(out.offline_probes)
         measuring = {o.probe_id for o in sim_round.observations}
@@ -232,12 +260,10 @@ def run_simulation(
             for verdict in out.as_verdicts:
                 if verdict.asn not in measured_by_liar or verdict.status is Status.UNKNOWN:
                     continue
-                truth = Status.UP
-                for t in world.truth:
-                    if t.asn == verdict.asn and t.start_round <= sim_round.number < t.end_round:
-                        truth = _TRUE_STATUS.get(t.kind, verdict.status)
+                truth = _true_status(world, verdict, sim_round.number)
                 if verdict.status is not truth and verdict.status is not Status.FILTERED:
                     liar_flips += 1
+    events = list(collector.events.values())
     kinds = score_events(
         world.truth, events, start=config.start, round_length=round_length, rounds=config.rounds
     )
@@ -252,4 +278,37 @@ def run_simulation(
         hijack_rounds=hijack_rounds,
         hijack_flips=hijack_flips,
         feed_down_rounds=len(world.feed_down),
+        poisoned_rounds=poisoned[0],
+        poison_flips=poisoned[1],
+        poison_false_degraded=poisoned[2],
+        poison_false_throttling=poisoned[3],
+        silence=score_silence(world, tracker),
+        late_uploads=score_late_uploads(world, collector) if config.late_uploads else None,
     )
+
+
+def _true_status(world: World, verdict: AsVerdict, number: int) -> Status:
+    """The status a correct engine gives the AS in round `number` (FILTERING: whatever it said)."""
+    truth = Status.UP
+    for t in world.truth:
+        if t.asn == verdict.asn and t.start_round <= number < t.end_round:
+            truth = _TRUE_STATUS.get(t.kind, verdict.status)
+    return truth
+
+
+def _score_poisoners(
+    world: World, sim_round: SimRound, verdicts: Iterable[AsVerdict], poisoners: set[str], into: list[int]
+) -> None:
+    """Count, like the liar's, the AS-rounds a poisoner measured: flips and false DEGRADED."""
+    measured = {o.target_asn for o in sim_round.observations if o.probe_id in poisoners and o.kind == 1}
+    for verdict in verdicts:
+        if verdict.asn not in measured or verdict.status is Status.UNKNOWN:
+            continue
+        truth = _true_status(world, verdict, sim_round.number)
+        into[0] += 1
+        into[1] += verdict.status is not truth and verdict.status is not Status.FILTERED
+        false_degraded = verdict.status is Status.DEGRADED and truth is Status.UP
+        into[2] += false_degraded
+        # The poisoner answers truthfully: its only lever is loss and RTT, i.e. throttling
+        # (summary.py names the reason).
+        into[3] += false_degraded and _THROTTLING_SUMMARY in verdict.evidence.summary

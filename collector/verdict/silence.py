@@ -134,6 +134,12 @@ def step(
     return tuple(signals), new_memory
 
 
+def reconnected(went_silent: frozenset[str], connected_now: frozenset[str]) -> bool:
+    """Whether a "probes disconnected" event closes: at least half of the probes that went silent
+    are connected again (the rule collector/service/silence_signal.py applies)."""
+    return 2 * len(went_silent & connected_now) >= len(went_silent)
+
+
 def _summary(scope: str, before: frozenset[str], silent: tuple[str, ...], kind: str) -> str:
     text = f"{len(silent)} of {len(before)} probes in {scope} went silent together"
     if kind == CORROBORATES_DOWN:

@@ -33,10 +33,16 @@ from typing import TYPE_CHECKING
 from vantage import failures
 from vantage.collector.bgp.model import AsRouting, RoutingState
 from vantage.collector.verdict.model import EventKind, Mechanism, Observation, Outcome, Protocol, TaskKind
+from vantage.collector.verdict.silence import DEFAULT_MIN_SILENT_PROBES
 
 if TYPE_CHECKING:  # the generator is passed in (seeded by the caller); this module draws no randomness
     import random
 
+POISON_HIDE = "hide"  # huge RTT and loss while the AS is normal, a clean figure while it is throttled
+POISON_FAKE = "fake"  # near-zero RTT and no loss while the AS is normal: honest VPs then look slow
+# Extreme but finite: ingest rejects non-finite numbers, not large ones (collector/wire/validation.py).
+POISON_HIGH_RTT_MS = 1e308
+POISON_LOW_RTT_MS = 0.001
 TARGET_COUNTRIES = ("KZ", "BY", "IR", "MM", "ET", "CU")
 PROBE_COUNTRIES = ("DE", "NL", "US", "JP", "BR", "ZA", "SG", "FR")
 # AS numbers from the private-use range (RFC 6996), so simulated output never names a real network.
@@ -80,6 +86,15 @@ class SimulationConfig:
     hijacks: int = 0  # windows in which an AS's routes look partly gone while its hosts answer
     baseline_prefixes: int = 8
     full_feed_peers: int = 18
+    # The inside view (issues 19 and 21). Poisoners report truthful reachability but extreme RTTs
+    # and losses, to hide or fake throttling; late-upload cuts are outages of ASes with inside
+    # probes that measure throughout and upload when the cut ends; disconnections silence every
+    # inside probe of an AS (no outage: the outside still reaches it).
+    poisoners: int = 0
+    min_inside_probes: int = 1
+    max_inside_probes: int = 3
+    late_uploads: int = 0
+    disconnections: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +105,7 @@ class TruthEvent:
     start_round: int
     end_round: int  # exclusive
     mechanism: Mechanism = Mechanism.NONE
+    late_upload: bool = False  # its inside probes measure throughout and upload after it
 
     @property
     def rounds(self) -> int:
@@ -102,6 +118,10 @@ class SimRound:
     start: datetime
     observations: tuple[Observation, ...]
     routing: Mapping[int, AsRouting] | None = None  # None: no routing signal in this world
+    # scope ("AS<n>" or a country) -> its probes connected this round (every scope with probes)
+    connected: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # results of earlier rounds uploaded in this one: (round, its late observations)
+    late: tuple[tuple[int, tuple[Observation, ...]], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +148,12 @@ class World:
     blocked: dict[int, frozenset[int]] = field(default_factory=dict)  # AS -> test-list indexes blocked
     feed_down: frozenset[int] = frozenset()  # rounds in which the route feed is down
     hijacks: tuple[tuple[int, int, int], ...] = ()  # (AS, start round, end round exclusive)
+    # poisoner -> AS -> POISON_HIDE or POISON_FAKE
+    poisons: dict[str, dict[int, str]] = field(default_factory=dict)
+    disconnections: tuple[tuple[int, int, int], ...] = ()  # (AS, start round, end round exclusive)
+
+    def disconnected(self, asn: int, n: int) -> bool:
+        return any(a == asn and s <= n < e for a, s, e in self.disconnections)
 
     def hijacked(self, asn: int, n: int) -> bool:
         return any(a == asn and s <= n < e for a, s, e in self.hijacks)
@@ -165,9 +191,8 @@ def build_world(config: SimulationConfig, rng: random.Random) -> World:
     inside_of: dict[int, list[Probe]] = {}
     for asn in asns:
         if rng.random() < config.inside_share:
-            inside_of[asn] = [
-                Probe(f"in{asn}-{k}", asn, as_country[asn], True) for k in range(rng.randint(1, 3))
-            ]
+            count = rng.randint(config.min_inside_probes, config.max_inside_probes)
+            inside_of[asn] = [Probe(f"in{asn}-{k}", asn, as_country[asn], True) for k in range(count)]
     preference = {asn: rng.sample(outside, len(outside)) for asn in asns}
     base_rtt = {asn: rng.uniform(20.0, 200.0) for asn in asns}
 
@@ -226,6 +251,21 @@ def build_world(config: SimulationConfig, rng: random.Random) -> World:
                     break
     else:
         truth = [_with_mechanism(e, False) for e in truth]
+    # The inside view, drawn last for the same reason.
+    late_cuts = _stage(config, rng, sorted(inside_of), config.late_uploads, busy)
+    truth.extend(
+        _with_mechanism(TruthEvent(EventKind.OUTAGE, a, as_country[a], s, e, late_upload=True), False)
+        for a, s, e in late_cuts
+    )
+    truth.sort(key=lambda e: (e.start_round, e.asn, e.kind))
+    crowded = sorted(a for a, probes in inside_of.items() if len(probes) >= DEFAULT_MIN_SILENT_PROBES)
+    disconnections = _stage(config, rng, crowded, config.disconnections, busy)
+    poisons: dict[str, dict[int, str]] = {}
+    honest = [p for p in outside if p.probe_id not in offline_windows and p.probe_id not in lies_about]
+    for poisoner in rng.sample(honest, min(config.poisoners, len(honest))):
+        poisons[poisoner.probe_id] = {a: rng.choice((POISON_HIDE, POISON_FAKE)) for a in asns}
+        for asn in asns:  # a vantage point of every AS: the poisoner's best position
+            preference[asn] = [poisoner, *(p for p in preference[asn] if p is not poisoner)]
     return World(
         config,
         as_country,
@@ -241,7 +281,34 @@ def build_world(config: SimulationConfig, rng: random.Random) -> World:
         blocked,
         frozenset(feed_down),
         tuple(hijacks),
+        poisons,
+        tuple(sorted(disconnections, key=lambda d: (d[1], d[0]))),
     )
+
+
+def _stage(
+    config: SimulationConfig,
+    rng: random.Random,
+    candidates: list[int],
+    count: int,
+    busy: dict[int, list[tuple[int, int]]],
+) -> list[tuple[int, int, int]]:
+    """`count` windows (AS, start, end exclusive) on `candidates`, 3 rounds clear of the AS's
+    other staged events, ending at least 2 rounds before the horizon (late uploads land)."""
+    staged: list[tuple[int, int, int]] = []
+    for _ in range(count if candidates else 0):
+        least = max(2, config.min_event_rounds)
+        length = rng.randint(least, max(least, config.max_event_rounds))
+        for _attempt in range(50):
+            asn = rng.choice(candidates)
+            start = rng.randrange(
+                config.warmup_rounds, max(config.warmup_rounds + 1, config.rounds - length - 2)
+            )
+            if all(start >= e + 3 or start + length + 3 <= s for s, e in busy.get(asn, [])):
+                busy.setdefault(asn, []).append((start, start + length))
+                staged.append((asn, start, start + length))
+                break
+    return staged
 
 
 _MECHANISM_OF_KIND = {
@@ -295,6 +362,7 @@ def _active(world: World, kind: EventKind, asn: int, n: int) -> bool:
 def _rounds(world: World, rng: random.Random) -> Iterator[SimRound]:
     config = world.config
     length = timedelta(minutes=config.round_minutes)
+    backlog: dict[int, list[Observation]] = {}  # round -> results measured during a cut, not yet uploaded
     for n in range(config.rounds):
         present = {p.probe_id for p in world.outside if rng.random() >= config.churn}
         offline = {pid for pid, (s, e) in world.offline_windows.items() if s <= n < e}
@@ -321,17 +389,58 @@ def _rounds(world: World, rng: random.Random) -> Iterator[SimRound]:
                         # The opposite of the truth: answers while the AS is down, silence while it is up.
                         answered = down
                     rtt = world.base_rtt_ms[asn] * (4.0 if throttled else 1.0) * rng.uniform(0.9, 1.2)
+                    loss = lost_pings / 3.0
+                    poison = world.poisons.get(probe.probe_id, {}).get(asn)
+                    if poison is not None and answered:
+                        rtt, loss = _poisoned(poison, throttled, world.base_rtt_ms[asn], rtt, loss)
                     observations.append(
-                        _icmp(probe, asn, world.as_country[asn], target_id, answered, rtt, lost_pings)
+                        _icmp(probe, asn, world.as_country[asn], target_id, answered, rtt, loss)
                     )
-        observations.extend(_interference_round(world, rng, n, present, offline))
+        inside_present: set[str] = set()
+        late_now: list[Observation] = []
+        observations.extend(_interference_round(world, rng, n, present, offline, inside_present, late_now))
+        if late_now:
+            backlog.setdefault(n, []).extend(late_now)
         rng.shuffle(observations)  # arrival order carries no meaning
         routing = _routing(world, n) if config.routing else None
-        yield SimRound(n, config.start + n * length, tuple(observations), routing)
+        late = tuple((r, tuple(backlog.pop(r))) for r in sorted(backlog) if _uploads_at(world, r) == n)
+        yield SimRound(
+            n,
+            config.start + n * length,
+            tuple(observations),
+            routing,
+            _connected(world, present, inside_present),
+            late,
+        )
+
+
+def _poisoned(mode: str, throttled: bool, base_rtt_ms: float, rtt: float, loss: float) -> tuple[float, float]:
+    """What a poisoner reports instead of (rtt, loss)."""
+    if mode == POISON_HIDE:
+        return (base_rtt_ms, 0.0) if throttled else (POISON_HIGH_RTT_MS, 0.99)
+    return (rtt, loss) if throttled else (POISON_LOW_RTT_MS, 0.0)
+
+
+def _uploads_at(world: World, n: int) -> int:
+    """The round in which the results of round n of a late-upload cut arrive: the cut's end."""
+    return next((e.end_round for e in world.truth if e.late_upload and e.start_round <= n < e.end_round), n)
+
+
+def _connected(world: World, present: set[str], inside_present: set[str]) -> dict[str, frozenset[str]]:
+    """scope -> connected probes: outside probes not churned, inside probes that uploaded."""
+    connected: dict[str, set[str]] = {}
+    inside = (p for probes in world.inside_of.values() for p in probes)
+    for probe in (*world.outside, *inside):
+        alive = probe.probe_id in (inside_present if probe.inside else present)
+        for scope in (f"AS{probe.asn}", probe.country):
+            members = connected.setdefault(scope, set())
+            if alive:
+                members.add(probe.probe_id)
+    return {scope: frozenset(members) for scope, members in connected.items()}
 
 
 def _icmp(
-    probe: Probe, asn: int, country: str, target_id: str, answered: bool, rtt: float, lost: int
+    probe: Probe, asn: int, country: str, target_id: str, answered: bool, rtt: float, loss: float
 ) -> Observation:
     if answered:
         return Observation(
@@ -346,7 +455,7 @@ def _icmp(
             _OK,
             "",
             rtt,
-            lost / 3.0,
+            loss,
         )
     return Observation(
         probe.probe_id,
@@ -365,17 +474,32 @@ def _icmp(
 
 
 def _interference_round(
-    world: World, rng: random.Random, n: int, present: set[str], offline: set[str]
+    world: World,
+    rng: random.Random,
+    n: int,
+    present: set[str],
+    offline: set[str],
+    uploaded: set[str],
+    late: list[Observation],
 ) -> Iterator[Observation]:
+    """The inside-out observations uploaded this round; `uploaded` gets the inside probes that
+    uploaded, `late` what inside probes of a late-upload cut measured (uploaded after the cut)."""
     config = world.config
     controls = [p for p in world.outside if p.probe_id in present and p.probe_id not in offline][:5]
     for asn, probes in world.inside_of.items():
-        if _active(world, EventKind.OUTAGE, asn, n):
-            continue  # cut off: its inside probes cannot upload this round
+        late_cut = any(
+            e.late_upload and e.asn == asn and e.start_round <= n < e.end_round for e in world.truth
+        )
+        if (not late_cut and _active(world, EventKind.OUTAGE, asn, n)) or world.disconnected(asn, n):
+            continue  # cut off or disconnected: its inside probes cannot upload this round
         filtering = _active(world, EventKind.FILTERING, asn, n)
         for probe in probes:
             if rng.random() < config.churn:
                 continue
+            if late_cut:  # measuring a world it cannot reach; stored, uploaded after the cut
+                late.extend(_test_list(world, rng, probe, frozenset(), cut=True))
+                continue
+            uploaded.add(probe.probe_id)
             yield from _test_list(
                 world, rng, probe, world.blocked.get(asn, frozenset()) if filtering else frozenset()
             )
@@ -384,11 +508,14 @@ def _interference_round(
 
 
 def _test_list(
-    world: World, rng: random.Random, probe: Probe, blocked: frozenset[int]
+    world: World, rng: random.Random, probe: Probe, blocked: frozenset[int], *, cut: bool = False
 ) -> Iterator[Observation]:
     for j in range(world.config.test_list_targets):
         lost = rng.random() < world.config.loss
-        if j in blocked:  # a reset for HTTP, a forged answer for DNS
+        if cut:
+            yield _inside(probe, j, Protocol.HTTP, Outcome.FAILURE, failure=failures.GENERIC_TIMEOUT)
+            yield _inside(probe, j, Protocol.DNS, Outcome.FAILURE, failure=failures.GENERIC_TIMEOUT)
+        elif j in blocked:  # a reset for HTTP, a forged answer for DNS
             yield _inside(probe, j, Protocol.HTTP, Outcome.FAILURE, failure=failures.CONNECTION_RESET)
             yield _inside(probe, j, Protocol.DNS, Outcome.OK, answer_asns=frozenset({SINKHOLE_ASN}))
         elif lost:
@@ -405,8 +532,10 @@ def _test_list(
                 body_length=10_000 + 1000 * j,
             )
             yield _inside(probe, j, Protocol.DNS, Outcome.OK, answer_asns=frozenset({FIRST_CONTENT_ASN + j}))
-    # Basic reachability from inside: an echo to a well-connected host answers.
-    yield _inside(probe, -1, Protocol.ICMP, Outcome.OK)
+    # Basic reachability from inside: an echo to a well-connected host answers (not through a cut).
+    yield _inside(
+        probe, -1, Protocol.ICMP, Outcome.FAILURE if cut else Outcome.OK, failure=_TIMEOUT if cut else ""
+    )
 
 
 def _inside(
