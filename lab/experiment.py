@@ -3,16 +3,22 @@
 The sequence: `vantage watch --json` starts first (so no event is missed);
 the warm-up polls `vantage status --json` until every AS and country is UP (or
 the scenario's warm-up bound passes); t=0 is taken; the runner applies the
-actions on schedule while the live view refreshes each round; at the end the
-timelines of every AS and country (`vantage timeline --json`) give the events
-and the curves, the events are matched with the ground truth, and the chart is
-written. `vantage probes --json` is sampled whenever actions fire, so that a
-probe's uploads across a cut can be checked (store-and-forward).
+actions on schedule while the live view refreshes each round (its status query
+on a thread of its own, `BackgroundStatus`, so that a slow query never delays an
+action); at the end the timelines of every AS and country (`vantage timeline
+--json`) give the events and the curves, the events are matched with the ground
+truth moved onto the times the actions were actually staged, and the chart is
+written. `vantage probes --json` is sampled (on another thread, in order)
+whenever actions fire, so that a probe's uploads across a cut can be checked
+(store-and-forward).
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,7 +29,7 @@ from vantage.lab.live import LiveDisplay
 from vantage.lab.netns import LabError
 from vantage.lab.product import EventWatcher, Product
 from vantage.lab.report import DetectedEvent, Report, format_report, match_events
-from vantage.lab.runner import run_timeline
+from vantage.lab.runner import StagedAction, run_timeline, staged_actions, staged_truth
 from vantage.lab.scenario import Action, Scenario
 from vantage.lab.session import Lab
 
@@ -49,6 +55,44 @@ class Outcome:
     probe_samples: list[ProbeSample] = field(default_factory=list)
     final_as_rows: list[views.StatusRow] = field(default_factory=list)
     final_country_rows: list[views.StatusRow] = field(default_factory=list)
+    staged: tuple[StagedAction, ...] = ()  # each action's actual staging time (the truth's times)
+    status_skipped: int = 0  # live-view refreshes dropped because a status query overran
+
+
+class BackgroundStatus:
+    """Runs the live view's status query on a thread of its own, one query at a time.
+
+    The timeline's loop starts a query and goes on staging actions; a query that is
+    still running when the next falls due makes the runner skip that one
+    (lab/runner.py). `finish` waits for the last query and raises what it raised.
+    """
+
+    def __init__(self, query: Callable[[float], None]) -> None:
+        self._query = query
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def busy(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def start(self, elapsed_s: float) -> None:
+        if self.busy():
+            raise RuntimeError("a status query is still running")
+        self._thread = threading.Thread(target=self._run, args=(elapsed_s,), name="lab-status", daemon=True)
+        self._thread.start()
+
+    def _run(self, elapsed_s: float) -> None:
+        try:
+            self._query(elapsed_s)
+        except BaseException as exc:  # handed to the caller by finish()
+            self._error = exc
+
+    def finish(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+        error, self._error = self._error, None
+        if error is not None:
+            raise error
 
 
 class Experiment:
@@ -71,6 +115,8 @@ class Experiment:
         self.round_s = float(lab.topology.round_seconds)
         self.probe_samples: list[ProbeSample] = []
         self._announced_events: set[tuple[str, bool]] = set()
+        # The live display is written by the timeline's loop and by the status thread.
+        self._display_lock = threading.Lock()
 
     def say(self, message: str) -> None:
         self.stream.write(message + "\n")
@@ -134,36 +180,59 @@ class Experiment:
             interactive=self.interactive,
         )
         self.sample_probes(0.0)
+        # Probe samples are queries too: taken in order on a thread of their own, dated when
+        # each query starts, so that they never hold up the next action either.
+        sampler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lab-probes")
+        samples: list[Future[None]] = []
+
+        def sample_now() -> None:
+            self.sample_probes(time.monotonic() - t0_monotonic)
 
         def apply(active: tuple[Action, ...], fired: tuple[Action, ...], elapsed_s: float) -> None:
-            self.sample_probes(elapsed_s)
             self.lab.apply(active)
-            for action in fired:
-                display.note(elapsed_s, f"staged: {action.label}")
+            samples.append(sampler.submit(sample_now))
+            with self._display_lock:
+                for action in fired:
+                    late_s = elapsed_s - action.at_s
+                    late = f" (planned {action.at_s:g} s, late by {late_s:.1f} s)" if late_s >= 1.0 else ""
+                    display.note(elapsed_s, f"staged: {action.label}{late}")
 
         def tick(elapsed_s: float) -> None:
             self._announce_events(watcher, display, t0_monotonic)
             try:
                 as_rows, country_rows = self.status()
             except LabError as exc:
-                display.note(elapsed_s, f"status query failed: {str(exc).splitlines()[-1][:100]}")
+                with self._display_lock:
+                    display.note(elapsed_s, f"status query failed: {str(exc).splitlines()[-1][:100]}")
                 return
-            display.update(elapsed_s, as_rows, country_rows)
+            with self._display_lock:
+                display.update(elapsed_s, as_rows, country_rows)
 
-        run_timeline(
-            self.scenario.actions,
-            self.scenario.duration_s,
-            apply=apply,
-            on_tick=tick,
-            clock=time.monotonic,
-            sleep=time.sleep,
-            tick_s=self.round_s,
-        )
+        status = BackgroundStatus(tick)
+        try:
+            timeline = run_timeline(
+                self.scenario.actions,
+                self.scenario.duration_s,
+                apply=apply,
+                status=status,
+                clock=time.monotonic,
+                sleep=time.sleep,
+                tick_s=self.round_s,
+            )
+        finally:
+            status.finish()
+            sampler.shutdown(wait=True)
+        for sample in samples:
+            sample.result()  # a failed sample fails the run, as it did inline
         self.sample_probes(time.monotonic() - t0_monotonic)
         self._announce_events(watcher, display, t0_monotonic)
         final_as, final_countries = self.status()
         try:
-            return self._judge(t0, t0_monotonic, warmed_up, watcher, final_as, final_countries)
+            outcome = self._judge(
+                t0, t0_monotonic, warmed_up, watcher, final_as, final_countries, timeline.staged
+            )
+            outcome.status_skipped = timeline.status_skipped
+            return outcome
         finally:
             self.lab.apply(())  # back to a healthy network (the lab may stay up for another run)
             netns.stop_process(self.lab.state, watcher.process.pid)
@@ -178,11 +247,12 @@ class Experiment:
             self._announced_events.add(key)
             scope = f"AS{document['asn']}" if document.get("asn") else str(document.get("country", "?"))
             verb = "closed" if closed else "opened"
-            display.note(
-                received.received_monotonic - t0_monotonic,
-                f"event {verb}: {views.short_kind(document.get('kind'))} {scope}"
-                f"{views.mechanism_note(document)}  {document.get('summary', '')}",
-            )
+            with self._display_lock:
+                display.note(
+                    received.received_monotonic - t0_monotonic,
+                    f"event {verb}: {views.short_kind(document.get('kind'))} {scope}"
+                    f"{views.mechanism_note(document)}  {document.get('summary', '')}",
+                )
 
     def _judge(
         self,
@@ -192,6 +262,7 @@ class Experiment:
         watcher: EventWatcher,
         final_as: list[views.StatusRow],
         final_countries: list[views.StatusRow],
+        staged: tuple[StagedAction, ...],
     ) -> Outcome:
         topology = self.lab.topology
         first_seen: dict[str, float] = {}
@@ -222,8 +293,9 @@ class Experiment:
         ]
         # Events over before t=0 belong to the warm-up, not to the scenario.
         detected = [d for d in detected if d.ended_s is None or d.ended_s > 0]
+        # Detection is measured from when the network changed, not from when it was planned to.
         report = match_events(
-            self.scenario.expected,
+            staged_truth(self.scenario.expected, staged),
             detected,
             duration_s=self.scenario.duration_s,
             slack_s=END_SLACK_ROUNDS * self.round_s,
@@ -235,7 +307,7 @@ class Experiment:
                 title=f"Vantage lab: {self.scenario.description or self.scenario.name}",
                 countries=country_series,
                 ases=as_series,
-                spans=chart.action_spans(self.scenario.actions, self.scenario.duration_s),
+                spans=chart.action_spans(staged_actions(staged), self.scenario.duration_s),
                 duration_s=self.scenario.duration_s,
                 round_seconds=self.round_s,
             )
@@ -249,6 +321,7 @@ class Experiment:
             probe_samples=self.probe_samples,
             final_as_rows=final_as,
             final_country_rows=final_countries,
+            staged=staged,
         )
 
 

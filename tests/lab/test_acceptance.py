@@ -65,10 +65,17 @@ def outcome(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Outcome]:
 
 
 def _match(outcome: Outcome, kind: str, scope: str, from_s: float) -> Match:
-    for match in outcome.report.matches:
-        truth = match.expected
-        if truth.kind == kind and truth.describe() == scope and truth.from_s == from_s:
-            return match
+    """The staged event planned at `from_s`: the report dates it when its action was actually
+    staged, a little later (lab/runner.py staged_truth), so the nearest within a round."""
+    candidates = [
+        match
+        for match in outcome.report.matches
+        if match.expected.kind == kind and match.expected.describe() == scope
+    ]
+    if candidates:
+        nearest = min(candidates, key=lambda match: abs(match.expected.from_s - from_s))
+        if abs(nearest.expected.from_s - from_s) < TOPOLOGY.round_seconds:
+            return nearest
     raise AssertionError(f"no staged {kind} of {scope} at {from_s}s in the scenario")
 
 
