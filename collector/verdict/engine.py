@@ -61,7 +61,8 @@ __all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "
 
 # Stored with every verdict; bump when a change would alter verdicts for the same input.
 # /2: fusion with the routing signal and the mechanism (issue 17).
-ALGORITHM_VERSION = "vantage-verdict/2"
+# /3: loss and RTT are the median across vantage points, baselines learn winsorised figures (issue 19).
+ALGORITHM_VERSION = "vantage-verdict/3"
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import pytest
 
 from tests.collector.conftest import VANTAGE, CollectorProcess, start_collector
 from tests.collector.service.test_round_loop import FIRST_ROUND, OUTAGE_FROM, ROUND_S, ROUNDS, compute_history
+from vantage.collector.verdict.engine import ALGORITHM_VERSION
 from vantage.v1 import query_service_pb2, query_service_pb2_grpc
 
 pytest.importorskip("vantage.collector.verdict.engine")
@@ -129,7 +130,7 @@ def test_the_mechanism_through_grpc_and_the_commands(history_collector: Collecto
     withdrawal = query_service_pb2.MECHANISM_BGP_WITHDRAWAL
     with channel:
         down = query.GetAsStatus(query_service_pb2.GetAsStatusRequest(asn=64500), timeout=10)
-        assert down.mechanism == withdrawal and down.algorithm_version.startswith("vantage-verdict/2")
+        assert down.mechanism == withdrawal and down.algorithm_version.startswith(ALGORITHM_VERSION + "+")
         assert down.evidence.routing.state == 3 and down.evidence.routing.baseline_prefixes == 4
         assert down.evidence.mechanism_reason.startswith("probes fail and routes withdrawn")
         up = query.GetAsStatus(query_service_pb2.GetAsStatusRequest(asn=64520), timeout=10)
