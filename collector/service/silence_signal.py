@@ -117,7 +117,7 @@ def silence_events(
         if event.opened_round == number:
             continue
         back = silent & connected.get(scope, frozenset())
-        if len(back) * 2 >= len(silent):
+        if silence.reconnected(silent, back):
             closed = disconnected_event(
                 event_id=event.event_id,
                 asn=event.asn,
