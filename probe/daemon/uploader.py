@@ -121,7 +121,10 @@ class Uploader:
                 batch = probe_service_pb2.ResultBatch(batch_id=uuid.uuid4().hex)
                 for row in rows:
                     batch.measurements.append(measurement_pb2.Measurement.FromString(row.payload))
-                await call.write(batch)
+                # Bounded like the ack: a stream whose connection broke can leave a write
+                # pending with no error (seen after a cut of the probe's uplink: the uploader
+                # hung and its outbox never drained); the TimeoutError retries on a new stream.
+                await asyncio.wait_for(call.write(batch), timeout=self._ack_timeout_s)
                 in_flight.append(
                     _InFlight(
                         batch.batch_id, tuple(r.seq for r in rows), tuple(r.measurement_id for r in rows)
