@@ -77,7 +77,6 @@ def test_answers_are_judged_as_the_task_path_judges_them(server: socket.socket, 
         results = await _run(engine, requests)
         # The same request through the task path (`measure`), for comparison.
 
-
         single = await dns_driver.measure(requests[0], DriverContext(rng=random.Random(1)))
         await answering
         return results, single
