@@ -56,6 +56,8 @@ UNREACHABLE_CODES = frozenset(
 )
 
 
+# How long a replaced channel's calls may go on before the channel is closed under them.
+DISCARD_GRACE_S = 5.0
 # How often the routing tables are compared for a network change (two small /proc reads).
 NETWORK_POLL_S = 2.0
 # /proc/self/net, not /proc/net: the systemd unit's ProcSubset=pid hides /proc/net (a
@@ -177,7 +179,11 @@ class Link:
         return channel
 
     def _discard(self, channel: grpc.aio.Channel) -> None:
-        closing = asyncio.ensure_future(channel.close(grace=None))
+        # With a grace: another loop's call may still be on this channel (the uploader's
+        # stream, started a moment before the heartbeat found the channel in
+        # TRANSIENT_FAILURE); it fails on its own with UNAVAILABLE instead of being cancelled
+        # under a pending write.
+        closing = asyncio.ensure_future(channel.close(grace=DISCARD_GRACE_S))
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
 

@@ -116,12 +116,6 @@ def processes() -> Iterator[Processes]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="flaky since this session's probe changes (failed in 1 clean CI run of 2, and twice on the "
-    "branch that made the rate cap count packets): the probe reconnected only after 15 s; cause not "
-    "pinned",
-    strict=False,
-)
 def test_probe_reconnects_within_one_heartbeat_after_an_outage(tmp_path: Path, processes: Processes) -> None:
     heartbeat_s = 10.0
     outage_s = float(os.environ.get("VANTAGE_TEST_OUTAGE_S", "20"))
