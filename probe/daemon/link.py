@@ -228,6 +228,9 @@ class Link:
         channels, self._channels = self._channels, {}
         for channel in channels.values():
             await channel.close(grace=None)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         self._retry_now.set()
         self._retry_now = asyncio.Event()
 
@@ -235,7 +238,12 @@ class Link:
         if self.revoked:
             log.warning("collector %s accepts the probe credential again", address)
             self.revoked = False
+        was_put_aside = any(e.address == address and e.failures for e in self._pool.endpoints)
         self._pool = self._pool.succeeded(address)
+        if was_put_aside:
+            # Another loop's call got through: the collector is back. Those waiting out its
+            # backoff (the uploader, up to one heartbeat interval) go now.
+            self._wake_waiters()
 
     def failed(
         self, address: str, rpc: str, error: BaseException, code: grpc.StatusCode | None = None
