@@ -50,6 +50,7 @@ from vantage.collector.verdict.model import (
 )
 from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
 from vantage.collector.verdict.robust import finite_or_none, winsorised
+from vantage.collector.verdict.round_columns import RoundColumns
 from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack, TargetMemory
 from vantage.collector.verdict.summary import as_summary, up_summary
 from vantage.collector.verdict.vantage_points import find_offline
@@ -87,7 +88,7 @@ def _ewma(old: float | None, new: float | None, alpha: float) -> float | None:
 
 
 def evaluate_round(
-    observations: Iterable[Observation],
+    observations: Iterable[Observation] | RoundColumns,
     state: EngineState,
     *,
     round_number: int,
@@ -96,8 +97,10 @@ def evaluate_round(
     config: VerdictConfig | None = None,
     routing: Mapping[int, AsRouting] | None = None,
 ) -> RoundOutput:
-    """One round. `routing` is the routing signal per AS for this round (collector/bgp/model.py);
-    an AS without an entry, or no mapping at all, has none: its mechanism comes from the probes."""
+    """One round. `observations` are tuples or, as the collector hands a round over, columns
+    (round_columns.py; the same rows give the same output either way). `routing` is the routing
+    signal per AS for this round (collector/bgp/model.py); an AS without an entry, or no mapping
+    at all, has none: its mechanism comes from the probes."""
     config = config or VerdictConfig()
     # The round allocates millions of small acyclic objects; the cyclic collector would re-scan them
     # again and again (it doubles the run time of a whole-Internet round) and can find nothing to free.
@@ -111,7 +114,7 @@ def evaluate_round(
 
 
 def _evaluate(
-    observations: Iterable[Observation],
+    observations: Iterable[Observation] | RoundColumns,
     state: EngineState,
     round_number: int,
     round_start: datetime,
@@ -119,12 +122,18 @@ def _evaluate(
     config: VerdictConfig,
     routing: Mapping[int, AsRouting],
 ) -> RoundOutput:
-    rows = observations if isinstance(observations, list | tuple) else list(observations)
+    columns: RoundColumns | None = None
+    if isinstance(observations, RoundColumns):
+        columns = observations
+    else:
+        listed = observations if isinstance(observations, list | tuple) else list(observations)
+        if config.vectorized and listed:
+            columns = RoundColumns.from_observations(listed)
     limits = Thresholds.of(config)
     plain: dict[int, Reachability] = {}
     plain_tallies: PlainTallies | None = None
-    if config.vectorized and rows:
-        fast = evaluate_fast(rows, state.ases, state.targets, config, limits)
+    if config.vectorized and columns is not None and len(columns):
+        fast = evaluate_fast(columns, state.ases, state.targets, config, limits)
         grouped = group(fast.rest)
         offline = fast.offline
         plain, plain_tallies = fast.plain, fast.plain_tallies
@@ -132,6 +141,7 @@ def _evaluate(
         basic_ok: set[str] = set(fast.basic_ok)
         measured = fast.measured
     else:
+        rows = columns.observations() if columns is not None else listed
         grouped = group(rows)
         offline = find_offline(grouped.probes, grouped.answered_by_asn, config)
         country_of = dict(grouped.target_country)
