@@ -35,11 +35,6 @@ DEFAULT_BASELINE_EVERY_S = 3 * 3600.0
 DEFAULT_ON_DEMAND_VANTAGE_POINTS = 5
 DEFAULT_BASELINE_VANTAGE_POINTS = DEFAULT_ON_DEMAND_VANTAGE_POINTS
 DEFAULT_MAX_ON_DEMAND_TRACES = 100
-# A trace towards a cut waits about two probe timeouts: the probes in flight (16) are lost after one,
-# and the hops that make its gap limit are sent as they go (probe/engine/traceroute/step.py; seen
-# in the lab: traces of 2.1 s at the probe's 1 s). Within a short round's task budget
-# (collector/service/work.py) a trace's probe timeout is therefore that budget over this.
-TRACE_TIMEOUT_WAVES = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +43,6 @@ class TraceConfig:
     baseline_vantage_points: int = DEFAULT_BASELINE_VANTAGE_POINTS
     on_demand_vantage_points: int = DEFAULT_ON_DEMAND_VANTAGE_POINTS
     max_on_demand_traces: int = DEFAULT_MAX_ON_DEMAND_TRACES
-    timeout_ms: int = 0  # a trace probe's timeout; 0 = the probe's default
 
     def __post_init__(self) -> None:
         if self.baseline_every_rounds < 1:
@@ -58,13 +52,9 @@ class TraceConfig:
 
     @classmethod
     def for_round_length(
-        cls, round_seconds: float, baseline_every_s: float = DEFAULT_BASELINE_EVERY_S, task_budget_ms: int = 0
+        cls, round_seconds: float, baseline_every_s: float = DEFAULT_BASELINE_EVERY_S
     ) -> TraceConfig:
-        """`task_budget_ms`: how long a task may take in these rounds (0: the probe's defaults fit)."""
-        return cls(
-            baseline_every_rounds=max(1, round(baseline_every_s / max(round_seconds, 1e-9))),
-            timeout_ms=task_budget_ms // TRACE_TIMEOUT_WAVES,
-        )
+        return cls(baseline_every_rounds=max(1, round(baseline_every_s / max(round_seconds, 1e-9))))
 
 
 def _trace_target(targets: Sequence[TargetSlot]) -> TargetSlot | None:
@@ -127,7 +117,6 @@ def plan_traces(
                 target.target_id,
                 target.address,
                 target.name,
-                timeout_ms=config.timeout_ms,
             )
             plan.setdefault(probe.probe_id, []).append(spec)
         return len(chosen)

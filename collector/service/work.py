@@ -29,9 +29,9 @@ log = logging.getLogger("vantage.collector")
 
 # A task must finish inside its round, or its result arrives after the round was
 # computed and counts for nothing. The probe's own defaults (HTTP 10 s, DNS/TCP
-# 5 s, ICMP 3 x 1 s, a trace's probes 1 s) fit 5-minute rounds; rounds shorter than this
-# give every task half the round (for the few-second rounds of `vantage lab`), a trace's
-# probes their share of it (assignment/traces.py).
+# 5 s, ICMP 3 x 1 s) fit 5-minute rounds; rounds shorter than this get timeouts
+# scaled to half the round (for the few-second
+# rounds of `vantage lab`).
 SHORT_ROUND_SECONDS = 30.0
 # A plan is re-derived from storage at most every tenth of a round (unless the
 # asking probe is new or moved): a target import shows within that time.
@@ -141,9 +141,7 @@ class WorkPlanner:
                 result.setdefault(probe_id, []).extend(specs)
         if self.app.config.traceroutes:  # the baseline and on-demand traces (assignment/traces.py)
             config = self.app.config
-            trace_config = TraceConfig.for_round_length(
-                config.round_seconds, config.trace_baseline_s, self.config.timeout_ms
-            )
+            trace_config = TraceConfig.for_round_length(config.round_seconds, config.trace_baseline_s)
             tracers = [slot for slot in slots if slot.probe_id in tracing]  # raw sockets: they can
             traces = plan_traces(
                 tracers,
