@@ -1,7 +1,9 @@
 """What the engine hands every per-request driver: `await measure(request, context)`.
 
 A driver module named in vantage/protocols.py (other than a raw-socket kind's sweep driver)
-has that one entry point, so the engine dispatches by the table instead of by a list of kinds.
+has that entry point, so the engine dispatches by the table instead of by a list of kinds; a
+driver may also have `start_on_callbacks(request, context, finish, load)` for the requests it
+can run without a task (engine/dns/driver.py; the engine looks for it, engine/engine.py).
 """
 
 from __future__ import annotations

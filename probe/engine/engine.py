@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from vantage.probe.engine.icmp.sockets import IcmpSocket, open_icmp_socket
 from vantage.probe.engine.model import (
@@ -225,10 +225,40 @@ class Engine:
         from vantage.probe.engine.context import DriverContext
 
         context = DriverContext(rng=self._rng, address_guard=self.limits.address_guard, pacer=pacer)
-        semaphore = asyncio.Semaphore(self.limits.max_concurrency)
+        max_concurrency = self.limits.max_concurrency
+        semaphore = asyncio.Semaphore(max_concurrency)
         running: set[asyncio.Task[None]] = set()
         lag = LoopLag()
         watcher = asyncio.create_task(lag.watch())
+        # Measurements a driver runs on loop callbacks, without a task (_callback_start).
+        callbacks: set[Any] = set()
+        bugs: list[BaseException] = []
+
+        def start_on_callbacks(request: MeasurementRequest) -> bool:
+            start = _callback_start(request.protocol)
+            if start is None:
+                return False
+            token = lag.begin()
+            in_flight = lag.running  # this one included
+
+            def load() -> ProbeLoad:
+                return ProbeLoad(in_flight, lag.end(token))
+
+            def finish(result: MeasurementResult | BaseException) -> None:
+                lag.forget(token)
+                callbacks.discard(handle)
+                semaphore.release()
+                if isinstance(result, BaseException):
+                    bugs.append(result)
+                else:
+                    emit([result])
+
+            handle = start(request, context, finish, load)
+            if handle is None:
+                lag.forget(token)
+                return False
+            callbacks.add(handle)
+            return True
 
         async def one(request: MeasurementRequest) -> None:
             token = lag.begin()
@@ -243,15 +273,25 @@ class Engine:
         try:
             for request in requests:
                 await semaphore.acquire()
+                if bugs:
+                    raise bugs[0]
                 while pacer.take(time.monotonic_ns()) == 0:
                     await asyncio.sleep(max(0, pacer.next_token_ns() - time.monotonic_ns()) / 1e9)
+                if start_on_callbacks(request):
+                    continue
                 task = asyncio.create_task(one(request))
                 running.add(task)
                 task.add_done_callback(running.discard)
             while running:
                 await asyncio.gather(*list(running))
+            for _ in range(max_concurrency):  # every slot back: the callback measurements ended too
+                await semaphore.acquire()
+            if bugs:
+                raise bugs[0]
         finally:
             watcher.cancel()
+            for handle in list(callbacks):
+                handle.close()
 
     async def _measure_one(self, request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
         # The driver module named in vantage/protocols.py, imported at its kind's first request:
@@ -261,6 +301,25 @@ class Engine:
             raise TypeError(f"no per-request driver for {type(request.options).__name__}")
         measured: MeasurementResult = await kind.driver().measure(request, context)
         return measured
+
+
+_CALLBACK_STARTS: dict[int, Callable[..., Any] | None] = {}
+
+
+def _callback_start(protocol: int) -> Callable[..., Any] | None:
+    """The `start_on_callbacks`-like entry point of a kind's driver module (engine/dns/driver.py:
+    `start_on_callbacks(request, context, finish, load)`, returning a handle with close(), or None
+    when the request needs `measure`), or None when the driver has none; looked up once."""
+    try:
+        return _CALLBACK_STARTS[protocol]
+    except KeyError:
+        pass
+    kind = kind_of(protocol)
+    start = None
+    if kind is not None and not kind.sweep:
+        start = getattr(kind.driver(), "start_on_callbacks", None)
+    _CALLBACK_STARTS[protocol] = start
+    return start
 
 
 # The loop's lag is sampled with a 10 ms timer: ≈ 100 wake-ups a second while DNS, HTTP or TCP

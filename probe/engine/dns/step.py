@@ -21,7 +21,7 @@ from vantage.failures import Failure, Operation
 from vantage.kinds import Outcome
 from vantage.probe.engine.dns.wire import CommonAnswer, read_common
 from vantage.probe.engine.failure_map import kind_for_rcode
-from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions
+from vantage.probe.engine.model import DnsAnswer, DnsDetails, DnsOptions, fast_builder
 
 if TYPE_CHECKING:
     import dns.name
@@ -267,23 +267,35 @@ def _judge_common(
 ) -> tuple[Outcome, Failure | None, DnsDetails]:
     """interpret() for an answer of the common shape (engine/dns/wire.py), the same judgement."""
     rcode = _rcode_text(common.rcode)
-    answers = tuple(DnsAnswer(name, kind, ttl, data) for name, kind, ttl, data in common.answers)
-    details = DnsDetails(
-        query_name=options.query_name,
-        query_type=options.query_type.upper(),
-        server=exchange.server,
-        server_port=options.port,
-        transport=exchange.transport,
-        rcode=rcode,
-        flags=tuple(name for name, bit in _FLAGS if common.flags & bit),
-        answers=answers,
-        response_time_ms=exchange.response_time_ms,
-        response_size=len(exchange.response),
-        tcp_fallback=exchange.tcp_fallback,
-        expected=options.expected,
-        abuf=exchange.response[:MAX_ABUF_BYTES],
+    answers = tuple(_dns_answer(name, kind, ttl, data) for name, kind, ttl, data in common.answers)
+    # Positional, in DnsDetails' declaration order (fast_builder): query_name, query_type, server,
+    # server_port, transport, rcode, flags, answers, response_time_ms, response_size,
+    # tcp_fallback, expected, abuf.
+    details = _dns_details(
+        options.query_name,
+        options.query_type.upper(),
+        exchange.server,
+        options.port,
+        exchange.transport,
+        rcode,
+        _flag_names(common.flags),
+        answers,
+        exchange.response_time_ms,
+        len(exchange.response),
+        exchange.tcp_fallback,
+        options.expected,
+        exchange.response[:MAX_ABUF_BYTES],
     )
     return _judge(options, rcode, common.rcode, answers, details)
+
+
+_dns_answer = fast_builder(DnsAnswer)
+_dns_details = fast_builder(DnsDetails)
+
+
+@functools.lru_cache(maxsize=256)  # a run's answers carry a handful of distinct flag sets
+def _flag_names(flags: int) -> tuple[str, ...]:
+    return tuple(name for name, bit in _FLAGS if flags & bit)
 
 
 def _normalise(value: str) -> str:

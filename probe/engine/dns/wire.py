@@ -51,7 +51,8 @@ def _read(wire: bytes) -> CommonAnswer | None:
     _id, flags, questions, answer_count, authority_count, additional_count = _HEADER.unpack_from(wire)
     if questions != 1 or authority_count or additional_count > 1 or flags & 0x7800:  # opcode QUERY
         return None
-    question, offset = _name(wire, 12)
+    names: dict[int, str] = {}  # offset -> the name read from there: answers point at the question
+    question, offset = _name(wire, 12, names)
     if question is None:
         return None
     qtype, qclass = _QUESTION_FIXED.unpack_from(wire, offset)
@@ -60,7 +61,7 @@ def _read(wire: bytes) -> CommonAnswer | None:
         return None
     rrsets: dict[tuple[str, int], list[Any]] = {}
     for _ in range(answer_count):
-        owner, offset = _name(wire, offset)
+        owner, offset = _name(wire, offset, names)
         rtype, rclass, ttl, length = _RR_FIXED.unpack_from(wire, offset)
         offset += 10
         data = wire[offset : offset + length]
@@ -101,12 +102,24 @@ def _read(wire: bytes) -> CommonAnswer | None:
     return CommonAnswer(flags & 0x87B0, flags & 0x000F, question, answers)
 
 
-def _name(wire: bytes, offset: int) -> tuple[str | None, int]:
-    """(the name at `offset` with its final dot, or None when it needs dnspython; offset after it)."""
+def _name(wire: bytes, offset: int, names: dict[int, str]) -> tuple[str | None, int]:
+    """(the name at `offset` with its final dot, or None when it needs dnspython; offset after it).
+
+    `names` holds the names read before, by the offset they start at: a compression pointer to
+    one ends the walk (a name read from an offset is always the same)."""
     labels: list[str] = []
+    start = offset
     end = -1
     pointers = 0
     while True:
+        known = names.get(offset) if pointers else None
+        if known is not None:
+            text = (
+                (".".join(labels) + "." + known if known != "." else ".".join(labels) + ".")
+                if labels
+                else known
+            )
+            return text, end
         length = wire[offset]
         if length == 0:
             offset += 1
@@ -130,4 +143,5 @@ def _name(wire: bytes, offset: int) -> tuple[str | None, int]:
         labels.append(label.decode("ascii"))
         offset += 1 + length
     text = ".".join(labels) + "." if labels else "."
+    names[start] = text
     return text, end if end >= 0 else offset

@@ -223,6 +223,32 @@ def test_dns_documents_equal_protobufs_json_mapping(result: MeasurementResult) -
     assert measurement_document(result, "m-1") == MessageToDict(proto, preserving_proto_field_name=True)
 
 
+def _dns_line_samples() -> list[MeasurementResult]:
+    from dataclasses import replace
+    from datetime import timedelta, timezone
+
+    samples = _dns_samples()
+    odd = replace(
+        samples[2],
+        failure=Failure(failures.DNS_NXDOMAIN, Operation.DNS_ROUND_TRIP, 'NX "\u00e9\\ \u2603'),
+        started_at=datetime(2026, 11, 29, 3, 2, 3, 7, tzinfo=timezone(timedelta(hours=2))),
+        duration_ms=0.0004,
+        target_id="t-7",
+    )
+    return [*samples, odd]
+
+
+@pytest.mark.parametrize("result", _dns_line_samples())
+def test_dns_lines_equal_json_dumps_of_protobufs_json_mapping(result: MeasurementResult) -> None:
+    # The DNS line is written directly (json_lines.dns_line), as protobuf's mapping dumps.
+    from vantage.probe.measure.json_lines import dns_document, dns_line
+
+    proto = result_to_proto(result, probe_id="", measurement_id="m-1", probe_version=__version__)
+    expected = json.dumps(MessageToDict(proto, preserving_proto_field_name=True), sort_keys=True)
+    assert dns_line(result, "m-1") == expected
+    assert dns_line(result, "m-1") == json.dumps(dns_document(result, "m-1"), sort_keys=True)
+
+
 def test_ids_keep_the_random_bits_and_set_version_and_variant(monkeypatch: pytest.MonkeyPatch) -> None:
     import os
     import random
