@@ -18,7 +18,6 @@ A slow machine only lengthens that span, loosening the bound; before the fix the
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import time
@@ -29,7 +28,7 @@ import pytest
 
 from tests.probe.daemon.fake_collector import work_plan
 from tests.probe.daemon.harness import VANTAGE, Process, Processes, poll
-from tests.probe.engine.netns_lab import DNS_SERVER, WEB, WEB_NAME, WEB_V6, ProbeLab, run
+from tests.probe.engine.netns_lab import DNS_SERVER, WEB, WEB_NAME, WEB_V6, ProbeLab
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
@@ -61,20 +60,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeLab]:
     try:
         probe_lab.build_network()
         probe_lab.start_servers()
-        ruleset = probe_lab.workdir / "counters.nft"
-        ruleset.write_text(COUNTERS)
-        run("ip", "netns", "exec", probe_lab.target_ns, "nft", "-f", str(ruleset))
+        probe_lab.count_with_nftables(COUNTERS)
         yield probe_lab
     finally:
         probe_lab.close()
 
 
 def counter(lab: ProbeLab, name: str) -> int:
-    listed = run("ip", "netns", "exec", lab.target_ns, "nft", "-j", "list", "counter", "inet", "vtcap", name)
-    for entry in json.loads(listed.stdout)["nftables"]:
+    listed = lab.list_nftables("counter", "inet", "vtcap", name)
+    for entry in listed:
         if "counter" in entry:
             return int(entry["counter"]["packets"])
-    raise AssertionError(f"no counter {name}: {listed.stdout}")
+    raise AssertionError(f"no counter {name}: {listed}")
 
 
 def http_task(task_id: str, url: str, timeout_ms: int = 0) -> probe_service_pb2.Task:

@@ -258,6 +258,17 @@ class ProbeLab:
             raise RuntimeError(f"measure {args} exited {result.returncode}: {result.stderr}")
         return result.returncode, [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
 
+    def count_with_nftables(self, ruleset: str) -> None:
+        """Load an nftables ruleset (counters, for tests that count what arrives) in the target."""
+        path = self.workdir / "counters.nft"
+        path.write_text(ruleset)
+        run("ip", "netns", "exec", self.target_ns, "nft", "-f", str(path))
+
+    def list_nftables(self, *what: str) -> list[dict[str, Any]]:
+        """`nft -j list WHAT...` in the target namespace, as its list of JSON objects."""
+        listed = run("ip", "netns", "exec", self.target_ns, "nft", "-j", "list", *what)
+        return list(json.loads(listed.stdout)["nftables"])
+
     def close(self) -> None:
         for process in self.processes:
             if process.poll() is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from .netns_lab import DROPPED_NET, ProbeLab, run
+from .netns_lab import DROPPED_NET, ProbeLab
 
 pytestmark = [pytest.mark.netns, pytest.mark.slow]
 
@@ -66,18 +66,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProbeLab]:
     probe_lab = ProbeLab(Path(tmp_path_factory.mktemp("syn-pay-lab")))
     try:
         probe_lab.build_network()
-        ruleset = probe_lab.workdir / "counters.nft"
-        ruleset.write_text(COUNTERS)
-        run("ip", "netns", "exec", probe_lab.target_ns, "nft", "-f", str(ruleset))
+        probe_lab.count_with_nftables(COUNTERS)
         yield probe_lab
     finally:
         probe_lab.close()
 
 
 def syns_by_address(lab: ProbeLab) -> dict[str, int]:
-    listed = run("ip", "netns", "exec", lab.target_ns, "nft", "-j", "list", "table", "inet", "vtsyn")
     counted = {}
-    for entry in json.loads(listed.stdout)["nftables"]:
+    for entry in lab.list_nftables("table", "inet", "vtsyn"):
         if "rule" in entry:
             expressions = entry["rule"]["expr"]
             address = next(e["match"]["right"] for e in expressions if "match" in e)
