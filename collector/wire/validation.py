@@ -70,6 +70,7 @@ class RejectReason(enum.IntEnum):
     BAD_ID = 7
     UNKNOWN_FAILURE = 8
     TASK_NOT_ISSUED = 9  # decided by the collector's issued tasks (collector/service/issued_tasks.py)
+    TASK_MISMATCH = 10  # likewise: an issued task, answered about another target
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +279,11 @@ def check_measurement(
     return _explain(index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits)
 
 
+# What a result says of its target, beside its address: (protocol, target.target_id,
+# target.port, whether it followed an HTTP redirect: its address is then the last host's).
+ResultTarget = tuple[int, str, int, bool]
+
+
 class BatchCheck(NamedTuple):
     """What `check_batch` found: the acceptable items (in order) and what ingest needs of them."""
 
@@ -288,9 +294,11 @@ class BatchCheck(NamedTuple):
     first_started_unix_s: float
     last_started_unix_s: float
     rejections: list[Rejection]
-    # Per accepted item: its task id and round (what collector/service/issued_tasks.py judges).
+    # Per accepted item: its task id and round, and what it says of its target (what
+    # collector/service/issued_tasks.py judges).
     task_ids: list[str]
     item_rounds: list[int]
+    item_targets: list[ResultTarget]
 
 
 def check_batch(
@@ -336,6 +344,7 @@ def check_batch(
     addresses: list[str] = []
     task_ids: list[str] = []
     item_rounds: list[int] = []
+    item_targets: list[ResultTarget] = []
     rejections: list[Rejection] = []
     first = float("inf")
     last = float("-inf")
@@ -400,6 +409,9 @@ def check_batch(
             addresses.append(canonical)
             task_ids.append(m.task_id)
             item_rounds.append(round_number)
+            item_targets.append(
+                (protocol, target.target_id, target.port, details == "http" and len(m.http.redirects) > 0)
+            )
             if started_unix_s < first:
                 first = started_unix_s
             if started_unix_s > last:
@@ -416,7 +428,16 @@ def check_batch(
                 )
             )
     return BatchCheck(
-        accepted, b"".join(ids), addresses, set(item_rounds), first, last, rejections, task_ids, item_rounds
+        accepted,
+        b"".join(ids),
+        addresses,
+        set(item_rounds),
+        first,
+        last,
+        rejections,
+        task_ids,
+        item_rounds,
+        item_targets,
     )
 
 
