@@ -15,7 +15,11 @@ one untimed round so that availabilities and baselines exist (a steady-state rou
 that matters), then the timed round.
 
 Ours: `evaluate_round` — everything: grouping, offline probes, per-AS belief and votes,
-partial/throttling checks, evidence, summaries, country roll-up, events, learning, new state.
+partial/throttling checks, evidence, summaries, country roll-up, events, learning, new state —
+given the round as columns, as the collector hands it over (collector/verdict/round_columns.py;
+built before any timing, from the same rows in the same order), and again given the same rows
+as `Observation` tuples (the engine then transposes them itself); the two must give identical
+verdicts, evidence, events and state.
 Peer: the straightforward way — one Python loop over the observations that classifies each one,
 adds its log-likelihood ratio (math.log per observation) into nested per-AS/per-probe dicts, then
 votes and corroborates per AS: only the UP/DOWN/UNKNOWN decision, no evidence, events or learning.
@@ -29,6 +33,7 @@ Then the simulator's scores (24 h of 5-minute rounds, the default scenario mix) 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import math
 import random
@@ -41,6 +46,7 @@ from vantage.collector.verdict.classify import answered
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.engine import ALGORITHM_VERSION, EngineState, evaluate_round
 from vantage.collector.verdict.model import Observation, Outcome, Protocol, Status, TaskKind
+from vantage.collector.verdict.round_columns import RoundColumns
 
 ROUND = timedelta(minutes=5)
 T0 = datetime(2022, 1, 5, 10, 0, tzinfo=UTC)
@@ -169,6 +175,9 @@ def main() -> int:
         random.Random(3).shuffle(timed_round)
         timed_round = [Observation(*o) for o in timed_round]
     n = len(timed_round)
+    # What the collector hands over: columns with no tuples behind them (every row the reference
+    # path needs is rebuilt from the columns, as in the collector).
+    timed_columns = dataclasses.replace(RoundColumns.from_observations(timed_round), source=None)
     print(
         f"built 2 rounds of {n:,} observations ({args.ases:,} ASes x {args.targets} targets x "
         f"{args.vantage_points} vantage points) in {time.perf_counter() - started:.1f} s (not timed)"
@@ -181,9 +190,21 @@ def main() -> int:
     del warm_round
     out, ours = cpu(
         lambda: evaluate_round(
+            timed_columns,
+            warm.state,
+            round_number=1,
+            round_start=T0 + ROUND,
+            round_length=ROUND,
+            config=config,
+        )
+    )
+    out_tuples, ours_tuples = cpu(
+        lambda: evaluate_round(
             timed_round, warm.state, round_number=1, round_start=T0 + ROUND, round_length=ROUND, config=config
         )
     )
+    identical = _same_output(out, out_tuples)
+    del out_tuples
     availability = {t: a for t, (a, _, _) in warm.state.targets.items()}
     naive, peer = cpu(lambda: naive_round(timed_round, availability, config))
     reference = None
@@ -205,7 +226,11 @@ def main() -> int:
         f"\nengine {ALGORITHM_VERSION}, one steady-state round, CPU seconds on one core "
         f"(load average {load}):"
     )
-    print(f"  {'ours: evaluate_round':<46} {ours:7.2f} s  {n / ours:>12,.0f} obs/s")
+    print(f"  {'ours: evaluate_round, columns (as collected)':<46} {ours:7.2f} s  {n / ours:>12,.0f} obs/s")
+    print(
+        f"  {'ours: evaluate_round, Observation tuples':<46} {ours_tuples:7.2f} s  "
+        f"{n / ours_tuples:>12,.0f} obs/s  (same output as from columns: {identical})"
+    )
     if reference is not None:
         print(
             f"  {'ours, reference path only (vectorized=False)':<46} {reference:7.2f} s  "
@@ -260,6 +285,18 @@ def main() -> int:
             f"(true {score.true_offline_probe_rounds})"
         )
     return 0
+
+
+def _same_output(a, b) -> str:  # type: ignore[no-untyped-def]
+    same = (
+        a.as_verdicts == b.as_verdicts
+        and a.country_verdicts == b.country_verdicts
+        and a.events == b.events
+        and (a.offline_probes, a.suspect_probes, a.changed_asns)
+        == (b.offline_probes, b.suspect_probes, b.changed_asns)
+        and a.state.rows() == b.state.rows()
+    )
+    return "yes" if same else "NO"
 
 
 def _load_average() -> str:

@@ -19,6 +19,7 @@ import ipaddress
 import math
 
 from vantage.lab.topology import Topology
+from vantage.probe.engine.model import TracerouteOptions
 
 TARGETS_HEADER = "target,protocols,country,asn,tags"
 
@@ -107,14 +108,39 @@ def discovery_rate_pps(topology: Topology) -> int:
 PROBE_DEFAULT_MAX_RATE = 100
 
 
-def probe_max_rate(topology: Topology) -> int:
-    """`--max-rate` for the lab's probes: room for the census on top of the usual measurements.
+def traces_per_probe_round(topology: Topology) -> int:
+    """The most traceroutes one probe gets in one round: one towards every other AS.
 
-    A probe paces a round's packets under its rate cap; a round's census share at the default 100
-    per second would stretch the sending over most of a few-second round and, with the timeouts
-    after it, past its end, and the probe would skip rounds (and their census slots). Any one
-    probe never gets more than the whole campaign's rate.
+    The collector traces an AS (baseline or on demand) from at most one probe per probe AS and
+    never from inside it (collector/assignment/traces.py); while a cut lasts, every cut AS is
+    traced every round, on top of the baseline of the others.
     """
+    return max(0, len(topology.ases) - 1)
+
+
+def trace_rate_pps(topology: Topology) -> int:
+    """Packets per second a probe's traceroutes can need: every trace to max_ttl, over a round.
+
+    The probe's own count of a trace's packets (probe/engine/model.py's defaults, which the
+    collector's trace tasks keep): 30 TTLs x 3 probes = 90. Most traces stop far earlier, so
+    this is a bound the rounds stay well inside.
+    """
+    packets = traces_per_probe_round(topology) * TracerouteOptions().max_probes
+    return math.ceil(packets / topology.round_seconds)
+
+
+def probe_max_rate(topology: Topology) -> int:
+    """`--max-rate` for the lab's probes: room for traceroutes and the census on top of the
+    usual measurements.
+
+    A probe paces a round's packets under its rate cap. The lab's collector traces (lab/product.py
+    passes `--traceroutes`); at the default 100 per second a round with traces towards a cut AS
+    stretched the sending over most of a 2-second round, with the timeouts after it past its end:
+    the probe's results of the round came after the round was computed (the round then judged from
+    fewer vantage points, even UNKNOWN) and the probe skipped the next round. A round's census
+    share would do the same. Any one probe never gets more than the whole campaign's rate.
+    """
+    rate = PROBE_DEFAULT_MAX_RATE + trace_rate_pps(topology)
     if not topology.discovers_targets:
-        return PROBE_DEFAULT_MAX_RATE
-    return PROBE_DEFAULT_MAX_RATE + discovery_rate_pps(topology)
+        return rate
+    return rate + discovery_rate_pps(topology)

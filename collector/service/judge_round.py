@@ -1,7 +1,7 @@
 """One round judged from what storage holds: the steps a first computation (round_loop.py) and a
 revision (revisions.py) share, from reading the round's results to the rows to store.
 
-Reading the round's batches, turning them into observations, the verdict engine, the coverage
+Reading the round's batches, turning them into the engine's columns, the verdict engine, the coverage
 gate, localisation from traces and the conversion to stored rows; storing, events' fan-out and
 what each path adds (the silence signal, discovery) stay with the caller.
 """
@@ -22,7 +22,7 @@ from vantage.collector.storage.records import ProbeRecord, StoredAsVerdict, Stor
 from vantage.collector.verdict.coverage_gate import gate_by_coverage, gated_version
 from vantage.collector.verdict.localisation import localise_round
 from vantage.collector.wire.measurements import round_measurements
-from vantage.collector.wire.observations import build_observations
+from vantage.collector.wire.observations import build_columns
 from vantage.collector.wire.traces import round_traces
 from vantage.collector.wire.verdicts import stored_as_verdicts, stored_country_verdicts
 
@@ -57,7 +57,9 @@ def judge_round(
     targets = {t.target_id: t for t in storage.list_targets()}
     batches = storage.round_batches(number)
     measurements = round_measurements(batches, number, storage.task_kinds(number))
-    observations = build_observations(measurements, probes=probes, targets=targets, locate=app.locator.locate)
+    # Columns, not one Observation per measurement: the engine's vectorised path reads them as
+    # they are (collector/verdict/round_columns.py).
+    observations = build_columns(measurements, probes=probes, targets=targets, locate=app.locator.locate)
     verdict_started = time.perf_counter()
     output = engine.evaluate_round(
         observations,

@@ -1,10 +1,13 @@
 """Roll-up per country: weighted shares of the country's measured ASes.
 
-Each AS weighs as many targets as it had measured this round (a target list built in proportion to
-a network's address space makes that a proxy for how many users the AS carries; IODA likewise
-aggregates per country from per-block signals). ASes whose status is UNKNOWN are not measured and
-weigh nothing. A country is DOWN when >= 50 % of its measured weight is DOWN, DEGRADED when >= 20 %
-is DOWN or DEGRADED, FILTERED when >= 20 % is FILTERED, else UP; UNKNOWN with no measured AS.
+Each AS weighs as many targets as are measured of it in a round: from outside, plus the inside-out
+targets its probes judge (a target list built in proportion to a network's address space makes that
+a proxy for how many users the AS carries; IODA likewise aggregates per country from per-block
+signals). The weight is the AS's learned one (AsMemory.weight, an EWMA over its UP rounds), not this
+round's count: a round that lacks one probe's batch must not shift the shares of the others. ASes
+whose status is UNKNOWN are not measured and weigh nothing. A country is DOWN when >= 50 % of its
+measured weight is DOWN, DEGRADED when >= 20 % is DOWN or DEGRADED, FILTERED when >= 20 % is
+FILTERED, else UP; UNKNOWN with no measured AS.
 """
 
 from __future__ import annotations

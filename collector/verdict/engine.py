@@ -50,6 +50,7 @@ from vantage.collector.verdict.model import (
 )
 from vantage.collector.verdict.reachability import Reachability, Thresholds, judge, sigmoid
 from vantage.collector.verdict.robust import finite_or_none, winsorised
+from vantage.collector.verdict.round_columns import RoundColumns
 from vantage.collector.verdict.state import AsMemory, CountryMemory, EngineState, EventTrack, TargetMemory
 from vantage.collector.verdict.summary import as_summary, up_summary
 from vantage.collector.verdict.vantage_points import find_offline
@@ -62,7 +63,8 @@ __all__ = ["ALGORITHM_VERSION", "EngineState", "RoundOutput", "VerdictConfig", "
 # Stored with every verdict; bump when a change would alter verdicts for the same input.
 # /2: fusion with the routing signal and the mechanism (issue 17).
 # /3: loss and RTT are the median across vantage points, baselines learn winsorised figures (issue 19).
-ALGORITHM_VERSION = "vantage-verdict/3"
+# /4: an AS weighs its learned weight in the country roll-up, not this round's count of targets.
+ALGORITHM_VERSION = "vantage-verdict/4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +88,7 @@ def _ewma(old: float | None, new: float | None, alpha: float) -> float | None:
 
 
 def evaluate_round(
-    observations: Iterable[Observation],
+    observations: Iterable[Observation] | RoundColumns,
     state: EngineState,
     *,
     round_number: int,
@@ -95,8 +97,10 @@ def evaluate_round(
     config: VerdictConfig | None = None,
     routing: Mapping[int, AsRouting] | None = None,
 ) -> RoundOutput:
-    """One round. `routing` is the routing signal per AS for this round (collector/bgp/model.py);
-    an AS without an entry, or no mapping at all, has none: its mechanism comes from the probes."""
+    """One round. `observations` are tuples or, as the collector hands a round over, columns
+    (round_columns.py; the same rows give the same output either way). `routing` is the routing
+    signal per AS for this round (collector/bgp/model.py); an AS without an entry, or no mapping
+    at all, has none: its mechanism comes from the probes."""
     config = config or VerdictConfig()
     # The round allocates millions of small acyclic objects; the cyclic collector would re-scan them
     # again and again (it doubles the run time of a whole-Internet round) and can find nothing to free.
@@ -110,7 +114,7 @@ def evaluate_round(
 
 
 def _evaluate(
-    observations: Iterable[Observation],
+    observations: Iterable[Observation] | RoundColumns,
     state: EngineState,
     round_number: int,
     round_start: datetime,
@@ -118,12 +122,18 @@ def _evaluate(
     config: VerdictConfig,
     routing: Mapping[int, AsRouting],
 ) -> RoundOutput:
-    rows = observations if isinstance(observations, list | tuple) else list(observations)
+    columns: RoundColumns | None = None
+    if isinstance(observations, RoundColumns):
+        columns = observations
+    else:
+        listed = observations if isinstance(observations, list | tuple) else list(observations)
+        if config.vectorized and listed:
+            columns = RoundColumns.from_observations(listed)
     limits = Thresholds.of(config)
     plain: dict[int, Reachability] = {}
     plain_tallies: PlainTallies | None = None
-    if config.vectorized and rows:
-        fast = evaluate_fast(rows, state.ases, state.targets, config, limits)
+    if config.vectorized and columns is not None and len(columns):
+        fast = evaluate_fast(columns, state.ases, state.targets, config, limits)
         grouped = group(fast.rest)
         offline = fast.offline
         plain, plain_tallies = fast.plain, fast.plain_tallies
@@ -131,6 +141,7 @@ def _evaluate(
         basic_ok: set[str] = set(fast.basic_ok)
         measured = fast.measured
     else:
+        rows = columns.observations() if columns is not None else listed
         grouped = group(rows)
         offline = find_offline(grouped.probes, grouped.answered_by_asn, config)
         country_of = dict(grouped.target_country)
@@ -185,11 +196,16 @@ def _evaluate(
         i = interference.get(asn)
         country = country_of.get(asn) or (memory.country if memory else "")
         as_routing = routing.get(asn) if routing else None
+        # This round's count, and the weight learned before it (this count when there is none).
+        weight_now = (r.targets if r else 0) + (i.judgeable_targets if i else 0)
+        learned = memory.weight if memory is not None and memory.weight > 0 else float(weight_now)
         if r is not None and r.status is up and i is None and as_routing is None and not r.suspects:
-            verdict, new_memory, drop = _decide_up(asn, country, r, memory, round_number, round_start, config)
+            verdict, new_memory, drop = _decide_up(
+                asn, country, r, memory, round_number, round_start, config, learned, weight_now
+            )
         else:
             verdict, new_memory, drop = _decide(
-                asn, country, r, i, memory, round_number, round_start, config, as_routing
+                asn, country, r, i, memory, round_number, round_start, config, as_routing, learned, weight_now
             )
         verdicts.append(verdict)
         new_ases[asn] = new_memory
@@ -197,12 +213,11 @@ def _evaluate(
             suspects.update(verdict.evidence.suspect_probes)
         if r is not None:
             (up_tallies if r.status is up else silent_tallies).append(r.tallies)
-        weight = (r.targets if r else 0) + (i.judgeable_targets if i else 0)
         summary = AsSummary(
             asn,
             verdict.status,
             verdict.confidence,
-            weight,
+            round(new_memory.weight),
             verdict.reachability_ratio,
             r is not None,
             verdict.mechanism,
@@ -402,6 +417,8 @@ def _decide_up(
     round_number: int,
     round_start: datetime,
     config: VerdictConfig,
+    learned_weight: float,
+    weight_now: int,
 ) -> tuple[AsVerdict, AsMemory, float]:
     """`_decide` for the common case, element for element: reachability UP without suspects, no
     interference view, no routing signal (most of the Internet, most rounds). No branch of `_decide`
@@ -424,8 +441,9 @@ def _decide_up(
         base_ratio, base_loss, base_rtt, rounds, r, config
     )
     belief_logodds = r.belief_logodds
+    weight = learned_weight + config.baseline_alpha * (weight_now - learned_weight)
     new_memory = AsMemory(
-        country, _UP, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number
+        country, _UP, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number, weight
     )
     evidence = Evidence(
         r.vantage_points,
@@ -467,9 +485,12 @@ def _decide(
     round_start: datetime,
     config: VerdictConfig,
     routing: AsRouting | None,
+    learned_weight: float,
+    weight_now: int,
 ) -> tuple[AsVerdict, AsMemory, float]:
     """Combine both views, then the routing signal, into the AS's verdict, its memory for next
-    round, and the relative drop."""
+    round, and the relative drop. The AS's weight in the roll-up learns from UP rounds only, like
+    the baselines: during a cut its inside probes' results do not arrive, and it weighs on."""
     reach_status = r.status if r else Status.UNKNOWN
     inside_status = i.status if i else Status.UNKNOWN
     status: Status
@@ -509,13 +530,15 @@ def _decide(
 
     belief_logodds = r.belief_logodds if r else (memory.belief_logodds if memory else 0.0)
     rounds = memory.baseline_rounds if memory else 0
+    weight = learned_weight
     if status is Status.UP and r is not None:
         base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
             base_ratio, base_loss, base_rtt, rounds, r, config
         )
+        weight += config.baseline_alpha * (weight_now - learned_weight)
     since = memory.since if memory is not None and memory.status is status else round_start
     new_memory = AsMemory(
-        country, status, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number
+        country, status, since, belief_logodds, base_ratio, base_loss, base_rtt, rounds, round_number, weight
     )
 
     evidence = Evidence(

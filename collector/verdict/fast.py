@@ -9,7 +9,8 @@ near the throttling limits, and the belief is above 0.9. For a plain AS the full
 (reachability.judge) can only say UP, and every number it reports is a count, a sum, a mean or a median
 over its observations — numpy computes those for all ASes at once (bincount over factorised keys).
 
-So the round is turned into columns once; vantage-point sanity (offline probes) and the per-AS
+The round comes as columns (round_columns.py: the collector builds them as it reads the round;
+a list of observations is transposed once); vantage-point sanity (offline probes) and the per-AS
 votes are computed vectorised; the plain ASes get their `Reachability` straight from the arrays;
 the others — anything that could be DOWN, DEGRADED, UNKNOWN, have a dissenter or a failure mix
 beyond timeouts — keep their observations and go through the reference path (grouping.py and
@@ -22,9 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from itertools import count, repeat
-from operator import itemgetter
-from typing import Any
+from itertools import repeat
 
 import numpy as np
 
@@ -45,24 +44,10 @@ from vantage.collector.verdict.reachability import (
     failure_count,
     protocol_stat,
 )
+from vantage.collector.verdict.round_columns import RoundColumns
 from vantage.collector.verdict.state import AsMemory, TargetMemory
 
 _PROTOCOLS = max(int(p) for p in Protocol) + 1
-_NEEDED_FIELDS = frozenset(
-    Observation._fields.index(name)
-    for name in (
-        "probe_id",
-        "probe_asn",
-        "target_id",
-        "target_asn",
-        "protocol",
-        "kind",
-        "outcome",
-        "failure",
-        "rtt_ms",
-        "loss_ratio",
-    )
-)
 _REACH = int(TaskKind.REACHABILITY)
 _INSIDE = int(TaskKind.INTERFERENCE)
 
@@ -87,40 +72,22 @@ class FastRound:
     measured: dict[str, int]  # every target of the round -> its AS (state.target_seen)
 
 
-def _factorise(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
-    """Dense codes in order of first appearance, and the values: one C-level pass over the column
-    (setdefault keeps each value's first row), then an array lookup turns first rows into codes."""
-    first_row: dict[str, int] = {}
-    rows = np.fromiter(map(first_row.setdefault, column, count()), dtype=np.int64, count=len(column))
-    dense = np.zeros(len(column), dtype=np.int64)
-    dense[np.fromiter(first_row.values(), dtype=np.int64, count=len(first_row))] = np.arange(len(first_row))
-    return dense[rows], list(first_row)
-
-
 def evaluate_fast(
-    observations: Sequence[Observation],
+    columns: RoundColumns,
     ases: Mapping[int, AsMemory],
     targets: Mapping[str, TargetMemory],
     config: VerdictConfig,
     limits: Thresholds,
 ) -> FastRound:
-    n = len(observations)
-    # Only the fields the fast path reads, one C-level pass each (cheaper than transposing all 16).
-    columns: list[tuple[Any, ...]] = [
-        tuple(map(itemgetter(i), observations)) if i in _NEEDED_FIELDS else ()
-        for i in range(len(Observation._fields))
-    ]
-    probe_codes, probe_ids = _factorise(columns[0])
-    probe_asn = np.fromiter(columns[1], dtype=np.int64, count=n)
-    target_codes, target_ids = _factorise(columns[3])
-    target_asn = np.fromiter(columns[4], dtype=np.int64, count=n)
-    kind = np.fromiter(columns[7], dtype=np.int64, count=n)
-    classes = map(ANSWER_TABLE.get, zip(columns[8], columns[9], strict=True), repeat(-1))
-    answered = np.fromiter(classes, dtype=np.int64, count=n)  # 1 answered, 0 unanswered, -1 proves nothing
-    has_failure = np.fromiter(map(bool, columns[9]), dtype=bool, count=n)
-    protocol = np.fromiter(columns[6], dtype=np.int64, count=n)
-    rtt = np.array(columns[10], dtype=float)  # None becomes nan
-    loss = np.array(columns[11], dtype=float)
+    probe_codes, probe_ids = columns.probe, columns.probe_ids
+    probe_asn = columns.probe_asn
+    target_codes, target_ids = columns.target, columns.target_ids
+    target_asn = columns.target_asn
+    kind = columns.kind
+    answered = _answer_classes(columns.outcome, columns.failure, columns.failures)
+    has_failure = np.array([bool(f) for f in columns.failures], dtype=bool)[columns.failure]
+    protocol = columns.protocol
+    rtt, loss = columns.rtt_ms, columns.loss_ratio
 
     valid = (answered >= 0) & ((kind == _REACH) | (kind == _INSIDE))
     offline = _offline(probe_codes, probe_ids, target_asn, probe_asn, kind, answered, valid, config)
@@ -133,9 +100,8 @@ def evaluate_fast(
     witness = np.flatnonzero(reach & (probe_asn != target_asn))  # outside-in rows
 
     plain, plain_tallies, plain_asns, country_of = _judge_plain(
-        observations,
-        witness,
         columns,
+        witness,
         probe_codes,
         len(probe_ids),
         probe_asn,
@@ -156,11 +122,28 @@ def evaluate_fast(
     # (offline probes' rows included: it excludes them itself, from the offline set given).
     rest_mask = valid & ~np.isin(target_asn, plain_asns)
     rest_mask |= valid & (kind == _INSIDE)
-    rest = [observations[i] for i in np.flatnonzero(rest_mask).tolist()]
+    rest = columns.observations(np.flatnonzero(rest_mask).tolist())
     home = np.zeros(len(target_ids), dtype=np.int64)
     home[target_codes] = target_asn
     measured = dict(zip(target_ids, home.tolist(), strict=True))
     return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, measured)
+
+
+_DIRECT_OUTCOMES = 64  # outcome values below this index the table directly
+
+
+def _answer_classes(outcome: np.ndarray, failure: np.ndarray, failures: Sequence[str]) -> np.ndarray:
+    """classify.ANSWER_TABLE per row: 1 answered, 0 unanswered, -1 proves nothing; one table
+    lookup per (outcome, failure) pair of the round, then an array index per row."""
+    if len(outcome) and int(outcome.min()) >= 0 and int(outcome.max()) < _DIRECT_OUTCOMES:
+        outcomes, outcome_code = np.arange(int(outcome.max()) + 1), outcome
+    else:  # values off the vocabulary: a table row per value seen
+        outcomes, outcome_code = np.unique(outcome, return_inverse=True)
+    table = np.array(
+        [[ANSWER_TABLE.get((o, f), -1) for f in failures] for o in outcomes.tolist()], dtype=np.int64
+    ).reshape(len(outcomes), len(failures))
+    classes: np.ndarray = table[outcome_code, failure]
+    return classes
 
 
 def _offline(
@@ -209,9 +192,8 @@ _NO_TALLIES = PlainTallies([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np
 
 
 def _judge_plain(
-    observations: Sequence[Observation],
+    columns: RoundColumns,
     witness: np.ndarray,
-    columns: list[tuple[Any, ...]],
     probe_codes: np.ndarray,
     n_probes: int,
     probe_asn: np.ndarray,
@@ -327,9 +309,15 @@ def _judge_plain(
 
     failures_of: dict[int, dict[tuple[str, Protocol], int]] = {}
     silent_rows = np.flatnonzero(~is_ans & plain_mask[as_code])
-    failure_column, protocol_column = columns[9], columns[6]
-    for a, row in zip(as_code[silent_rows].tolist(), w[silent_rows].tolist(), strict=True):
-        key = (str(failure_column[row]), _PROTOCOL_MEMBERS[int(protocol_column[row])])
+    failure_values = columns.failures
+    silent_w = w[silent_rows]
+    for a, f, p in zip(
+        as_code[silent_rows].tolist(),
+        columns.failure[silent_w].tolist(),
+        protocol[silent_w].tolist(),
+        strict=True,
+    ):
+        key = (failure_values[f], _PROTOCOL_MEMBERS[p])
         mix = failures_of.setdefault(a, {})
         mix[key] = mix.get(key, 0) + 1
 
@@ -341,6 +329,7 @@ def _judge_plain(
 
     plain: dict[int, Reachability] = {}
     country_of: dict[int, str] = {}
+    countries, target_country = columns.countries, columns.target_country
     values = zip(
         plain_index.tolist(),
         as_values[plain_index].tolist(),
@@ -382,7 +371,7 @@ def _judge_plain(
             (),
             no_tally,
         )
-        country_of[asn] = observations[row].target_country
+        country_of[asn] = countries[target_country[row]]
 
     in_plain = plain_mask[target_as]
     tallies = PlainTallies(

@@ -59,6 +59,11 @@ class AsMemory(NamedTuple):
     baseline_rtt_ms: float | None
     baseline_rounds: int
     last_round: int
+    # Its weight in its country's roll-up (collector/verdict/country.py), learned like the baselines
+    # from the rounds judged UP: targets measured from outside plus inside-out targets judged. A
+    # round that lacks one probe's batch (late, or cut off) must not make the AS weigh less.
+    # 0.0: not learned yet (also in rows written before it was kept).
+    weight: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,13 +398,24 @@ def _as_to_json(m: AsMemory) -> list[Any]:
         m.baseline_rtt_ms,
         m.baseline_rounds,
         m.last_round,
+        m.weight,
     ]
 
 
 def _as_from_json(v: list[Any]) -> AsMemory:
-    country, status, since, logodds, ratio, loss, rtt, rounds, last = v
+    country, status, since, logodds, ratio, loss, rtt, rounds, last, *rest = v
+    weight = float(rest[0]) if rest else 0.0  # absent in rows written before the weight was kept
     return AsMemory(
-        country, Status(status), datetime.fromisoformat(since), logodds, ratio, loss, rtt, rounds, last
+        country,
+        Status(status),
+        datetime.fromisoformat(since),
+        logodds,
+        ratio,
+        loss,
+        rtt,
+        rounds,
+        last,
+        weight,
     )
 
 

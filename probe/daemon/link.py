@@ -56,6 +56,8 @@ UNREACHABLE_CODES = frozenset(
 )
 
 
+# How long a replaced channel's calls may go on before the channel is closed under them.
+DISCARD_GRACE_S = 5.0
 # How often the routing tables are compared for a network change (two small /proc reads).
 NETWORK_POLL_S = 2.0
 # /proc/self/net, not /proc/net: the systemd unit's ProcSubset=pid hides /proc/net (a
@@ -177,7 +179,11 @@ class Link:
         return channel
 
     def _discard(self, channel: grpc.aio.Channel) -> None:
-        closing = asyncio.ensure_future(channel.close(grace=None))
+        # With a grace: another loop's call may still be on this channel (the uploader's
+        # stream, started a moment before the heartbeat found the channel in
+        # TRANSIENT_FAILURE); it fails on its own with UNAVAILABLE instead of being cancelled
+        # under a pending write.
+        closing = asyncio.ensure_future(channel.close(grace=DISCARD_GRACE_S))
         self._closing.add(closing)
         closing.add_done_callback(self._closing.discard)
 
@@ -222,6 +228,9 @@ class Link:
         channels, self._channels = self._channels, {}
         for channel in channels.values():
             await channel.close(grace=None)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         self._retry_now.set()
         self._retry_now = asyncio.Event()
 
@@ -229,7 +238,12 @@ class Link:
         if self.revoked:
             log.warning("collector %s accepts the probe credential again", address)
             self.revoked = False
+        was_put_aside = any(e.address == address and e.failures for e in self._pool.endpoints)
         self._pool = self._pool.succeeded(address)
+        if was_put_aside:
+            # Another loop's call got through: the collector is back. Those waiting out its
+            # backoff (the uploader, up to one heartbeat interval) go now.
+            self._wake_waiters()
 
     def failed(
         self, address: str, rpc: str, error: BaseException, code: grpc.StatusCode | None = None

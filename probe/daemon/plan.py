@@ -123,8 +123,11 @@ def task_packets(task: PlannedTask) -> int:
         return task.options.count or DEFAULT_ICMP_COUNT
     if task.protocol is Protocol.TRACEROUTE:  # at most: a trace usually stops well before max_ttl
         opts = task.options
-        first, last = opts.first_ttl or DEFAULT_TRACE_FIRST_TTL, opts.max_ttl or DEFAULT_TRACE_MAX_TTL
-        return max(1, last - first + 1) * (opts.probes_per_hop or DEFAULT_TRACE_PROBES_PER_HOP)
+        return TracerouteOptions(
+            first_ttl=opts.first_ttl or DEFAULT_TRACE_FIRST_TTL,
+            max_ttl=opts.max_ttl or DEFAULT_TRACE_MAX_TTL,
+            probes_per_hop=opts.probes_per_hop or DEFAULT_TRACE_PROBES_PER_HOP,
+        ).max_probes
     return 1
 
 

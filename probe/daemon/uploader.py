@@ -21,8 +21,9 @@ import collections
 import logging
 import time
 import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 import grpc.aio
@@ -33,6 +34,7 @@ from vantage.probe.daemon.outbox import AsyncOutbox
 from vantage.v1 import measurement_pb2, probe_service_pb2
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Batches sent ahead of their acks: enough to hide one commit's latency at the
 # collector, small enough that a failover re-sends little.
@@ -124,7 +126,7 @@ class Uploader:
                 # Bounded like the ack: a stream whose connection broke can leave a write
                 # pending with no error (seen after a cut of the probe's uplink: the uploader
                 # hung and its outbox never drained); the TimeoutError retries on a new stream.
-                await asyncio.wait_for(call.write(batch), timeout=self._ack_timeout_s)
+                await _on_call(call, call.write(batch), self._ack_timeout_s)
                 in_flight.append(
                     _InFlight(
                         batch.batch_id, tuple(r.seq for r in rows), tuple(r.measurement_id for r in rows)
@@ -134,7 +136,7 @@ class Uploader:
             if not in_flight:
                 await call.done_writing()
                 return
-            ack = await asyncio.wait_for(call.read(), timeout=self._ack_timeout_s)
+            ack = await _on_call(call, call.read(), self._ack_timeout_s)
             if not isinstance(ack, probe_service_pb2.BatchAck):  # grpc.aio.EOF
                 raise ConnectionError("the collector closed the stream before acknowledging every batch")
             await self._settle(ack, in_flight)
@@ -167,6 +169,36 @@ class Uploader:
     async def _refresh_outbox_metrics(self) -> None:
         depth, oldest, _dropped = await self._outbox.stats()
         self._metrics.observe_outbox(depth, oldest)
+
+
+async def _on_call(call: Any, operation: Awaitable[T], timeout_s: float) -> T:
+    """`operation` of `call`, ended early when the call itself ends.
+
+    A write awaited on a call that was cancelled meanwhile (its channel closed under it) stays
+    pending in grpc.aio until the timeout: the uploader then sat out ack_timeout_s (30 s) after
+    the collector was back (test_reconnect.py). Raises TimeoutError after `timeout_s`, and
+    ConnectionError when the call ended first (_final_code says how).
+    """
+    ended: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    def end(_call: Any) -> None:
+        if not ended.done():
+            ended.set_result(None)
+
+    call.add_done_callback(end)
+    if call.done():
+        end(call)
+    running = asyncio.ensure_future(operation)
+    try:
+        await asyncio.wait((running, ended), timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not running.done():
+            running.cancel()
+    if running.done() and not running.cancelled():
+        return running.result()
+    if ended.done():
+        raise ConnectionError("the stream ended while a write or read was pending")
+    raise TimeoutError(f"no progress on the stream in {timeout_s:.0f} s")
 
 
 def _id_at(batch: _InFlight, index: int) -> str:

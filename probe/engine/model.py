@@ -109,6 +109,11 @@ class TracerouteOptions:
     probes_in_flight: int = DEFAULT_TRACE_PROBES_IN_FLIGHT
 
     @property
+    def max_probes(self) -> int:
+        """Probes a trace sends at most (to max_ttl): what a rate budget has to cover."""
+        return max(1, self.max_ttl - self.first_ttl + 1) * self.probes_per_hop
+
+    @property
     def destination_port(self) -> int:
         if self.port or self.method == "icmp":
             return self.port

@@ -38,13 +38,17 @@ class Pacer:
     def take(self, now_ns: int, wanted: int = 1) -> int:
         """How many of `wanted` sends may start at `now_ns` (consumed from the bucket)."""
         self._refill(now_ns)
-        granted = min(wanted, int(self._tokens))
+        granted = max(0, min(wanted, int(self._tokens)))
         self._tokens -= granted
         return granted
 
     def give_back(self, count: int) -> None:
         """Return tokens granted but not used (nothing was due after all)."""
         self._tokens = min(self.capacity, self._tokens + count)
+
+    def charge(self, count: int) -> None:
+        """Count sends made without a token (paid after the fact): later sends wait for them."""
+        self._tokens -= count
 
     def next_token_ns(self) -> int:
         """When the next whole token is available (the caller sleeps until then)."""

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import struct
 import time
 from datetime import UTC, datetime
 
@@ -21,7 +20,7 @@ from vantage.probe.engine.model import (
     TcpDetails,
     TcpOptions,
 )
-from vantage.probe.engine.paced import SYNS_PER_ATTEMPT, Budget, connect_tcp
+from vantage.probe.engine.paced import SYNS_PER_ATTEMPT, TCPI_RTT, Budget, connect_tcp, tcp_info
 
 
 async def measure(request: MeasurementRequest, context: DriverContext) -> MeasurementResult:
@@ -37,12 +36,13 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     budget = Budget(context.pacer)
     try:
         async with asyncio.timeout(options.timeout_ms / 1000):
-            # Paid before the clock starts: the connect time is the network's, not the cap's.
+            # Paid before connect_ms's clock starts: the connect time is the network's, not the
+            # cap's; the measurement's duration (from started_at) includes the wait.
             await budget.spend(SYNS_PER_ATTEMPT)
-            start = time.perf_counter()
+            connect_start = time.perf_counter()
             sock = await connect_tcp(request.address, options.port, budget, paid=True)
             with sock:
-                connect_ms = (time.perf_counter() - start) * 1000
+                connect_ms = (time.perf_counter() - connect_start) * 1000
                 connect_rtt_ms = handshake_rtt_ms(sock)
                 source = str(sock.getsockname()[0])
     except (OSError, TimeoutError) as exc:
@@ -64,22 +64,12 @@ async def measure(request: MeasurementRequest, context: DriverContext) -> Measur
     )
 
 
-# struct tcp_info (include/uapi/linux/tcp.h): eight one-byte fields, then u32s; tcpi_rtt (the
-# smoothed RTT in µs) is the 16th of them. Right after the handshake it is the SYN/SYN-ACK
-# round trip itself: the first sample sets it (net/ipv4/tcp_input.c tcp_rtt_estimator), timed
-# by the kernel when the SYN-ACK arrived, however late the event loop reads the socket.
-_TCP_INFO_BYTES = 104
-_TCPI_RTT = struct.Struct("=I")
-_TCPI_RTT_OFFSET = 8 + 15 * 4
-
-
+# Right after the handshake tcpi_rtt is the SYN/SYN-ACK round trip itself: the first sample
+# sets it (net/ipv4/tcp_input.c tcp_rtt_estimator), timed by the kernel when the SYN-ACK
+# arrived, however late the event loop reads the socket.
 def handshake_rtt_ms(sock: socket.socket) -> float:
     """The kernel's round-trip time of a just-connected TCP socket; 0.0 when it has none."""
     try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, _TCP_INFO_BYTES)
+        return tcp_info(sock)[TCPI_RTT] / 1000
     except OSError:
         return 0.0
-    if len(info) < _TCPI_RTT_OFFSET + 4:
-        return 0.0
-    rtt_us: int = _TCPI_RTT.unpack_from(info, _TCPI_RTT_OFFSET)[0]
-    return rtt_us / 1000

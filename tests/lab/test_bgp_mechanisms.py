@@ -37,14 +37,6 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         }
 
 
-@pytest.mark.xfail(
-    reason="flaky (1 clean CI run in 4): while AS29355 is cut, Kazakhstan's other AS can lose its inside "
-    "view for a live round (the inside probe's results arrive after the round), its weight in the "
-    "country roll-up drops to its outside-in targets, AS29355 then carries 50 % and KZ reads as an "
-    "outage instead of the expected degradation; the weight should not depend on when the inside "
-    "view arrives",
-    strict=False,
-)
 def test_both_cuts_are_detected_and_nothing_false(run: dict[str, Any]) -> None:
     report = run["report"]
     assert all(m.detected for m in report.matches if not m.expected.optional)

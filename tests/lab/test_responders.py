@@ -21,6 +21,7 @@ from vantage.lab.datasets import (
     discovery_rate_pps,
     inside_out_targets_csv,
     probe_max_rate,
+    trace_rate_pps,
 )
 from vantage.lab.responders import (
     ALL_ON,
@@ -30,6 +31,7 @@ from vantage.lab.responders import (
     space_ruleset,
 )
 from vantage.lab.topology import Topology, TopologyError, load_topology, parse_topology
+from vantage.probe.engine.model import TracerouteOptions
 
 TOPOLOGIES = Path(__file__).resolve().parents[2] / "lab" / "topologies"
 DEFAULT = load_topology(TOPOLOGIES / "default.toml")
@@ -190,6 +192,17 @@ def test_the_discovery_budget_is_exactly_what_the_census_needs(topology: Topolog
 
 def test_probes_get_room_for_the_census_only_where_there_is_one() -> None:
     small = load_topology(TOPOLOGIES / "small.toml")
-    assert probe_max_rate(small) == PROBE_DEFAULT_MAX_RATE
-    assert probe_max_rate(DEFAULT) == PROBE_DEFAULT_MAX_RATE + discovery_rate_pps(DEFAULT)
+    assert probe_max_rate(small) == PROBE_DEFAULT_MAX_RATE + trace_rate_pps(small)
+    assert probe_max_rate(DEFAULT) == PROBE_DEFAULT_MAX_RATE + trace_rate_pps(DEFAULT) + discovery_rate_pps(
+        DEFAULT
+    )
+
+
+def test_probes_get_room_for_a_trace_towards_every_other_as_each_round() -> None:
+    """Without it a lab probe logged "the plan needs 207 packets/s but --max-rate is 100: rounds
+    will overrun" while a cut AS was traced every round."""
+    small = load_topology(TOPOLOGIES / "small.toml")
+    per_trace = TracerouteOptions().max_probes
+    assert per_trace == 90  # 30 TTLs x 3 probes, the probe's defaults
+    assert trace_rate_pps(small) * small.round_seconds >= (len(small.ases) - 1) * per_trace
     assert DEFAULT.discovers_targets and not small.discovers_targets

@@ -99,8 +99,7 @@ class TraceSession:
 
     @property
     def total_probes(self) -> int:
-        o = self.options
-        return (o.max_ttl - o.first_ttl + 1) * o.probes_per_hop
+        return self.options.max_probes
 
     def ttl_of(self, number: int) -> int:
         return self.options.first_ttl + number // self.options.probes_per_hop

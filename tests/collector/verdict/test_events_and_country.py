@@ -7,7 +7,17 @@ import random
 
 import pytest
 
-from tests.collector.verdict.helpers import ROUND, T0, TARGET_ASN, full_round, reach, run, verdict_of, warm
+from tests.collector.verdict.helpers import (
+    ROUND,
+    T0,
+    TARGET_ASN,
+    clean_test_list,
+    full_round,
+    reach,
+    run,
+    verdict_of,
+    warm,
+)
 from vantage.collector.verdict.engine import EngineState, evaluate_round
 from vantage.collector.verdict.model import EventKind, Observation, Status
 
@@ -98,6 +108,33 @@ def test_country_rolls_up_weighted_shares() -> None:
     assert out.country_verdicts[0].status is Status.DOWN
     assert "KZ DOWN" in out.country_verdicts[0].summary
     assert any(e.asn == 0 and e.country == "KZ" and e.kind is EventKind.OUTAGE for e in out.events)
+
+
+def test_an_as_weighs_the_same_in_a_round_without_its_inside_view() -> None:
+    """tests/lab/test_bgp_mechanisms.py: AS9198 weighs its 4 targets plus the 6 test-list targets
+    its inside probe judges; the other KZ AS (4 targets) is cut. A round in which the inside probe's
+    batch is missing (late, or its AS cut off) must not leave AS9198 at 4: the cut AS would then
+    weigh 50 % and KZ would read DOWN instead of DEGRADED."""
+    controls = [
+        o
+        for probe, asn, cc in [("c1", 3320, "DE"), ("c2", 1136, "NL")]
+        for o in clean_test_list(probe, asn, cc)
+    ]
+    inside_view = clean_test_list("i1", TARGET_ASN, "KZ")
+    outside = full_round(TARGET_ASN, range(3), 4, ok=True)
+    other = [reach(p, OTHER_ASN, t, True) for p in range(3) for t in range(4)]
+    other_cut = [reach(p, OTHER_ASN, t, False) for p in range(3) for t in range(4)]
+    warm_rounds = [outside + other + controls + inside_view] * 4
+    with_view = run([*warm_rounds, outside + other_cut + controls + inside_view])[-1]
+    without_view = run([*warm_rounds, outside + other_cut + controls])[-1]
+    shares = []
+    for out in (with_view, without_view):
+        [kz] = [c for c in out.country_verdicts if c.country == "KZ"]
+        assert kz.status is Status.DEGRADED  # about 4 of 14 targets' weight is down
+        shares.append(kz.affected_share)
+        assert not any(e.country == "KZ" and e.asn == 0 and e.kind is EventKind.OUTAGE for e in out.events)
+    # The learned weight moves by a tenth of the difference in a round without the view: no swing.
+    assert max(shares) < 0.4 and abs(shares[0] - shares[1]) < 0.05
 
 
 def test_since_is_the_start_of_the_round_the_status_began() -> None:

@@ -70,8 +70,8 @@ def cut(routing: Mapping[int, AsRouting] | None, warm_routing: Mapping[int, AsRo
     return verdict_of(run(rounds, [warm_routing] * 4 + [routing])[-1])
 
 
-def test_the_algorithm_version_names_the_fusion_and_the_robust_statistics() -> None:
-    assert ALGORITHM_VERSION == "vantage-verdict/3"
+def test_the_algorithm_version_names_the_fusion_the_robust_statistics_and_the_learned_weight() -> None:
+    assert ALGORITHM_VERSION == "vantage-verdict/4"
 
 
 def test_probes_fail_and_routes_withdrawn_is_a_bgp_withdrawal_surer_than_probes_alone() -> None:

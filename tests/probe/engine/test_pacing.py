@@ -45,3 +45,12 @@ def test_unused_tokens_can_be_given_back() -> None:
 def test_rate_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Pacer(0.0, now_ns=0)
+
+
+def test_a_charge_is_a_debt_that_later_sends_wait_for() -> None:
+    pacer = Pacer(10.0, now_ns=0)
+    assert pacer.take(0) == 1
+    pacer.charge(2)  # two sends made without a token
+    assert pacer.take(S // 10, 5) == 0  # a token came, but two are owed
+    assert pacer.next_token_ns() == 3 * S // 10 + 1
+    assert pacer.take(3 * S // 10 + 1) == 1
