@@ -36,7 +36,11 @@ HONEST = {"out-a": 64601, "out-b": 64602, "out-c": 64603}
 INTRUDERS = {"x-a": 64611, "x-b": 64612, "x-c": 64613}  # never ask for work
 TASK_NOT_ISSUED = probe_service_pb2.REJECT_REASON_TASK_NOT_ISSUED
 TASK_MISMATCH = probe_service_pb2.REJECT_REASON_TASK_MISMATCH
-VICTIM_TARGET = "192.0.2.99"  # a target never given to the forging probe (in an attack, another AS's)
+VICTIM_TARGET = "192.0.2.99"  # a target never given to the forging probe, in another AS
+VICTIM_AS = 64510
+VICTIM = TargetRecord(
+    VICTIM_TARGET, VICTIM_TARGET, "address", (1,), COUNTRY, VICTIM_AS, (), "csv", VICTIM_TARGET, 0.0
+)
 
 
 class Clock:
@@ -109,9 +113,9 @@ class Collector:
         computed = await self.loop.step()
         assert computed is not None and computed.number == number
 
-    def vantage_points(self, number: int) -> tuple[int, int] | None:
+    def vantage_points(self, number: int, asn: int = AS) -> tuple[int, int] | None:
         """(status, vantage points) of the AS's verdict in round `number`, None without one."""
-        stored = self.app.storage.as_timeline(AS, number * ROUND_S, (number + 1) * ROUND_S)
+        stored = self.app.storage.as_timeline(asn, number * ROUND_S, (number + 1) * ROUND_S)
         found = [v for v in stored if v.round == number]
         if not found:
             return None
@@ -343,7 +347,8 @@ def forgeries(task: probe_service_pb2.Task, victim: measurement_pb2.Target) -> l
 def test_an_issued_task_answered_about_another_target_is_refused(tmp_path: Path) -> None:
     """A probe's own task ids, its results speaking of another AS's target: each forged item is
     refused with TASK_MISMATCH and the field that differs, beside the honest ones, in memory and
-    (after a restart) from storage."""
+    (after a restart) from storage; the round computed after them knows nothing of the victim's
+    AS (the forged failure about its target would otherwise be its one vantage point)."""
     db = tmp_path / "collector.sqlite3"
     clock = Clock()
     number = FIRST_ROUND
@@ -382,7 +387,15 @@ def test_an_issued_task_answered_about_another_target_is_refused(tmp_path: Path)
             probe = (await collector.enroll({"p": 64601}))["p"]
             tasks = list((await collector.get_work(probe[1])).tasks)
             assert len(tasks) > 1 and VICTIM_TARGET not in {t.target.address for t in tasks}
+            # Known when the round is computed (its results would be read as that AS's), not
+            # when the probe got its plan (it is given no task of it).
+            collector.app.storage.upsert_targets([VICTIM])
             await submit_forgeries(collector, probe, tasks[0])
+            await collector.close_round(number)
+            victim = collector.vantage_points(number, VICTIM_AS)
+            assert victim is None or victim[1] == 0, victim
+            own = collector.vantage_points(number)
+            assert own is not None and own[1] == 1  # the probe's honest result only
             return probe, tasks
         finally:
             await collector.stop()
