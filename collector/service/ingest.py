@@ -38,7 +38,7 @@ from vantage.collector.wire.validation import (
     MAX_TEXT_LENGTH,
     MEASUREMENT_ID_LENGTH,
     Rejection,
-    ResultTarget,
+    ResultTargets,
     ValidationLimits,
     check_batch,
 )
@@ -125,7 +125,7 @@ class CheckedBatch:
     # IssuedTasks.check judges, beside target_addresses).
     task_ids: list[str]
     item_rounds: list[int]
-    item_targets: list[ResultTarget]
+    item_targets: ResultTargets
 
 
 def check_raw_batch(
@@ -199,7 +199,7 @@ def without_unissued(checked: CheckedBatch, raw: bytes, unissued: list[Refused])
         rejections=sorted([*checked.rejections, *rejections], key=lambda r: r.index),
         task_ids=[checked.task_ids[p] for p in kept],
         item_rounds=[checked.item_rounds[p] for p in kept],
-        item_targets=[checked.item_targets[p] for p in kept],
+        item_targets=checked.item_targets.select(kept),
     )
 
 

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 from vantage.collector.storage.base import Storage
 from vantage.collector.storage.records import IssuedTarget
-from vantage.collector.wire.validation import RejectReason, ResultTarget, normalized_address
+from vantage.collector.wire.validation import RejectReason, ResultTarget, ResultTargets, normalized_address
 from vantage.kinds import Protocol
 
 # Probes whose issued tasks are kept in memory, and how many of each probe's latest plans
@@ -78,7 +78,7 @@ def unbelieved_items(
     task_ids: Sequence[str],
     item_rounds: Sequence[int],
     addresses: Sequence[str],
-    targets: Sequence[ResultTarget],
+    targets: ResultTargets,
     issued: Mapping[str, IssuedTarget],
     window_rounds: int,
 ) -> list[int]:
@@ -90,16 +90,21 @@ def unbelieved_items(
     (it reaches no round)."""
     get = issued.get
     bad: list[int] = []
-    for position, (task_id, round_number, address, target) in enumerate(
-        zip(task_ids, item_rounds, addresses, targets, strict=True)
-    ):
+    for position, (
+        task_id,
+        round_number,
+        address,
+        result_protocol,
+        result_target_id,
+        result_port,
+        redirected,
+    ) in enumerate(zip(task_ids, item_rounds, addresses, *targets, strict=True)):
         found = get(task_id)
         if found is None:
             if task_id or round_number:
                 bad.append(position)
             continue
         issued_round, protocol, target_id, issued_address, port = found
-        result_protocol, result_target_id, result_port, redirected = target
         if not (
             issued_round <= round_number <= issued_round + window_rounds
             and result_protocol == protocol
@@ -216,7 +221,7 @@ class IssuedTasks:
         task_ids: Sequence[str],
         item_rounds: Sequence[int],
         addresses: Sequence[str],
-        targets: Sequence[ResultTarget],
+        targets: ResultTargets,
     ) -> list[Refused]:
         """Each item not believed, and why. Blocking: a task id not in memory is looked up in
         storage (StorageError propagates: the batch is not acked)."""
@@ -235,12 +240,14 @@ class IssuedTasks:
                     [task_ids[p] for p in bad],
                     [item_rounds[p] for p in bad],
                     [addresses[p] for p in bad],
-                    [targets[p] for p in bad],
+                    targets.select(bad),
                     known,
                     window,
                 )
                 bad = [bad[i] for i in still]
         return [
-            refusal(p, task_ids[p], item_rounds[p], addresses[p], targets[p], known.get(task_ids[p]), window)
+            refusal(
+                p, task_ids[p], item_rounds[p], addresses[p], targets.row(p), known.get(task_ids[p]), window
+            )
             for p in bad
         ]

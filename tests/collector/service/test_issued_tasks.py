@@ -23,7 +23,7 @@ from vantage.collector.service.round_loop import RoundLoop
 from vantage.collector.service.server import build_server
 from vantage.collector.storage.records import EnrollmentToken, TargetRecord
 from vantage.collector.storage.sqlite import SqliteStorage
-from vantage.collector.wire.validation import RejectReason
+from vantage.collector.wire.validation import RejectReason, ResultTargets
 from vantage.v1 import measurement_pb2, probe_service_pb2, probe_service_pb2_grpc, query_service_pb2
 
 pytest.importorskip("vantage.collector.verdict.engine")
@@ -307,7 +307,8 @@ def test_the_rule_per_item() -> None:
         ("r10-a", 10, "192.0.2.1", (icmp, "t-a", 7, False)),  # a port the task did not name
     ]
     task_ids, rounds, addresses, targets = (list(column) for column in zip(*items, strict=True))
-    bad = unbelieved_items(task_ids, rounds, addresses, targets, issued, window)
+    columns = ResultTargets(*(list(column) for column in zip(*targets, strict=True)))
+    bad = unbelieved_items(task_ids, rounds, addresses, columns, issued, window)
     assert bad == [2, 3, 5, 7, 8, 9, 10, 11, 12, 14]
     assert window == 289  # a day of 5-minute rounds, and the round itself
     why = {p: refusal(p, *items[p], issued.get(items[p][0]), window) for p in bad}
