@@ -12,12 +12,14 @@ no verdict reads it (a round reads only its own round's items, collector/wire/me
 Two reasons, because they are two faults: TASK_NOT_ISSUED (field `task_id`) when the collector
 never gave this probe that work (a task never issued, issued to another probe, a round outside
 the window, a round without a task id); TASK_MISMATCH (the field that differs) when the task is
-this probe's but the result speaks of another target: another protocol or target_id, another
-address than the one the task names, another port than the one it names. The result's address
-is what places it in an AS, so without this check one issued task would let a probe speak for
-any AS. Not compared, because an honest probe's result differs there: the address of a task that
-names none (HTTP by host name: the probe resolves it), and that of an HTTP result that followed
-a redirect (its address is the last host's). Each item is judged alone.
+this probe's but the result speaks of another target: another protocol or target_id, or another
+address than the one the task names. The target id and the address are what place a result in
+an AS (collector/wire/observations.py), so without this check one issued task would let a probe
+speak for any AS. Not compared: the address of a task that names none (HTTP by host name: the
+probe resolves it) and that of any HTTP task (a result that followed a redirect carries the last
+host's address; a probe could claim a redirect anyway, so a flag for it would prove nothing);
+the port (it moves no AS, and one more field per item costs ingest; see docs/ingest.md). Each
+item is judged alone.
 
 Where the answer comes from: the issued tasks of the probes that asked for work recently are
 kept here (a dict task_id → IssuedTarget per probe: the last PLANS_PER_PROBE plans of at most
@@ -59,10 +61,10 @@ def repeat_rounds(round_seconds: float, plan_repeat_s: float) -> int:
     return math.ceil(plan_repeat_s / round_seconds) + 1
 
 
-def issued_target(round_number: int, protocol: int, target_id: str, address: str, port: int) -> IssuedTarget:
+def issued_target(round_number: int, protocol: int, target_id: str, address: str) -> IssuedTarget:
     """The target a task names, its address as ingest compares it (canonical text)."""
     canonical = (normalized_address(address) or address) if address else ""
-    return IssuedTarget(round_number, protocol, target_id, canonical, port)
+    return IssuedTarget(round_number, protocol, target_id, canonical)
 
 
 class Refused(NamedTuple):
@@ -90,27 +92,20 @@ def unbelieved_items(
     (it reaches no round)."""
     get = issued.get
     bad: list[int] = []
-    for position, (
-        task_id,
-        round_number,
-        address,
-        result_protocol,
-        result_target_id,
-        result_port,
-        redirected,
-    ) in enumerate(zip(task_ids, item_rounds, addresses, *targets, strict=True)):
+    for position, (task_id, round_number, address, result_protocol, result_target_id) in enumerate(
+        zip(task_ids, item_rounds, addresses, *targets, strict=True)
+    ):
         found = get(task_id)
         if found is None:
             if task_id or round_number:
                 bad.append(position)
             continue
-        issued_round, protocol, target_id, issued_address, port = found
+        issued_round, protocol, target_id, issued_address = found
         if not (
             issued_round <= round_number <= issued_round + window_rounds
             and result_protocol == protocol
             and result_target_id == target_id
-            and (not issued_address or address == issued_address or (redirected and protocol == _HTTP))
-            and (not port or result_port == port)
+            and (not issued_address or address == issued_address or protocol == _HTTP)
         ):
             bad.append(position)
     return bad
@@ -140,7 +135,7 @@ def refusal(
             f"task {shown} was issued in round {issued.round}; round {round_number} is outside"
             " the rounds its plan may be repeated in"
         )
-    protocol, target_id, port, _ = target
+    protocol, target_id = target
 
     def mismatch(field: str, said: object, asked: object) -> Refused:
         return Refused(
@@ -154,8 +149,6 @@ def refusal(
         return mismatch("protocol", protocol, issued.protocol)
     if target_id != issued.target_id:
         return mismatch("target.target_id", target_id[:64], issued.target_id[:64])
-    if issued.port and port != issued.port:
-        return mismatch("target.port", port, issued.port)
     return mismatch("target.address", address[:64], issued.address)
 
 

@@ -84,9 +84,7 @@ class WorkPlanner:
         # What a result of each task must echo of its target, from the specs: their strings
         # are shared by every probe given the target (issued_tasks.py keeps them).
         targets = [
-            issued_target(
-                round_number, int(spec.protocol), spec.target_id, spec.address or "", int(spec.port or 0)
-            )
+            issued_target(round_number, int(spec.protocol), spec.target_id, spec.address or "")
             for spec in permitted
         ]
         self.app.storage.record_tasks(
@@ -99,7 +97,6 @@ class WorkPlanner:
                     kind=t.kind,
                     protocol=target.protocol,
                     address=target.address,
-                    port=target.port,
                 )
                 for t, target in zip(tasks, targets, strict=True)
             ]

@@ -227,7 +227,7 @@ class MemoryStorage(Storage):
             self._check()
             found = (self._tasks.get(task_id) for task_id in task_ids)
             return {
-                t.task_id: IssuedTarget(t.round, t.protocol, t.target_id, t.address, t.port)
+                t.task_id: IssuedTarget(t.round, t.protocol, t.target_id, t.address)
                 for t in found
                 if t is not None and t.probe_id == probe_id
             }

@@ -217,9 +217,8 @@ class IssuedTask:
     protocol: int
     # What a result of the task must echo of its target (collector/service/issued_tasks.py):
     # the address the task names, canonical text ("" when it names none: HTTP by host name),
-    # and its port (0 when it names none). Tasks stored before schema 8 have "" and 0.
+    # Tasks stored before schema 8 have "".
     address: str = ""
-    port: int = 0
 
 
 class IssuedTarget(NamedTuple):
@@ -233,7 +232,6 @@ class IssuedTarget(NamedTuple):
     protocol: int
     target_id: str
     address: str  # canonical text, "" when the task names none
-    port: int  # 0 when the task names none
 
 
 class RoundMeasurement(NamedTuple):

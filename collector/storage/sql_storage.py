@@ -213,10 +213,7 @@ class SqlStorage(SqlRevisions):
             self._executemany(
                 conn,
                 self._sql(q.INSERT_TASK),
-                [
-                    (t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol, t.address, t.port)
-                    for t in tasks
-                ],
+                [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol, t.address) for t in tasks],
             )
 
     def issued_task_targets(self, probe_id: str, task_ids: Collection[str]) -> dict[str, IssuedTarget]:
@@ -225,12 +222,12 @@ class SqlStorage(SqlRevisions):
         for start in range(0, len(wanted), 500):  # the primary key; under SQLite's parameter limit
             condition, params = self._in("task_id", wanted[start : start + 500])
             rows = self._select(
-                "SELECT task_id, round, protocol, target_id, address, port FROM issued_tasks"
+                "SELECT task_id, round, protocol, target_id, address FROM issued_tasks"
                 f" WHERE probe_id = ? AND {condition}",
                 [probe_id, *params],
             )
             found.update(
-                (str(row[0]), IssuedTarget(int(row[1]), int(row[2]), str(row[3]), str(row[4]), int(row[5])))
+                (str(row[0]), IssuedTarget(int(row[1]), int(row[2]), str(row[3]), str(row[4])))
                 for row in rows
             )
         return found

@@ -279,9 +279,8 @@ def check_measurement(
     return _explain(index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits)
 
 
-# What one result says of its target, beside its address: (protocol, target.target_id,
-# target.port, whether it followed an HTTP redirect: its address is then the last host's).
-ResultTarget = tuple[int, str, int, bool]
+# What one result says of its target, beside its address: (protocol, target.target_id).
+ResultTarget = tuple[int, str]
 
 
 class ResultTargets(NamedTuple):
@@ -291,25 +290,13 @@ class ResultTargets(NamedTuple):
 
     protocols: list[int]
     target_ids: list[str]
-    ports: list[int]
-    redirected: list[bool]
 
     def row(self, position: int) -> ResultTarget:
-        return (
-            self.protocols[position],
-            self.target_ids[position],
-            self.ports[position],
-            self.redirected[position],
-        )
+        return self.protocols[position], self.target_ids[position]
 
     def select(self, positions: Sequence[int]) -> ResultTargets:
-        protocols, target_ids, ports, redirected = self
-        return ResultTargets(
-            [protocols[p] for p in positions],
-            [target_ids[p] for p in positions],
-            [ports[p] for p in positions],
-            [redirected[p] for p in positions],
-        )
+        protocols, target_ids = self
+        return ResultTargets([protocols[p] for p in positions], [target_ids[p] for p in positions])
 
 
 class BatchCheck(NamedTuple):
@@ -374,8 +361,6 @@ def check_batch(
     item_rounds: list[int] = []
     protocols: list[int] = []
     target_ids: list[str] = []
-    ports: list[int] = []
-    redirected: list[bool] = []
     rejections: list[Rejection] = []
     first = float("inf")
     last = float("-inf")
@@ -442,8 +427,6 @@ def check_batch(
             item_rounds.append(round_number)
             protocols.append(protocol)
             target_ids.append(target.target_id)
-            ports.append(target.port)
-            redirected.append(details == "http" and len(m.http.redirects) > 0)
             if started_unix_s < first:
                 first = started_unix_s
             if started_unix_s > last:
@@ -469,7 +452,7 @@ def check_batch(
         rejections,
         task_ids,
         item_rounds,
-        ResultTargets(protocols, target_ids, ports, redirected),
+        ResultTargets(protocols, target_ids),
     )
 
 

@@ -35,7 +35,7 @@ def issued_tasks(measurements: Iterable[measurement_pb2.Measurement]) -> list[Is
     for m in measurements:
         if not m.task_id:
             m.task_id = task_id_for(m)
-        target = issued_target(m.round, m.protocol, m.target.target_id, m.target.address, m.target.port)
+        target = issued_target(m.round, m.protocol, m.target.target_id, m.target.address)
         tasks.append(
             IssuedTask(
                 m.task_id,
@@ -45,7 +45,6 @@ def issued_tasks(measurements: Iterable[measurement_pb2.Measurement]) -> list[Is
                 UNKNOWN_KIND,
                 target.protocol,
                 address=target.address,
-                port=target.port,
             )
         )
     return tasks

@@ -394,18 +394,18 @@ def test_issued_task_targets_are_those_of_the_asking_probe(storage: Storage) -> 
     storage.record_tasks(
         [
             IssuedTask("r7-a", 7, "p1", "t1", kind=1, protocol=1, address="192.0.2.1"),
-            IssuedTask("r8-b", 8, "p1", "t2", kind=1, protocol=4, address="2001:db8::2", port=443),
+            IssuedTask("r8-b", 8, "p1", "t2", kind=1, protocol=4, address="2001:db8::2"),
             IssuedTask("r7-c", 7, "p2", "t1", kind=1, protocol=1, address="192.0.2.1"),
             IssuedTask("r7-d", 7, "p1", "t3", kind=1, protocol=3),  # HTTP by name: no address
         ]
     )
     assert storage.issued_task_targets("p1", {"r7-a", "r8-b", "r7-c", "r7-d", "never"}) == {
-        "r7-a": IssuedTarget(7, 1, "t1", "192.0.2.1", 0),
-        "r8-b": IssuedTarget(8, 4, "t2", "2001:db8::2", 443),
-        "r7-d": IssuedTarget(7, 3, "t3", "", 0),
+        "r7-a": IssuedTarget(7, 1, "t1", "192.0.2.1"),
+        "r8-b": IssuedTarget(8, 4, "t2", "2001:db8::2"),
+        "r7-d": IssuedTarget(7, 3, "t3", ""),
     }
     assert storage.issued_task_targets("p2", ["r7-a", "r7-c"]) == {
-        "r7-c": IssuedTarget(7, 1, "t1", "192.0.2.1", 0)
+        "r7-c": IssuedTarget(7, 1, "t1", "192.0.2.1")
     }
     assert storage.issued_task_targets("p1", []) == {}
     many = [IssuedTask(f"r9-{n:04x}", 9, "p1", "t1", kind=1, protocol=1) for n in range(1200)]

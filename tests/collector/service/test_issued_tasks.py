@@ -280,36 +280,34 @@ def test_issued_results_are_accepted_beside_unissued_ones_and_after_a_restart(tm
 def test_the_rule_per_item() -> None:
     icmp, tcp, http = 1, 4, 3
     issued = {
-        "r10-a": issued_target(10, icmp, "t-a", "192.0.2.1", 0),
-        "r12-b": issued_target(12, tcp, "t-b", "2001:db8:0::0:2", 443),
-        "r12-c": issued_target(12, http, "t-c", "192.0.2.3", 0),
-        "r12-d": issued_target(12, http, "t-d", "", 0),  # HTTP by host name: the probe resolves it
+        "r10-a": issued_target(10, icmp, "t-a", "192.0.2.1"),
+        "r12-b": issued_target(12, tcp, "t-b", "2001:db8:0::0:2"),
+        "r12-c": issued_target(12, http, "t-c", "192.0.2.3"),
+        "r12-d": issued_target(12, http, "t-d", ""),  # HTTP by host name: the probe resolves it
     }
     window = repeat_rounds(ROUND_S, DEFAULT_PLAN_REPEAT_S)
-    a, b, c = (icmp, "t-a", 0, False), (tcp, "t-b", 443, False), (http, "t-c", 0, False)
-    items = [  # (task id, round, canonical address, (protocol, target_id, port, redirected))
+    a, b = (icmp, "t-a"), (tcp, "t-b")
+    items = [  # (task id, round, canonical address, (protocol, target_id))
         ("r10-a", 10, "192.0.2.1", a),
         ("r10-a", 10 + window, "192.0.2.1", a),
         ("r10-a", 10 + window + 1, "192.0.2.1", a),  # 2: past the offline repeat
         ("r10-a", 9, "192.0.2.1", a),  # 3: before its round
-        ("r12-b", 12, "2001:db8::2", b),
+        ("r12-b", 12, "2001:db8::2", b),  # the same address, canonical
         ("nope", 12, "192.0.2.1", a),  # 5: never issued
         ("", 0, "192.0.2.9", a),  # a one-off
         ("", 12, "192.0.2.1", a),  # 7: a round without a task
         ("r10-a", 10, "198.51.100.1", a),  # 8: another address
-        ("r10-a", 10, "192.0.2.1", (icmp, "t-z", 0, False)),  # 9: another target
-        ("r10-a", 10, "192.0.2.1", (tcp, "t-a", 0, False)),  # 10: another protocol
-        ("r12-b", 12, "2001:db8::2", (tcp, "t-b", 8443, False)),  # 11: another port
-        ("r12-b", 12, "2001:db8::2", (tcp, "t-b", 0, False)),  # 12: no port for a task with one
-        ("r12-c", 12, "198.51.100.1", (http, "t-c", 0, True)),  # followed a redirect elsewhere
-        ("r12-c", 12, "198.51.100.1", c),  # 14: elsewhere without a redirect
-        ("r12-d", 12, "198.51.100.1", (http, "t-d", 443, False)),  # resolved by the probe
-        ("r10-a", 10, "192.0.2.1", (icmp, "t-a", 7, False)),  # a port the task did not name
+        ("r10-a", 10, "192.0.2.1", (icmp, "t-z")),  # 9: another target
+        ("r10-a", 10, "192.0.2.1", (tcp, "t-a")),  # 10: another protocol
+        ("r12-b", 12, "2001:db8::3", b),  # 11: another IPv6 address
+        ("r12-c", 12, "198.51.100.1", (http, "t-c")),  # HTTP: a redirect's last host
+        ("r12-c", 12, "192.0.2.3", (http, "t-z")),  # 13: HTTP, another target
+        ("r12-d", 12, "198.51.100.1", (http, "t-d")),  # resolved by the probe
     ]
     task_ids, rounds, addresses, targets = (list(column) for column in zip(*items, strict=True))
     columns = ResultTargets(*(list(column) for column in zip(*targets, strict=True)))
     bad = unbelieved_items(task_ids, rounds, addresses, columns, issued, window)
-    assert bad == [2, 3, 5, 7, 8, 9, 10, 11, 12, 14]
+    assert bad == [2, 3, 5, 7, 8, 9, 10, 11, 13]
     assert window == 289  # a day of 5-minute rounds, and the round itself
     why = {p: refusal(p, *items[p], issued.get(items[p][0]), window) for p in bad}
     assert {p: (r.reason, r.field) for p, r in why.items()} == {
@@ -320,14 +318,13 @@ def test_the_rule_per_item() -> None:
         8: (RejectReason.TASK_MISMATCH, "target.address"),
         9: (RejectReason.TASK_MISMATCH, "target.target_id"),
         10: (RejectReason.TASK_MISMATCH, "protocol"),
-        11: (RejectReason.TASK_MISMATCH, "target.port"),
-        12: (RejectReason.TASK_MISMATCH, "target.port"),
-        14: (RejectReason.TASK_MISMATCH, "target.address"),
+        11: (RejectReason.TASK_MISMATCH, "target.address"),
+        13: (RejectReason.TASK_MISMATCH, "target.target_id"),
     }
     assert (
         why[8].message == "task 'r10-a' asked for target.address '192.0.2.1', the result says '198.51.100.1'"
     )
-    assert why[11].message == "task 'r12-b' asked for target.port 443, the result says 8443"
+    assert why[10].message == "task 'r10-a' asked for protocol 1, the result says 4"
 
 
 def forgeries(task: probe_service_pb2.Task, victim: measurement_pb2.Target) -> list[probe_service_pb2.Task]:

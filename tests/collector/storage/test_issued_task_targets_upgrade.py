@@ -1,6 +1,6 @@
 """Schema 8 (migrations/*/0008_issued_task_targets.sql) on a database made by schema 7, for SQLite
-and PostgreSQL: a task issued before the upgrade reads back with no address and no port (its
-results are then compared on protocol and target id only, collector/service/issued_tasks.py),
+and PostgreSQL: a task issued before the upgrade reads back with no address (its results are
+then compared on protocol and target id only, collector/service/issued_tasks.py),
 and tasks issued after it keep theirs."""
 
 from __future__ import annotations
@@ -44,13 +44,11 @@ def upgraded(
 
 
 def check(storage: Storage) -> None:
-    assert storage.issued_task_targets("p1", ["r7-old"]) == {"r7-old": IssuedTarget(7, 1, "t1", "", 0)}
-    storage.record_tasks(
-        [IssuedTask("r8-new", 8, "p1", "t2", kind=1, protocol=4, address="192.0.2.2", port=443)]
-    )
+    assert storage.issued_task_targets("p1", ["r7-old"]) == {"r7-old": IssuedTarget(7, 1, "t1", "")}
+    storage.record_tasks([IssuedTask("r8-new", 8, "p1", "t2", kind=1, protocol=4, address="192.0.2.2")])
     assert storage.issued_task_targets("p1", ["r7-old", "r8-new"]) == {
-        "r7-old": IssuedTarget(7, 1, "t1", "", 0),
-        "r8-new": IssuedTarget(8, 4, "t2", "192.0.2.2", 443),
+        "r7-old": IssuedTarget(7, 1, "t1", ""),
+        "r8-new": IssuedTarget(8, 4, "t2", "192.0.2.2"),
     }
 
 
