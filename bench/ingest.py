@@ -67,6 +67,15 @@ WARMUP_BATCHES = 8  # sent before the clock starts; enough to start the ingest p
 WARMUP_PAUSE_S = 2.0  # spawned interpreters import the ingest code in ~0.3-0.5 s each
 SUBMIT = "/vantage.v1.ProbeService/SubmitResults"
 BENCH_RANGE = "198.18.0.0/15"  # the targets' range: special-purpose, opened for the planner
+# The results' protocols: ICMP half, DNS a quarter, HTTP 15 %, TCP 10 % (protocol -> cumulative
+# share). Every target is imported with all four (TCP on port 443), so each plan has tasks of each.
+PROTOCOL_MIX = {
+    measurement_pb2.PROTOCOL_ICMP: 0.5,
+    measurement_pb2.PROTOCOL_DNS: 0.75,
+    measurement_pb2.PROTOCOL_HTTP: 0.9,
+    measurement_pb2.PROTOCOL_TCP: 1.0,
+}
+TCP_PORT_TAG = "port:443"
 
 
 def synthetic_asn_csv(path: Path) -> None:
@@ -79,31 +88,46 @@ def synthetic_asn_csv(path: Path) -> None:
                 )
 
 
+def tasks_by_protocol(plan: probe_service_pb2.WorkPlan) -> dict[int, list[probe_service_pb2.Task]]:
+    by_protocol: dict[int, list[probe_service_pb2.Task]] = {}
+    for task in plan.tasks:
+        by_protocol.setdefault(task.protocol, []).append(task)
+    missing = set(PROTOCOL_MIX) - set(by_protocol)
+    if missing:
+        raise RuntimeError(f"the plan has no task of protocol(s) {sorted(missing)}")
+    return by_protocol
+
+
 def make_measurement(
     rng: random.Random,
     plan: probe_service_pb2.WorkPlan,
+    by_protocol: dict[int, list[probe_service_pb2.Task]],
     probe_id: str,
     now: float,
-    target: str,
     ids: str,
     index: int,
 ) -> measurement_pb2.Measurement:
-    """A result of one of the plan's tasks (the collector believes only those), in turn."""
+    """A result of one of the plan's tasks, about that task's target (the collector believes
+    only those: collector/service/issued_tasks.py); its protocol drawn by PROTOCOL_MIX."""
     kind = rng.random()
+    protocol = next(p for p, upto in PROTOCOL_MIX.items() if kind < upto)
+    tasks = by_protocol[protocol]  # tasks_by_protocol(plan)
+    task = tasks[index % len(tasks)]
+    target = task.target.address
     round_number = plan.round
-    task_id = plan.tasks[index % len(plan.tasks)].id
     m = measurement_pb2.Measurement(
-        id=measurement_id(probe_id, round_number, task_id, index) if ids == "probe" else str(uuid.uuid4()),
+        id=measurement_id(probe_id, round_number, task.id, index) if ids == "probe" else str(uuid.uuid4()),
         probe_id=probe_id,
-        target=measurement_pb2.Target(address=target, target_id=f"t-{target}"),
+        target=task.target,
+        protocol=protocol,
         round=round_number,
-        task_id=task_id,
+        task_id=task.id,
         address_family=4,
         probe_version="bench",
     )
     m.started_at.FromNanoseconds(int((now - rng.random() * 200) * 1e9))
     m.duration.FromMilliseconds(40)
-    if kind < 0.5:
+    if protocol == measurement_pb2.PROTOCOL_ICMP:
         m.protocol = measurement_pb2.PROTOCOL_ICMP
         ok = rng.random() > 0.05
         m.outcome = measurement_pb2.OUTCOME_OK if ok else measurement_pb2.OUTCOME_FAILURE
@@ -118,23 +142,20 @@ def make_measurement(
         else:
             m.failure.kind = "generic_timeout_error"
             m.failure.operation = measurement_pb2.OPERATION_ICMP_ECHO
-    elif kind < 0.75:
-        m.protocol = measurement_pb2.PROTOCOL_DNS
+    elif protocol == measurement_pb2.PROTOCOL_DNS:
         m.outcome = measurement_pb2.OUTCOME_OK
         m.dns.query_name, m.dns.query_type, m.dns.server, m.dns.rcode = "example.org.", "A", target, "NOERROR"
         m.dns.answers.add(name="example.org.", type="A", ttl=300, data="192.0.2.10")
         m.dns.response_time_ms = 15.0
-    elif kind < 0.9:
-        m.protocol = measurement_pb2.PROTOCOL_HTTP
+    elif protocol == measurement_pb2.PROTOCOL_HTTP:
         m.outcome = measurement_pb2.OUTCOME_OK
         m.http.url, m.http.method, m.http.status_code = "https://www.example.org/", "GET", 200
         m.http.timings.total_ms = 120.0
         m.http.body_length = 1256
         m.http.body_sha256 = "ab" * 32
     else:
-        m.protocol = measurement_pb2.PROTOCOL_TCP
         m.outcome = measurement_pb2.OUTCOME_OK
-        m.tcp.address, m.tcp.port, m.tcp.connect_ms = target, 443, 21.0
+        m.tcp.address, m.tcp.port, m.tcp.connect_ms = target, task.target.port, 21.0
     return m
 
 
@@ -275,7 +296,10 @@ def enroll_probes(
     admin = admin_service_pb2_grpc.AdminServiceStub(channel)
     probe_stub = probe_service_pb2_grpc.ProbeServiceStub(channel)
     admin_md = bearer_metadata(read_credential_file(data_dir / "admin.credential"))
-    specs = [admin_service_pb2.TargetSpec(target=address, protocols=[1]) for address in bench_targets()]
+    specs = [
+        admin_service_pb2.TargetSpec(target=address, protocols=list(PROTOCOL_MIX), tags=[TCP_PORT_TAG])
+        for address in bench_targets()
+    ]
     admin.ImportTargets(admin_service_pb2.ImportTargetsRequest(targets=specs), metadata=admin_md)
     enrolled = []
     for n in range(count):
@@ -306,16 +330,13 @@ def build_batches(
     ids: str,
 ) -> tuple[list[bytes], list[ResultBatchRecord]]:
     """(serialized ResultBatches for the wire, the same batches as the collector stores them)."""
-    targets = bench_targets()
     probe_id, plan = probe[0].probe_id, probe[1]
+    by_protocol = tasks_by_protocol(plan)
     wire: list[bytes] = []
     stored: list[ResultBatchRecord] = []
     for start in range(0, count, batch_size):
         size = min(batch_size, count - start)
-        ms = [
-            make_measurement(rng, plan, probe_id, now, rng.choice(targets), ids, start + n)
-            for n in range(size)
-        ]
+        ms = [make_measurement(rng, plan, by_protocol, probe_id, now, ids, start + n) for n in range(size)]
         raw = probe_service_pb2.ResultBatch(
             batch_id=f"{probe_id}-{start}", measurements=ms
         ).SerializeToString()

@@ -9,6 +9,7 @@ sharing a database.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -106,6 +107,14 @@ def _register_serve(group: Subparsers) -> None:
         metavar="DURATION",
         default="7d",
         help="a result arriving after its round was computed revises rounds this far back (default 7d)",
+    )
+    p.add_argument(
+        "--plan-repeat",
+        metavar="DURATION",
+        default=None,
+        help="believe a task's results this long after its round: a probe that cannot reach a collector"
+        f" repeats its last plan (default {_default_plan_repeat_text()}, how long a probe repeats it by"
+        " default; at most --retention)",
     )
     p.add_argument(
         "--max-batch", metavar="N", type=int, default=None, help="most measurements per batch (default 5000)"
@@ -234,8 +243,14 @@ def _serve(args: argparse.Namespace) -> int:
         skew = parse_duration(args.clock_skew)
         retention = parse_duration(args.retention)
         revise_window = parse_duration(args.revise_window)
+        plan_repeat = None if args.plan_repeat is None else parse_duration(args.plan_repeat)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    if plan_repeat is not None and not 0 <= plan_repeat <= retention:
+        raise UsageError(
+            f"--plan-repeat ({args.plan_repeat}) must be between 0 and --retention ({args.retention}):"
+            " a result older than retention is refused anyway"
+        )
     if revise_window <= 0:
         raise UsageError(f"--revise-window must be positive, not {args.revise_window}")
     if revise_window > retention:
@@ -307,8 +322,12 @@ def _serve(args: argparse.Namespace) -> int:
         traceroutes=args.traceroutes,
         bgp_sources=bgp_sources,
         revise_window_s=revise_window,
-        **({} if args.trace_baseline is None else {"trace_baseline_s": args.trace_baseline}),
     )
+    # Options whose default CollectorConfig holds (given only when set).
+    if args.trace_baseline is not None:
+        config = dataclasses.replace(config, trace_baseline_s=args.trace_baseline)
+    if plan_repeat is not None:
+        config = dataclasses.replace(config, plan_repeat_s=plan_repeat)
     options = ServeOptions(
         listen=args.listen,
         listen_unix=args.listen_unix,
@@ -339,3 +358,10 @@ def _serve(args: argparse.Namespace) -> int:
         raise CliError(f"collector failed to start: {os_error_line(exc)}") from None
     except (ValueError, StorageError) as exc:  # StorageError: database unreachable or unusable
         raise CliError(f"collector failed to start: {exc}") from None
+
+
+def _default_plan_repeat_text() -> str:
+    """CollectorConfig's default --plan-repeat, in days (read from where it is derived)."""
+    from vantage.probe.daemon.scheduler import DEFAULT_MAX_OFFLINE_S  # = DEFAULT_PLAN_REPEAT_S
+
+    return f"{DEFAULT_MAX_OFFLINE_S / 86400:g}d"

@@ -141,7 +141,7 @@ class CollectorApp:
             AUTH_CACHE_ENTRIES
         )
         # The tasks issued to each probe: ingest believes only results of these (issued_tasks.py).
-        self.issued_tasks = IssuedTasks(storage, config.round_seconds)
+        self.issued_tasks = IssuedTasks(storage, config.round_seconds, config.plan_repeat_s)
         # Failed authentications per source address (auth_limit.py).
         self.auth_failures = FailureLimiter(config.auth_limits)
         # Suspect probes from the latest computed round (for ListProbes).

@@ -15,6 +15,7 @@ from vantage.collector.wire.validation import (
     DEFAULT_RETENTION_S,
     ValidationLimits,
 )
+from vantage.probe.daemon.scheduler import DEFAULT_MAX_OFFLINE_S
 
 # A 5-minute round, as the brief asks: RIPE Atlas pings every 240 s, IODA
 # aggregates per 5 minutes; detection "within minutes".
@@ -33,6 +34,11 @@ DEFAULT_ROUND_GRACE_FRACTION = 0.1
 # A probe not heard from in 3 heartbeats or 2 rounds (the longer) is silent.
 SILENT_AFTER_HEARTBEATS = 3
 SILENT_AFTER_ROUNDS = 2
+# How long after its round a plan's results are still believed (collector/service/issued_tasks.py):
+# as long as a probe repeats the plan while it cannot reach a collector by default (its
+# max_offline_s, probe/daemon/scheduler.py), so that what a probe measured through a day-long
+# shutdown counts when it returns.
+DEFAULT_PLAN_REPEAT_S = DEFAULT_MAX_OFFLINE_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +72,8 @@ class CollectorConfig:
     bgp_sources: tuple[BgpSource, ...] = ()
     # How far back a late result revises computed rounds (collector/verdict/revisions.py).
     revise_window_s: float = DEFAULT_REVISE_WINDOW_S
+    # How long after a plan's round its tasks' results are believed (`--plan-repeat`).
+    plan_repeat_s: float = DEFAULT_PLAN_REPEAT_S
 
     @property
     def silent_after_s(self) -> float:

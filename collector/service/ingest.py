@@ -1,5 +1,5 @@
 """One result batch: decode, validate each item, keep only results of work issued to the probe
-(issued_tasks.py), map targets to ASes, commit, build the ack.
+about that work's targets (issued_tasks.py), map targets to ASes, commit, build the ack.
 
 Runs on a storage worker thread (CPU-bound decoding and validation and the
 blocking commit stay off the event loop). The ack is built only after
@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import grpc
 from google.protobuf.message import DecodeError
 
-from vantage.collector.service.issued_tasks import IssuedTasks
+from vantage.collector.service.issued_tasks import IssuedTasks, Refused
 from vantage.collector.service.late_ack import RevisePolicy, mark_unrevised
 from vantage.collector.service.locator import Locator
 from vantage.collector.storage.base import Storage
@@ -38,7 +38,7 @@ from vantage.collector.wire.validation import (
     MAX_TEXT_LENGTH,
     MEASUREMENT_ID_LENGTH,
     Rejection,
-    RejectReason,
+    ResultTargets,
     ValidationLimits,
     check_batch,
 )
@@ -121,9 +121,11 @@ class CheckedBatch:
     # The accepted items re-encoded when some were rejected; None: store the batch as received.
     accepted_payload: bytes | None
     rejections: list[Rejection]
-    # Per accepted item: the task it answers and its round (what IssuedTasks.check judges).
+    # Per accepted item: the task it answers, its round and what it says of its target (what
+    # IssuedTasks.check judges, beside target_addresses).
     task_ids: list[str]
     item_rounds: list[int]
+    item_targets: ResultTargets
 
 
 def check_raw_batch(
@@ -154,28 +156,30 @@ def check_raw_batch(
         rejections=checked.rejections,
         task_ids=checked.task_ids,
         item_rounds=checked.item_rounds,
+        item_targets=checked.item_targets,
     )
 
 
-def without_unissued(checked: CheckedBatch, raw: bytes, unissued: list[tuple[int, str]]) -> CheckedBatch:
+def without_unissued(checked: CheckedBatch, raw: bytes, unissued: list[Refused]) -> CheckedBatch:
     """The batch without the accepted items at these positions (work the collector did not
-    give this probe, collector/service/issued_tasks.py), each rejected with TASK_NOT_ISSUED.
+    give this probe, or a result about another target than its task's,
+    collector/service/issued_tasks.py), each rejected with the reason and field given.
 
     Decodes the batch again: only batches holding such items pay for it."""
     measurements = decode_batch(raw).measurements
     rejected_before = {r.index for r in checked.rejections}
     indexes = [i for i in range(len(measurements)) if i not in rejected_before]  # the accepted items
-    refused = dict(unissued)
+    refused = {r.position for r in unissued}
     kept = [p for p in range(len(indexes)) if p not in refused]
     rejections = [
         Rejection(
-            indexes[p],
-            measurements[indexes[p]].id[:MAX_ID_LENGTH],
-            "task_id",
-            RejectReason.TASK_NOT_ISSUED,
-            message,
+            indexes[r.position],
+            measurements[indexes[r.position]].id[:MAX_ID_LENGTH],
+            r.field,
+            r.reason,
+            r.message,
         )
-        for p, message in unissued
+        for r in unissued
     ]
     ids = checked.measurement_ids
     id_bytes = MEASUREMENT_ID_BYTES
@@ -195,6 +199,7 @@ def without_unissued(checked: CheckedBatch, raw: bytes, unissued: list[tuple[int
         rejections=sorted([*checked.rejections, *rejections], key=lambda r: r.index),
         task_ids=[checked.task_ids[p] for p in kept],
         item_rounds=[checked.item_rounds[p] for p in kept],
+        item_targets=checked.item_targets.select(kept),
     )
 
 
@@ -213,11 +218,18 @@ def store_checked_batch(
     now_unix_s: float,
     revise_policy: RevisePolicy | None = None,
 ) -> tuple[probe_service_pb2.BatchAck, dict[str, int]]:
-    """Refuse the items that answer no task issued to the probe, map the other accepted items'
-    targets to ASes, commit, and build the ack (after the commit); with `revise_policy`, the ack
-    says how many late results revise nothing (late_ack.py)."""
+    """Refuse the items that answer no task issued to the probe or speak of another target than
+    their task's, map the other accepted items' targets to ASes, commit, and build the ack (after
+    the commit); with `revise_policy`, the ack says how many late results revise nothing
+    (late_ack.py)."""
     if checked.items:
-        unissued = issued.check(probe.probe_id, checked.task_ids, checked.item_rounds)
+        unissued = issued.check(
+            probe.probe_id,
+            checked.task_ids,
+            checked.item_rounds,
+            checked.target_addresses,
+            checked.item_targets,
+        )
         if unissued:
             checked = without_unissued(checked, raw, unissued)
     counts = IngestCounts(accepted=0, duplicates=0)

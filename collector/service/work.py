@@ -17,6 +17,7 @@ from typing import Any
 from vantage.collector.assignment.plan import AssignmentConfig, ProbeSlot, TargetSlot, TaskSpec, assign_round
 from vantage.collector.assignment.traces import TraceConfig, plan_traces
 from vantage.collector.service.app import CollectorApp
+from vantage.collector.service.issued_tasks import issued_target
 from vantage.collector.storage.records import IssuedTask, ProbeRecord, TargetRecord
 from vantage.collector.targets.files import tag_values
 from vantage.collector.targets.hostnames import parse_http_url
@@ -80,21 +81,28 @@ class WorkPlanner:
                 guard.reason(refused[0].address),
             )
         tasks = [task_to_proto(spec) for spec in permitted]
+        # What a result of each task must echo of its target, from the specs: their strings
+        # are shared by every probe given the target (issued_tasks.py keeps them).
+        targets = [
+            issued_target(round_number, int(spec.protocol), spec.target_id, spec.address or "")
+            for spec in permitted
+        ]
         self.app.storage.record_tasks(
             [
                 IssuedTask(
                     task_id=t.id,
                     round=round_number,
                     probe_id=probe.probe_id,
-                    target_id=t.target.target_id,
+                    target_id=target.target_id,
                     kind=t.kind,
-                    protocol=t.protocol,
+                    protocol=target.protocol,
+                    address=target.address,
                 )
-                for t in tasks
+                for t, target in zip(tasks, targets, strict=True)
             ]
         )
         # After the commit: ingest believes results of exactly these (issued_tasks.py).
-        self.app.issued_tasks.note(probe.probe_id, round_number, [t.id for t in tasks])
+        self.app.issued_tasks.note(probe.probe_id, zip([t.id for t in tasks], targets, strict=True))
         return tasks
 
     def _assignment(self, round_number: int, asking: ProbeRecord) -> dict[str, list[TaskSpec]]:

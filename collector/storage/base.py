@@ -22,6 +22,7 @@ from vantage.collector.storage.records import (
     CredentialRole,
     EnrollmentToken,
     IngestCounts,
+    IssuedTarget,
     IssuedTask,
     LateBatch,
     ProbeContact,
@@ -120,9 +121,9 @@ class Storage(abc.ABC):
         """Remember issued tasks (idempotent on task_id)."""
 
     @abc.abstractmethod
-    def issued_task_rounds(self, probe_id: str, task_ids: Collection[str]) -> dict[str, int]:
-        """task_id → round of those of `task_ids` issued to `probe_id` (the others are absent):
-        what ingest believes after a restart, or of work another collector issued."""
+    def issued_task_targets(self, probe_id: str, task_ids: Collection[str]) -> dict[str, IssuedTarget]:
+        """task_id → round and target of those of `task_ids` issued to `probe_id` (the others
+        are absent): what ingest believes after a restart, or of work another collector issued."""
 
     @abc.abstractmethod
     def ingest(self, batch: ResultBatchRecord) -> IngestCounts:

@@ -18,6 +18,7 @@ from vantage.collector.storage.records import (
     CredentialRole,
     EnrollmentToken,
     IngestCounts,
+    IssuedTarget,
     IssuedTask,
     LateBatch,
     ProbeContact,
@@ -221,11 +222,15 @@ class MemoryStorage(Storage):
             for task in tasks:
                 self._tasks.setdefault(task.task_id, task)
 
-    def issued_task_rounds(self, probe_id: str, task_ids: Collection[str]) -> dict[str, int]:
+    def issued_task_targets(self, probe_id: str, task_ids: Collection[str]) -> dict[str, IssuedTarget]:
         with self._lock:
             self._check()
             found = (self._tasks.get(task_id) for task_id in task_ids)
-            return {t.task_id: t.round for t in found if t is not None and t.probe_id == probe_id}
+            return {
+                t.task_id: IssuedTarget(t.round, t.protocol, t.target_id, t.address)
+                for t in found
+                if t is not None and t.probe_id == probe_id
+            }
 
     def ingest(self, batch: ResultBatchRecord) -> IngestCounts:
         with self._lock:

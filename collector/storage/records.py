@@ -215,6 +215,23 @@ class IssuedTask:
     target_id: str
     kind: int  # vantage.kinds.TaskKind
     protocol: int
+    # What a result of the task must echo of its target (collector/service/issued_tasks.py):
+    # the address the task names, canonical text ("" when it names none: HTTP by host name),
+    # Tasks stored before schema 8 have "".
+    address: str = ""
+
+
+class IssuedTarget(NamedTuple):
+    """What ingest compares a result with: the round a task was issued in and its target.
+
+    A tuple, and the same one for every probe given that target in that round
+    (collector/service/issued_tasks.py shares them): it costs the task map no more than the
+    round number alone did."""
+
+    round: int
+    protocol: int
+    target_id: str
+    address: str  # canonical text, "" when the task names none
 
 
 class RoundMeasurement(NamedTuple):

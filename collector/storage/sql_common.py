@@ -88,8 +88,8 @@ INSERT_TOKEN = (
 )
 INSERT_PROBE = f"INSERT INTO probes ({PROBE_COLUMNS}) VALUES ({placeholders(15)})"
 INSERT_TASK = (
-    "INSERT INTO issued_tasks (task_id, round, probe_id, target_id, kind, protocol) "
-    f"VALUES ({placeholders(6)}) ON CONFLICT (task_id) DO NOTHING"
+    "INSERT INTO issued_tasks (task_id, round, probe_id, target_id, kind, protocol, address) "
+    f"VALUES ({placeholders(7)}) ON CONFLICT (task_id) DO NOTHING"
 )
 _AS_SET = (
     "round = excluded.round, round_start = excluded.round_start, country = excluded.country, "

@@ -26,6 +26,7 @@ from vantage.collector.storage.records import (
     CampaignRecord,
     CredentialRole,
     EnrollmentToken,
+    IssuedTarget,
     IssuedTask,
     ProbeContact,
     ProbeRecord,
@@ -212,19 +213,23 @@ class SqlStorage(SqlRevisions):
             self._executemany(
                 conn,
                 self._sql(q.INSERT_TASK),
-                [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol) for t in tasks],
+                [(t.task_id, t.round, t.probe_id, t.target_id, t.kind, t.protocol, t.address) for t in tasks],
             )
 
-    def issued_task_rounds(self, probe_id: str, task_ids: Collection[str]) -> dict[str, int]:
+    def issued_task_targets(self, probe_id: str, task_ids: Collection[str]) -> dict[str, IssuedTarget]:
         wanted = list(task_ids)
-        found: dict[str, int] = {}
+        found: dict[str, IssuedTarget] = {}
         for start in range(0, len(wanted), 500):  # the primary key; under SQLite's parameter limit
             condition, params = self._in("task_id", wanted[start : start + 500])
             rows = self._select(
-                f"SELECT task_id, round FROM issued_tasks WHERE probe_id = ? AND {condition}",
+                "SELECT task_id, round, protocol, target_id, address FROM issued_tasks"
+                f" WHERE probe_id = ? AND {condition}",
                 [probe_id, *params],
             )
-            found.update((str(row[0]), int(row[1])) for row in rows)
+            found.update(
+                (str(row[0]), IssuedTarget(int(row[1]), int(row[2]), str(row[3]), str(row[4])))
+                for row in rows
+            )
         return found
 
     def count_measurements(self) -> int:

@@ -70,6 +70,7 @@ class RejectReason(enum.IntEnum):
     BAD_ID = 7
     UNKNOWN_FAILURE = 8
     TASK_NOT_ISSUED = 9  # decided by the collector's issued tasks (collector/service/issued_tasks.py)
+    TASK_MISMATCH = 10  # likewise: an issued task, answered about another target
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +279,26 @@ def check_measurement(
     return _explain(index, m, caller_probe_id=caller_probe_id, now_unix_s=now_unix_s, limits=limits)
 
 
+# What one result says of its target, beside its address: (protocol, target.target_id).
+ResultTarget = tuple[int, str]
+
+
+class ResultTargets(NamedTuple):
+    """ResultTarget of each accepted item, one list per field: plain values in lists cross from
+    an ingest process to the collector's at about half the pickling cost of a tuple per item
+    (collector/service/issued_tasks.py compares them with the issued tasks)."""
+
+    protocols: list[int]
+    target_ids: list[str]
+
+    def row(self, position: int) -> ResultTarget:
+        return self.protocols[position], self.target_ids[position]
+
+    def select(self, positions: Sequence[int]) -> ResultTargets:
+        protocols, target_ids = self
+        return ResultTargets([protocols[p] for p in positions], [target_ids[p] for p in positions])
+
+
 class BatchCheck(NamedTuple):
     """What `check_batch` found: the acceptable items (in order) and what ingest needs of them."""
 
@@ -288,9 +309,11 @@ class BatchCheck(NamedTuple):
     first_started_unix_s: float
     last_started_unix_s: float
     rejections: list[Rejection]
-    # Per accepted item: its task id and round (what collector/service/issued_tasks.py judges).
+    # Per accepted item: its task id and round, and what it says of its target (what
+    # collector/service/issued_tasks.py judges).
     task_ids: list[str]
     item_rounds: list[int]
+    item_targets: ResultTargets
 
 
 def check_batch(
@@ -336,6 +359,8 @@ def check_batch(
     addresses: list[str] = []
     task_ids: list[str] = []
     item_rounds: list[int] = []
+    protocols: list[int] = []
+    target_ids: list[str] = []
     rejections: list[Rejection] = []
     first = float("inf")
     last = float("-inf")
@@ -400,6 +425,8 @@ def check_batch(
             addresses.append(canonical)
             task_ids.append(m.task_id)
             item_rounds.append(round_number)
+            protocols.append(protocol)
+            target_ids.append(target.target_id)
             if started_unix_s < first:
                 first = started_unix_s
             if started_unix_s > last:
@@ -416,7 +443,16 @@ def check_batch(
                 )
             )
     return BatchCheck(
-        accepted, b"".join(ids), addresses, set(item_rounds), first, last, rejections, task_ids, item_rounds
+        accepted,
+        b"".join(ids),
+        addresses,
+        set(item_rounds),
+        first,
+        last,
+        rejections,
+        task_ids,
+        item_rounds,
+        ResultTargets(protocols, target_ids),
     )
 
 

@@ -21,6 +21,7 @@ from vantage.collector.storage.records import (
     CampaignRecord,
     CredentialRole,
     EnrollmentToken,
+    IssuedTarget,
     IssuedTask,
     LateBatch,
     ProbeContact,
@@ -388,22 +389,29 @@ def test_round_measurements_carry_the_task_kind(storage: Storage) -> None:
     assert round_of(storage, 99) == []
 
 
-def test_issued_task_rounds_are_those_of_the_asking_probe(storage: Storage) -> None:
+def test_issued_task_targets_are_those_of_the_asking_probe(storage: Storage) -> None:
     enrolled(storage)
     storage.record_tasks(
         [
-            IssuedTask("r7-a", 7, "p1", "t1", kind=1, protocol=1),
-            IssuedTask("r8-b", 8, "p1", "t2", kind=1, protocol=1),
-            IssuedTask("r7-c", 7, "p2", "t1", kind=1, protocol=1),
+            IssuedTask("r7-a", 7, "p1", "t1", kind=1, protocol=1, address="192.0.2.1"),
+            IssuedTask("r8-b", 8, "p1", "t2", kind=1, protocol=4, address="2001:db8::2"),
+            IssuedTask("r7-c", 7, "p2", "t1", kind=1, protocol=1, address="192.0.2.1"),
+            IssuedTask("r7-d", 7, "p1", "t3", kind=1, protocol=3),  # HTTP by name: no address
         ]
     )
-    assert storage.issued_task_rounds("p1", {"r7-a", "r8-b", "r7-c", "never"}) == {"r7-a": 7, "r8-b": 8}
-    assert storage.issued_task_rounds("p2", ["r7-a", "r7-c"]) == {"r7-c": 7}
-    assert storage.issued_task_rounds("p1", []) == {}
+    assert storage.issued_task_targets("p1", {"r7-a", "r8-b", "r7-c", "r7-d", "never"}) == {
+        "r7-a": IssuedTarget(7, 1, "t1", "192.0.2.1"),
+        "r8-b": IssuedTarget(8, 4, "t2", "2001:db8::2"),
+        "r7-d": IssuedTarget(7, 3, "t3", ""),
+    }
+    assert storage.issued_task_targets("p2", ["r7-a", "r7-c"]) == {
+        "r7-c": IssuedTarget(7, 1, "t1", "192.0.2.1")
+    }
+    assert storage.issued_task_targets("p1", []) == {}
     many = [IssuedTask(f"r9-{n:04x}", 9, "p1", "t1", kind=1, protocol=1) for n in range(1200)]
     storage.record_tasks(many)  # more ids than one IN list holds
-    found = storage.issued_task_rounds("p1", [t.task_id for t in many])
-    assert len(found) == 1200 and set(found.values()) == {9}
+    found = storage.issued_task_targets("p1", [t.task_id for t in many])
+    assert len(found) == 1200 and {t.round for t in found.values()} == {9}
 
 
 def test_a_batch_with_duplicates_stores_only_its_new_results(storage: Storage) -> None:

@@ -12,6 +12,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -62,6 +63,52 @@ def pair() -> Iterator[tuple[PostgresStorage, PostgresStorage]]:
     finally:
         second.close()
         first.close()
+
+
+@dataclass
+class RevisingCluster:
+    """Two collectors on `pair` (a computes first, so it leads), the probes enrolled and the KZ
+    and NL targets imported, one clock: the leadership and revision tests' common ground."""
+
+    a: PostgresStorage
+    b: PostgresStorage
+    clock: Clock
+    apps: list[CollectorApp]
+    leader_loop: RoundLoop
+    follower_loop: RoundLoop
+
+    @staticmethod
+    def rows(probe_id: str, number: int) -> list[MeasurementRow]:
+        """A probe's results of a round: the KZ targets fail from round +3 on."""
+        down = number >= FIRST_ROUND + 3
+        return [
+            measurement(probe_id, number, address, failing=down and address in KZ_TARGETS)
+            for address in KZ_TARGETS + NL_TARGETS
+        ]
+
+
+@pytest.fixture
+def cluster(pair: tuple[PostgresStorage, PostgresStorage]) -> Iterator[RevisingCluster]:
+    pytest.importorskip("vantage.collector.verdict.engine")
+    a, b = pair
+    enroll_probes(a)
+    a.upsert_targets(
+        [
+            TargetRecord(address, address, "address", (1,), country, asn, (), "csv", address, 0.0)
+            for targets, asn, country in ((KZ_TARGETS, 64500, "KZ"), (NL_TARGETS, 64520, "NL"))
+            for address in targets
+        ]
+    )
+    clock = Clock(FIRST_ROUND * ROUND_S)
+    apps = [
+        CollectorApp(s, CollectorConfig(collector_id=name, round_seconds=ROUND_S), Locator(()), clock=clock)
+        for s, name in ((a, "a"), (b, "b"))
+    ]
+    try:
+        yield RevisingCluster(a, b, clock, apps, RoundLoop(apps[0]), RoundLoop(apps[1]))
+    finally:
+        for app in apps:
+            app.close()
 
 
 def claim(number: int, by: str) -> RoundRecord:
@@ -172,25 +219,9 @@ def submit_round(storage: PostgresStorage, number: int, *, kz_down: bool) -> Non
         )
 
 
-def test_a_new_leader_catches_up_and_followers_relay_events(
-    pair: tuple[PostgresStorage, PostgresStorage],
-) -> None:
-    pytest.importorskip("vantage.collector.verdict.engine")
-    a, b = pair
-    enroll_probes(a)
-    a.upsert_targets(
-        [
-            TargetRecord(address, address, "address", (1,), country, asn, (), "csv", address, 0.0)
-            for targets, asn, country in ((KZ_TARGETS, 64500, "KZ"), (NL_TARGETS, 64520, "NL"))
-            for address in targets
-        ]
-    )
-    clock = Clock(FIRST_ROUND * ROUND_S)
-    apps = [
-        CollectorApp(s, CollectorConfig(collector_id=name, round_seconds=ROUND_S), Locator(()), clock=clock)
-        for s, name in ((a, "a"), (b, "b"))
-    ]
-    leader_loop, follower_loop = (RoundLoop(app) for app in apps)
+def test_a_new_leader_catches_up_and_followers_relay_events(cluster: RevisingCluster) -> None:
+    a, b, clock, apps = cluster.a, cluster.b, cluster.clock, cluster.apps
+    leader_loop, follower_loop = cluster.leader_loop, cluster.follower_loop
 
     async def scenario() -> list[query_service_pb2.Event]:
         watcher = apps[1].events.subscribe(country="KZ")
@@ -211,11 +242,7 @@ def test_a_new_leader_catches_up_and_followers_relay_events(
             seen.append(query_service_pb2.Event.FromString(item.payload))
         return seen
 
-    try:
-        events = asyncio.run(scenario())
-    finally:
-        for app in apps:
-            app.close()
+    events = asyncio.run(scenario())
     with psycopg.connect(with_search_path(postgres_dsn(), a.schema)) as conn:
         rounds = conn.execute(
             "SELECT number, computed_by, computed_at IS NOT NULL FROM rounds ORDER BY number"
@@ -260,37 +287,16 @@ def test_collectors_starting_together_migrate_once() -> None:
 
 
 def test_a_revision_is_computed_once_by_the_leader_and_served_by_every_collector(
-    pair: tuple[PostgresStorage, PostgresStorage],
+    cluster: RevisingCluster,
 ) -> None:
     """Probe p-c's results of rounds +3..+5 arrive after +6: the leader (a) recomputes them once;
     the follower (b) computes nothing, may store no revision, and serves the leader's."""
-    pytest.importorskip("vantage.collector.verdict.engine")
     from vantage.collector.service.timeline_revisions import shown_points
     from vantage.collector.storage.records import RevisionRecord
 
-    a, b = pair
-    enroll_probes(a)
-    a.upsert_targets(
-        [
-            TargetRecord(address, address, "address", (1,), country, asn, (), "csv", address, 0.0)
-            for targets, asn, country in ((KZ_TARGETS, 64500, "KZ"), (NL_TARGETS, 64520, "NL"))
-            for address in targets
-        ]
-    )
-    clock = Clock(FIRST_ROUND * ROUND_S)
-    apps = [
-        CollectorApp(s, CollectorConfig(collector_id=name, round_seconds=ROUND_S), Locator(()), clock=clock)
-        for s, name in ((a, "a"), (b, "b"))
-    ]
-    leader_loop, follower_loop = (RoundLoop(app) for app in apps)
+    a, b, clock, apps = cluster.a, cluster.b, cluster.clock, cluster.apps
+    leader_loop, follower_loop, rows = cluster.leader_loop, cluster.follower_loop, cluster.rows
     held = range(FIRST_ROUND + 3, FIRST_ROUND + 6)
-
-    def rows(probe_id: str, number: int) -> list[MeasurementRow]:
-        down = number >= FIRST_ROUND + 3
-        return [
-            measurement(probe_id, number, address, failing=down and address in KZ_TARGETS)
-            for address in KZ_TARGETS + NL_TARGETS
-        ]
 
     async def scenario() -> None:
         for number in range(FIRST_ROUND, FIRST_ROUND + 8):
@@ -308,67 +314,39 @@ def test_a_revision_is_computed_once_by_the_leader_and_served_by_every_collector
                 assert b.round_revisions(0, 2**62) == []
                 await leader_loop.step()  # the round holder revises
 
-    try:
-        asyncio.run(scenario())
-        revisions = {r.round - FIRST_ROUND: r for r in a.round_revisions(0, 2**62)}
-        # +3..+6 recomputed once each (+3..+5 with p-c's 6 results each), all by the leader.
-        assert sorted(revisions) == [3, 4, 5, 6]
-        assert {r.revision for r in revisions.values()} == {1}
-        assert {r.revised_by for r in revisions.values()} == {"a"}
-        assert [revisions[n].late_results for n in (3, 4, 5, 6)] == [6, 6, 6, 0]
-        # Every collector serves the same revised timeline.
-        since, until = FIRST_ROUND * ROUND_S, (FIRST_ROUND + 8) * ROUND_S
-        served = [
-            [
-                (p.verdict, p.revision, p.late_results)
-                for p in shown_points(app, "asn", 64500, since, until, None)
-            ]
-            for app in apps
-        ]
-        assert served[0] == served[1] and len(served[0]) == 8
-        # A follower may not store a revision (fenced by the leader's term).
-        [(verdict, _, _)] = served[1][3:4]
-        with pytest.raises(StorageError, match="not the leader"):
-            b.store_revision(
-                RoundResult(round=claim(verdict.round, "b"), as_verdicts=(), country_verdicts=(), events=()),
-                RevisionRecord(verdict.round, 2, clock.now, clock.now, 0, 0, "b"),
-            )
-    finally:
-        for app in apps:
-            app.close()
+    asyncio.run(scenario())
+    revisions = {r.round - FIRST_ROUND: r for r in a.round_revisions(0, 2**62)}
+    # +3..+6 recomputed once each (+3..+5 with p-c's 6 results each), all by the leader.
+    assert sorted(revisions) == [3, 4, 5, 6]
+    assert {r.revision for r in revisions.values()} == {1}
+    assert {r.revised_by for r in revisions.values()} == {"a"}
+    assert [revisions[n].late_results for n in (3, 4, 5, 6)] == [6, 6, 6, 0]
+    # Every collector serves the same revised timeline.
+    since, until = FIRST_ROUND * ROUND_S, (FIRST_ROUND + 8) * ROUND_S
+    served = [
+        [(p.verdict, p.revision, p.late_results) for p in shown_points(app, "asn", 64500, since, until, None)]
+        for app in apps
+    ]
+    assert served[0] == served[1] and len(served[0]) == 8
+    # A follower may not store a revision (fenced by the leader's term).
+    [(verdict, _, _)] = served[1][3:4]
+    with pytest.raises(StorageError, match="not the leader"):
+        b.store_revision(
+            RoundResult(round=claim(verdict.round, "b"), as_verdicts=(), country_verdicts=(), events=()),
+            RevisionRecord(verdict.round, 2, clock.now, clock.now, 0, 0, "b"),
+        )
 
 
 def test_followers_relay_what_a_revision_changed_to_their_watchers(
-    pair: tuple[PostgresStorage, PostgresStorage],
+    cluster: RevisingCluster,
 ) -> None:
     """Probes p-b and p-c upload rounds +3..+5 after +6, through the follower: on time, one
     vantage point is not enough and AS64500's outage starts at +6; the leader's revision moves its
     start to +3. The follower's WatchEvents streams get the REVISED event as the leader's do."""
-    pytest.importorskip("vantage.collector.verdict.engine")
-    a, b = pair
-    enroll_probes(a)
-    a.upsert_targets(
-        [
-            TargetRecord(address, address, "address", (1,), country, asn, (), "csv", address, 0.0)
-            for targets, asn, country in ((KZ_TARGETS, 64500, "KZ"), (NL_TARGETS, 64520, "NL"))
-            for address in targets
-        ]
-    )
-    clock = Clock(FIRST_ROUND * ROUND_S)
-    apps = [
-        CollectorApp(s, CollectorConfig(collector_id=name, round_seconds=ROUND_S), Locator(()), clock=clock)
-        for s, name in ((a, "a"), (b, "b"))
-    ]
-    leader_loop, follower_loop = (RoundLoop(app) for app in apps)
+    a, b, clock, apps = cluster.a, cluster.b, cluster.clock, cluster.apps
+    leader_loop, follower_loop, rows = cluster.leader_loop, cluster.follower_loop, cluster.rows
     held, late_probes = range(FIRST_ROUND + 3, FIRST_ROUND + 6), ("p-b", "p-c")
     watchers = [app.events.subscribe(country="KZ") for app in apps]
-
-    def rows(probe_id: str, number: int) -> list[MeasurementRow]:
-        down = number >= FIRST_ROUND + 3
-        return [
-            measurement(probe_id, number, address, failing=down and address in KZ_TARGETS)
-            for address in KZ_TARGETS + NL_TARGETS
-        ]
 
     async def scenario() -> None:
         for number in range(FIRST_ROUND, FIRST_ROUND + 8):
@@ -398,12 +376,8 @@ def test_followers_relay_what_a_revision_changed_to_their_watchers(
                 seen.append(message)
         return seen
 
-    try:
-        asyncio.run(scenario())
-        sent, relayed = changes(0), changes(1)
-    finally:
-        for app in apps:
-            app.close()
+    asyncio.run(scenario())
+    sent, relayed = changes(0), changes(1)
     [outage] = [e for e in a.list_events() if e.asn == 64500]
     assert outage.started_at_unix_s == (FIRST_ROUND + 3) * ROUND_S  # moved by the revision
     revised = [e for e in sent if e.change == query_service_pb2.EVENT_CHANGE_REVISED and e.asn == 64500]

@@ -31,6 +31,7 @@ class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECT_REASON_BAD_ID: _ClassVar[RejectReason]
     REJECT_REASON_UNKNOWN_FAILURE: _ClassVar[RejectReason]
     REJECT_REASON_TASK_NOT_ISSUED: _ClassVar[RejectReason]
+    REJECT_REASON_TASK_MISMATCH: _ClassVar[RejectReason]
 TASK_KIND_UNSPECIFIED: TaskKind
 TASK_KIND_REACHABILITY: TaskKind
 TASK_KIND_INTERFERENCE: TaskKind
@@ -45,6 +46,7 @@ REJECT_REASON_WRONG_PROBE: RejectReason
 REJECT_REASON_BAD_ID: RejectReason
 REJECT_REASON_UNKNOWN_FAILURE: RejectReason
 REJECT_REASON_TASK_NOT_ISSUED: RejectReason
+REJECT_REASON_TASK_MISMATCH: RejectReason
 
 class ProbeCapabilities(_message.Message):
     __slots__ = ("icmp", "ipv6", "protocols", "raw_sockets")

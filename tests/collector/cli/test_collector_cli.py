@@ -6,6 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.collector.conftest import VANTAGE, CollectorProcess, enroll
 
 
@@ -137,13 +139,20 @@ def test_query_commands_explain_an_unreachable_collector() -> None:
     assert "UNAVAILABLE" in failed.stderr and "is a collector running" in failed.stderr
 
 
-def test_a_revise_window_longer_than_retention_is_refused(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("option", "said"),
+    [
+        ("--revise-window", "--revise-window (40d) is longer than --retention (30d)"),
+        ("--plan-repeat", "--plan-repeat (40d) must be between 0 and --retention (30d)"),
+    ],
+)
+def test_a_window_longer_than_retention_is_refused(tmp_path: Path, option: str, said: str) -> None:
     failed = run(
         "collector", "serve", "--plaintext", "--listen", "127.0.0.1:0", "--data-dir", str(tmp_path),
-        "--revise-window", "40d", "--retention", "30d",
+        option, "40d", "--retention", "30d",
     )  # fmt: skip
     assert failed.returncode != 0
-    assert "--revise-window (40d) is longer than --retention (30d)" in failed.stderr
+    assert said in failed.stderr
 
 
 def test_timeline_as_of_needs_a_time() -> None:
@@ -152,3 +161,14 @@ def test_timeline_as_of_needs_a_time() -> None:
     )
     assert failed.returncode != 0
     assert "not-a-time" in failed.stderr
+
+
+def test_the_plan_repeat_default_the_help_shows_is_the_collectors() -> None:
+    from vantage.collector.cli.collector import _default_plan_repeat_text
+    from vantage.collector.cli.timeargs import parse_duration
+    from vantage.collector.service.config import DEFAULT_PLAN_REPEAT_S, CollectorConfig
+
+    assert parse_duration(_default_plan_repeat_text()) == DEFAULT_PLAN_REPEAT_S
+    assert CollectorConfig(collector_id="c").plan_repeat_s == DEFAULT_PLAN_REPEAT_S
+    shown = run("collector", "serve", "--help")
+    assert f"default {_default_plan_repeat_text()}" in " ".join(shown.stdout.split())

@@ -26,13 +26,12 @@ from pathlib import Path
 import grpc
 import pytest
 
-from tests.collector.issued import issue
+from tests.collector.issued import icmp_answer, icmp_task, issue
 from tests.collector.metrics.prometheus_harness import PrometheusServer, free_port, running_prometheus
 from vantage.collector.storage.sqlite import SqliteStorage
 from vantage.v1 import (
     admin_service_pb2,
     admin_service_pb2_grpc,
-    measurement_pb2,
     probe_service_pb2,
     probe_service_pb2_grpc,
 )
@@ -152,29 +151,6 @@ def enroll_pinned_probes(collector: Collector, channel: grpc.Channel) -> list[tu
     return credentials
 
 
-def icmp_measurement(
-    probe_id: str, address: str, round_number: int, answered: bool
-) -> measurement_pb2.Measurement:
-    m = measurement_pb2.Measurement(
-        id=str(uuid.uuid4()),
-        probe_id=probe_id,
-        target=measurement_pb2.Target(address=address, target_id=f"t-{address}"),
-        protocol=measurement_pb2.PROTOCOL_ICMP,
-        outcome=measurement_pb2.OUTCOME_OK if answered else measurement_pb2.OUTCOME_FAILURE,
-        round=round_number,
-        address_family=4,
-    )
-    m.started_at.FromNanoseconds(time.time_ns())
-    m.icmp.sent = 3
-    m.icmp.received = 3 if answered else 0
-    if answered:
-        m.icmp.avg_rtt_ms = 40.0
-    else:
-        m.failure.kind = "generic_timeout_error"
-        m.failure.operation = measurement_pb2.OPERATION_ICMP_ECHO
-    return m
-
-
 class FakeFleet:
     """Submits one round of measurements per probe for each round it has not covered yet."""
 
@@ -195,8 +171,12 @@ class FakeFleet:
             batch = probe_service_pb2.ResultBatch(
                 batch_id=str(uuid.uuid4()),
                 measurements=[
-                    icmp_measurement(
-                        probe_id, address, round_number, answered=not (self.down and asn == DOWN_AS[0])
+                    icmp_answer(
+                        icmp_task(address, f"t-{address}"),
+                        probe_id,
+                        round_number,
+                        answered=not (self.down and asn == DOWN_AS[0]),
+                        rtt_ms=40.0,
                     )
                     for asn, _, addresses in (DOWN_AS, CONTROL_AS)
                     for address in addresses

@@ -20,6 +20,7 @@ import grpc
 import pytest
 
 from tests.collector.conftest import TEST_RANGES, VANTAGE, CollectorProcess, enroll, start_collector
+from tests.collector.issued import icmp_answer
 from vantage.collector.discovery.census import slots_in_round
 from vantage.collector.service.address_guard import AddressGuard, GuardSource
 from vantage.collector.service.app import CollectorApp
@@ -381,26 +382,6 @@ def test_a_bad_exclusion_file_stops_the_start_naming_its_line(tmp_path: Path) ->
 
 
 # ---------------------------------------------------------------- results -> histories -> targets
-def answer(
-    task: probe_service_pb2.Task, probe_id: str, round_number: int, answered: bool
-) -> measurement_pb2.Measurement:
-    m = measurement_pb2.Measurement(
-        id=str(uuid.uuid4()),
-        probe_id=probe_id,
-        target=task.target,
-        protocol=task.protocol,
-        outcome=measurement_pb2.OUTCOME_OK if answered else measurement_pb2.OUTCOME_FAILURE,
-        task_id=task.id,
-        round=round_number,
-    )
-    if not answered:
-        m.failure.kind = "generic_timeout_error"
-        m.failure.operation = measurement_pb2.OPERATION_ICMP_ECHO
-    m.started_at.GetCurrentTime()
-    m.icmp.sent, m.icmp.received = 1, int(answered)
-    return m
-
-
 def submit(
     collector: CollectorProcess,
     probe: probe_service_pb2.EnrollResponse,
@@ -429,7 +410,7 @@ def test_census_results_become_histories_and_discovered_targets(collector: Colle
                 yes = int(task.target.address.rsplit(".", 1)[1]) % 2 == 0
                 if yes:
                     answered.add(task.target.address)
-                items.append(answer(task, probe.probe_id, plan.round, yes))
+                items.append(icmp_answer(task, probe.probe_id, plan.round, answered=yes, echoes=1))
             if items:
                 submit(collector, probe, items)
         listed = admin(collector, "ListTargets", admin_service_pb2.ListTargetsRequest(source="discovery"))

@@ -11,17 +11,19 @@ import grpc
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests.collector.issued import icmp_answer
 from vantage.collector.metrics.service_metrics import CollectorMetrics
 from vantage.collector.service.address_guard import AddressGuard, GuardSource
 from vantage.collector.service.app import CollectorApp
 from vantage.collector.service.auth import bearer_metadata, hash_secret
-from vantage.collector.service.config import CollectorConfig
-from vantage.collector.service.issued_tasks import repeat_rounds, unbelieved_items
+from vantage.collector.service.config import DEFAULT_PLAN_REPEAT_S, CollectorConfig
+from vantage.collector.service.issued_tasks import issued_target, refusal, repeat_rounds, unbelieved_items
 from vantage.collector.service.locator import Locator
 from vantage.collector.service.round_loop import RoundLoop
 from vantage.collector.service.server import build_server
 from vantage.collector.storage.records import EnrollmentToken, TargetRecord
 from vantage.collector.storage.sqlite import SqliteStorage
+from vantage.collector.wire.validation import RejectReason, ResultTargets
 from vantage.v1 import measurement_pb2, probe_service_pb2, probe_service_pb2_grpc, query_service_pb2
 
 pytest.importorskip("vantage.collector.verdict.engine")
@@ -33,6 +35,12 @@ AS, COUNTRY = 64500, "KZ"
 HONEST = {"out-a": 64601, "out-b": 64602, "out-c": 64603}
 INTRUDERS = {"x-a": 64611, "x-b": 64612, "x-c": 64613}  # never ask for work
 TASK_NOT_ISSUED = probe_service_pb2.REJECT_REASON_TASK_NOT_ISSUED
+TASK_MISMATCH = probe_service_pb2.REJECT_REASON_TASK_MISMATCH
+VICTIM_TARGET = "192.0.2.99"  # a target never given to the forging probe, in another AS
+VICTIM_AS = 64510
+VICTIM = TargetRecord(
+    VICTIM_TARGET, VICTIM_TARGET, "address", (1,), COUNTRY, VICTIM_AS, (), "csv", VICTIM_TARGET, 0.0
+)
 
 
 class Clock:
@@ -46,35 +54,18 @@ class Clock:
 def result(
     task: probe_service_pb2.Task, probe_id: str, round_number: int, *, ok: bool, at_s: float
 ) -> measurement_pb2.Measurement:
-    m = measurement_pb2.Measurement(
-        id=str(uuid.uuid4()),
-        probe_id=probe_id,
-        target=task.target,
-        protocol=task.protocol,
-        outcome=measurement_pb2.OUTCOME_OK if ok else measurement_pb2.OUTCOME_FAILURE,
-        task_id=task.id,
-        round=round_number,
-        address_family=4,
-    )
-    m.started_at.FromNanoseconds(int(at_s * 1e9))
-    m.icmp.sent, m.icmp.received = 3, 3 if ok else 0
-    if ok:
-        m.icmp.avg_rtt_ms = 20.0
-    else:
-        m.failure.kind = "generic_timeout_error"
-        m.failure.operation = measurement_pb2.OPERATION_ICMP_ECHO
-    return m
+    return icmp_answer(task, probe_id, round_number, answered=ok, at_s=at_s)
 
 
 class Collector:
     """A collector (app + gRPC server on loopback) over `db`, with a fake clock."""
 
-    def __init__(self, db: Path, clock: Clock) -> None:
+    def __init__(self, db: Path, clock: Clock, *, plan_repeat_s: float = DEFAULT_PLAN_REPEAT_S) -> None:
         self.clock = clock
         storage = SqliteStorage(db)
         self.registry = CollectorRegistry()
         self.metrics = CollectorMetrics(self.registry, prerender_snapshots=False)
-        config = CollectorConfig(collector_id="c1", round_seconds=ROUND_S)
+        config = CollectorConfig(collector_id="c1", round_seconds=ROUND_S, plan_repeat_s=plan_repeat_s)
         guard = AddressGuard(GuardSource(allow_ranges=("192.0.2.0/24",)))
         self.app = CollectorApp(storage, config, Locator(()), clock=clock, metrics=self.metrics, guard=guard)
         self.loop = RoundLoop(self.app)
@@ -122,9 +113,9 @@ class Collector:
         computed = await self.loop.step()
         assert computed is not None and computed.number == number
 
-    def vantage_points(self, number: int) -> tuple[int, int] | None:
+    def vantage_points(self, number: int, asn: int = AS) -> tuple[int, int] | None:
         """(status, vantage points) of the AS's verdict in round `number`, None without one."""
-        stored = self.app.storage.as_timeline(AS, number * ROUND_S, (number + 1) * ROUND_S)
+        stored = self.app.storage.as_timeline(asn, number * ROUND_S, (number + 1) * ROUND_S)
         found = [v for v in stored if v.round == number]
         if not found:
             return None
@@ -237,7 +228,13 @@ def test_issued_results_are_accepted_beside_unissued_ones_and_after_a_restart(tm
             mixed = [
                 result(tasks[0], probe_id, number, ok=True, at_s=at_s),
                 result(other_plan.tasks[0], probe_id, number, ok=True, at_s=at_s),
-                result(tasks[0], probe_id, number + repeat_rounds(ROUND_S) + 1, ok=True, at_s=at_s),
+                result(
+                    tasks[0],
+                    probe_id,
+                    number + repeat_rounds(ROUND_S, DEFAULT_PLAN_REPEAT_S) + 1,
+                    ok=True,
+                    at_s=at_s,
+                ),
             ]
             ack = await collector.submit(credential, mixed)
             assert ack.accepted == 1
@@ -281,9 +278,161 @@ def test_issued_results_are_accepted_beside_unissued_ones_and_after_a_restart(tm
 
 
 def test_the_rule_per_item() -> None:
-    issued = {"r10-a": 10, "r12-b": 12}
-    window = repeat_rounds(ROUND_S)
-    task_ids = ["r10-a", "r10-a", "r10-a", "r10-a", "r12-b", "nope", "", ""]
-    rounds = [10, 10 + window, 10 + window + 1, 9, 12, 12, 0, 12]
-    assert unbelieved_items(task_ids, rounds, issued, window) == [2, 3, 5, 7]
+    icmp, tcp, http = 1, 4, 3
+    issued = {
+        "r10-a": issued_target(10, icmp, "t-a", "192.0.2.1"),
+        "r12-b": issued_target(12, tcp, "t-b", "2001:db8:0::0:2"),
+        "r12-c": issued_target(12, http, "t-c", "192.0.2.3"),
+        "r12-d": issued_target(12, http, "t-d", ""),  # HTTP by host name: the probe resolves it
+    }
+    window = repeat_rounds(ROUND_S, DEFAULT_PLAN_REPEAT_S)
+    a, b = (icmp, "t-a"), (tcp, "t-b")
+    items = [  # (task id, round, canonical address, (protocol, target_id))
+        ("r10-a", 10, "192.0.2.1", a),
+        ("r10-a", 10 + window, "192.0.2.1", a),
+        ("r10-a", 10 + window + 1, "192.0.2.1", a),  # 2: past the offline repeat
+        ("r10-a", 9, "192.0.2.1", a),  # 3: before its round
+        ("r12-b", 12, "2001:db8::2", b),  # the same address, canonical
+        ("nope", 12, "192.0.2.1", a),  # 5: never issued
+        ("", 0, "192.0.2.9", a),  # a one-off
+        ("", 12, "192.0.2.1", a),  # 7: a round without a task
+        ("r10-a", 10, "198.51.100.1", a),  # 8: another address
+        ("r10-a", 10, "192.0.2.1", (icmp, "t-z")),  # 9: another target
+        ("r10-a", 10, "192.0.2.1", (tcp, "t-a")),  # 10: another protocol
+        ("r12-b", 12, "2001:db8::3", b),  # 11: another IPv6 address
+        ("r12-c", 12, "198.51.100.1", (http, "t-c")),  # HTTP: a redirect's last host
+        ("r12-c", 12, "192.0.2.3", (http, "t-z")),  # 13: HTTP, another target
+        ("r12-d", 12, "198.51.100.1", (http, "t-d")),  # resolved by the probe
+    ]
+    task_ids, rounds, addresses, targets = (list(column) for column in zip(*items, strict=True))
+    columns = ResultTargets(*(list(column) for column in zip(*targets, strict=True)))
+    bad = unbelieved_items(task_ids, rounds, addresses, columns, issued, window)
+    assert bad == [2, 3, 5, 7, 8, 9, 10, 11, 13]
     assert window == 289  # a day of 5-minute rounds, and the round itself
+    why = {p: refusal(p, *items[p], issued.get(items[p][0]), window) for p in bad}
+    assert {p: (r.reason, r.field) for p, r in why.items()} == {
+        2: (RejectReason.TASK_NOT_ISSUED, "task_id"),
+        3: (RejectReason.TASK_NOT_ISSUED, "task_id"),
+        5: (RejectReason.TASK_NOT_ISSUED, "task_id"),
+        7: (RejectReason.TASK_NOT_ISSUED, "task_id"),
+        8: (RejectReason.TASK_MISMATCH, "target.address"),
+        9: (RejectReason.TASK_MISMATCH, "target.target_id"),
+        10: (RejectReason.TASK_MISMATCH, "protocol"),
+        11: (RejectReason.TASK_MISMATCH, "target.address"),
+        13: (RejectReason.TASK_MISMATCH, "target.target_id"),
+    }
+    assert (
+        why[8].message == "task 'r10-a' asked for target.address '192.0.2.1', the result says '198.51.100.1'"
+    )
+    assert why[10].message == "task 'r10-a' asked for protocol 1, the result says 4"
+
+
+def forgeries(task: probe_service_pb2.Task, victim: measurement_pb2.Target) -> list[probe_service_pb2.Task]:
+    """The task with what a result says of its target changed: another target (id and address),
+    only another address, another protocol."""
+    other_target = probe_service_pb2.Task()
+    other_target.CopyFrom(task)
+    other_target.target.CopyFrom(victim)
+    other_address = probe_service_pb2.Task()
+    other_address.CopyFrom(task)
+    other_address.target.address = victim.address
+    other_protocol = probe_service_pb2.Task()
+    other_protocol.CopyFrom(task)
+    other_protocol.protocol = measurement_pb2.PROTOCOL_TCP
+    return [other_target, other_address, other_protocol]
+
+
+def test_an_issued_task_answered_about_another_target_is_refused(tmp_path: Path) -> None:
+    """A probe's own task ids, its results speaking of another AS's target: each forged item is
+    refused with TASK_MISMATCH and the field that differs, beside the honest ones, in memory and
+    (after a restart) from storage; the round computed after them knows nothing of the victim's
+    AS (the forged failure about its target would otherwise be its one vantage point)."""
+    db = tmp_path / "collector.sqlite3"
+    clock = Clock()
+    number = FIRST_ROUND
+    at_s = number * ROUND_S + 10
+    victim = measurement_pb2.Target(address=VICTIM_TARGET, target_id=VICTIM_TARGET)
+    expected = [
+        (1, "target.target_id", f"the result says {VICTIM_TARGET!r}"),
+        (2, "target.address", f"the result says {VICTIM_TARGET!r}"),
+        (3, "protocol", "the result says 4"),
+    ]
+
+    async def submit_forgeries(
+        collector: Collector, probe: tuple[str, str], task: probe_service_pb2.Task
+    ) -> None:
+        probe_id, credential = probe
+        items = [result(t, probe_id, number, ok=False, at_s=at_s) for t in [task, *forgeries(task, victim)]]
+        ack = await collector.submit(credential, items)
+        assert ack.accepted == 1, ack
+        got = [(r.index, r.reason, r.field, r.message) for r in ack.rejected]
+        assert [(i, reason, field) for i, reason, field, _ in got] == [
+            (i, TASK_MISMATCH, field) for i, field, _ in expected
+        ]
+        for (_, _, _, message), (_, _, said) in zip(got, expected, strict=True):
+            assert message.startswith(f"task {task.id!r} asked for ") and message.endswith(said), message
+        assert collector.app.storage.stored_measurement_ids([m.id for m in items]) == {items[0].id}
+        rejected = collector.registry.get_sample_value(
+            "vantage_results_rejected_total", {"reason": "task_mismatch"}
+        )
+        assert rejected == len(expected)
+
+    async def before_restart() -> tuple[tuple[str, str], list[probe_service_pb2.Task]]:
+        collector = Collector(db, clock)
+        add_targets(collector.app.storage)  # type: ignore[arg-type]
+        await collector.start()
+        try:
+            probe = (await collector.enroll({"p": 64601}))["p"]
+            tasks = list((await collector.get_work(probe[1])).tasks)
+            assert len(tasks) > 1 and VICTIM_TARGET not in {t.target.address for t in tasks}
+            # Known when the round is computed (its results would be read as that AS's), not
+            # when the probe got its plan (it is given no task of it).
+            collector.app.storage.upsert_targets([VICTIM])
+            await submit_forgeries(collector, probe, tasks[0])
+            await collector.close_round(number)
+            victim = collector.vantage_points(number, VICTIM_AS)
+            assert victim is None or victim[1] == 0, victim
+            own = collector.vantage_points(number)
+            assert own is not None and own[1] == 1  # the probe's honest result only
+            return probe, tasks
+        finally:
+            await collector.stop()
+
+    async def after_restart(probe: tuple[str, str], task: probe_service_pb2.Task) -> None:
+        collector = Collector(db, clock)  # nothing of the first one's memory: read from storage
+        await collector.start()
+        try:
+            await submit_forgeries(collector, probe, task)
+        finally:
+            await collector.stop()
+
+    probe, tasks = asyncio.run(before_restart())
+    asyncio.run(after_restart(probe, tasks[1]))
+
+
+def test_the_offline_repeat_window_is_the_collectors_option(tmp_path: Path) -> None:
+    """--plan-repeat (CollectorConfig.plan_repeat_s): two rounds' worth believes a task's results
+    up to 3 rounds after its own (the rounds it covers, and its own), not the 4th."""
+    plan_repeat_s = 2 * ROUND_S
+    window = repeat_rounds(ROUND_S, plan_repeat_s)
+    assert window == 3
+
+    async def run() -> probe_service_pb2.BatchAck:
+        collector = Collector(tmp_path / "collector.sqlite3", Clock(), plan_repeat_s=plan_repeat_s)
+        add_targets(collector.app.storage)  # type: ignore[arg-type]
+        await collector.start()
+        try:
+            probe_id, credential = (await collector.enroll({"p": 64601}))["p"]
+            (task, *_) = (await collector.get_work(credential)).tasks
+            at_s = FIRST_ROUND * ROUND_S + 10
+            repeated = [
+                result(task, probe_id, FIRST_ROUND + n, ok=True, at_s=at_s) for n in range(window + 2)
+            ]
+            return await collector.submit(credential, repeated)
+        finally:
+            await collector.stop()
+
+    ack = asyncio.run(run())
+    assert ack.accepted == window + 1
+    assert [(r.index, r.reason) for r in ack.rejected] == [(window + 1, TASK_NOT_ISSUED)]
+    assert f"round {FIRST_ROUND + window + 1} is outside" in ack.rejected[0].message
