@@ -411,7 +411,9 @@ class Reviser:
             until_unix_s=event.ended_at_unix_s,
         )
         if view is None:
-            return event
+            # Nothing from inside in this job's rounds (another AS's late batch, or rounds after
+            # the outage): what an earlier revision established stays.
+            return keep_inside_views_of(event, stored)
         return with_inside_evidence(event, inside_sentence(view, asn=event.asn, country=event.country))
 
 

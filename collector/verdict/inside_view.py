@@ -63,11 +63,14 @@ def inside_view(
 ) -> InsideView | None:
     """What probes in the scope (AS `asn`, or country `country` when asn is 0) measured of
     targets outside the country during [since, until) (until None: still going). None when they
-    measured nothing there."""
-    probes: set[str] = set()
-    targets: dict[str, bool] = {}
-    first: float | None = None
-    last: float | None = None
+    measured nothing there.
+
+    The outage's edge rounds, the one it began in and the one it ended in, are left out when
+    rounds between them were measured: the cut can begin or end inside a round (the outside view
+    knows only rounds), so the inside probes' answers there say when, not whether. Without them
+    a restoration in the middle of the outage's last round turned "Confirmed" into "Partly
+    confirmed" (tests/lab/test_inside_view.py)."""
+    during: list[InsideMeasurement] = []
     for m in measurements:
         if (m.probe_asn != asn) if asn else (m.probe_country != country):
             continue
@@ -78,6 +81,24 @@ def inside_view(
         middle = m.round_start_unix_s + m.round_length_s / 2
         if middle < since_unix_s or (until_unix_s is not None and middle > until_unix_s):
             continue
+        during.append(m)
+    inner = [m for m in during if not _is_edge_round(m, since_unix_s, until_unix_s)]
+    return _view(inner or during)
+
+
+def _is_edge_round(m: InsideMeasurement, since_unix_s: float, until_unix_s: float | None) -> bool:
+    """Whether the measurement's round holds the outage's start or its end (an end at the
+    round's own end included: an event ends when the round after it starts)."""
+    start, end = m.round_start_unix_s, m.round_start_unix_s + m.round_length_s
+    return start <= since_unix_s < end or (until_unix_s is not None and start < until_unix_s <= end)
+
+
+def _view(measurements: Iterable[InsideMeasurement]) -> InsideView | None:
+    probes: set[str] = set()
+    targets: dict[str, bool] = {}
+    first: float | None = None
+    last: float | None = None
+    for m in measurements:
         end = m.round_start_unix_s + m.round_length_s
         probes.add(m.probe_id)
         targets[m.target_id] = targets.get(m.target_id, False) or m.answered
