@@ -44,7 +44,7 @@ from datetime import UTC, datetime, timedelta
 from vantage import failures
 from vantage.collector.verdict.classify import answered
 from vantage.collector.verdict.config import VerdictConfig
-from vantage.collector.verdict.engine import ALGORITHM_VERSION, EngineState, evaluate_round
+from vantage.collector.verdict.engine import ALGORITHM_VERSION, EngineState, RoundOutput, evaluate_round
 from vantage.collector.verdict.model import Observation, Outcome, Protocol, Status, TaskKind
 from vantage.collector.verdict.round_columns import RoundColumns
 
@@ -188,38 +188,29 @@ def main() -> int:
         warm_round, EngineState.initial(), round_number=0, round_start=T0, round_length=ROUND
     )
     del warm_round
-    out, ours = cpu(
-        lambda: evaluate_round(
-            timed_columns,
+
+    def steady_round(
+        round_input: list[Observation] | RoundColumns, round_config: VerdictConfig
+    ) -> RoundOutput:
+        """The timed round: the same warm state, number and times whatever the input's form."""
+        return evaluate_round(
+            round_input,
             warm.state,
             round_number=1,
             round_start=T0 + ROUND,
             round_length=ROUND,
-            config=config,
+            config=round_config,
         )
-    )
-    out_tuples, ours_tuples = cpu(
-        lambda: evaluate_round(
-            timed_round, warm.state, round_number=1, round_start=T0 + ROUND, round_length=ROUND, config=config
-        )
-    )
+
+    out, ours = cpu(lambda: steady_round(timed_columns, config))
+    out_tuples, ours_tuples = cpu(lambda: steady_round(timed_round, config))
     identical = _same_output(out, out_tuples)
     del out_tuples
     availability = {t: a for t, (a, _, _) in warm.state.targets.items()}
     naive, peer = cpu(lambda: naive_round(timed_round, availability, config))
     reference = None
     if args.compare_reference:
-        slow = VerdictConfig(vectorized=False)
-        _, reference = cpu(
-            lambda: evaluate_round(
-                timed_round,
-                warm.state,
-                round_number=1,
-                round_start=T0 + ROUND,
-                round_length=ROUND,
-                config=slow,
-            )
-        )
+        _, reference = cpu(lambda: steady_round(timed_round, VerdictConfig(vectorized=False)))
 
     load = _load_average()
     print(
