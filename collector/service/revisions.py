@@ -23,7 +23,8 @@ Theory of operation
   of a scope the late results came from gets the inside view's sentence ("Confirmed from
   inside: 2 probes in AS9198 measured 40 targets outside the country, 0 answered, 10:31–18:29
   UTC.", collector/verdict/inside_view.py), from every stored result of its DOWN rounds by
-  probes inside it; live rounds keep it (`keep_inside_views`).
+  probes inside it (of its fully dark rounds, when the outside saw some: a DOWN round in which
+  some targets answered is the cut coming or going); live rounds keep it (`keep_inside_views`).
 - Routing (bgp-fusion) and discovery's coverage are taken as they are now: what they were during
   an old round is not stored. Probe locations likewise.
 """
@@ -47,7 +48,13 @@ from vantage.collector.storage.records import (
     StoredAsVerdict,
     StoredEvent,
 )
-from vantage.collector.verdict.inside_view import InsideMeasurement, inside_part, inside_sentence, inside_view
+from vantage.collector.verdict.inside_view import (
+    InsideMeasurement,
+    inside_part,
+    inside_sentence,
+    inside_view,
+    rounds_to_read,
+)
 from vantage.collector.verdict.model import EventKind, Status
 from vantage.collector.verdict.revisions import (
     DEFAULT_REVISE_WINDOW_S,
@@ -372,17 +379,21 @@ class Reviser:
             if event.asn
             else storage.country_timeline(event.country, since, until)
         )
-        down = {v.round for v in stored_rounds if v.status == Status.DOWN and v.round < latest_round}
+        # Each DOWN round with the share of targets the outside saw answer.
+        down = {
+            v.round: v.reachability_ratio
+            for v in stored_rounds
+            if v.status == Status.DOWN and v.round < latest_round
+        }
         latest_rows = latest_result.as_verdicts if event.asn else latest_result.country_verdicts
-        if any(
-            v.status == Status.DOWN
-            and ((v.asn == event.asn) if isinstance(v, StoredAsVerdict) else (v.country == event.country))
-            for v in latest_rows
-        ):
-            down.add(latest_round)
+        for v in latest_rows:
+            if v.status == Status.DOWN and (
+                (v.asn == event.asn) if isinstance(v, StoredAsVerdict) else (v.country == event.country)
+            ):
+                down[latest_round] = v.reachability_ratio
         targets = {t.target_id: t.country for t in storage.list_targets()}
         found: list[InsideMeasurement] = []
-        for number in sorted(down):
+        for number in rounds_to_read(down):
             batches = [
                 b
                 for b in storage.round_batches(number)

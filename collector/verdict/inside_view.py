@@ -16,7 +16,7 @@ between. Pure: the caller reads the measurements from storage; times are plain n
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -84,6 +84,16 @@ def inside_view(
         during.append(m)
     inner = [m for m in during if not _is_edge_round(m, since_unix_s, until_unix_s)]
     return _view(inner or during)
+
+
+def rounds_to_read(down_rounds: Mapping[int, float]) -> list[int]:
+    """The outage's rounds whose inside measurements the view reads, ascending, from each DOWN
+    round's reachability ratio as seen from outside: like with like, the fully dark rounds when
+    there are any. A DOWN round in which some targets answered from outside is the cut coming or
+    going (CI saw a restoration take several 2-second lab rounds), and the inside probes' answers
+    there say when, not whether; without fully dark rounds, every DOWN round."""
+    dark = [number for number, ratio in down_rounds.items() if ratio <= 0.0]
+    return sorted(dark or down_rounds)
 
 
 def _is_edge_round(m: InsideMeasurement, since_unix_s: float, until_unix_s: float | None) -> bool:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from vantage.collector.verdict.inside_view import InsideMeasurement, inside_sentence, inside_view
+from vantage.collector.verdict.inside_view import (
+    InsideMeasurement,
+    inside_sentence,
+    inside_view,
+    rounds_to_read,
+)
 
 ROUND_S = 60.0
 ASN = 64500
@@ -58,3 +63,12 @@ def test_probes_of_other_scopes_and_targets_inside_the_country_are_not_counted()
     assert (
         inside_view([other, domestic], asn=ASN, country="KZ", since_unix_s=600.0, until_unix_s=900.0) is None
     )
+
+
+def test_the_fully_dark_rounds_are_read_when_the_outside_saw_some() -> None:
+    # A restoration over three rounds (CI): the outside saw half the targets answer in the
+    # DOWN rounds 12 and 13; the inside probe's answers there would read "Partly confirmed".
+    assert rounds_to_read({13: 0.5, 10: 0.0, 11: 0.0, 12: 0.5}) == [10, 11]
+    # Never fully dark (a partial cut): every DOWN round.
+    assert rounds_to_read({11: 0.25, 10: 0.5}) == [10, 11]
+    assert rounds_to_read({}) == []
