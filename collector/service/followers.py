@@ -40,6 +40,11 @@ MAX_CATCH_UP_ROUNDS = 3
 # default 300 s round): one indexed query per poll.
 MIN_FOLLOW_POLL_S = 0.5
 MAX_FOLLOW_POLL_S = 5.0
+# The event changes kept for followers to relay (Storage.prune_event_changes, after each finished
+# recomputation): a follower reads up to 1,000 per poll, every few seconds, and a recomputation
+# changes a few events, so only a follower stalled for thousands of revisions could miss some;
+# its watchers then learn the open events when they reconnect (include_open), as after any stall.
+EVENT_CHANGES_KEPT = 10_000
 # Relay at most this many rounds at once (a follower that was stalled for long
 # sends the recent rounds only; include_open tells reconnecting watchers the rest).
 MAX_RELAY_ROUNDS = 12

@@ -32,7 +32,7 @@ from typing import Any
 
 from vantage.collector.bgp.model import AsRouting
 from vantage.collector.service.app import CollectorApp
-from vantage.collector.service.followers import EventRelay, missed_rounds
+from vantage.collector.service.followers import EVENT_CHANGES_KEPT, EventRelay, missed_rounds
 from vantage.collector.service.judge_round import judge_round
 from vantage.collector.service.revisions import Reviser, RevisionStep, keep_inside_views
 from vantage.collector.service.silence_signal import silence_events
@@ -174,7 +174,7 @@ def compute_round(app: CollectorApp, number: int) -> ComputedRound | None:
 def revise_step(app: CollectorApp, reviser: Reviser) -> RevisionStep | None:
     """One share of revision work (blocking), on the collector that computed the latest round
     (on PostgreSQL storage also fences it by the leader's term); the engine state history older
-    than the revise window is folded here."""
+    than the revise window is folded here, and the event changes kept for followers bounded."""
     latest = app.storage.latest_round()
     if latest is None or latest.computed_by != app.config.collector_id:
         reviser.job = None  # another collector holds the rounds (and the revisions)
@@ -182,6 +182,7 @@ def revise_step(app: CollectorApp, reviser: Reviser) -> RevisionStep | None:
     step = reviser.advance()
     if reviser.job is None:
         app.storage.prune_engine_history(latest.number - reviser.window_rounds())
+        app.storage.prune_event_changes(EVENT_CHANGES_KEPT)
     return step
 
 

@@ -310,6 +310,11 @@ class Storage(abc.ABC):
         """The highest event change key (0 when none)."""
 
     @abc.abstractmethod
+    def prune_event_changes(self, keep_last: int) -> int:
+        """Drop the event changes but the `keep_last` newest (keys go on from the highest);
+        returns how many were dropped."""
+
+    @abc.abstractmethod
     def superseded_events(
         self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float
     ) -> list[SupersededEvent]:

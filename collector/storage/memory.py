@@ -373,7 +373,8 @@ class MemoryStorage(Storage):
             self._check()
             number = result.round.number
             for change in event_changes:
-                self._event_changes.append((len(self._event_changes) + 1, revision.revised_by, change))
+                change_key = self._event_changes[-1][0] + 1 if self._event_changes else 1
+                self._event_changes.append((change_key, revision.revised_by, change))
             held = self._revisions.get(number)
             if held is None:
                 record = self._rounds.get(number)
@@ -521,7 +522,14 @@ class MemoryStorage(Storage):
     def last_event_change_key(self) -> int:
         with self._lock:
             self._check()
-            return len(self._event_changes)
+            return self._event_changes[-1][0] if self._event_changes else 0
+
+    def prune_event_changes(self, keep_last: int) -> int:
+        with self._lock:
+            self._check()
+            dropped = max(0, len(self._event_changes) - keep_last)
+            del self._event_changes[:dropped]
+            return dropped
 
     def superseded_events(
         self, *, asn: int, country: str | None = None, since_unix_s: float, until_unix_s: float

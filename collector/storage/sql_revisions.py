@@ -293,3 +293,16 @@ class SqlRevisions(Storage):
     def last_event_change_key(self) -> int:
         rows = self._select("SELECT MAX(change_key) FROM event_changes")
         return int(rows[0][0] or 0) if rows else 0
+
+    def prune_event_changes(self, keep_last: int) -> int:
+        # Keys only grow (AUTOINCREMENT on SQLite, a sequence on PostgreSQL): a pruned key is
+        # never given again, so a follower's cursor stays meaningful.
+        with self._tx() as conn:
+            cursor = conn.execute(
+                self._sql(
+                    "DELETE FROM event_changes WHERE change_key <= "
+                    "(SELECT COALESCE(MAX(change_key), 0) FROM event_changes) - ?"
+                ),
+                (keep_last,),
+            )
+            return int(cursor.rowcount or 0)

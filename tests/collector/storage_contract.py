@@ -921,3 +921,21 @@ def test_a_revisions_event_changes_are_kept_for_other_collectors_by_key(storage:
     assert [e.event_id for _, _, e in storage.event_changes_after(keys[0])] == ["e2"]
     assert storage.event_changes_after(keys[-1]) == []
     assert len(storage.event_changes_after(0, limit=1)) == 1
+
+
+def test_event_changes_are_bounded_to_the_newest_and_keys_go_on(storage: Storage) -> None:
+    assert storage.prune_event_changes(keep_last=2) == 0
+    assert storage.claim_round(round_record(5))
+    storage.store_round_result(result(5))
+    sent = [event(f"e{n}", start=1500.0 + n, end=None, rnd=5) for n in range(5)]
+    storage.store_revision(result(5), revision(5, 1, 5000.0), event_changes=sent)
+    last = storage.last_event_change_key()
+    assert storage.prune_event_changes(keep_last=2) == 3
+    kept = storage.event_changes_after(0)
+    assert [e.event_id for _, _, e in kept] == ["e3", "e4"] and kept[-1][0] == last
+    assert storage.prune_event_changes(keep_last=2) == 0
+    # A follower's cursor stays meaningful: the next change gets a key above every earlier one.
+    storage.store_revision(
+        result(5), revision(5, 2, 5100.0), event_changes=[event("e5", start=1600.0, end=None, rnd=5)]
+    )
+    assert [(k > last, e.event_id) for k, _, e in storage.event_changes_after(last)] == [(True, "e5")]
