@@ -40,3 +40,53 @@ def test_loop_lag_is_the_worst_seen_while_each_measurement_ran() -> None:
     lag.forget(first)
     lag.note(7.5)
     assert lag.end(second) == 7.5 and lag.end(first) == 0.0
+
+
+def test_connections_keep_receive_timestamps_switched_on() -> None:
+    # The kernel's timestamp key was switched on and off around every connection: one socket
+    # now holds SO_TIMESTAMPNS for the process, and every connection still asks for stamps.
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+
+        async def connect() -> int:
+            sock = await driver._connect("127.0.0.1", port)
+            with sock:
+                return sock.getsockopt(socket.SOL_SOCKET, driver.SO_TIMESTAMPNS)
+
+        assert asyncio.run(connect()) != 0
+        assert asyncio.run(connect()) != 0
+    assert len(driver._TIMESTAMP_KEEPER) == 1
+    assert driver._TIMESTAMP_KEEPER[0].getsockopt(socket.SOL_SOCKET, driver.SO_TIMESTAMPNS) != 0
+
+
+def test_an_http_run_to_an_address_loads_neither_the_icmp_nor_the_dns_driver() -> None:
+    # Start-up of `vantage probe measure http` (issue 18): a run whose URLs give the address
+    # (or --resolve) needs neither the ICMP sweep's driver nor the DNS one. A fresh interpreter,
+    # since this one may have them loaded already.
+    import subprocess
+    import sys
+
+    program = """
+import asyncio, socket, sys, threading
+from vantage.kinds import Outcome
+from vantage.probe.engine import Engine, HttpOptions, MeasurementRequest
+listener = socket.create_server(("127.0.0.1", 0))
+port = listener.getsockname()[1]
+def serve():
+    for _ in range(2):
+        conn, _ = listener.accept()
+        conn.recv(4096)
+        conn.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: 2\\r\\n\\r\\nok")
+        conn.close()
+threading.Thread(target=serve, daemon=True).start()
+requests = [MeasurementRequest(str(i), "127.0.0.1", HttpOptions(url=f"http://127.0.0.1:{port}/"))
+            for i in range(2)]
+async def run():
+    return [r async for r in Engine().run(requests)]
+results = asyncio.run(run())
+assert [r.outcome for r in results] == [Outcome.OK, Outcome.OK], results
+loaded = [m for m in ("vantage.probe.engine.icmp.driver", "vantage.probe.engine.dns.driver")
+          if m in sys.modules]
+assert not loaded, loaded
+"""
+    subprocess.run([sys.executable, "-c", program], check=True, timeout=60)
