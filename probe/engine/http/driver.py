@@ -624,16 +624,7 @@ async def _exchange(
     channel: _TimedSocket | _TlsChannel, parts: http_step.UrlParts, options: HttpOptions, hop: _Hop
 ) -> None:
     connection = h11.Connection(h11.CLIENT)
-    head = h11.Request(
-        method="GET",
-        target=parts.target,
-        headers=[
-            ("Host", parts.host_header),
-            ("User-Agent", http_step.USER_AGENT),
-            ("Accept", "*/*"),
-            ("Connection", "close"),
-        ],
-    )
+    head = _request_head(parts.target, parts.host_header)
     sent = time.perf_counter()
     sent_ns = await channel.send(
         (connection.send(head) or b"") + (connection.send(h11.EndOfMessage()) or b"")
@@ -670,6 +661,22 @@ async def _exchange(
             if not hop.status:
                 raise EOFError(_early_close(hop))
             return
+
+
+@functools.lru_cache(maxsize=256)
+def _request_head(target: str, host_header: str) -> h11.Request:
+    """The GET's head, made (and its headers validated by h11) once per target and host: h11's
+    events are immutable and sending one leaves it as it was (≈ 25 µs a request; issue 18)."""
+    return h11.Request(
+        method="GET",
+        target=target,
+        headers=[
+            ("Host", host_header),
+            ("User-Agent", http_step.USER_AGENT),
+            ("Accept", "*/*"),
+            ("Connection", "close"),
+        ],
+    )
 
 
 def _early_close(hop: _Hop) -> str:
