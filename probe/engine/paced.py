@@ -185,7 +185,7 @@ async def _attempt(sock: socket.socket, peer: tuple[str, int], budget: Budget) -
                 wake = min(ledger.pay_by_s(), budget.next_token_s())
             else:
                 return False  # no token before the kernel may retransmit: close it first
-            await asyncio.wait((done,), timeout=max(0.0, wake - time.monotonic()))
+            await _done_or_timeout(done, max(0.0, wake - time.monotonic()))
             ledger.observe(*_reading(sock))
     finally:
         loop.remove_writer(sock.fileno())
@@ -197,6 +197,28 @@ async def _attempt(sock: socket.socket, peer: tuple[str, int], budget: Budget) -
     if error == errno.ETIMEDOUT:
         return False  # the kernel gave up; the caller's deadline decides whether to go on
     raise OSError(error, os.strerror(error))
+
+
+async def _done_or_timeout(done: asyncio.Future[None], timeout_s: float) -> None:
+    """`await asyncio.wait((done,), timeout=timeout_s)` without the sets and the coroutine
+    asyncio.wait builds around one future: a waiter woken by `done` or by the timer (every
+    connection waits here once at least; issue 18: CPU per request)."""
+    if done.done():
+        return
+    loop = asyncio.get_running_loop()
+    waiter: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: object = None) -> None:
+        if not waiter.done():
+            waiter.set_result(None)
+
+    done.add_done_callback(wake)
+    timer = loop.call_later(timeout_s, wake)
+    try:
+        await waiter
+    finally:
+        timer.cancel()
+        done.remove_done_callback(wake)
 
 
 def _set_done(done: asyncio.Future[None]) -> None:
