@@ -143,8 +143,11 @@ def learn_batch(
     answers: np.ndarray,
     attempts: np.ndarray,
     config: VerdictConfig,
+    memories: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
 ) -> None:
     """`learn` for targets of ASes judged UP, given as arrays; writes into `updated` (the new table).
+    `memories`: availability, rounds and ever-answered of these targets in `targets` (an unknown
+    one: the default, 0, False), when the caller has read them already; else they are read here.
 
     The same arithmetic as `learn`, element for element, so both give identical tables.
     """
@@ -152,11 +155,14 @@ def learn_batch(
         return
     default, min_alpha = config.default_availability, config.availability_min_alpha
     settled = int(1.0 / min_alpha)
-    first_seen = (default, 0, False)
-    old_a, old_rounds, old_ever = zip(*map(targets.get, target_ids, repeat(first_seen)), strict=True)
-    a = np.array(old_a, dtype=float)
-    rounds = np.array(old_rounds, dtype=np.int64)
-    ever = np.array(old_ever, dtype=bool)
+    if memories is None:
+        first_seen = (default, 0, False)
+        old_a, old_rounds, old_ever = zip(*map(targets.get, target_ids, repeat(first_seen)), strict=True)
+        a = np.array(old_a, dtype=float)
+        rounds = np.array(old_rounds, dtype=np.int64)
+        ever = np.array(old_ever, dtype=bool)
+    else:
+        a, rounds, ever = memories
     unanswered = attempts - answers
     with np.errstate(divide="ignore", invalid="ignore"):
         x = np.where(unanswered > 0, 1.0 - unanswered / np.maximum(attempts, 1), 1.0)

@@ -24,6 +24,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import is_not
 
 import numpy as np
 
@@ -59,6 +60,9 @@ class PlainTallies:
     target_ids: list[str]
     answers: np.ndarray
     attempts: np.ndarray
+    # What the state held for them before the round (availability.learn_batch's `memories`): read
+    # once, for the log-likelihood ratios, not a second time for learning.
+    memories: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass(slots=True)
@@ -69,7 +73,9 @@ class FastRound:
     country_of: dict[int, str]
     rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
     plain_tallies: PlainTallies  # what the plain ASes' targets did, for learning
-    measured: dict[str, int]  # every target of the round -> its AS (state.target_seen)
+    # every target of the round (distinct, in order of first appearance) and its AS
+    measured_ids: list[str]
+    measured_homes: list[int]
 
 
 def evaluate_fast(
@@ -125,8 +131,7 @@ def evaluate_fast(
     rest = columns.observations(np.flatnonzero(rest_mask).tolist())
     home = np.zeros(len(target_ids), dtype=np.int64)
     home[target_codes] = target_asn
-    measured = dict(zip(target_ids, home.tolist(), strict=True))
-    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, measured)
+    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, target_ids, home.tolist())
 
 
 _DIRECT_OUTCOMES = 64  # outcome values below this index the table directly
@@ -223,7 +228,9 @@ def _judge_plain(
 
     # Availability per target (Trinocular's A(E)) as log-likelihood ratios, once per target.
     unique_targets, target_inverse = np.unique(target_codes[w], return_inverse=True)
-    positive, negative = _target_llrs([target_ids[c] for c in unique_targets.tolist()], targets, config)
+    positive, negative, memories = _target_llrs(
+        [target_ids[c] for c in unique_targets.tolist()], targets, config
+    )
     ans = answered[w]
     is_ans = ans == 1
     llr = np.where(is_ans, positive[target_inverse], negative[target_inverse])
@@ -378,6 +385,7 @@ def _judge_plain(
         [target_ids[c] for c in unique_targets[in_plain].tolist()],
         answers_t[in_plain].astype(np.int64),
         attempts_t[in_plain].astype(np.int64),
+        (memories[0][in_plain], memories[1][in_plain], memories[2][in_plain]),
     )
     return plain, tallies, as_values[plain_index], country_of
 
@@ -393,19 +401,33 @@ def _prior(memory: AsMemory | None, limits: Thresholds) -> float:
 
 def _target_llrs(
     ids: list[str], targets: Mapping[str, TargetMemory], config: VerdictConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """availability.AvailabilityModel.ensure, for a batch of targets, as arrays."""
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """availability.AvailabilityModel.ensure, for a batch of targets, as arrays; and what the state
+    held for them, as availability.learn_batch reads it (an unknown target: the default
+    availability, no rounds, never answered)."""
     table = llr_table(config.answer_probability_when_down, config.max_availability)
     if not ids:
-        return np.zeros(0), np.zeros(0)
-    # An unknown target is one with the default availability that has answered (so it has weight).
-    unknown = (config.default_availability, 0, True)
-    availability, rounds, ever = zip(*map(targets.get, ids, repeat(unknown)), strict=True)
-    silent = ~np.array(ever, dtype=bool) & (np.array(rounds, dtype=np.int64) >= config.never_answered_rounds)
-    buckets = (np.array(availability, dtype=float) * AVAILABILITY_BUCKETS + 0.5).astype(np.int64)
+        return np.zeros(0), np.zeros(0), (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    if len(targets) == len(ids) and list(targets) == ids:
+        # The state's targets in the round's order (a steady state, read sorted by AS): their
+        # memories in order, without a hash lookup per target.
+        old_a, old_rounds, old_ever = zip(*targets.values(), strict=True)
+        known = np.ones(len(ids), dtype=bool)
+    else:
+        # An unknown target reads as the default availability, no rounds, and None for "ever
+        # answered" (a stored memory holds a bool there), which tells it apart.
+        unseen = (config.default_availability, 0, None)
+        old_a, old_rounds, old_ever = zip(*map(targets.get, ids, repeat(unseen)), strict=True)
+        known = np.fromiter(map(is_not, old_ever, repeat(None)), dtype=bool, count=len(ids))
+    availability = np.array(old_a, dtype=float)
+    rounds = np.array(old_rounds, dtype=np.int64)
+    ever = np.array(old_ever, dtype=bool)  # None (unseen): False, as availability.learn_batch has it
+    # For the weights an unknown target is one that has answered (so it has weight).
+    silent = ~(ever | ~known) & (rounds >= config.never_answered_rounds)
+    buckets = (availability * AVAILABILITY_BUCKETS + 0.5).astype(np.int64)
     buckets[silent] = -1  # never answered: no weight
     table_array = np.array([*table, (0.0, 0.0)], dtype=float)  # index -1: no weight
-    return table_array[buckets, 0], table_array[buckets, 1]
+    return table_array[buckets, 0], table_array[buckets, 1], (availability, rounds, ever)
 
 
 def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
