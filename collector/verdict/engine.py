@@ -34,7 +34,7 @@ from vantage.collector.verdict.availability import Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.country import AsSummary, roll_up
 from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundMark, step
-from vantage.collector.verdict.fast import PlainTallies, evaluate_fast
+from vantage.collector.verdict.fast import Learned, PlainTallies, evaluate_fast
 from vantage.collector.verdict.grouping import VantageView, group
 from vantage.collector.verdict.interference import Interference, judge_all
 from vantage.collector.verdict.mechanism import fuse
@@ -133,11 +133,12 @@ def _evaluate(
     limits = Thresholds.of(config)
     plain: dict[int, Reachability] = {}
     plain_tallies: PlainTallies | None = None
+    learned_of: dict[int, Learned] = {}
     if config.vectorized and columns is not None and len(columns):
         fast = evaluate_fast(columns, state.ases, state.targets, config, limits)
         grouped = group(fast.rest)
         offline = fast.offline
-        plain, plain_tallies = fast.plain, fast.plain_tallies
+        plain, plain_tallies, learned_of = fast.plain, fast.plain_tallies, fast.learned
         country_of: dict[int, str] = {**fast.country_of, **grouped.target_country}
         basic_ok: set[str] = set(fast.basic_ok)
         measured_ids, measured_homes = fast.measured_ids, fast.measured_homes
@@ -203,7 +204,16 @@ def _evaluate(
         learned = memory.weight if memory is not None and memory.weight > 0 else float(weight_now)
         if r is not None and r.status is up and i is None and as_routing is None and not r.suspects:
             verdict, new_memory, drop = _decide_up(
-                asn, country, r, memory, round_number, round_start, config, learned, weight_now
+                asn,
+                country,
+                r,
+                memory,
+                round_number,
+                round_start,
+                config,
+                learned,
+                weight_now,
+                learned_of.get(asn),
             )
         else:
             verdict, new_memory, drop = _decide(
@@ -468,27 +478,31 @@ def _decide_up(
     config: VerdictConfig,
     learned_weight: float,
     weight_now: int,
+    learned: Learned | None = None,
 ) -> tuple[AsVerdict, AsMemory, float]:
     """`_decide` for the common case, element for element: reachability UP without suspects, no
     interference view, no routing signal (most of the Internet, most rounds). No branch of `_decide`
-    that this case cannot take, and the objects built positionally."""
-    if memory is None:
-        base_ratio = base_loss = base_rtt = None
-        rounds = 0
-        since = round_start
+    that this case cannot take, and the objects built positionally. `learned`: what
+    `_learn_baselines` gives for this round, computed for all plain ASes at once (fast.py)."""
+    since = memory.since if memory is not None and memory.status is _UP else round_start
+    if learned is not None:
+        evidence_loss, evidence_rtt, base_ratio, base_loss, base_rtt, rounds = learned
     else:
-        base_ratio, base_loss, base_rtt = (
-            memory.baseline_ratio,
-            finite_or_none(memory.baseline_loss_ratio),
-            finite_or_none(memory.baseline_rtt_ms),
+        if memory is None:
+            base_ratio = base_loss = base_rtt = None
+            rounds = 0
+        else:
+            base_ratio, base_loss, base_rtt = (
+                memory.baseline_ratio,
+                finite_or_none(memory.baseline_loss_ratio),
+                finite_or_none(memory.baseline_rtt_ms),
+            )
+            rounds = memory.baseline_rounds
+        evidence_loss, evidence_rtt = base_loss, base_rtt
+        base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
+            base_ratio, base_loss, base_rtt, rounds, r, config
         )
-        rounds = memory.baseline_rounds
-        since = memory.since if memory.status is _UP else round_start
-    evidence_loss, evidence_rtt = base_loss, base_rtt
     ratio = r.answered / r.attempts if r.attempts else 0.0
-    base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
-        base_ratio, base_loss, base_rtt, rounds, r, config
-    )
     belief_logodds = r.belief_logodds
     weight = learned_weight + config.baseline_alpha * (weight_now - learned_weight)
     new_memory = AsMemory(

@@ -65,11 +65,18 @@ class PlainTallies:
     memories: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
+# A plain AS's baselines as its UP round leaves them, and the baselines its evidence reports:
+# (evidence loss, evidence RTT, ratio, loss, RTT, rounds), as engine._learn_baselines gives them.
+Learned = tuple[float | None, float | None, float | None, float | None, float | None, int]
+
+
 @dataclass(slots=True)
 class FastRound:
     offline: frozenset[str]
     basic_ok: frozenset[str]  # probes with an answered outside-in observation this round
     plain: dict[int, Reachability]  # AS -> judgement, for the plain ASes
+    # AS -> what engine._decide_up learns from its round, for the plain ASes (plain_baselines)
+    learned: dict[int, Learned]
     country_of: dict[int, str]
     rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
     plain_tallies: PlainTallies  # what the plain ASes' targets did, for learning
@@ -105,7 +112,7 @@ def evaluate_fast(
     basic_ok = frozenset(probe_ids[i] for i in np.unique(probe_codes[reach & (answered == 1)]).tolist())
     witness = np.flatnonzero(reach & (probe_asn != target_asn))  # outside-in rows
 
-    plain, plain_tallies, plain_asns, country_of = _judge_plain(
+    plain, plain_tallies, plain_asns, country_of, learned = _judge_plain(
         columns,
         witness,
         probe_codes,
@@ -131,7 +138,9 @@ def evaluate_fast(
     rest = columns.observations(np.flatnonzero(rest_mask).tolist())
     home = np.zeros(len(target_ids), dtype=np.int64)
     home[target_codes] = target_asn
-    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, target_ids, home.tolist())
+    return FastRound(
+        offline, basic_ok, plain, learned, country_of, rest, plain_tallies, target_ids, home.tolist()
+    )
 
 
 _DIRECT_OUTCOMES = 64  # outcome values below this index the table directly
@@ -214,9 +223,9 @@ def _judge_plain(
     targets: Mapping[str, TargetMemory],
     config: VerdictConfig,
     limits: Thresholds,
-) -> tuple[dict[int, Reachability], PlainTallies, np.ndarray, dict[int, str]]:
+) -> tuple[dict[int, Reachability], PlainTallies, np.ndarray, dict[int, str], dict[int, Learned]]:
     if not len(witness):
-        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}
+        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}, {}
     w = witness
     as_values, as_code = np.unique(target_asn[w], return_inverse=True)
     n_as = len(as_values)
@@ -277,7 +286,8 @@ def _judge_plain(
     every_pair = np.ones(len(pair_values), dtype=bool)
     loss_mean = _mean_by(pair_as, loss_by_pair, every_pair, n_as)
     rtt_mean = _mean_by(pair_as, rtt_by_pair, every_pair, n_as)
-    maybe_throttled = _maybe_throttled(as_values, n_pairs, loss_mean, rtt_mean, ases, config)
+    as_memories = [ases.get(a) for a in as_values.tolist()]
+    maybe_throttled = _maybe_throttled(as_memories, n_pairs, loss_mean, rtt_mean, config)
 
     plain_mask = (
         (n_down == 0)
@@ -290,7 +300,7 @@ def _judge_plain(
     )
     plain_index = np.flatnonzero(plain_mask)
     if not len(plain_index):
-        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}
+        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}, {}
 
     answered_as = np.bincount(as_code, weights=is_ans, minlength=n_as)
     attempts_as = np.bincount(as_code, minlength=n_as)
@@ -387,7 +397,93 @@ def _judge_plain(
         attempts_t[in_plain].astype(np.int64),
         (memories[0][in_plain], memories[1][in_plain], memories[2][in_plain]),
     )
-    return plain, tallies, as_values[plain_index], country_of
+    learned = plain_baselines(
+        as_values[plain_index].tolist(),
+        [as_memories[a] for a in plain_index.tolist()],
+        answered_as[plain_index],
+        attempts_as[plain_index],
+        loss_median[plain_index],
+        rtt_median[plain_index],
+        config,
+    )
+    return plain, tallies, as_values[plain_index], country_of, learned
+
+
+def plain_baselines(
+    asns: list[int],
+    memories: list[AsMemory | None],
+    answered: np.ndarray,
+    attempts: np.ndarray,
+    loss: np.ndarray,
+    rtt: np.ndarray,
+    config: VerdictConfig,
+) -> dict[int, Learned]:
+    """engine._learn_baselines for ASes judged UP, at once: the same operations in the same order
+    on the same doubles (+, -, *, / and max/min, which numpy rounds as Python does, and which pick
+    the same operand on ties), so the same bits. `loss` and `rtt` are the round's figures (NaN:
+    none); None (no baseline) is a mask here, never a NaN, so a stored NaN ratio stays one."""
+    n = len(asns)
+    if not n:
+        return {}
+    no_memory = (None, None, None, 0)
+    old_ratio, old_loss, old_rtt, old_rounds = zip(
+        *[
+            no_memory
+            if m is None
+            else (m.baseline_ratio, m.baseline_loss_ratio, m.baseline_rtt_ms, m.baseline_rounds)
+            for m in memories
+        ],
+        strict=True,
+    )
+    rounds = np.array(old_rounds, dtype=np.int64)
+    alpha = np.maximum(config.baseline_alpha, 1.0 / (rounds + 1))
+    ratio = answered / attempts  # plain ASes have attempts
+    has_ratio = np.array([x is not None for x in old_ratio], dtype=bool)
+    base_ratio = np.array([0.0 if x is None else x for x in old_ratio], dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        new_ratio = np.where(has_ratio, base_ratio + alpha * (ratio - base_ratio), ratio)
+        evidence_loss, new_loss = _learn_figure(
+            old_loss, loss, alpha, factor=config.throttle_loss_factor, increase=config.throttle_loss_increase
+        )
+        evidence_rtt, new_rtt = _learn_figure(
+            old_rtt, rtt, alpha, factor=config.throttle_rtt_factor, increase=config.throttle_rtt_increase_ms
+        )
+    return dict(
+        zip(
+            asns,
+            zip(
+                evidence_loss,
+                evidence_rtt,
+                new_ratio.tolist(),
+                new_loss,
+                new_rtt,
+                (rounds + 1).tolist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+
+
+def _learn_figure(
+    stored: Sequence[float | None], value: np.ndarray, alpha: np.ndarray, *, factor: float, increase: float
+) -> tuple[list[float | None], list[float | None]]:
+    """One baseline (loss or RTT): the stored one as the engine uses it (robust.finite_or_none), and
+    after the round (robust.winsorised, then engine._ewma), None where there is none."""
+    base = np.array([math.nan if x is None else x for x in stored], dtype=float)
+    has_base = np.isfinite(base)
+    has_value = ~np.isnan(value)
+    high = np.maximum(base * factor, base + increase)
+    low = np.maximum(0.0, np.minimum(base / factor, base - increase))
+    clamped = np.where(has_base, np.minimum(np.maximum(value, low), high), value)
+    learned = np.where(has_base, base + alpha * (clamped - base), clamped)
+    before: list[float | None] = np.where(has_base, base, math.nan).tolist()
+    after: list[float | None] = np.where(has_value, learned, base).tolist()
+    known_after = (has_base | has_value).tolist()
+    return (
+        [x if k else None for x, k in zip(before, has_base.tolist(), strict=True)],
+        [x if k else None for x, k in zip(after, known_after, strict=True)],
+    )
 
 
 _PROTOCOL_MEMBERS = {int(p): p for p in Protocol}
@@ -464,15 +560,13 @@ def _median_by(
 
 
 def _maybe_throttled(
-    as_values: np.ndarray,
+    memories: list[AsMemory | None],
     n_pairs: np.ndarray,
     loss_mean: np.ndarray,
     rtt_mean: np.ndarray,
-    ases: Mapping[int, AsMemory],
     config: VerdictConfig,
 ) -> np.ndarray:
     """reachability._may_be_throttled for every AS at once (nan compares false)."""
-    memories = [ases.get(a) for a in as_values.tolist()]
     rounds = np.array([m.baseline_rounds if m else 0 for m in memories], dtype=np.int64)
     base_loss = np.array([m.baseline_loss_ratio if m else None for m in memories], dtype=float)
     base_rtt = np.array([m.baseline_rtt_ms if m else None for m in memories], dtype=float)

@@ -5,6 +5,7 @@ rounds with outages, throttling, filtering, forgotten targets and new ones."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from datetime import timedelta
 
@@ -14,11 +15,13 @@ import pytest
 from vantage import failures
 from vantage.collector.verdict import engine
 from vantage.collector.verdict.engine import EngineState, VerdictConfig, _where_and_when, evaluate_round
-from vantage.collector.verdict.fast import _target_llrs
+from vantage.collector.verdict.fast import _target_llrs, plain_baselines
 from vantage.collector.verdict.model import Observation, Outcome, Protocol, Status, TaskKind
+from vantage.collector.verdict.reachability import Reachability
+from vantage.collector.verdict.robust import finite_or_none
 from vantage.collector.verdict.round_columns import EXTRA_DEFAULTS, Extras, RoundColumns
 from vantage.collector.verdict.simulate import SimulationConfig, simulate
-from vantage.collector.verdict.state import TargetMemory
+from vantage.collector.verdict.state import AsMemory, TargetMemory
 
 from .helpers import T0
 
@@ -287,3 +290,53 @@ def test_steady_state_shortcuts_agree_with_the_reference_path(monkeypatch: pytes
     assert "1003-0" in fast_state.targets and "1004-0" not in fast_state.targets  # back; forgotten
     assert "1004-0-v2" in fast_state.targets
     assert taken["same order"] >= 6 and taken["other"] >= 6  # both ways, for each of the three paths
+
+
+def test_plain_baselines_are_learn_baselines_bit_for_bit() -> None:
+    """fast.plain_baselines against engine._learn_baselines on memories with and without baselines
+    (also not finite ones, stored before robust.py), figures inside, above and below the band."""
+    rng = random.Random(7)
+    config = VerdictConfig()
+    pick = [None, math.nan, math.inf, 0.0, 1e-9, 0.02, 0.5, 1.0, 40.0, 400.0, 1e300]
+    memories: list[AsMemory | None] = [None]
+    for k in range(400):
+        memories.append(
+            AsMemory(
+                "KZ",
+                Status.UP,
+                T0,
+                1.0,
+                rng.choice([None, math.nan, 0.0, 0.5, 0.9, 1.0]),
+                rng.choice(pick),
+                rng.choice(pick),
+                rng.choice([0, 1, 2, 5, 19, 20, 1000]),
+                k,
+            )
+        )
+    n = len(memories)
+    attempts = np.array([rng.randrange(1, 40) for _ in range(n)], dtype=np.int64)
+    answered = np.array([float(rng.randrange(0, a + 1)) for a in attempts.tolist()])
+    loss = np.array([rng.choice([math.nan, 0.0, 0.01, 0.3, 0.9, 1.0]) for _ in range(n)])
+    rtt = np.array([rng.choice([math.nan, 0.0, 5.0, 40.0, 130.0, 900.0, 1e301]) for _ in range(n)])
+    asns = list(range(n))
+    got = plain_baselines(asns, memories, answered, attempts, loss, rtt, config)
+    for asn, memory in enumerate(memories):
+        r = Reachability(
+            Status.UP, "", 0.0, 0.0, int(answered[asn]), int(attempts[asn]), 3, (), 3, 0, 1, 1, 0, (), (),
+            None if math.isnan(loss[asn]) else float(loss[asn]),
+            None if math.isnan(rtt[asn]) else float(rtt[asn]),
+            (),
+            ((), {}, {}),
+        )  # fmt: skip
+        if memory is None:
+            before: tuple[float | None, ...] = (None, None, None)
+            rounds = 0
+        else:
+            before = (
+                memory.baseline_ratio,
+                finite_or_none(memory.baseline_loss_ratio),
+                finite_or_none(memory.baseline_rtt_ms),
+            )
+            rounds = memory.baseline_rounds
+        want = (before[1], before[2], *engine._learn_baselines(*before, rounds, r, config))
+        assert repr(got[asn]) == repr(want)
