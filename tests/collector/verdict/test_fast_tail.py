@@ -340,3 +340,21 @@ def test_plain_baselines_are_learn_baselines_bit_for_bit() -> None:
             rounds = memory.baseline_rounds
         want = (before[1], before[2], *engine._learn_baselines(*before, rounds, r, config))
         assert repr(got[asn]) == repr(want)
+
+
+@pytest.mark.parametrize("extra", [None, "answer_asns", "status_code", "body_sha256", "body_length"])
+def test_columns_keep_every_row_with_extras(extra: str | None) -> None:
+    """RoundColumns.from_observations skips reading the extra fields when none is set; a single
+    row with any one of them set still has its extras kept, and the rows give back the tuples."""
+    observations = _steady_round(0, random.Random(3))
+    values = {
+        "answer_asns": frozenset({64500}),
+        "status_code": 403,
+        "body_sha256": "ab" * 32,
+        "body_length": 9,
+    }
+    if extra is not None:
+        observations[17] = observations[17]._replace(**{extra: values[extra]})
+    columns = dataclasses.replace(RoundColumns.from_observations(observations), source=None)
+    assert columns.extras == ({} if extra is None else {17: _extras(observations)[17]})
+    assert columns.observations() == observations
