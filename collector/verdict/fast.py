@@ -21,14 +21,14 @@ both paths give the same verdicts.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
-from operator import is_not
+from operator import is_not, itemgetter
 
 import numpy as np
 
-from vantage.collector.verdict.availability import AVAILABILITY_BUCKETS, Tally, llr_table
+from vantage.collector.verdict.availability import AVAILABILITY_BUCKETS, Tally, llr_table, memory_columns
 from vantage.collector.verdict.classify import ANSWER_TABLE
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.model import (
@@ -504,20 +504,21 @@ def _target_llrs(
     table = llr_table(config.answer_probability_when_down, config.max_availability)
     if not ids:
         return np.zeros(0), np.zeros(0), (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    memories: Collection[tuple[float, int, bool | None]]
     if len(targets) == len(ids) and list(targets) == ids:
         # The state's targets in the round's order (a steady state, read sorted by AS): their
         # memories in order, without a hash lookup per target.
-        old_a, old_rounds, old_ever = zip(*targets.values(), strict=True)
+        memories = targets.values()
         known = np.ones(len(ids), dtype=bool)
     else:
         # An unknown target reads as the default availability, no rounds, and None for "ever
         # answered" (a stored memory holds a bool there), which tells it apart.
-        unseen = (config.default_availability, 0, None)
-        old_a, old_rounds, old_ever = zip(*map(targets.get, ids, repeat(unseen)), strict=True)
-        known = np.fromiter(map(is_not, old_ever, repeat(None)), dtype=bool, count=len(ids))
-    availability = np.array(old_a, dtype=float)
-    rounds = np.array(old_rounds, dtype=np.int64)
-    ever = np.array(old_ever, dtype=bool)  # None (unseen): False, as availability.learn_batch has it
+        memories = list(map(targets.get, ids, repeat((config.default_availability, 0, None))))
+        known = np.fromiter(
+            map(is_not, map(itemgetter(2), memories), repeat(None)), dtype=bool, count=len(ids)
+        )
+    # None (unseen) in "ever answered" reads False, as availability.learn_batch has it.
+    availability, rounds, ever = memory_columns(memories)
     # For the weights an unknown target is one that has answered (so it has weight).
     silent = ~(ever | ~known) & (rounds >= config.never_answered_rounds)
     buckets = (availability * AVAILABILITY_BUCKETS + 0.5).astype(np.int64)
