@@ -26,6 +26,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import repeat
 
 from vantage.collector.bgp.model import AsRouting, RoutingState
 from vantage.collector.verdict import availability as availability_mod
@@ -33,7 +34,7 @@ from vantage.collector.verdict.availability import Tally
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.country import AsSummary, roll_up
 from vantage.collector.verdict.events import EVENT_KINDS, KIND_OF_STATUS, RoundMark, step
-from vantage.collector.verdict.fast import PlainTallies, evaluate_fast
+from vantage.collector.verdict.fast import Learned, PlainTallies, evaluate_fast
 from vantage.collector.verdict.grouping import VantageView, group
 from vantage.collector.verdict.interference import Interference, judge_all
 from vantage.collector.verdict.mechanism import fuse
@@ -132,14 +133,15 @@ def _evaluate(
     limits = Thresholds.of(config)
     plain: dict[int, Reachability] = {}
     plain_tallies: PlainTallies | None = None
+    learned_of: dict[int, Learned] = {}
     if config.vectorized and columns is not None and len(columns):
         fast = evaluate_fast(columns, state.ases, state.targets, config, limits)
         grouped = group(fast.rest)
         offline = fast.offline
-        plain, plain_tallies = fast.plain, fast.plain_tallies
+        plain, plain_tallies, learned_of = fast.plain, fast.plain_tallies, fast.learned
         country_of: dict[int, str] = {**fast.country_of, **grouped.target_country}
         basic_ok: set[str] = set(fast.basic_ok)
-        measured = fast.measured
+        measured_ids, measured_homes = fast.measured_ids, fast.measured_homes
     else:
         rows = columns.observations() if columns is not None else listed
         grouped = group(rows)
@@ -147,6 +149,7 @@ def _evaluate(
         country_of = dict(grouped.target_country)
         basic_ok = set()
         measured = {o.target_id: o.target_asn for o in rows}
+        measured_ids, measured_homes = list(measured), list(measured.values())
 
     views_by_asn: dict[int, list[VantageView]] = {}
     for asn, by_probe in grouped.reachability.items():
@@ -201,7 +204,16 @@ def _evaluate(
         learned = memory.weight if memory is not None and memory.weight > 0 else float(weight_now)
         if r is not None and r.status is up and i is None and as_routing is None and not r.suspects:
             verdict, new_memory, drop = _decide_up(
-                asn, country, r, memory, round_number, round_start, config, learned, weight_now
+                asn,
+                country,
+                r,
+                memory,
+                round_number,
+                round_start,
+                config,
+                learned,
+                weight_now,
+                learned_of.get(asn),
             )
         else:
             verdict, new_memory, drop = _decide(
@@ -280,14 +292,26 @@ def _evaluate(
             plain_tallies.answers,
             plain_tallies.attempts,
             config,
+            plain_tallies.memories,
         )
-    home = dict(state.target_home)
-    home.update(measured)
-    last_of = dict(state.target_last_round)
-    last_of.update(dict.fromkeys(measured, round_number))
-    changed = set(measured.values())
+    home, last_of, every_target_measured = _where_and_when(
+        state.target_home, state.target_last_round, measured_ids, measured_homes, round_number
+    )
+    changed = set(measured_homes)
     changed.update(v.asn for v in verdicts)
-    changed.update(_forget(targets, home, last_of, new_ases, new_tracks, round_number, round_length, config))
+    changed.update(
+        _forget(
+            targets,
+            home,
+            last_of,
+            new_ases,
+            new_tracks,
+            round_number,
+            round_length,
+            config,
+            targets_fresh=every_target_measured,
+        )
+    )
     new_state = EngineState(
         targets=targets,
         ases=new_ases,
@@ -311,6 +335,37 @@ def _evaluate(
     )
 
 
+def _where_and_when(
+    old_home: dict[str, int],
+    old_last: dict[str, int],
+    ids: list[str],
+    homes: list[int],
+    round_number: int,
+) -> tuple[dict[str, int], dict[str, int], bool]:
+    """The targets' homes and last rounds after this round (`ids` measured, distinct, in `homes`),
+    and whether the round measured every target the state knew.
+
+    The same dicts, in the same order, as copying the old ones and updating them with this round's
+    targets. In a steady state the round measures the targets the state knows, in the order it
+    learned them (the collector reads a round sorted by AS), each in the AS it was in: then the
+    homes are a plain copy and the last rounds the old keys with this round's number. Comparing
+    the lists costs a string comparison per target; updating costs two hash lookups per target
+    (750,000 of them, all cache misses)."""
+    if len(old_home) == len(ids) and list(old_home) == ids and list(old_home.values()) == homes:
+        home = dict(old_home)
+    else:
+        home = dict(old_home)
+        home.update(zip(ids, homes, strict=True))
+    if len(old_last) == len(ids) and list(old_last) == ids:
+        last_of = dict.fromkeys(old_last, round_number)
+    else:
+        last_of = dict(old_last)
+        last_of.update(zip(ids, repeat(round_number)))
+    # Every id is a key now, and the ids are distinct: no other key is left when the sizes agree.
+    every_target_measured = len(last_of) == len(ids)
+    return home, last_of, every_target_measured
+
+
 def _withdrawn(routing: Mapping[int, AsRouting], known: Mapping[int, AsMemory]) -> set[int]:
     """The ASes the engine has measured before whose routes are withdrawn now."""
     if not routing:
@@ -327,14 +382,18 @@ def _forget(
     round_number: int,
     round_length: timedelta,
     config: VerdictConfig,
+    *,
+    targets_fresh: bool = False,
 ) -> set[int]:
     """Drop (in place) what was last measured before the horizon; the ASes whose rows changed.
 
     An AS's event trackers go with it, except one holding an open event: an event is closed by
-    evidence, never by forgetting (it stays open, bounded by the number of events)."""
+    evidence, never by forgetting (it stays open, bounded by the number of events).
+    `targets_fresh`: every target was measured this round, so none is stale (the horizon is at
+    least one round back) and the scan over them is skipped."""
     horizon = round_number - math.ceil(config.forget_after_s / round_length.total_seconds())
     changed: set[int] = set()
-    stale_targets = [tid for tid, last in last_of.items() if last < horizon]
+    stale_targets = [] if targets_fresh else [tid for tid, last in last_of.items() if last < horizon]
     for tid in stale_targets:
         del last_of[tid]
         changed.add(home.pop(tid))
@@ -419,27 +478,31 @@ def _decide_up(
     config: VerdictConfig,
     learned_weight: float,
     weight_now: int,
+    learned: Learned | None = None,
 ) -> tuple[AsVerdict, AsMemory, float]:
     """`_decide` for the common case, element for element: reachability UP without suspects, no
     interference view, no routing signal (most of the Internet, most rounds). No branch of `_decide`
-    that this case cannot take, and the objects built positionally."""
-    if memory is None:
-        base_ratio = base_loss = base_rtt = None
-        rounds = 0
-        since = round_start
+    that this case cannot take, and the objects built positionally. `learned`: what
+    `_learn_baselines` gives for this round, computed for all plain ASes at once (fast.py)."""
+    since = memory.since if memory is not None and memory.status is _UP else round_start
+    if learned is not None:
+        evidence_loss, evidence_rtt, base_ratio, base_loss, base_rtt, rounds = learned
     else:
-        base_ratio, base_loss, base_rtt = (
-            memory.baseline_ratio,
-            finite_or_none(memory.baseline_loss_ratio),
-            finite_or_none(memory.baseline_rtt_ms),
+        if memory is None:
+            base_ratio = base_loss = base_rtt = None
+            rounds = 0
+        else:
+            base_ratio, base_loss, base_rtt = (
+                memory.baseline_ratio,
+                finite_or_none(memory.baseline_loss_ratio),
+                finite_or_none(memory.baseline_rtt_ms),
+            )
+            rounds = memory.baseline_rounds
+        evidence_loss, evidence_rtt = base_loss, base_rtt
+        base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
+            base_ratio, base_loss, base_rtt, rounds, r, config
         )
-        rounds = memory.baseline_rounds
-        since = memory.since if memory.status is _UP else round_start
-    evidence_loss, evidence_rtt = base_loss, base_rtt
     ratio = r.answered / r.attempts if r.attempts else 0.0
-    base_ratio, base_loss, base_rtt, rounds = _learn_baselines(
-        base_ratio, base_loss, base_rtt, rounds, r, config
-    )
     belief_logodds = r.belief_logodds
     weight = learned_weight + config.baseline_alpha * (weight_now - learned_weight)
     new_memory = AsMemory(

@@ -21,13 +21,14 @@ both paths give the same verdicts.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
+from operator import is_not, itemgetter
 
 import numpy as np
 
-from vantage.collector.verdict.availability import AVAILABILITY_BUCKETS, Tally, llr_table
+from vantage.collector.verdict.availability import AVAILABILITY_BUCKETS, Tally, llr_table, memory_columns
 from vantage.collector.verdict.classify import ANSWER_TABLE
 from vantage.collector.verdict.config import VerdictConfig
 from vantage.collector.verdict.model import (
@@ -59,6 +60,14 @@ class PlainTallies:
     target_ids: list[str]
     answers: np.ndarray
     attempts: np.ndarray
+    # What the state held for them before the round (availability.learn_batch's `memories`): read
+    # once, for the log-likelihood ratios, not a second time for learning.
+    memories: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+
+
+# A plain AS's baselines as its UP round leaves them, and the baselines its evidence reports:
+# (evidence loss, evidence RTT, ratio, loss, RTT, rounds), as engine._learn_baselines gives them.
+Learned = tuple[float | None, float | None, float | None, float | None, float | None, int]
 
 
 @dataclass(slots=True)
@@ -66,10 +75,14 @@ class FastRound:
     offline: frozenset[str]
     basic_ok: frozenset[str]  # probes with an answered outside-in observation this round
     plain: dict[int, Reachability]  # AS -> judgement, for the plain ASes
+    # AS -> what engine._decide_up learns from its round, for the plain ASes (plain_baselines)
+    learned: dict[int, Learned]
     country_of: dict[int, str]
     rest: list[Observation]  # what the reference path must still see (other ASes, inside-out)
     plain_tallies: PlainTallies  # what the plain ASes' targets did, for learning
-    measured: dict[str, int]  # every target of the round -> its AS (state.target_seen)
+    # every target of the round (distinct, in order of first appearance) and its AS
+    measured_ids: list[str]
+    measured_homes: list[int]
 
 
 def evaluate_fast(
@@ -99,7 +112,7 @@ def evaluate_fast(
     basic_ok = frozenset(probe_ids[i] for i in np.unique(probe_codes[reach & (answered == 1)]).tolist())
     witness = np.flatnonzero(reach & (probe_asn != target_asn))  # outside-in rows
 
-    plain, plain_tallies, plain_asns, country_of = _judge_plain(
+    plain, plain_tallies, plain_asns, country_of, learned = _judge_plain(
         columns,
         witness,
         probe_codes,
@@ -125,8 +138,9 @@ def evaluate_fast(
     rest = columns.observations(np.flatnonzero(rest_mask).tolist())
     home = np.zeros(len(target_ids), dtype=np.int64)
     home[target_codes] = target_asn
-    measured = dict(zip(target_ids, home.tolist(), strict=True))
-    return FastRound(offline, basic_ok, plain, country_of, rest, plain_tallies, measured)
+    return FastRound(
+        offline, basic_ok, plain, learned, country_of, rest, plain_tallies, target_ids, home.tolist()
+    )
 
 
 _DIRECT_OUTCOMES = 64  # outcome values below this index the table directly
@@ -209,9 +223,9 @@ def _judge_plain(
     targets: Mapping[str, TargetMemory],
     config: VerdictConfig,
     limits: Thresholds,
-) -> tuple[dict[int, Reachability], PlainTallies, np.ndarray, dict[int, str]]:
+) -> tuple[dict[int, Reachability], PlainTallies, np.ndarray, dict[int, str], dict[int, Learned]]:
     if not len(witness):
-        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}
+        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}, {}
     w = witness
     as_values, as_code = np.unique(target_asn[w], return_inverse=True)
     n_as = len(as_values)
@@ -223,7 +237,9 @@ def _judge_plain(
 
     # Availability per target (Trinocular's A(E)) as log-likelihood ratios, once per target.
     unique_targets, target_inverse = np.unique(target_codes[w], return_inverse=True)
-    positive, negative = _target_llrs([target_ids[c] for c in unique_targets.tolist()], targets, config)
+    positive, negative, memories = _target_llrs(
+        [target_ids[c] for c in unique_targets.tolist()], targets, config
+    )
     ans = answered[w]
     is_ans = ans == 1
     llr = np.where(is_ans, positive[target_inverse], negative[target_inverse])
@@ -270,7 +286,8 @@ def _judge_plain(
     every_pair = np.ones(len(pair_values), dtype=bool)
     loss_mean = _mean_by(pair_as, loss_by_pair, every_pair, n_as)
     rtt_mean = _mean_by(pair_as, rtt_by_pair, every_pair, n_as)
-    maybe_throttled = _maybe_throttled(as_values, n_pairs, loss_mean, rtt_mean, ases, config)
+    as_memories = [ases.get(a) for a in as_values.tolist()]
+    maybe_throttled = _maybe_throttled(as_memories, n_pairs, loss_mean, rtt_mean, config)
 
     plain_mask = (
         (n_down == 0)
@@ -283,7 +300,7 @@ def _judge_plain(
     )
     plain_index = np.flatnonzero(plain_mask)
     if not len(plain_index):
-        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}
+        return {}, _NO_TALLIES, np.zeros(0, dtype=np.int64), {}, {}
 
     answered_as = np.bincount(as_code, weights=is_ans, minlength=n_as)
     attempts_as = np.bincount(as_code, minlength=n_as)
@@ -378,8 +395,95 @@ def _judge_plain(
         [target_ids[c] for c in unique_targets[in_plain].tolist()],
         answers_t[in_plain].astype(np.int64),
         attempts_t[in_plain].astype(np.int64),
+        (memories[0][in_plain], memories[1][in_plain], memories[2][in_plain]),
     )
-    return plain, tallies, as_values[plain_index], country_of
+    learned = plain_baselines(
+        as_values[plain_index].tolist(),
+        [as_memories[a] for a in plain_index.tolist()],
+        answered_as[plain_index],
+        attempts_as[plain_index],
+        loss_median[plain_index],
+        rtt_median[plain_index],
+        config,
+    )
+    return plain, tallies, as_values[plain_index], country_of, learned
+
+
+def plain_baselines(
+    asns: list[int],
+    memories: list[AsMemory | None],
+    answered: np.ndarray,
+    attempts: np.ndarray,
+    loss: np.ndarray,
+    rtt: np.ndarray,
+    config: VerdictConfig,
+) -> dict[int, Learned]:
+    """engine._learn_baselines for ASes judged UP, at once: the same operations in the same order
+    on the same doubles (+, -, *, / and max/min, which numpy rounds as Python does, and which pick
+    the same operand on ties), so the same bits. `loss` and `rtt` are the round's figures (NaN:
+    none); None (no baseline) is a mask here, never a NaN, so a stored NaN ratio stays one."""
+    n = len(asns)
+    if not n:
+        return {}
+    no_memory = (None, None, None, 0)
+    old_ratio, old_loss, old_rtt, old_rounds = zip(
+        *[
+            no_memory
+            if m is None
+            else (m.baseline_ratio, m.baseline_loss_ratio, m.baseline_rtt_ms, m.baseline_rounds)
+            for m in memories
+        ],
+        strict=True,
+    )
+    rounds = np.array(old_rounds, dtype=np.int64)
+    alpha = np.maximum(config.baseline_alpha, 1.0 / (rounds + 1))
+    ratio = answered / attempts  # plain ASes have attempts
+    has_ratio = np.array([x is not None for x in old_ratio], dtype=bool)
+    base_ratio = np.array([0.0 if x is None else x for x in old_ratio], dtype=float)
+    with np.errstate(invalid="ignore", over="ignore"):
+        new_ratio = np.where(has_ratio, base_ratio + alpha * (ratio - base_ratio), ratio)
+        evidence_loss, new_loss = _learn_figure(
+            old_loss, loss, alpha, factor=config.throttle_loss_factor, increase=config.throttle_loss_increase
+        )
+        evidence_rtt, new_rtt = _learn_figure(
+            old_rtt, rtt, alpha, factor=config.throttle_rtt_factor, increase=config.throttle_rtt_increase_ms
+        )
+    return dict(
+        zip(
+            asns,
+            zip(
+                evidence_loss,
+                evidence_rtt,
+                new_ratio.tolist(),
+                new_loss,
+                new_rtt,
+                (rounds + 1).tolist(),
+                strict=True,
+            ),
+            strict=True,
+        )
+    )
+
+
+def _learn_figure(
+    stored: Sequence[float | None], value: np.ndarray, alpha: np.ndarray, *, factor: float, increase: float
+) -> tuple[list[float | None], list[float | None]]:
+    """One baseline (loss or RTT): the stored one as the engine uses it (robust.finite_or_none), and
+    after the round (robust.winsorised, then engine._ewma), None where there is none."""
+    base = np.array([math.nan if x is None else x for x in stored], dtype=float)
+    has_base = np.isfinite(base)
+    has_value = ~np.isnan(value)
+    high = np.maximum(base * factor, base + increase)
+    low = np.maximum(0.0, np.minimum(base / factor, base - increase))
+    clamped = np.where(has_base, np.minimum(np.maximum(value, low), high), value)
+    learned = np.where(has_base, base + alpha * (clamped - base), clamped)
+    before: list[float | None] = np.where(has_base, base, math.nan).tolist()
+    after: list[float | None] = np.where(has_value, learned, base).tolist()
+    known_after = (has_base | has_value).tolist()
+    return (
+        [x if k else None for x, k in zip(before, has_base.tolist(), strict=True)],
+        [x if k else None for x, k in zip(after, known_after, strict=True)],
+    )
 
 
 _PROTOCOL_MEMBERS = {int(p): p for p in Protocol}
@@ -393,19 +497,34 @@ def _prior(memory: AsMemory | None, limits: Thresholds) -> float:
 
 def _target_llrs(
     ids: list[str], targets: Mapping[str, TargetMemory], config: VerdictConfig
-) -> tuple[np.ndarray, np.ndarray]:
-    """availability.AvailabilityModel.ensure, for a batch of targets, as arrays."""
+) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """availability.AvailabilityModel.ensure, for a batch of targets, as arrays; and what the state
+    held for them, as availability.learn_batch reads it (an unknown target: the default
+    availability, no rounds, never answered)."""
     table = llr_table(config.answer_probability_when_down, config.max_availability)
     if not ids:
-        return np.zeros(0), np.zeros(0)
-    # An unknown target is one with the default availability that has answered (so it has weight).
-    unknown = (config.default_availability, 0, True)
-    availability, rounds, ever = zip(*map(targets.get, ids, repeat(unknown)), strict=True)
-    silent = ~np.array(ever, dtype=bool) & (np.array(rounds, dtype=np.int64) >= config.never_answered_rounds)
-    buckets = (np.array(availability, dtype=float) * AVAILABILITY_BUCKETS + 0.5).astype(np.int64)
+        return np.zeros(0), np.zeros(0), (np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    memories: Collection[tuple[float, int, bool | None]]
+    if len(targets) == len(ids) and list(targets) == ids:
+        # The state's targets in the round's order (a steady state, read sorted by AS): their
+        # memories in order, without a hash lookup per target.
+        memories = targets.values()
+        known = np.ones(len(ids), dtype=bool)
+    else:
+        # An unknown target reads as the default availability, no rounds, and None for "ever
+        # answered" (a stored memory holds a bool there), which tells it apart.
+        memories = list(map(targets.get, ids, repeat((config.default_availability, 0, None))))
+        known = np.fromiter(
+            map(is_not, map(itemgetter(2), memories), repeat(None)), dtype=bool, count=len(ids)
+        )
+    # None (unseen) in "ever answered" reads False, as availability.learn_batch has it.
+    availability, rounds, ever = memory_columns(memories)
+    # For the weights an unknown target is one that has answered (so it has weight).
+    silent = ~(ever | ~known) & (rounds >= config.never_answered_rounds)
+    buckets = (availability * AVAILABILITY_BUCKETS + 0.5).astype(np.int64)
     buckets[silent] = -1  # never answered: no weight
     table_array = np.array([*table, (0.0, 0.0)], dtype=float)  # index -1: no weight
-    return table_array[buckets, 0], table_array[buckets, 1]
+    return table_array[buckets, 0], table_array[buckets, 1], (availability, rounds, ever)
 
 
 def _mean_by(group: np.ndarray, values: np.ndarray, rows: np.ndarray, groups: int) -> np.ndarray:
@@ -442,15 +561,13 @@ def _median_by(
 
 
 def _maybe_throttled(
-    as_values: np.ndarray,
+    memories: list[AsMemory | None],
     n_pairs: np.ndarray,
     loss_mean: np.ndarray,
     rtt_mean: np.ndarray,
-    ases: Mapping[int, AsMemory],
     config: VerdictConfig,
 ) -> np.ndarray:
     """reachability._may_be_throttled for every AS at once (nan compares false)."""
-    memories = [ases.get(a) for a in as_values.tolist()]
     rounds = np.array([m.baseline_rounds if m else 0 for m in memories], dtype=np.int64)
     base_loss = np.array([m.baseline_loss_ratio if m else None for m in memories], dtype=float)
     base_rtt = np.array([m.baseline_rtt_ms if m else None for m in memories], dtype=float)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import count
-from operator import itemgetter
+from operator import countOf, itemgetter
 
 import numpy as np
 
@@ -44,6 +44,8 @@ _FIELDS = Observation._fields
 _EXTRA_FIELDS = tuple(
     _FIELDS.index(name) for name in ("answer_asns", "status_code", "body_sha256", "body_length")
 )
+# The fields before the extras: the columns (from_observations reads no extra field for them).
+_COLUMNS = min(_EXTRA_FIELDS)
 
 
 def factorise(column: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -97,20 +99,29 @@ class RoundColumns:
     def from_observations(cls, observations: Sequence[Observation]) -> RoundColumns:
         """The columns of a list of observations, in its order."""
         n = len(observations)
-        column = [tuple(map(itemgetter(i), observations)) for i in range(len(_FIELDS))]
+        column = [tuple(map(itemgetter(i), observations)) for i in range(_COLUMNS)]
         probe, probe_ids = factorise(column[0])
         target, target_ids = factorise(column[3])
         country, countries = factorise(column[2] + column[5])
         failure, failures = factorise(column[9])
         extras: dict[int, Extras] = {}
-        answer_asns, status_code, body_sha256, body_length = (column[i] for i in _EXTRA_FIELDS)
-        for row in np.flatnonzero(
-            np.fromiter(map(bool, answer_asns), dtype=bool, count=n)
-            | np.fromiter(map(bool, status_code), dtype=bool, count=n)
-            | np.fromiter(map(bool, body_sha256), dtype=bool, count=n)
-            | np.fromiter(map(bool, body_length), dtype=bool, count=n)
-        ).tolist():
-            extras[row] = (answer_asns[row], status_code[row], body_sha256[row], body_length[row])
+        # Most rounds carry nothing beyond the columns: one count per field (C, and mostly identity
+        # comparisons with the defaults) says so without building the four columns. A value equal
+        # to its default is falsy, so no row the loop below would keep is missed.
+        if any(
+            countOf(map(itemgetter(i), observations), default) != n
+            for i, default in zip(_EXTRA_FIELDS, EXTRA_DEFAULTS, strict=True)
+        ):
+            answer_asns, status_code, body_sha256, body_length = (
+                tuple(map(itemgetter(i), observations)) for i in _EXTRA_FIELDS
+            )
+            for row in np.flatnonzero(
+                np.fromiter(map(bool, answer_asns), dtype=bool, count=n)
+                | np.fromiter(map(bool, status_code), dtype=bool, count=n)
+                | np.fromiter(map(bool, body_sha256), dtype=bool, count=n)
+                | np.fromiter(map(bool, body_length), dtype=bool, count=n)
+            ).tolist():
+                extras[row] = (answer_asns[row], status_code[row], body_sha256[row], body_length[row])
         return cls(
             probe=probe,
             probe_ids=probe_ids,
